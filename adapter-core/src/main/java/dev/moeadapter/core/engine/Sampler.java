@@ -1,0 +1,52 @@
+package dev.moeadapter.core.engine;
+
+import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.nativeaccess.Shim;
+
+import java.lang.foreign.MemorySegment;
+
+/** A native llama.cpp sampler chain; stateful (its random stream advances), so one per generation. */
+public final class Sampler implements AutoCloseable {
+    private final Shim shim;
+    private final MemorySegment handle;
+    private boolean closed;
+
+    private Sampler(Shim shim, MemorySegment handle) {
+        this.shim = shim;
+        this.handle = handle;
+    }
+
+    public static Sampler create(Model model, SamplingParams p) {
+        Shim shim = Shim.get();
+        MemorySegment h;
+        try {
+            h = (MemorySegment) shim.samplerNew.invokeExact(model.handle(), (int) p.seed(), (float) p.temperature(), p.topK(), (float) p.topP(), (float) p.minP());
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+        if (h.equals(MemorySegment.NULL)) {
+            shim.check(Shim.ERR_INTERNAL, "create sampler");
+        }
+        return new Sampler(shim, h);
+    }
+
+    MemorySegment handle() {
+        if (closed) {
+            throw new IllegalStateException("sampler is closed");
+        }
+        return handle;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            shim.samplerFree.invokeExact(handle);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+    }
+}

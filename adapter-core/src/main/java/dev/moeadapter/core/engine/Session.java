@@ -1,0 +1,437 @@
+package dev.moeadapter.core.engine;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.nativeaccess.Shim;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TokenProbabilities;
+import dev.moeadapter.core.routing.TokenRoute;
+import dev.moeadapter.core.routing.TraceSpec;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * A llama.cpp context on a {@link Model}: a unified KV cache holding several sequences, batched
+ * decodes, per-sequence routing plans and router traces.
+ *
+ * <p>Every argument is validated in Java before the native call, so bad input raises
+ * {@link InvalidRequestException} and leaves the session as it was. Calls are serialised by a lock;
+ * {@link #abortDecode()} may be called from any thread to stop a decode in flight.
+ */
+public final class Session implements AutoCloseable {
+    private final Model model;
+    private final Shim shim;
+    private final ModelInfo info;
+    private final MemorySegment handle;
+    private final int contextSize, batchSize, sequences;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment tokensBuf, positionsBuf, sequencesBuf, outputsBuf, logitsBuf;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final boolean[] lastOutputs;
+    private int lastSize;
+    private volatile boolean closed;
+
+    Session(Model model, Shim shim, SessionParams params) {
+        this.model = model;
+        this.shim = shim;
+        this.info = model.info();
+        MemorySegment h;
+        try {
+            h = (MemorySegment) shim.sessionNew.invokeExact(model.handle(), params.contextSize(), params.batchSize(),
+                    params.sequences(), params.threads(), params.batchThreads());
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+        if (h.equals(MemorySegment.NULL)) {
+            shim.check(Shim.ERR_LLAMA, "create session");
+        }
+        this.handle = h;
+        try {
+            MemorySegment dims = arena.allocate(JAVA_INT, 3);
+            shim.check((int) shim.sessionInfo.invokeExact(handle, dims, 3), "session info");
+            contextSize = dims.getAtIndex(JAVA_INT, 0);
+            batchSize = dims.getAtIndex(JAVA_INT, 1);
+            sequences = dims.getAtIndex(JAVA_INT, 2);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+        tokensBuf = arena.allocate(JAVA_INT, batchSize);
+        positionsBuf = arena.allocate(JAVA_INT, batchSize);
+        sequencesBuf = arena.allocate(JAVA_INT, batchSize);
+        outputsBuf = arena.allocate(JAVA_BYTE, batchSize);
+        logitsBuf = arena.allocate(JAVA_FLOAT, info.vocabSize());
+        lastOutputs = new boolean[batchSize];
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    /** KV cache cells shared by all sequences. */
+    public int contextSize() {
+        return contextSize;
+    }
+
+    /** Most tokens one {@link #decode} accepts. */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public int sequences() {
+        return sequences;
+    }
+
+    /**
+     * Runs the batch through the model with each sequence's routing plan applied. Positions of a
+     * sequence must continue its KV cache: consecutive, starting at {@link #maxPosition}+1.
+     */
+    public void decode(Batch batch) {
+        lock.lock();
+        try {
+            ensureOpen();
+            validate(batch);
+            int n = batch.size();
+            for (int i = 0; i < n; i++) {
+                tokensBuf.setAtIndex(JAVA_INT, i, batch.token(i));
+                positionsBuf.setAtIndex(JAVA_INT, i, batch.position(i));
+                sequencesBuf.setAtIndex(JAVA_INT, i, batch.sequence(i));
+                outputsBuf.setAtIndex(JAVA_BYTE, i, (byte) (batch.output(i) ? 1 : 0));
+            }
+            lastSize = 0;
+            int rc;
+            try {
+                rc = (int) shim.decode.invokeExact(handle, n, tokensBuf, positionsBuf, sequencesBuf, outputsBuf);
+            } finally {
+                shim.sessionAbort.invokeExact(handle, 0);
+            }
+            shim.check(rc, "decode");
+            for (int i = 0; i < n; i++) {
+                lastOutputs[i] = batch.output(i);
+            }
+            lastSize = n;
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void validate(Batch batch) {
+        int n = batch.size();
+        if (n > batchSize) {
+            throw new InvalidRequestException("batch of " + n + " tokens exceeds the session's batch size " + batchSize);
+        }
+        Map<Integer, Integer> next = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            model.checkToken(batch.token(i));
+            int seq = batch.sequence(i);
+            checkSequence(seq);
+            int expected = next.computeIfAbsent(seq, s -> maxPositionUnlocked(s) + 1);
+            if (batch.position(i) != expected) {
+                throw new InvalidRequestException("sequence " + seq + " expects position " + expected + " next, got " + batch.position(i));
+            }
+            next.put(seq, expected + 1);
+        }
+    }
+
+    /** Logits of the token at {@code batchIndex} of the last decode (it must have asked for output). */
+    public float[] logits(int batchIndex) {
+        lock.lock();
+        try {
+            checkOutput(batchIndex);
+            shim.check((int) shim.logits.invokeExact(handle, batchIndex, logitsBuf, info.vocabSize()), "logits");
+            return logitsBuf.toArray(JAVA_FLOAT);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The most likely next token at {@code batchIndex} of the last decode. */
+    public int argmax(int batchIndex) {
+        lock.lock();
+        try {
+            checkOutput(batchIndex);
+            return shim.check((int) shim.argmax.invokeExact(handle, batchIndex), "argmax");
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * −log p(targets[i]) at output {@code batchIndices[i]} of the last decode, computed natively
+     * (no vocabulary-sized copy into Java).
+     */
+    public float[] nll(int[] batchIndices, int[] targets) {
+        if (batchIndices.length != targets.length) {
+            throw new InvalidRequestException("nll: " + batchIndices.length + " indices but " + targets.length + " targets");
+        }
+        lock.lock();
+        try (Arena call = Arena.ofConfined()) {
+            for (int i = 0; i < batchIndices.length; i++) {
+                checkOutput(batchIndices[i]);
+                model.checkToken(targets[i]);
+            }
+            int n = batchIndices.length;
+            MemorySegment idx = call.allocateFrom(JAVA_INT, batchIndices);
+            MemorySegment tgt = call.allocateFrom(JAVA_INT, targets);
+            MemorySegment out = call.allocate(JAVA_FLOAT, Math.max(1, n));
+            shim.check((int) shim.nll.invokeExact(handle, n, idx, tgt, out), "nll");
+            return out.asSlice(0, (long) n * Float.BYTES).toArray(JAVA_FLOAT);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Samples the next token from output {@code batchIndex} of the last decode. */
+    public int sample(Sampler sampler, int batchIndex) {
+        lock.lock();
+        try {
+            checkOutput(batchIndex);
+            return shim.check((int) shim.samplerSample.invokeExact(sampler.handle(), handle, batchIndex), "sample");
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Largest position stored for {@code sequence}, or −1 if it is empty. */
+    public int maxPosition(int sequence) {
+        lock.lock();
+        try {
+            ensureOpen();
+            checkSequence(sequence);
+            return maxPositionUnlocked(sequence);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int maxPositionUnlocked(int sequence) {
+        try {
+            return (int) shim.kvPosMax.invokeExact(handle, sequence);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+    }
+
+    /** Empties every sequence of the KV cache. */
+    public void clear() {
+        withLock(() -> shim.check((int) shim.kvClear.invokeExact(handle), "clear"));
+    }
+
+    /** Removes positions [from, to) of a sequence; {@code to} = Integer.MAX_VALUE means to the end. */
+    public void removeTokens(int sequence, int from, int to) {
+        PositionRange range = PositionRange.of(from, to);
+        withLock(() -> {
+            checkSequence(sequence);
+            shim.check((int) shim.kvRm.invokeExact(handle, sequence, range.from(), nativeEnd(range.to())), "remove tokens");
+        });
+    }
+
+    /** Empties one sequence. */
+    public void clearSequence(int sequence) {
+        removeTokens(sequence, 0, Integer.MAX_VALUE);
+    }
+
+    /** Makes positions [from, to) of {@code source} also belong to {@code target} (cells are shared). */
+    public void copySequence(int source, int target, int from, int to) {
+        PositionRange range = PositionRange.of(from, to);
+        withLock(() -> {
+            checkSequence(source);
+            checkSequence(target);
+            shim.check((int) shim.kvCp.invokeExact(handle, source, target, range.from(), nativeEnd(range.to())), "copy sequence");
+        });
+    }
+
+    /** Sets the routing plan of a sequence, replacing its previous one; validated against the model. */
+    public void setPlan(int sequence, RoutingPlan plan) {
+        plan.validate(info);
+        withLock(() -> {
+            checkSequence(sequence);
+            shim.check((int) shim.planClear.invokeExact(handle, sequence), "clear plan");
+            try (Arena call = Arena.ofConfined()) {
+                for (var edit : plan.edits()) {
+                    float[] v = switch (edit) {
+                        case RouterEdit.AddDelta d -> d.delta();
+                        case RouterEdit.ReplaceDistribution r -> r.probabilities();
+                        case RouterEdit.ExpertMask m -> maskVector(m.allowed());
+                        case RouterEdit.KeepRank k -> null;
+                        case RouterEdit.KeepTop t -> null;
+                    };
+                    int kind = switch (edit) {
+                        case RouterEdit.AddDelta d -> Shim.EDIT_DELTA;
+                        case RouterEdit.ReplaceDistribution r -> Shim.EDIT_REPLACE;
+                        case RouterEdit.ExpertMask m -> Shim.EDIT_ALLOW;
+                        case RouterEdit.KeepRank k -> Shim.EDIT_RANK_K;
+                        case RouterEdit.KeepTop t -> Shim.EDIT_TOP_M;
+                    };
+                    int param = switch (edit) {
+                        case RouterEdit.KeepRank k -> k.rank();
+                        case RouterEdit.KeepTop t -> t.m();
+                        default -> 0;
+                    };
+                    MemorySegment vec = v == null ? MemorySegment.NULL : call.allocateFrom(JAVA_FLOAT, v);
+                    PositionRange p = edit.positions();
+                    shim.check((int) shim.planAdd.invokeExact(handle, sequence, edit.layer(), kind, p.from(), p.to(),
+                            param, vec, v == null ? 0 : v.length), "add router edit");
+                }
+            }
+        });
+    }
+
+    public void clearPlan(int sequence) {
+        withLock(() -> {
+            checkSequence(sequence);
+            shim.check((int) shim.planClear.invokeExact(handle, sequence), "clear plan");
+        });
+    }
+
+    /** Chooses what to record of a sequence's routing in the following decodes. */
+    public void setTrace(int sequence, TraceSpec spec) {
+        if (!spec.isOff() && !info.isMoe()) {
+            throw new InvalidRequestException("model '" + info.architecture() + "' has no MoE layers to trace");
+        }
+        withLock(() -> {
+            checkSequence(sequence);
+            PositionRange p = spec.probabilities();
+            shim.check((int) shim.traceSet.invokeExact(handle, sequence, spec.routes() ? 1 : 0, p.from(), p.to()), "set trace");
+        });
+    }
+
+    /** Returns and forgets what was traced since the last call. */
+    public RouterTrace drainTrace() {
+        lock.lock();
+        try (Arena call = Arena.ofConfined()) {
+            ensureOpen();
+            int k = info.expertsUsed(), e = info.experts();
+            int nr = (int) shim.traceRouteCount.invokeExact(handle);
+            List<TokenRoute> routes = new ArrayList<>(nr);
+            if (nr > 0) {
+                MemorySegment meta = call.allocate(JAVA_INT, 3L * nr);
+                MemorySegment experts = call.allocate(JAVA_INT, (long) k * nr);
+                MemorySegment weights = call.allocate(JAVA_FLOAT, (long) k * nr);
+                shim.check((int) shim.traceRoutesRead.invokeExact(handle, meta, experts, weights, nr), "read routes");
+                int[] m = meta.toArray(JAVA_INT), ex = experts.toArray(JAVA_INT);
+                float[] w = weights.toArray(JAVA_FLOAT);
+                for (int i = 0; i < nr; i++) {
+                    routes.add(new TokenRoute(m[3 * i], m[3 * i + 1], m[3 * i + 2],
+                            java.util.Arrays.copyOfRange(ex, i * k, (i + 1) * k), java.util.Arrays.copyOfRange(w, i * k, (i + 1) * k)));
+                }
+            }
+            int np = (int) shim.traceProbsCount.invokeExact(handle);
+            List<TokenProbabilities> probs = new ArrayList<>(np);
+            if (np > 0) {
+                MemorySegment meta = call.allocate(JAVA_INT, 3L * np);
+                MemorySegment data = call.allocate(JAVA_FLOAT, (long) e * np);
+                shim.check((int) shim.traceProbsRead.invokeExact(handle, meta, data, np), "read probabilities");
+                int[] m = meta.toArray(JAVA_INT);
+                float[] d = data.toArray(JAVA_FLOAT);
+                for (int i = 0; i < np; i++) {
+                    probs.add(new TokenProbabilities(m[3 * i], m[3 * i + 1], m[3 * i + 2], java.util.Arrays.copyOfRange(d, i * e, (i + 1) * e)));
+                }
+            }
+            return new RouterTrace(routes, probs);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops a decode in flight on another thread; it fails with a CancelledException. */
+    public void abortDecode() {
+        if (closed) {
+            return;
+        }
+        try {
+            shim.sessionAbort.invokeExact(handle, 1);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+    }
+
+    private void checkOutput(int batchIndex) {
+        ensureOpen();
+        if (batchIndex < 0 || batchIndex >= lastSize || !lastOutputs[batchIndex]) {
+            throw new InvalidRequestException("batch index " + batchIndex + " has no logits from the last decode");
+        }
+    }
+
+    private void checkSequence(int sequence) {
+        if (sequence < 0 || sequence >= sequences) {
+            throw new InvalidRequestException("sequence " + sequence + " out of range 0.." + (sequences - 1));
+        }
+    }
+
+    private static float[] maskVector(boolean[] allowed) {
+        float[] v = new float[allowed.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = allowed[i] ? 1f : 0f;
+        }
+        return v;
+    }
+
+    private static int nativeEnd(int to) {
+        return to == Integer.MAX_VALUE ? -1 : to;
+    }
+
+    @FunctionalInterface
+    private interface NativeAction {
+        void run() throws Throwable;
+    }
+
+    private void withLock(NativeAction action) {
+        lock.lock();
+        try {
+            ensureOpen();
+            action.run();
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("session is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            shim.sessionFree.invokeExact(handle);
+            arena.close();
+            model.forget(this);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+}

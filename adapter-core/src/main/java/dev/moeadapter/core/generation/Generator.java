@@ -1,0 +1,135 @@
+package dev.moeadapter.core.generation;
+
+import dev.moeadapter.core.CancelledException;
+import dev.moeadapter.core.ContextFullException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.Sampler;
+import dev.moeadapter.core.engine.Session;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+
+/**
+ * Plain autoregressive generation on one sequence of a session, with whatever routing plan that
+ * sequence has. The sequence's KV cache is reset first; the prompt is prefilled in batches of the
+ * session's batch size.
+ */
+public final class Generator {
+    private static final Logger LOG = LoggerFactory.getLogger(Generator.class);
+
+    private final Session session;
+    private final Model model;
+    private final int sequence;
+
+    public Generator(Session session, int sequence) {
+        if (sequence < 0 || sequence >= session.sequences()) {
+            throw new InvalidRequestException("sequence " + sequence + " out of range 0.." + (session.sequences() - 1));
+        }
+        this.session = session;
+        this.model = session.model();
+        this.sequence = sequence;
+    }
+
+    public GenerationResult generate(GenerationRequest request) {
+        return generate(request, TokenListener.NONE, CancellationToken.none());
+    }
+
+    public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        int[] prompt = request.prompt();
+        if (prompt.length >= session.contextSize()) {
+            throw new InvalidRequestException("the prompt has " + prompt.length + " tokens; the context holds " + session.contextSize());
+        }
+        for (int t : prompt) {
+            if (t < 0 || t >= model.info().vocabSize()) {
+                throw new InvalidRequestException("prompt token " + t + " outside the vocabulary");
+            }
+        }
+        long t0 = System.nanoTime();
+        session.clearSequence(sequence);
+        int last;
+        try {
+            last = prefill(prompt, cancel);
+        } catch (CancelledException e) {
+            return new GenerationResult("", new int[0], prompt.length, FinishReason.CANCELLED, System.nanoTime() - t0, 0);
+        }
+        long t1 = System.nanoTime();
+
+        int[] out = new int[Math.min(request.maxTokens(), 1024)];
+        int n = 0;
+        StringBuilder text = new StringBuilder();
+        int emitted = 0;
+        Utf8Accumulator utf8 = new Utf8Accumulator();
+        StopMatcher stops = new StopMatcher(request.stop());
+        FinishReason reason = null;
+        int pos = prompt.length;
+        try (Sampler sampler = request.sampling().isGreedy() ? null : Sampler.create(model, request.sampling())) {
+            while (reason == null) {
+                if (cancel.isCancelled()) {
+                    reason = FinishReason.CANCELLED;
+                    break;
+                }
+                int token = sampler == null ? session.argmax(last) : session.sample(sampler, last);
+                if (!request.ignoreEos() && model.isEndOfGeneration(token)) {
+                    reason = FinishReason.END_OF_GENERATION;
+                    break;
+                }
+                if (n == out.length) {
+                    out = Arrays.copyOf(out, Math.min(request.maxTokens(), out.length * 2));
+                }
+                out[n++] = token;
+                int before = text.length();
+                text.append(utf8.append(model.tokenBytes(token, false)));
+                int stopAt = request.stop().isEmpty() ? -1 : stops.find(text, before);
+                if (stopAt >= 0) {
+                    text.setLength(stopAt);
+                    reason = FinishReason.STOP_STRING;
+                    break;
+                }
+                int safe = request.stop().isEmpty() ? text.length() : stops.safeLength(text);
+                if (safe > emitted) {
+                    listener.onToken(token, text.substring(emitted, safe));
+                    emitted = safe;
+                }
+                if (n == request.maxTokens()) {
+                    reason = FinishReason.MAX_TOKENS;
+                    break;
+                }
+                try {
+                    session.decode(Batch.of(sequence, pos++, token));
+                } catch (ContextFullException e) {
+                    reason = FinishReason.CONTEXT_FULL;
+                } catch (CancelledException e) {
+                    reason = FinishReason.CANCELLED;
+                }
+                last = 0;
+            }
+        }
+        if (reason != FinishReason.STOP_STRING) {
+            text.append(utf8.flush());
+        }
+        if (text.length() > emitted) {
+            listener.onToken(n > 0 ? out[n - 1] : -1, text.substring(emitted));
+        }
+        long t2 = System.nanoTime();
+        LOG.debug("generated {} tokens ({}) after a {}-token prompt", n, reason, prompt.length);
+        return new GenerationResult(text.toString(), Arrays.copyOf(out, n), prompt.length, reason, t1 - t0, t2 - t1);
+    }
+
+    /** Decodes the prompt; returns the batch index of its last token in the final batch. */
+    private int prefill(int[] prompt, CancellationToken cancel) {
+        int size = session.batchSize();
+        int last = 0;
+        for (int start = 0; start < prompt.length; start += size) {
+            if (cancel.isCancelled()) {
+                throw new CancelledException("cancelled during prefill");
+            }
+            int end = Math.min(prompt.length, start + size);
+            session.decode(Batch.of(sequence, start, Arrays.copyOfRange(prompt, start, end)));
+            last = end - start - 1;
+        }
+        return last;
+    }
+}

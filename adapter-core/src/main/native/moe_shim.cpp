@@ -1,0 +1,915 @@
+// The native half of the engine: see moe_shim.h for the contract.
+#include "moe_shim.h"
+
+#include "ggml-backend.h"
+#include "ggml.h"
+#include "llama.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#ifndef MAE_LLAMA_TAG
+#define MAE_LLAMA_TAG "unknown"
+#endif
+
+namespace {
+
+// Push-down used by weak routing and masks: large enough that a pushed expert's softmax weight is
+// ~e^-50, finite so that 0 * logit never becomes NaN inside the MoE kernels.
+constexpr float PUSH_DOWN = 50.0f;
+
+thread_local std::string t_error;
+thread_local std::string t_last_llama_error;
+thread_local std::string t_log_line;
+thread_local int t_log_level = GGML_LOG_LEVEL_INFO;
+
+mae_log_fn g_log_fn = nullptr;
+int g_min_level = GGML_LOG_LEVEL_WARN;
+std::once_flag g_init_once;
+
+int fail(int code, const std::string &msg) {
+    t_error = msg;
+    if (!t_last_llama_error.empty() && code == MAE_ERR_LLAMA) {
+        t_error += " (llama.cpp: " + t_last_llama_error + ")";
+    }
+    return code;
+}
+
+void log_cb(enum ggml_log_level level, const char *text, void *) {
+    if (text == nullptr) return;
+    if (level != GGML_LOG_LEVEL_CONT) t_log_level = level;
+    t_log_line += text;
+    if (t_log_line.empty() || t_log_line.back() != '\n') return;
+    t_log_line.pop_back();
+    if (t_log_level == GGML_LOG_LEVEL_ERROR) t_last_llama_error = t_log_line;
+    if (g_log_fn != nullptr && t_log_level >= g_min_level && !t_log_line.empty()) {
+        g_log_fn(t_log_level, t_log_line.c_str());
+    }
+    t_log_line.clear();
+}
+
+enum Role : uint8_t { ROLE_EDIT = 1, ROLE_TOPK = 2, ROLE_WEIGHTS = 4, ROLE_PROBS = 8 };
+
+struct TensorRole {
+    int32_t layer;
+    uint8_t roles;
+};
+
+bool has_prefix(const char *s, const char *p) { return std::strncmp(s, p, std::strlen(p)) == 0; }
+
+// Splits "ffn_moe_logits-12" into ("ffn_moe_logits", 12); returns false if there is no layer.
+bool split_layer(const char *name, std::string &base, int &layer) {
+    const char *dash = std::strrchr(name, '-');
+    if (dash == nullptr || dash[1] == '\0') return false;
+    char *end = nullptr;
+    long v = std::strtol(dash + 1, &end, 10);
+    if (*end != '\0' || v < 0) return false;
+    base.assign(name, dash - name);
+    layer = (int)v;
+    return true;
+}
+
+// What the one-token probe decode saw of every MoE layer.
+struct ProbeLayer {
+    bool logits = false, probs = false, topk = false;
+    bool w = false, w_norm = false, w_softmax = false, w_scaled = false, probs_biased = false;
+    int gating = MAE_GATING_NONE;
+    std::string edit_target;
+    int64_t n_expert = 0, n_used = 0;
+};
+
+struct Probe {
+    std::vector<ProbeLayer> layers;
+};
+
+bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
+    if (!ask) return true;
+    auto *p = static_cast<Probe *>(ud);
+    if (!has_prefix(t->name, "ffn_moe_")) return false;
+    std::string base;
+    int il;
+    if (!split_layer(t->name, base, il) || il >= (int)p->layers.size()) return false;
+    ProbeLayer &L = p->layers[il];
+    if (base == "ffn_moe_logits") {
+        L.logits = true;
+        L.n_expert = t->ne[0];
+    } else if (base == "ffn_moe_probs") {
+        L.probs = true;
+        const ggml_tensor *src = t->src[0];
+        if (t->op == GGML_OP_SOFT_MAX && src != nullptr) {
+            L.gating = MAE_GATING_SOFTMAX;
+            L.edit_target = src->name;
+        } else if (t->op == GGML_OP_UNARY && ggml_get_unary_op(t) == GGML_UNARY_OP_SIGMOID && src != nullptr) {
+            L.gating = MAE_GATING_SIGMOID;
+            L.edit_target = src->name;
+        } else if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_ADD) {
+            // probs are the logits themselves; softmax comes after top-k (gpt-oss style)
+            L.gating = MAE_GATING_SOFTMAX_WEIGHT;
+            L.edit_target = t->name;
+            L.n_expert = t->ne[0];
+        } else {
+            L.gating = MAE_GATING_OTHER;
+            if (src != nullptr && src->src[0] != nullptr) L.edit_target = src->src[0]->name;
+        }
+    } else if (base == "ffn_moe_topk") {
+        L.topk = true;
+        L.n_used = t->ne[0];
+    } else if (base == "ffn_moe_weights") {
+        L.w = true;
+    } else if (base == "ffn_moe_weights_norm") {
+        L.w_norm = true;
+    } else if (base == "ffn_moe_weights_softmax") {
+        L.w_softmax = true;
+    } else if (base == "ffn_moe_weights_scaled") {
+        L.w_scaled = true;
+    } else if (base == "ffn_moe_probs_biased") {
+        L.probs_biased = true;
+    }
+    return false;
+}
+
+}  // namespace
+
+struct mae_model {
+    llama_model *model = nullptr;
+    const llama_vocab *vocab = nullptr;
+    int32_t info[MAE_INFO_COUNT] = {0};
+    std::vector<int32_t> moe_layers;
+    std::unordered_map<std::string, TensorRole> roles;
+};
+
+namespace {
+
+struct Edit {
+    int32_t kind, p0, p1, param;
+    std::vector<float> vec;
+};
+
+struct SeqState {
+    std::vector<std::vector<Edit>> layers;  // edits per layer
+    bool routes = false;
+    int32_t probs_p0 = 0, probs_p1 = 0;
+};
+
+// Reads a tensor's bytes: in place on host buffers, through a staging copy on device buffers.
+struct TensorAccess {
+    ggml_tensor *t;
+    uint8_t *base;
+    bool staged;
+    TensorAccess(ggml_tensor *tensor, std::vector<uint8_t> &stage) : t(tensor) {
+        staged = !(t->buffer != nullptr && ggml_backend_buffer_is_host(t->buffer));
+        if (staged) {
+            stage.resize(ggml_nbytes(t));
+            ggml_backend_tensor_get(t, stage.data(), 0, stage.size());
+            base = stage.data();
+        } else {
+            base = static_cast<uint8_t *>(t->data);
+        }
+    }
+    void write_back() {
+        if (staged) ggml_backend_tensor_set(t, base, 0, ggml_nbytes(t));
+    }
+};
+
+float push_shift(float max_pushed, float min_kept) { return std::max(0.0f, max_pushed - min_kept) + PUSH_DOWN; }
+
+void sorted_desc(const float *z, int n, std::vector<int> &idx) {
+    idx.resize(n);
+    for (int i = 0; i < n; i++) idx[i] = i;
+    std::stable_sort(idx.begin(), idx.end(), [z](int a, int b) { return z[a] > z[b]; });
+}
+
+void apply_edit(const Edit &e, float *z, int n, int gating, std::vector<int> &idx) {
+    switch (e.kind) {
+        case MAE_EDIT_DELTA:
+            for (int i = 0; i < n; i++) z[i] += e.vec[i];
+            break;
+        case MAE_EDIT_REPLACE:
+            for (int i = 0; i < n; i++) {
+                if (gating == MAE_GATING_SIGMOID) {
+                    double v = std::min(std::max((double)e.vec[i], 1e-30), 1.0 - 1e-7);
+                    z[i] = (float)(std::log(v) - std::log1p(-v));
+                } else {
+                    z[i] = (float)std::log(std::max((double)e.vec[i], 1e-30));
+                }
+            }
+            break;
+        case MAE_EDIT_RANK_K: {
+            sorted_desc(z, n, idx);
+            int keep = idx[e.param - 1];
+            float max_other = -INFINITY;
+            for (int i = 0; i < n; i++)
+                if (i != keep) max_other = std::max(max_other, z[i]);
+            float shift = push_shift(max_other, z[keep]);
+            for (int i = 0; i < n; i++)
+                if (i != keep) z[i] -= shift;
+            break;
+        }
+        case MAE_EDIT_TOP_M: {
+            if (e.param >= n) break;
+            sorted_desc(z, n, idx);
+            float shift = push_shift(z[idx[e.param]], z[idx[e.param - 1]]);
+            for (int r = e.param; r < n; r++) z[idx[r]] -= shift;
+            break;
+        }
+        case MAE_EDIT_ALLOW: {
+            float min_allowed = INFINITY, max_denied = -INFINITY;
+            for (int i = 0; i < n; i++) {
+                if (e.vec[i] != 0.0f) min_allowed = std::min(min_allowed, z[i]);
+                else max_denied = std::max(max_denied, z[i]);
+            }
+            if (max_denied == -INFINITY) break;
+            float shift = push_shift(max_denied, min_allowed);
+            for (int i = 0; i < n; i++)
+                if (e.vec[i] == 0.0f) z[i] -= shift;
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+}  // namespace
+
+struct mae_session {
+    mae_model *m = nullptr;
+    llama_context *ctx = nullptr;
+    int32_t n_ctx = 0, n_batch = 0, n_seq = 0;
+    llama_batch batch{};
+    std::vector<SeqState> seqs;
+    std::atomic<bool> abort_flag{false};
+
+    // the batch being decoded, as the eval callback sees it
+    int32_t n_tokens = 0;
+    std::vector<int32_t> out_rows;    // batch indices that output logits, in order
+    std::vector<int8_t> last_output;  // output flags of the last successful decode
+    std::vector<uint8_t> edit_active; // per layer
+    bool routes_active = false, probs_active = false;
+    std::string cb_error;
+
+    std::vector<std::vector<int32_t>> pending_topk;  // per layer, rows * n_used
+    std::vector<int32_t> route_meta, route_experts, probs_meta;
+    std::vector<float> route_weights, probs_data;
+    std::vector<uint8_t> stage;
+    std::vector<int> idx;
+    std::vector<float> row_buf;
+};
+
+namespace {
+
+int token_of_row(const mae_session *s, int64_t rows, int64_t r) {
+    return rows == s->n_tokens ? (int)r : s->out_rows[r];
+}
+
+bool rows_ok(mae_session *s, int64_t rows, const char *name) {
+    if (rows == s->n_tokens || rows == (int64_t)s->out_rows.size()) return true;
+    s->cb_error = std::string("unexpected row count in ") + name;
+    return false;
+}
+
+void do_edit(mae_session *s, ggml_tensor *t, int layer) {
+    const int n_exp = s->m->info[MAE_INFO_N_EXPERT];
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_exp || t->nb[0] != sizeof(float)) {
+        s->cb_error = std::string("router logits tensor has an unexpected layout: ") + t->name;
+        return;
+    }
+    const int64_t rows = t->ne[1];
+    if (!rows_ok(s, rows, t->name)) return;
+    TensorAccess acc(t, s->stage);
+    bool changed = false;
+    for (int64_t r = 0; r < rows; r++) {
+        int tok = token_of_row(s, rows, r);
+        int seq = s->batch.seq_id[tok][0];
+        int pos = s->batch.pos[tok];
+        const auto &edits = s->seqs[seq].layers[layer];
+        if (edits.empty()) continue;
+        float *z = reinterpret_cast<float *>(acc.base + r * t->nb[1]);
+        for (const Edit &e : edits) {
+            if (pos < e.p0 || pos >= e.p1) continue;
+            apply_edit(e, z, n_exp, s->m->info[MAE_INFO_GATING], s->idx);
+            changed = true;
+        }
+    }
+    if (changed) acc.write_back();
+}
+
+void do_topk(mae_session *s, ggml_tensor *t, int layer) {
+    const int64_t k = t->ne[0], rows = t->ne[1];
+    if (t->type != GGML_TYPE_I32 || k != s->m->info[MAE_INFO_N_EXPERT_USED]) {
+        s->cb_error = std::string("unexpected top-k tensor layout: ") + t->name;
+        return;
+    }
+    if (!rows_ok(s, rows, t->name)) return;
+    TensorAccess acc(t, s->stage);
+    auto &dst = s->pending_topk[layer];
+    dst.resize(rows * k);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < k; j++)
+            dst[r * k + j] = *reinterpret_cast<const int32_t *>(acc.base + r * t->nb[1] + j * t->nb[0]);
+}
+
+void do_weights(mae_session *s, ggml_tensor *t, int layer) {
+    const int64_t k = s->m->info[MAE_INFO_N_EXPERT_USED];
+    // [1, k, rows] before renormalisation, [k, rows] after it
+    const bool three_d = t->ne[0] == 1;
+    const int64_t rows = three_d ? t->ne[2] : t->ne[1];
+    const size_t nb_j = three_d ? t->nb[1] : t->nb[0];
+    const size_t nb_r = three_d ? t->nb[2] : t->nb[1];
+    if (t->type != GGML_TYPE_F32 || (three_d ? t->ne[1] : t->ne[0]) != k) {
+        s->cb_error = std::string("unexpected weights tensor layout: ") + t->name;
+        return;
+    }
+    if (!rows_ok(s, rows, t->name)) return;
+    const auto &topk = s->pending_topk[layer];
+    if ((int64_t)topk.size() != rows * k) {
+        s->cb_error = std::string("weights without matching top-k: ") + t->name;
+        return;
+    }
+    TensorAccess acc(t, s->stage);
+    for (int64_t r = 0; r < rows; r++) {
+        int tok = token_of_row(s, rows, r);
+        int seq = s->batch.seq_id[tok][0];
+        if (!s->seqs[seq].routes) continue;
+        s->route_meta.insert(s->route_meta.end(), {seq, s->batch.pos[tok], layer});
+        for (int64_t j = 0; j < k; j++) {
+            s->route_experts.push_back(topk[r * k + j]);
+            s->route_weights.push_back(*reinterpret_cast<const float *>(acc.base + r * nb_r + j * nb_j));
+        }
+    }
+}
+
+void do_probs(mae_session *s, ggml_tensor *t, int layer) {
+    const int n_exp = s->m->info[MAE_INFO_N_EXPERT];
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_exp) {
+        s->cb_error = std::string("unexpected probabilities tensor layout: ") + t->name;
+        return;
+    }
+    const int64_t rows = t->ne[1];
+    if (!rows_ok(s, rows, t->name)) return;
+    TensorAccess acc(t, s->stage);
+    for (int64_t r = 0; r < rows; r++) {
+        int tok = token_of_row(s, rows, r);
+        int seq = s->batch.seq_id[tok][0];
+        int pos = s->batch.pos[tok];
+        const SeqState &st = s->seqs[seq];
+        if (pos < st.probs_p0 || pos >= st.probs_p1) continue;
+        s->probs_meta.insert(s->probs_meta.end(), {seq, pos, layer});
+        for (int e = 0; e < n_exp; e++)
+            s->probs_data.push_back(*reinterpret_cast<const float *>(acc.base + r * t->nb[1] + e * t->nb[0]));
+    }
+}
+
+uint8_t wanted_roles(const mae_session *s, const TensorRole &tr) {
+    uint8_t want = 0;
+    if ((tr.roles & ROLE_EDIT) && s->edit_active[tr.layer]) want |= ROLE_EDIT;
+    if ((tr.roles & (ROLE_TOPK | ROLE_WEIGHTS)) && s->routes_active) want |= tr.roles & (ROLE_TOPK | ROLE_WEIGHTS);
+    if ((tr.roles & ROLE_PROBS) && s->probs_active) want |= ROLE_PROBS;
+    return want;
+}
+
+// The eval callback: answers "no" to every node it has nothing to do with, so a request without
+// edits or traces keeps llama.cpp's graph unsplit.
+bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
+    auto *s = static_cast<mae_session *>(ud);
+    if (t->name[0] != 'f' || !has_prefix(t->name, "ffn_moe_")) return !ask;
+    auto it = s->m->roles.find(t->name);
+    if (it == s->m->roles.end()) return !ask;
+    uint8_t want = wanted_roles(s, it->second);
+    if (ask) return want != 0;
+    if (!s->cb_error.empty()) return true;
+    try {
+        int layer = it->second.layer;
+        if (want & ROLE_EDIT) do_edit(s, t, layer);
+        if (want & ROLE_TOPK) do_topk(s, t, layer);
+        if (want & ROLE_WEIGHTS) do_weights(s, t, layer);
+        if (want & ROLE_PROBS) do_probs(s, t, layer);
+    } catch (const std::exception &ex) {
+        s->cb_error = ex.what();
+    } catch (...) {
+        s->cb_error = "unknown error in eval callback";
+    }
+    return true;
+}
+
+bool abort_cb(void *ud) { return static_cast<mae_session *>(ud)->abort_flag.load(std::memory_order_relaxed); }
+
+struct ProgressCtx {
+    mae_progress_fn fn;
+};
+
+bool progress_cb(float p, void *ud) {
+    auto *pc = static_cast<ProgressCtx *>(ud);
+    return pc->fn == nullptr || pc->fn(p) != 0;
+}
+
+// Runs one token through a throwaway context with a naming-only eval callback, to learn which
+// layers are MoE layers, the gating function, renormalisation and the tensors to edit and trace.
+bool probe_model(mae_model *mm) {
+    Probe probe;
+    const int n_layer = llama_model_n_layer(mm->model);
+    probe.layers.resize(n_layer);
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = 64;
+    cp.n_batch = 1;
+    cp.n_ubatch = 1;
+    cp.n_seq_max = 1;
+    cp.n_threads = 1;
+    cp.n_threads_batch = 1;
+    cp.cb_eval = probe_cb;
+    cp.cb_eval_user_data = &probe;
+    cp.no_perf = true;
+    llama_context *ctx = llama_init_from_model(mm->model, cp);
+    if (ctx == nullptr) return false;
+    llama_token tok = llama_vocab_bos(mm->vocab);
+    if (tok < 0 || tok >= llama_vocab_n_tokens(mm->vocab)) tok = 0;
+    int rc = llama_decode(ctx, llama_batch_get_one(&tok, 1));
+    llama_free(ctx);
+    if (rc != 0) return false;
+
+    int gating = MAE_GATING_NONE, renorm = 0, bias = 0;
+    int64_t n_exp = 0, n_used = 0;
+    for (int il = 0; il < n_layer; il++) {
+        const ProbeLayer &L = probe.layers[il];
+        if (!L.probs || !L.topk || L.edit_target.empty()) continue;
+        mm->moe_layers.push_back(il);
+        gating = L.gating;
+        renorm = L.w_norm ? 1 : 0;
+        bias = L.probs_biased ? 1 : 0;
+        n_exp = std::max(n_exp, L.n_expert);
+        n_used = std::max(n_used, L.n_used);
+        auto add_role = [&](const std::string &name, uint8_t role) {
+            auto &tr = mm->roles[name];
+            tr.layer = il;
+            tr.roles |= role;
+        };
+        add_role(L.edit_target, ROLE_EDIT);
+        add_role("ffn_moe_topk-" + std::to_string(il), ROLE_TOPK);
+        add_role("ffn_moe_probs-" + std::to_string(il), ROLE_PROBS);
+        const char *w = L.w_scaled ? "ffn_moe_weights_scaled" : L.w_norm ? "ffn_moe_weights_norm"
+                                   : L.w_softmax             ? "ffn_moe_weights_softmax"
+                                                             : "ffn_moe_weights";
+        add_role(std::string(w) + "-" + std::to_string(il), ROLE_WEIGHTS);
+    }
+    int32_t *info = mm->info;
+    info[MAE_INFO_N_LAYER] = n_layer;
+    info[MAE_INFO_N_EXPERT] = (int32_t)n_exp;
+    info[MAE_INFO_N_EXPERT_USED] = (int32_t)n_used;
+    info[MAE_INFO_GATING] = gating;
+    info[MAE_INFO_RENORM] = renorm;
+    info[MAE_INFO_N_VOCAB] = llama_vocab_n_tokens(mm->vocab);
+    info[MAE_INFO_N_CTX_TRAIN] = llama_model_n_ctx_train(mm->model);
+    info[MAE_INFO_N_EMBD] = llama_model_n_embd(mm->model);
+    info[MAE_INFO_BOS] = llama_vocab_bos(mm->vocab);
+    info[MAE_INFO_EOS] = llama_vocab_eos(mm->vocab);
+    info[MAE_INFO_SELECTION_BIAS] = bias;
+    info[MAE_INFO_N_MOE_LAYERS] = (int32_t)mm->moe_layers.size();
+    info[MAE_INFO_ADD_BOS] = llama_vocab_get_add_bos(mm->vocab) ? 1 : 0;
+    return true;
+}
+
+}  // namespace
+
+#define MAE_GUARD_BEGIN try {
+#define MAE_GUARD_END(ret)                                          \
+    }                                                               \
+    catch (const std::exception &ex) {                              \
+        fail(MAE_ERR_INTERNAL, std::string("native error: ") + ex.what()); \
+        return ret;                                                 \
+    }                                                               \
+    catch (...) {                                                   \
+        fail(MAE_ERR_INTERNAL, "unknown native error");             \
+        return ret;                                                 \
+    }
+
+extern "C" {
+
+const char *mae_last_error(void) { return t_error.c_str(); }
+
+const char *mae_version(void) { return "moe-shim 1; llama.cpp " MAE_LLAMA_TAG; }
+
+int mae_init(const char *lib_dir, mae_log_fn log_fn, int min_level) {
+    MAE_GUARD_BEGIN
+    g_log_fn = log_fn;
+    g_min_level = min_level;
+    llama_log_set(log_cb, nullptr);
+    std::call_once(g_init_once, [lib_dir] {
+        if (lib_dir != nullptr && lib_dir[0] != '\0') ggml_backend_load_all_from_path(lib_dir);
+        else ggml_backend_load_all();
+        llama_backend_init();
+    });
+    if (ggml_backend_dev_count() == 0) return fail(MAE_ERR_LLAMA, "no ggml backend could be loaded");
+    return MAE_OK;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+mae_model *mae_model_load(const char *path, int n_gpu_layers, int use_mmap, mae_progress_fn progress) {
+    MAE_GUARD_BEGIN
+    if (path == nullptr) {
+        fail(MAE_ERR_ARG, "model path is null");
+        return nullptr;
+    }
+    t_last_llama_error.clear();
+    ProgressCtx pc{progress};
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = n_gpu_layers;
+    mp.load_mode = use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+    mp.progress_callback = progress_cb;
+    mp.progress_callback_user_data = &pc;
+    llama_model *model = llama_model_load_from_file(path, mp);
+    if (model == nullptr) {
+        fail(MAE_ERR_LLAMA, std::string("failed to load model ") + path);
+        return nullptr;
+    }
+    auto *mm = new mae_model();
+    mm->model = model;
+    mm->vocab = llama_model_get_vocab(model);
+    if (!probe_model(mm)) {
+        fail(MAE_ERR_LLAMA, "the model loaded but a probe decode failed");
+        llama_model_free(model);
+        delete mm;
+        return nullptr;
+    }
+    return mm;
+    MAE_GUARD_END(nullptr)
+}
+
+void mae_model_free(mae_model *m) {
+    if (m == nullptr) return;
+    llama_model_free(m->model);
+    delete m;
+}
+
+int mae_model_info(const mae_model *m, int32_t *out, int32_t n) {
+    if (m == nullptr || out == nullptr || n < MAE_INFO_COUNT) return fail(MAE_ERR_ARG, "bad info buffer");
+    std::memcpy(out, m->info, sizeof(m->info));
+    return MAE_OK;
+}
+
+int mae_model_moe_layers(const mae_model *m, int32_t *out, int32_t n) {
+    if (m == nullptr || out == nullptr || n < (int32_t)m->moe_layers.size()) return fail(MAE_ERR_ARG, "bad layer buffer");
+    std::copy(m->moe_layers.begin(), m->moe_layers.end(), out);
+    return (int)m->moe_layers.size();
+}
+
+int mae_model_meta(const mae_model *m, const char *key, char *buf, int32_t cap) {
+    if (m == nullptr || key == nullptr || buf == nullptr || cap <= 0) return fail(MAE_ERR_ARG, "bad meta arguments");
+    return llama_model_meta_val_str(m->model, key, buf, cap);
+}
+
+int mae_model_desc(const mae_model *m, char *buf, int32_t cap) {
+    if (m == nullptr || buf == nullptr || cap <= 0) return fail(MAE_ERR_ARG, "bad desc arguments");
+    return llama_model_desc(m->model, buf, cap);
+}
+
+int mae_model_is_eog(const mae_model *m, int32_t token) {
+    if (m == nullptr || token < 0 || token >= m->info[MAE_INFO_N_VOCAB]) return 0;
+    return llama_vocab_is_eog(m->vocab, token) ? 1 : 0;
+}
+
+int mae_tokenize(const mae_model *m, const char *text, int32_t len, int32_t *out, int32_t cap,
+                 int add_special, int parse_special) {
+    MAE_GUARD_BEGIN
+    if (m == nullptr || text == nullptr || len < 0 || out == nullptr || cap < 0) return fail(MAE_ERR_ARG, "bad tokenize arguments");
+    int32_t n = llama_tokenize(m->vocab, text, len, out, cap, add_special != 0, parse_special != 0);
+    if (n == INT32_MIN) return fail(MAE_ERR_ARG, "text too long to tokenize");
+    return n;  // negative: -(tokens needed)
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int mae_token_piece(const mae_model *m, int32_t token, char *buf, int32_t cap, int special) {
+    MAE_GUARD_BEGIN
+    if (m == nullptr || buf == nullptr || cap < 0 || token < 0 || token >= m->info[MAE_INFO_N_VOCAB])
+        return fail(MAE_ERR_ARG, "bad token piece arguments");
+    return llama_token_to_piece(m->vocab, token, buf, cap, 0, special != 0);
+    MAE_GUARD_END(INT32_MIN)
+}
+
+int mae_chat_apply(const mae_model *m, const char *tmpl, int32_t n, const char **roles,
+                   const char **contents, int add_assistant, char *buf, int32_t cap) {
+    MAE_GUARD_BEGIN
+    if (m == nullptr || n < 0 || (n > 0 && (roles == nullptr || contents == nullptr)) || buf == nullptr || cap < 0)
+        return fail(MAE_ERR_ARG, "bad chat arguments");
+    const char *t = tmpl != nullptr ? tmpl : llama_model_chat_template(m->model, nullptr);
+    if (t == nullptr) return fail(MAE_ERR_ARG, "the model has no chat template; pass one explicitly");
+    std::vector<llama_chat_message> msgs(n);
+    for (int i = 0; i < n; i++) {
+        if (roles[i] == nullptr || contents[i] == nullptr) return fail(MAE_ERR_ARG, "null chat message");
+        msgs[i] = {roles[i], contents[i]};
+    }
+    int32_t r = llama_chat_apply_template(t, msgs.data(), msgs.size(), add_assistant != 0, buf, cap);
+    if (r < 0) return fail(MAE_ERR_ARG, "the chat template is not supported by llama.cpp");
+    return r;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_seq,
+                             int32_t n_threads, int32_t n_threads_batch) {
+    MAE_GUARD_BEGIN
+    if (m == nullptr || n_ctx <= 0 || n_batch <= 0 || n_seq <= 0 || n_threads <= 0 || n_threads_batch <= 0) {
+        fail(MAE_ERR_ARG, "bad session arguments");
+        return nullptr;
+    }
+    auto *s = new mae_session();
+    s->m = m;
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = n_ctx;
+    cp.n_batch = n_batch;
+    cp.n_ubatch = n_batch;  // one ubatch per decode: the callback sees the rows we submitted
+    cp.n_seq_max = n_seq;
+    cp.n_threads = n_threads;
+    cp.n_threads_batch = n_threads_batch;
+    cp.kv_unified = true;   // split_simple keeps batch order (split_equal may reorder rows)
+    cp.cb_eval = session_cb;
+    cp.cb_eval_user_data = s;
+    cp.abort_callback = abort_cb;
+    cp.abort_callback_data = s;
+    t_last_llama_error.clear();
+    s->ctx = llama_init_from_model(m->model, cp);
+    if (s->ctx == nullptr) {
+        fail(MAE_ERR_LLAMA, "failed to create a llama context");
+        delete s;
+        return nullptr;
+    }
+    s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
+    s->n_batch = (int32_t)llama_n_batch(s->ctx);
+    s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
+    s->batch = llama_batch_init(s->n_batch, 0, 1);
+    const int n_layer = m->info[MAE_INFO_N_LAYER];
+    s->seqs.resize(s->n_seq);
+    for (auto &st : s->seqs) st.layers.resize(n_layer);
+    s->edit_active.assign(n_layer, 0);
+    s->pending_topk.resize(n_layer);
+    return s;
+    MAE_GUARD_END(nullptr)
+}
+
+void mae_session_free(mae_session *s) {
+    if (s == nullptr) return;
+    llama_batch_free(s->batch);
+    llama_free(s->ctx);
+    delete s;
+}
+
+int mae_session_info(const mae_session *s, int32_t *out, int32_t n) {
+    if (s == nullptr || out == nullptr || n < 3) return fail(MAE_ERR_ARG, "bad session info buffer");
+    out[0] = s->n_ctx;
+    out[1] = s->n_batch;
+    out[2] = s->n_seq;
+    return MAE_OK;
+}
+
+void mae_session_abort(mae_session *s, int flag) {
+    if (s != nullptr) s->abort_flag.store(flag != 0);
+}
+
+int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *pos, const int32_t *seq,
+               const int8_t *output) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr || tokens == nullptr || pos == nullptr || seq == nullptr || output == nullptr)
+        return fail(MAE_ERR_ARG, "null decode argument");
+    if (n <= 0 || n > s->n_batch) return fail(MAE_ERR_ARG, "batch size out of range");
+    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
+    const int n_layer = s->m->info[MAE_INFO_N_LAYER];
+    s->out_rows.clear();
+    std::fill(s->edit_active.begin(), s->edit_active.end(), 0);
+    s->routes_active = s->probs_active = false;
+    for (int i = 0; i < n; i++) {
+        if (tokens[i] < 0 || tokens[i] >= n_vocab) return fail(MAE_ERR_ARG, "token id out of vocabulary");
+        if (seq[i] < 0 || seq[i] >= s->n_seq) return fail(MAE_ERR_ARG, "sequence id out of range");
+        if (pos[i] < 0) return fail(MAE_ERR_ARG, "negative position");
+        s->batch.token[i] = tokens[i];
+        s->batch.pos[i] = pos[i];
+        s->batch.n_seq_id[i] = 1;
+        s->batch.seq_id[i][0] = seq[i];
+        s->batch.logits[i] = output[i] != 0;
+        if (output[i]) s->out_rows.push_back(i);
+        const SeqState &st = s->seqs[seq[i]];
+        s->routes_active |= st.routes;
+        s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
+        for (int l = 0; l < n_layer; l++) {
+            if (s->edit_active[l]) continue;
+            for (const Edit &e : st.layers[l])
+                if (pos[i] >= e.p0 && pos[i] < e.p1) {
+                    s->edit_active[l] = 1;
+                    break;
+                }
+        }
+    }
+    s->batch.n_tokens = n;
+    s->n_tokens = n;
+    s->cb_error.clear();
+    s->last_output.clear();
+    t_last_llama_error.clear();
+    int rc = llama_decode(s->ctx, s->batch);
+    if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
+    if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
+    if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
+    if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
+    s->last_output.assign(output, output + n);
+    return MAE_OK;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+namespace {
+const float *output_row(mae_session *s, int32_t index) {
+    if (index < 0 || index >= (int32_t)s->last_output.size() || !s->last_output[index]) {
+        fail(MAE_ERR_ARG, "batch index " + std::to_string(index) + " produced no logits in the last decode");
+        return nullptr;
+    }
+    const float *row = llama_get_logits_ith(s->ctx, index);
+    if (row == nullptr) fail(MAE_ERR_LLAMA, "no logits for batch index " + std::to_string(index));
+    return row;
+}
+}  // namespace
+
+int mae_logits(mae_session *s, int32_t out_index, float *dst, int32_t n) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr || dst == nullptr || n != s->m->info[MAE_INFO_N_VOCAB]) return fail(MAE_ERR_ARG, "bad logits buffer");
+    const float *row = output_row(s, out_index);
+    if (row == nullptr) return MAE_ERR_ARG;
+    std::memcpy(dst, row, sizeof(float) * n);
+    return MAE_OK;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int mae_nll(mae_session *s, int32_t n, const int32_t *out_index, const int32_t *targets, float *dst) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr || n < 0 || (n > 0 && (out_index == nullptr || targets == nullptr || dst == nullptr)))
+        return fail(MAE_ERR_ARG, "bad nll arguments");
+    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
+    for (int i = 0; i < n; i++) {
+        if (targets[i] < 0 || targets[i] >= n_vocab) return fail(MAE_ERR_ARG, "target token out of vocabulary");
+        const float *row = output_row(s, out_index[i]);
+        if (row == nullptr) return MAE_ERR_ARG;
+        float mx = row[0];
+        for (int v = 1; v < n_vocab; v++) mx = std::max(mx, row[v]);
+        double sum = 0.0;
+        for (int v = 0; v < n_vocab; v++) sum += std::exp((double)row[v] - mx);
+        dst[i] = (float)(std::log(sum) + mx - row[targets[i]]);
+    }
+    return MAE_OK;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int32_t mae_argmax(mae_session *s, int32_t out_index) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr) return fail(MAE_ERR_ARG, "null session");
+    const float *row = output_row(s, out_index);
+    if (row == nullptr) return MAE_ERR_ARG;
+    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
+    return (int32_t)(std::max_element(row, row + n_vocab) - row);
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int mae_kv_clear(mae_session *s) {
+    if (s == nullptr) return fail(MAE_ERR_ARG, "null session");
+    llama_memory_clear(llama_get_memory(s->ctx), true);
+    return MAE_OK;
+}
+
+int mae_kv_rm(mae_session *s, int32_t seq, int32_t p0, int32_t p1) {
+    if (s == nullptr || seq < -1 || seq >= s->n_seq) return fail(MAE_ERR_ARG, "bad kv_rm arguments");
+    if (!llama_memory_seq_rm(llama_get_memory(s->ctx), seq, p0, p1)) return fail(MAE_ERR_LLAMA, "partial removal not supported");
+    return MAE_OK;
+}
+
+int mae_kv_cp(mae_session *s, int32_t src, int32_t dst, int32_t p0, int32_t p1) {
+    if (s == nullptr || src < 0 || src >= s->n_seq || dst < 0 || dst >= s->n_seq) return fail(MAE_ERR_ARG, "bad kv_cp arguments");
+    llama_memory_seq_cp(llama_get_memory(s->ctx), src, dst, p0, p1);
+    return MAE_OK;
+}
+
+int32_t mae_kv_pos_max(mae_session *s, int32_t seq) {
+    if (s == nullptr || seq < 0 || seq >= s->n_seq) return fail(MAE_ERR_ARG, "bad sequence id");
+    return llama_memory_seq_pos_max(llama_get_memory(s->ctx), seq);
+}
+
+int mae_plan_clear(mae_session *s, int32_t seq) {
+    if (s == nullptr || seq < -1 || seq >= s->n_seq) return fail(MAE_ERR_ARG, "bad sequence id");
+    for (int i = 0; i < s->n_seq; i++)
+        if (seq == -1 || seq == i)
+            for (auto &edits : s->seqs[i].layers) edits.clear();
+    return MAE_OK;
+}
+
+int mae_plan_add(mae_session *s, int32_t seq, int32_t layer, int32_t kind, int32_t p0, int32_t p1,
+                 int32_t param, const float *vec, int32_t n) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr || seq < 0 || seq >= s->n_seq) return fail(MAE_ERR_ARG, "bad sequence id");
+    const mae_model *m = s->m;
+    if (m->moe_layers.empty()) return fail(MAE_ERR_ARG, "the model has no MoE layers");
+    if (std::find(m->moe_layers.begin(), m->moe_layers.end(), layer) == m->moe_layers.end())
+        return fail(MAE_ERR_ARG, "layer " + std::to_string(layer) + " is not a MoE layer");
+    const int n_exp = m->info[MAE_INFO_N_EXPERT];
+    const bool needs_vec = kind == MAE_EDIT_DELTA || kind == MAE_EDIT_REPLACE || kind == MAE_EDIT_ALLOW;
+    if (kind < MAE_EDIT_DELTA || kind > MAE_EDIT_ALLOW) return fail(MAE_ERR_ARG, "unknown edit kind");
+    if (needs_vec && (vec == nullptr || n != n_exp)) return fail(MAE_ERR_ARG, "edit vector length must equal the expert count");
+    if ((kind == MAE_EDIT_RANK_K && (param < 1 || param > n_exp)) || (kind == MAE_EDIT_TOP_M && (param < 1 || param > n_exp)))
+        return fail(MAE_ERR_ARG, "rank out of range");
+    if (p0 < 0 || p1 < p0) return fail(MAE_ERR_ARG, "bad position range");
+    Edit e{kind, p0, p1, param, {}};
+    if (needs_vec) {
+        e.vec.assign(vec, vec + n);
+        for (float v : e.vec)
+            if (!std::isfinite(v)) return fail(MAE_ERR_ARG, "edit vector has a non-finite value");
+    }
+    s->seqs[seq].layers[layer].push_back(std::move(e));
+    return MAE_OK;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int mae_trace_set(mae_session *s, int32_t seq, int32_t routes, int32_t probs_p0, int32_t probs_p1) {
+    if (s == nullptr || seq < 0 || seq >= s->n_seq || probs_p0 < 0 || probs_p1 < probs_p0)
+        return fail(MAE_ERR_ARG, "bad trace arguments");
+    if (s->m->moe_layers.empty() && (routes || probs_p1 > probs_p0)) return fail(MAE_ERR_ARG, "the model has no MoE layers");
+    SeqState &st = s->seqs[seq];
+    st.routes = routes != 0;
+    st.probs_p0 = probs_p0;
+    st.probs_p1 = probs_p1;
+    return MAE_OK;
+}
+
+int32_t mae_trace_route_count(mae_session *s) { return s == nullptr ? 0 : (int32_t)(s->route_meta.size() / 3); }
+
+int mae_trace_routes_read(mae_session *s, int32_t *meta, int32_t *experts, float *weights, int32_t n) {
+    if (s == nullptr || n != mae_trace_route_count(s) || meta == nullptr || experts == nullptr || weights == nullptr)
+        return fail(MAE_ERR_ARG, "bad trace buffers");
+    std::copy(s->route_meta.begin(), s->route_meta.end(), meta);
+    std::copy(s->route_experts.begin(), s->route_experts.end(), experts);
+    std::copy(s->route_weights.begin(), s->route_weights.end(), weights);
+    s->route_meta.clear();
+    s->route_experts.clear();
+    s->route_weights.clear();
+    return MAE_OK;
+}
+
+int32_t mae_trace_probs_count(mae_session *s) { return s == nullptr ? 0 : (int32_t)(s->probs_meta.size() / 3); }
+
+int mae_trace_probs_read(mae_session *s, int32_t *meta, float *probs, int32_t n) {
+    if (s == nullptr || n != mae_trace_probs_count(s) || meta == nullptr || probs == nullptr)
+        return fail(MAE_ERR_ARG, "bad trace buffers");
+    std::copy(s->probs_meta.begin(), s->probs_meta.end(), meta);
+    std::copy(s->probs_data.begin(), s->probs_data.end(), probs);
+    s->probs_meta.clear();
+    s->probs_data.clear();
+    return MAE_OK;
+}
+
+int mae_trace_reset(mae_session *s) {
+    if (s == nullptr) return fail(MAE_ERR_ARG, "null session");
+    s->route_meta.clear();
+    s->route_experts.clear();
+    s->route_weights.clear();
+    s->probs_meta.clear();
+    s->probs_data.clear();
+    return MAE_OK;
+}
+
+struct mae_sampler {
+    llama_sampler *chain;
+};
+
+mae_sampler *mae_sampler_new(const mae_model *m, uint32_t seed, float temperature, int32_t top_k, float top_p,
+                             float min_p) {
+    MAE_GUARD_BEGIN
+    if (m == nullptr || !std::isfinite(temperature) || !std::isfinite(top_p) || !std::isfinite(min_p)) {
+        fail(MAE_ERR_ARG, "bad sampler arguments");
+        return nullptr;
+    }
+    llama_sampler *chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    if (temperature <= 0.0f) {
+        llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+    } else {
+        if (top_k > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(top_k));
+        if (top_p < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(top_p, 1));
+        if (min_p > 0.0f) llama_sampler_chain_add(chain, llama_sampler_init_min_p(min_p, 1));
+        llama_sampler_chain_add(chain, llama_sampler_init_temp(temperature));
+        llama_sampler_chain_add(chain, llama_sampler_init_dist(seed));
+    }
+    return new mae_sampler{chain};
+    MAE_GUARD_END(nullptr)
+}
+
+void mae_sampler_free(mae_sampler *smpl) {
+    if (smpl == nullptr) return;
+    llama_sampler_free(smpl->chain);
+    delete smpl;
+}
+
+int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index) {
+    MAE_GUARD_BEGIN
+    if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
+    if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
+    return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+}  // extern "C"

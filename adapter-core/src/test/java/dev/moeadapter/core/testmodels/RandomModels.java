@@ -1,0 +1,343 @@
+package dev.moeadapter.core.testmodels;
+
+import dev.moeadapter.core.gguf.GgufWriter;
+import dev.moeadapter.core.gguf.GgufWriter.TensorData;
+import dev.moeadapter.core.gguf.GgufWriter.TensorType;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Writes small deterministic random-weight GGUF models that llama.cpp loads and runs: an OLMoE-style
+ * MoE ({@code olmoe}), a Mixtral-style MoE ({@code llama} + experts) and a dense {@code llama}.
+ *
+ * <p>Weights are drawn per tensor from a generator seeded by (spec seed, tensor name), so a tensor's
+ * contents do not depend on which other tensors exist, and data is streamed tensor by tensor.
+ *
+ * <p>Scales: embeddings ~ unit variance; projections ~ 1/sqrt(fan_in) so activations stay O(1);
+ * router ~ 2/sqrt(n_embd) so router logits have std ≈ 2 and different tokens pick different experts;
+ * LM head ~ 2/sqrt(n_embd) so output logits are finite with std ≈ 2 (clearly non-uniform).
+ * Norm weights are 1. 1-D tensors and the router are always F32 (as llama.cpp converters do);
+ * {@link Spec#type()} applies to the other matrices.
+ *
+ * <p>Vocabulary (354 tokens, SentencePiece "llama" model, character level): 0 {@code <unk>},
+ * 1 {@code <s>}, 2 {@code </s>}, 3..258 byte tokens {@code <0x00>..<0xFF>}, 259 {@code ▁},
+ * 260..353 the printable ASCII characters 0x21..0x7E. "Hello world" therefore tokenizes to
+ * BOS ▁ H e l l o ▁ w o r l d.
+ */
+public final class RandomModels {
+
+    public static final int UNK = 0, BOS = 1, EOS = 2;
+    public static final int FIRST_BYTE_TOKEN = 3;
+    public static final int SPACE_TOKEN = FIRST_BYTE_TOKEN + 256; // "▁" (U+2581)
+    public static final int FIRST_CHAR_TOKEN = SPACE_TOKEN + 1;    // '!' (0x21)
+    public static final int VOCAB_SIZE = FIRST_CHAR_TOKEN + (0x7E - 0x21 + 1);
+
+    /** ChatML; contains "<|im_start|>" so llama_chat_apply_template detects it as chatml. */
+    public static final String CHATML_TEMPLATE =
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+                    + "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+    private static final List<String> TOKENS = buildTokens();
+
+    private RandomModels() {}
+
+    /** Model family; {@link #ggufArch} is the value of {@code general.architecture}. */
+    public enum Arch {
+        /** OLMoE: softmax router, top-k without renormalisation, q/k RMS norm over the full projection. */
+        OLMOE("olmoe"),
+        /** Mixtral: llama architecture with experts; top-k weights renormalised. */
+        MIXTRAL("llama"),
+        /** Plain llama with a dense SwiGLU FFN; no router. */
+        DENSE("llama");
+
+        public final String ggufArch;
+
+        Arch(String ggufArch) { this.ggufArch = ggufArch; }
+
+        public boolean isMoe() { return this != DENSE; }
+    }
+
+    /**
+     * Model shape. {@code nFf} is the per-expert FFN width for MoE models and the FFN width for dense ones
+     * (llama.cpp reads both from {@code <arch>.feed_forward_length}).
+     */
+    public record Spec(Arch arch, int nEmbd, int nHead, int nHeadKv, int nLayer, int nExpert, int nExpertUsed,
+                       int nFf, int nCtx, TensorType type, long seed, String name) {
+
+        public Spec {
+            Objects.requireNonNull(arch, "arch");
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(name, "name");
+            require(nEmbd > 0 && nHead > 0 && nHeadKv > 0, "nEmbd, nHead, nHeadKv must be > 0");
+            require(nEmbd % nHead == 0, "nEmbd must be divisible by nHead");
+            require((nEmbd / nHead) % 2 == 0, "head dim must be even (RoPE)");
+            require(nHead % nHeadKv == 0, "nHead must be a multiple of nHeadKv");
+            require(nLayer >= 1 && nLayer <= 512, "nLayer must be 1..512");
+            require(nFf > 0, "nFf must be > 0");
+            require(nCtx > 0, "nCtx must be > 0");
+            if (arch.isMoe()) {
+                require(nExpert >= 1 && nExpert <= 1024, "nExpert must be 1..1024 for a MoE model");
+                require(nExpertUsed >= 1 && nExpertUsed <= nExpert, "nExpertUsed must be 1..nExpert");
+            } else {
+                require(nExpert == 0 && nExpertUsed == 0, "a dense model has no experts");
+            }
+            // olmoe's q/k norm weights are {n_embd}, so K must be n_embd wide: no GQA.
+            require(arch != Arch.OLMOE || nHeadKv == nHead, "olmoe requires nHeadKv == nHead");
+        }
+
+        public static Spec olmoe() {
+            return new Spec(Arch.OLMOE, 64, 4, 4, 3, 16, 4, 32, 512, TensorType.F32, 42, "random-olmoe");
+        }
+
+        public static Spec mixtral() {
+            return new Spec(Arch.MIXTRAL, 64, 4, 2, 3, 8, 2, 64, 512, TensorType.F32, 43, "random-mixtral");
+        }
+
+        public static Spec dense() {
+            return new Spec(Arch.DENSE, 64, 4, 2, 2, 0, 0, 128, 512, TensorType.F32, 44, "random-dense");
+        }
+
+        /** Benchmark-sized OLMoE-style model: ≈235M parameters, ≈470 MB in F16. */
+        public static Spec olmoeLarge() {
+            return new Spec(Arch.OLMOE, 1024, 16, 16, 8, 32, 4, 256, 2048, TensorType.F16, 7, "random-olmoe-large");
+        }
+
+        public Spec withEmbd(int v) { return new Spec(arch, v, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, seed, name); }
+
+        /** Sets nHead; olmoe keeps nHeadKv equal, llama keeps the current nHead/nHeadKv ratio where it divides. */
+        public Spec withHeads(int v) {
+            int kv = arch == Arch.OLMOE ? v : (v % (nHead / nHeadKv) == 0 ? v / (nHead / nHeadKv) : v);
+            return withHeads(v, kv);
+        }
+
+        public Spec withHeads(int heads, int kvHeads) { return new Spec(arch, nEmbd, heads, kvHeads, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, seed, name); }
+
+        public Spec withLayers(int v) { return new Spec(arch, nEmbd, nHead, nHeadKv, v, nExpert, nExpertUsed, nFf, nCtx, type, seed, name); }
+
+        public Spec withExperts(int v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, v, Math.min(nExpertUsed, v), nFf, nCtx, type, seed, name); }
+
+        public Spec withExpertsUsed(int v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, nExpert, v, nFf, nCtx, type, seed, name); }
+
+        public Spec withFf(int v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, v, nCtx, type, seed, name); }
+
+        public Spec withContext(int v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, v, type, seed, name); }
+
+        public Spec withType(TensorType v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, v, seed, name); }
+
+        public Spec withSeed(long v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, v, name); }
+
+        public Spec withName(String v) { return new Spec(arch, nEmbd, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, seed, v); }
+
+        public int headDim() { return nEmbd / nHead; }
+
+        /** Total number of weights (all tensors), e.g. for reporting benchmark model size. */
+        public long parameterCount() {
+            long hd = headDim(), e = nEmbd, ff = nFf;
+            long attn = e * hd * nHead * 2 + e * hd * nHeadKv * 2 + (arch == Arch.OLMOE ? 2 * e : 0);
+            long ffn = arch.isMoe() ? e * nExpert + 3L * e * ff * nExpert : 3L * e * ff;
+            return 2L * e * VOCAB_SIZE + e + (long) nLayer * (attn + ffn + 2 * e);
+        }
+
+        private static void require(boolean ok, String msg) {
+            if (!ok) throw new IllegalArgumentException(msg);
+        }
+    }
+
+    /** The token strings, in id order. */
+    public static List<String> tokens() { return TOKENS; }
+
+    /** Token id of a printable ASCII character or space (SentencePiece maps ' ' to "▁"). */
+    public static int charToken(char c) {
+        if (c == ' ' || c == '\u2581') return SPACE_TOKEN;
+        if (c >= 0x21 && c <= 0x7E) return FIRST_CHAR_TOKEN + (c - 0x21);
+        throw new IllegalArgumentException("no character token for U+" + Integer.toHexString(c) + "; it byte-falls-back");
+    }
+
+    /** Token id of a byte-fallback token {@code <0xNN>}. */
+    public static int byteToken(int b) {
+        if (b < 0 || b > 255) throw new IllegalArgumentException("byte out of range: " + b);
+        return FIRST_BYTE_TOKEN + b;
+    }
+
+    /** Writes {@code spec} to {@code file} and returns {@code file}. */
+    public static Path write(Spec spec, Path file) throws IOException {
+        Objects.requireNonNull(spec, "spec");
+        build(spec).write(file);
+        return file;
+    }
+
+    /** Writes the benchmark-sized model ({@link Spec#olmoeLarge()}). */
+    public static Path writeLarge(Path file) throws IOException {
+        return write(Spec.olmoeLarge(), file);
+    }
+
+    /** Declares everything; no weight is generated until {@link GgufWriter#write} pulls it. */
+    public static GgufWriter build(Spec s) {
+        String a = s.arch().ggufArch;
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", a)
+                .putString("general.name", s.name())
+                .putUInt32("general.file_type", s.type() == TensorType.F16 ? 1 : 0) // LLAMA_FTYPE_MOSTLY_F16 / ALL_F32
+                .putUInt32(a + ".context_length", s.nCtx())
+                .putUInt32(a + ".embedding_length", s.nEmbd())
+                .putUInt32(a + ".block_count", s.nLayer())
+                .putUInt32(a + ".feed_forward_length", s.nFf())
+                .putUInt32(a + ".attention.head_count", s.nHead())
+                .putUInt32(a + ".attention.head_count_kv", s.nHeadKv())
+                .putFloat32(a + ".attention.layer_norm_rms_epsilon", 1e-5f)
+                .putFloat32(a + ".rope.freq_base", 10000f)
+                .putUInt32(a + ".rope.dimension_count", s.headDim()) // llama requires n_rot == head dim
+                .putUInt32(a + ".vocab_size", VOCAB_SIZE);
+        if (s.arch().isMoe()) {
+            w.putUInt32(a + ".expert_count", s.nExpert()).putUInt32(a + ".expert_used_count", s.nExpertUsed());
+        }
+        addTokenizer(w);
+
+        long e = s.nEmbd(), v = VOCAB_SIZE, q = (long) s.headDim() * s.nHead(), kv = (long) s.headDim() * s.nHeadKv();
+        long ff = s.nFf(), x = s.nExpert();
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e));
+
+        addRandom(w, s, "token_embd.weight", mt, 1f, e, v);
+        w.addTensor("output_norm.weight", TensorType.F32, ones(e), e);
+        addRandom(w, s, "output.weight", mt, 2 * inv, e, v);
+        for (int i = 0; i < s.nLayer(); i++) {
+            String p = "blk." + i + ".";
+            w.addTensor(p + "attn_norm.weight", TensorType.F32, ones(e), e);
+            addRandom(w, s, p + "attn_q.weight", mt, inv, e, q);
+            addRandom(w, s, p + "attn_k.weight", mt, inv, e, kv);
+            addRandom(w, s, p + "attn_v.weight", mt, inv, e, kv);
+            addRandom(w, s, p + "attn_output.weight", mt, (float) (1 / Math.sqrt(q)), q, e);
+            if (s.arch() == Arch.OLMOE) {
+                // olmoe normalises the whole (un-reshaped) Q/K projection, hence {n_embd}, not {head_dim}.
+                w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
+                w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
+            }
+            w.addTensor(p + "ffn_norm.weight", TensorType.F32, ones(e), e);
+            float down = (float) (1 / Math.sqrt(ff));
+            if (s.arch().isMoe()) {
+                addRandom(w, s, p + "ffn_gate_inp.weight", TensorType.F32, 2 * inv, e, x);
+                addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
+                addRandom(w, s, p + "ffn_down_exps.weight", mt, down, ff, e, x);
+                addRandom(w, s, p + "ffn_up_exps.weight", mt, inv, e, ff, x);
+            } else {
+                addRandom(w, s, p + "ffn_gate.weight", mt, inv, e, ff);
+                addRandom(w, s, p + "ffn_down.weight", mt, down, ff, e);
+                addRandom(w, s, p + "ffn_up.weight", mt, inv, e, ff);
+            }
+        }
+        return w;
+    }
+
+    private static void addTokenizer(GgufWriter w) {
+        int n = TOKENS.size();
+        float[] scores = new float[n];
+        int[] types = new int[n];
+        types[UNK] = 2;                        // UNKNOWN
+        types[BOS] = types[EOS] = 3;           // CONTROL
+        for (int i = FIRST_BYTE_TOKEN; i < SPACE_TOKEN; i++) types[i] = 6; // BYTE
+        for (int i = SPACE_TOKEN; i < n; i++) {
+            types[i] = 1;                      // NORMAL
+            scores[i] = -(i - SPACE_TOKEN);    // only single characters exist, so scores never drive a merge
+        }
+        w.putString("tokenizer.ggml.model", "llama")
+                .putStringArray("tokenizer.ggml.tokens", TOKENS)
+                .putFloat32Array("tokenizer.ggml.scores", scores)
+                .putInt32Array("tokenizer.ggml.token_type", types)
+                .putUInt32("tokenizer.ggml.bos_token_id", BOS)
+                .putUInt32("tokenizer.ggml.eos_token_id", EOS)
+                .putUInt32("tokenizer.ggml.unknown_token_id", UNK)
+                .putBool("tokenizer.ggml.add_bos_token", true)
+                .putBool("tokenizer.ggml.add_eos_token", false)
+                .putBool("tokenizer.ggml.add_space_prefix", true)
+                .putString("tokenizer.chat_template", CHATML_TEMPLATE);
+    }
+
+    private static List<String> buildTokens() {
+        List<String> t = new ArrayList<>(VOCAB_SIZE);
+        t.add("<unk>");
+        t.add("<s>");
+        t.add("</s>");
+        for (int b = 0; b < 256; b++) t.add(String.format(Locale.ROOT, "<0x%02X>", b));
+        t.add("\u2581");
+        for (char c = 0x21; c <= 0x7E; c++) t.add(String.valueOf(c));
+        return Collections.unmodifiableList(t);
+    }
+
+    private static TensorData ones(long n) { return TensorData.constant(1f, n); }
+
+    private static void addRandom(GgufWriter w, Spec s, String tensor, TensorType type, float std, long... ne) {
+        long total = 1;
+        for (long d : ne) total *= d;
+        w.addTensor(tensor, type, ne, random(s.seed(), tensor, std, total));
+    }
+
+    /**
+     * Uniform on [-std·√3, std·√3] (variance std²); uniform rather than Gaussian because it is cheap,
+     * which keeps the multi-hundred-MB benchmark model fast to write. Generated in 8K chunks.
+     * Seeded by (seed, tensor name) so a tensor's values do not depend on declaration order.
+     */
+    private static TensorData random(long seed, String tensor, float std, long total) {
+        return sink -> {
+            long state = mix(seed ^ fnv1a(tensor));
+            float half = std * (float) Math.sqrt(3);
+            float[] chunk = new float[8192];
+            for (long left = total; left > 0; ) {
+                int n = (int) Math.min(left, chunk.length);
+                for (int i = 0; i < n; i++) {
+                    state += 0x9E3779B97F4A7C15L;                        // SplitMix64
+                    long z = mix(state);
+                    chunk[i] = ((z >>> 40) * 0x1.0p-24f * 2f - 1f) * half; // 24 random bits -> [-1, 1)
+                }
+                sink.put(chunk, 0, n);
+                left -= n;
+            }
+        };
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private static long fnv1a(String s) {
+        long h = 0xCBF29CE484222325L;
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            h ^= b & 0xFF;
+            h *= 0x100000001B3L;
+        }
+        return h;
+    }
+
+    /**
+     * {@code RandomModels <olmoe|mixtral|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * its size and the time taken (used to produce the benchmark model).
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length < 2) {
+            System.err.println("usage: RandomModels <olmoe|mixtral|dense|large> <out.gguf> [f16]");
+            System.exit(2);
+        }
+        Spec spec = switch (args[0]) {
+            case "olmoe" -> Spec.olmoe();
+            case "mixtral" -> Spec.mixtral();
+            case "dense" -> Spec.dense();
+            case "large" -> Spec.olmoeLarge();
+            default -> throw new IllegalArgumentException("unknown model kind: " + args[0]);
+        };
+        if (args.length > 2 && args[2].equalsIgnoreCase("f16")) spec = spec.withType(TensorType.F16);
+        long t0 = System.nanoTime();
+        long bytes = build(spec).write(Path.of(args[1]));
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf(Locale.ROOT, "%s: %,d params, %,d bytes (%.1f MiB) in %.2f s (%.0f MiB/s)%n", spec.name(),
+                spec.parameterCount(), bytes, bytes / 1048576.0, secs, bytes / 1048576.0 / secs);
+    }
+}
