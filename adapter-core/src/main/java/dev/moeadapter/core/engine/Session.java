@@ -357,7 +357,10 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    /** Stops a decode in flight on another thread; it fails with a CancelledException. */
+    /**
+     * Stops the decode in flight (or, if none is running, the next one), which then fails with a
+     * CancelledException and leaves the KV cache as it was before it. Safe to call from any thread.
+     */
     public void abortDecode() {
         if (closed) {
             return;

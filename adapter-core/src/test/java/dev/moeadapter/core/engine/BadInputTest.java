@@ -29,7 +29,7 @@ class BadInputTest {
     @BeforeEach
     void open() {
         model = TestModels.olmoe();
-        session = model.newSession(new SessionParams(256, 32, 2, 2, 2));
+        session = model.newSession(new SessionParams(256, 32, 2, 1, 1));
     }
 
     @AfterEach

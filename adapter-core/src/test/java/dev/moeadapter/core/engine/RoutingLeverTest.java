@@ -22,7 +22,7 @@ class RoutingLeverTest {
     private static final String PROMPT = "The quick brown fox jumps";
 
     private static Session open(Model m, int sequences) {
-        return m.newSession(new SessionParams(512, 128, sequences, 2, 2));
+        return m.newSession(new SessionParams(512, 128, sequences, 1, 1));
     }
 
     /** Decodes the prompt on sequence 0 with every token outputting; returns all logits rows. */

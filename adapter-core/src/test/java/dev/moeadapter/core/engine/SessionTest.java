@@ -1,16 +1,18 @@
 package dev.moeadapter.core.engine;
 
+import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 class SessionTest {
     private static Session open(Model m, int sequences) {
-        return m.newSession(new SessionParams(512, 64, sequences, 2, 2));
+        return m.newSession(new SessionParams(512, 64, sequences, 1, 1));
     }
 
     @Test
@@ -88,6 +90,20 @@ class SessionTest {
             Batch.Builder b = Batch.builder().add(next, prefix.length, 0, true).add(next, prefix.length, 1, true);
             s.decode(b.build());
             assertThat(s.logits(1)).isEqualTo(s.logits(0));
+        }
+    }
+
+    @Test
+    void anAbortedDecodeFailsCleanlyAndLeavesTheCacheAsItWas() {
+        Model m = TestModels.olmoe();
+        int[] toks = m.tokenize("abort me please");
+        try (Session s = open(m, 1)) {
+            s.decode(Batch.of(0, 0, 5, 6));
+            s.abortDecode(); // applies to the decode in flight, or else the next one
+            assertThatThrownBy(() -> s.decode(Batch.of(0, 2, toks))).isInstanceOf(CancelledException.class);
+            assertThat(s.maxPosition(0)).isEqualTo(1);
+            s.decode(Batch.of(0, 2, toks));
+            assertThat(s.maxPosition(0)).isEqualTo(1 + toks.length);
         }
     }
 
