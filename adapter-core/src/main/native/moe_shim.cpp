@@ -2,6 +2,7 @@
 #include "moe_shim.h"
 
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
 
@@ -246,6 +247,7 @@ struct mae_session {
     llama_batch batch{};
     std::vector<SeqState> seqs;
     std::atomic<bool> abort_flag{false};
+    ggml_threadpool *pool = nullptr, *pool_batch = nullptr;
 
     // the batch being decoded, as the eval callback sees it
     int32_t n_tokens = 0;
@@ -397,6 +399,36 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
         s->cb_error = "unknown error in eval callback";
     }
     return true;
+}
+
+// The CPU backend's thread-pool functions live in the dynamically loaded CPU backend.
+template <typename F>
+F *cpu_proc(const char *name) {
+    ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    ggml_backend_reg_t reg = dev != nullptr ? ggml_backend_dev_backend_reg(dev) : nullptr;
+    return reg != nullptr ? reinterpret_cast<F *>(ggml_backend_reg_get_proc_address(reg, name)) : nullptr;
+}
+
+// Persistent worker threads per session, as llama.cpp's own tools use. Without them ggml starts
+// and joins threads for every graph computation, and an observed tensor splits a decode into one
+// computation per edited layer, so the lever would pay that cost once per layer.
+void attach_pools(mae_session *s, int n_threads, int n_threads_batch) {
+    auto *make = cpu_proc<decltype(ggml_threadpool_new)>("ggml_threadpool_new");
+    if (make == nullptr) return;  // no CPU backend threads to manage (e.g. a GPU-only build)
+    ggml_threadpool_params p = ggml_threadpool_params_default(n_threads);
+    s->pool = make(&p);
+    if (n_threads_batch != n_threads) {
+        ggml_threadpool_params pb = ggml_threadpool_params_default(n_threads_batch);
+        s->pool_batch = make(&pb);
+    }
+    if (s->pool != nullptr) llama_attach_threadpool(s->ctx, s->pool, s->pool_batch != nullptr ? s->pool_batch : s->pool);
+}
+
+void free_pools(mae_session *s) {
+    auto *release = cpu_proc<decltype(ggml_threadpool_free)>("ggml_threadpool_free");
+    if (release == nullptr) return;
+    if (s->pool != nullptr) release(s->pool);
+    if (s->pool_batch != nullptr) release(s->pool_batch);
 }
 
 bool abort_cb(void *ud) { return static_cast<mae_session *>(ud)->abort_flag.load(std::memory_order_relaxed); }
@@ -638,6 +670,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
         delete s;
         return nullptr;
     }
+    attach_pools(s, n_threads, n_threads_batch);
     s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
@@ -654,7 +687,8 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
 void mae_session_free(mae_session *s) {
     if (s == nullptr) return;
     llama_batch_free(s->batch);
-    llama_free(s->ctx);
+    llama_free(s->ctx);  // detaches the pools before they are freed
+    free_pools(s);
     delete s;
 }
 
