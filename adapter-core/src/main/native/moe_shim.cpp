@@ -262,7 +262,7 @@ struct mae_session {
     std::vector<float> route_weights, probs_data;
     std::vector<uint8_t> stage;
     std::vector<int> idx;
-    std::vector<float> row_buf;
+    std::vector<llama_token_data> candidates;
 };
 
 namespace {
@@ -943,6 +943,46 @@ int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index)
     if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
     if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
     return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int32_t mae_contrast(mae_session *s, mae_sampler *smpl, int32_t strong_index, int32_t weak_index, float alpha,
+                     float beta, float *dst, int32_t n) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr) return fail(MAE_ERR_ARG, "null session");
+    if (!(alpha > 0.0f && alpha <= 1.0f) || !(beta >= 0.0f) || !std::isfinite(beta))
+        return fail(MAE_ERR_ARG, "contrast needs 0 < alpha <= 1 and finite beta >= 0");
+    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
+    if (dst != nullptr && n != n_vocab) return fail(MAE_ERR_ARG, "contrast buffer must hold the vocabulary");
+    const float *zs = output_row(s, strong_index);
+    if (zs == nullptr) return MAE_ERR_ARG;
+    const float *zw = output_row(s, weak_index);
+    if (zw == nullptr) return MAE_ERR_ARG;
+    const float mx = *std::max_element(zs, zs + n_vocab);
+    // p_s(v) >= alpha * max p_s  <=>  z_s(v) >= max z_s + log(alpha)
+    const double cut = (double)mx + std::log((double)alpha);
+    auto &cand = s->candidates;
+    cand.clear();
+    int32_t best = -1;
+    float best_z = -INFINITY;
+    if (dst != nullptr) std::fill(dst, dst + n_vocab, -INFINITY);
+    for (int v = 0; v < n_vocab; v++) {
+        if ((double)zs[v] < cut) continue;
+        const float z = (1.0f + beta) * zs[v] - beta * zw[v];
+        cand.push_back({v, z, 0.0f});
+        if (dst != nullptr) dst[v] = z;
+        if (best < 0 || z > best_z) {
+            best = v;
+            best_z = z;
+        }
+    }
+    if (smpl == nullptr) return best;
+    llama_token_data_array arr{cand.data(), cand.size(), -1, false};
+    llama_sampler_apply(smpl->chain, &arr);
+    if (arr.selected < 0 || (size_t)arr.selected >= arr.size) return fail(MAE_ERR_INTERNAL, "the sampler selected no token");
+    const llama_token tok = arr.data[arr.selected].id;
+    llama_sampler_accept(smpl->chain, tok);
+    return tok;
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 

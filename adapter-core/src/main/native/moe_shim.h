@@ -126,6 +126,14 @@ mae_sampler *mae_sampler_new(const mae_model *m, uint32_t seed, float temperatur
 void mae_sampler_free(mae_sampler *smpl);
 int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index);
 
+/* Self-contrast decoding (SCMoE): scores z = (1+beta)*z_strong - beta*z_weak over the tokens whose
+ * strong probability is at least alpha * the largest strong probability, -inf elsewhere, from two
+ * output rows of the last decode. Returns the chosen token: the argmax when smpl is NULL, else a
+ * draw of the sampler chain from those scores. If dst is not NULL (n = vocabulary size) the scores
+ * are copied there. */
+int32_t mae_contrast(mae_session *s, mae_sampler *smpl, int32_t strong_index, int32_t weak_index, float alpha,
+                     float beta, float *dst, int32_t n);
+
 #ifdef __cplusplus
 }
 #endif

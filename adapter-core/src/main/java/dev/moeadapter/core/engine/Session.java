@@ -213,6 +213,49 @@ public final class Session implements AutoCloseable {
         }
     }
 
+    /**
+     * Self-contrast choice between a strong and a weak output row of the last decode (SCMoE):
+     * scores (1+β)·z_strong − β·z_weak over the tokens with p_strong ≥ α·max p_strong. Picks the
+     * argmax when {@code sampler} is null, else draws from the sampler chain over those scores.
+     * Computed natively: no vocabulary-sized copy.
+     */
+    public int pickContrast(Sampler sampler, int strongIndex, int weakIndex, float alpha, float beta) {
+        return contrast(sampler, strongIndex, weakIndex, alpha, beta, null);
+    }
+
+    /** The contrast scores themselves (−∞ outside the plausibility mask), for inspection and tests. */
+    public float[] contrastScores(int strongIndex, int weakIndex, float alpha, float beta) {
+        float[] out = new float[info.vocabSize()];
+        contrast(null, strongIndex, weakIndex, alpha, beta, out);
+        return out;
+    }
+
+    private int contrast(Sampler sampler, int strongIndex, int weakIndex, float alpha, float beta, float[] out) {
+        if (!(alpha > 0 && alpha <= 1)) {
+            throw new InvalidRequestException("alpha must be in (0, 1], got " + alpha);
+        }
+        if (!(beta >= 0) || !Float.isFinite(beta)) {
+            throw new InvalidRequestException("beta must be finite and >= 0, got " + beta);
+        }
+        lock.lock();
+        try {
+            checkOutput(strongIndex);
+            checkOutput(weakIndex);
+            MemorySegment dst = out == null ? MemorySegment.NULL : logitsBuf;
+            MemorySegment chain = sampler == null ? MemorySegment.NULL : sampler.handle();
+            int token = shim.check((int) shim.contrast.invokeExact(handle, chain,
+                    strongIndex, weakIndex, alpha, beta, dst, out == null ? 0 : info.vocabSize()), "contrast");
+            if (out != null) {
+                MemorySegment.copy(logitsBuf, JAVA_FLOAT, 0, out, 0, out.length);
+            }
+            return token;
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Largest position stored for {@code sequence}, or −1 if it is empty. */
     public int maxPosition(int sequence) {
         lock.lock();

@@ -3,7 +3,6 @@ package dev.moeadapter.core.generation;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.ContextFullException;
 import dev.moeadapter.core.InvalidRequestException;
-import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.Session;
@@ -13,24 +12,25 @@ import org.slf4j.LoggerFactory;
 import java.util.Arrays;
 
 /**
- * Plain autoregressive generation on one sequence of a session, with whatever routing plan that
- * sequence has. The sequence's KV cache is reset first; the prompt is prefilled in batches of the
- * session's batch size.
+ * Autoregressive generation with stop strings, token limits, end-of-generation, streaming and
+ * cancellation, over a {@link DecodingScheme} (plain decoding of one sequence by default).
  */
 public final class Generator {
     private static final Logger LOG = LoggerFactory.getLogger(Generator.class);
 
     private final Session session;
     private final Model model;
-    private final int sequence;
+    private final DecodingScheme scheme;
 
+    /** Plain generation on {@code sequence}; its KV cache is reset first. */
     public Generator(Session session, int sequence) {
-        if (sequence < 0 || sequence >= session.sequences()) {
-            throw new InvalidRequestException("sequence " + sequence + " out of range 0.." + (session.sequences() - 1));
-        }
+        this(session, new PlainDecoding(session, sequence));
+    }
+
+    public Generator(Session session, DecodingScheme scheme) {
         this.session = session;
         this.model = session.model();
-        this.sequence = sequence;
+        this.scheme = scheme;
     }
 
     public GenerationResult generate(GenerationRequest request) {
@@ -48,10 +48,8 @@ public final class Generator {
             }
         }
         long t0 = System.nanoTime();
-        session.clearSequence(sequence);
-        int last;
         try {
-            last = prefill(prompt, cancel);
+            scheme.prefill(prompt, cancel);
         } catch (CancelledException e) {
             return new GenerationResult("", new int[0], prompt.length, FinishReason.CANCELLED, System.nanoTime() - t0, 0);
         }
@@ -71,7 +69,7 @@ public final class Generator {
                     reason = FinishReason.CANCELLED;
                     break;
                 }
-                int token = sampler == null ? session.argmax(last) : session.sample(sampler, last);
+                int token = scheme.next(sampler);
                 if (!request.ignoreEos() && model.isEndOfGeneration(token)) {
                     reason = FinishReason.END_OF_GENERATION;
                     break;
@@ -98,13 +96,12 @@ public final class Generator {
                     break;
                 }
                 try {
-                    session.decode(Batch.of(sequence, pos++, token));
+                    scheme.append(token, pos++);
                 } catch (ContextFullException e) {
                     reason = FinishReason.CONTEXT_FULL;
                 } catch (CancelledException e) {
                     reason = FinishReason.CANCELLED;
                 }
-                last = 0;
             }
         }
         if (reason != FinishReason.STOP_STRING) {
@@ -116,20 +113,5 @@ public final class Generator {
         long t2 = System.nanoTime();
         LOG.debug("generated {} tokens ({}) after a {}-token prompt", n, reason, prompt.length);
         return new GenerationResult(text.toString(), Arrays.copyOf(out, n), prompt.length, reason, t1 - t0, t2 - t1);
-    }
-
-    /** Decodes the prompt; returns the batch index of its last token in the final batch. */
-    private int prefill(int[] prompt, CancellationToken cancel) {
-        int size = session.batchSize();
-        int last = 0;
-        for (int start = 0; start < prompt.length; start += size) {
-            if (cancel.isCancelled()) {
-                throw new CancelledException("cancelled during prefill");
-            }
-            int end = Math.min(prompt.length, start + size);
-            session.decode(Batch.of(sequence, start, Arrays.copyOfRange(prompt, start, end)));
-            last = end - start - 1;
-        }
-        return last;
     }
 }

@@ -50,7 +50,7 @@ public final class Shim {
     public final MethodHandle kvClear, kvRm, kvCp, kvPosMax;
     public final MethodHandle planClear, planAdd;
     public final MethodHandle traceSet, traceRouteCount, traceRoutesRead, traceProbsCount, traceProbsRead, traceReset;
-    public final MethodHandle samplerNew, samplerFree, samplerSample;
+    public final MethodHandle samplerNew, samplerFree, samplerSample, contrast;
 
     private Shim(Path directory) {
         this.directory = directory;
@@ -91,6 +91,7 @@ public final class Shim {
         samplerNew = h("mae_sampler_new", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_FLOAT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT));
         samplerFree = h("mae_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
         samplerSample = h("mae_sampler_sample", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        contrast = h("mae_contrast", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, JAVA_INT));
     }
 
     /** The process's shim, loaded and initialised on first use. */

@@ -1,0 +1,49 @@
+package dev.moeadapter.core.generation;
+
+import dev.moeadapter.core.CancelledException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Sampler;
+import dev.moeadapter.core.engine.Session;
+
+import java.util.Arrays;
+
+/** Ordinary decoding of one sequence, with whatever routing plan that sequence has. */
+public final class PlainDecoding implements DecodingScheme {
+    private final Session session;
+    private final int sequence;
+    private int last;
+
+    public PlainDecoding(Session session, int sequence) {
+        if (sequence < 0 || sequence >= session.sequences()) {
+            throw new InvalidRequestException("sequence " + sequence + " out of range 0.." + (session.sequences() - 1));
+        }
+        this.session = session;
+        this.sequence = sequence;
+    }
+
+    @Override
+    public void prefill(int[] prompt, CancellationToken cancel) {
+        session.clearSequence(sequence);
+        int size = session.batchSize();
+        for (int start = 0; start < prompt.length; start += size) {
+            if (cancel.isCancelled()) {
+                throw new CancelledException("cancelled during prefill");
+            }
+            int end = Math.min(prompt.length, start + size);
+            session.decode(Batch.of(sequence, start, Arrays.copyOfRange(prompt, start, end)));
+            last = end - start - 1;
+        }
+    }
+
+    @Override
+    public int next(Sampler sampler) {
+        return sampler == null ? session.argmax(last) : session.sample(sampler, last);
+    }
+
+    @Override
+    public void append(int token, int position) {
+        session.decode(Batch.of(sequence, position, token));
+        last = 0;
+    }
+}

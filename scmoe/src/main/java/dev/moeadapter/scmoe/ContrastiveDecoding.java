@@ -1,0 +1,83 @@
+package dev.moeadapter.scmoe;
+
+import dev.moeadapter.core.CancelledException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Sampler;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.DecodingScheme;
+import dev.moeadapter.core.routing.RoutingPlan;
+
+/**
+ * The strong view (the model's own routing) and the weak view decode as two sequences of one
+ * batch, each with its own KV cache: the weak view prefills the prompt under weak routing too.
+ * Every step is one decode of two tokens; the choice is made natively from both output rows.
+ */
+public final class ContrastiveDecoding implements DecodingScheme {
+    private final Session session;
+    private final ScmoeSettings settings;
+    private final int strong, weak;
+    private int strongIndex, weakIndex;
+
+    public ContrastiveDecoding(Session session, ScmoeSettings settings, int strongSequence, int weakSequence) {
+        if (session.sequences() < 2 || strongSequence == weakSequence
+                || Math.min(strongSequence, weakSequence) < 0 || Math.max(strongSequence, weakSequence) >= session.sequences()) {
+            throw new InvalidRequestException("scmoe needs two distinct sequences of the session, got "
+                    + strongSequence + " and " + weakSequence + " of " + session.sequences());
+        }
+        if (session.batchSize() < 2) {
+            throw new InvalidRequestException("scmoe needs a session batch size of at least 2");
+        }
+        this.session = session;
+        this.settings = settings;
+        this.strong = strongSequence;
+        this.weak = weakSequence;
+        session.setPlan(weak, settings.weak().plan(session.model().info()));
+        session.setPlan(strong, RoutingPlan.EMPTY);
+    }
+
+    @Override
+    public void prefill(int[] prompt, CancellationToken cancel) {
+        session.clearSequence(strong);
+        session.clearSequence(weak);
+        int chunk = session.batchSize() / 2;
+        for (int start = 0; start < prompt.length; start += chunk) {
+            if (cancel.isCancelled()) {
+                throw new CancelledException("cancelled during prefill");
+            }
+            int end = Math.min(prompt.length, start + chunk);
+            Batch.Builder b = Batch.builder();
+            for (int i = start; i < end; i++) {
+                b.add(prompt[i], i, strong, i == end - 1);
+            }
+            for (int i = start; i < end; i++) {
+                b.add(prompt[i], i, weak, i == end - 1);
+            }
+            session.decode(b.build());
+            strongIndex = end - start - 1;
+            weakIndex = 2 * (end - start) - 1;
+        }
+    }
+
+    @Override
+    public int next(Sampler sampler) {
+        return session.pickContrast(sampler, strongIndex, weakIndex, settings.alpha(), settings.beta());
+    }
+
+    @Override
+    public void append(int token, int position) {
+        session.decode(Batch.builder().add(token, position, strong, true).add(token, position, weak, true).build());
+        strongIndex = 0;
+        weakIndex = 1;
+    }
+
+    /** Batch index of the strong view's last output row (tests and diagnostics). */
+    int strongIndex() {
+        return strongIndex;
+    }
+
+    int weakIndex() {
+        return weakIndex;
+    }
+}

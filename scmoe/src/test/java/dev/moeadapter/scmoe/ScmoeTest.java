@@ -1,0 +1,190 @@
+package dev.moeadapter.scmoe;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.Sampler;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.FinishReason;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.Generator;
+import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ScmoeTest {
+    private static final String PROMPT = "Once upon a time, in a land far away";
+
+    private static Session open(Model m) {
+        return m.newSession(new SessionParams(512, 32, 2, 1, 1));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral"})
+    void betaZeroReproducesPlainGreedy(String name) {
+        Model m = TestModels.byName(name);
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 24).withIgnoreEos(true);
+        try (Session s = open(m)) {
+            GenerationResult plain = new Generator(s, 0).generate(req);
+            GenerationResult contrast = new ScmoeStrategy(ScmoeSettings.DEFAULTS.withBeta(0f)).generate(s, req, (t, d) -> { }, new CancellationToken());
+            assertThat(contrast.tokens()).isEqualTo(plain.tokens());
+            GenerationResult scmoe = new ScmoeStrategy(ScmoeSettings.DEFAULTS.withBeta(0.9f)).generate(s, req, (t, d) -> { }, new CancellationToken());
+            assertThat(scmoe.tokens()).as("a real contrast changes the greedy path").isNotEqualTo(plain.tokens());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral"})
+    void batchedRunEqualsTwoSeparateSessionsWithTheContrastInJava(String name) {
+        Model m = TestModels.byName(name);
+        ScmoeSettings settings = ScmoeSettings.DEFAULTS;
+        int[] prompt = m.tokenize(PROMPT);
+        int steps = 20;
+        GenerationResult batched;
+        try (Session s = open(m)) {
+            batched = new ScmoeStrategy(settings).generate(s, GenerationRequest.greedy(prompt, steps).withIgnoreEos(true),
+                    (t, d) -> { }, new CancellationToken());
+        }
+        int[] reference = new int[steps];
+        try (Session strong = m.newSession(new SessionParams(512, 64, 1, 1, 1));
+             Session weak = m.newSession(new SessionParams(512, 64, 1, 1, 1))) {
+            weak.setPlan(0, settings.weak().plan(m.info()));
+            strong.decode(Batch.of(0, 0, prompt));
+            weak.decode(Batch.of(0, 0, prompt));
+            int last = prompt.length - 1;
+            for (int i = 0; i < steps; i++) {
+                reference[i] = javaContrastArgmax(strong.logits(last), weak.logits(last), settings.alpha(), settings.beta());
+                strong.decode(Batch.of(0, prompt.length + i, reference[i]));
+                weak.decode(Batch.of(0, prompt.length + i, reference[i]));
+                last = 0;
+            }
+        }
+        assertThat(batched.tokens()).isEqualTo(reference);
+    }
+
+    private static int javaContrastArgmax(float[] zs, float[] zw, float alpha, float beta) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : zs) {
+            max = Math.max(max, v);
+        }
+        double cut = max + Math.log(alpha);
+        int best = -1;
+        float bestZ = Float.NEGATIVE_INFINITY;
+        for (int v = 0; v < zs.length; v++) {
+            if (zs[v] < cut) {
+                continue;
+            }
+            float z = (1f + beta) * zs[v] - beta * zw[v];
+            if (best < 0 || z > bestZ) {
+                best = v;
+                bestZ = z;
+            }
+        }
+        return best;
+    }
+
+    @Test
+    void theMaskNeverLetsAnImplausibleTokenThrough() {
+        Model m = TestModels.olmoe();
+        ScmoeSettings settings = new ScmoeSettings(new WeakRouting.RankK(3), 0.1f, 0.9f);
+        try (Session s = open(m); Sampler hot = Sampler.create(m, new SamplingParams(5.0, 0, 1, 0, 11))) {
+            ContrastiveDecoding scheme = new ContrastiveDecoding(s, settings, 0, 1);
+            int[] prompt = m.tokenize(PROMPT);
+            scheme.prefill(prompt, new CancellationToken());
+            int pos = prompt.length;
+            int checked = 0;
+            for (int step = 0; step < 60; step++) {
+                float[] zs = s.logits(scheme.strongIndex());
+                float[] scores = s.contrastScores(scheme.strongIndex(), scheme.weakIndex(), settings.alpha(), settings.beta());
+                int token = scheme.next(step % 2 == 0 ? hot : null);
+                double maxP = 0, sum = 0;
+                for (float z : zs) {
+                    maxP = Math.max(maxP, Math.exp(z));
+                    sum += Math.exp(z);
+                }
+                double pToken = Math.exp(zs[token]) / sum;
+                assertThat(pToken).as("step %d", step).isGreaterThanOrEqualTo(settings.alpha() * maxP / sum * (1 - 1e-6));
+                for (int v = 0; v < zs.length; v++) {
+                    boolean plausible = Math.exp(zs[v]) >= settings.alpha() * maxP * (1 + 1e-6);
+                    boolean implausible = Math.exp(zs[v]) < settings.alpha() * maxP * (1 - 1e-6);
+                    if (implausible) {
+                        assertThat(scores[v]).isEqualTo(Float.NEGATIVE_INFINITY);
+                    } else if (plausible) {
+                        assertThat(scores[v]).isFinite();
+                    }
+                }
+                checked++;
+                scheme.append(token, pos++);
+            }
+            assertThat(checked).isEqualTo(60);
+        }
+    }
+
+    @Test
+    void samplingIsSeededAndStopRulesApply() {
+        Model m = TestModels.olmoe();
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 30).withIgnoreEos(true)
+                .withSampling(new SamplingParams(1.0, 40, 0.95, 0, 5));
+        ScmoeStrategy scmoe = new ScmoeStrategy(ScmoeSettings.DEFAULTS);
+        try (Session s = open(m)) {
+            GenerationResult a = scmoe.generate(s, req, (t, d) -> { }, new CancellationToken());
+            GenerationResult b = scmoe.generate(s, req, (t, d) -> { }, new CancellationToken());
+            assertThat(b.tokens()).isEqualTo(a.tokens());
+            assertThat(a.finishReason()).isEqualTo(FinishReason.MAX_TOKENS);
+
+            String stop = a.text().substring(3, 5);
+            StringBuilder streamed = new StringBuilder();
+            GenerationResult stopped = scmoe.generate(s, req.withStop(List.of(stop)), (t, d) -> streamed.append(d), new CancellationToken());
+            assertThat(stopped.finishReason()).isEqualTo(FinishReason.STOP_STRING);
+            assertThat(stopped.text()).isEqualTo(a.text().substring(0, a.text().indexOf(stop)));
+            assertThat(streamed.toString()).isEqualTo(stopped.text());
+
+            CancellationToken cancel = new CancellationToken();
+            GenerationResult cancelled = scmoe.generate(s, req, (t, d) -> cancel.cancel(), cancel);
+            assertThat(cancelled.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(cancelled.tokens().length).isLessThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void badSettingsAreRejectedWithTheReason() {
+        Model olmoe = TestModels.olmoe();
+        assertThatThrownBy(() -> ScmoeSettings.DEFAULTS.withBeta(-0.1f))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("beta");
+        assertThatThrownBy(() -> ScmoeSettings.DEFAULTS.withBeta(Float.NaN)).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> ScmoeSettings.DEFAULTS.withAlpha(0f))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("alpha");
+        assertThatThrownBy(() -> ScmoeSettings.DEFAULTS.withAlpha(1.5f)).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> new WeakRouting.RankK(17).validate(olmoe.info()))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("1..16");
+        assertThatThrownBy(() -> new WeakRouting.RankK(0).validate(olmoe.info())).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> new WeakRouting.TopM(4).validate(olmoe.info()))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("1..3");
+        assertThatThrownBy(() -> new WeakRouting.RankK(2).validate(TestModels.dense().info()))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("no MoE layers");
+        try (Session one = olmoe.newSession(new SessionParams(128, 16, 1, 1, 1))) {
+            assertThatThrownBy(() -> new ContrastiveDecoding(one, ScmoeSettings.DEFAULTS, 0, 1))
+                    .isInstanceOf(InvalidRequestException.class).hasMessageContaining("two distinct sequences");
+        }
+    }
+
+    @Test
+    void topMWeakViewRuns() {
+        Model m = TestModels.olmoe();
+        try (Session s = open(m)) {
+            GenerationResult r = new ScmoeStrategy(ScmoeSettings.DEFAULTS.withWeak(new WeakRouting.TopM(1)))
+                    .generate(s, GenerationRequest.greedy(m.tokenize(PROMPT), 10).withIgnoreEos(true), (t, d) -> { }, new CancellationToken());
+            assertThat(r.tokens()).hasSize(10);
+        }
+    }
+}
