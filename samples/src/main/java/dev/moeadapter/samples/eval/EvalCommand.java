@@ -1,0 +1,94 @@
+package dev.moeadapter.samples.eval;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.scmoe.ScmoeSettings;
+import dev.moeadapter.scmoe.ScmoeStrategy;
+import dev.moeadapter.scmoe.WeakRouting;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe] [--max-tokens 32]
+ * [--limit N] [--threads N] [--ctx 2048] [--out DIR] [--alpha 0.1] [--beta 0.5] [--weak rank:2|top:1]}
+ * Prints the table and writes DIR/result.json and DIR/report.html.
+ */
+public final class EvalCommand {
+    private EvalCommand() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = parse(args);
+        Path modelPath = Path.of(require(a, "model"));
+        Path bench = Path.of(require(a, "bench"));
+        String policy = a.getOrDefault("policy", "none");
+        int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "32"));
+        int threads = Integer.parseInt(a.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+        int ctx = Integer.parseInt(a.getOrDefault("ctx", "2048"));
+        Path out = Path.of(a.getOrDefault("out", "eval-out"));
+
+        List<BenchmarkItem> items = BenchmarkFile.read(bench);
+        if (a.containsKey("limit")) {
+            items = items.subList(0, Math.min(items.size(), Integer.parseInt(a.get("limit"))));
+        }
+        try (Model model = Model.load(ModelParams.of(modelPath))) {
+            AdaptationStrategy strategy = strategy(policy, a);
+            try (Session session = model.newSession(new SessionParams(ctx, 512, Math.max(2, strategy.sequencesNeeded()), threads, threads))) {
+                EvalRunner runner = new EvalRunner(model, session, strategy, maxTokens);
+                List<ItemResult> results = runner.run(items);
+                EvalReport report = EvalReport.of(modelPath.getFileName().toString(), bench.getFileName().toString(),
+                        policy, results, runner.expertUsage());
+                System.out.print(report.table());
+                report.writeJson(out.resolve("result.json"));
+                report.writeHtml(out.resolve("report.html"));
+                System.out.println("wrote " + out.resolve("result.json") + " and " + out.resolve("report.html"));
+            }
+        }
+    }
+
+    static AdaptationStrategy strategy(String policy, Map<String, String> a) {
+        return switch (policy) {
+            case "none" -> new PlainGeneration();
+            case "scmoe" -> new ScmoeStrategy(new ScmoeSettings(weak(a.getOrDefault("weak", "rank:2")),
+                    Float.parseFloat(a.getOrDefault("alpha", "0.1")), Float.parseFloat(a.getOrDefault("beta", "0.5"))));
+            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe)");
+        };
+    }
+
+    private static WeakRouting weak(String spec) {
+        String[] p = spec.split(":");
+        if (p.length == 2 && p[0].equals("rank")) {
+            return new WeakRouting.RankK(Integer.parseInt(p[1]));
+        }
+        if (p.length == 2 && p[0].equals("top")) {
+            return new WeakRouting.TopM(Integer.parseInt(p[1]));
+        }
+        throw new InvalidRequestException("--weak must be rank:K or top:M, got " + spec);
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> m = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                throw new InvalidRequestException("arguments are --name value pairs; bad: " + args[i]);
+            }
+            m.put(args[i].substring(2), args[++i]);
+        }
+        return m;
+    }
+
+    private static String require(Map<String, String> a, String key) {
+        String v = a.get(key);
+        if (v == null) {
+            throw new InvalidRequestException("missing --" + key);
+        }
+        return v;
+    }
+}

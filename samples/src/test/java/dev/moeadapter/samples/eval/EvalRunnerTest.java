@@ -1,0 +1,68 @@
+package dev.moeadapter.samples.eval;
+
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The harness end to end on a real (random-weight) GGUF through llama.cpp. */
+class EvalRunnerTest {
+    @Test
+    void runsBothPoliciesAndWritesTheReports(@TempDir Path out) throws Exception {
+        Model m = TestModels.olmoe();
+        // make one item's gold answer the model's own greedy output, so accuracy is known to be > 0
+        List<BenchmarkItem> probe = List.of(new BenchmarkItem("p", "echo", "copy: abc =", new BenchmarkItem.ExactMatch("?")));
+        String greedy;
+        try (Session s = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
+            greedy = new EvalRunner(m, s, EvalCommand.strategy("none", Map.of()), 8).run(probe).getFirst().extracted();
+        }
+        List<BenchmarkItem> items = List.of(
+                new BenchmarkItem("1", "echo", "copy: abc =", new BenchmarkItem.ExactMatch(greedy)),
+                new BenchmarkItem("2", "echo", "copy: xyz =", new BenchmarkItem.ExactMatch("this will not match")),
+                new BenchmarkItem("3", "math", "Question: 1+1?\nAnswer:", new BenchmarkItem.FinalNumber("2")));
+        for (String policy : List.of("none", "scmoe")) {
+            try (Session s = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
+                EvalRunner runner = new EvalRunner(m, s, EvalCommand.strategy(policy, Map.of()), 8);
+                List<ItemResult> results = runner.run(items);
+                EvalReport report = EvalReport.of("olmoe", "inline", policy, results, runner.expertUsage());
+                assertThat(report.accuracy().n()).isEqualTo(3);
+                if (policy.equals("none")) {
+                    assertThat(results.getFirst().correct()).isTrue();
+                    assertThat(report.meanRoutingShift()).isZero();
+                } else {
+                    // SCMoE answers from the strong view's routing: the model's own
+                    assertThat(report.meanRoutingShift()).isCloseTo(0.0, org.assertj.core.api.Assertions.within(1e-6));
+                }
+                long selections = 0;
+                for (long[] row : runner.expertUsage()) {
+                    for (long c : row) {
+                        selections += c;
+                    }
+                }
+                assertThat(selections).isPositive();
+                report.writeJson(out.resolve(policy + ".json"));
+                report.writeHtml(out.resolve(policy + ".html"));
+                assertThat(Files.readString(out.resolve(policy + ".json"))).contains("\"policy\" : \"" + policy + "\"", "perTask");
+                assertThat(Files.readString(out.resolve(policy + ".html"))).contains("<svg", "layer 0", "echo");
+                assertThat(report.table()).contains(policy, "per task");
+            }
+        }
+    }
+
+    @Test
+    void routingShiftIsTotalVariation() {
+        var a = new dev.moeadapter.core.routing.TokenRoute(0, 0, 0, new int[] {1, 2}, new float[] {0.5f, 0.5f});
+        var b = new dev.moeadapter.core.routing.TokenRoute(0, 0, 0, new int[] {2, 3}, new float[] {0.5f, 0.5f});
+        assertThat(EvalRunner.totalVariation(a, a)).isZero();
+        assertThat(EvalRunner.totalVariation(a, b)).isEqualTo(0.5);
+    }
+}
