@@ -1,0 +1,78 @@
+package dev.moeadapter.spring;
+
+import dev.moeadapter.core.ModelLoadException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.scmoe.ScmoeSettings;
+import dev.moeadapter.scmoe.ScmoeStrategy;
+import dev.moeadapter.spring.engine.AdaptationRegistry;
+import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.spring.engine.SessionPool;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Loads the model named by {@code moe.adapter.model} once, opens a pool of sessions sized for the
+ * strategies present, and registers one strategy per method module on the classpath.
+ */
+@AutoConfiguration
+@EnableConfigurationProperties(MoeAdapterProperties.class)
+@ConditionalOnProperty(prefix = "moe.adapter", name = "model")
+public class MoeAdapterAutoConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public Model moeModel(MoeAdapterProperties props) {
+        try {
+            return Model.load(new ModelParams(props.model(), props.gpuLayers(), props.mmap()));
+        } catch (ModelLoadException e) {
+            throw new IllegalStateException("moe.adapter.model: " + e.getMessage(), e);
+        }
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(name = "plainGeneration")
+    public PlainGeneration plainGeneration() {
+        return new PlainGeneration();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public AdaptationRegistry moeAdaptationRegistry(ObjectProvider<AdaptationStrategy> strategies) {
+        return new AdaptationRegistry(strategies.orderedStream().toList());
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public SessionPool moeSessionPool(Model model, MoeAdapterProperties props, AdaptationRegistry strategies) {
+        int threads = props.effectiveThreads();
+        return new SessionPool(model, new SessionParams(props.contextSize() * strategies.maxSequences(), props.batchSize(),
+                strategies.maxSequences(), threads, threads), props.sessions());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public GenerationService moeGenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, MoeAdapterProperties props) {
+        return new GenerationService(model, pool, strategies, props);
+    }
+
+    /** SCMoE, when the scmoe module is on the classpath. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(ScmoeStrategy.class)
+    static class Scmoe {
+        @Bean
+        @ConditionalOnMissingBean
+        ScmoeStrategy scmoeStrategy() {
+            return new ScmoeStrategy(ScmoeSettings.DEFAULTS);
+        }
+    }
+}

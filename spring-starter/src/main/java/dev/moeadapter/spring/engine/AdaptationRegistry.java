@@ -1,0 +1,40 @@
+package dev.moeadapter.spring.engine;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** The adaptation strategies available in this service, by name. */
+public final class AdaptationRegistry {
+    private final Map<String, AdaptationStrategy> byName = new TreeMap<>();
+
+    public AdaptationRegistry(List<AdaptationStrategy> strategies) {
+        for (AdaptationStrategy s : strategies) {
+            if (byName.putIfAbsent(s.name(), s) != null) {
+                throw new IllegalStateException("two adaptation strategies are named '" + s.name() + "'");
+            }
+        }
+        if (!byName.containsKey("none")) {
+            throw new IllegalStateException("the plain generation strategy 'none' is missing");
+        }
+    }
+
+    public AdaptationStrategy get(String name) {
+        AdaptationStrategy s = byName.get(name == null ? "none" : name);
+        if (s == null) {
+            throw new InvalidRequestException("unknown adaptation '" + name + "'; available: " + byName.keySet());
+        }
+        return s;
+    }
+
+    public List<String> names() {
+        return List.copyOf(byName.keySet());
+    }
+
+    public int maxSequences() {
+        return byName.values().stream().mapToInt(AdaptationStrategy::sequencesNeeded).max().orElse(1);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.moeadapter.spring.web;
+
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.spring.engine.GenerationService;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The native generation endpoint. With {@code "stream": true} the answer arrives as server-sent
+ * events: {@code {"type":"token","text":…}} per piece of text, then {@code {"type":"done",…}}
+ * with the full response, then {@code [DONE]}. A client that disconnects cancels its generation.
+ */
+@RestController
+public class GenerationController {
+    private final GenerationService service;
+    private final JsonMapper json;
+
+    public GenerationController(GenerationService service, JsonMapper json) {
+        this.service = service;
+        this.json = json;
+    }
+
+    @PostMapping(path = "/v1/moe/generate", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ResponseEntity<StreamingResponseBody> generate(@RequestBody GenerateRequest body) {
+        if (!body.streaming()) {
+            GenerateResponse response = GenerateResponse.of(service.generate(body.toCommand(), (t, d) -> { }, new CancellationToken()));
+            byte[] bytes = json.writeValueAsBytes(response);
+            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(bytes));
+        }
+        GenerationService.Prepared prepared = service.prepare(body.toCommand());
+        StreamingResponseBody stream = out -> {
+            CancellationToken cancel = new CancellationToken();
+            try (prepared) {
+                var outcome = prepared.run((token, text) -> send(out, Map.of("type", "token", "text", text), cancel), cancel);
+                if (!cancel.isCancelled()) {
+                    send(out, Map.of("type", "done", "response", GenerateResponse.of(outcome)), cancel);
+                    out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+            } catch (RuntimeException e) {
+                send(out, Map.of("type", "error", "error", Map.of("message", String.valueOf(e.getMessage()))), cancel);
+            }
+        };
+        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(stream);
+    }
+
+    @GetMapping("/v1/moe/info")
+    public Map<String, Object> info() {
+        var i = service.model().info();
+        return Map.of("model", service.model().path().getFileName().toString(), "architecture", i.architecture(),
+                "layers", i.layers(), "moe_layers", i.moeLayers(), "experts", i.experts(), "experts_used", i.expertsUsed(),
+                "gating", i.gating().name().toLowerCase(), "renormalized", i.renormalized(),
+                "adaptations", List.copyOf(service.strategies().names()));
+    }
+
+    private void send(OutputStream out, Object event, CancellationToken cancel) {
+        if (cancel.isCancelled()) {
+            return;
+        }
+        try {
+            out.write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        } catch (IOException | UncheckedIOException e) {
+            cancel.cancel(); // the client went away: stop generating
+        }
+    }
+}

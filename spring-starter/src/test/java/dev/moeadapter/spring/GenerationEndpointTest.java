@@ -1,0 +1,131 @@
+package dev.moeadapter.spring;
+
+import dev.moeadapter.core.testmodels.RandomModels;
+import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The starter in a real server on a random port, driven over HTTP, on a real GGUF through llama.cpp. */
+@SpringBootTest(classes = TestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class GenerationEndpointTest {
+    @DynamicPropertySource
+    static void model(DynamicPropertyRegistry r) {
+        r.add("moe.adapter.model", () -> TestModels.file(RandomModels.Spec.olmoe()).toString());
+        r.add("moe.adapter.threads", () -> "1");
+        r.add("moe.adapter.context-size", () -> "256");
+        r.add("moe.adapter.batch-size", () -> "64");
+        r.add("moe.adapter.limits.max-tokens", () -> "64");
+        r.add("moe.adapter.limits.max-request-size", () -> "4KB");
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JsonMapper json;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private HttpResponse<String> post(String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/moe/generate"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void generatesWithEachAdaptation() throws Exception {
+        for (String arm : List.of("none", "scmoe")) {
+            HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"adaptation\":\"" + arm + "\"}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode b = json.readTree(r.body());
+            assertThat(b.get("adaptation").asString()).isEqualTo(arm);
+            assertThat(b.get("usage").get("prompt_tokens").asInt()).isPositive();
+            assertThat(b.get("usage").get("completion_tokens").asInt()).isBetween(0, 12);
+            assertThat(b.get("timings").get("total_ms").asDouble()).isPositive();
+            assertThat(b.get("finish_reason").asString()).isIn("max_tokens", "end_of_generation");
+        }
+    }
+
+    @Test
+    void chatMessagesUseTheTemplateAndGreedyIsRepeatable() throws Exception {
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":10}";
+        JsonNode a = json.readTree(post(body).body());
+        JsonNode b = json.readTree(post(body).body());
+        assertThat(a.get("text").asString()).isEqualTo(b.get("text").asString());
+        assertThat(a.get("usage").get("prompt_tokens").asInt()).isGreaterThan(10); // the ChatML wrapping
+    }
+
+    @Test
+    void streamsServerSentEventsThatAddUpToTheAnswer() throws Exception {
+        String plain = json.readTree(post("{\"prompt\":\"abc\",\"max_tokens\":16}").body()).get("text").asString();
+        HttpResponse<String> r = post("{\"prompt\":\"abc\",\"max_tokens\":16,\"stream\":true}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+        StringBuilder text = new StringBuilder();
+        String done = null;
+        for (String line : r.body().split("\n")) {
+            if (!line.startsWith("data: ") || line.equals("data: [DONE]")) {
+                continue;
+            }
+            JsonNode e = json.readTree(line.substring(6));
+            if (e.get("type").asString().equals("token")) {
+                text.append(e.get("text").asString());
+            } else if (e.get("type").asString().equals("done")) {
+                done = e.get("response").get("text").asString();
+            }
+        }
+        assertThat(r.body()).endsWith("data: [DONE]\n\n");
+        assertThat(text.toString()).isEqualTo(plain).isEqualTo(done);
+    }
+
+    @Test
+    void badInputIsA4xxWithAJsonErrorAndTheServiceKeepsServing() throws Exception {
+        record Case(String body, int status, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case("{not json", 400, "malformed request body"),
+                new Case("{\"prompt\": 5, \"max_tokens\": \"many\"}", 400, "malformed request body"),
+                new Case("{}", 400, "either 'prompt' or a non-empty 'messages'"),
+                new Case("{\"messages\":[]}", 400, "either 'prompt' or a non-empty 'messages'"),
+                new Case("{\"prompt\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"}]}", 400, "not both"),
+                new Case("{\"messages\":[{\"role\":\"\",\"content\":\"b\"}]}", 400, "role must not be empty"),
+                new Case("{\"prompt\":\"a\",\"max_tokens\":-1}", 400, "max_tokens must be in 1..64"),
+                new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
+                new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),
+                new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "topP"),
+                new Case("{\"prompt\":\"a\",\"adaptation\":\"magic\"}", 400, "unknown adaptation 'magic'"),
+                new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
+                new Case("{\"prompt\":\"" + "word ".repeat(60) + "\"}", 400, "the context holds"),
+                new Case("{\"prompt\":\"" + "x".repeat(5000) + "\"}", 413, "exceeds the limit"));
+        for (Case c : cases) {
+            HttpResponse<String> r = post(c.body());
+            assertThat(r.statusCode()).as(c.body()).isEqualTo(c.status());
+            assertThat(json.readTree(r.body()).get("error").get("message").asString()).as(c.body()).contains(c.message());
+        }
+        assertThat(post("{\"prompt\":\"still alive\",\"max_tokens\":4}").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void infoDescribesTheModelAndTheArms() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/moe/info")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        JsonNode b = json.readTree(r.body());
+        assertThat(b.get("architecture").asString()).isEqualTo("olmoe");
+        assertThat(b.get("experts").asInt()).isEqualTo(16);
+        assertThat(b.get("adaptations").toString()).contains("none", "scmoe");
+    }
+}

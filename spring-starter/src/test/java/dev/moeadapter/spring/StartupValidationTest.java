@@ -1,0 +1,61 @@
+package dev.moeadapter.spring;
+
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.testmodels.RandomModels;
+import dev.moeadapter.core.testmodels.TestModels;
+import dev.moeadapter.scmoe.ScmoeStrategy;
+import dev.moeadapter.spring.engine.AdaptationRegistry;
+import dev.moeadapter.spring.engine.SessionPool;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Wrong settings fail at startup with a message that names the property. */
+class StartupValidationTest {
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(MoeAdapterAutoConfiguration.class));
+
+    private String model() {
+        return TestModels.file(RandomModels.Spec.olmoe()).toString();
+    }
+
+    @Test
+    void aMissingModelFileNamesTheProperty() {
+        runner.withPropertyValues("moe.adapter.model=/no/such/model.gguf").run(ctx -> {
+            assertThat(ctx).hasFailed();
+            assertThat(ctx.getStartupFailure()).rootCause().hasMessageContaining("model file not found");
+            assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.model");
+        });
+    }
+
+    @Test
+    void outOfRangeNumbersNameTheProperty() {
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.sessions=0", "moe.adapter.sampling.top-p=1.5")
+                .run(ctx -> {
+                    assertThat(ctx).hasFailed();
+                    assertThat(ctx.getStartupFailure()).hasStackTraceContaining("sessions").hasStackTraceContaining("sampling.topP");
+                });
+    }
+
+    @Test
+    void theBeansAreThereAndReplaceable() {
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1").run(ctx -> {
+            assertThat(ctx).hasNotFailed();
+            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class);
+            assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("none", "scmoe");
+            assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
+        });
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                        "moe.adapter.batch-size=32", "moe.adapter.sessions=1")
+                .withBean("scmoeStrategy", ScmoeStrategy.class, () -> new ScmoeStrategy(dev.moeadapter.scmoe.ScmoeSettings.DEFAULTS.withBeta(0.9f)))
+                .run(ctx -> assertThat(ctx.getBean(ScmoeStrategy.class).settings().beta()).isEqualTo(0.9f));
+    }
+
+    @Test
+    void withoutAModelPropertyNothingIsConfigured() {
+        runner.run(ctx -> assertThat(ctx).doesNotHaveBean(Model.class));
+    }
+}
