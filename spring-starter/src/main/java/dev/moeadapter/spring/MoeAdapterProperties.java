@@ -26,6 +26,7 @@ import java.time.Duration;
  * @param batchSize most tokens per decode
  * @param sessions concurrent requests (one llama.cpp context each)
  * @param acquireTimeout how long a request waits for a free session before it is refused
+ * @param streamTimeout longest a streamed (server-sent events) answer may take
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  */
@@ -40,6 +41,7 @@ public record MoeAdapterProperties(
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("2") @Min(1) @Max(64) int sessions,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
+        @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue @Valid Sampling sampling,
         @DefaultValue @Valid Limits limits) {
 

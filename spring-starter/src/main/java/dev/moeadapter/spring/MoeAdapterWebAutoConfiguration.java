@@ -10,6 +10,8 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplicat
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
+import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
+import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 
 /** The REST endpoints, in servlet web applications that have a generation service. */
 @AutoConfiguration(after = MoeAdapterAutoConfiguration.class)
@@ -23,5 +25,16 @@ public class MoeAdapterWebAutoConfiguration {
         FilterRegistrationBean<RequestSizeLimit> reg = new FilterRegistrationBean<>(new RequestSizeLimit(props.limits().maxRequestSize()));
         reg.addUrlPatterns("/v1/*");
         return reg;
+    }
+
+    /** Streamed answers run asynchronously; the servlet container's default timeout (often 30 s) is too short. */
+    @Bean
+    public WebMvcConfigurer moeStreamTimeout(MoeAdapterProperties props) {
+        return new WebMvcConfigurer() {
+            @Override
+            public void configureAsyncSupport(AsyncSupportConfigurer configurer) {
+                configurer.setDefaultTimeout(props.streamTimeout().toMillis());
+            }
+        };
     }
 }
