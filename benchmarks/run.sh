@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Engine throughput benchmark (docs/benchmarks.md). Run from the repository root as
-#   ./moe bench [--threads N] [--prompt N] [--gen N] [--reps N] [--model FILE.gguf] [--no-jllama] [--strict]
+#   ./moe bench [--threads N] [--prompt N] [--gen N] [--reps N] [--rounds N] [--model FILE.gguf] [--no-jllama] [--strict]
 # which sets JAVA_HOME to a JDK 25. Steps:
-#   1. builds adapter-core (natives, test-jar) and this module with Maven (-Pbench)
-#   2. builds llama.cpp's llama-bench from the engine's llama.cpp source (CMake, -march=native), once
-#   3. writes the random-weight benchmark model into the cache, once
-#   4. runs llama-bench, llama-bench linked against the engine's prebuilt libraries (diagnostic), then
-#      the Java benchmark (engine no plan, engine with edits on every MoE layer, java-llama.cpp), and
-#      prints one table with ratios to both llama-bench runs
-# Results: benchmarks/target/results/latest.json (+ llama-bench.json and logs next to it).
+#   1. builds adapter-core (prebuilt llama.cpp natives, test-jar) and this module with Maven (-Pbench)
+#   2. builds the engine's natives from the same llama.cpp source for this CPU (LLAMA_BUILD=cmake,
+#      -march=native) and llama-bench in that same build tree, once
+#   3. builds llama-bench against the engine's prebuilt libraries, once
+#   4. writes the random-weight benchmark model into the cache, once
+#   5. runs, --rounds times with --reps repetitions each: llama-bench (native), the engine on the native
+#      libraries (no plan, edits on every MoE layer), llama-bench (prebuilt libs), the engine on the
+#      prebuilt libraries, each in a process of its own; then java-llama.cpp once (reps x rounds); prints
+#      one table (samples pooled over rounds) with ratios to both llama-bench builds
+# Results: benchmarks/target/results/latest.json (+ every step's JSON and log next to it).
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
@@ -21,77 +24,88 @@ RESULTS="$ROOT/benchmarks/target/results"
 say() { echo "[bench] $*" >&2; }
 die() { echo "[bench] ERROR: $*" >&2; exit 1; }
 
-THREADS=2 PROMPT=512 GEN=128 REPS=3 MODEL="" JAVA_ARGS=()
+THREADS=2 PROMPT=512 GEN=128 REPS=3 ROUNDS=3 MODEL="" JLLAMA=1 STRICT=()
 while (($#)); do
   case "$1" in
     --threads) THREADS=${2:?}; shift 2 ;;
     --prompt)  PROMPT=${2:?}; shift 2 ;;
     --gen)     GEN=${2:?}; shift 2 ;;
     --reps)    REPS=${2:?}; shift 2 ;;
+    --rounds)  ROUNDS=${2:?}; shift 2 ;;
     --model)   MODEL=${2:?}; shift 2 ;;
-    --no-jllama|--strict) JAVA_ARGS+=("$1"); shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --no-jllama) JLLAMA=0; shift ;;
+    --strict)  STRICT=(--strict); shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-for v in "$THREADS" "$PROMPT" "$GEN" "$REPS"; do
-  [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "--threads, --prompt, --gen and --reps take positive integers, got '$v'"
+for v in "$THREADS" "$PROMPT" "$GEN" "$REPS" "$ROUNDS"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "--threads, --prompt, --gen, --reps and --rounds take positive integers, got '$v'"
 done
 ((THREADS <= $(nproc))) || say "warning: $THREADS threads on $(nproc) CPUs"
 
 [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] || die "JAVA_HOME is not set to a JDK 25; run this through ./moe bench"
 JAVA="$JAVA_HOME/bin/java"
 for tool in cmake g++ sha256sum; do
-  command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required to build llama-bench (apt-get install cmake g++)"
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required to build llama.cpp (apt-get install cmake g++)"
 done
 
-# 1. Maven: adapter-core (runs build-natives.sh, which also caches the llama.cpp source) + benchmarks
+# 1. Maven: adapter-core (runs build-natives.sh, which also caches the llama.cpp source) + benchmarks.
+#    LLAMA_BUILD=prebuilt: the packaged natives are the prebuilt npm libraries, whatever the environment says.
 mkdir -p "$RESULTS"
+rm -f "$RESULTS"/*.json "$RESULTS"/*.log
 say "building adapter-core and benchmarks (Maven, -Pbench)"
-./mvnw -q -B -ntp -Pbench -DskipTests package -pl benchmarks -am >"$RESULTS/maven.log" 2>&1 \
+LLAMA_BUILD=prebuilt ./mvnw -q -B -ntp -Pbench -DskipTests package -pl benchmarks -am >"$RESULTS/maven.log" 2>&1 \
   || { tail -n 40 "$RESULTS/maven.log" >&2; die "Maven build failed, see $RESULTS/maven.log"; }
 CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
 [[ -f "$SRC/.done" ]] || die "llama.cpp source not found at $SRC (adapter-core's build-natives.sh should have unpacked it)"
 
-# 2. llama-bench from the same llama.cpp source. -DGGML_NATIVE=ON: compiled for this CPU (the prebuilt
-#    engine libraries load the best of their CPU variants at run time); -DGGML_OPENMP=OFF: the prebuilt
-#    libraries have no OpenMP either, so both use ggml's own thread pool. Static, so llama-bench cannot
-#    pick up other libllama/libggml builds. Keyed by source commit, flags and this CPU's feature flags.
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DGGML_OPENMP=OFF -DLLAMA_CURL=OFF
-            -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=ON)
-SRC_REV=$(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo unknown)
-CPU_FLAGS=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m)
-KEY=$(echo "$SRC_REV ${CMAKE_ARGS[*]} $CPU_FLAGS" | sha256sum | cut -c1-12)
-LB_BUILD="$CACHE/build/llama-bench-$KEY"
-LB="$LB_BUILD/bin/llama-bench"
+# 2. The headline pair, built once from the same llama.cpp source for this CPU: the engine's natives through
+#    its documented switch (build-natives.sh with LLAMA_BUILD=cmake), and llama-bench in that same CMake
+#    build tree, so both run on the very same libllama/libggml/libggml-cpu files (checked below by sha256).
+#    The flags come after build-natives.sh's own (-DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
+#    -DGGML_NATIVE=OFF) and override them: ggml refuses GGML_NATIVE=ON together with GGML_BACKEND_DL=ON on
+#    x86, so the CPU backend is an ordinary shared library linked into libggml. GGML_OPENMP=OFF as in the
+#    prebuilt libraries (both use ggml's own thread pool); RPATH $ORIGIN so the copied set is self-contained;
+#    common + tools configured for llama-bench (build-natives.sh itself builds only llama and ggml); the CPU
+#    key (unused by CMake) gives every CPU its own build directory.
+CPU_KEY=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
+NATIVE_ARGS="-DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_NATIVE=ON -DGGML_OPENMP=OFF \
+-DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON -DMOE_BENCH_CPU_KEY=$CPU_KEY"
+NATIVE_DIR="$CACHE/bench/native-engine/linux-x64"
+say "building the engine's natives with LLAMA_BUILD=cmake (-march=native) into $NATIVE_DIR; minutes the first time"
+LLAMA_BUILD=cmake LLAMA_CMAKE_ARGS="$NATIVE_ARGS" bash adapter-core/src/main/native/build-natives.sh "$NATIVE_DIR" \
+  >"$RESULTS/native-engine-build.log" 2>&1 \
+  || { tail -n 20 "$RESULTS/native-engine-build.log" >&2; die "LLAMA_BUILD=cmake natives failed, see $RESULTS/native-engine-build.log"; }
+NATIVE_BUILD=$(sed -n 's/^\[natives\] building llama.cpp .* with CMake (\([^)]*\)).*/\1/p' "$RESULTS/native-engine-build.log")
+[[ -f "$NATIVE_BUILD/CMakeCache.txt" ]] || die "CMake build directory not found in $RESULTS/native-engine-build.log"
+LB="$NATIVE_BUILD/bin/llama-bench"
 if [[ ! -x "$LB" ]]; then
-  say "building llama-bench ($LLAMA_TAG, -march=native) into $LB_BUILD; takes a few minutes, once"
-  GEN_ARGS=(); command -v ninja >/dev/null 2>&1 && GEN_ARGS=(-G Ninja)
-  mkdir -p "$CACHE/build"
-  cmake -S "$SRC" -B "$LB_BUILD" "${GEN_ARGS[@]}" "${CMAKE_ARGS[@]}" >"$LB_BUILD.log" 2>&1 \
-    || die "cmake configure failed, see $LB_BUILD.log"
-  cmake --build "$LB_BUILD" --target llama-bench -j "$(nproc)" >>"$LB_BUILD.log" 2>&1 \
-    || die "building llama-bench failed, see $LB_BUILD.log"
-  [[ -x "$LB" ]] || die "llama-bench not found at $LB after the build, see $LB_BUILD.log"
+  say "building llama-bench in $NATIVE_BUILD; minutes, once"
+  cmake --build "$NATIVE_BUILD" --config Release --target llama-bench -j "$(nproc)" >"$NATIVE_BUILD.llama-bench.log" 2>&1 \
+    || die "building llama-bench failed, see $NATIVE_BUILD.llama-bench.log"
 fi
+for lib in libllama.so.0 libggml.so.0 libggml-base.so.0 libggml-cpu.so.0; do
+  [[ "$(sha256sum "$NATIVE_BUILD/bin/$lib" | cut -c1-64) $lib" == "$(grep " $lib\$" "$NATIVE_DIR/natives.txt")" ]] \
+    || die "$lib in $NATIVE_BUILD/bin differs from the engine's copy in $NATIVE_DIR (rm $NATIVE_DIR.stamp and rerun)"
+done
 
-# 2b. Diagnostic anchor: the same llama-bench source linked against the engine's own prebuilt llama.cpp
-#     libraries (the npm bundle, identified by the sha256 of libllama in the engine's natives.txt), so
-#     compile-flag differences between the native build and the prebuilt CPU variants can be told apart
-#     from the engine's own overhead. Optional: skipped with a warning if it cannot be built.
+# 3. The second pair: the same llama-bench source linked against the engine's packaged prebuilt llama.cpp
+#    libraries (the npm bundle, identified by the sha256 of libllama in the engine's natives.txt).
+#    Optional: skipped with a warning if it cannot be built.
 LBP=""
 NATIVES_TXT="$ROOT/adapter-core/target/native/linux-x64/natives.txt"
 build_prebuilt_bench() {
   local want dir d key out
   want=$(awk '$2 ~ /^libllama\.v.*\.so$/ {print $1}' "$NATIVES_TXT" 2>/dev/null) || return 1
-  [[ -n "$want" ]] || { say "warning: no prebuilt libllama in $NATIVES_TXT (engine not built with LLAMA_BUILD=prebuilt?)"; return 1; }
+  [[ -n "$want" ]] || { say "warning: no prebuilt libllama in $NATIVES_TXT"; return 1; }
   dir=""
   for d in "$CACHE"/unpacked/node-llama-cpp-linux-x64-*/package/bins/linux-x64; do
     compgen -G "$d/libllama.v*.so" >/dev/null || continue
     [[ "$(sha256sum "$d"/libllama.v*.so | cut -c1-64)" == "$want" && -f "$d/libllama-common.so" ]] && dir=$d && break
   done
   [[ -n "$dir" ]] || { say "warning: the engine's prebuilt libraries (with libllama-common.so) were not found under $CACHE/unpacked"; return 1; }
-  key=$(echo "$want $SRC_REV" | sha256sum | cut -c1-12)
+  key=$(echo "$want $(git -C "$SRC" rev-parse HEAD 2>/dev/null)" | sha256sum | cut -c1-12)
   out="$CACHE/build/llama-bench-prebuilt-$key"
   if [[ ! -x "$out/llama-bench" ]]; then
     say "building llama-bench against the engine's prebuilt libraries ($dir)"
@@ -109,7 +123,7 @@ build_prebuilt_bench() {
 }
 build_prebuilt_bench || say "warning: skipping the llama-bench-on-prebuilt-libraries row"
 
-# 3. the benchmark model: random weights, OLMoE-style F16 MoE (RandomModels.writeLarge), never committed.
+# 4. the benchmark model: random weights, OLMoE-style F16 MoE (RandomModels.writeLarge), never committed.
 #    Named after the generator's source, so a changed generator writes a new file.
 if [[ -z "$MODEL" ]]; then
   GEN_SRC="$ROOT/adapter-core/src/test/java/dev/moeadapter/core/testmodels/RandomModels.java"
@@ -123,30 +137,43 @@ if [[ -z "$MODEL" ]]; then
 fi
 [[ -f "$MODEL" ]] || die "model not found: $MODEL"
 
-# 4. llama-bench, then the Java benchmark (which reads llama-bench's JSON and prints the combined table)
-say "llama-bench: pp$PROMPT, tg$GEN, $THREADS threads, $REPS repetitions"
-"$LB" -m "$MODEL" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o json \
-  >"$RESULTS/llama-bench.json" 2>"$RESULTS/llama-bench.log" \
-  || { tail -n 20 "$RESULTS/llama-bench.log" >&2; die "llama-bench failed, see $RESULTS/llama-bench.log"; }
-
-LBP_ARGS=()
-if [[ -n "$LBP" ]]; then
-  say "llama-bench on the engine's prebuilt libraries: same parameters"
-  if "$LBP" -m "$MODEL" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o json \
-       >"$RESULTS/llama-bench-prebuilt.json" 2>"$RESULTS/llama-bench-prebuilt.log"; then
-    LBP_ARGS=(--llama-bench-prebuilt-json "$RESULTS/llama-bench-prebuilt.json")
-  else
-    say "warning: llama-bench on the prebuilt libraries failed, see $RESULTS/llama-bench-prebuilt.log; row skipped"
-  fi
+# 5. measurements, one process each, each engine run right after the llama-bench of its pair, in rounds so
+#    that the machine's slow drifts fall on every row alike; then java-llama.cpp once, then the report
+COMMON=(--model "$MODEL" --threads "$THREADS" --prompt "$PROMPT" --gen "$GEN" --reps "$REPS")
+REPORT=(--rounds "$ROUNDS")
+say "pp$PROMPT, tg$GEN, $THREADS threads, $ROUNDS rounds x $REPS repetitions per row"
+llama_bench() { # NAME BINARY ROUND
+  local out="$RESULTS/$1-r$3"
+  "$2" -m "$MODEL" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o json >"$out.json" 2>"$out.log" \
+    || { tail -n 20 "$out.log" >&2; die "$1 failed, see $out.log"; }
+  REPORT+=(--"$1" "$out.json")
+}
+engine() { # NATIVES ROUND [JVM options]
+  local out="$RESULTS/engine-$1-r$2"
+  "$JAVA" --enable-native-access=ALL-UNNAMED "${@:3}" -cp "$CP" dev.moeadapter.bench.EngineBenchmark engine --natives "$1" \
+    "${COMMON[@]}" --out "$out.json" >"$out.log" 2>&1 \
+    || { tail -n 30 "$out.log" >&2; die "the engine failed on the $1 libraries, see $out.log"; }
+  REPORT+=(--engine-"$1" "$out.json")
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+  say "round $r/$ROUNDS: llama-bench (native), engine on the native libraries, llama-bench (prebuilt libs), engine on them"
+  llama_bench llama-bench-native "$LB" "$r"
+  engine native "$r" -Dmoe.adapter.native.dir="$NATIVE_DIR"
+  [[ -z "$LBP" ]] || llama_bench llama-bench-prebuilt "$LBP" "$r"
+  engine prebuilt "$r"
+done
+if ((JLLAMA)); then
+  say "java-llama.cpp: $((REPS * ROUNDS)) repetitions"
+  timeout 600 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.moeadapter.bench.EngineBenchmark jllama "${COMMON[@]}" \
+    --reps $((REPS * ROUNDS)) --out "$RESULTS/jllama.json" >"$RESULTS/jllama.log" 2>&1 \
+    || say "warning: java-llama.cpp exited with code $?"
+  REPORT+=(--jllama "$RESULTS/jllama.json" --jllama-log "$RESULTS/jllama.log")
 fi
-
-say "engine and java-llama.cpp: same model, threads, pp$PROMPT, tg$GEN, $REPS repetitions"
 rc=0
-"$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.moeadapter.bench.EngineBenchmark \
-  --model "$MODEL" --threads "$THREADS" --prompt "$PROMPT" --gen "$GEN" --reps "$REPS" \
-  --llama-bench-json "$RESULTS/llama-bench.json" --out "$RESULTS/latest.json" "${LBP_ARGS[@]}" "${JAVA_ARGS[@]}" || rc=$?
+"$JAVA" -cp "$CP" dev.moeadapter.bench.EngineBenchmark report "${COMMON[@]}" --out "$RESULTS/latest.json" \
+  "${REPORT[@]}" "${STRICT[@]}" || rc=$?
 case $rc in
   0) ;;
   4) die "throughput targets missed (--strict); see the table above" ;;
-  *) die "the Java benchmark failed (exit $rc); see the messages above and $RESULTS" ;;
+  *) die "the report failed (exit $rc)" ;;
 esac

@@ -3,18 +3,17 @@ package dev.moeadapter.bench;
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
+import dev.moeadapter.bench.EngineBenchmark.Settings;
+import dev.moeadapter.bench.Results.Row;
 
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Locale;
-import java.util.Properties;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Random;
 
 /**
- * java-llama.cpp ({@code de.kherud:llama}) measured through its public API, in a JVM of its own
- * (started by {@link EngineBenchmark}): its JNI library carries its own, older llama.cpp, which must
- * not share a process with the engine's, and a crash while loading must not end the benchmark.
+ * java-llama.cpp ({@code de.kherud:llama}) measured through its public API ({@code EngineBenchmark
+ * jllama}), in a JVM of its own: its JNI library carries its own, older llama.cpp, which must not share
+ * a process with the engine's, and a crash while loading must not end the benchmark.
  *
  * <p>The API runs the llama.cpp server loop and exposes only text completion, so llama-bench's pp/tg
  * are approximated as follows (every request with {@code cache_prompt=false}, greedy sampling,
@@ -27,38 +26,30 @@ import java.util.Random;
  *     difference is G single-token decodes (+ G samplings); tg = G / difference.</li>
  * </ul>
  * The server prints its own "prompt eval time" / "eval time" per request to stdout (not through
- * {@code LlamaModel.setLogger}); the parent reads them from this process's log afterwards.
- *
- * <p>Results go to a {@link Properties} file: status, error, pp/tg samples (tokens/s, comma
- * separated) and notes (parameters, load time, prompt token count, short-request time).
+ * {@code LlamaModel.setLogger}); {@link Report} reads them from this process's log afterwards.
  */
 final class JavaLlamaBench {
-    private final EngineBenchmark.Config c;
-    private final Properties out = new Properties();
+    static final String ID = "java-llama.cpp", LABEL = "java-llama.cpp 4.2.0";
 
-    private JavaLlamaBench(EngineBenchmark.Config c) {
+    private final Settings c;
+    private final Map<String, Object> details = new LinkedHashMap<>();
+
+    private JavaLlamaBench(Settings c) {
         this.c = c;
     }
 
-    /** Child-process entry: measures and writes {@code result}; never throws. */
-    static void run(EngineBenchmark.Config c, Path result) {
+    /** Measures; a failure becomes a failed row. */
+    static Row run(Settings c) {
         JavaLlamaBench b = new JavaLlamaBench(c);
         try {
-            b.measure();
-            b.out.setProperty("status", "ok");
+            Series[] ppTg = b.measure();
+            return Row.measured(ID, LABEL, ppTg[0], ppTg[1], b.details);
         } catch (Throwable t) {
-            b.out.setProperty("status", "failed");
-            b.out.setProperty("error", String.valueOf(t));
-        }
-        try (OutputStream os = Files.newOutputStream(result)) {
-            b.out.store(os, "java-llama.cpp benchmark");
-        } catch (Exception e) {
-            System.err.println("cannot write " + result + ": " + e);
-            System.exit(3);
+            return Row.failed(ID, LABEL, String.valueOf(t), b.details);
         }
     }
 
-    private void measure() {
+    private Series[] measure() {
         ModelParameters mp = new ModelParameters()
                 .setModel(c.model().toString())
                 .setThreads(c.threads())
@@ -69,10 +60,10 @@ final class JavaLlamaBench {
                 .setParallel(1)
                 .setGpuLayers(0)
                 .enableFlashAttn();        // llama-bench and the engine run with flash attention "auto" = on (CPU)
-        out.setProperty("model_parameters", String.join(" ", mp.toArray()).trim());
+        details.put("model_parameters", String.join(" ", mp.toArray()).trim());
         long t0 = System.nanoTime();
         try (LlamaModel model = new LlamaModel(mp)) {
-            out.setProperty("load_ms", fmt((System.nanoTime() - t0) / 1e6));
+            details.put("load_ms", (System.nanoTime() - t0) / 1e6);
             Random rnd = new Random(c.seed());
             String prompt = prompt(model, rnd);
             String shortPrompt = "a";
@@ -91,16 +82,15 @@ final class JavaLlamaBench {
                 tg[r] = c.gen() / (gen - base);
                 baseMs[r] = base * 1e3;
             }
-            out.setProperty("pp_samples_ts", join(pp));
-            out.setProperty("tg_samples_ts", join(tg));
-            out.setProperty("short_request_ms", join(baseMs));
+            details.put("short_request_ms", baseMs);
+            return new Series[] {new Series(c.prompt(), pp), new Series(c.gen(), tg)};
         }
     }
 
     /**
      * A prompt of random letters/digits that tokenizes to N tokens with BOS: the benchmark model's
      * vocabulary is character level (BOS, "▁", one token per character). encode() counts without
-     * BOS; the parent checks the server's own token count in the log.
+     * BOS; the report checks the server's own token count in the log.
      */
     private String prompt(LlamaModel model, Random rnd) {
         String alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -112,7 +102,7 @@ final class JavaLlamaBench {
             }
             text.setLength(chars);
             int n = model.encode(text.toString()).length + 1;
-            out.setProperty("prompt_tokens_encode_plus_bos", Integer.toString(n));
+            details.put("prompt_tokens_encode_plus_bos", n);
             if (n == c.prompt()) {
                 return text.toString();
             }
@@ -136,17 +126,4 @@ final class JavaLlamaBench {
         model.complete(ip);
         return (System.nanoTime() - t0) / 1e9;
     }
-
-    private static String join(double[] v) {
-        StringBuilder b = new StringBuilder();
-        for (double d : v) {
-            b.append(b.isEmpty() ? "" : ",").append(fmt(d));
-        }
-        return b.toString();
-    }
-
-    private static String fmt(double d) {
-        return String.format(Locale.ROOT, "%.4f", d);
-    }
-
 }

@@ -1,30 +1,40 @@
 package dev.moeadapter.bench;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Tokens/s of the repetitions of one measurement. Mean and sample standard deviation are taken over
  * the per-repetition tokens/s values, as llama-bench computes {@code avg_ts} and {@code stddev_ts}.
  */
+@JsonPropertyOrder({"tokens", "avg_ts", "stddev_ts", "samples_ts"})
 record Series(int tokens, double[] samplesTs) {
     Series {
         samplesTs = samplesTs.clone();
     }
 
     static Series ofSeconds(int tokens, double[] seconds) {
-        double[] ts = new double[seconds.length];
-        for (int i = 0; i < ts.length; i++) {
-            ts[i] = tokens / seconds[i];
-        }
-        return new Series(tokens, ts);
+        return new Series(tokens, Arrays.stream(seconds).map(s -> tokens / s).toArray());
     }
 
+    /** This series' samples followed by those of {@code other} (the same measurement, repeated later). */
+    Series concat(Series other) {
+        if (other.tokens != tokens) {
+            throw new IllegalArgumentException("cannot pool " + tokens + "- and " + other.tokens + "-token measurements");
+        }
+        double[] all = Arrays.copyOf(samplesTs, samplesTs.length + other.samplesTs.length);
+        System.arraycopy(other.samplesTs, 0, all, samplesTs.length, other.samplesTs.length);
+        return new Series(tokens, all);
+    }
+
+    @JsonProperty("avg_ts")
     double mean() {
         return Arrays.stream(samplesTs).average().orElse(Double.NaN);
     }
 
+    @JsonProperty("stddev_ts")
     double stddev() {
         int n = samplesTs.length;
         if (n < 2) {
@@ -35,14 +45,5 @@ record Series(int tokens, double[] samplesTs) {
             ss += (v - m) * (v - m);
         }
         return Math.sqrt(ss / (n - 1));
-    }
-
-    Map<String, Object> toJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("tokens", tokens);
-        m.put("avg_ts", mean());
-        m.put("stddev_ts", stddev());
-        m.put("samples_ts", samplesTs);
-        return m;
     }
 }
