@@ -24,7 +24,7 @@ RESULTS="$ROOT/benchmarks/target/results"
 say() { echo "[bench] $*" >&2; }
 die() { echo "[bench] ERROR: $*" >&2; exit 1; }
 
-THREADS=2 PROMPT=512 GEN=128 REPS=3 ROUNDS=3 MODEL="" JLLAMA=1 STRICT=()
+THREADS=2 PROMPT=512 GEN=128 REPS=4 ROUNDS=4 MODEL="" JLLAMA=1 STRICT=()
 while (($#)); do
   case "$1" in
     --threads) THREADS=${2:?}; shift 2 ;;
@@ -51,11 +51,11 @@ for tool in cmake g++ sha256sum; do
 done
 
 # 1. Maven: adapter-core (runs build-natives.sh, which also caches the llama.cpp source) + benchmarks.
-#    LLAMA_BUILD=prebuilt: the packaged natives are the prebuilt npm libraries, whatever the environment says.
+#    -Dllama.build=prebuilt: the packaged natives are the prebuilt npm libraries, whatever the Maven settings say.
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/*.json "$RESULTS"/*.log
 say "building adapter-core and benchmarks (Maven, -Pbench)"
-LLAMA_BUILD=prebuilt ./mvnw -q -B -ntp -Pbench -DskipTests package -pl benchmarks -am >"$RESULTS/maven.log" 2>&1 \
+./mvnw -q -B -ntp -Pbench -Dllama.build=prebuilt -DskipTests package -pl benchmarks -am >"$RESULTS/maven.log" 2>&1 \
   || { tail -n 40 "$RESULTS/maven.log" >&2; die "Maven build failed, see $RESULTS/maven.log"; }
 CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
 [[ -f "$SRC/.done" ]] || die "llama.cpp source not found at $SRC (adapter-core's build-natives.sh should have unpacked it)"
@@ -148,10 +148,11 @@ llama_bench() { # NAME BINARY ROUND
     || { tail -n 20 "$out.log" >&2; die "$1 failed, see $out.log"; }
   REPORT+=(--"$1" "$out.json")
 }
-engine() { # NATIVES ROUND [JVM options]
-  local out="$RESULTS/engine-$1-r$2"
+engine() { # NATIVES ROUND [JVM options]; even rounds measure the edits first (the first row of a JVM runs slower)
+  local out="$RESULTS/engine-$1-r$2" order=()
+  (($2 % 2)) || order=(--edits-first)
   "$JAVA" --enable-native-access=ALL-UNNAMED "${@:3}" -cp "$CP" dev.moeadapter.bench.EngineBenchmark engine --natives "$1" \
-    "${COMMON[@]}" --out "$out.json" >"$out.log" 2>&1 \
+    "${order[@]}" "${COMMON[@]}" --out "$out.json" >"$out.log" 2>&1 \
     || { tail -n 30 "$out.log" >&2; die "the engine failed on the $1 libraries, see $out.log"; }
   REPORT+=(--engine-"$1" "$out.json")
 }

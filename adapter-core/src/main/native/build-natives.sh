@@ -98,7 +98,7 @@ case "$MODE" in
     say "building llama.cpp $LLAMA_TAG with CMake ($BUILD) $ARGS"
     # shellcheck disable=SC2086
     cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON \
-      -DGGML_CPU_ALL_VARIANTS=ON -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+      -DGGML_CPU_ALL_VARIANTS=ON -DGGML_NATIVE=OFF -DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
       -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF $ARGS >"$BUILD.log" 2>&1 \
       || die "cmake configure failed, see $BUILD.log"
     cmake --build "$BUILD" --config Release -j "$(nproc)" --target llama ggml >>"$BUILD.log" 2>&1 \

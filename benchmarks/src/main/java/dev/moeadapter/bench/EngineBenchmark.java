@@ -31,12 +31,13 @@ import java.util.TreeSet;
 /**
  * Engine throughput benchmark, one step per process (orchestrated by {@code benchmarks/run.sh}):
  * <pre>
- * EngineBenchmark engine --natives native|prebuilt COMMON --out engine.json   this engine: no plan, then an
- *                                                   AddDelta on every MoE layer (on the native libraries the
- *                                                   JVM loads: -Dmoe.adapter.native.dir or the packaged ones)
+ * EngineBenchmark engine --natives native|prebuilt [--edits-first] COMMON --out engine.json
+ *                                                   this engine: no plan and an AddDelta on every MoE layer
+ *                                                   (on the native libraries the JVM loads:
+ *                                                   -Dmoe.adapter.native.dir or the packaged ones)
  * EngineBenchmark jllama COMMON --out jllama.json   java-llama.cpp (de.kherud:llama), see {@link JavaLlamaBench}
  * EngineBenchmark report COMMON --out latest.json   the table: see {@link Report} for its inputs
- * COMMON: --model M.gguf [--threads 2] [--prompt 512] [--gen 128] [--reps 3] [--edit-scale 0.01] [--seed 42]
+ * COMMON: --model M.gguf [--threads 2] [--prompt 512] [--gen 128] [--reps 4] [--edit-scale 0.01] [--seed 42]
  * </pre>
  * Definitions follow llama-bench: pp = one batch of N prompt tokens (random ids, BOS first) decoded
  * from an empty KV cache; tg = G single-token decodes from an empty cache; each after a warm-up
@@ -50,7 +51,7 @@ public final class EngineBenchmark {
 
     /** {@code --key value} options (a key may repeat) and {@code --flag} switches. */
     record Options(Map<String, List<String>> values, Set<String> flags) {
-        static final Set<String> FLAGS = Set.of("--strict");
+        static final Set<String> FLAGS = Set.of("--strict", "--edits-first");
 
         static Options parse(String[] a, int from) {
             Map<String, List<String>> v = new HashMap<>();
@@ -99,7 +100,7 @@ public final class EngineBenchmark {
                 throw new IllegalArgumentException("--edit-scale must be a positive number");
             }
             return new Settings(requirePath("--model"), positive("--threads", 2), positive("--prompt", 512),
-                    positive("--gen", 128), positive("--reps", 3), scale, Long.parseLong(get("--seed", "42")));
+                    positive("--gen", 128), positive("--reps", 4), scale, Long.parseLong(get("--seed", "42")));
         }
     }
 
@@ -126,7 +127,7 @@ public final class EngineBenchmark {
         }
         // System.exit: java-llama.cpp leaves non-daemon threads behind
         switch (mode) {
-            case "engine" -> Results.write(out, engine(s, o.get("--natives", "native")));
+            case "engine" -> Results.write(out, engine(s, o.get("--natives", "native"), o.flags().contains("--edits-first")));
             case "jllama" -> Results.write(out, JavaLlamaBench.run(s));
             case "report" -> System.exit(new Report(s, o).run(out));
             default -> {
@@ -139,8 +140,11 @@ public final class EngineBenchmark {
 
     // ------------------------------------------------------------------ engine rows
 
-    /** Both engine rows on the native library set this JVM loads; {@code natives} names the set in ids and labels. */
-    static EngineResult engine(Settings c, String natives) throws IOException {
+    /**
+     * Both engine rows on the native library set this JVM loads ({@code natives} names it in ids and
+     * labels): no plan, then the edits, or the other way round.
+     */
+    static EngineResult engine(Settings c, String natives, boolean editsFirst) throws IOException {
         String where = natives.equals("native") ? "native build" : "prebuilt libs";
         try (Model model = Model.load(ModelParams.of(c.model()))) {
             ModelInfo info = model.info();
@@ -150,10 +154,6 @@ public final class EngineBenchmark {
             ModelSummary summary = new ModelSummary(c.model().toString(), Files.size(c.model()), info.description(),
                     info.architecture(), info.layers(), info.moeLayers().size(), info.experts(), info.expertsUsed(),
                     info.embeddingSize(), info.vocabSize());
-
-            String noPlanLabel = "engine on " + where + ", no plan";
-            System.err.printf(Locale.ROOT, "[bench] %s: pp%d x%d, tg%d x%d%n", noPlanLabel, c.prompt(), c.reps(), c.gen(), c.reps());
-            EngineRun plain = engineRun(model, c, RoutingPlan.EMPTY);
 
             Random rnd = new Random(c.seed() ^ 0x5eed);
             List<RouterEdit> edits = new ArrayList<>();
@@ -167,9 +167,19 @@ public final class EngineBenchmark {
                 }
                 edits.add(new RouterEdit.AddDelta(layer, d, PositionRange.ALL));
             }
+            String noPlanLabel = "engine on " + where + ", no plan";
             String editLabel = "engine on " + where + ", AddDelta on all " + edits.size() + " MoE layers";
-            System.err.printf(Locale.ROOT, "[bench] %s: pp%d x%d, tg%d x%d%n", editLabel, c.prompt(), c.reps(), c.gen(), c.reps());
-            EngineRun edited = engineRun(model, c, new RoutingPlan(edits));
+            // the first row of a fresh process measures a few percent slower (run.sh alternates the order)
+            EngineRun plain = null, edited = null;
+            for (boolean edit : editsFirst ? List.of(true, false) : List.of(false, true)) {
+                System.err.printf(Locale.ROOT, "[bench] %s: pp%d x%d, tg%d x%d%n", edit ? editLabel : noPlanLabel, c.prompt(), c.reps(),
+                        c.gen(), c.reps());
+                if (edit) {
+                    edited = engineRun(model, c, new RoutingPlan(edits));
+                } else {
+                    plain = engineRun(model, c, RoutingPlan.EMPTY);
+                }
+            }
 
             double maxDiff = 0;
             for (int i = 0; i < plain.probeLogits.length; i++) {
