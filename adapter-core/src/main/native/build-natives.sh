@@ -32,6 +32,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is required ($2)"; }
 need g++ "install it with: apt-get install g++"
 need tar "install it with: apt-get install tar"
 need openssl "install it with: apt-get install openssl"
+need readelf "install it with: apt-get install binutils"
 
 [[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]] || [[ "$MODE" != prebuilt ]] \
   || die "prebuilt llama.cpp libraries are for linux x86_64; use LLAMA_BUILD=cmake or LLAMA_BUILD=local"
@@ -130,10 +131,18 @@ fi
 
 rm -rf "$OUT_DIR" && mkdir -p "$OUT_DIR"
 say "compiling the shim against llama.cpp ($MODE)"
+# DT_RPATH (not RUNPATH): it also applies to the libraries the shim pulls in, so an installed
+# llama.cpp whose libggml carries no rpath still finds libggml-cpu next to it
 # shellcheck disable=SC2086
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra -DMAE_LLAMA_TAG="\"$LLAMA_TAG\"" $INC \
-  "$HERE/moe_shim.cpp" -o "$OUT_DIR/libmoeshim.so" $LINK -Wl,-rpath,'$ORIGIN'
-for f in "${LIBS[@]}"; do cp -L "$f" "$OUT_DIR/"; done
+  "$HERE/moe_shim.cpp" -o "$OUT_DIR/libmoeshim.so" $LINK -Wl,-rpath,'$ORIGIN' -Wl,--disable-new-dtags
+# One file per library, named by its SONAME (what NEEDED entries ask for). Copying every symlink
+# alias as a file of its own would let the loader map the same library twice (ggml aborts on that).
+for f in "${LIBS[@]}"; do
+  name=$(readelf -d "$f" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+  name=${name:-$(basename "$f")}
+  [[ -e "$OUT_DIR/$name" ]] || cp -L "$f" "$OUT_DIR/$name"
+done
 (cd "$OUT_DIR" && for f in *.so*; do echo "$(sha256sum "$f" | cut -c1-64) $f"; done) >"$OUT_DIR/natives.txt"
 echo "$STAMP" >"$OUT_DIR.stamp"
 say "packaged $(wc -l <"$OUT_DIR/natives.txt") libraries into $OUT_DIR"
