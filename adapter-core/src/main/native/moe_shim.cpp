@@ -743,6 +743,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->last_output.clear();
     t_last_llama_error.clear();
     int rc = llama_decode(s->ctx, s->batch);
+    s->abort_flag.store(false);  // an abort applies to one decode
     if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
     if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
     if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));

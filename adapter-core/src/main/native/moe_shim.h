@@ -89,6 +89,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
                              int32_t n_threads, int32_t n_threads_batch);
 void mae_session_free(mae_session *s);
 int mae_session_info(const mae_session *s, int32_t *out, int32_t n); /* n_ctx, n_batch, n_seq */
+/* Aborts the decode in flight, or else the next one; each decode clears the flag when it ends. */
 void mae_session_abort(mae_session *s, int flag);
 
 /* Decodes n tokens (n <= n_batch), each with one sequence id; output[i] != 0 requests logits. */

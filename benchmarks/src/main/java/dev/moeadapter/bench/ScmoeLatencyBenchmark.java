@@ -61,15 +61,15 @@ public final class ScmoeLatencyBenchmark {
                     prefillMs[i][r] = res.prefillNanos() / 1e6;
                 }
             }
-            double greedy = mean(msPerToken[0]), scmoe = mean(msPerToken[1]);
+            double greedy = Series.mean(msPerToken[0]), scmoe = Series.mean(msPerToken[1]);
             String table = String.format(Locale.ROOT, """
                     | arm | ms per generated token | prefill ms (%d tokens) |
                     |---|---|---|
                     | greedy | %.2f ± %.2f | %.1f ± %.1f |
                     | SCMoE (rank-2, β 0.5, strong + weak in one batch) | %.2f ± %.2f | %.1f ± %.1f |
                     | ratio SCMoE / greedy | %.3f | %.3f |
-                    """, promptLen, greedy, sd(msPerToken[0]), mean(prefillMs[0]), sd(prefillMs[0]),
-                    scmoe, sd(msPerToken[1]), mean(prefillMs[1]), sd(prefillMs[1]), scmoe / greedy, mean(prefillMs[1]) / mean(prefillMs[0]));
+                    """, promptLen, greedy, Series.stddev(msPerToken[0]), Series.mean(prefillMs[0]), Series.stddev(prefillMs[0]),
+                    scmoe, Series.stddev(msPerToken[1]), Series.mean(prefillMs[1]), Series.stddev(prefillMs[1]), scmoe / greedy, Series.mean(prefillMs[1]) / Series.mean(prefillMs[0]));
             System.out.print(table);
             if (a.containsKey("out")) {
                 Map<String, Object> json = new LinkedHashMap<>();
@@ -85,17 +85,5 @@ public final class ScmoeLatencyBenchmark {
                 Results.JSON.writeValue(Path.of(a.get("out")).toFile(), json);
             }
         }
-    }
-
-    private static double mean(double[] v) {
-        return Arrays.stream(v).average().orElse(Double.NaN);
-    }
-
-    private static double sd(double[] v) {
-        double m = mean(v), ss = 0;
-        for (double x : v) {
-            ss += (x - m) * (x - m);
-        }
-        return v.length < 2 ? 0 : Math.sqrt(ss / (v.length - 1));
     }
 }

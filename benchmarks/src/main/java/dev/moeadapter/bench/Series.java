@@ -31,18 +31,27 @@ record Series(int tokens, double[] samplesTs) {
 
     @JsonProperty("avg_ts")
     double mean() {
-        return Arrays.stream(samplesTs).average().orElse(Double.NaN);
+        return mean(samplesTs);
     }
 
     @JsonProperty("stddev_ts")
     double stddev() {
-        int n = samplesTs.length;
+        return stddev(samplesTs);
+    }
+
+    static double mean(double[] v) {
+        return Arrays.stream(v).average().orElse(Double.NaN);
+    }
+
+    /** Sample standard deviation (n − 1), 0 for fewer than two values. */
+    static double stddev(double[] v) {
+        int n = v.length;
         if (n < 2) {
             return 0;
         }
-        double m = mean(), ss = 0;
-        for (double v : samplesTs) {
-            ss += (v - m) * (v - m);
+        double m = mean(v), ss = 0;
+        for (double x : v) {
+            ss += (x - m) * (x - m);
         }
         return Math.sqrt(ss / (n - 1));
     }

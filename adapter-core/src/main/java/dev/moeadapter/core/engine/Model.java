@@ -126,8 +126,8 @@ public final class Model implements AutoCloseable {
     private String describe() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(256);
-            int n = shim.check((int) shim.modelDesc.invokeExact(handle, buf, 256), "model description");
-            return buf.getString(0).substring(0, Math.min(n, buf.getString(0).length()));
+            shim.check((int) shim.modelDesc.invokeExact(handle, buf, 256), "model description");
+            return buf.getString(0);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }
@@ -182,10 +182,7 @@ public final class Model implements AutoCloseable {
                 if (n >= 0) {
                     return out.asSlice(0, (long) n * Integer.BYTES).toArray(JAVA_INT);
                 }
-                if (n == Shim.ERR_ARG && cap > utf8.length + 8) {
-                    shim.check(n, "tokenize");
-                }
-                cap = -n;
+                cap = -n; // llama.cpp answers −(tokens needed) when the buffer is too small
             }
         } catch (Throwable t) {
             throw Shim.rethrow(t);

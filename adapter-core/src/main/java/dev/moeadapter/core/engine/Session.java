@@ -110,13 +110,7 @@ public final class Session implements AutoCloseable {
                 outputsBuf.setAtIndex(JAVA_BYTE, i, (byte) (batch.output(i) ? 1 : 0));
             }
             lastSize = 0;
-            int rc;
-            try {
-                rc = (int) shim.decode.invokeExact(handle, n, tokensBuf, positionsBuf, sequencesBuf, outputsBuf);
-            } finally {
-                shim.sessionAbort.invokeExact(handle, 0);
-            }
-            shim.check(rc, "decode");
+            shim.check((int) shim.decode.invokeExact(handle, n, tokensBuf, positionsBuf, sequencesBuf, outputsBuf), "decode");
             for (int i = 0; i < n; i++) {
                 lastOutputs[i] = batch.output(i);
             }

@@ -42,11 +42,6 @@ public final class Generator {
         if (prompt.length >= session.contextSize()) {
             throw new InvalidRequestException("the prompt has " + prompt.length + " tokens; the context holds " + session.contextSize());
         }
-        for (int t : prompt) {
-            if (t < 0 || t >= model.info().vocabSize()) {
-                throw new InvalidRequestException("prompt token " + t + " outside the vocabulary");
-            }
-        }
         long t0 = System.nanoTime();
         try {
             scheme.prefill(prompt, cancel);
