@@ -1,5 +1,6 @@
 package dev.moeadapter.core.testmodels;
 
+import dev.moeadapter.core.gguf.CharVocabulary;
 import dev.moeadapter.core.gguf.GgufWriter;
 import dev.moeadapter.core.gguf.GgufWriter.TensorData;
 import dev.moeadapter.core.gguf.GgufWriter.TensorType;
@@ -7,8 +8,6 @@ import dev.moeadapter.core.gguf.GgufWriter.TensorType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -33,18 +32,12 @@ import java.util.Objects;
  */
 public final class RandomModels {
 
-    public static final int UNK = 0, BOS = 1, EOS = 2;
-    public static final int FIRST_BYTE_TOKEN = 3;
-    public static final int SPACE_TOKEN = FIRST_BYTE_TOKEN + 256; // "▁" (U+2581)
-    public static final int FIRST_CHAR_TOKEN = SPACE_TOKEN + 1;    // '!' (0x21)
-    public static final int VOCAB_SIZE = FIRST_CHAR_TOKEN + (0x7E - 0x21 + 1);
-
-    /** ChatML; contains "<|im_start|>" so llama_chat_apply_template detects it as chatml. */
-    public static final String CHATML_TEMPLATE =
-            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
-                    + "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-    private static final List<String> TOKENS = buildTokens();
+    public static final int UNK = CharVocabulary.UNK, BOS = CharVocabulary.BOS, EOS = CharVocabulary.EOS;
+    public static final int FIRST_BYTE_TOKEN = CharVocabulary.FIRST_BYTE_TOKEN;
+    public static final int SPACE_TOKEN = CharVocabulary.SPACE_TOKEN;
+    public static final int FIRST_CHAR_TOKEN = CharVocabulary.FIRST_CHAR_TOKEN;
+    public static final int VOCAB_SIZE = CharVocabulary.SIZE;
+    public static final String CHATML_TEMPLATE = CharVocabulary.CHATML_TEMPLATE;
 
     private RandomModels() {}
 
@@ -151,19 +144,16 @@ public final class RandomModels {
     }
 
     /** The token strings, in id order. */
-    public static List<String> tokens() { return TOKENS; }
+    public static List<String> tokens() { return CharVocabulary.tokens(); }
 
     /** Token id of a printable ASCII character or space (SentencePiece maps ' ' to "▁"). */
     public static int charToken(char c) {
-        if (c == ' ' || c == '\u2581') return SPACE_TOKEN;
-        if (c >= 0x21 && c <= 0x7E) return FIRST_CHAR_TOKEN + (c - 0x21);
-        throw new IllegalArgumentException("no character token for U+" + Integer.toHexString(c) + "; it byte-falls-back");
+        return CharVocabulary.charToken(c);
     }
 
     /** Token id of a byte-fallback token {@code <0xNN>}. */
     public static int byteToken(int b) {
-        if (b < 0 || b > 255) throw new IllegalArgumentException("byte out of range: " + b);
-        return FIRST_BYTE_TOKEN + b;
+        return CharVocabulary.byteToken(b);
     }
 
     /** Writes {@code spec} to {@code file} and returns {@code file}. */
@@ -198,7 +188,7 @@ public final class RandomModels {
         if (s.arch().isMoe()) {
             w.putUInt32(a + ".expert_count", s.nExpert()).putUInt32(a + ".expert_used_count", s.nExpertUsed());
         }
-        addTokenizer(w);
+        CharVocabulary.addTo(w);
 
         long e = s.nEmbd(), v = VOCAB_SIZE, q = (long) s.headDim() * s.nHead(), kv = (long) s.headDim() * s.nHeadKv();
         long ff = s.nFf(), x = s.nExpert();
@@ -234,41 +224,6 @@ public final class RandomModels {
             }
         }
         return w;
-    }
-
-    private static void addTokenizer(GgufWriter w) {
-        int n = TOKENS.size();
-        float[] scores = new float[n];
-        int[] types = new int[n];
-        types[UNK] = 2;                        // UNKNOWN
-        types[BOS] = types[EOS] = 3;           // CONTROL
-        for (int i = FIRST_BYTE_TOKEN; i < SPACE_TOKEN; i++) types[i] = 6; // BYTE
-        for (int i = SPACE_TOKEN; i < n; i++) {
-            types[i] = 1;                      // NORMAL
-            scores[i] = -(i - SPACE_TOKEN);    // only single characters exist, so scores never drive a merge
-        }
-        w.putString("tokenizer.ggml.model", "llama")
-                .putStringArray("tokenizer.ggml.tokens", TOKENS)
-                .putFloat32Array("tokenizer.ggml.scores", scores)
-                .putInt32Array("tokenizer.ggml.token_type", types)
-                .putUInt32("tokenizer.ggml.bos_token_id", BOS)
-                .putUInt32("tokenizer.ggml.eos_token_id", EOS)
-                .putUInt32("tokenizer.ggml.unknown_token_id", UNK)
-                .putBool("tokenizer.ggml.add_bos_token", true)
-                .putBool("tokenizer.ggml.add_eos_token", false)
-                .putBool("tokenizer.ggml.add_space_prefix", true)
-                .putString("tokenizer.chat_template", CHATML_TEMPLATE);
-    }
-
-    private static List<String> buildTokens() {
-        List<String> t = new ArrayList<>(VOCAB_SIZE);
-        t.add("<unk>");
-        t.add("<s>");
-        t.add("</s>");
-        for (int b = 0; b < 256; b++) t.add(String.format(Locale.ROOT, "<0x%02X>", b));
-        t.add("\u2581");
-        for (char c = 0x21; c <= 0x7E; c++) t.add(String.valueOf(c));
-        return Collections.unmodifiableList(t);
     }
 
     private static TensorData ones(long n) { return TensorData.constant(1f, n); }

@@ -1,0 +1,235 @@
+package dev.moeadapter.samples.lab;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import dev.moeadapter.core.gguf.CharVocabulary;
+import dev.moeadapter.core.gguf.GgufWriter;
+import dev.moeadapter.core.gguf.GgufWriter.TensorData;
+import dev.moeadapter.core.gguf.GgufWriter.TensorType;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The PyTorch twin of a lab model: the same forward pass llama.cpp runs for {@code olmoe} and for
+ * {@code llama} with experts, written with DJL so it can be trained and differentiated (exact
+ * gradients for the router oracle and for checking the zeroth-order optimisers).
+ *
+ * <p>Parameters are keyed by their GGUF tensor names and held in PyTorch layout (the GGUF dims
+ * reversed; same data order), so export and import are plain copies. Experts are computed densely
+ * and weighted by the (mostly zero) gate weights: at this size that is simpler and fast enough.
+ * An optional router delta {@code [batch, layers, experts]} is added to the router logits of
+ * every position — the same edit as the engine's {@code RouterEdit.AddDelta}.
+ */
+public final class MoeTwin implements AutoCloseable {
+
+    private final TwinShape shape;
+    private final NDManager manager;
+    private final Map<String, NDArray> params = new LinkedHashMap<>();
+
+    /** Outputs of one forward pass: logits {@code [B,T,V]} and per-layer router probabilities {@code [B,T,E]}. */
+    public record Output(NDArray logits, List<NDArray> routerProbs) {}
+
+    private MoeTwin(TwinShape shape, NDManager manager) {
+        this.shape = shape;
+        this.manager = manager;
+    }
+
+    /** A freshly initialised model (seeded). */
+    public static MoeTwin initialise(TwinShape s, NDManager manager, long seed) {
+        MoeTwin t = new MoeTwin(s, manager);
+        Random r = new Random(seed);
+        long e = s.embd(), v = TwinShape.VOCAB, x = s.experts(), ff = s.ff();
+        double resid = 1 / Math.sqrt(2.0 * s.layers());
+        t.put(r, "token_embd.weight", 1, v, e);
+        t.ones("output_norm.weight", e);
+        t.put(r, "output.weight", 1 / Math.sqrt(e), v, e);
+        for (int l = 0; l < s.layers(); l++) {
+            String p = "blk." + l + ".";
+            t.ones(p + "attn_norm.weight", e);
+            t.put(r, p + "attn_q.weight", 1 / Math.sqrt(e), e, e);
+            t.put(r, p + "attn_k.weight", 1 / Math.sqrt(e), e, e);
+            t.put(r, p + "attn_v.weight", 1 / Math.sqrt(e), e, e);
+            t.put(r, p + "attn_output.weight", resid / Math.sqrt(e), e, e);
+            if (s.olmoe()) {
+                t.ones(p + "attn_q_norm.weight", e);
+                t.ones(p + "attn_k_norm.weight", e);
+            }
+            t.ones(p + "ffn_norm.weight", e);
+            t.put(r, p + "ffn_gate_inp.weight", 0.02, x, e);
+            t.put(r, p + "ffn_gate_exps.weight", 1 / Math.sqrt(e), x, ff, e);
+            t.put(r, p + "ffn_up_exps.weight", 1 / Math.sqrt(e), x, ff, e);
+            t.put(r, p + "ffn_down_exps.weight", resid / Math.sqrt(ff), x, e, ff);
+        }
+        return t;
+    }
+
+    /** Loads a lab GGUF (F32) into a twin. */
+    public static MoeTwin load(Path gguf, NDManager manager) throws IOException {
+        GgufTensors g = GgufTensors.read(gguf);
+        MoeTwin t = new MoeTwin(g.shape(), manager);
+        g.tensors().forEach((name, tensor) -> t.params.put(name, manager.create(tensor.data(), new Shape(tensor.torchShape()))));
+        return t;
+    }
+
+    public TwinShape shape() { return shape; }
+
+    /** Trainable parameters by GGUF name (live arrays). */
+    public Map<String, NDArray> parameters() { return params; }
+
+    /**
+     * Forward pass over right-padded token rows {@code [B,T]} (int64). Padding after a sequence's end
+     * does not affect its positions (causal attention). {@code delta} is null or {@code [B, layers, experts]}.
+     */
+    public Output forward(NDArray tokens, NDArray delta) {
+        NDManager m = tokens.getManager();
+        long b = tokens.getShape().get(0), t = tokens.getShape().get(1);
+        int e = shape.embd(), h = shape.heads(), hd = shape.headDim(), ex = shape.experts();
+        NDArray x = p("token_embd.weight").get(tokens);                         // [B,T,e]
+        NDArray[] rope = ropeTables(m, (int) t);
+        NDArray mask = causalMask(m, (int) t);
+        List<NDArray> probs = new ArrayList<>(shape.layers());
+        for (int l = 0; l < shape.layers(); l++) {
+            String pre = "blk." + l + ".";
+            NDArray a = rmsNorm(x, p(pre + "attn_norm.weight"));
+            NDArray q = a.matMul(p(pre + "attn_q.weight").transpose());
+            NDArray k = a.matMul(p(pre + "attn_k.weight").transpose());
+            NDArray v = a.matMul(p(pre + "attn_v.weight").transpose());
+            if (shape.olmoe()) { // OLMoE normalises the whole projection before splitting heads
+                q = rmsNorm(q, p(pre + "attn_q_norm.weight"));
+                k = rmsNorm(k, p(pre + "attn_k_norm.weight"));
+            }
+            q = rope(q.reshape(b, t, h, hd), rope).transpose(0, 2, 1, 3);
+            k = rope(k.reshape(b, t, h, hd), rope).transpose(0, 2, 1, 3);
+            v = v.reshape(b, t, h, hd).transpose(0, 2, 1, 3);
+            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul(1 / Math.sqrt(hd)).add(mask).softmax(-1);
+            NDArray o = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, e);
+            x = x.add(o.matMul(p(pre + "attn_output.weight").transpose()));
+
+            NDArray f = rmsNorm(x, p(pre + "ffn_norm.weight")).reshape(b * t, e);
+            NDArray logits = f.matMul(p(pre + "ffn_gate_inp.weight").transpose()); // [N,E]
+            if (delta != null) {
+                logits = logits.reshape(b, t, ex).add(delta.get(":, " + l + ", :").expandDims(1)).reshape(b * t, ex);
+            }
+            NDArray pr = logits.softmax(-1);
+            probs.add(pr.reshape(b, t, ex));
+            NDArray kth = pr.topK(shape.topK(), -1).get(0).min(new int[] {-1}, true).stopGradient();
+            NDArray w = pr.mul(pr.gte(kth).toType(DataType.FLOAT32, false));
+            if (!shape.olmoe()) {
+                w = w.div(w.sum(new int[] {-1}, true));
+            }
+            int ff = shape.ff();
+            NDArray g = f.matMul(p(pre + "ffn_gate_exps.weight").reshape(ex * ff, e).transpose()).reshape(b * t, ex, ff);
+            NDArray u = f.matMul(p(pre + "ffn_up_exps.weight").reshape(ex * ff, e).transpose()).reshape(b * t, ex, ff);
+            NDArray act = g.mul(Activation.sigmoid(g)).mul(u).transpose(1, 0, 2);  // [E,N,ff]
+            NDArray y = act.matMul(p(pre + "ffn_down_exps.weight").transpose(0, 2, 1)); // [E,N,e]
+            NDArray moe = y.mul(w.transpose().expandDims(2)).sum(new int[] {0});
+            x = x.add(moe.reshape(b, t, e));
+        }
+        NDArray out = rmsNorm(x, p("output_norm.weight")).matMul(p("output.weight").transpose());
+        return new Output(out, probs);
+    }
+
+    /** Writes the model as a GGUF file (F32) that stock llama.cpp loads, with the character vocabulary. */
+    public void export(Path file, String name) throws IOException {
+        String a = shape.arch();
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", a)
+                .putString("general.name", name)
+                .putUInt32("general.file_type", 0)
+                .putUInt32(a + ".context_length", shape.context())
+                .putUInt32(a + ".embedding_length", shape.embd())
+                .putUInt32(a + ".block_count", shape.layers())
+                .putUInt32(a + ".feed_forward_length", shape.ff())
+                .putUInt32(a + ".attention.head_count", shape.heads())
+                .putUInt32(a + ".attention.head_count_kv", shape.heads())
+                .putFloat32(a + ".attention.layer_norm_rms_epsilon", shape.eps())
+                .putFloat32(a + ".rope.freq_base", shape.ropeBase())
+                .putUInt32(a + ".rope.dimension_count", shape.headDim())
+                .putUInt32(a + ".vocab_size", TwinShape.VOCAB)
+                .putUInt32(a + ".expert_count", shape.experts())
+                .putUInt32(a + ".expert_used_count", shape.topK());
+        CharVocabulary.addTo(w);
+        for (var e : params.entrySet()) {
+            long[] s = e.getValue().getShape().getShape();
+            long[] ne = new long[s.length];
+            for (int i = 0; i < s.length; i++) ne[i] = s[s.length - 1 - i];
+            w.addTensor(e.getKey(), TensorType.F32, ne, TensorData.of(e.getValue().toFloatArray()));
+        }
+        w.write(file);
+    }
+
+    @Override
+    public void close() {
+        params.values().forEach(NDArray::close);
+    }
+
+    private NDArray p(String name) {
+        NDArray a = params.get(name);
+        if (a == null) throw new IllegalStateException("model has no tensor " + name);
+        return a;
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        return x.mul(x.square().mean(new int[] {-1}, true).add(shape.eps()).sqrt().pow(-1)).mul(weight);
+    }
+
+    /** cos and sin {@code [T, hd/2]} for positions 0..T-1, as llama.cpp computes them. */
+    private NDArray[] ropeTables(NDManager m, int t) {
+        int half = shape.headDim() / 2;
+        float[] cos = new float[t * half], sin = new float[t * half];
+        for (int pos = 0; pos < t; pos++) {
+            for (int i = 0; i < half; i++) {
+                double theta = pos * Math.pow(shape.ropeBase(), -2.0 * i / shape.headDim());
+                cos[pos * half + i] = (float) Math.cos(theta);
+                sin[pos * half + i] = (float) Math.sin(theta);
+            }
+        }
+        return new NDArray[] {m.create(cos, new Shape(t, half)), m.create(sin, new Shape(t, half))};
+    }
+
+    /** NEOX (olmoe) rotates pairs (i, i + hd/2); NORM (llama) rotates adjacent pairs (2i, 2i + 1). */
+    private NDArray rope(NDArray x, NDArray[] table) {
+        long b = x.getShape().get(0), t = x.getShape().get(1), h = x.getShape().get(2);
+        int hd = shape.headDim(), half = hd / 2;
+        if (shape.olmoe()) {
+            NDArray cos = table[0].reshape(1, t, 1, half), sin = table[1].reshape(1, t, 1, half);
+            NDList parts = x.split(2, 3);
+            NDArray x1 = parts.get(0), x2 = parts.get(1);
+            return x1.mul(cos).sub(x2.mul(sin)).concat(x2.mul(cos).add(x1.mul(sin)), 3);
+        }
+        NDArray cos = table[0].reshape(1, t, 1, half, 1), sin = table[1].reshape(1, t, 1, half, 1);
+        NDList parts = x.reshape(b, t, h, half, 2).split(2, 4);
+        NDArray x1 = parts.get(0), x2 = parts.get(1);
+        return x1.mul(cos).sub(x2.mul(sin)).concat(x1.mul(sin).add(x2.mul(cos)), 4).reshape(b, t, h, hd);
+    }
+
+    private static NDArray causalMask(NDManager m, int t) {
+        float[] mask = new float[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = i + 1; j < t; j++) mask[i * t + j] = -1e9f;
+        }
+        return m.create(mask, new Shape(t, t));
+    }
+
+    private void put(Random r, String name, double std, long... shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        float[] data = new float[Math.toIntExact(n)];
+        for (int i = 0; i < data.length; i++) data[i] = (float) (r.nextGaussian() * std);
+        params.put(name, manager.create(data, new Shape(shape)));
+    }
+
+    private void ones(String name, long n) {
+        params.put(name, manager.ones(new Shape(n)));
+    }
+}

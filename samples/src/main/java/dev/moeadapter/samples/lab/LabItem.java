@@ -1,0 +1,11 @@
+package dev.moeadapter.samples.lab;
+
+/**
+ * One lab item: {@code TAG:x1=y1,x2=y2,q=} → {@code answer}. {@code tag} is the tag written in the
+ * prompt: the task's own (in distribution), {@link LabSuite#UNTAGGED} (task shown only by the
+ * demonstrations), or another task's (the shifted split).
+ */
+public record LabItem(String id, LabTask task, String tag, String prompt, String answer) {
+
+    public boolean shifted() { return !tag.equals(task.tag()) && !tag.equals(LabSuite.UNTAGGED); }
+}

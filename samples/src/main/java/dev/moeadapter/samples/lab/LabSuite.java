@@ -1,0 +1,184 @@
+package dev.moeadapter.samples.lab;
+
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The lab task suite, generated deterministically from a seed.
+ *
+ * <p>An item shows a tag and two demonstrations, then a query: {@code REV:abc=cba,hgde=edgh,bfa=}
+ * with answer {@code afb}. Demonstrations are drawn so that they rule out every other task (for
+ * each other task, some demonstration's output differs), so the task is always recoverable from
+ * them alone. Training shows the right tag on 75% of items and {@value #UNTAGGED} on the rest.
+ *
+ * <p>The shifted splits carry a <em>misleading</em> tag: another task's. The model has only ever
+ * seen truthful tags, so it follows the tag and fails, although the demonstrations say what to do.
+ * Routing is the lever: the experts specialise by task, so sending the query to the right experts
+ * fixes the answer — which the router oracle proves before any method is built on it.
+ *
+ * <p>Splits use separate random streams, and a (task, query) pair held out for evaluation never
+ * appears as a training query.
+ */
+public final class LabSuite {
+
+    public static final String UNTAGGED = "???";
+    public static final int MIN_LENGTH = 3, MAX_LENGTH = 6, DEMONSTRATIONS = 2;
+    public static final long SEED = 20261122L;
+
+    /** Split name → (stream id, number of items, shifted?). */
+    public enum Split {
+        TRAIN(0, 5000, false), REFERENCE(1, 800, false), DEV(2, 400, false), TEST(3, 400, false),
+        DEV_SHIFTED(4, 400, true), TEST_SHIFTED(5, 400, true);
+
+        final int stream;
+        public final int size;
+        public final boolean shifted;
+
+        Split(int stream, int size, boolean shifted) {
+            this.stream = stream;
+            this.size = size;
+            this.shifted = shifted;
+        }
+
+        public String fileName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ".jsonl"; }
+    }
+
+    private static final LabTask[] TASKS = LabTask.values();
+
+    private LabSuite() {}
+
+    /** The items of an evaluation split (balanced over tasks) or the first items of the training stream. */
+    public static List<LabItem> split(Split split) {
+        if (split == Split.TRAIN) {
+            Generator g = training(Set.of());
+            List<LabItem> out = new ArrayList<>(split.size);
+            for (int i = 0; i < split.size; i++) out.add(g.next());
+            return out;
+        }
+        SplittableRandom rnd = new SplittableRandom(SEED * 31 + split.stream);
+        List<LabItem> out = new ArrayList<>(split.size);
+        for (int i = 0; i < split.size; i++) {
+            LabTask task = TASKS[i % TASKS.length];
+            String tag = task.tag();
+            if (split.shifted) {
+                LabTask other = TASKS[rnd.nextInt(TASKS.length - 1)];
+                tag = (other.ordinal() >= task.ordinal() ? TASKS[other.ordinal() + 1] : other).tag();
+            } else if (split == Split.REFERENCE && rnd.nextInt(4) == 0) {
+                tag = UNTAGGED;
+            }
+            out.add(item(split.name().toLowerCase(java.util.Locale.ROOT) + "-" + i, task, tag, rnd));
+        }
+        return out;
+    }
+
+    /** (task, query) pairs of every evaluation split: the trainer never trains on these queries. */
+    public static Set<String> heldOut() {
+        Set<String> keys = new HashSet<>();
+        for (Split s : Split.values()) {
+            if (s != Split.TRAIN) split(s).forEach(it -> keys.add(key(it)));
+        }
+        return keys;
+    }
+
+    static String key(LabItem it) { return it.task().tag() + "|" + query(it.prompt()); }
+
+    private static String query(String prompt) {
+        return prompt.substring(prompt.lastIndexOf(',') + 1, prompt.length() - 1);
+    }
+
+    /** The endless training stream: 75% truthful tags, 25% untagged; held-out queries skipped. */
+    public static Generator training(Set<String> heldOut) {
+        return new Generator(new SplittableRandom(SEED * 31), heldOut);
+    }
+
+    /** Draws training items; not thread-safe. */
+    public static final class Generator {
+        private final SplittableRandom rnd;
+        private final Set<String> heldOut;
+        private long count;
+
+        Generator(SplittableRandom rnd, Set<String> heldOut) {
+            this.rnd = rnd;
+            this.heldOut = heldOut;
+        }
+
+        public LabItem next() {
+            while (true) {
+                LabTask task = TASKS[rnd.nextInt(TASKS.length)];
+                String tag = rnd.nextInt(4) == 0 ? UNTAGGED : task.tag();
+                LabItem it = item("train-" + count, task, tag, rnd);
+                if (!heldOut.contains(key(it))) {
+                    count++;
+                    return it;
+                }
+            }
+        }
+    }
+
+    static LabItem item(String id, LabTask task, String tag, SplittableRandom rnd) {
+        List<String> demos;
+        do {
+            demos = new ArrayList<>(DEMONSTRATIONS);
+            for (int d = 0; d < DEMONSTRATIONS; d++) demos.add(word(rnd));
+        } while (!disambiguates(task, demos));
+        String query = word(rnd);
+        StringBuilder p = new StringBuilder(tag).append(':');
+        for (String d : demos) p.append(d).append('=').append(task.apply(d)).append(',');
+        p.append(query).append('=');
+        return new LabItem(id, task, tag, p.toString(), task.apply(query));
+    }
+
+    /** True when, for every other task, some demonstration's output differs from this task's. */
+    static boolean disambiguates(LabTask task, List<String> demos) {
+        Set<LabTask> consistent = EnumSet.noneOf(LabTask.class);
+        for (LabTask other : TASKS) {
+            if (demos.stream().allMatch(d -> other.apply(d).equals(task.apply(d)))) consistent.add(other);
+        }
+        return consistent.equals(EnumSet.of(task));
+    }
+
+    private static String word(SplittableRandom rnd) {
+        int n = MIN_LENGTH + rnd.nextInt(MAX_LENGTH - MIN_LENGTH + 1);
+        char[] c = new char[n];
+        for (int i = 0; i < n; i++) c[i] = (char) ('a' + rnd.nextInt(LabTask.LETTERS));
+        return new String(c);
+    }
+
+    /** Writes every split as JSONL ({@code id, task, tag, prompt, answer}) into {@code dir}. */
+    public static void writeAll(Path dir) {
+        JsonMapper json = JsonMapper.builder().build();
+        try {
+            Files.createDirectories(dir);
+            for (Split s : Split.values()) {
+                try (Writer w = Files.newBufferedWriter(dir.resolve(s.fileName()))) {
+                    for (LabItem it : split(s)) {
+                        ObjectNode n = json.createObjectNode();
+                        n.put("id", it.id()).put("task", it.task().id()).put("tag", it.tag())
+                                .put("prompt", it.prompt()).put("answer", it.answer());
+                        w.write(json.writeValueAsString(n));
+                        w.write('\n');
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code LabSuite DIR}: regenerates the committed suite. */
+    public static void main(String[] args) {
+        writeAll(Path.of(args.length > 0 ? args[0] : "samples/lab/tasks"));
+    }
+}
