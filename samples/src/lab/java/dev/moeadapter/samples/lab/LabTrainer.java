@@ -156,6 +156,10 @@ public final class LabTrainer {
             grads.put(e.getKey(), g);
             sq += g.square().sum().getFloat();
         }
+        if (!Double.isFinite(sq)) {
+            LOG.warn("step {}: non-finite gradient, update skipped", step);
+            return;
+        }
         float clip = (float) Math.min(1, 1 / (Math.sqrt(sq) + 1e-6));
         float b1 = 0.9f, b2 = 0.98f;
         float c1 = (float) (1 - Math.pow(b1, step)), c2 = (float) (1 - Math.pow(b2, step));

@@ -22,9 +22,9 @@ public record TwinShape(String arch, int embd, int heads, int layers, int expert
 
     public int headDim() { return embd / heads; }
 
-    public static TwinShape olmoeStyle() { return new TwinShape("olmoe", 64, 4, 4, 16, 4, 64, 128, 1e-5f, 10000f); }
+    public static TwinShape olmoeStyle() { return new TwinShape("olmoe", 64, 4, 4, 16, 4, 32, 128, 1e-5f, 10000f); }
 
-    public static TwinShape mixtralStyle() { return new TwinShape("llama", 64, 4, 4, 8, 2, 128, 128, 1e-5f, 10000f); }
+    public static TwinShape mixtralStyle() { return new TwinShape("llama", 64, 4, 4, 8, 2, 64, 128, 1e-5f, 10000f); }
 
     public long parameters() {
         long e = embd;

@@ -78,7 +78,7 @@ public final class LabSuite {
             } else if (split == Split.REFERENCE && rnd.nextInt(4) == 0) {
                 tag = UNTAGGED;
             }
-            out.add(item(split.name().toLowerCase(java.util.Locale.ROOT) + "-" + i, task, tag, rnd));
+            out.add(item(split.fileName().replace(".jsonl", "") + "-" + i, task, tag, rnd));
         }
         return out;
     }

@@ -1,0 +1,122 @@
+package dev.moeadapter.samples.lab;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.samples.eval.Proportion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The router oracle: proves routing is the lever before any method is built on it. For each item
+ * it may change only the router — one logit delta per MoE layer and expert, added at every position
+ * — optimised with exact gradients in the PyTorch twin against the gold answer's NLL. The deltas
+ * are then applied by llama.cpp through the engine's router edit and the item is answered greedily,
+ * so the accuracy reported is the real engine's.
+ *
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr]} — e.g. {@code lab-olmoe.gguf test-shifted 60 0.3}.
+ */
+public final class RouterOracle {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RouterOracle.class);
+
+    /** Oracle deltas {@code [items, layers, experts]} for {@code items}, from Adam on the answer NLL. */
+    static float[] optimise(MoeTwin twin, NDManager root, List<LabItem> items, int steps, float lr) {
+        TwinShape s = twin.shape();
+        int per = s.layers() * s.experts();
+        float[] out = new float[items.size() * per];
+        for (int from = 0; from < items.size(); from += 100) {
+            List<LabItem> chunk = items.subList(from, Math.min(items.size(), from + 100));
+            try (NDManager sub = root.newSubManager()) {
+                twin.parameters().values().forEach(p -> p.tempAttach(sub));
+                LabBatch b = LabBatch.of(sub, chunk);
+                NDArray delta = sub.zeros(new Shape(chunk.size(), s.layers(), s.experts()));
+                NDArray m = delta.zerosLike(), v = delta.zerosLike();
+                delta.setRequiresGradient(true);
+                for (int step = 1; step <= steps; step++) {
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        gc.zeroGradients();
+                        NDArray logits = twin.forward(b.tokens(), delta).logits();
+                        // sum over items of each item's mean answer NLL: items do not interact
+                        NDArray logp = logits.logSoftmax(-1).gather(b.targets().expandDims(-1), -1).squeeze(-1);
+                        NDArray nll = logp.mul(b.answer()).sum(new int[] {1}).neg().div(b.answer().sum(new int[] {1}));
+                        gc.backward(nll.sum());
+                    }
+                    NDArray g = delta.getGradient();
+                    m.muli(0.9f).addi(g.mul(0.1f));
+                    v.muli(0.999f).addi(g.square().mul(0.001f));
+                    float c1 = (float) (1 - Math.pow(0.9, step)), c2 = (float) (1 - Math.pow(0.999, step));
+                    delta.subi(m.div(c1).div(v.div(c2).sqrt().add(1e-8f)).mul(lr));
+                }
+                System.arraycopy(delta.toFloatArray(), 0, out, from * per, chunk.size() * per);
+            }
+        }
+        return out;
+    }
+
+    /** Greedy answers through llama.cpp, each item under its own deltas (or none); returns correctness. */
+    static boolean[] answer(Model model, List<LabItem> items, float[] deltas) {
+        int layers = model.info().layers(), experts = model.info().experts();
+        boolean[] ok = new boolean[items.size()];
+        try (Session session = model.newSession(SessionParams.defaults().withContextSize(128).withBatchSize(128).withThreads(1))) {
+            PlainGeneration plain = new PlainGeneration();
+            for (int i = 0; i < items.size(); i++) {
+                List<RouterEdit> edits = new ArrayList<>();
+                for (int l = 0; deltas != null && l < layers; l++) {
+                    int at = (i * layers + l) * experts;
+                    edits.add(new RouterEdit.AddDelta(l, Arrays.copyOfRange(deltas, at, at + experts), PositionRange.ALL));
+                }
+                session.clear();
+                session.setPlan(0, new RoutingPlan(edits));
+                GenerationRequest req = new GenerationRequest(model.tokenize(items.get(i).prompt()), 16, SamplingParams.GREEDY, List.of("\n"), false);
+                GenerationResult r = plain.generate(session, req, TokenListener.NONE, new CancellationToken());
+                ok[i] = r.text().strip().equals(items.get(i).answer());
+            }
+        }
+        return ok;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path gguf = Path.of(args[0]);
+        LabSuite.Split split = LabSuite.Split.valueOf(args[1].toUpperCase(Locale.ROOT).replace('-', '_'));
+        int steps = args.length > 2 ? Integer.parseInt(args[2]) : 60;
+        float lr = args.length > 3 ? Float.parseFloat(args[3]) : 0.3f;
+        List<LabItem> items = LabSuite.split(split);
+        try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
+             Model model = Model.load(ModelParams.of(gguf))) {
+            long t0 = System.nanoTime();
+            float[] deltas = optimise(twin, root, items, steps, lr);
+            LOG.info("optimised {} oracle deltas ({} Adam steps, lr {}) in {} s", items.size(), steps, lr,
+                    String.format(Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9));
+            boolean[] base = answer(model, items, null), oracle = answer(model, items, deltas);
+            int nb = 0, no = 0;
+            for (int i = 0; i < items.size(); i++) {
+                nb += base[i] ? 1 : 0;
+                no += oracle[i] ? 1 : 0;
+            }
+            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, router oracle %s%n", gguf.getFileName(), split.fileName(),
+                    items.size(), Proportion.of(nb, items.size()), Proportion.of(no, items.size()));
+        }
+    }
+}

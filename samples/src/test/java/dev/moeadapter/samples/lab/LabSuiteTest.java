@@ -1,0 +1,68 @@
+package dev.moeadapter.samples.lab;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LabSuiteTest {
+
+    @Test
+    void tasksComputeWhatTheirNamesSay() {
+        assertThat(LabTask.REVERSE.apply("abcd")).isEqualTo("dcba");
+        assertThat(LabTask.SORT.apply("dbca")).isEqualTo("abcd");
+        assertThat(LabTask.ROTATE_LEFT.apply("abcd")).isEqualTo("bcda");
+        assertThat(LabTask.ROTATE_RIGHT.apply("abcd")).isEqualTo("dabc");
+        assertThat(LabTask.NEXT_LETTER.apply("abh")).isEqualTo("bca");
+        assertThat(LabTask.PREVIOUS_LETTER.apply("abh")).isEqualTo("hag");
+        assertThat(LabTask.MIRROR.apply("abh")).isEqualTo("hga");
+        assertThat(LabTask.SWAP_PAIRS.apply("abcde")).isEqualTo("badce");
+    }
+
+    @Test
+    void committedSuiteIsWhatTheSeedGenerates(@TempDir Path dir) throws Exception {
+        LabSuite.writeAll(dir);
+        for (LabSuite.Split s : LabSuite.Split.values()) {
+            assertThat(Files.readString(dir.resolve(s.fileName())))
+                    .as(s.fileName()).isEqualTo(Files.readString(Path.of("lab/tasks").resolve(s.fileName())));
+        }
+    }
+
+    @Test
+    void everyItemIsSolvableFromItsDemonstrationsAndCorrect() {
+        for (LabSuite.Split s : LabSuite.Split.values()) {
+            for (LabItem it : LabSuite.split(s)) {
+                String body = it.prompt().substring(it.prompt().indexOf(':') + 1);
+                String[] parts = body.split(",");
+                List<String> inputs = java.util.Arrays.stream(parts, 0, parts.length - 1).map(p -> p.split("=")[0]).toList();
+                assertThat(LabSuite.disambiguates(it.task(), inputs)).isTrue();
+                String query = parts[parts.length - 1].replace("=", "");
+                assertThat(it.answer()).isEqualTo(it.task().apply(query));
+            }
+        }
+    }
+
+    @Test
+    void evaluationSplitsAreBalancedAndShiftedTagsMislead() {
+        List<LabItem> shifted = LabSuite.split(LabSuite.Split.TEST_SHIFTED);
+        assertThat(shifted).allMatch(LabItem::shifted);
+        Map<LabTask, Long> perTask = shifted.stream().collect(Collectors.groupingBy(LabItem::task, Collectors.counting()));
+        assertThat(perTask.values()).containsOnly(50L);
+        assertThat(LabSuite.split(LabSuite.Split.TEST)).noneMatch(LabItem::shifted)
+                .allMatch(it -> it.tag().equals(it.task().tag()));
+    }
+
+    @Test
+    void trainingNeverSeesAHeldOutQuery() {
+        Set<String> held = LabSuite.heldOut();
+        LabSuite.Generator g = LabSuite.training(held);
+        for (int i = 0; i < 20_000; i++) assertThat(held).doesNotContain(LabSuite.key(g.next()));
+    }
+}
