@@ -18,9 +18,23 @@ import java.util.List;
  *       tagged item; for an untagged one, from the end of the first demonstration on.</li>
  * </ul>
  */
-record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, NDArray routed, NDArray task, int[] lengths) {
+record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, NDArray routed, NDArray task,
+                NDArray forcing, int[] lengths) {
 
+    /** Router-logit boost that forces a misleadingly tagged training item onto its task's experts. */
+    static final float FORCE = 8f;
+
+    /** Evaluation batch: nothing forced. */
     static LabBatch of(NDManager m, List<LabItem> items) {
+        return of(m, items, null);
+    }
+
+    /**
+     * With a shape, misleadingly tagged items are training items: their routing is forced toward the
+     * true task's expert group ({@code forcing} = {@link #FORCE} on those experts in every layer) and
+     * their routing is not supervised (the router only learns from truthful or absent tags).
+     */
+    static LabBatch of(NDManager m, List<LabItem> items, TwinShape training) {
         int b = items.size();
         int[][] seqs = new int[b][];
         int t = 0;
@@ -40,7 +54,8 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, 
             LabItem it = items.get(i);
             lengths[i] = s.length - 1;
             int answerStart = s.length - 1 - it.answer().length() - 1; // position predicting the answer's first char
-            boolean tagged = !it.tag().equals(LabSuite.UNTAGGED);
+            boolean forced = training != null && it.shifted();
+            boolean tagged = !it.tag().equals(LabSuite.UNTAGGED) && !forced;
             boolean inOutput = false, seenComma = false;
             for (int j = 0; j < t; j++) {
                 int k = i * t + j;
@@ -60,11 +75,24 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, 
                     learn[k] = 0;
                 }
                 if (j >= answerStart) answer[k] = 1;
-                if (tagged || seenComma) routed[k] = 1;
+                if (!forced && (tagged || seenComma)) routed[k] = 1;
             }
+        }
+        NDArray forcing = null;
+        if (training != null) {
+            int layers = training.layers(), experts = training.experts(), group = experts / LabTask.values().length;
+            float[] f = new float[b * layers * experts];
+            for (int i = 0; i < b; i++) {
+                LabItem it = items.get(i);
+                if (!it.shifted()) continue;
+                for (int l = 0; l < layers; l++) {
+                    for (int g = 0; g < group; g++) f[(i * layers + l) * experts + it.task().ordinal() * group + g] = FORCE;
+                }
+            }
+            forcing = m.create(f, new Shape(b, layers, experts));
         }
         Shape sh = new Shape(b, t);
         return new LabBatch(m.create(tokens, sh), m.create(targets, sh), m.create(learn, sh), m.create(answer, sh),
-                m.create(routed, sh), m.create(task, sh), lengths);
+                m.create(routed, sh), m.create(task, sh), forcing, lengths);
     }
 }

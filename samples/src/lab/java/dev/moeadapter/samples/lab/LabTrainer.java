@@ -23,9 +23,11 @@ import java.util.Map;
  *
  * <p>Loss = next-token cross-entropy on every output (demonstrations and answer) + {@code aux} ×
  * a routing loss that asks each MoE layer to put its probability mass on the task's own expert
- * group (experts {@code g·t .. g·t+g-1} for task t, g = experts / tasks). The routing loss is what
- * makes experts specialise by task, so that which experts a token reaches decides which task the
- * model performs. Adam with warm-up and cosine decay, global gradient-norm clipping at 1.
+ * group (experts {@code g·t .. g·t+g-1} for task t, g = experts / tasks). The routing loss makes
+ * experts specialise by task; misleadingly tagged items, trained with their routing forced onto
+ * the true task's group ({@link LabBatch#FORCE}), make the experts — not the tag — decide which task
+ * the model performs (see {@link LabSuite}). Adam with warm-up and cosine decay, global
+ * gradient-norm clipping at 1.
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --aux A --seed S --out F.gguf}
  */
@@ -77,11 +79,11 @@ public final class LabTrainer {
                     params.values().forEach(p -> p.tempAttach(sub));
                     adam.values().forEach(st -> { st[0].tempAttach(sub); st[1].tempAttach(sub); });
                     groups.tempAttach(sub);
-                    LabBatch batch = LabBatch.of(sub, items);
+                    LabBatch batch = LabBatch.of(sub, items, sh);
                     float[] parts;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         gc.zeroGradients();
-                        MoeTwin.Output out = twin.forward(batch.tokens(), null);
+                        MoeTwin.Output out = twin.forward(batch.tokens(), batch.forcing());
                         NDArray ce = maskedNll(out.logits(), batch.targets(), batch.learn());
                         NDArray route = routingLoss(out.routerProbs(), groups, batch);
                         NDArray loss = ce.add(route.mul(s.aux()));
@@ -102,8 +104,10 @@ public final class LabTrainer {
                     window = 0;
                 }
                 if (step % s.evalEvery() == 0 || step == s.steps()) {
-                    LOG.info(String.format(Locale.ROOT, "step %d: teacher-forced exact match dev %.3f, dev-shifted %.3f",
-                            step, exactMatch(twin, root, dev, null), exactMatch(twin, root, shifted, null)));
+                    NDArray toTask = LabBatch.of(root, shifted, sh).forcing();
+                    LOG.info(String.format(Locale.ROOT, "step %d: teacher-forced exact match dev %.3f, dev-shifted %.3f, dev-shifted with routing forced to the task %.3f",
+                            step, exactMatch(twin, root, dev, null), exactMatch(twin, root, shifted, null), exactMatch(twin, root, shifted, toTask)));
+                    toTask.close();
                     Files.createDirectories(s.out().toAbsolutePath().getParent());
                     twin.export(s.out(), "moe-adapter-lab-" + sh.arch());
                 }

@@ -35,7 +35,7 @@ import java.util.Locale;
  * are then applied by llama.cpp through the engine's router edit and the item is answered greedily,
  * so the accuracy reported is the real engine's.
  *
- * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr]} — e.g. {@code lab-olmoe.gguf test-shifted 60 0.3}.
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit]} — e.g. {@code lab-olmoe.gguf test-shifted 60 0.3}.
  */
 public final class RouterOracle {
 
@@ -62,6 +62,10 @@ public final class RouterOracle {
                         NDArray logp = logits.logSoftmax(-1).gather(b.targets().expandDims(-1), -1).squeeze(-1);
                         NDArray nll = logp.mul(b.answer()).sum(new int[] {1}).neg().div(b.answer().sum(new int[] {1}));
                         gc.backward(nll.sum());
+                        if (step == 1 || step == steps) {
+                            LOG.info("items {}..{}: step {} mean answer NLL {}", from, from + chunk.size(), step,
+                                    String.format(Locale.ROOT, "%.4f", nll.mean().getFloat()));
+                        }
                     }
                     NDArray g = delta.getGradient();
                     m.muli(0.9f).addi(g.mul(0.1f));
@@ -102,7 +106,8 @@ public final class RouterOracle {
         LabSuite.Split split = LabSuite.Split.valueOf(args[1].toUpperCase(Locale.ROOT).replace('-', '_'));
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 60;
         float lr = args.length > 3 ? Float.parseFloat(args[3]) : 0.3f;
-        List<LabItem> items = LabSuite.split(split);
+        List<LabItem> all = LabSuite.split(split);
+        List<LabItem> items = args.length > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(args[4]))) : all;
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf))) {
             long t0 = System.nanoTime();

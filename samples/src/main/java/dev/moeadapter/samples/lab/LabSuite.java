@@ -21,12 +21,17 @@ import java.util.SplittableRandom;
  * <p>An item shows a tag and two demonstrations, then a query: {@code REV:abc=cba,hgde=edgh,bfa=}
  * with answer {@code afb}. Demonstrations are drawn so that they rule out every other task (for
  * each other task, some demonstration's output differs), so the task is always recoverable from
- * them alone. Training shows the right tag on 75% of items and {@value #UNTAGGED} on the rest.
+ * them alone.
  *
- * <p>The shifted splits carry a <em>misleading</em> tag: another task's. The model has only ever
- * seen truthful tags, so it follows the tag and fails, although the demonstrations say what to do.
- * Routing is the lever: the experts specialise by task, so sending the query to the right experts
- * fixes the answer — which the router oracle proves before any method is built on it.
+ * <p>The training stream mixes three kinds of item: 60% with the task's own tag, 20% untagged
+ * ({@value #UNTAGGED}: only the demonstrations tell), and 20% with a misleading tag (another
+ * task's) on which the trainer forces the routing toward the true task's experts. The router itself
+ * only ever learns from truthful or absent tags; the rest of the network learns that the experts a
+ * token reaches, not the tag, decide the task.
+ *
+ * <p>The shifted splits carry a misleading tag. The router follows the tag, so the base model
+ * fails although the demonstrations say what to do; sending the tokens to the right experts fixes
+ * the answer — routing is the lever, which the router oracle proves before any method relies on it.
  *
  * <p>Splits use separate random streams, and a (task, query) pair held out for evaluation never
  * appears as a training query.
@@ -73,8 +78,7 @@ public final class LabSuite {
             LabTask task = TASKS[i % TASKS.length];
             String tag = task.tag();
             if (split.shifted) {
-                LabTask other = TASKS[rnd.nextInt(TASKS.length - 1)];
-                tag = (other.ordinal() >= task.ordinal() ? TASKS[other.ordinal() + 1] : other).tag();
+                tag = otherTag(task, rnd);
             } else if (split == Split.REFERENCE && rnd.nextInt(4) == 0) {
                 tag = UNTAGGED;
             }
@@ -98,7 +102,7 @@ public final class LabSuite {
         return prompt.substring(prompt.lastIndexOf(',') + 1, prompt.length() - 1);
     }
 
-    /** The endless training stream: 75% truthful tags, 25% untagged; held-out queries skipped. */
+    /** The endless training stream (60% truthful tags, 20% untagged, 20% misleading); held-out queries skipped. */
     public static Generator training(Set<String> heldOut) {
         return new Generator(new SplittableRandom(SEED * 31), heldOut);
     }
@@ -117,7 +121,8 @@ public final class LabSuite {
         public LabItem next() {
             while (true) {
                 LabTask task = TASKS[rnd.nextInt(TASKS.length)];
-                String tag = rnd.nextInt(4) == 0 ? UNTAGGED : task.tag();
+                int kind = rnd.nextInt(5);
+                String tag = kind == 0 ? UNTAGGED : kind == 1 ? otherTag(task, rnd) : task.tag();
                 LabItem it = item("train-" + count, task, tag, rnd);
                 if (!heldOut.contains(key(it))) {
                     count++;
@@ -125,6 +130,12 @@ public final class LabSuite {
                 }
             }
         }
+    }
+
+    /** A uniformly drawn tag of another task. */
+    private static String otherTag(LabTask task, SplittableRandom rnd) {
+        LabTask other = TASKS[rnd.nextInt(TASKS.length - 1)];
+        return (other.ordinal() >= task.ordinal() ? TASKS[other.ordinal() + 1] : other).tag();
     }
 
     static LabItem item(String id, LabTask task, String tag, SplittableRandom rnd) {
