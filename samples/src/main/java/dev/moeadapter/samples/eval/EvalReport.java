@@ -15,10 +15,10 @@ import java.util.stream.Collectors;
 
 /** The summary of one evaluation run, written as a console table, JSON and an HTML page. */
 public record EvalReport(String model, String benchmark, String policy, Proportion accuracy, Map<String, Proportion> perTask,
-                         double secondsPerItem, double tokensPerSecond, double meanRoutingShift, long[][] expertUsage,
+                         double secondsPerItem, double tokensPerSecond, double meanRoutingShift, ExpertUsage expertUsage,
                          List<ItemResult> items) {
 
-    public static EvalReport of(String model, String benchmark, String policy, List<ItemResult> items, long[][] usage) {
+    public static EvalReport of(String model, String benchmark, String policy, List<ItemResult> items, ExpertUsage usage) {
         int correct = (int) items.stream().filter(ItemResult::correct).count();
         Map<String, Proportion> perTask = new TreeMap<>();
         items.stream().collect(Collectors.groupingBy(ItemResult::task)).forEach((task, rs) ->
@@ -38,7 +38,7 @@ public record EvalReport(String model, String benchmark, String policy, Proporti
                 accuracy.n(), secondsPerItem, tokensPerSecond, Double.isNaN(meanRoutingShift) ? "n/a" : String.format(Locale.ROOT, "%.4f", meanRoutingShift)));
         sb.append("per task:\n");
         perTask.forEach((task, p) -> sb.append(String.format(Locale.ROOT, "  %-24s %s%n", task, p)));
-        return sb.toString();
+        return sb.append(expertUsage.table()).toString();
     }
 
     public void writeJson(Path file) throws IOException {

@@ -35,6 +35,7 @@ public final class EvalRunner {
     private final AdaptationStrategy strategy;
     private final int maxTokens;
     private final long[][] usage;
+    private final Map<String, long[][]> usageByTask = new HashMap<>();
 
     public EvalRunner(Model model, Session session, AdaptationStrategy strategy, int maxTokens) {
         this.model = model;
@@ -62,9 +63,15 @@ public final class EvalRunner {
         return results;
     }
 
-    /** Selections per layer and expert over every traced token (MoE layers only). */
-    public long[][] expertUsage() {
-        return Arrays.stream(usage).map(long[]::clone).toArray(long[][]::new);
+    /** Selections per layer and expert over every traced token (MoE layers only), in all and per task. */
+    public ExpertUsage expertUsage() {
+        Map<String, long[][]> byTask = new HashMap<>();
+        usageByTask.forEach((task, u) -> byTask.put(task, copy(u)));
+        return ExpertUsage.of(model.info().expertsUsed(), copy(usage), byTask);
+    }
+
+    private static long[][] copy(long[][] a) {
+        return Arrays.stream(a).map(long[]::clone).toArray(long[][]::new);
     }
 
     private ItemResult runOne(BenchmarkItem item) {
@@ -82,9 +89,11 @@ public final class EvalRunner {
         double shift = Double.NaN;
         if (moe) {
             List<TokenRoute> routes = session.drainTrace().routes().stream().filter(r -> r.sequence() == 0).toList();
+            long[][] taskUsage = usageByTask.computeIfAbsent(item.task(), t -> new long[usage.length][usage[0].length]);
             for (TokenRoute r : routes) {
                 for (int e : r.experts()) {
                     usage[r.layer()][e]++;
+                    taskUsage[r.layer()][e]++;
                 }
             }
             shift = "none".equals(strategy.name()) ? 0.0 : shiftFromBase(prompt, g.tokens(), routes);

@@ -23,7 +23,8 @@ final class HtmlReport {
                 r.secondsPerItem(), r.tokensPerSecond(),
                 Double.isNaN(r.meanRoutingShift()) ? "n/a" : String.format(Locale.ROOT, "%.4f", r.meanRoutingShift()))
                 + "<h2>Accuracy per task</h2>" + taskBars(r.perTask())
-                + "<h2>Expert usage (share of selections per layer)</h2>" + heatmap(r.expertUsage())
+                + "<h2>Expert usage (share of selections per layer)</h2>" + heatmap(r.expertUsage().total())
+                + perTaskUsage(r.expertUsage())
                 + "</body></html>\n";
     }
 
@@ -43,6 +44,23 @@ final class HtmlReport {
         }
         s.append(String.format(Locale.ROOT, "<line x1='%d' x2='%d' y1='%d' y2='%d' stroke='#888'/>", labelW, labelW + barW, y + 4, y + 4));
         return s.append("</svg>").toString();
+    }
+
+    private static String perTaskUsage(ExpertUsage u) {
+        if (u.byTask().size() < 2) {
+            return "";
+        }
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
+                "<h2>Expert usage per task</h2><p>Concentration = share of the task's selections on its top-%d experts "
+                        + "(%.2f if routing ignored the task).</p>", u.topK(), u.uniformConcentration()));
+        u.byTask().forEach((task, usage) -> {
+            s.append("<h3>").append(esc(task)).append(" — concentration per layer");
+            for (double c : u.concentration().get(task)) {
+                s.append(Double.isNaN(c) ? " -" : String.format(Locale.ROOT, " %.2f", c));
+            }
+            s.append("</h3>").append(heatmap(usage));
+        });
+        return s.toString();
     }
 
     private static String heatmap(long[][] usage) {

@@ -43,7 +43,7 @@ class EvalRunnerTest {
                     assertThat(report.meanRoutingShift()).isCloseTo(0.0, org.assertj.core.api.Assertions.within(1e-6));
                 }
                 long selections = 0;
-                for (long[] row : runner.expertUsage()) {
+                for (long[] row : runner.expertUsage().total()) {
                     for (long c : row) {
                         selections += c;
                     }
@@ -53,7 +53,11 @@ class EvalRunnerTest {
                 report.writeHtml(out.resolve(policy + ".html"));
                 assertThat(Files.readString(out.resolve(policy + ".json"))).contains("\"policy\" : \"" + policy + "\"", "perTask");
                 assertThat(Files.readString(out.resolve(policy + ".html"))).contains("<svg", "layer 0", "echo");
-                assertThat(report.table()).contains(policy, "per task");
+                assertThat(report.table()).contains(policy, "per task", "expert concentration");
+                assertThat(report.expertUsage().byTask()).containsOnlyKeys("echo", "math");
+                for (double c : report.expertUsage().concentration().get("echo")) {
+                    assertThat(c).isBetween(report.expertUsage().uniformConcentration() - 1e-9, 1.0);
+                }
             }
         }
     }
