@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -161,7 +162,10 @@ public final class LabTrainer {
             sq += g.square().sum().getFloat();
         }
         if (!Double.isFinite(sq)) {
+            // DJL zeroes gradients by subtracting them from themselves, which leaves NaN/inf in place
+            // and would poison every later step: overwrite them with zeros instead.
             LOG.warn("step {}: non-finite gradient, update skipped", step);
+            grads.values().forEach(g -> g.set(FloatBuffer.wrap(new float[Math.toIntExact(g.size())])));
             return;
         }
         float clip = (float) Math.min(1, 1 / (Math.sqrt(sq) + 1e-6));
