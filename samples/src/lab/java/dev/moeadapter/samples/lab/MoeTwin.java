@@ -91,6 +91,16 @@ public final class MoeTwin implements AutoCloseable {
      * does not affect its positions (causal attention). {@code delta} is null or {@code [B, layers, experts]}.
      */
     public Output forward(NDArray tokens, NDArray delta) {
+        return forward(tokens, delta, false);
+    }
+
+    /**
+     * As {@link #forward(NDArray, NDArray)}; with {@code straightThrough} the values are unchanged but
+     * gradients flow to every expert as if the gate were the dense softmax (a straight-through
+     * estimator). Hard top-k gives unselected experts no gradient at all, so an optimiser of the
+     * router could never discover that another expert would serve better.
+     */
+    public Output forward(NDArray tokens, NDArray delta, boolean straightThrough) {
         NDManager m = tokens.getManager();
         long b = tokens.getShape().get(0), t = tokens.getShape().get(1);
         int e = shape.embd(), h = shape.heads(), hd = shape.headDim(), ex = shape.experts();
@@ -126,6 +136,9 @@ public final class MoeTwin implements AutoCloseable {
             NDArray w = pr.mul(pr.gte(kth).toType(DataType.FLOAT32, false));
             if (!shape.olmoe()) {
                 w = w.div(w.sum(new int[] {-1}, true));
+            }
+            if (straightThrough) {
+                w = w.add(pr.sub(pr.stopGradient()));
             }
             int ff = shape.ff();
             NDArray g = f.matMul(p(pre + "ffn_gate_exps.weight").reshape(ex * ff, e).transpose()).reshape(b * t, ex, ff);

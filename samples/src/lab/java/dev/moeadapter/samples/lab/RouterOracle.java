@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
@@ -31,7 +31,8 @@ import java.util.Locale;
 /**
  * The router oracle: proves routing is the lever before any method is built on it. For each item
  * it may change only the router — one logit delta per MoE layer and expert, added at every position
- * — optimised with exact gradients in the PyTorch twin against the gold answer's NLL. The deltas
+ * — optimised with exact gradients in the PyTorch twin against the gold answer's NLL (through a
+ * straight-through gate, so experts outside the current top-k receive gradient too). The deltas
  * are then applied by llama.cpp through the engine's router edit and the item is answered greedily,
  * so the accuracy reported is the real engine's.
  *
@@ -57,7 +58,7 @@ public final class RouterOracle {
                 for (int step = 1; step <= steps; step++) {
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         gc.zeroGradients();
-                        NDArray logits = twin.forward(b.tokens(), delta).logits();
+                        NDArray logits = twin.forward(b.tokens(), delta, true).logits();
                         // sum over items of each item's mean answer NLL: items do not interact
                         NDArray logp = logits.logSoftmax(-1).gather(b.targets().expandDims(-1), -1).squeeze(-1);
                         NDArray nll = logp.mul(b.answer()).sum(new int[] {1}).neg().div(b.answer().sum(new int[] {1}));
@@ -84,7 +85,6 @@ public final class RouterOracle {
         int layers = model.info().layers(), experts = model.info().experts();
         boolean[] ok = new boolean[items.size()];
         try (Session session = model.newSession(SessionParams.defaults().withContextSize(128).withBatchSize(128).withThreads(1))) {
-            PlainGeneration plain = new PlainGeneration();
             for (int i = 0; i < items.size(); i++) {
                 List<RouterEdit> edits = new ArrayList<>();
                 for (int l = 0; deltas != null && l < layers; l++) {
@@ -94,7 +94,7 @@ public final class RouterOracle {
                 session.clear();
                 session.setPlan(0, new RoutingPlan(edits));
                 GenerationRequest req = new GenerationRequest(model.tokenize(items.get(i).prompt()), 16, SamplingParams.GREEDY, List.of("\n"), false);
-                GenerationResult r = plain.generate(session, req, TokenListener.NONE, new CancellationToken());
+                GenerationResult r = new Generator(session, 0).generate(req, TokenListener.NONE, new CancellationToken());
                 ok[i] = r.text().strip().equals(items.get(i).answer());
             }
         }
