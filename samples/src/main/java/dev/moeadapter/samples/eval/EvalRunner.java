@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -81,7 +82,11 @@ public final class EvalRunner {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double shift = Double.NaN;
         if (moe) {
-            List<TokenRoute> routes = session.drainTrace().routes().stream().filter(r -> r.sequence() == 0).toList();
+            // a strategy that re-decodes its context (rerouting's KV rebuild) traces a position again:
+            // each (position, layer) counts once, with the routing it was first decoded under
+            Map<Long, TokenRoute> first = new LinkedHashMap<>();
+            session.drainTrace().routes().stream().filter(r -> r.sequence() == 0).forEach(r -> first.putIfAbsent(key(r), r));
+            List<TokenRoute> routes = List.copyOf(first.values());
             for (TokenRoute r : routes) {
                 for (int e : r.experts()) {
                     usage[r.layer()][e]++;
