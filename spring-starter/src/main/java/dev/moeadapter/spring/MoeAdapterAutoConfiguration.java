@@ -6,6 +6,8 @@ import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.rerouting.ReroutingSettings;
+import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.spring.engine.AdaptationRegistry;
@@ -73,6 +75,17 @@ public class MoeAdapterAutoConfiguration {
         @ConditionalOnMissingBean
         ScmoeStrategy scmoeStrategy() {
             return new ScmoeStrategy(ScmoeSettings.DEFAULTS);
+        }
+    }
+
+    /** Continuous rerouting, when the rerouting module is on the classpath. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(ReroutingStrategy.class)
+    static class Rerouting {
+        @Bean
+        @ConditionalOnMissingBean
+        ReroutingStrategy reroutingStrategy() {
+            return new ReroutingStrategy(ReroutingSettings.DEFAULTS);
         }
     }
 }

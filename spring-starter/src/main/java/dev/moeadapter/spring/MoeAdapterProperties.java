@@ -22,7 +22,7 @@ import java.time.Duration;
  * @param mmap map the model file instead of reading it
  * @param threads CPU threads per session (0 = all available processors)
  * @param contextSize tokens of context per sequence (prompt + answer); a session holds this for each
- *                    sequence the strategies need (SCMoE: two)
+ *                    sequence the strategies need (SCMoE: two; rerouting: 1 + 2q, nine by default)
  * @param batchSize most tokens per decode
  * @param sessions concurrent requests (one llama.cpp context each)
  * @param acquireTimeout how long a request waits for a free session before it is refused

@@ -48,7 +48,7 @@ class GenerationEndpointTest {
 
     @Test
     void generatesWithEachAdaptation() throws Exception {
-        for (String arm : List.of("none", "scmoe")) {
+        for (String arm : List.of("none", "scmoe", "rerouting")) {
             HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"adaptation\":\"" + arm + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             JsonNode b = json.readTree(r.body());
@@ -126,6 +126,6 @@ class GenerationEndpointTest {
         JsonNode b = json.readTree(r.body());
         assertThat(b.get("architecture").asString()).isEqualTo("olmoe");
         assertThat(b.get("experts").asInt()).isEqualTo(16);
-        assertThat(b.get("adaptations").toString()).contains("none", "scmoe");
+        assertThat(b.get("adaptations").toString()).contains("none", "scmoe", "rerouting");
     }
 }

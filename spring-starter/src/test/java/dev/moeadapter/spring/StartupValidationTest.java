@@ -3,6 +3,7 @@ package dev.moeadapter.spring;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
+import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.spring.engine.AdaptationRegistry;
 import dev.moeadapter.spring.engine.SessionPool;
@@ -44,8 +45,9 @@ class StartupValidationTest {
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1").run(ctx -> {
             assertThat(ctx).hasNotFailed();
-            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class);
-            assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("none", "scmoe");
+            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class)
+                    .hasSingleBean(ReroutingStrategy.class);
+            assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("none", "rerouting", "scmoe");
             assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
         });
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",

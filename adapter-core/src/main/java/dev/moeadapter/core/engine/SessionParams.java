@@ -16,6 +16,10 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
         if (sequences > 256) {
             throw new InvalidRequestException("at most 256 sequences per session, got " + sequences);
         }
+        if (batchSize < sequences) {
+            // llama.cpp reserves one output row per sequence in a batch's output buffer and aborts otherwise
+            throw new InvalidRequestException("batchSize (" + batchSize + ") must be at least the number of sequences (" + sequences + ")");
+        }
     }
 
     public static SessionParams defaults() {

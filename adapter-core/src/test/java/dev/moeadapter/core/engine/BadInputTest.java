@@ -184,5 +184,7 @@ class BadInputTest {
     void badSessionParams() {
         assertThatThrownBy(() -> new SessionParams(0, 8, 1, 1, 1)).isInstanceOf(InvalidRequestException.class);
         assertThatThrownBy(() -> new SessionParams(64, 8, 1000, 1, 1)).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> new SessionParams(512, 4, 9, 1, 1)).isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("at least the number of sequences");
     }
 }

@@ -7,6 +7,11 @@ import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.optim.SpsaSettings;
+import dev.moeadapter.rerouting.LayerSelection;
+import dev.moeadapter.rerouting.Parameterisation;
+import dev.moeadapter.rerouting.ReroutingSettings;
+import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.scmoe.WeakRouting;
@@ -17,8 +22,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe] [--max-tokens 32]
- * [--limit N] [--threads N] [--ctx 2048] [--out DIR] [--alpha 0.1] [--beta 0.5] [--weak rank:2|top:1]}
+ * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting] [--max-tokens 32]
+ * [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1] [--beta 0.5]
+ * [--weak rank:2|top:1]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4] [--lr 0.05]
+ * [--layers top:0.25|soft] [--param scalar|full|top:8] [--seed 0]}.
+ * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
  * Prints the table and writes DIR/result.json and DIR/report.html.
  */
 public final class EvalCommand {
@@ -40,7 +48,8 @@ public final class EvalCommand {
         }
         try (Model model = Model.load(ModelParams.of(modelPath))) {
             AdaptationStrategy strategy = strategy(policy, a);
-            try (Session session = model.newSession(new SessionParams(ctx, 512, Math.max(2, strategy.sequencesNeeded()), threads, threads))) {
+            int sequences = Math.max(2, strategy.sequencesNeeded());
+            try (Session session = model.newSession(new SessionParams(ctx * sequences, 512, sequences, threads, threads))) {
                 EvalRunner runner = new EvalRunner(model, session, strategy, maxTokens);
                 List<ItemResult> results = runner.run(items);
                 EvalReport report = EvalReport.of(modelPath.getFileName().toString(), bench.getFileName().toString(),
@@ -58,8 +67,46 @@ public final class EvalCommand {
             case "none" -> new PlainGeneration();
             case "scmoe" -> new ScmoeStrategy(new ScmoeSettings(weak(a.getOrDefault("weak", "rank:2")),
                     Float.parseFloat(a.getOrDefault("alpha", "0.1")), Float.parseFloat(a.getOrDefault("beta", "0.5"))));
-            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe)");
+            case "rerouting" -> new ReroutingStrategy(rerouting(a));
+            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting)");
         };
+    }
+
+    private static ReroutingSettings rerouting(Map<String, String> a) {
+        ReroutingSettings d = ReroutingSettings.DEFAULTS;
+        SpsaSettings spsa = new SpsaSettings(Float.parseFloat(a.getOrDefault("c", String.valueOf(d.spsa().perturbation()))),
+                Integer.parseInt(a.getOrDefault("q", String.valueOf(d.spsa().directions()))),
+                d.spsa().adam().withLearningRate(Float.parseFloat(a.getOrDefault("lr", String.valueOf(d.spsa().adam().learningRate())))));
+        return new ReroutingSettings(Integer.parseInt(a.getOrDefault("steps", String.valueOf(d.steps()))),
+                Integer.parseInt(a.getOrDefault("interval", String.valueOf(d.interval()))), spsa,
+                a.containsKey("layers") ? layers(a.get("layers")) : d.layers(),
+                a.containsKey("param") ? parameterisation(a.get("param")) : d.parameterisation(),
+                Long.parseLong(a.getOrDefault("seed", String.valueOf(d.seed()))));
+    }
+
+    private static LayerSelection layers(String spec) {
+        String[] p = spec.split(":");
+        if (p.length == 2 && p[0].equals("top")) {
+            return new LayerSelection.Top(Double.parseDouble(p[1]));
+        }
+        if (spec.equals("soft")) {
+            return new LayerSelection.Soft();
+        }
+        throw new InvalidRequestException("--layers must be top:R (a fraction in (0, 1]) or soft, got " + spec);
+    }
+
+    private static Parameterisation parameterisation(String spec) {
+        String[] p = spec.split(":");
+        if (spec.equals("full")) {
+            return new Parameterisation.Full();
+        }
+        if (spec.equals("scalar")) {
+            return new Parameterisation.LayerScalar();
+        }
+        if (p.length == 2 && p[0].equals("top")) {
+            return new Parameterisation.TopExperts(Integer.parseInt(p[1]));
+        }
+        throw new InvalidRequestException("--param must be full, top:M or scalar, got " + spec);
     }
 
     private static WeakRouting weak(String spec) {

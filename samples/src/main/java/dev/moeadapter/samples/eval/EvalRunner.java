@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -88,7 +89,11 @@ public final class EvalRunner {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double shift = Double.NaN;
         if (moe) {
-            List<TokenRoute> routes = session.drainTrace().routes().stream().filter(r -> r.sequence() == 0).toList();
+            // a strategy that re-decodes its context (rerouting's KV rebuild) traces a position again:
+            // each (position, layer) counts once, with the routing of its last decode — the one the answer used
+            Map<Long, TokenRoute> last = new LinkedHashMap<>();
+            session.drainTrace().routes().stream().filter(r -> r.sequence() == 0).forEach(r -> last.put(key(r), r));
+            List<TokenRoute> routes = List.copyOf(last.values());
             long[][] taskUsage = usageByTask.computeIfAbsent(item.task(), t -> new long[usage.length][usage[0].length]);
             for (TokenRoute r : routes) {
                 for (int e : r.experts()) {

@@ -63,6 +63,36 @@ class EvalRunnerTest {
     }
 
     @Test
+    void reroutingCountsEachAnsweredPositionOnceAndMovesTheRouting() {
+        Model m = TestModels.olmoe();
+        List<BenchmarkItem> items = List.of(
+                new BenchmarkItem("1", "echo", "copy: abc =", new BenchmarkItem.ExactMatch("x")),
+                new BenchmarkItem("2", "echo", "copy: xyz =", new BenchmarkItem.ExactMatch("y")));
+        // rounds at prefill and every 3 tokens: the answer's KV is rebuilt, so positions are traced again
+        var strategy = EvalCommand.strategy("rerouting", Map.of("interval", "3", "steps", "4", "lr", "0.5",
+                "layers", "top:1", "param", "full", "q", "2"));
+        try (Session s = m.newSession(new SessionParams(1024, 64, strategy.sequencesNeeded(), 1, 1))) {
+            EvalRunner runner = new EvalRunner(m, s, strategy, 8);
+            List<ItemResult> results = runner.run(items);
+            // the first MoE layer routes every decoded token (the last one only the rows that output logits)
+            long selections = 0;
+            for (long c : runner.expertUsage()[m.info().moeLayers().getFirst()]) {
+                selections += c;
+            }
+            long positions = 0;
+            for (ItemResult r : results) {
+                // the prompt and the generated tokens but the last (the one after it too if it ended at EOS)
+                positions += r.promptTokens() + Math.max(0, r.generatedTokens() - 1);
+            }
+            int k = m.info().expertsUsed();
+            assertThat(selections % k).isZero();
+            assertThat(selections / k).isBetween(positions, positions + items.size());
+            EvalReport report = EvalReport.of("olmoe", "inline", "rerouting", results, runner.expertUsage());
+            assertThat(report.meanRoutingShift()).as("router deltas change the answering routing").isPositive();
+        }
+    }
+
+    @Test
     void routingShiftIsTotalVariation() {
         var a = new dev.moeadapter.core.routing.TokenRoute(0, 0, 0, new int[] {1, 2}, new float[] {0.5f, 0.5f});
         var b = new dev.moeadapter.core.routing.TokenRoute(0, 0, 0, new int[] {2, 3}, new float[] {0.5f, 0.5f});

@@ -1,0 +1,33 @@
+package dev.moeadapter.rerouting;
+
+import dev.moeadapter.core.InvalidRequestException;
+
+/**
+ * How the optimised vector θ maps to the router deltas δ_l of the selected layers. SPSA needs about
+ * as many probe pairs as θ has coordinates for a usable direction, so the smaller spaces matter.
+ */
+public sealed interface Parameterisation {
+    /** δ_l ∈ R^E free on every selected layer: d = layers·E. */
+    record Full() implements Parameterisation {
+    }
+
+    /**
+     * δ_l free on the {@code experts} experts the context selects most often in layer l (ties by
+     * mean router probability), zero elsewhere: d = layers·min(experts, E).
+     */
+    record TopExperts(int experts) implements Parameterisation {
+        public TopExperts {
+            if (experts < 1) {
+                throw new InvalidRequestException("rerouting top-experts count must be >= 1, got " + experts);
+            }
+        }
+    }
+
+    /**
+     * δ_l = a_l·u_l with u_l the centred log of the context's mean router distribution in layer l,
+     * scaled to unit RMS so that a_l is in logits: d = layers. a_l > 0 sharpens the context's own
+     * preference, a_l < 0 flattens it.
+     */
+    record LayerScalar() implements Parameterisation {
+    }
+}

@@ -1,0 +1,208 @@
+package dev.moeadapter.rerouting;
+
+import dev.moeadapter.core.CancelledException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Sampler;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.DecodingScheme;
+import dev.moeadapter.core.optim.SpsaOptimizer;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TraceSpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Decoding with continuous rerouting. The answer is sequence 0; sequences 1..2q hold the perturbed
+ * copies of the context while a round runs.
+ * <p>
+ * A round (at prefill, then every {@code interval} generated tokens) takes {@code steps} SPSA
+ * steps on θ, each evaluating the context's NLL under the 2q perturbed deltas in one batched
+ * decode. The first round also measures the prompt's own routing (δ = 0), which fixes the layers
+ * and the parameterisation for the request. After a round the answer's KV cache is stale from the
+ * lowest adapted layer up, so sequence 0 is re-decoded under the new δ, and generation continues
+ * under it.
+ */
+public final class ReroutingDecoding implements DecodingScheme {
+    private static final Logger LOG = LoggerFactory.getLogger(ReroutingDecoding.class);
+    static final int ANSWER = 0;
+    private static final int FIRST_PROBE = 1;
+
+    private final Session session;
+    private final ReroutingSettings settings;
+    private final CancellationToken cancel;
+    private final ContextLoss loss;
+    private final List<RoundReport> rounds = new ArrayList<>();
+    private int[] context = new int[0];
+    private int length;
+    private int generated;
+    private DeltaSpace space;
+    private SpsaOptimizer optimizer;
+    private RoutingPlan plan = RoutingPlan.EMPTY;
+    private boolean contextTooLong;
+    private int last;
+
+    public ReroutingDecoding(Session session, ReroutingSettings settings, CancellationToken cancel) {
+        if (session.sequences() < settings.sequencesNeeded()) {
+            throw new InvalidRequestException("rerouting with q = " + settings.spsa().directions() + " needs "
+                    + settings.sequencesNeeded() + " sequences per session (the answer and 2q perturbed copies); this session has "
+                    + session.sequences());
+        }
+        if (!session.model().info().isMoe()) {
+            throw new InvalidRequestException("rerouting needs a Mixture-of-Experts model; '"
+                    + session.model().info().architecture() + "' has no MoE layers");
+        }
+        this.session = session;
+        this.settings = settings;
+        this.cancel = cancel;
+        this.loss = new ContextLoss(session);
+        for (int s = FIRST_PROBE; s < settings.sequencesNeeded(); s++) {
+            session.setTrace(s, TraceSpec.OFF);
+        }
+    }
+
+    @Override
+    public void prefill(int[] prompt, CancellationToken prefillCancel) {
+        context = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
+        length = prompt.length;
+        generated = 0;
+        // an empty cache at the start makes the KV cell layout, hence every sum, the same for every request
+        for (int s = ANSWER; s < settings.sequencesNeeded(); s++) {
+            session.clearSequence(s);
+        }
+        if (prefillCancel.isCancelled()) {
+            throw new CancelledException("cancelled during prefill");
+        }
+        if (settings.steps() > 0) {
+            optimise();
+        }
+        rebuild(prefillCancel);
+    }
+
+    @Override
+    public int next(Sampler sampler) {
+        return sampler == null ? session.argmax(last) : session.sample(sampler, last);
+    }
+
+    @Override
+    public void append(int token, int position) {
+        if (length == context.length) {
+            context = Arrays.copyOf(context, length * 2);
+        }
+        context[length++] = token;
+        generated++;
+        if (settings.steps() > 0 && generated % settings.interval() == 0 && optimise()) {
+            rebuild(cancel);
+        } else {
+            session.decode(Batch.of(ANSWER, position, token));
+            last = 0;
+        }
+    }
+
+    /** The rounds run so far in this request. */
+    public List<RoundReport> rounds() {
+        return List.copyOf(rounds);
+    }
+
+    /** The routing plan the answer is decoded under now. */
+    public RoutingPlan plan() {
+        return plan;
+    }
+
+    /** Empties the perturbed copies and clears every plan this scheme set, leaving the session reusable. */
+    public void release() {
+        for (int s = ANSWER; s < settings.sequencesNeeded(); s++) {
+            session.clearPlan(s);
+            if (s != ANSWER) {
+                session.clearSequence(s);
+            }
+        }
+    }
+
+    /** Batch row of the answer's last output (tests). */
+    int lastRow() {
+        return last;
+    }
+
+    /** Runs one round; false if it could not run (so δ did not change). */
+    private boolean optimise() {
+        int probes = settings.spsa().pointsPerStep();
+        long cells = (long) (probes + 1) * length;
+        if (cells > session.contextSize()) {
+            if (!contextTooLong) {
+                LOG.warn("rerouting skipped from {} context tokens on: {} sequences need {} KV cells, the session has {}; "
+                        + "the answer continues under the current deltas", length, probes + 1, cells, session.contextSize());
+                contextTooLong = true;
+            }
+            return false;
+        }
+        if (length < 2) {
+            return false;
+        }
+        long t0 = System.nanoTime();
+        if (space == null) {
+            space = measureContext();
+            optimizer = new SpsaOptimizer(new float[space.dimension()], space.updateWeights(), settings.spsa(), settings.seed());
+        }
+        float[] probeLosses = new float[settings.steps()];
+        for (int step = 0; step < settings.steps(); step++) {
+            List<float[]> points = optimizer.points();
+            List<RoutingPlan> plans = points.stream().map(space::plan).toList();
+            float[] losses = loss.evaluate(context, length - 1, plans, FIRST_PROBE, cancel);
+            optimizer.step(losses);
+            double sum = 0;
+            for (float l : losses) {
+                sum += l;
+            }
+            probeLosses[step] = (float) (sum / losses.length);
+        }
+        for (int s = FIRST_PROBE; s <= probes; s++) {
+            session.clearSequence(s);
+        }
+        plan = space.plan(optimizer.parameters());
+        RoundReport report = new RoundReport(length, probeLosses, System.nanoTime() - t0);
+        rounds.add(report);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("rerouting round {} over {} context tokens: mean probe loss {} -> {} in {} steps, {} ms",
+                    rounds.size(), length, probeLosses[0], probeLosses[probeLosses.length - 1], settings.steps(), report.nanos() / 1_000_000);
+        }
+        return true;
+    }
+
+    /** The prompt's own routing (δ = 0), traced on the first probe sequence: fixes the delta space. */
+    private DeltaSpace measureContext() {
+        var info = session.model().info();
+        session.setTrace(FIRST_PROBE, new TraceSpec(false, PositionRange.ALL));
+        try {
+            loss.evaluate(context, length - 1, List.of(RoutingPlan.EMPTY), FIRST_PROBE, cancel);
+        } finally {
+            session.setTrace(FIRST_PROBE, TraceSpec.OFF);
+        }
+        ContextStatistics stats = ContextStatistics.of(session.drainTrace(), info, FIRST_PROBE);
+        DeltaSpace s = DeltaSpace.of(settings, stats, info.experts());
+        LOG.debug("rerouting adapts layers {} ({} parameters) by C_l {}", Arrays.toString(s.layers()), s.dimension(),
+                Arrays.toString(stats.scores()));
+        return s;
+    }
+
+    /** Re-decodes the whole context on the answer's sequence under the current plan. */
+    private void rebuild(CancellationToken c) {
+        session.clearSequence(ANSWER);
+        session.setPlan(ANSWER, plan);
+        int size = session.batchSize();
+        for (int start = 0; start < length; start += size) {
+            if (c.isCancelled()) {
+                throw new CancelledException("cancelled while re-decoding the context");
+            }
+            int end = Math.min(length, start + size);
+            session.decode(Batch.of(ANSWER, start, Arrays.copyOfRange(context, start, end)));
+            last = end - start - 1;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.moeadapter.rerouting;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.optim.SpsaSettings;
+
+import java.util.Objects;
+
+/**
+ * Continuous rerouting ("Rewiring Experts on the Fly"): per request, router deltas on the selected
+ * MoE layers, optimised to lower the context's next-token NLL at prefill and every
+ * {@code interval} generated tokens, {@code steps} zeroth-order steps per round.
+ *
+ * @param steps            optimisation steps per round (n; 0 turns rerouting off)
+ * @param interval         generated tokens between rounds (m)
+ * @param spsa             perturbation size c, probe pairs q per step, Adam learning rate
+ * @param layers           hard top-r layers by C_l, or soft weighting by C_l
+ * @param parameterisation full δ, δ on the top experts by context usage, or one scalar per layer
+ * @param seed             seed of the perturbation directions; the same for every request, so a
+ *                         request's answer is reproducible
+ */
+public record ReroutingSettings(int steps, int interval, SpsaSettings spsa, LayerSelection layers,
+                                Parameterisation parameterisation, long seed) {
+    /** Most steps one round may take: each is a batched decode of 2q copies of the context. */
+    public static final int MAX_STEPS = 100;
+
+    public static final ReroutingSettings DEFAULTS = new ReroutingSettings(5, 128,
+            SpsaSettings.DEFAULTS, new LayerSelection.Top(0.25), new Parameterisation.LayerScalar(), 0);
+
+    public ReroutingSettings {
+        if (steps < 0 || steps > MAX_STEPS) {
+            throw new InvalidRequestException("rerouting steps per round must be in 0.." + MAX_STEPS + ", got " + steps);
+        }
+        if (interval < 1) {
+            throw new InvalidRequestException("rerouting interval (generated tokens between rounds) must be >= 1, got " + interval);
+        }
+        Objects.requireNonNull(spsa, "spsa");
+        Objects.requireNonNull(layers, "layers");
+        Objects.requireNonNull(parameterisation, "parameterisation");
+    }
+
+    /** Sequences of a session one request uses: the answer and the 2q perturbed copies. */
+    public int sequencesNeeded() {
+        return 1 + spsa.pointsPerStep();
+    }
+
+    public ReroutingSettings withSteps(int n) {
+        return new ReroutingSettings(n, interval, spsa, layers, parameterisation, seed);
+    }
+
+    public ReroutingSettings withInterval(int m) {
+        return new ReroutingSettings(steps, m, spsa, layers, parameterisation, seed);
+    }
+
+    public ReroutingSettings withSpsa(SpsaSettings s) {
+        return new ReroutingSettings(steps, interval, s, layers, parameterisation, seed);
+    }
+
+    public ReroutingSettings withLayers(LayerSelection l) {
+        return new ReroutingSettings(steps, interval, spsa, l, parameterisation, seed);
+    }
+
+    public ReroutingSettings withParameterisation(Parameterisation p) {
+        return new ReroutingSettings(steps, interval, spsa, layers, p, seed);
+    }
+
+    public ReroutingSettings withSeed(long s) {
+        return new ReroutingSettings(steps, interval, spsa, layers, parameterisation, s);
+    }
+}

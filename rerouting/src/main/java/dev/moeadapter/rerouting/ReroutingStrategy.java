@@ -1,0 +1,47 @@
+package dev.moeadapter.rerouting;
+
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.Generator;
+import dev.moeadapter.core.generation.TokenListener;
+
+import java.util.Objects;
+
+/**
+ * Continuous rerouting ("Rewiring Experts on the Fly", arXiv 2510.14853): the answer on sequence 0,
+ * the 2q perturbed copies of the context on sequences 1..2q.
+ */
+public final class ReroutingStrategy implements AdaptationStrategy {
+    private final ReroutingSettings settings;
+
+    public ReroutingStrategy(ReroutingSettings settings) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+    }
+
+    public ReroutingSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public String name() {
+        return "rerouting";
+    }
+
+    @Override
+    public int sequencesNeeded() {
+        return settings.sequencesNeeded();
+    }
+
+    @Override
+    public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        ReroutingDecoding scheme = new ReroutingDecoding(session, settings, cancel);
+        try {
+            return new Generator(session, scheme).generate(request, listener, cancel);
+        } finally {
+            scheme.release();
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package dev.moeadapter.rerouting;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.FinishReason;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.optim.SpsaSettings;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Continuous rerouting on real llama.cpp with random-weight GGUFs (3 MoE layers). */
+class ReroutingTest {
+    private static final String PROMPT = "Once upon a time, in a land far away";
+    /** Enough rounds and step size that one round moves the loss well beyond numerical noise. */
+    private static final ReroutingSettings STRONG = ReroutingSettings.DEFAULTS.withSteps(10)
+            .withLayers(new LayerSelection.Top(1.0)).withSpsa(SpsaSettings.DEFAULTS.withLearningRate(0.1f));
+
+    private static Session open(Model m) {
+        return m.newSession(new SessionParams(2048, 256, 9, 1, 1));
+    }
+
+    private static GenerationResult generate(Session s, ReroutingSettings settings, GenerationRequest req) {
+        return new ReroutingStrategy(settings).generate(s, req, TokenListener.NONE, new CancellationToken());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral"})
+    void zeroStepsIsPlainGeneration(String name) {
+        Model m = TestModels.byName(name);
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 24).withIgnoreEos(true);
+        try (Session s = open(m)) {
+            GenerationResult plain = new PlainGeneration().generate(s, req, TokenListener.NONE, new CancellationToken());
+            GenerationResult zero = generate(s, ReroutingSettings.DEFAULTS.withSteps(0).withInterval(4), req);
+            assertThat(zero.tokens()).isEqualTo(plain.tokens());
+            assertThat(zero.text()).isEqualTo(plain.text());
+            GenerationResult rerouted = generate(s, STRONG.withSpsa(SpsaSettings.DEFAULTS.withLearningRate(0.5f)).withInterval(4), req);
+            assertThat(rerouted.tokens()).as("real router deltas change the greedy path").isNotEqualTo(plain.tokens());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"full", "top-experts", "layer-scalar"})
+    void aRoundLowersTheContextNll(String parameterisation) {
+        Parameterisation p = switch (parameterisation) {
+            case "full" -> new Parameterisation.Full();
+            case "top-experts" -> new Parameterisation.TopExperts(4);
+            default -> new Parameterisation.LayerScalar();
+        };
+        for (String name : List.of("olmoe", "mixtral")) {
+            Model m = TestModels.byName(name);
+            int[] prompt = m.tokenize(PROMPT);
+            try (Session s = open(m)) {
+                ReroutingDecoding scheme = new ReroutingDecoding(s, STRONG.withParameterisation(p), new CancellationToken());
+                scheme.prefill(prompt, new CancellationToken());
+                RoutingPlan tuned = scheme.plan();
+                scheme.release();
+                assertThat(scheme.rounds()).hasSize(1);
+                float[] probe = scheme.rounds().getFirst().probeLosses();
+                assertThat(probe).hasSize(10);
+                // measured independently of the optimiser: the context NLL at δ = 0 and at the final δ
+                float[] loss = new ContextLoss(s).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
+                assertThat(loss[1]).as("%s %s: NLL %s -> %s", name, parameterisation, loss[0], loss[1]).isLessThan(loss[0] - 0.05f);
+                assertThat(probe[9]).as("the probes' mean loss falls over the round").isLessThan(probe[0]);
+            }
+        }
+    }
+
+    @Test
+    void contextLossMatchesJavaLogSoftmax() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize(PROMPT);
+        RoutingPlan plan = new RoutingPlan(List.of(new RouterEdit.AddDelta(1, ramp(m.info().experts(), 0.3f), dev.moeadapter.core.routing.PositionRange.ALL)));
+        try (Session s = open(m); Session ref = m.newSession(new SessionParams(512, 64, 1, 1, 1))) {
+            // the chunked multi-sequence evaluation (batch 256 / 2 plans = 128 positions per decode, and 8 with batch 16)
+            float[] batched = new ContextLoss(s).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, plan), 1, new CancellationToken());
+            try (Session small = m.newSession(new SessionParams(512, 16, 3, 1, 1))) {
+                float[] chunked = new ContextLoss(small).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, plan), 1, new CancellationToken());
+                assertThat(chunked[0]).isCloseTo(batched[0], org.assertj.core.api.Assertions.within(1e-3f));
+                assertThat(chunked[1]).isCloseTo(batched[1], org.assertj.core.api.Assertions.within(1e-3f));
+            }
+            for (int j = 0; j < 2; j++) {
+                ref.clearSequence(0);
+                ref.setPlan(0, j == 0 ? RoutingPlan.EMPTY : plan);
+                ref.decode(Batch.allOutputs(0, 0, Arrays.copyOf(prompt, prompt.length - 1)));
+                double sum = 0;
+                for (int i = 0; i < prompt.length - 1; i++) {
+                    float[] z = ref.logits(i);
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (float v : z) {
+                        max = Math.max(max, v);
+                    }
+                    double lse = 0;
+                    for (float v : z) {
+                        lse += Math.exp(v - max);
+                    }
+                    sum += max + Math.log(lse) - z[prompt[i + 1]];
+                }
+                assertThat((double) batched[j]).isCloseTo(sum / (prompt.length - 1), org.assertj.core.api.Assertions.within(1e-3));
+            }
+            assertThat(batched[1]).isNotEqualTo(batched[0]);
+        }
+    }
+
+    @Test
+    void afterRoundsTheAnswerMatchesAFreshPrefillUnderTheSameDelta() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize(PROMPT);
+        ReroutingSettings settings = STRONG.withInterval(4).withSteps(3);
+        int[] context = Arrays.copyOf(prompt, prompt.length + 10);
+        float[] continued;
+        RoutingPlan finalPlan;
+        try (Session s = open(m)) {
+            ReroutingDecoding scheme = new ReroutingDecoding(s, settings, new CancellationToken());
+            scheme.prefill(prompt, new CancellationToken());
+            for (int i = 0; i < 10; i++) {
+                int token = scheme.next(null);
+                context[prompt.length + i] = token;
+                scheme.append(token, prompt.length + i);
+            }
+            // rounds at prefill and after 4 and 8 generated tokens; tokens 9 and 10 decoded one by one under δ
+            assertThat(scheme.rounds()).extracting(RoundReport::contextTokens)
+                    .containsExactly(prompt.length, prompt.length + 4, prompt.length + 8);
+            continued = s.logits(scheme.lastRow());
+            finalPlan = scheme.plan();
+            scheme.release();
+            for (int seq = 1; seq < 9; seq++) {
+                assertThat(s.maxPosition(seq)).as("perturbed copy %d emptied", seq).isEqualTo(-1);
+            }
+            assertThat(s.maxPosition(0)).isEqualTo(context.length - 1);
+        }
+        assertThat(finalPlan.edits()).isNotEmpty();
+        float[] fresh, untuned;
+        try (Session ref = m.newSession(new SessionParams(512, 64, 1, 1, 1))) {
+            ref.setPlan(0, finalPlan);
+            ref.decode(Batch.of(0, 0, context));
+            fresh = ref.logits(context.length - 1);
+            ref.clearSequence(0);
+            ref.setPlan(0, RoutingPlan.EMPTY);
+            ref.decode(Batch.of(0, 0, context));
+            untuned = ref.logits(context.length - 1);
+        }
+        double tolerance = 1e-3 * maxAbs(fresh);
+        assertThat(maxAbsDiff(continued, fresh)).isLessThan(tolerance);
+        assertThat(maxAbsDiff(untuned, fresh)).as("the deltas matter, so the comparison means something").isGreaterThan(100 * tolerance);
+    }
+
+    @Test
+    void aFixedSeedReproducesTheAnswerAndTheDeltas() {
+        Model m = TestModels.mixtral();
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 12).withIgnoreEos(true);
+        ReroutingSettings settings = STRONG.withInterval(5).withSteps(4).withParameterisation(new Parameterisation.Full());
+        try (Session s = open(m)) {
+            RunResult a = run(s, settings, req), b = run(s, settings, req), c = run(s, settings.withSeed(7), req);
+            assertThat(a.tokens).isEqualTo(b.tokens);
+            assertThat(a.plan).isEqualTo(b.plan);
+            assertThat(c.plan).as("another seed probes other directions").isNotEqualTo(a.plan);
+        }
+    }
+
+    private record RunResult(int[] tokens, RoutingPlan plan) {
+    }
+
+    private static RunResult run(Session s, ReroutingSettings settings, GenerationRequest req) {
+        ReroutingDecoding scheme = new ReroutingDecoding(s, settings, new CancellationToken());
+        try {
+            GenerationResult r = new dev.moeadapter.core.generation.Generator(s, scheme).generate(req);
+            return new RunResult(r.tokens(), scheme.plan());
+        } finally {
+            scheme.release();
+        }
+    }
+
+    @Test
+    void cancellingDuringARoundStopsCleanlyAndTheSessionIsReusable() {
+        Model m = TestModels.olmoe();
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 20).withIgnoreEos(true);
+        try (Session s = open(m)) {
+            CancellationToken cancel = new CancellationToken();
+            AtomicInteger seen = new AtomicInteger();
+            // interval 1: the append after the token that cancels starts a round, which stops at once
+            GenerationResult r = new ReroutingStrategy(STRONG.withInterval(1).withSteps(2)).generate(s, req,
+                    (t, d) -> {
+                        if (seen.incrementAndGet() == 3) {
+                            cancel.cancel();
+                        }
+                    }, cancel);
+            assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(r.tokens().length).isBetween(3, 19);
+            for (int seq = 1; seq < 9; seq++) {
+                assertThat(s.maxPosition(seq)).isEqualTo(-1);
+            }
+            GenerationResult plain = new PlainGeneration().generate(s, req, TokenListener.NONE, new CancellationToken());
+            assertThat(plain.tokens()).hasSize(20);
+        }
+    }
+
+    @Test
+    void outOfRangeSettingsAndUnfitSessionsAreRejected() {
+        assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withSteps(-1))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("steps");
+        assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withSteps(ReroutingSettings.MAX_STEPS + 1))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("0..100");
+        assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withInterval(0))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("interval");
+        assertThatThrownBy(() -> new LayerSelection.Top(0))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("(0, 1]");
+        assertThatThrownBy(() -> new LayerSelection.Top(Double.NaN))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("(0, 1]");
+        assertThatThrownBy(() -> new LayerSelection.Top(1.5))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("(0, 1]");
+        assertThatThrownBy(() -> new Parameterisation.TopExperts(0))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining(">= 1");
+        assertThatThrownBy(() -> SpsaSettings.DEFAULTS.withPerturbation(-0.1f))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("perturbation");
+
+        Model m = TestModels.olmoe();
+        try (Session twoSequences = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
+            assertThatThrownBy(() -> generate(twoSequences, ReroutingSettings.DEFAULTS, GenerationRequest.greedy(m.tokenize(PROMPT), 4)))
+                    .isInstanceOf(InvalidRequestException.class).hasMessageContaining("needs 9 sequences");
+        }
+        Model dense = TestModels.dense();
+        try (Session s = dense.newSession(new SessionParams(512, 64, 9, 1, 1))) {
+            assertThatThrownBy(() -> generate(s, ReroutingSettings.DEFAULTS, GenerationRequest.greedy(dense.tokenize(PROMPT), 4)))
+                    .isInstanceOf(InvalidRequestException.class).hasMessageContaining("Mixture-of-Experts");
+        }
+    }
+
+    @Test
+    void aContextTooLongForTheCopiesIsAnsweredUnderTheCurrentDeltas() {
+        Model m = TestModels.olmoe();
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 8).withIgnoreEos(true);
+        // 9 sequences x 38 tokens do not fit in 256 cells: no round runs, the answer is plain
+        try (Session s = m.newSession(new SessionParams(256, 64, 9, 1, 1))) {
+            GenerationResult plain = new PlainGeneration().generate(s, req, TokenListener.NONE, new CancellationToken());
+            ReroutingDecoding scheme = new ReroutingDecoding(s, STRONG.withInterval(2), new CancellationToken());
+            GenerationResult r = new dev.moeadapter.core.generation.Generator(s, scheme).generate(req);
+            scheme.release();
+            assertThat(scheme.rounds()).isEmpty();
+            assertThat(r.tokens()).isEqualTo(plain.tokens());
+        }
+    }
+
+    private static float[] ramp(int n, float scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = scale * (i - n / 2f);
+        }
+        return v;
+    }
+
+    private static double maxAbs(float[] v) {
+        double m = 0;
+        for (float x : v) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+}
