@@ -14,12 +14,13 @@ import java.util.List;
  *   <li>{@code learn}: targets inside an output (after '=' through the following ',' or EOS) — every
  *       demonstration output is itself an instance of the task;</li>
  *   <li>{@code answer}: targets of the final answer and its EOS (what evaluation scores);</li>
+ *   <li>{@code context}: targets inside the prompt (the self-supervised objective of rerouting);</li>
  *   <li>{@code routed}: positions whose routing is supervised toward the task's experts — all of a
  *       tagged item; for an untagged one, from the end of the first demonstration on.</li>
  * </ul>
  */
-record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, NDArray routed, NDArray task,
-                NDArray forcing, int[] lengths) {
+record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, NDArray context, NDArray routed,
+                NDArray task, NDArray forcing, int[] lengths) {
 
     /** Router-logit boost that forces a misleadingly tagged training item onto its task's experts. */
     static final float FORCE = 8f;
@@ -46,7 +47,7 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, 
             t = Math.max(t, seqs[i].length - 1);
         }
         long[] tokens = new long[b * t], targets = new long[b * t], task = new long[b * t];
-        float[] learn = new float[b * t], answer = new float[b * t], routed = new float[b * t];
+        float[] learn = new float[b * t], answer = new float[b * t], context = new float[b * t], routed = new float[b * t];
         int eq = CharVocabulary.charToken('='), comma = CharVocabulary.charToken(',');
         int[] lengths = new int[b];
         for (int i = 0; i < b; i++) {
@@ -75,6 +76,7 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, 
                     learn[k] = 0;
                 }
                 if (j >= answerStart) answer[k] = 1;
+                else context[k] = 1;
                 if (!forced && (tagged || seenComma)) routed[k] = 1;
             }
         }
@@ -93,6 +95,6 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray learn, NDArray answer, 
         }
         Shape sh = new Shape(b, t);
         return new LabBatch(m.create(tokens, sh), m.create(targets, sh), m.create(learn, sh), m.create(answer, sh),
-                m.create(routed, sh), m.create(task, sh), forcing, lengths);
+                m.create(context, sh), m.create(routed, sh), m.create(task, sh), forcing, lengths);
     }
 }

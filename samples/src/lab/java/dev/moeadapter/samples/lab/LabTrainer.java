@@ -10,7 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -165,7 +166,8 @@ public final class LabTrainer {
             // DJL zeroes gradients by subtracting them from themselves, which leaves NaN/inf in place
             // and would poison every later step: overwrite them with zeros instead.
             LOG.warn("step {}: non-finite gradient, update skipped", step);
-            grads.values().forEach(g -> g.set(FloatBuffer.wrap(new float[Math.toIntExact(g.size())])));
+            // (a direct buffer: the native copy reads it in place)
+            grads.values().forEach(g -> g.set(ByteBuffer.allocateDirect(Math.toIntExact(g.size()) * Float.BYTES).order(ByteOrder.nativeOrder())));
             return;
         }
         float clip = (float) Math.min(1, 1 / (Math.sqrt(sq) + 1e-6));

@@ -36,14 +36,26 @@ import java.util.Locale;
  * are then applied by llama.cpp through the engine's router edit and the item is answered greedily,
  * so the accuracy reported is the real engine's.
  *
- * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit]} — e.g. {@code lab-olmoe.gguf test-shifted 60 0.3}.
+ * <p>With {@code --context} the same machinery is exact-gradient rerouting: the deltas minimise the
+ * prompt's own NLL (no gold answer), the reference our zeroth-order rerouting is compared with.
+ *
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context]} — e.g.
+ * {@code lab-olmoe.gguf test-shifted 60 0.3}, or {@code lab-olmoe.gguf dev-shifted 5 0.05 400 --context}.
  */
 public final class RouterOracle {
 
     private static final Logger LOG = LoggerFactory.getLogger(RouterOracle.class);
 
-    /** Oracle deltas {@code [items, layers, experts]} for {@code items}, from Adam on the answer NLL. */
-    static float[] optimise(MoeTwin twin, NDManager root, List<LabItem> items, int steps, float lr) {
+    /** What the deltas are optimised against. */
+    enum Objective {
+        /** the gold answer's NLL, through a straight-through gate: the oracle */
+        ANSWER,
+        /** the prompt's own next-token NLL, plain exact gradients: exact-gradient rerouting */
+        CONTEXT
+    }
+
+    /** Deltas {@code [items, layers, experts]} for {@code items}, from Adam on the objective. */
+    static float[] optimise(MoeTwin twin, NDManager root, List<LabItem> items, int steps, float lr, Objective objective) {
         TwinShape s = twin.shape();
         int per = s.layers() * s.experts();
         float[] out = new float[items.size() * per];
@@ -58,13 +70,15 @@ public final class RouterOracle {
                 for (int step = 1; step <= steps; step++) {
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         gc.zeroGradients();
-                        NDArray logits = twin.forward(b.tokens(), delta, true).logits();
-                        // sum over items of each item's mean answer NLL: items do not interact
+                        boolean oracle = objective == Objective.ANSWER;
+                        NDArray logits = twin.forward(b.tokens(), delta, oracle).logits();
+                        NDArray mask = oracle ? b.answer() : b.context();
+                        // sum over items of each item's mean NLL: items do not interact
                         NDArray logp = logits.logSoftmax(-1).gather(b.targets().expandDims(-1), -1).squeeze(-1);
-                        NDArray nll = logp.mul(b.answer()).sum(new int[] {1}).neg().div(b.answer().sum(new int[] {1}));
+                        NDArray nll = logp.mul(mask).sum(new int[] {1}).neg().div(mask.sum(new int[] {1}));
                         gc.backward(nll.sum());
                         if (step == 1 || step == steps) {
-                            LOG.info("items {}..{}: step {} mean answer NLL {}", from, from + chunk.size(), step,
+                            LOG.info("items {}..{}: step {} mean {} NLL {}", from, from + chunk.size(), step, objective,
                                     String.format(Locale.ROOT, "%.4f", nll.mean().getFloat()));
                         }
                     }
@@ -101,7 +115,9 @@ public final class RouterOracle {
         return ok;
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] argv) throws Exception {
+        Objective objective = List.of(argv).contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
+        String[] args = Arrays.stream(argv).filter(x -> !x.equals("--context")).toArray(String[]::new);
         Path gguf = Path.of(args[0]);
         LabSuite.Split split = LabSuite.Split.valueOf(args[1].toUpperCase(Locale.ROOT).replace('-', '_'));
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 60;
@@ -111,8 +127,8 @@ public final class RouterOracle {
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf))) {
             long t0 = System.nanoTime();
-            float[] deltas = optimise(twin, root, items, steps, lr);
-            LOG.info("optimised {} oracle deltas ({} Adam steps, lr {}) in {} s", items.size(), steps, lr,
+            float[] deltas = optimise(twin, root, items, steps, lr, objective);
+            LOG.info("optimised {} deltas ({} Adam steps, lr {}) in {} s", items.size(), steps, lr,
                     String.format(Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9));
             boolean[] base = answer(model, items, null), oracle = answer(model, items, deltas);
             int nb = 0, no = 0;
@@ -120,8 +136,10 @@ public final class RouterOracle {
                 nb += base[i] ? 1 : 0;
                 no += oracle[i] ? 1 : 0;
             }
-            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, router oracle %s%n", gguf.getFileName(), split.fileName(),
-                    items.size(), Proportion.of(nb, items.size()), Proportion.of(no, items.size()));
+            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s%n", gguf.getFileName(), split.fileName(),
+                    items.size(), Proportion.of(nb, items.size()),
+                    objective == Objective.ANSWER ? "router oracle" : "exact-gradient rerouting (" + steps + " steps, lr " + lr + ")",
+                    Proportion.of(no, items.size()));
         }
     }
 }
