@@ -76,7 +76,7 @@ class EvalRunnerTest {
             List<ItemResult> results = runner.run(items);
             // the first MoE layer routes every decoded token (the last one only the rows that output logits)
             long selections = 0;
-            for (long c : runner.expertUsage()[m.info().moeLayers().getFirst()]) {
+            for (long c : runner.expertUsage().total()[m.info().moeLayers().getFirst()]) {
                 selections += c;
             }
             long positions = 0;
