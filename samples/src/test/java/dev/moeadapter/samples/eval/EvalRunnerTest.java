@@ -23,7 +23,7 @@ class EvalRunnerTest {
         List<BenchmarkItem> probe = List.of(new BenchmarkItem("p", "echo", "copy: abc =", new BenchmarkItem.ExactMatch("?")));
         String greedy;
         try (Session s = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
-            greedy = new EvalRunner(m, s, EvalCommand.strategy("none", Map.of()), 8).run(probe).getFirst().extracted();
+            greedy = new EvalRunner(m, s, EvalCommand.strategy("none", Map.of(), m), 8).run(probe).getFirst().extracted();
         }
         List<BenchmarkItem> items = List.of(
                 new BenchmarkItem("1", "echo", "copy: abc =", new BenchmarkItem.ExactMatch(greedy)),
@@ -31,7 +31,7 @@ class EvalRunnerTest {
                 new BenchmarkItem("3", "math", "Question: 1+1?\nAnswer:", new BenchmarkItem.FinalNumber("2")));
         for (String policy : List.of("none", "scmoe")) {
             try (Session s = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
-                EvalRunner runner = new EvalRunner(m, s, EvalCommand.strategy(policy, Map.of()), 8);
+                EvalRunner runner = new EvalRunner(m, s, EvalCommand.strategy(policy, Map.of(), m), 8);
                 List<ItemResult> results = runner.run(items);
                 EvalReport report = EvalReport.of("olmoe", "inline", policy, results, runner.expertUsage());
                 assertThat(report.accuracy().n()).isEqualTo(3);
