@@ -248,6 +248,8 @@ struct mae_session {
     std::vector<SeqState> seqs;
     std::atomic<bool> abort_flag{false};
     ggml_threadpool *pool = nullptr, *pool_batch = nullptr;
+    bool embeddings = false;       // every token outputs its final hidden state (and logits)
+    bool last_embeddings = false;  // the last successful decode ran with embeddings on
 
     // the batch being decoded, as the eval callback sees it
     int32_t n_tokens = 0;
@@ -723,8 +725,9 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
         s->batch.pos[i] = pos[i];
         s->batch.n_seq_id[i] = 1;
         s->batch.seq_id[i][0] = seq[i];
-        s->batch.logits[i] = output[i] != 0;
-        if (output[i]) s->out_rows.push_back(i);
+        const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
+        s->batch.logits[i] = out;
+        if (out) s->out_rows.push_back(i);
         const SeqState &st = s->seqs[seq[i]];
         s->routes_active |= st.routes;
         s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
@@ -741,6 +744,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->n_tokens = n;
     s->cb_error.clear();
     s->last_output.clear();
+    s->last_embeddings = false;
     t_last_llama_error.clear();
     int rc = llama_decode(s->ctx, s->batch);
     s->abort_flag.store(false);  // an abort applies to one decode
@@ -749,6 +753,8 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
     if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
     s->last_output.assign(output, output + n);
+    if (s->embeddings) std::fill(s->last_output.begin(), s->last_output.end(), 1);
+    s->last_embeddings = s->embeddings;
     return MAE_OK;
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
@@ -772,6 +778,27 @@ int mae_logits(mae_session *s, int32_t out_index, float *dst, int32_t n) {
     if (row == nullptr) return MAE_ERR_ARG;
     std::memcpy(dst, row, sizeof(float) * n);
     return MAE_OK;
+    MAE_GUARD_END(MAE_ERR_INTERNAL)
+}
+
+int mae_set_embeddings(mae_session *s, int on) {
+    if (s == nullptr) return fail(MAE_ERR_ARG, "null session");
+    s->embeddings = on != 0;
+    llama_set_embeddings(s->ctx, s->embeddings);
+    return MAE_OK;
+}
+
+int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n) {
+    MAE_GUARD_BEGIN
+    if (s == nullptr || dst == nullptr) return fail(MAE_ERR_ARG, "bad embedding buffer");
+    const int32_t n_embd = llama_model_n_embd_out(s->m->model);
+    if (n < n_embd) return fail(MAE_ERR_ARG, "embedding buffer holds " + std::to_string(n) + " floats, the model's hidden state has " + std::to_string(n_embd));
+    if (!s->last_embeddings) return fail(MAE_ERR_ARG, "the last decode did not run with embeddings on");
+    if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
+    const float *row = llama_get_embeddings_ith(s->ctx, out_index);
+    if (row == nullptr) return fail(MAE_ERR_LLAMA, "no hidden state for batch index " + std::to_string(out_index));
+    std::memcpy(dst, row, sizeof(float) * n_embd);
+    return n_embd;
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 

@@ -96,6 +96,12 @@ void mae_session_abort(mae_session *s, int flag);
 int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *pos,
                const int32_t *seq, const int8_t *output);
 int mae_logits(mae_session *s, int32_t out_index, float *dst, int32_t n);
+/* Embeddings mode (off by default): while on, every token of a decode outputs logits and its final
+ * hidden state (after the output norm), whatever its output flag. */
+int mae_set_embeddings(mae_session *s, int on);
+/* Copies the final hidden state of an output row of the last decode (which ran in embeddings mode)
+ * into dst (n >= the model's output embedding size); returns the number of floats written. */
+int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n);
 /* Negative log-likelihood of targets[i] at output row out_index[i] of the last decode. */
 int mae_nll(mae_session *s, int32_t n, const int32_t *out_index, const int32_t *targets, float *dst);
 /* Index of the largest logit of an output row. */

@@ -1,5 +1,12 @@
 package dev.moeadapter.spring;
 
+import dev.moeadapter.c3po.Algorithm;
+import dev.moeadapter.c3po.C3poSettings;
+import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.c3po.Embedder;
+import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.ReferenceSet;
+import dev.moeadapter.c3po.ReferenceSetException;
 import dev.moeadapter.core.ModelLoadException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.PlainGeneration;
@@ -86,6 +93,50 @@ public class MoeAdapterAutoConfiguration {
         @ConditionalOnMissingBean
         ReroutingStrategy reroutingStrategy() {
             return new ReroutingStrategy(ReroutingSettings.DEFAULTS);
+        }
+    }
+
+    /**
+     * C3PO, when the c3po module is on the classpath and {@code moe.adapter.c3po.reference-set} names
+     * a reference set. Neighbours are searched by the served model's own hidden state unless the
+     * application defines an {@link Embedder} bean (e.g. over a sentence-embedding model; the
+     * reference set must then be built with the same embedder).
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(C3poStrategy.class)
+    @ConditionalOnProperty(prefix = "moe.adapter.c3po", name = "reference-set")
+    static class C3po {
+        @Bean(destroyMethod = "close")
+        @ConditionalOnMissingBean
+        ReferenceSet c3poReferenceSet(Model model, MoeAdapterProperties props) {
+            try {
+                return ReferenceSet.load(props.c3po().referenceSet(), model);
+            } catch (ReferenceSetException e) {
+                throw new IllegalStateException("moe.adapter.c3po.reference-set: " + e.getMessage(), e);
+            }
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        Embedder c3poEmbedder() {
+            return new HiddenStateEmbedder();
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        C3poStrategy c3poStrategy(ReferenceSet refs, Embedder embedder, MoeAdapterProperties props) {
+            MoeAdapterProperties.C3po c = props.c3po();
+            Algorithm algorithm = Algorithm.byLabel(c.algorithm());
+            if (algorithm instanceof Algorithm.GradientDescent ngd) {
+                algorithm = ngd.withSteps(c.steps());
+            }
+            C3poSettings settings = new C3poSettings(algorithm, c.neighbours(), c.bandwidth(), c.duplicateSimilarity(),
+                    c.criticalLayers(), c.coreExperts(), c.minReferences(), c.lossTokens());
+            try {
+                return new C3poStrategy(refs, embedder, settings);
+            } catch (ReferenceSetException e) {
+                throw new IllegalStateException("moe.adapter.c3po.reference-set: " + e.getMessage(), e);
+            }
         }
     }
 }

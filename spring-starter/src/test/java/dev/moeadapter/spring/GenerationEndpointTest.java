@@ -30,6 +30,7 @@ class GenerationEndpointTest {
         r.add("moe.adapter.batch-size", () -> "64");
         r.add("moe.adapter.limits.max-tokens", () -> "64");
         r.add("moe.adapter.limits.max-request-size", () -> "4KB");
+        r.add("moe.adapter.c3po.reference-set", () -> ReferenceSets.build(TestModels.olmoe(), ReferenceSets.PROMPTS).toString());
     }
 
     @LocalServerPort
@@ -48,7 +49,7 @@ class GenerationEndpointTest {
 
     @Test
     void generatesWithEachAdaptation() throws Exception {
-        for (String arm : List.of("none", "scmoe", "rerouting")) {
+        for (String arm : List.of("none", "scmoe", "rerouting", "c3po")) {
             HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"adaptation\":\"" + arm + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             JsonNode b = json.readTree(r.body());

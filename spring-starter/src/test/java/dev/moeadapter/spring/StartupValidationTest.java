@@ -1,5 +1,7 @@
 package dev.moeadapter.spring;
 
+import dev.moeadapter.c3po.Algorithm;
+import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
@@ -54,6 +56,31 @@ class StartupValidationTest {
                         "moe.adapter.batch-size=32", "moe.adapter.sessions=1")
                 .withBean("scmoeStrategy", ScmoeStrategy.class, () -> new ScmoeStrategy(dev.moeadapter.scmoe.ScmoeSettings.DEFAULTS.withBeta(0.9f)))
                 .run(ctx -> assertThat(ctx.getBean(ScmoeStrategy.class).settings().beta()).isEqualTo(0.9f));
+    }
+
+    @Test
+    void c3poIsThereWhenAReferenceSetForTheServedModelIsNamed() {
+        String refs = ReferenceSets.build(TestModels.olmoe(), ReferenceSets.PROMPTS).toString();
+        String[] base = {"moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1"};
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=kr")
+                .run(ctx -> {
+                    assertThat(ctx).hasNotFailed();
+                    assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "scmoe");
+                    C3poStrategy c3po = ctx.getBean(C3poStrategy.class);
+                    assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.KernelRegression.class);
+                    assertThat(c3po.referenceSet().size()).isEqualTo(ReferenceSets.PROMPTS.size());
+                    assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
+                });
+        runner.withPropertyValues(base).run(ctx -> assertThat(ctx).doesNotHaveBean(C3poStrategy.class));
+        String otherModel = ReferenceSets.build(TestModels.mixtral(), ReferenceSets.PROMPTS).toString();
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + otherModel).run(ctx -> {
+            assertThat(ctx).hasFailed();
+            assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.c3po.reference-set")
+                    .hasStackTraceContaining("built for another model");
+        });
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=oracle")
+                .run(ctx -> assertThat(ctx).hasFailed());
     }
 
     @Test

@@ -37,10 +37,11 @@ public final class Session implements AutoCloseable {
     private final MemorySegment handle;
     private final int contextSize, batchSize, sequences;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment tokensBuf, positionsBuf, sequencesBuf, outputsBuf, logitsBuf;
+    private final MemorySegment tokensBuf, positionsBuf, sequencesBuf, outputsBuf, logitsBuf, embeddingBuf;
     private final ReentrantLock lock = new ReentrantLock();
     private final boolean[] lastOutputs;
     private int lastSize;
+    private boolean embeddings, lastEmbeddings;
     private volatile boolean closed;
 
     Session(Model model, Shim shim, SessionParams params) {
@@ -72,6 +73,7 @@ public final class Session implements AutoCloseable {
         sequencesBuf = arena.allocate(JAVA_INT, batchSize);
         outputsBuf = arena.allocate(JAVA_BYTE, batchSize);
         logitsBuf = arena.allocate(JAVA_FLOAT, info.vocabSize());
+        embeddingBuf = arena.allocate(JAVA_FLOAT, info.embeddingSize());
         lastOutputs = new boolean[batchSize];
     }
 
@@ -112,9 +114,10 @@ public final class Session implements AutoCloseable {
             lastSize = 0;
             shim.check((int) shim.decode.invokeExact(handle, n, tokensBuf, positionsBuf, sequencesBuf, outputsBuf), "decode");
             for (int i = 0; i < n; i++) {
-                lastOutputs[i] = batch.output(i);
+                lastOutputs[i] = batch.output(i) || embeddings;
             }
             lastSize = n;
+            lastEmbeddings = embeddings;
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         } finally {
@@ -147,6 +150,35 @@ public final class Session implements AutoCloseable {
             checkOutput(batchIndex);
             shim.check((int) shim.logits.invokeExact(handle, batchIndex, logitsBuf, info.vocabSize()), "logits");
             return logitsBuf.toArray(JAVA_FLOAT);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Embeddings mode, off by default. While on, every token of a decode outputs its logits and its
+     * final hidden state (after the output norm), whatever the batch's output flags say; that costs
+     * the output layer for every token, so switch it on only for the decodes that need it.
+     */
+    public void setEmbeddings(boolean on) {
+        withLock(() -> {
+            shim.check((int) shim.setEmbeddings.invokeExact(handle, on ? 1 : 0), "set embeddings");
+            embeddings = on;
+        });
+    }
+
+    /** The final hidden state of the token at {@code batchIndex} of the last decode, which ran in embeddings mode. */
+    public float[] embedding(int batchIndex) {
+        lock.lock();
+        try {
+            checkOutput(batchIndex);
+            if (!lastEmbeddings) {
+                throw new InvalidRequestException("the last decode did not run in embeddings mode");
+            }
+            int n = shim.check((int) shim.embedding.invokeExact(handle, batchIndex, embeddingBuf, info.embeddingSize()), "embedding");
+            return embeddingBuf.asSlice(0, (long) n * Float.BYTES).toArray(JAVA_FLOAT);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         } finally {

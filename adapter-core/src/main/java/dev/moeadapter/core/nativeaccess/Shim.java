@@ -46,7 +46,7 @@ public final class Shim {
     public final MethodHandle modelLoad, modelFree, modelInfo, modelMoeLayers, modelMeta, modelDesc, modelIsEog;
     public final MethodHandle tokenize, tokenPiece, chatApply;
     public final MethodHandle sessionNew, sessionFree, sessionInfo, sessionAbort;
-    public final MethodHandle decode, logits, nll, argmax;
+    public final MethodHandle decode, logits, nll, argmax, setEmbeddings, embedding;
     public final MethodHandle kvClear, kvRm, kvCp, kvPosMax;
     public final MethodHandle planClear, planAdd;
     public final MethodHandle traceSet, traceRouteCount, traceRoutesRead, traceProbsCount, traceProbsRead, traceReset;
@@ -76,6 +76,8 @@ public final class Shim {
         logits = h("mae_logits", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
         nll = h("mae_nll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         argmax = h("mae_argmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        setEmbeddings = h("mae_set_embeddings", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        embedding = h("mae_embedding", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
         kvClear = h("mae_kv_clear", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         kvRm = h("mae_kv_rm", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
         kvCp = h("mae_kv_cp", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));

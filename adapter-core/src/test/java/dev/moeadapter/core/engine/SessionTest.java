@@ -1,6 +1,8 @@
 package dev.moeadapter.core.engine;
 
 import dev.moeadapter.core.CancelledException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +43,42 @@ class SessionTest {
                 double expected = Math.log(sum) + max - row[targets[i]];
                 assertThat((double) nll[i]).isCloseTo(expected, within(1e-4 * Math.max(1, expected)));
             }
+        }
+    }
+
+    @Test
+    void embeddingsModeGivesTheFinalHiddenStateOfEveryTokenAndKeepsTheLogits() {
+        Model m = TestModels.olmoe();
+        int[] toks = m.tokenize("the hidden state");
+        int e = m.info().embeddingSize();
+        float[] head = RandomModels.outputWeights(RandomModels.Spec.olmoe());
+        try (Session s = open(m, 1)) {
+            s.decode(Batch.of(0, 0, toks));
+            float[] plainLast = s.logits(toks.length - 1);
+            assertThatThrownBy(() -> s.embedding(toks.length - 1))
+                    .isInstanceOf(InvalidRequestException.class).hasMessageContaining("embeddings mode");
+
+            s.clear();
+            s.setEmbeddings(true);
+            s.decode(Batch.of(0, 0, toks)); // only the last token asks for output; every token gets one
+            s.setEmbeddings(false);
+            assertThat(s.logits(toks.length - 1)).containsExactly(plainLast, within(1e-4f));
+            for (int i = 0; i < toks.length; i++) {
+                float[] h = s.embedding(i);
+                float[] z = s.logits(i);
+                assertThat(h).hasSize(e);
+                for (int t = 0; t < z.length; t += 17) {
+                    double dot = 0;
+                    for (int j = 0; j < e; j++) {
+                        dot += (double) head[t * e + j] * h[j];
+                    }
+                    assertThat(dot).as("token %d, vocabulary entry %d", i, t).isCloseTo(z[t], within(1e-3));
+                }
+            }
+            assertThat(s.embedding(0)).isNotEqualTo(s.embedding(1));
+
+            s.decode(Batch.of(0, toks.length, toks[1]));
+            assertThatThrownBy(() -> s.embedding(0)).isInstanceOf(InvalidRequestException.class);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.moeadapter.core.gguf.GgufWriter.TensorData;
 import dev.moeadapter.core.gguf.GgufWriter.TensorType;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -222,6 +223,25 @@ public final class RandomModels {
                 addRandom(w, s, p + "ffn_down.weight", mt, down, ff, e);
                 addRandom(w, s, p + "ffn_up.weight", mt, inv, e, ff);
             }
+        }
+        return w;
+    }
+
+    /**
+     * The LM head of {@code spec} as written: row t (n_embd floats) maps the final hidden state to
+     * token t's logit. Lets tests check hidden states against logits.
+     */
+    public static float[] outputWeights(Spec spec) {
+        long e = spec.nEmbd();
+        float[] w = new float[Math.toIntExact(e * VOCAB_SIZE)];
+        int[] at = {0};
+        try {
+            random(spec.seed(), "output.weight", 2 * (float) (1 / Math.sqrt(e)), w.length).writeTo((values, off, len) -> {
+                System.arraycopy(values, off, w, at[0], len);
+                at[0] += len;
+            });
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
         }
         return w;
     }

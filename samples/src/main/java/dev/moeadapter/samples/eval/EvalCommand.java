@@ -1,5 +1,10 @@
 package dev.moeadapter.samples.eval;
 
+import dev.moeadapter.c3po.Algorithm;
+import dev.moeadapter.c3po.C3poSettings;
+import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.PlainGeneration;
@@ -22,10 +27,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting] [--max-tokens 32]
- * [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1] [--beta 0.5]
- * [--weak rank:2|top:1]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4] [--lr 0.05]
- * [--layers top:0.25|soft] [--param scalar|full|top:8] [--seed 0]}.
+ * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-mode|c3po-ngd]
+ * [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1]
+ * [--beta 0.5] [--weak rank:2|top:1]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4]
+ * [--lr 0.05] [--layers top:0.25|soft] [--param scalar|full|top:8] [--seed 0]}, C3PO: {@code --reference
+ * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--loss-tokens 1]}.
  * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
  * Prints the table and writes DIR/result.json and DIR/report.html.
  */
@@ -47,7 +53,7 @@ public final class EvalCommand {
             items = items.subList(0, Math.min(items.size(), Integer.parseInt(a.get("limit"))));
         }
         try (Model model = Model.load(ModelParams.of(modelPath))) {
-            AdaptationStrategy strategy = strategy(policy, a);
+            AdaptationStrategy strategy = strategy(policy, a, model);
             int sequences = Math.max(2, strategy.sequencesNeeded());
             try (Session session = model.newSession(new SessionParams(ctx * sequences, 512, sequences, threads, threads))) {
                 EvalRunner runner = new EvalRunner(model, session, strategy, maxTokens);
@@ -58,17 +64,41 @@ public final class EvalCommand {
                 report.writeJson(out.resolve("result.json"));
                 report.writeHtml(out.resolve("report.html"));
                 System.out.println("wrote " + out.resolve("result.json") + " and " + out.resolve("report.html"));
+            } finally {
+                if (strategy instanceof C3poStrategy c3po) {
+                    c3po.referenceSet().close();
+                }
             }
         }
     }
 
-    static AdaptationStrategy strategy(String policy, Map<String, String> a) {
+    static AdaptationStrategy strategy(String policy, Map<String, String> a, Model model) {
+        if (policy.startsWith("c3po-")) {
+            Algorithm algorithm = Algorithm.byLabel(policy.substring("c3po-".length()));
+            if (algorithm instanceof Algorithm.GradientDescent ngd && a.containsKey("steps")) {
+                algorithm = ngd.withSteps(Integer.parseInt(a.get("steps")));
+            }
+            C3poSettings d = C3poSettings.DEFAULTS;
+            C3poSettings settings = d.withAlgorithm(algorithm)
+                    .withNeighbours(Integer.parseInt(a.getOrDefault("k", String.valueOf(d.neighbours()))))
+                    .withBandwidth(Double.parseDouble(a.getOrDefault("bandwidth", String.valueOf(d.bandwidth()))))
+                    .withCriticalLayers(Integer.parseInt(a.getOrDefault("critical-layers", String.valueOf(d.criticalLayers()))))
+                    .withCoreExperts(Integer.parseInt(a.getOrDefault("core-experts", String.valueOf(d.coreExperts()))))
+                    .withLossTokens(Integer.parseInt(a.getOrDefault("loss-tokens", String.valueOf(d.lossTokens()))));
+            ReferenceSet refs = ReferenceSet.load(Path.of(require(a, "reference")), model);
+            try {
+                return new C3poStrategy(refs, new HiddenStateEmbedder(), settings);
+            } catch (RuntimeException e) {
+                refs.close();
+                throw e;
+            }
+        }
         return switch (policy) {
             case "none" -> new PlainGeneration();
             case "scmoe" -> new ScmoeStrategy(new ScmoeSettings(weak(a.getOrDefault("weak", "rank:2")),
                     Float.parseFloat(a.getOrDefault("alpha", "0.1")), Float.parseFloat(a.getOrDefault("beta", "0.5"))));
             case "rerouting" -> new ReroutingStrategy(rerouting(a));
-            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting)");
+            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting, c3po-kr, c3po-mode, c3po-ngd)");
         };
     }
 
@@ -120,7 +150,7 @@ public final class EvalCommand {
         throw new InvalidRequestException("--weak must be rank:K or top:M, got " + spec);
     }
 
-    private static Map<String, String> parse(String[] args) {
+    static Map<String, String> parse(String[] args) {
         Map<String, String> m = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
@@ -131,7 +161,7 @@ public final class EvalCommand {
         return m;
     }
 
-    private static String require(Map<String, String> a, String key) {
+    static String require(Map<String, String> a, String key) {
         String v = a.get(key);
         if (v == null) {
             throw new InvalidRequestException("missing --" + key);

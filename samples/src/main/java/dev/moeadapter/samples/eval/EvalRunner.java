@@ -64,6 +64,11 @@ public final class EvalRunner {
         return results;
     }
 
+    /** Where an answer ends: a blank line or the next question for GSM8K-style items, the end of the line otherwise. */
+    static List<String> stopStrings(BenchmarkItem.Scoring scoring) {
+        return scoring instanceof BenchmarkItem.FinalNumber ? List.of("\n\n", "Question:") : List.of("\n");
+    }
+
     /** Selections per layer and expert over every traced token (MoE layers only), in all and per task. */
     public ExpertUsage expertUsage() {
         Map<String, long[][]> byTask = new HashMap<>();
@@ -82,8 +87,7 @@ public final class EvalRunner {
             session.setTrace(0, TraceSpec.ROUTES);
             session.drainTrace();
         }
-        List<String> stop = item.scoring() instanceof BenchmarkItem.FinalNumber ? List.of("\n\n", "Question:") : List.of("\n");
-        GenerationRequest request = new GenerationRequest(prompt, maxTokens, SamplingParams.GREEDY, stop, false);
+        GenerationRequest request = new GenerationRequest(prompt, maxTokens, SamplingParams.GREEDY, stopStrings(item.scoring()), false);
         long t0 = System.nanoTime();
         GenerationResult g = strategy.generate(session, request, TokenListener.NONE, new CancellationToken());
         double seconds = (System.nanoTime() - t0) / 1e9;

@@ -23,7 +23,7 @@ class EvalRunnerTest {
         List<BenchmarkItem> probe = List.of(new BenchmarkItem("p", "echo", "copy: abc =", new BenchmarkItem.ExactMatch("?")));
         String greedy;
         try (Session s = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
-            greedy = new EvalRunner(m, s, EvalCommand.strategy("none", Map.of()), 8).run(probe).getFirst().extracted();
+            greedy = new EvalRunner(m, s, EvalCommand.strategy("none", Map.of(), m), 8).run(probe).getFirst().extracted();
         }
         List<BenchmarkItem> items = List.of(
                 new BenchmarkItem("1", "echo", "copy: abc =", new BenchmarkItem.ExactMatch(greedy)),
@@ -31,7 +31,7 @@ class EvalRunnerTest {
                 new BenchmarkItem("3", "math", "Question: 1+1?\nAnswer:", new BenchmarkItem.FinalNumber("2")));
         for (String policy : List.of("none", "scmoe")) {
             try (Session s = m.newSession(new SessionParams(512, 64, 2, 1, 1))) {
-                EvalRunner runner = new EvalRunner(m, s, EvalCommand.strategy(policy, Map.of()), 8);
+                EvalRunner runner = new EvalRunner(m, s, EvalCommand.strategy(policy, Map.of(), m), 8);
                 List<ItemResult> results = runner.run(items);
                 EvalReport report = EvalReport.of("olmoe", "inline", policy, results, runner.expertUsage());
                 assertThat(report.accuracy().n()).isEqualTo(3);
@@ -70,7 +70,7 @@ class EvalRunnerTest {
                 new BenchmarkItem("2", "echo", "copy: xyz =", new BenchmarkItem.ExactMatch("y")));
         // rounds at prefill and every 3 tokens: the answer's KV is rebuilt, so positions are traced again
         var strategy = EvalCommand.strategy("rerouting", Map.of("interval", "3", "steps", "4", "lr", "0.5",
-                "layers", "top:1", "param", "full", "q", "2"));
+                "layers", "top:1", "param", "full", "q", "2"), m);
         try (Session s = m.newSession(new SessionParams(1024, 64, strategy.sequencesNeeded(), 1, 1))) {
             EvalRunner runner = new EvalRunner(m, s, strategy, 8);
             List<ItemResult> results = runner.run(items);

@@ -1,0 +1,88 @@
+package dev.moeadapter.c3po;
+
+import dev.moeadapter.core.InvalidRequestException;
+
+import java.util.Objects;
+
+/**
+ * C3PO settings (paper defaults where the paper has them).
+ *
+ * @param algorithm            kernel regression, mode finding or NGD (the paper's best)
+ * @param neighbours           k nearest references by cosine of embeddings (3)
+ * @param bandwidth            of the Gaussian kernel on embeddings, K = exp(−‖a−b‖²/(2h²)) for unit vectors
+ * @param duplicateSimilarity  references more similar than this to the prompt are left out (0.95)
+ * @param criticalLayers       the last this-many MoE layers are re-mixed (5); clamped to the model's
+ * @param coreExperts          per critical layer, only the prompt's own top-n experts change (20); clamped
+ * @param minReferences        a reference set smaller than this leaves the base model's routing in place
+ * @param lossTokens           answer tokens of each neighbour scored by the neighbour loss (1: one
+ *                             single-token decode per neighbour, as in the port of NGD)
+ */
+public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth, double duplicateSimilarity,
+                           int criticalLayers, int coreExperts, int minReferences, int lossTokens) {
+    public static final C3poSettings DEFAULTS = new C3poSettings(Algorithm.GradientDescent.DEFAULTS, 3, 0.5, 0.95, 5, 20, 3, 1);
+
+    public C3poSettings {
+        Objects.requireNonNull(algorithm, "algorithm");
+        if (neighbours < 1 || neighbours > 64) {
+            throw new InvalidRequestException("c3po neighbours (k) must be 1..64, got " + neighbours);
+        }
+        if (!(bandwidth > 0) || !Double.isFinite(bandwidth)) {
+            throw new InvalidRequestException("c3po kernel bandwidth must be finite and > 0, got " + bandwidth);
+        }
+        if (!(duplicateSimilarity > -1 && duplicateSimilarity <= 1)) {
+            throw new InvalidRequestException("c3po near-duplicate similarity must lie in (-1, 1], got " + duplicateSimilarity);
+        }
+        if (criticalLayers < 1) {
+            throw new InvalidRequestException("c3po critical layers must be >= 1, got " + criticalLayers);
+        }
+        if (coreExperts < 1) {
+            throw new InvalidRequestException("c3po core experts must be >= 1, got " + coreExperts);
+        }
+        if (minReferences < 1) {
+            throw new InvalidRequestException("c3po minimum reference count must be >= 1, got " + minReferences);
+        }
+        if (lossTokens < 1 || lossTokens > 64) {
+            throw new InvalidRequestException("c3po loss tokens must be 1..64, got " + lossTokens);
+        }
+    }
+
+    public C3poSettings withAlgorithm(Algorithm a) {
+        return new C3poSettings(a, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens);
+    }
+
+    public C3poSettings withNeighbours(int k) {
+        return new C3poSettings(algorithm, k, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens);
+    }
+
+    public C3poSettings withBandwidth(double h) {
+        return new C3poSettings(algorithm, neighbours, h, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens);
+    }
+
+    public C3poSettings withDuplicateSimilarity(double s) {
+        return new C3poSettings(algorithm, neighbours, bandwidth, s, criticalLayers, coreExperts, minReferences, lossTokens);
+    }
+
+    public C3poSettings withCriticalLayers(int n) {
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, n, coreExperts, minReferences, lossTokens);
+    }
+
+    public C3poSettings withCoreExperts(int n) {
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, n, minReferences, lossTokens);
+    }
+
+    public C3poSettings withMinReferences(int n) {
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, n, lossTokens);
+    }
+
+    public C3poSettings withLossTokens(int n) {
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, n);
+    }
+
+    /**
+     * Sequences of a session one request needs: the answer, and one per neighbour and candidate
+     * pathway of a batched loss evaluation (a session with fewer evaluates in several decodes).
+     */
+    public int sequencesNeeded() {
+        return 1 + neighbours * Math.max(1, algorithm.pointsPerEvaluation());
+    }
+}
