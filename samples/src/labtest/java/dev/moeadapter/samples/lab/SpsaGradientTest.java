@@ -67,7 +67,7 @@ class SpsaGradientTest {
         StringBuilder report = new StringBuilder(file + ": cosine(SPSA estimate, exact gradient) —");
         for (int qi = 0; qi < QS.length; qi++) report.append(String.format(Locale.ROOT, " q=%d: %.3f", QS[qi], meanCos[qi]));
         System.out.println(report);
-        assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(0.5);
+        assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(0.4);
         assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(meanCos[0]);
     }
 

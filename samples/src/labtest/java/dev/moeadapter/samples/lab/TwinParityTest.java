@@ -26,8 +26,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The shipped lab GGUFs, run by llama.cpp through our engine, give the same next-token logits as
  * their PyTorch twins on the same input — with and without a router delta in every MoE layer.
  *
- * <p>Tolerance: max |Δlogit| ≤ 1e-3 · max(1, max |logit|) at every position (both sides are F32;
- * llama.cpp's kernels reorder sums, nothing else differs), and the same argmax everywhere.
+ * <p>Tolerance: max |Δlogit| ≤ 5e-3 · max(1, max |logit|) at every position, and the same argmax
+ * everywhere. Weights are F32 on both sides; llama.cpp keeps its KV cache in F16 (relative error
+ * ~1e-3 in K and V), which is most of the difference, and reorders sums.
  */
 class TwinParityTest {
 
@@ -74,7 +75,7 @@ class TwinParityTest {
                             if (e > expected[pos * v + argTwin]) argTwin = k;
                             if (got[k] > got[argLlama]) argLlama = k;
                         }
-                        assertThat(maxDiff).as("%s %s position %d (edited %s)", file, it.id(), pos, edited).isLessThanOrEqualTo(1e-3f * scale);
+                        assertThat(maxDiff).as("%s %s position %d (edited %s)", file, it.id(), pos, edited).isLessThanOrEqualTo(5e-3f * scale);
                         assertThat(argLlama).isEqualTo(argTwin);
                     }
                 }
