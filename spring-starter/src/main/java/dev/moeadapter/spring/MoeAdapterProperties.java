@@ -5,6 +5,8 @@ import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -13,6 +15,7 @@ import org.springframework.validation.annotation.Validated;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Settings of the MoE Adapter starter, under {@code moe.adapter}.
@@ -29,6 +32,15 @@ import java.time.Duration;
  * @param streamTimeout longest a streamed (server-sent events) answer may take
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
+ * @param callerHeader the request header whose value (a user or tenant id) keeps a caller on one arm
+ *                     of a policy: the arm is chosen by hashing it; requests without it get an arm at
+ *                     random by weight
+ * @param defaultPolicy the policy for requests that name none; may be left out when there is one policy
+ * @param policies A/B policies by name; without any, one policy "default" serves the plain arm "none"
+ *                 and lets a request name any other adaptation as its arm
+ * @param guards bulkhead wait, time budgets and circuit breakers
+ * @param feedback how long answers can be credited
+ * @param cache the adaptation-result cache
  */
 @Validated
 @ConfigurationProperties("moe.adapter")
@@ -43,7 +55,17 @@ public record MoeAdapterProperties(
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
         @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue @Valid Sampling sampling,
-        @DefaultValue @Valid Limits limits) {
+        @DefaultValue @Valid Limits limits,
+        @DefaultValue("X-Caller-Id") @NotBlank String callerHeader,
+        String defaultPolicy,
+        Map<String, @Valid Policy> policies,
+        @DefaultValue @Valid Guards guards,
+        @DefaultValue @Valid Feedback feedback,
+        @DefaultValue @Valid Cache cache) {
+
+    public MoeAdapterProperties {
+        policies = policies == null ? Map.of() : policies;
+    }
 
     /** Sampling defaults; temperature 0 is greedy. */
     public record Sampling(
@@ -58,6 +80,67 @@ public record MoeAdapterProperties(
     public record Limits(
             @DefaultValue("4096") @Min(1) int maxTokens,
             @DefaultValue("1MB") @NotNull DataSize maxRequestSize) {
+    }
+
+    /**
+     * A/B policy: named arms, each an adaptation with a weight.
+     *
+     * @param allowOverride whether a request may name its arm ({@code "arm"}) or send its own settings
+     *                      ({@code "settings"}); if not, such a request is refused with 403
+     * @param arms          the arms by name
+     */
+    public record Policy(@DefaultValue("false") boolean allowOverride, @NotEmpty Map<String, @Valid Arm> arms) {
+    }
+
+    /**
+     * One arm of a policy.
+     *
+     * @param adaptation the adaptation strategy it runs (none, scmoe, c3po, rerouting, … as present)
+     * @param weight     its share of the callers, relative to the other arms' weights (0: only on request)
+     * @param settings   settings passed to the strategy, e.g. {@code beta: 0.5} for scmoe
+     * @param timeBudget longest the adaptation may work before its first token; when it overruns,
+     *                   the answer comes from plain generation (default {@code guards.time-budget})
+     */
+    public record Arm(@NotBlank String adaptation, @DefaultValue("1") @DecimalMin("0") double weight,
+                      Map<String, String> settings, Duration timeBudget) {
+        public Arm {
+            settings = settings == null ? Map.of() : settings;
+        }
+    }
+
+    /**
+     * Resilience settings.
+     *
+     * @param timeBudget default time budget of an arm (adaptation work before the first token)
+     * @param retryAfter the Retry-After a refused request is told when every session is busy
+     * @param breaker    the circuit breaker each adapting arm has
+     */
+    public record Guards(@DefaultValue("30s") @NotNull Duration timeBudget, @DefaultValue("1s") @NotNull Duration retryAfter,
+                         @DefaultValue @Valid Breaker breaker) {
+    }
+
+    /**
+     * A circuit breaker per arm: when the adaptation fails in {@code failureRate} percent of the last
+     * {@code window} calls (after at least {@code minimumCalls}), the arm's traffic gets plain
+     * generation for {@code waitInOpen}; then {@code halfOpenCalls} trial calls decide whether it closes.
+     */
+    public record Breaker(@DefaultValue("50") @DecimalMin(value = "0", inclusive = false) @DecimalMax("100") float failureRate,
+                          @DefaultValue("20") @Min(1) int window, @DefaultValue("5") @Min(1) int minimumCalls,
+                          @DefaultValue("30s") @NotNull Duration waitInOpen, @DefaultValue("2") @Min(1) int halfOpenCalls) {
+    }
+
+    /**
+     * @param retention  how long after an answer its request id can be credited with feedback
+     * @param maxEntries most answers remembered for feedback (the oldest are forgotten first)
+     */
+    public record Feedback(@DefaultValue("24h") @NotNull Duration retention, @DefaultValue("100000") @Min(1) long maxEntries) {
+    }
+
+    /**
+     * @param maxEntries       most adaptation results kept
+     * @param expireAfterAccess an unused result is dropped after this long
+     */
+    public record Cache(@DefaultValue("10000") @Min(0) long maxEntries, @DefaultValue("1h") @NotNull Duration expireAfterAccess) {
     }
 
     public int effectiveThreads() {

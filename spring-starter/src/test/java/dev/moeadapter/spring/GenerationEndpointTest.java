@@ -49,10 +49,23 @@ class GenerationEndpointTest {
     @Test
     void generatesWithEachAdaptation() throws Exception {
         for (String arm : List.of("none", "scmoe")) {
-            HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"adaptation\":\"" + arm + "\"}");
+            HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"arm\":\"" + arm + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             JsonNode b = json.readTree(r.body());
+            assertThat(b.get("id").asString()).startsWith("gen-");
+            assertThat(b.get("policy").asString()).isEqualTo("default");
+            assertThat(b.get("arm").asString()).isEqualTo(arm);
             assertThat(b.get("adaptation").asString()).isEqualTo(arm);
+            assertThat(b.get("fallback").isNull()).isTrue();
+            JsonNode routing = b.get("routing");
+            assertThat(routing.get("layers")).hasSize(3); // the random OLMoE: 3 layers, each an MoE block
+            if (arm.equals("none")) {
+                assertThat(routing.get("mean").asDouble()).isZero();
+            } else {
+                // SCMoE's weak view keeps only the rank-2 expert: far from the strong view's routing
+                assertThat(routing.get("tokens").asInt()).isEqualTo(b.get("usage").get("completion_tokens").asInt());
+                assertThat(routing.get("mean").asDouble()).isBetween(0.3, 1.0);
+            }
             assertThat(b.get("usage").get("prompt_tokens").asInt()).isPositive();
             assertThat(b.get("usage").get("completion_tokens").asInt()).isBetween(0, 12);
             assertThat(b.get("timings").get("total_ms").asDouble()).isPositive();
@@ -107,7 +120,10 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),
                 new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "topP"),
-                new Case("{\"prompt\":\"a\",\"adaptation\":\"magic\"}", 400, "unknown adaptation 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"magic\"}", 400, "policy 'default' has no arm 'magic'"),
+                new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"none\",\"settings\":{\"beta\":1}}", 400, "takes no settings"),
                 new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
                 new Case("{\"prompt\":\"" + "word ".repeat(60) + "\"}", 400, "the context holds"),
                 new Case("{\"prompt\":\"" + "x".repeat(5000) + "\"}", 413, "exceeds the limit"));
