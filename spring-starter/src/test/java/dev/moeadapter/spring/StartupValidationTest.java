@@ -1,11 +1,13 @@
 package dev.moeadapter.spring;
 
+import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.spring.engine.AdaptationRegistry;
 import dev.moeadapter.spring.engine.SessionPool;
+import dev.moeadapter.spring.policy.PolicyRouter;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -44,7 +46,8 @@ class StartupValidationTest {
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1").run(ctx -> {
             assertThat(ctx).hasNotFailed();
-            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class);
+            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class)
+                    .hasSingleBean(PolicyRouter.class).hasSingleBean(ResultCache.class).hasBean("moeAdapterHealthIndicator");
             assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("none", "scmoe");
             assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
         });
@@ -52,6 +55,16 @@ class StartupValidationTest {
                         "moe.adapter.batch-size=32", "moe.adapter.sessions=1")
                 .withBean("scmoeStrategy", ScmoeStrategy.class, () -> new ScmoeStrategy(dev.moeadapter.scmoe.ScmoeSettings.DEFAULTS.withBeta(0.9f)))
                 .run(ctx -> assertThat(ctx.getBean(ScmoeStrategy.class).settings().beta()).isEqualTo(0.9f));
+    }
+
+    @Test
+    void anArmNamingAMissingAdaptationFailsStartup() {
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.policies.ab.arms.smart.adaptation=rerouting").run(ctx -> {
+            assertThat(ctx).hasFailed();
+            assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.policies.ab.arms.smart.adaptation")
+                    .hasStackTraceContaining("no adaptation 'rerouting'");
+        });
     }
 
     @Test

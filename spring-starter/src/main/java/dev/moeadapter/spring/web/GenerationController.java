@@ -25,6 +25,7 @@ import java.util.Map;
  * The native generation endpoint. With {@code "stream": true} the answer arrives as server-sent
  * events: {@code {"type":"token","text":…}} per piece of text, then {@code {"type":"done",…}}
  * with the full response, then {@code [DONE]}. A client that disconnects cancels its generation.
+ * The configured caller header ({@code moe.adapter.caller-header}) keeps a caller on one arm.
  */
 @RestController
 public class GenerationController {

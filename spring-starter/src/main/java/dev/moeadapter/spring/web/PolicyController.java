@@ -50,7 +50,7 @@ public class PolicyController {
     }
 
     @GetMapping("/v1/moe/assignment")
-    public AssignmentView assignment(@RequestParam(required = false) String policy, HttpServletRequest http) {
+    public AssignmentView assignment(@RequestParam(name = "policy", required = false) String policy, HttpServletRequest http) {
         Assignment a = router.assign(policy, http.getHeader(callerHeader), null, StrategySettings.NONE);
         return new AssignmentView(a.policy().name(), a.arm().name(), a.arm().adaptation(), a.basis().name().toLowerCase(Locale.ROOT));
     }
