@@ -120,9 +120,16 @@ public record MoeAdapterProperties(
     }
 
     /**
-     * A circuit breaker per arm: when the adaptation fails in {@code failureRate} percent of the last
-     * {@code window} calls (after at least {@code minimumCalls}), the arm's traffic gets plain
-     * generation for {@code waitInOpen}; then {@code halfOpenCalls} trial calls decide whether it closes.
+     * A circuit breaker per adapting arm: when its adaptation fails (an error, or its time budget
+     * overrun) in {@code failureRate} percent of the last {@code window} calls, the arm's traffic gets
+     * plain generation for {@code waitInOpen}; then {@code halfOpenCalls} trial calls decide whether
+     * it closes again.
+     *
+     * @param failureRate   percentage of failed calls that opens the breaker
+     * @param window        calls the failure rate is computed over
+     * @param minimumCalls  calls needed before the failure rate counts
+     * @param waitInOpen    how long an open breaker sends the arm's traffic to plain generation
+     * @param halfOpenCalls trial calls after the wait that decide whether the breaker closes
      */
     public record Breaker(@DefaultValue("50") @DecimalMin(value = "0", inclusive = false) @DecimalMax("100") float failureRate,
                           @DefaultValue("20") @Min(1) int window, @DefaultValue("5") @Min(1) int minimumCalls,
@@ -131,7 +138,7 @@ public record MoeAdapterProperties(
 
     /**
      * @param retention  how long after an answer its request id can be credited with feedback
-     * @param maxEntries most answers remembered for feedback (the oldest are forgotten first)
+     * @param maxEntries most answers remembered for feedback; beyond it, some are forgotten early
      */
     public record Feedback(@DefaultValue("24h") @NotNull Duration retention, @DefaultValue("100000") @Min(1) long maxEntries) {
     }

@@ -2,9 +2,21 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.Generator;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RoutingPlan;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -20,7 +32,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The starter in a real server on a random port, driven over HTTP, on a real GGUF through llama.cpp. */
-@SpringBootTest(classes = TestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(classes = {TestApplication.class, GenerationEndpointTest.LastLayerEdit.class}, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class GenerationEndpointTest {
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry r) {
@@ -71,6 +83,48 @@ class GenerationEndpointTest {
             assertThat(b.get("timings").get("total_ms").asDouble()).isPositive();
             assertThat(b.get("finish_reason").asString()).isIn("max_tokens", "end_of_generation");
         }
+    }
+
+    /** Keeps only the rank-2 expert in the last MoE layer of the answer's sequence: an edited plan, no view of base beside it. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class LastLayerEdit {
+        @Bean
+        AdaptationStrategy lastLayerRankTwo() {
+            return new AdaptationStrategy() {
+                @Override
+                public String name() {
+                    return "last-rank-2";
+                }
+
+                @Override
+                public int sequencesNeeded() {
+                    return 1;
+                }
+
+                @Override
+                public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+                    int last = session.model().info().lastMoeLayer();
+                    session.setPlan(0, new RoutingPlan(List.of(new RouterEdit.KeepRank(last, 2, PositionRange.ALL))));
+                    return new Generator(session, 0).generate(request, listener, cancel);
+                }
+            };
+        }
+    }
+
+    @Test
+    void anEditedPlanIsComparedWithARedecodeWithoutEdits() throws Exception {
+        HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":10,\"arm\":\"last-rank-2\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode b = json.readTree(r.body());
+        JsonNode routing = b.get("routing");
+        assertThat(routing.get("tokens").asInt()).isEqualTo(b.get("usage").get("completion_tokens").asInt()).isPositive();
+        JsonNode layers = routing.get("layers");
+        assertThat(layers).hasSize(3);
+        // layers before the edited one see the same tokens and route the same; the edited one moved far
+        assertThat(layers.get(0).get("shift").asDouble()).isLessThan(0.01);
+        assertThat(layers.get(1).get("shift").asDouble()).isLessThan(0.01);
+        assertThat(layers.get(2).get("layer").asInt()).isEqualTo(2);
+        assertThat(layers.get(2).get("shift").asDouble()).isGreaterThan(0.3);
     }
 
     @Test

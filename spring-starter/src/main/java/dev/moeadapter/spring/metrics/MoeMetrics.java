@@ -113,7 +113,7 @@ public final class MoeMetrics {
 
     private DistributionSummary tokens(Tags tags, String type) {
         return DistributionSummary.builder("gen_ai.client.token.usage").description("Number of input and output tokens used")
-                .baseUnit("{token}").tags(tags).tag("gen_ai.token.type", type).serviceLevelObjectives(TOKEN_BUCKETS).register(registry);
+                .baseUnit("tokens").tags(tags).tag("gen_ai.token.type", type).serviceLevelObjectives(TOKEN_BUCKETS).register(registry);
     }
 
     private static Duration[] durations(double[] seconds) {
