@@ -1,6 +1,7 @@
 package dev.moeadapter.scmoe;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Sampler;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -186,5 +188,24 @@ class ScmoeTest {
                     .generate(s, GenerationRequest.greedy(m.tokenize(PROMPT), 10).withIgnoreEos(true), (t, d) -> { }, new CancellationToken());
             assertThat(r.tokens()).hasSize(10);
         }
+    }
+
+    @Test
+    void settingsFromConfigurationOrJsonApplyOnTopOfTheStrategysOwn() {
+        ScmoeStrategy base = new ScmoeStrategy(ScmoeSettings.DEFAULTS.withBeta(0.7f));
+        assertThat(base.withSettings(StrategySettings.NONE)).isSameAs(base);
+        ScmoeSettings s = base.withSettings(StrategySettings.of(Map.of("alpha", "0.2", "weak", "top-1"))).settings();
+        assertThat(s.alpha()).isEqualTo(0.2f);
+        assertThat(s.beta()).isEqualTo(0.7f);
+        assertThat(s.weak()).isEqualTo(new WeakRouting.TopM(1));
+        assertThat(base.withSettings(StrategySettings.of(Map.of("beta", 0.25))).settings().beta()).isEqualTo(0.25f);
+        assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("gamma", 1))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("unknown scmoe setting 'gamma'");
+        assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", "lots"))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'beta' must be a finite number");
+        assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", -1))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("beta must be finite and >= 0");
+        assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("weak", "rank2"))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("rank-K or top-M");
     }
 }

@@ -18,8 +18,18 @@ import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.spring.engine.AdaptationRegistry;
+import dev.moeadapter.core.adaptation.ResultCache;
+import dev.moeadapter.spring.cache.CaffeineResultCache;
 import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.spring.engine.Guards;
 import dev.moeadapter.spring.engine.SessionPool;
+import dev.moeadapter.spring.metrics.ModelHealthIndicator;
+import dev.moeadapter.spring.metrics.MoeMetrics;
+import dev.moeadapter.spring.policy.Arm;
+import dev.moeadapter.spring.policy.FeedbackLedger;
+import dev.moeadapter.spring.policy.PolicyRouter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -31,7 +41,8 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * Loads the model named by {@code moe.adapter.model} once, opens a pool of sessions sized for the
- * strategies present, and registers one strategy per method module on the classpath.
+ * strategies present, registers one strategy per method module on the classpath, and builds the A/B
+ * policies, guards, metrics, feedback ledger, adaptation-result cache and health indicator.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(MoeAdapterProperties.class)
@@ -70,8 +81,54 @@ public class MoeAdapterAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public GenerationService moeGenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, MoeAdapterProperties props) {
-        return new GenerationService(model, pool, strategies, props);
+    public PolicyRouter moePolicyRouter(MoeAdapterProperties props, AdaptationRegistry strategies) {
+        return new PolicyRouter(props, strategies);
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public Guards moeGuards(SessionPool pool, MoeAdapterProperties props, PolicyRouter policies, AdaptationRegistry strategies,
+                            ObjectProvider<MeterRegistry> meters) {
+        return new Guards(pool.size(), props.acquireTimeout(), props.guards(), policies.policies(), strategies.get(Arm.PLAIN),
+                meters(meters));
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public MoeMetrics moeMetrics(Model model, PolicyRouter policies, ObjectProvider<MeterRegistry> meters) {
+        return new MoeMetrics(meters(meters), model.path().getFileName().toString(), policies.policies());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public FeedbackLedger moeFeedbackLedger(MoeAdapterProperties props, MoeMetrics metrics, ObjectProvider<MeterRegistry> meters) {
+        return new FeedbackLedger(props.feedback().retention(), props.feedback().maxEntries(), metrics, meters(meters));
+    }
+
+    /** Adaptation results worth reusing; method modules receive it where they can use it. */
+    @Bean
+    @ConditionalOnMissingBean
+    public ResultCache moeResultCache(MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
+        return new CaffeineResultCache(props.cache().maxEntries(), props.cache().expireAfterAccess(), meters(meters));
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public GenerationService moeGenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, PolicyRouter policies,
+                                                  Guards guards, MoeMetrics metrics, FeedbackLedger ledger, MoeAdapterProperties props) {
+        return new GenerationService(model, pool, strategies, policies, guards, metrics, ledger, props);
+    }
+
+    /** Health component "moeAdapter": the model served and the sessions free. */
+    @Bean
+    @ConditionalOnMissingBean(name = "moeAdapterHealthIndicator")
+    public ModelHealthIndicator moeAdapterHealthIndicator(Model model, SessionPool pool) {
+        return new ModelHealthIndicator(model, pool);
+    }
+
+    /** The application's registry; without one (no actuator metrics) meters go to Micrometer's empty global registry. */
+    private static MeterRegistry meters(ObjectProvider<MeterRegistry> meters) {
+        return meters.getIfAvailable(() -> Metrics.globalRegistry);
     }
 
     /** SCMoE, when the scmoe module is on the classpath. */

@@ -5,6 +5,8 @@ import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -14,6 +16,7 @@ import org.springframework.validation.annotation.Validated;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Settings of the MoE Adapter starter, under {@code moe.adapter}.
@@ -31,6 +34,15 @@ import java.time.Duration;
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  * @param c3po C3PO (with the c3po module on the classpath and a reference set named)
+ * @param callerHeader the request header whose value (a user or tenant id) keeps a caller on one arm
+ *                     of a policy: the arm is chosen by hashing it; requests without it get an arm at
+ *                     random by weight
+ * @param defaultPolicy the policy for requests that name none; may be left out when there is one policy
+ * @param policies A/B policies by name; without any, one policy "default" serves the plain arm "none"
+ *                 and lets a request name any other adaptation as its arm
+ * @param guards bulkhead wait, time budgets and circuit breakers
+ * @param feedback how long answers can be credited
+ * @param cache the adaptation-result cache
  */
 @Validated
 @ConfigurationProperties("moe.adapter")
@@ -46,7 +58,17 @@ public record MoeAdapterProperties(
         @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue @Valid Sampling sampling,
         @DefaultValue @Valid Limits limits,
-        @DefaultValue @Valid C3po c3po) {
+        @DefaultValue @Valid C3po c3po,
+        @DefaultValue("X-Caller-Id") @NotBlank String callerHeader,
+        String defaultPolicy,
+        Map<String, @Valid Policy> policies,
+        @DefaultValue @Valid Guards guards,
+        @DefaultValue @Valid Feedback feedback,
+        @DefaultValue @Valid Cache cache) {
+
+    public MoeAdapterProperties {
+        policies = policies == null ? Map.of() : policies;
+    }
 
     /** Sampling defaults; temperature 0 is greedy. */
     public record Sampling(
@@ -89,6 +111,74 @@ public record MoeAdapterProperties(
             @DefaultValue("3") @Min(1) int minReferences,
             @DefaultValue("10") @Min(1) @Max(1000) int steps,
             @DefaultValue("1") @Min(1) @Max(64) int lossTokens) {
+    }
+
+    /**
+     * A/B policy: named arms, each an adaptation with a weight.
+     *
+     * @param allowOverride whether a request may name its arm ({@code "arm"}) or send its own settings
+     *                      ({@code "settings"}); if not, such a request is refused with 403
+     * @param arms          the arms by name
+     */
+    public record Policy(@DefaultValue("false") boolean allowOverride, @NotEmpty Map<String, @Valid Arm> arms) {
+    }
+
+    /**
+     * One arm of a policy.
+     *
+     * @param adaptation the adaptation strategy it runs (none, scmoe, c3po, rerouting, … as present)
+     * @param weight     its share of the callers, relative to the other arms' weights (0: only on request)
+     * @param settings   settings passed to the strategy, e.g. {@code beta: 0.5} for scmoe
+     * @param timeBudget longest the adaptation may work before its first token; when it overruns,
+     *                   the answer comes from plain generation (default {@code guards.time-budget})
+     */
+    public record Arm(@NotBlank String adaptation, @DefaultValue("1") @DecimalMin("0") double weight,
+                      Map<String, String> settings, Duration timeBudget) {
+        public Arm {
+            settings = settings == null ? Map.of() : settings;
+        }
+    }
+
+    /**
+     * Resilience settings.
+     *
+     * @param timeBudget default time budget of an arm (adaptation work before the first token)
+     * @param retryAfter the Retry-After a refused request is told when every session is busy
+     * @param breaker    the circuit breaker each adapting arm has
+     */
+    public record Guards(@DefaultValue("30s") @NotNull Duration timeBudget, @DefaultValue("1s") @NotNull Duration retryAfter,
+                         @DefaultValue @Valid Breaker breaker) {
+    }
+
+    /**
+     * A circuit breaker per adapting arm: when its adaptation fails (an error, or its time budget
+     * overrun) in {@code failureRate} percent of the last {@code window} calls, the arm's traffic gets
+     * plain generation for {@code waitInOpen}; then {@code halfOpenCalls} trial calls decide whether
+     * it closes again.
+     *
+     * @param failureRate   percentage of failed calls that opens the breaker
+     * @param window        calls the failure rate is computed over
+     * @param minimumCalls  calls needed before the failure rate counts
+     * @param waitInOpen    how long an open breaker sends the arm's traffic to plain generation
+     * @param halfOpenCalls trial calls after the wait that decide whether the breaker closes
+     */
+    public record Breaker(@DefaultValue("50") @DecimalMin(value = "0", inclusive = false) @DecimalMax("100") float failureRate,
+                          @DefaultValue("20") @Min(1) int window, @DefaultValue("5") @Min(1) int minimumCalls,
+                          @DefaultValue("30s") @NotNull Duration waitInOpen, @DefaultValue("2") @Min(1) int halfOpenCalls) {
+    }
+
+    /**
+     * @param retention  how long after an answer its request id can be credited with feedback
+     * @param maxEntries most answers remembered for feedback; beyond it, some are forgotten early
+     */
+    public record Feedback(@DefaultValue("24h") @NotNull Duration retention, @DefaultValue("100000") @Min(1) long maxEntries) {
+    }
+
+    /**
+     * @param maxEntries       most adaptation results kept
+     * @param expireAfterAccess an unused result is dropped after this long
+     */
+    public record Cache(@DefaultValue("10000") @Min(0) long maxEntries, @DefaultValue("1h") @NotNull Duration expireAfterAccess) {
     }
 
     public int effectiveThreads() {

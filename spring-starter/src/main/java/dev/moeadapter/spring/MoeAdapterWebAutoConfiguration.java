@@ -3,6 +3,7 @@ package dev.moeadapter.spring;
 import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.GenerationController;
+import dev.moeadapter.spring.web.PolicyController;
 import dev.moeadapter.spring.web.RequestSizeLimit;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -17,7 +18,7 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 @AutoConfiguration(after = MoeAdapterAutoConfiguration.class)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnBean(GenerationService.class)
-@Import({GenerationController.class, ApiErrors.class})
+@Import({GenerationController.class, PolicyController.class, ApiErrors.class})
 public class MoeAdapterWebAutoConfiguration {
 
     @Bean

@@ -2,9 +2,21 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.Generator;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RoutingPlan;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -20,7 +32,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The starter in a real server on a random port, driven over HTTP, on a real GGUF through llama.cpp. */
-@SpringBootTest(classes = TestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(classes = {TestApplication.class, GenerationEndpointTest.LastLayerEdit.class}, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class GenerationEndpointTest {
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry r) {
@@ -50,15 +62,70 @@ class GenerationEndpointTest {
     @Test
     void generatesWithEachAdaptation() throws Exception {
         for (String arm : List.of("none", "scmoe", "rerouting", "c3po")) {
-            HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"adaptation\":\"" + arm + "\"}");
+            HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"arm\":\"" + arm + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             JsonNode b = json.readTree(r.body());
+            assertThat(b.get("id").asString()).startsWith("gen-");
+            assertThat(b.get("policy").asString()).isEqualTo("default");
+            assertThat(b.get("arm").asString()).isEqualTo(arm);
             assertThat(b.get("adaptation").asString()).isEqualTo(arm);
+            assertThat(b.get("fallback").isNull()).isTrue();
+            JsonNode routing = b.get("routing");
+            assertThat(routing.get("layers")).hasSize(3); // the random OLMoE: 3 layers, each an MoE block
+            if (arm.equals("none")) {
+                assertThat(routing.get("mean").asDouble()).isZero();
+            } else {
+                // SCMoE's weak view keeps only the rank-2 expert: far from the strong view's routing
+                assertThat(routing.get("tokens").asInt()).isEqualTo(b.get("usage").get("completion_tokens").asInt());
+                assertThat(routing.get("mean").asDouble()).isBetween(0.3, 1.0);
+            }
             assertThat(b.get("usage").get("prompt_tokens").asInt()).isPositive();
             assertThat(b.get("usage").get("completion_tokens").asInt()).isBetween(0, 12);
             assertThat(b.get("timings").get("total_ms").asDouble()).isPositive();
             assertThat(b.get("finish_reason").asString()).isIn("max_tokens", "end_of_generation");
         }
+    }
+
+    /** Keeps only the rank-2 expert in the last MoE layer of the answer's sequence: an edited plan, no view of base beside it. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class LastLayerEdit {
+        @Bean
+        AdaptationStrategy lastLayerRankTwo() {
+            return new AdaptationStrategy() {
+                @Override
+                public String name() {
+                    return "last-rank-2";
+                }
+
+                @Override
+                public int sequencesNeeded() {
+                    return 1;
+                }
+
+                @Override
+                public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+                    int last = session.model().info().lastMoeLayer();
+                    session.setPlan(0, new RoutingPlan(List.of(new RouterEdit.KeepRank(last, 2, PositionRange.ALL))));
+                    return new Generator(session, 0).generate(request, listener, cancel);
+                }
+            };
+        }
+    }
+
+    @Test
+    void anEditedPlanIsComparedWithARedecodeWithoutEdits() throws Exception {
+        HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":10,\"arm\":\"last-rank-2\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode b = json.readTree(r.body());
+        JsonNode routing = b.get("routing");
+        assertThat(routing.get("tokens").asInt()).isEqualTo(b.get("usage").get("completion_tokens").asInt()).isPositive();
+        JsonNode layers = routing.get("layers");
+        assertThat(layers).hasSize(3);
+        // layers before the edited one see the same tokens and route the same; the edited one moved far
+        assertThat(layers.get(0).get("shift").asDouble()).isLessThan(0.01);
+        assertThat(layers.get(1).get("shift").asDouble()).isLessThan(0.01);
+        assertThat(layers.get(2).get("layer").asInt()).isEqualTo(2);
+        assertThat(layers.get(2).get("shift").asDouble()).isGreaterThan(0.3);
     }
 
     @Test
@@ -108,7 +175,10 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),
                 new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "topP"),
-                new Case("{\"prompt\":\"a\",\"adaptation\":\"magic\"}", 400, "unknown adaptation 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"magic\"}", 400, "policy 'default' has no arm 'magic'"),
+                new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"none\",\"settings\":{\"beta\":1}}", 400, "takes no settings"),
                 new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
                 new Case("{\"prompt\":\"" + "word ".repeat(60) + "\"}", 400, "the context holds"),
                 new Case("{\"prompt\":\"" + "x".repeat(5000) + "\"}", 413, "exceeds the limit"));

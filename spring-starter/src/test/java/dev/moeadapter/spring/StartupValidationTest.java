@@ -2,6 +2,7 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
@@ -9,6 +10,7 @@ import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.spring.engine.AdaptationRegistry;
 import dev.moeadapter.spring.engine.SessionPool;
+import dev.moeadapter.spring.policy.PolicyRouter;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -48,7 +50,8 @@ class StartupValidationTest {
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1").run(ctx -> {
             assertThat(ctx).hasNotFailed();
             assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class)
-                    .hasSingleBean(ReroutingStrategy.class);
+                    .hasSingleBean(ReroutingStrategy.class)
+                    .hasSingleBean(PolicyRouter.class).hasSingleBean(ResultCache.class).hasBean("moeAdapterHealthIndicator");
             assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("none", "rerouting", "scmoe");
             assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
         });
@@ -66,7 +69,7 @@ class StartupValidationTest {
         runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=kr")
                 .run(ctx -> {
                     assertThat(ctx).hasNotFailed();
-                    assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "scmoe");
+                    assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "rerouting", "scmoe");
                     C3poStrategy c3po = ctx.getBean(C3poStrategy.class);
                     assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.KernelRegression.class);
                     assertThat(c3po.referenceSet().size()).isEqualTo(ReferenceSets.PROMPTS.size());
@@ -81,6 +84,16 @@ class StartupValidationTest {
         });
         runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=oracle")
                 .run(ctx -> assertThat(ctx).hasFailed());
+    }
+
+    @Test
+    void anArmNamingAMissingAdaptationFailsStartup() {
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.policies.ab.arms.smart.adaptation=oracle").run(ctx -> {
+            assertThat(ctx).hasFailed();
+            assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.policies.ab.arms.smart.adaptation")
+                    .hasStackTraceContaining("no adaptation 'oracle'");
+        });
     }
 
     @Test

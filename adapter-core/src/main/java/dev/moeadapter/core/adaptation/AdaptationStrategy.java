@@ -1,5 +1,6 @@
 package dev.moeadapter.core.adaptation;
 
+import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -19,4 +20,24 @@ public interface AdaptationStrategy {
     int sequencesNeeded();
 
     GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel);
+
+    /**
+     * This strategy with {@code settings} (an arm's configuration, a request's overrides) applied on
+     * top of its own; unknown names and bad values are an {@link InvalidRequestException} naming
+     * the setting. A strategy without settings refuses any.
+     */
+    default AdaptationStrategy withSettings(StrategySettings settings) {
+        if (!settings.isEmpty()) {
+            throw new InvalidRequestException("adaptation '" + name() + "' takes no settings, got " + settings.values().keySet());
+        }
+        return this;
+    }
+
+    /**
+     * Where the routing of the generated tokens can be compared with the model's own: by default the
+     * answer is decoded on sequence 0 under the strategy's routing plan.
+     */
+    default RoutingViews routingViews() {
+        return new RoutingViews.Planned(0);
+    }
 }

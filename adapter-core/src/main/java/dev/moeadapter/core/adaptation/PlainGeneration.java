@@ -21,6 +21,11 @@ public final class PlainGeneration implements AdaptationStrategy {
     }
 
     @Override
+    public RoutingViews routingViews() {
+        return new RoutingViews.Unchanged();
+    }
+
+    @Override
     public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         session.setPlan(0, RoutingPlan.EMPTY);
         return new Generator(session, 0).generate(request, listener, cancel);

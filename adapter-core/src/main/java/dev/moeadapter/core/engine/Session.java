@@ -441,6 +441,21 @@ public final class Session implements AutoCloseable {
         }
     }
 
+    /**
+     * Withdraws an {@link #abortDecode()} that found no decode in flight, so that it does not stop
+     * the next decode (e.g. the fallback after an attempt was given up between decodes).
+     */
+    public void clearAbort() {
+        if (closed) {
+            return;
+        }
+        try {
+            shim.sessionAbort.invokeExact(handle, 0);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
+    }
+
     private void checkOutput(int batchIndex) {
         ensureOpen();
         if (batchIndex < 0 || batchIndex >= lastSize || !lastOutputs[batchIndex]) {

@@ -2,7 +2,16 @@ package dev.moeadapter.spring.engine;
 
 import dev.moeadapter.core.generation.FinishReason;
 
-/** The answer to one request, with token counts, timings and the adaptation arm that produced it. */
+/**
+ * The answer to one request, with token counts and timings, the policy and arm it was assigned,
+ * the adaptation that produced it, the fallback reason if plain generation stood in, and how far
+ * its routing moved from the model's own.
+ *
+ * @param firstTokenMs from the request's start to its first token, or null if it produced none
+ * @param fallback     null, or why plain generation answered ({@link FallbackReason#label()})
+ * @param routing      null where routing could not be measured
+ */
 public record GenerationOutcome(String id, String text, FinishReason finishReason, int promptTokens, int completionTokens,
-                                double prefillMs, double decodeMs, double totalMs, String adaptation) {
+                                double prefillMs, double decodeMs, double totalMs, Double firstTokenMs, String policy, String arm,
+                                String adaptation, String fallback, RoutingSummary routing) {
 }

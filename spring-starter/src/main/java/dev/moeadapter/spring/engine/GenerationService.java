@@ -1,22 +1,29 @@
 package dev.moeadapter.spring.engine;
 
 import dev.moeadapter.core.InvalidRequestException;
-import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.spring.MoeAdapterProperties;
+import dev.moeadapter.spring.metrics.MoeMetrics;
+import dev.moeadapter.spring.policy.Arm;
+import dev.moeadapter.spring.policy.Assignment;
+import dev.moeadapter.spring.policy.FeedbackLedger;
+import dev.moeadapter.spring.policy.PolicyRouter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.UUID;
 
 /**
- * Turns a client's command into a generation: validates it against the limits, builds the
- * prompt (chat template for messages), leases a session, runs the chosen adaptation strategy.
+ * Turns a client's command into a generation: assigns the policy's arm, validates the command
+ * against the limits, builds the prompt (chat template for messages), takes a bulkhead permit and a
+ * session, runs the arm's strategy under its guards, and records metrics and the answer for feedback.
  */
 public final class GenerationService {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationService.class);
@@ -24,12 +31,21 @@ public final class GenerationService {
     private final Model model;
     private final SessionPool pool;
     private final AdaptationRegistry strategies;
+    private final PolicyRouter policies;
+    private final Guards guards;
+    private final MoeMetrics metrics;
+    private final FeedbackLedger ledger;
     private final MoeAdapterProperties props;
 
-    public GenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, MoeAdapterProperties props) {
+    public GenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, PolicyRouter policies, Guards guards,
+                             MoeMetrics metrics, FeedbackLedger ledger, MoeAdapterProperties props) {
         this.model = model;
         this.pool = pool;
         this.strategies = strategies;
+        this.policies = policies;
+        this.guards = guards;
+        this.metrics = metrics;
+        this.ledger = ledger;
         this.props = props;
     }
 
@@ -48,42 +64,68 @@ public final class GenerationService {
     }
 
     /**
-     * Validates the command and leases a session, so that every refusal (bad input, no capacity)
-     * happens before a response is committed; {@link Prepared#run} then generates.
+     * Assigns the arm, validates the command and takes a session, so that every refusal (bad input,
+     * an override the policy forbids, no capacity) happens before a response is committed;
+     * {@link Prepared#run} then generates.
      */
     public Prepared prepare(GenerationCommand c) {
-        AdaptationStrategy strategy = strategies.get(c.adaptation());
+        Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), StrategySettings.of(c.settings()));
         GenerationRequest request = toRequest(c);
-        return new Prepared(strategy, request, pool.acquire(props.acquireTimeout()), System.nanoTime());
+        String operation = c.prompt() != null ? "text_completion" : "chat";
+        long started = System.nanoTime();
+        Guards.Permit permit = guards.enter();
+        try {
+            return new Prepared(assignment, request, operation, permit, pool.acquire(props.acquireTimeout()), started);
+        } catch (RuntimeException e) {
+            permit.close();
+            throw e;
+        }
     }
 
-    /** A validated request holding a session; closing returns the session. */
-    public static final class Prepared implements AutoCloseable {
-        private final AdaptationStrategy strategy;
+    /** A validated request holding a bulkhead permit and a session; closing returns both. */
+    public final class Prepared implements AutoCloseable {
+        private final Assignment assignment;
         private final GenerationRequest request;
+        private final String operation;
+        private final Guards.Permit permit;
         private final SessionPool.Lease lease;
         private final long started;
 
-        private Prepared(AdaptationStrategy strategy, GenerationRequest request, SessionPool.Lease lease, long started) {
-            this.strategy = strategy;
+        private Prepared(Assignment assignment, GenerationRequest request, String operation, Guards.Permit permit,
+                         SessionPool.Lease lease, long started) {
+            this.assignment = assignment;
             this.request = request;
+            this.operation = operation;
+            this.permit = permit;
             this.lease = lease;
             this.started = started;
         }
 
         public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
-            GenerationResult r = strategy.generate(lease.session(), request, listener, cancel);
-            double totalMs = (System.nanoTime() - started) / 1e6;
+            Arm arm = assignment.arm();
+            Guards.Answer answer = guards.run(arm, assignment.strategy(), lease.session(), request, listener, cancel);
+            GenerationResult r = answer.result();
+            long elapsed = System.nanoTime() - started;
+            long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;
             String id = "gen-" + UUID.randomUUID();
-            LOG.debug("{}: {} + {} tokens with '{}' in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), strategy.name(),
-                    Math.round(totalMs), r.finishReason());
+            String fallback = answer.fallback() == null ? null : answer.fallback().label();
+            if (r.finishReason() != FinishReason.CANCELLED) {
+                metrics.answered(operation, arm, r.promptTokens(), r.generatedTokens(), elapsed, firstToken, answer.adaptationNanos(),
+                        answer.routing() == null ? null : answer.routing().mean(), fallback);
+                ledger.remember(id, arm);
+            }
+            LOG.debug("{}: {} + {} tokens on {} ({} by {}{}) in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), arm.key(),
+                    answer.adaptation(), assignment.basis(), fallback == null ? "" : ", fallback " + fallback,
+                    elapsed / 1_000_000, r.finishReason());
             return new GenerationOutcome(id, r.text(), r.finishReason(), r.promptTokens(), r.generatedTokens(),
-                    r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, totalMs, strategy.name());
+                    r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, elapsed / 1e6, firstToken < 0 ? null : firstToken / 1e6,
+                    assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing());
         }
 
         @Override
         public void close() {
             lease.close();
+            permit.close();
         }
     }
 

@@ -2,9 +2,18 @@ package dev.moeadapter.spring.engine;
 
 import dev.moeadapter.core.MoeAdapterException;
 
-/** No session became free in time: the service is at capacity. */
+import java.time.Duration;
+
+/** No session became free in time: the service is at capacity; the client may retry after {@link #retryAfter()}. */
 public class PoolExhaustedException extends MoeAdapterException {
-    public PoolExhaustedException(String message) {
+    private final Duration retryAfter;
+
+    public PoolExhaustedException(String message, Duration retryAfter) {
         super(message);
+        this.retryAfter = retryAfter;
+    }
+
+    public Duration retryAfter() {
+        return retryAfter;
     }
 }

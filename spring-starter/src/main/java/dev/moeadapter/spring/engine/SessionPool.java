@@ -36,12 +36,12 @@ public final class SessionPool implements AutoCloseable {
         try {
             Session s = free.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (s == null) {
-                throw new PoolExhaustedException("all " + all.size() + " sessions are busy; try again shortly");
+                throw new PoolExhaustedException("all " + all.size() + " sessions are busy; try again shortly", Duration.ofSeconds(1));
             }
             return new Lease(s);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new PoolExhaustedException("interrupted while waiting for a session");
+            throw new PoolExhaustedException("interrupted while waiting for a session", Duration.ofSeconds(1));
         }
     }
 

@@ -4,6 +4,8 @@ import dev.moeadapter.core.ContextFullException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.MoeAdapterException;
 import dev.moeadapter.spring.engine.PoolExhaustedException;
+import dev.moeadapter.spring.policy.OverrideNotAllowedException;
+import dev.moeadapter.spring.policy.UnknownRequestException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -50,8 +52,19 @@ public class ApiErrors {
 
     @ExceptionHandler(PoolExhaustedException.class)
     ResponseEntity<Map<String, Object>> busy(PoolExhaustedException e) {
-        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "1")
+        long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, Long.toString(seconds))
                 .body(body("server_busy", e.getMessage()));
+    }
+
+    @ExceptionHandler(OverrideNotAllowedException.class)
+    ResponseEntity<Map<String, Object>> overrideDenied(OverrideNotAllowedException e) {
+        return error(HttpStatus.FORBIDDEN, "permission_error", e.getMessage());
+    }
+
+    @ExceptionHandler(UnknownRequestException.class)
+    ResponseEntity<Map<String, Object>> unknownRequest(UnknownRequestException e) {
+        return error(HttpStatus.NOT_FOUND, "not_found_error", e.getMessage());
     }
 
     @ExceptionHandler(MoeAdapterException.class)

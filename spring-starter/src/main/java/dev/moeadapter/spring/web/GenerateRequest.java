@@ -5,8 +5,13 @@ import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.spring.engine.GenerationCommand;
 
 import java.util.List;
+import java.util.Map;
 
-/** Body of {@code POST /v1/moe/generate}. */
+/**
+ * Body of {@code POST /v1/moe/generate}. {@code policy} picks an A/B policy (default: the configured
+ * one); {@code arm} and {@code settings} ask for an arm and settings for its adaptation, where the
+ * policy allows overrides.
+ */
 public record GenerateRequest(
         String prompt,
         List<Message> messages,
@@ -17,7 +22,9 @@ public record GenerateRequest(
         @JsonProperty("min_p") Double minP,
         Long seed,
         List<String> stop,
-        String adaptation,
+        String policy,
+        String arm,
+        Map<String, Object> settings,
         Boolean stream) {
 
     public record Message(String role, String content) {
@@ -27,8 +34,8 @@ public record GenerateRequest(
         return Boolean.TRUE.equals(stream);
     }
 
-    GenerationCommand toCommand() {
+    GenerationCommand toCommand(String callerKey) {
         List<ChatMessage> chat = messages == null ? null : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
-        return new GenerationCommand(prompt, chat, maxTokens, temperature, topK, topP, minP, seed, stop, adaptation);
+        return new GenerationCommand(prompt, chat, maxTokens, temperature, topK, topP, minP, seed, stop, policy, arm, settings, callerKey);
     }
 }

@@ -1,7 +1,10 @@
 package dev.moeadapter.spring.web;
 
 import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.spring.MoeAdapterProperties;
+import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.GenerationService;
+import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -22,25 +25,29 @@ import java.util.Map;
  * The native generation endpoint. With {@code "stream": true} the answer arrives as server-sent
  * events: {@code {"type":"token","text":…}} per piece of text, then {@code {"type":"done",…}}
  * with the full response, then {@code [DONE]}. A client that disconnects cancels its generation.
+ * The configured caller header ({@code moe.adapter.caller-header}) keeps a caller on one arm.
  */
 @RestController
 public class GenerationController {
     private final GenerationService service;
     private final JsonMapper json;
+    private final String callerHeader;
 
-    public GenerationController(GenerationService service, JsonMapper json) {
+    public GenerationController(GenerationService service, JsonMapper json, MoeAdapterProperties props) {
         this.service = service;
         this.json = json;
+        this.callerHeader = props.callerHeader();
     }
 
     @PostMapping(path = "/v1/moe/generate", consumes = MediaType.APPLICATION_JSON_VALUE)
-    public ResponseEntity<StreamingResponseBody> generate(@RequestBody GenerateRequest body) {
+    public ResponseEntity<StreamingResponseBody> generate(@RequestBody GenerateRequest body, HttpServletRequest http) {
+        GenerationCommand command = body.toCommand(http.getHeader(callerHeader));
         if (!body.streaming()) {
-            GenerateResponse response = GenerateResponse.of(service.generate(body.toCommand(), (t, d) -> { }, new CancellationToken()));
+            GenerateResponse response = GenerateResponse.of(service.generate(command, (t, d) -> { }, new CancellationToken()));
             byte[] bytes = json.writeValueAsBytes(response);
             return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(bytes));
         }
-        GenerationService.Prepared prepared = service.prepare(body.toCommand());
+        GenerationService.Prepared prepared = service.prepare(command);
         StreamingResponseBody stream = out -> {
             CancellationToken cancel = new CancellationToken();
             try (prepared) {

@@ -1,0 +1,263 @@
+package dev.moeadapter.spring.engine;
+
+import dev.moeadapter.core.ContextFullException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.FinishReason;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.spring.MoeAdapterProperties;
+import dev.moeadapter.spring.policy.Arm;
+import dev.moeadapter.spring.policy.Policy;
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.bulkhead.BulkheadFullException;
+import io.github.resilience4j.bulkhead.BulkheadRegistry;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetrics;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The guards around generation: a bulkhead with one permit per session, so a request beyond
+ * capacity is refused (503 with Retry-After) instead of queueing without bound; and per adapting arm
+ * a time budget and a circuit breaker, both of which answer with plain generation rather than fail.
+ *
+ * <p>The time budget is not Resilience4j's TimeLimiter: that one abandons a future, while an
+ * adaptation holds a session and must be stopped — through its CancellationToken between tokens and
+ * {@link Session#abortDecode()} inside a decode — before the session can answer plainly.
+ */
+public final class Guards implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Guards.class);
+
+    private final Bulkhead bulkhead;
+    private final CircuitBreakerRegistry breakers;
+    private final AdaptationStrategy plain;
+    private final Duration retryAfter;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "moe-time-budget");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public Guards(int sessions, Duration bulkheadWait, MoeAdapterProperties.Guards config, Collection<Policy> policies,
+                  AdaptationStrategy plain, MeterRegistry meters) {
+        BulkheadRegistry bulkheads = BulkheadRegistry.of(BulkheadConfig.custom()
+                .maxConcurrentCalls(sessions).maxWaitDuration(bulkheadWait).build());
+        this.bulkhead = bulkheads.bulkhead("moe-sessions");
+        MoeAdapterProperties.Breaker b = config.breaker();
+        this.breakers = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(b.window())
+                .minimumNumberOfCalls(b.minimumCalls())
+                .failureRateThreshold(b.failureRate())
+                .waitDurationInOpenState(b.waitInOpen())
+                .permittedNumberOfCallsInHalfOpenState(b.halfOpenCalls())
+                .build());
+        this.plain = plain;
+        this.retryAfter = config.retryAfter();
+        for (Policy p : policies) {
+            for (Arm a : p.arms()) {
+                if (!a.isPlain()) {
+                    breaker(a).getEventPublisher().onStateTransition(e -> LOG.warn("arm {}: circuit breaker {} -> {}",
+                            a.key(), e.getStateTransition().getFromState(), e.getStateTransition().getToState()));
+                }
+            }
+        }
+        TaggedBulkheadMetrics.ofBulkheadRegistry(bulkheads).bindTo(meters);
+        TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(meters);
+    }
+
+    /** One permit per session; waits up to the configured time, then refuses with {@link PoolExhaustedException}. */
+    public Permit enter() {
+        try {
+            bulkhead.acquirePermission();
+        } catch (BulkheadFullException e) {
+            throw new PoolExhaustedException("all " + bulkhead.getBulkheadConfig().getMaxConcurrentCalls()
+                    + " sessions are busy; try again shortly", retryAfter);
+        }
+        return new Permit();
+    }
+
+    /** The circuit breaker of an adapting arm. */
+    public CircuitBreaker breaker(Arm arm) {
+        return breakers.circuitBreaker(arm.key());
+    }
+
+    /**
+     * Runs {@code strategy} for {@code arm} under its time budget and circuit breaker; answers with
+     * plain generation when the budget runs out before the first token, when the breaker is open,
+     * or when the adaptation fails before its first token. Request errors (bad settings for this
+     * model, a full context) propagate: they are the request's fault, not the arm's.
+     */
+    Answer run(Arm arm, AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
+               CancellationToken cancel) {
+        if (arm.isPlain()) {
+            return unguarded(strategy, session, request, new Attempt(listener, cancel, session));
+        }
+        CircuitBreaker breaker = breaker(arm);
+        if (!breaker.tryAcquirePermission()) {
+            return fallback(FallbackReason.CIRCUIT_OPEN, session, request, listener, cancel);
+        }
+        Attempt attempt = new Attempt(listener, cancel, session);
+        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+        ScheduledFuture<?> budget = timer.schedule(attempt::expire, arm.timeBudget().toNanos(), TimeUnit.NANOSECONDS);
+        GenerationResult result;
+        try {
+            result = strategy.generate(session, request, attempt, attempt.token());
+        } catch (InvalidRequestException | ContextFullException e) {
+            settle(attempt, budget, session);
+            probe.stop();
+            breaker.releasePermission();
+            throw e;
+        } catch (RuntimeException e) {
+            long elapsed = System.nanoTime() - attempt.started();
+            boolean stands = settle(attempt, budget, session);
+            probe.stop();
+            if (!stands) {
+                breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+                return overBudget(arm, session, request, listener, cancel);
+            }
+            if (cancel.isCancelled()) {
+                breaker.releasePermission();
+                throw e;
+            }
+            breaker.onError(elapsed, TimeUnit.NANOSECONDS, e);
+            if (attempt.answered()) {
+                throw e; // part of the answer is out: it cannot be replaced
+            }
+            LOG.warn("arm {}: adaptation '{}' failed before answering ({}); answering with plain generation", arm.key(),
+                    strategy.name(), e.toString());
+            reset(session);
+            return fallback(FallbackReason.ADAPTATION_ERROR, session, request, listener, cancel);
+        }
+        long elapsed = System.nanoTime() - attempt.started();
+        if (!settle(attempt, budget, session)) {
+            probe.stop();
+            breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+            return overBudget(arm, session, request, listener, cancel);
+        }
+        if (result.finishReason() == FinishReason.CANCELLED && cancel.isCancelled()) {
+            breaker.releasePermission();
+        } else {
+            breaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
+        }
+        return answer(strategy, result, attempt, probe, request);
+    }
+
+    private Answer overBudget(Arm arm, Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        LOG.info("arm {}: adaptation '{}' had no answer within its time budget of {} ms; answering with plain generation",
+                arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
+        return fallback(FallbackReason.TIME_BUDGET, session, request, listener, cancel);
+    }
+
+    private Answer fallback(FallbackReason reason, Session session, GenerationRequest request, TokenListener listener,
+                            CancellationToken cancel) {
+        Answer a = unguarded(plain, session, request, new Attempt(listener, cancel, session));
+        return new Answer(a.result(), a.adaptation(), reason, a.firstTokenAt(), a.adaptationNanos(), a.routing());
+    }
+
+    private Answer unguarded(AdaptationStrategy strategy, Session session, GenerationRequest request, Attempt attempt) {
+        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+        try {
+            return answer(strategy, strategy.generate(session, request, attempt, attempt.token()), attempt, probe, request);
+        } finally {
+            probe.stop();
+        }
+    }
+
+    private static Answer answer(AdaptationStrategy strategy, GenerationResult r, Attempt attempt, RoutingProbe probe,
+                                 GenerationRequest request) {
+        try {
+            RoutingSummary routing = r.finishReason() == FinishReason.CANCELLED ? null : probe.finish(request.prompt(), r.tokens());
+            return new Answer(r, strategy.name(), null, attempt.firstTokenAt(), attempt.adaptationNanos(), routing);
+        } finally {
+            probe.stop();
+        }
+    }
+
+    /**
+     * Ends an attempt; false if its budget expired first. Then the expiry may have aborted a decode
+     * that was not running, which would stop the next one: wait for it and withdraw it.
+     */
+    private static boolean settle(Attempt attempt, ScheduledFuture<?> budget, Session session) {
+        if (attempt.finish()) {
+            budget.cancel(false);
+            return true;
+        }
+        try {
+            budget.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            LOG.warn("time budget expiry failed", e.getCause());
+        }
+        reset(session);
+        return false;
+    }
+
+    /** Leaves a session as a new attempt expects it: no plans, no traces, no pending abort. */
+    private static void reset(Session session) {
+        for (int s = 0; s < session.sequences(); s++) {
+            session.clearPlan(s);
+            session.setTrace(s, TraceSpec.OFF);
+        }
+        session.drainTrace();
+        session.clearAbort();
+    }
+
+    public Duration retryAfter() {
+        return retryAfter;
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+
+    /** A bulkhead permit; closing it (once) lets the next request in. */
+    public final class Permit implements AutoCloseable {
+        private boolean released;
+
+        private Permit() {
+        }
+
+        @Override
+        public void close() {
+            if (!released) {
+                released = true;
+                bulkhead.onComplete();
+            }
+        }
+    }
+
+    /**
+     * What an attempt produced.
+     *
+     * @param adaptation    the strategy that produced the answer ("none" after a fallback)
+     * @param fallback      why plain generation answered instead of the arm's adaptation, or null
+     * @param firstTokenAt  System.nanoTime() of the first token sent, 0 if none
+     * @param adaptationNanos time the answering strategy took before its first token
+     * @param routing       how far routing moved from base, or null where it could not be measured
+     */
+    record Answer(GenerationResult result, String adaptation, FallbackReason fallback, long firstTokenAt, long adaptationNanos,
+                  RoutingSummary routing) {
+    }
+}

@@ -1,0 +1,55 @@
+package dev.moeadapter.spring.policy;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.spring.metrics.MoeMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
+
+import java.time.Duration;
+
+/**
+ * Which arm answered each recent request, so that feedback on an answer credits that arm (the arm
+ * assigned, also when plain generation stood in for it: the comparison is by assignment). Bounded in
+ * size and time; an answer can be credited once.
+ */
+public final class FeedbackLedger {
+    private final Cache<String, Arm> answers;
+    private final MoeMetrics metrics;
+
+    public FeedbackLedger(Duration retention, long maxEntries, MoeMetrics metrics, MeterRegistry meters) {
+        this.answers = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(retention).recordStats().build();
+        this.metrics = metrics;
+        CaffeineCacheMetrics.monitor(meters, answers, "moe.adapter.feedback");
+    }
+
+    public void remember(String requestId, Arm arm) {
+        answers.put(requestId, arm);
+    }
+
+    /**
+     * Credits the arm that answered {@code requestId} with a verdict or a score (exactly one).
+     *
+     * @return the arm credited
+     * @throws InvalidRequestException        neither or both of verdict and score, or a score that is not finite
+     * @throws UnknownRequestException        no answer with this id is remembered (unknown, expired, or already credited)
+     */
+    public Arm credit(String requestId, Boolean correct, Double score) {
+        if (requestId == null || requestId.isBlank()) {
+            throw new InvalidRequestException("give the 'request_id' of the answer");
+        }
+        if ((correct == null) == (score == null)) {
+            throw new InvalidRequestException("give exactly one of 'correct' (true/false) and 'score' (a number)");
+        }
+        if (score != null && !Double.isFinite(score)) {
+            throw new InvalidRequestException("'score' must be a finite number");
+        }
+        Arm arm = answers.asMap().remove(requestId);
+        if (arm == null) {
+            throw new UnknownRequestException("no answer '" + requestId + "' to credit: unknown, older than the retention, or already credited");
+        }
+        metrics.feedback(arm, correct, score);
+        return arm;
+    }
+}

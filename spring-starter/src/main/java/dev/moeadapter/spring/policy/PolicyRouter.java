@@ -1,0 +1,164 @@
+package dev.moeadapter.spring.policy;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.MoeAdapterException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.spring.MoeAdapterProperties;
+import dev.moeadapter.spring.engine.AdaptationRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+
+/**
+ * Chooses the arm of a request. A caller key (the configured header) is hashed with the policy's
+ * name — SHA-256, its first 53 bits read as a fraction in [0, 1) — and mapped onto the arms'
+ * cumulative weights (arms ordered by name), so a caller keeps its arm across requests and restarts
+ * while the configuration stays the same, and over many callers each arm gets its weight's share.
+ * A request without a caller key gets an arm at random by weight. A request may name its arm, or
+ * send settings for it, only where the policy allows overrides.
+ */
+public class PolicyRouter {
+    private static final Logger LOG = LoggerFactory.getLogger(PolicyRouter.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+    /** The policy used when none is configured. */
+    public static final String IMPLICIT_POLICY = "default";
+
+    private final Map<String, Policy> policies = new LinkedHashMap<>();
+    private final Policy defaultPolicy;
+
+    /** Builds the configured policies; any mistake fails startup with a message that names the property. */
+    public PolicyRouter(MoeAdapterProperties props, AdaptationRegistry registry) {
+        if (props.policies().isEmpty()) {
+            // every adaptation present is an arm a request may name; callers that name none get plain generation
+            List<Arm> arms = registry.names().stream().map(n -> new Arm(IMPLICIT_POLICY, n, Arm.PLAIN.equals(n) ? 1 : 0,
+                    registry.get(n), StrategySettings.NONE, props.guards().timeBudget())).toList();
+            policies.put(IMPLICIT_POLICY, new Policy(IMPLICIT_POLICY, true, arms));
+        }
+        props.policies().forEach((name, p) -> policies.put(name, build(name, p, registry, props)));
+        String wanted = props.defaultPolicy();
+        if (wanted == null) {
+            if (policies.size() > 1) {
+                throw new IllegalStateException("moe.adapter.default-policy: set it to one of " + policies.keySet());
+            }
+            wanted = policies.keySet().iterator().next();
+        }
+        defaultPolicy = policies.get(wanted);
+        if (defaultPolicy == null) {
+            throw new IllegalStateException("moe.adapter.default-policy: there is no policy '" + wanted + "'; policies: " + policies.keySet());
+        }
+        for (Policy p : policies.values()) {
+            LOG.info("policy '{}'{}{}: {}", p.name(), p == defaultPolicy ? " (default)" : "", p.allowOverride() ? ", overrides allowed" : "",
+                    p.arms().stream().map(a -> a.name() + "=" + a.adaptation() + " weight " + a.weight()
+                            + (a.settings().isEmpty() ? "" : " " + a.settings())).toList());
+        }
+    }
+
+    private static Policy build(String name, MoeAdapterProperties.Policy p, AdaptationRegistry registry, MoeAdapterProperties props) {
+        String prefix = "moe.adapter.policies." + name;
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalStateException(prefix + ": a policy name is 1 to 64 letters, digits, '_', '.' or '-'");
+        }
+        List<Arm> arms = new ArrayList<>();
+        p.arms().forEach((armName, a) -> {
+            String at = prefix + ".arms." + armName;
+            if (!NAME.matcher(armName).matches()) {
+                throw new IllegalStateException(at + ": an arm name is 1 to 64 letters, digits, '_', '.' or '-'");
+            }
+            if (!registry.names().contains(a.adaptation())) {
+                throw new IllegalStateException(at + ".adaptation: no adaptation '" + a.adaptation()
+                        + "' in this service (its module is not on the classpath?); available: " + registry.names());
+            }
+            if (!Double.isFinite(a.weight())) {
+                throw new IllegalStateException(at + ".weight: must be a finite number >= 0");
+            }
+            StrategySettings settings = StrategySettings.of(a.settings());
+            AdaptationStrategy strategy;
+            try {
+                strategy = registry.get(a.adaptation()).withSettings(settings);
+            } catch (InvalidRequestException e) {
+                throw new IllegalStateException(at + ".settings: " + e.getMessage(), e);
+            }
+            if (a.timeBudget() != null && (a.timeBudget().isNegative() || a.timeBudget().isZero())) {
+                throw new IllegalStateException(at + ".time-budget: must be positive");
+            }
+            arms.add(new Arm(name, armName, a.weight(), strategy, settings, a.timeBudget() == null ? props.guards().timeBudget() : a.timeBudget()));
+        });
+        arms.sort(Comparator.comparing(Arm::name));
+        if (arms.stream().noneMatch(a -> a.weight() > 0)) {
+            throw new IllegalStateException(prefix + ".arms: at least one arm needs a positive weight");
+        }
+        return new Policy(name, p.allowOverride(), arms);
+    }
+
+    public Collection<Policy> policies() {
+        return List.copyOf(policies.values());
+    }
+
+    public Policy defaultPolicy() {
+        return defaultPolicy;
+    }
+
+    /** The named policy, or the default one for null. */
+    public Policy policy(String name) {
+        if (name == null) {
+            return defaultPolicy;
+        }
+        Policy p = policies.get(name);
+        if (p == null) {
+            throw new InvalidRequestException("unknown policy '" + name + "'; policies: " + policies.keySet());
+        }
+        return p;
+    }
+
+    /**
+     * The arm for a request.
+     *
+     * @param policyName the policy the request names, or null for the default one
+     * @param callerKey  the caller key, or null/blank when the request carried none
+     * @param armName    the arm the request names, or null
+     * @param settings   the request's own settings for the arm (empty for none)
+     * @throws InvalidRequestException      unknown policy or arm, or settings the strategy refuses
+     * @throws OverrideNotAllowedException  an arm or settings were named where the policy does not allow it
+     */
+    public Assignment assign(String policyName, String callerKey, String armName, StrategySettings settings) {
+        Policy policy = policy(policyName);
+        if ((armName != null || !settings.isEmpty()) && !policy.allowOverride()) {
+            throw new OverrideNotAllowedException("policy '" + policy.name() + "' assigns arms itself: a request may not name "
+                    + (armName != null ? "its arm" : "settings"));
+        }
+        if (armName != null) {
+            Arm arm = policy.arm(armName);
+            return new Assignment(policy, arm, arm.strategy().withSettings(settings), Assignment.Basis.REQUEST);
+        }
+        boolean keyed = callerKey != null && !callerKey.isBlank();
+        Arm arm = policy.atFraction(keyed ? fraction(policy.name(), callerKey) : ThreadLocalRandom.current().nextDouble());
+        return new Assignment(policy, arm, arm.strategy().withSettings(settings),
+                keyed ? Assignment.Basis.CALLER : Assignment.Basis.RANDOM);
+    }
+
+    /** A stable fraction in [0, 1) for a caller in a policy. */
+    static double fraction(String policy, String callerKey) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(policy.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            byte[] digest = sha.digest(callerKey.getBytes(StandardCharsets.UTF_8));
+            return (ByteBuffer.wrap(digest).getLong() >>> 11) * 0x1.0p-53;
+        } catch (NoSuchAlgorithmException e) {
+            throw new MoeAdapterException("every JDK has SHA-256", e);
+        }
+    }
+}

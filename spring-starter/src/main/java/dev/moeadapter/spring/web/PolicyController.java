@@ -1,0 +1,94 @@
+package dev.moeadapter.spring.web;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.spring.MoeAdapterProperties;
+import dev.moeadapter.spring.engine.Guards;
+import dev.moeadapter.spring.metrics.ArmStatistics;
+import dev.moeadapter.spring.metrics.MoeMetrics;
+import dev.moeadapter.spring.policy.Arm;
+import dev.moeadapter.spring.policy.Assignment;
+import dev.moeadapter.spring.policy.FeedbackLedger;
+import dev.moeadapter.spring.policy.Policy;
+import dev.moeadapter.spring.policy.PolicyRouter;
+import jakarta.servlet.http.HttpServletRequest;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The A/B side of the service: the policies with their arms and per-arm statistics
+ * ({@code GET /v1/moe/policies}), the arm a caller is assigned ({@code GET /v1/moe/assignment}, no
+ * generation), and feedback on an answer ({@code POST /v1/moe/feedback}).
+ */
+@RestController
+public class PolicyController {
+    private final PolicyRouter router;
+    private final Guards guards;
+    private final MoeMetrics metrics;
+    private final FeedbackLedger ledger;
+    private final String callerHeader;
+
+    public PolicyController(PolicyRouter router, Guards guards, MoeMetrics metrics, FeedbackLedger ledger, MoeAdapterProperties props) {
+        this.router = router;
+        this.guards = guards;
+        this.metrics = metrics;
+        this.ledger = ledger;
+        this.callerHeader = props.callerHeader();
+    }
+
+    @GetMapping("/v1/moe/policies")
+    public Policies policies() {
+        return new Policies(router.defaultPolicy().name(), callerHeader, router.policies().stream().map(this::view).toList());
+    }
+
+    @GetMapping("/v1/moe/assignment")
+    public AssignmentView assignment(@RequestParam(name = "policy", required = false) String policy, HttpServletRequest http) {
+        Assignment a = router.assign(policy, http.getHeader(callerHeader), null, StrategySettings.NONE);
+        return new AssignmentView(a.policy().name(), a.arm().name(), a.arm().adaptation(), a.basis().name().toLowerCase(Locale.ROOT));
+    }
+
+    @PostMapping(path = "/v1/moe/feedback", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public Credited feedback(@RequestBody FeedbackRequest body) {
+        Arm arm = ledger.credit(body.requestId(), body.correct(), body.score());
+        return new Credited(body.requestId(), arm.policy(), arm.name());
+    }
+
+    private PolicyView view(Policy p) {
+        double total = p.totalWeight();
+        return new PolicyView(p.name(), p.allowOverride(), p.arms().stream().map(a -> new ArmView(a.name(), a.adaptation(), a.weight(),
+                a.weight() / total, a.settings().values(), a.timeBudget().toMillis(),
+                a.isPlain() ? null : guards.breaker(a).getState().name().toLowerCase(Locale.ROOT), metrics.statistics(a))).toList());
+    }
+
+    public record Policies(@JsonProperty("default_policy") String defaultPolicy, @JsonProperty("caller_header") String callerHeader,
+                           List<PolicyView> policies) {
+    }
+
+    public record PolicyView(String name, @JsonProperty("allow_override") boolean allowOverride, List<ArmView> arms) {
+    }
+
+    /**
+     * @param share   the arm's share of assignments (weight over the policy's total)
+     * @param breaker its circuit breaker's state (closed, open, half_open), null for plain arms
+     */
+    public record ArmView(String name, String adaptation, double weight, double share, Map<String, Object> settings,
+                          @JsonProperty("time_budget_ms") long timeBudgetMs, String breaker, ArmStatistics.Snapshot stats) {
+    }
+
+    public record AssignmentView(String policy, String arm, String adaptation, String basis) {
+    }
+
+    public record FeedbackRequest(@JsonProperty("request_id") String requestId, Boolean correct, Double score) {
+    }
+
+    public record Credited(@JsonProperty("request_id") String requestId, String policy, String arm) {
+    }
+}

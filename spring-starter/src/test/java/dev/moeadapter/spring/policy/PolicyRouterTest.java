@@ -1,0 +1,113 @@
+package dev.moeadapter.spring.policy;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.scmoe.ScmoeSettings;
+import dev.moeadapter.scmoe.ScmoeStrategy;
+import dev.moeadapter.spring.MoeAdapterProperties;
+import dev.moeadapter.spring.engine.AdaptationRegistry;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+/** Assignment by policy: weights, stickiness, overrides, and configuration mistakes named by property. */
+class PolicyRouterTest {
+    private final AdaptationRegistry registry = new AdaptationRegistry(List.of(new PlainGeneration(), new ScmoeStrategy(ScmoeSettings.DEFAULTS)));
+
+    private PolicyRouter router(String... properties) {
+        Map<String, String> map = new HashMap<>(Map.of("moe.adapter.model", "unused.gguf"));
+        for (String p : properties) {
+            map.put(p.substring(0, p.indexOf('=')), p.substring(p.indexOf('=') + 1));
+        }
+        MoeAdapterProperties props = new Binder(new MapConfigurationPropertySource(map)).bindOrCreate("moe.adapter", MoeAdapterProperties.class);
+        return new PolicyRouter(props, registry);
+    }
+
+    private PolicyRouter abTest() {
+        return router("moe.adapter.policies.ab.arms.control.adaptation=none", "moe.adapter.policies.ab.arms.control.weight=1",
+                "moe.adapter.policies.ab.arms.contrast.adaptation=scmoe", "moe.adapter.policies.ab.arms.contrast.weight=3",
+                "moe.adapter.policies.ab.arms.contrast.settings.beta=0.25",
+                "moe.adapter.policies.ab.arms.contrast.time-budget=2s");
+    }
+
+    @Test
+    void weightsAreRespectedOverManyCallers() {
+        PolicyRouter r = abTest();
+        int n = 10_000;
+        long contrast = IntStream.range(0, n).filter(i -> r.assign(null, "caller-" + i, null, StrategySettings.NONE).arm().name().equals("contrast")).count();
+        // weight 3 of 4; the binomial standard deviation is 0.0043, the tolerance about 4.6 of them
+        assertThat(contrast / (double) n).isCloseTo(0.75, within(0.02));
+        long random = IntStream.range(0, n).filter(i -> r.assign(null, null, null, StrategySettings.NONE).arm().name().equals("contrast")).count();
+        assertThat(random / (double) n).isCloseTo(0.75, within(0.02));
+    }
+
+    @Test
+    void aCallerKeepsItsArmAndTheArmCarriesItsSettings() {
+        PolicyRouter r = abTest(), restarted = abTest();
+        for (int i = 0; i < 50; i++) {
+            Assignment first = r.assign("ab", "caller-" + i, null, StrategySettings.NONE);
+            assertThat(first.basis()).isEqualTo(Assignment.Basis.CALLER);
+            for (int k = 0; k < 5; k++) {
+                assertThat(restarted.assign(null, "caller-" + i, null, StrategySettings.NONE).arm().name()).isEqualTo(first.arm().name());
+            }
+        }
+        Arm contrast = r.defaultPolicy().arm("contrast");
+        assertThat(((ScmoeStrategy) contrast.strategy()).settings().beta()).isEqualTo(0.25f);
+        assertThat(contrast.timeBudget()).hasSeconds(2);
+        assertThat(r.defaultPolicy().arm("control").timeBudget()).hasSeconds(30);
+        assertThat(r.assign(null, "  ", null, StrategySettings.NONE).basis()).isEqualTo(Assignment.Basis.RANDOM);
+    }
+
+    @Test
+    void overridesOnlyWhereThePolicyAllowsThem() {
+        assertThatThrownBy(() -> abTest().assign(null, "c", "control", StrategySettings.NONE))
+                .isInstanceOf(OverrideNotAllowedException.class).hasMessageContaining("may not name its arm");
+        assertThatThrownBy(() -> abTest().assign(null, "c", null, StrategySettings.of(Map.of("beta", 1))))
+                .isInstanceOf(OverrideNotAllowedException.class).hasMessageContaining("settings");
+        PolicyRouter open = router("moe.adapter.policies.open.allow-override=true", "moe.adapter.policies.open.arms.plain.adaptation=none",
+                "moe.adapter.policies.open.arms.scmoe.adaptation=scmoe", "moe.adapter.policies.open.arms.scmoe.weight=0");
+        Assignment a = open.assign("open", "c", "scmoe", StrategySettings.of(Map.of("beta", 0.9)));
+        assertThat(a.basis()).isEqualTo(Assignment.Basis.REQUEST);
+        assertThat(((ScmoeStrategy) a.strategy()).settings().beta()).isEqualTo(0.9f);
+        assertThat(open.assign("open", "c", null, StrategySettings.NONE).arm().name()).as("weight 0: only on request").isEqualTo("plain");
+        assertThatThrownBy(() -> open.assign("open", "c", "nope", StrategySettings.NONE))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("no arm 'nope'");
+        assertThatThrownBy(() -> open.assign("closed", "c", null, StrategySettings.NONE))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("unknown policy 'closed'");
+    }
+
+    @Test
+    void withoutPoliciesEveryAdaptationIsAnArmOnRequest() {
+        PolicyRouter r = router();
+        assertThat(r.defaultPolicy().name()).isEqualTo("default");
+        assertThat(r.defaultPolicy().allowOverride()).isTrue();
+        assertThat(r.defaultPolicy().arms()).extracting(Arm::name).containsExactly("none", "scmoe");
+        assertThat(r.assign(null, "anyone", null, StrategySettings.NONE).arm().adaptation()).isEqualTo("none");
+    }
+
+    @Test
+    void configurationMistakesNameTheProperty() {
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=c3po"))
+                .hasMessageContaining("moe.adapter.policies.ab.arms.x.adaptation").hasMessageContaining("no adaptation 'c3po'");
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=scmoe", "moe.adapter.policies.ab.arms.x.settings.gamma=1"))
+                .hasMessageContaining("moe.adapter.policies.ab.arms.x.settings").hasMessageContaining("unknown scmoe setting 'gamma'");
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=none", "moe.adapter.policies.ab.arms.x.weight=0"))
+                .hasMessageContaining("moe.adapter.policies.ab.arms").hasMessageContaining("positive weight");
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=none", "moe.adapter.default-policy=ba"))
+                .hasMessageContaining("moe.adapter.default-policy").hasMessageContaining("no policy 'ba'");
+        assertThatThrownBy(() -> router("moe.adapter.policies.a.arms.x.adaptation=none", "moe.adapter.policies.b.arms.x.adaptation=none"))
+                .hasMessageContaining("moe.adapter.default-policy: set it to one of");
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=none", "moe.adapter.policies.ab.arms.x.time-budget=0s"))
+                .hasMessageContaining("moe.adapter.policies.ab.arms.x.time-budget");
+    }
+}
