@@ -10,8 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -92,7 +90,7 @@ public final class LabTrainer {
                         gc.backward(loss);
                         parts = new float[] {ce.getFloat(), route.getFloat()};
                     }
-                    adamStep(params, adam, lr, step);
+                    adamStep(root, params, adam, lr, step);
                     lossSum += parts[0];
                     auxSum += parts[1];
                     window++;
@@ -154,7 +152,7 @@ public final class LabTrainer {
     }
 
     /** Adam (β 0.9/0.98) after clipping the global gradient norm to 1; in place, outside the autograd graph. */
-    private static void adamStep(Map<String, NDArray> params, Map<String, NDArray[]> state, float lr, int step) {
+    private static void adamStep(NDManager root, Map<String, NDArray> params, Map<String, NDArray[]> state, float lr, int step) {
         double sq = 0;
         Map<String, NDArray> grads = new HashMap<>();
         for (var e : params.entrySet()) {
@@ -163,11 +161,15 @@ public final class LabTrainer {
             sq += g.square().sum().getFloat();
         }
         if (!Double.isFinite(sq)) {
-            // DJL zeroes gradients by subtracting them from themselves, which leaves NaN/inf in place
-            // and would poison every later step: overwrite them with zeros instead.
+            // DJL zeroes gradients by subtracting them from themselves, which keeps NaN/inf for ever:
+            // the parameters are replaced by fresh leaves (same values, no gradient yet) instead.
             LOG.warn("step {}: non-finite gradient, update skipped", step);
-            // (a direct buffer: the native copy reads it in place)
-            grads.values().forEach(g -> g.set(ByteBuffer.allocateDirect(Math.toIntExact(g.size()) * Float.BYTES).order(ByteOrder.nativeOrder())));
+            for (var e : params.entrySet()) {
+                NDArray fresh = e.getValue().duplicate();
+                fresh.attach(root);
+                fresh.setRequiresGradient(true);
+                e.setValue(fresh);
+            }
             return;
         }
         float clip = (float) Math.min(1, 1 / (Math.sqrt(sq) + 1e-6));

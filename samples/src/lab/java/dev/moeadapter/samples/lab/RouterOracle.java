@@ -68,7 +68,12 @@ public final class RouterOracle {
                 NDArray m = delta.zerosLike(), v = delta.zerosLike();
                 delta.setRequiresGradient(true);
                 for (int step = 1; step <= steps; step++) {
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    try (NDManager perStep = sub.newSubManager();
+                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        twin.parameters().values().forEach(p -> p.tempAttach(perStep));
+                        delta.tempAttach(perStep);
+                        m.tempAttach(perStep);
+                        v.tempAttach(perStep);
                         gc.zeroGradients();
                         boolean oracle = objective == Objective.ANSWER;
                         NDArray logits = twin.forward(b.tokens(), delta, oracle).logits();
@@ -81,12 +86,13 @@ public final class RouterOracle {
                             LOG.info("items {}..{}: step {} mean {} NLL {}", from, from + chunk.size(), step, objective,
                                     String.format(Locale.ROOT, "%.4f", nll.mean().getFloat()));
                         }
+                        gc.close(); // leaves the autograd scope: the update below is not recorded
+                        NDArray g = delta.getGradient();
+                        m.muli(0.9f).addi(g.mul(0.1f));
+                        v.muli(0.999f).addi(g.square().mul(0.001f));
+                        float c1 = (float) (1 - Math.pow(0.9, step)), c2 = (float) (1 - Math.pow(0.999, step));
+                        delta.subi(m.div(c1).div(v.div(c2).sqrt().add(1e-8f)).mul(lr));
                     }
-                    NDArray g = delta.getGradient();
-                    m.muli(0.9f).addi(g.mul(0.1f));
-                    v.muli(0.999f).addi(g.square().mul(0.001f));
-                    float c1 = (float) (1 - Math.pow(0.9, step)), c2 = (float) (1 - Math.pow(0.999, step));
-                    delta.subi(m.div(c1).div(v.div(c2).sqrt().add(1e-8f)).mul(lr));
                 }
                 System.arraycopy(delta.toFloatArray(), 0, out, from * per, chunk.size() * per);
             }
