@@ -33,7 +33,6 @@ for model in "${models[@]}"; do
       done ;;
     rerouting-dev)  # 100 items per dev split: each item runs several batched decodes per step
       for cfg in "default|" "full-20x8|--steps 20 --q 8 --lr 1.0 --c 1.0 --layers top:1 --param full" \
-                 "top4-20x8|--steps 20 --q 8 --lr 1.0 --c 1.0 --layers top:1 --param top:4" \
                  "scalar-20x8|--steps 20 --q 8 --lr 1.0 --c 1.0 --layers top:1 --param scalar"; do
         # shellcheck disable=SC2086
         for split in dev dev-shifted; do ev "$model" "$split" "rr-${cfg%%|*}" --policy rerouting --limit 100 ${cfg#*|}; done
@@ -47,7 +46,7 @@ for model in "${models[@]}"; do
         for split in dev dev-shifted; do ev "$model" "$split" "$pol" --policy "$pol" --reference "$refs"; done
       done ;;
     test)
-      label=$(echo "${MEASURE_ARGS:?set MEASURE_ARGS to the chosen eval arguments}" | tr -s ' -' '_' | cut -c1-40)
+      label=$(echo "${MEASURE_ARGS:?set MEASURE_ARGS to the chosen eval arguments}" | tr -s ' /.-' '_' | cut -c1-40)
       # shellcheck disable=SC2086
       for split in test test-shifted; do ev "$model" "$split" "$label" $MEASURE_ARGS; done ;;
     *) echo "unknown: $what" >&2; exit 2 ;;

@@ -2,6 +2,7 @@ package dev.moeadapter.samples.lab;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
@@ -87,7 +88,9 @@ public final class RouterOracle {
                                     String.format(Locale.ROOT, "%.4f", nll.mean().getFloat()));
                         }
                         gc.close(); // leaves the autograd scope: the update below is not recorded
-                        NDArray g = delta.getGradient();
+                        // an item whose gradient is not finite (rare: saturated softmaxes) keeps its delta this step
+                        NDArray raw = delta.getGradient();
+                        NDArray g = NDArrays.where(raw.isNaN().logicalOr(raw.isInfinite()), raw.zerosLike(), raw);
                         m.muli(0.9f).addi(g.mul(0.1f));
                         v.muli(0.999f).addi(g.square().mul(0.001f));
                         float c1 = (float) (1 - Math.pow(0.9, step)), c2 = (float) (1 - Math.pow(0.999, step));
