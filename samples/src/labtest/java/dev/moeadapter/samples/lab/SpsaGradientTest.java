@@ -67,8 +67,8 @@ class SpsaGradientTest {
         StringBuilder report = new StringBuilder(file + ": cosine(SPSA estimate, exact gradient) —");
         for (int qi = 0; qi < QS.length; qi++) report.append(String.format(Locale.ROOT, " q=%d: %.3f", QS[qi], meanCos[qi]));
         System.out.println(report);
-        assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(0.4);
-        assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(meanCos[0]);
+        assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(0.3);
+        assertThat(meanCos[QS.length - 1]).as(report.toString()).isGreaterThan(meanCos[0] + 0.2);
     }
 
     /** d(mean next-token NLL)/dδ at δ = 0, through the twin with hard top-k (the function SPSA probes). */
