@@ -75,9 +75,14 @@ class GenerationEndpointTest {
             if (arm.equals("none")) {
                 assertThat(routing.get("mean").asDouble()).isZero();
             } else {
-                // SCMoE's weak view keeps only the rank-2 expert: far from the strong view's routing
                 assertThat(routing.get("tokens").asInt()).isEqualTo(b.get("usage").get("completion_tokens").asInt());
-                assertThat(routing.get("mean").asDouble()).isBetween(0.3, 1.0);
+                if (arm.equals("scmoe")) {
+                    // SCMoE's weak view keeps only the rank-2 expert: far from the strong view's routing
+                    assertThat(routing.get("mean").asDouble()).isBetween(0.3, 1.0);
+                } else {
+                    // rerouting's deltas and C3PO's re-mixed pathway move routing, by less
+                    assertThat(routing.get("mean").asDouble()).isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+                }
             }
             assertThat(b.get("usage").get("prompt_tokens").asInt()).isPositive();
             assertThat(b.get("usage").get("completion_tokens").asInt()).isBetween(0, 12);
