@@ -83,6 +83,23 @@ class ReroutingTest {
         }
     }
 
+    /** The shipped OLMoE-style lab model on a shifted lab prompt (misleading tag REV, the task is NXT). */
+    @Test
+    void aRoundLowersTheContextNllOfALabPrompt() {
+        java.nio.file.Path lab = java.nio.file.Path.of("../samples/lab/models/lab-olmoe.gguf");
+        try (Model m = Model.load(dev.moeadapter.core.engine.ModelParams.of(lab)); Session s = open(m)) {
+            int[] prompt = m.tokenize("REV:abcd=bcde,hgfa=ahgb,cafe=");
+            for (Parameterisation p : List.of(new Parameterisation.Full(), new Parameterisation.LayerScalar())) {
+                ReroutingDecoding scheme = new ReroutingDecoding(s, STRONG.withParameterisation(p), new CancellationToken());
+                scheme.prefill(prompt, new CancellationToken());
+                RoutingPlan tuned = scheme.plan();
+                scheme.release();
+                float[] loss = new ContextLoss(s).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
+                assertThat(loss[1]).as("%s: NLL %s -> %s", p, loss[0], loss[1]).isLessThan(loss[0] - 0.05f);
+            }
+        }
+    }
+
     @Test
     void contextLossMatchesJavaLogSoftmax() {
         Model m = TestModels.olmoe();
