@@ -41,6 +41,12 @@ public final class GenerationService {
         return strategies;
     }
 
+    /** The name clients use for the served model: its file name without {@code .gguf} (never a path). */
+    public String modelId() {
+        String file = model.path().getFileName().toString();
+        return file.endsWith(".gguf") ? file.substring(0, file.length() - ".gguf".length()) : file;
+    }
+
     public GenerationOutcome generate(GenerationCommand c, TokenListener listener, CancellationToken cancel) {
         try (Prepared p = prepare(c)) {
             return p.run(listener, cancel);
@@ -63,6 +69,7 @@ public final class GenerationService {
         private final GenerationRequest request;
         private final SessionPool.Lease lease;
         private final long started;
+        private final String id = "gen-" + UUID.randomUUID();
 
         private Prepared(AdaptationStrategy strategy, GenerationRequest request, SessionPool.Lease lease, long started) {
             this.strategy = strategy;
@@ -71,10 +78,14 @@ public final class GenerationService {
             this.started = started;
         }
 
+        /** The request's id, known before generation so that streamed answers can carry it from the start. */
+        public String id() {
+            return id;
+        }
+
         public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
             GenerationResult r = strategy.generate(lease.session(), request, listener, cancel);
             double totalMs = (System.nanoTime() - started) / 1e6;
-            String id = "gen-" + UUID.randomUUID();
             LOG.debug("{}: {} + {} tokens with '{}' in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), strategy.name(),
                     Math.round(totalMs), r.finishReason());
             return new GenerationOutcome(id, r.text(), r.finishReason(), r.promptTokens(), r.generatedTokens(),

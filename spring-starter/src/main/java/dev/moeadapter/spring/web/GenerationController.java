@@ -11,10 +11,7 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
@@ -47,8 +44,7 @@ public class GenerationController {
                 var outcome = prepared.run((token, text) -> send(out, Map.of("type", "token", "text", text), cancel), cancel);
                 if (!cancel.isCancelled()) {
                     send(out, Map.of("type", "done", "response", GenerateResponse.of(outcome)), cancel);
-                    out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                    out.flush();
+                    ServerSentEvents.done(out, cancel);
                 }
             } catch (RuntimeException e) {
                 send(out, Map.of("type", "error", "error", Map.of("message", String.valueOf(e.getMessage()))), cancel);
@@ -67,14 +63,6 @@ public class GenerationController {
     }
 
     private void send(OutputStream out, Object event, CancellationToken cancel) {
-        if (cancel.isCancelled()) {
-            return;
-        }
-        try {
-            out.write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-        } catch (IOException | UncheckedIOException e) {
-            cancel.cancel(); // the client went away: stop generating
-        }
+        ServerSentEvents.send(json, out, event, cancel);
     }
 }
