@@ -48,7 +48,7 @@ public class OpenAiController {
     }
 
     @GetMapping("/v1/models/{id}")
-    public ModelList.Card model(@PathVariable String id) {
+    public ModelList.Card model(@PathVariable("id") String id) {
         if (!id.equals(service.modelId())) {
             throw new ModelNotFoundException(id, service.modelId());
         }
