@@ -15,7 +15,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -38,6 +37,7 @@ abstract class RunningService {
         r.add("moe.adapter.batch-size", () -> "64");
         r.add("moe.adapter.limits.max-tokens", () -> "64");
         r.add("moe.adapter.limits.max-request-size", () -> "16KB");
+        r.add("logging.level.dev.moeadapter.it", () -> "INFO"); // the test suite's logging config says WARN
     }
 
     @LocalServerPort
@@ -68,11 +68,5 @@ abstract class RunningService {
 
     static JsonNode json(String body) {
         return JSON.readTree(body);
-    }
-
-    /** The resident set of this JVM (the service runs in it), in KiB, from /proc/self/status. */
-    static long residentKib() throws IOException {
-        return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmRSS:"))
-                .map(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElseThrow();
     }
 }
