@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -29,29 +30,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LoadTest extends RunningService {
     private static final Logger LOG = LoggerFactory.getLogger(LoadTest.class);
     private static final int CLIENTS = 8;
-    private static final int WARM_UP = 96;
-    private static final int REQUESTS = 320;
+    private static final int WARM_UP = 64;
+    private static final int REQUESTS = 256;
     /** 48 MiB: a leak of one session (its KV cache and buffers) or ~150 KiB per request would exceed it. */
     private static final long RSS_TOLERANCE_KIB = 48 * 1024;
 
     @Test
     void eightClientsAFewHundredRequestsNoFailureAndNoGrowth() throws Exception {
-        run(WARM_UP);
+        run(WARM_UP, new long[WARM_UP]);
         long before = settledResidentKib();
         long started = System.nanoTime();
-        Map<Integer, Integer> statuses = run(REQUESTS);
+        long[] latencies = new long[REQUESTS];
+        Map<Integer, Integer> statuses = run(REQUESTS, latencies);
         double seconds = (System.nanoTime() - started) / 1e9;
         long after = settledResidentKib();
-        LOG.info("load run: {} requests from {} clients in {} s ({} req/s), statuses {}; RSS before {} MiB, after {} MiB, growth {} KiB",
-                REQUESTS, CLIENTS, Math.round(seconds * 10) / 10.0, Math.round(REQUESTS / seconds), statuses,
-                before / 1024, after / 1024, after - before);
+        Arrays.sort(latencies);
+        LOG.info("load run: {} requests from {} clients in {} s ({} req/s), latency p50 {} ms, p95 {} ms; statuses {}; "
+                        + "RSS before {} MiB, after {} MiB, growth {} KiB (tolerance {} KiB)",
+                REQUESTS, CLIENTS, Math.round(seconds * 10) / 10.0, Math.round(REQUESTS / seconds),
+                latencies[REQUESTS / 2] / 1_000_000, latencies[REQUESTS * 95 / 100] / 1_000_000, statuses,
+                before / 1024, after / 1024, after - before, RSS_TOLERANCE_KIB);
         assertThat(statuses).containsOnlyKeys(200).containsEntry(200, REQUESTS);
         assertThat(after - before).as("RSS growth in KiB (before %d KiB, after %d KiB)", before, after)
                 .isLessThan(RSS_TOLERANCE_KIB);
     }
 
-    /** Sends {@code total} requests from {@link #CLIENTS} concurrent clients; counts the statuses. */
-    private Map<Integer, Integer> run(int total) throws Exception {
+    /** Sends {@code total} requests from {@link #CLIENTS} concurrent clients; counts the statuses, notes each latency. */
+    private Map<Integer, Integer> run(int total, long[] latencies) throws Exception {
         Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
         AtomicInteger next = new AtomicInteger();
         try (ExecutorService clients = Executors.newFixedThreadPool(CLIENTS)) {
@@ -59,7 +64,9 @@ class LoadTest extends RunningService {
             for (int c = 0; c < CLIENTS; c++) {
                 done.add(clients.submit(() -> {
                     for (int i = next.getAndIncrement(); i < total; i = next.getAndIncrement()) {
+                        long t = System.nanoTime();
                         HttpResponse<String> r = request(i);
+                        latencies[i] = System.nanoTime() - t;
                         statuses.merge(r.statusCode(), 1, Integer::sum);
                         if (r.statusCode() != 200) {
                             LOG.warn("request {} answered {}: {}", i, r.statusCode(), r.body());

@@ -7,6 +7,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -23,6 +24,7 @@ import java.nio.file.Path;
  * extend it without adding properties share one running service.
  */
 @SpringBootTest(classes = MoeAdapterService.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = "logging.level.dev.moeadapter.it=INFO") // the test logging config says WARN
 abstract class RunningService {
     static final Path MODEL = TestModels.file(RandomModels.Spec.olmoe());
     /** What {@code /v1/models} calls the served model: its file name without ".gguf". */
@@ -37,7 +39,6 @@ abstract class RunningService {
         r.add("moe.adapter.batch-size", () -> "64");
         r.add("moe.adapter.limits.max-tokens", () -> "64");
         r.add("moe.adapter.limits.max-request-size", () -> "16KB");
-        r.add("logging.level.dev.moeadapter.it", () -> "INFO"); // the test suite's logging config says WARN
     }
 
     @LocalServerPort
