@@ -66,6 +66,8 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(CHAT, chat(",\"presence_penalty\":0.5"), 400, "not supported"),
                 new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}]"), 400, "tools are not supported"),
                 new Case(TEXT, text(",\"stop\":\"\""), 400, "stop strings must not be empty"),
+                new Case(CHAT, chat(",\"stop\":[\"a\",null]"), 400, "stop strings must not be null"),
+                new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":[null]}", 400, "message role must be one of"),
                 new Case(TEXT, text(",\"stop\":" + "[\"a\"".repeat(1) + ",\"b\"".repeat(16) + "]"), 400, "at most 16 stop strings"),
                 new Case(TEXT, text("").replace("\"hi\"", "\"" + "x".repeat(17_000) + "\""), 413, "exceeds the limit"));
         for (Case c : cases) {
