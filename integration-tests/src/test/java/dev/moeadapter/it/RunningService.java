@@ -7,7 +7,6 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -24,7 +23,6 @@ import java.nio.file.Path;
  * extend it without adding properties share one running service.
  */
 @SpringBootTest(classes = MoeAdapterService.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = "logging.level.dev.moeadapter.it=INFO") // the test logging config says WARN
 abstract class RunningService {
     static final Path MODEL = TestModels.file(RandomModels.Spec.olmoe());
     /** What {@code /v1/models} calls the served model: its file name without ".gguf". */

@@ -41,8 +41,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @TestPropertySource(properties = {
         "moe.adapter.security.api-keys=" + SecurityTest.KEY_ONE + "," + SecurityTest.KEY_TWO,
         "moe.adapter.security.rate-limit.requests=" + SecurityTest.LIMIT,
-        "moe.adapter.security.rate-limit.period=1m",
-        "logging.level.dev.moeadapter.spring.web.security=INFO"})
+        "moe.adapter.security.rate-limit.period=1m"})
 @ExtendWith(OutputCaptureExtension.class)
 class SecurityTest extends RunningService {
     static final String KEY_ONE = "it-key-one-4f1c9a";

@@ -31,7 +31,7 @@ import java.util.List;
  * @param streamTimeout longest a streamed (server-sent events) answer may take
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
- * @param security who may call the endpoints under {@code /v1} and how often
+ * @param security who may call the endpoints under /v1 and how often
  */
 @Validated
 @ConfigurationProperties("moe.adapter")
@@ -80,7 +80,7 @@ public record MoeAdapterProperties(
     /**
      * Access to the endpoints under {@code /v1}.
      *
-     * @param apiKeys keys a client must send as {@code Authorization: Bearer <key>}; empty = no authentication
+     * @param apiKeys keys a client must send as "Authorization: Bearer KEY"; empty = no authentication
      * @param rateLimit requests per caller and period
      */
     public record Security(
