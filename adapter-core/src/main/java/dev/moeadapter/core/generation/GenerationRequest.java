@@ -24,7 +24,7 @@ public record GenerationRequest(int[] prompt, int maxTokens, SamplingParams samp
             throw new InvalidRequestException("maxTokens must be positive, got " + maxTokens);
         }
         Objects.requireNonNull(sampling, "sampling");
-        if (stop != null && stop.contains(null)) {
+        if (stop != null && stop.stream().anyMatch(Objects::isNull)) { // List.of(...).contains(null) would throw
             throw new InvalidRequestException("stop strings must not be null");
         }
         stop = List.copyOf(stop == null ? List.of() : stop);
