@@ -7,7 +7,7 @@ import java.net.http.HttpResponse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Without API keys the rate limit counts per caller header, else per client address. */
+/** Without API keys the rate limit counts per caller header (moe.adapter.caller-header), else per client address. */
 @TestPropertySource(properties = {
         "moe.adapter.security.rate-limit.requests=3",
         "moe.adapter.security.rate-limit.period=1m",
@@ -29,5 +29,7 @@ class CallerRateLimitTest extends RunningService {
         assertThat(get("/v1/models").statusCode()).isEqualTo(429);
         assertThat(get("/v1/models", "X-Caller", "carol").statusCode()).isEqualTo(200);
         assertThat(get("/actuator/health").statusCode()).isEqualTo(200); // only /v1 is limited
+        // the header the rate limit counts by is the one that keeps a caller on one arm
+        assertThat(json(get("/v1/moe/assignment", "X-Caller", "erin").body()).get("basis").asString()).isEqualTo("caller");
     }
 }

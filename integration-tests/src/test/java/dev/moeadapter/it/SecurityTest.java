@@ -109,6 +109,16 @@ class SecurityTest extends RunningService {
         assertThat(limited.headers().firstValue("Retry-After").map(Long::parseLong)).hasValueSatisfying(s -> assertThat(s).isBetween(1L, 60L));
         assertThat(json(limited.body()).at("/error/code").asString()).isEqualTo("rate_limit_exceeded");
         assertThat(get("/v1/models", "Authorization", "Bearer " + KEY_ONE).statusCode()).isEqualTo(200);
+        // a caller header names the caller, with its own allowance
+        assertThat(get("/v1/models", "Authorization", two[1], "X-Caller-Id", "dave").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void theKeyNamesTheCallerWhenNoCallerHeaderDoes() throws Exception {
+        String[] one = {"Authorization", "Bearer " + KEY_ONE};
+        assertThat(json(get("/v1/moe/assignment", one).body()).get("basis").asString()).isEqualTo("caller");
+        assertThat(json(get("/v1/moe/assignment", one[0], one[1], "X-Caller-Id", "erin").body()).get("basis").asString())
+                .isEqualTo("caller");
     }
 
     @Test
