@@ -17,6 +17,7 @@ import org.springframework.validation.annotation.Validated;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.List;
 
 /**
  * Settings of the MoE Adapter starter, under {@code moe.adapter}.
@@ -34,15 +35,18 @@ import java.util.Map;
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  * @param c3po C3PO (with the c3po module on the classpath and a reference set named)
- * @param callerHeader the request header whose value (a user or tenant id) keeps a caller on one arm
- *                     of a policy: the arm is chosen by hashing it; requests without it get an arm at
- *                     random by weight
+ * @param callerHeader the request header whose value (a user or tenant id) names the caller: it keeps a
+ *                     caller on one arm of a policy (the arm is chosen by hashing it) and is what the
+ *                     rate limit counts by; without it, an API key names the caller when keys are
+ *                     configured, else the arm is drawn at random by weight. Trusted as sent: set it
+ *                     in a gateway in front of the service
  * @param defaultPolicy the policy for requests that name none; may be left out when there is one policy
  * @param policies A/B policies by name; without any, one policy "default" serves the plain arm "none"
  *                 and lets a request name any other adaptation as its arm
  * @param guards bulkhead wait, time budgets and circuit breakers
  * @param feedback how long answers can be credited
  * @param cache the adaptation-result cache
+ * @param security who may call the endpoints under /v1 and how often
  */
 @Validated
 @ConfigurationProperties("moe.adapter")
@@ -64,13 +68,22 @@ public record MoeAdapterProperties(
         Map<String, @Valid Policy> policies,
         @DefaultValue @Valid Guards guards,
         @DefaultValue @Valid Feedback feedback,
-        @DefaultValue @Valid Cache cache) {
+        @DefaultValue @Valid Cache cache,
+        @DefaultValue @Valid Security security) {
 
     public MoeAdapterProperties {
         policies = policies == null ? Map.of() : policies;
     }
 
-    /** Sampling defaults; temperature 0 is greedy. */
+    /**
+     * Sampling defaults; temperature 0 is greedy.
+     *
+     * @param maxTokens tokens to generate when a request does not say
+     * @param temperature sampling temperature (0 = greedy)
+     * @param topK keep the k most likely tokens (0 = off)
+     * @param topP keep the smallest set of tokens whose probability reaches p (1 = off)
+     * @param minP drop tokens less likely than p times the most likely one (0 = off)
+     */
     public record Sampling(
             @DefaultValue("256") @Min(1) int maxTokens,
             @DefaultValue("0") @DecimalMin("0") @DecimalMax("100") double temperature,
@@ -79,7 +92,12 @@ public record MoeAdapterProperties(
             @DefaultValue("0") @DecimalMin("0") @DecimalMax("1") double minP) {
     }
 
-    /** Request limits. */
+    /**
+     * Request limits.
+     *
+     * @param maxTokens most tokens one request may ask to generate
+     * @param maxRequestSize largest request body, with or without a Content-Length header (413 above it)
+     */
     public record Limits(
             @DefaultValue("4096") @Min(1) int maxTokens,
             @DefaultValue("1MB") @NotNull DataSize maxRequestSize) {
@@ -179,6 +197,41 @@ public record MoeAdapterProperties(
      * @param expireAfterAccess an unused result is dropped after this long
      */
     public record Cache(@DefaultValue("10000") @Min(0) long maxEntries, @DefaultValue("1h") @NotNull Duration expireAfterAccess) {
+    }
+
+    /**
+     * Access to the endpoints under {@code /v1}.
+     *
+     * @param apiKeys keys a client must send as "Authorization: Bearer KEY"; empty = no authentication
+     * @param rateLimit requests per caller and period
+     */
+    public record Security(
+            @DefaultValue List<@NotBlank String> apiKeys,
+            @DefaultValue @Valid RateLimit rateLimit) {
+
+        /** Never shows the keys (this record may end up in a log or an error message). */
+        @Override
+        public String toString() {
+            return "Security[apiKeys=" + apiKeys.size() + " configured, rateLimit=" + rateLimit + "]";
+        }
+    }
+
+    /**
+     * A limit on requests per caller: the value of {@code caller-header} when the request carries it,
+     * else the API key when keys are configured, else the client's address.
+     *
+     * @param requests requests a caller may make per period (0 = no limit)
+     * @param period length of one period
+     */
+    public record RateLimit(
+            @DefaultValue("0") @Min(0) int requests,
+            @DefaultValue("1m") @NotNull Duration period) {
+
+        public RateLimit {
+            if (period != null && (period.isNegative() || period.isZero())) {
+                throw new IllegalArgumentException("moe.adapter.security.rate-limit.period must be positive, got " + period);
+            }
+        }
     }
 
     public int effectiveThreads() {

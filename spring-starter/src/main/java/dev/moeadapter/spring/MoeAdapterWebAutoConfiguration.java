@@ -5,27 +5,82 @@ import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.GenerationController;
 import dev.moeadapter.spring.web.PolicyController;
 import dev.moeadapter.spring.web.RequestSizeLimit;
+import dev.moeadapter.spring.web.openai.OpenAiController;
+import dev.moeadapter.spring.web.security.ApiKeyAuthentication;
+import dev.moeadapter.spring.web.security.CallerIdentity;
+import dev.moeadapter.spring.web.security.CallerRateLimit;
+import jakarta.servlet.Filter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Condition;
+import org.springframework.context.annotation.ConditionContext;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+
+import java.util.List;
 
 /** The REST endpoints, in servlet web applications that have a generation service. */
 @AutoConfiguration(after = MoeAdapterAutoConfiguration.class)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnBean(GenerationService.class)
-@Import({GenerationController.class, PolicyController.class, ApiErrors.class})
+@Import({GenerationController.class, PolicyController.class, OpenAiController.class, ApiErrors.class})
 public class MoeAdapterWebAutoConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(MoeAdapterWebAutoConfiguration.class);
+
+    @Bean
+    public CallerIdentity moeCallerIdentity(MoeAdapterProperties props) {
+        return new CallerIdentity(props.callerHeader());
+    }
+
+    /** First API keys (when configured), then the rate limit per caller (when configured), then the size limit. */
+    @Bean
+    public FilterRegistrationBean<ApiKeyAuthentication> moeApiKeyAuthentication(MoeAdapterProperties props) {
+        List<String> keys = props.security().apiKeys();
+        if (keys.isEmpty()) {
+            LOG.info("API-key authentication is off (moe.adapter.security.api-keys is empty)");
+        } else {
+            LOG.info("API-key authentication is on for /v1/*: {} keys", keys.size());
+        }
+        return guard(new ApiKeyAuthentication(keys), 1, !keys.isEmpty());
+    }
+
+    @Bean
+    @Conditional(RateLimitConfigured.class)
+    public FilterRegistrationBean<CallerRateLimit> moeCallerRateLimit(MoeAdapterProperties props, CallerIdentity callers) {
+        MoeAdapterProperties.RateLimit limit = props.security().rateLimit();
+        LOG.info("rate limit for /v1/*: {} requests per {} per caller", limit.requests(), limit.period());
+        return guard(new CallerRateLimit(limit, callers), 2, true);
+    }
 
     @Bean
     public FilterRegistrationBean<RequestSizeLimit> moeRequestSizeLimit(MoeAdapterProperties props) {
-        FilterRegistrationBean<RequestSizeLimit> reg = new FilterRegistrationBean<>(new RequestSizeLimit(props.limits().maxRequestSize()));
+        return guard(new RequestSizeLimit(props.limits().maxRequestSize()), 3, true);
+    }
+
+    private static <F extends Filter> FilterRegistrationBean<F> guard(F filter, int order, boolean enabled) {
+        FilterRegistrationBean<F> reg = new FilterRegistrationBean<>(filter);
         reg.addUrlPatterns("/v1/*");
+        reg.setOrder(order);
+        reg.setEnabled(enabled);
         return reg;
+    }
+
+    /** {@code moe.adapter.security.rate-limit.requests} is above 0. */
+    static class RateLimitConfigured implements Condition {
+        @Override
+        public boolean matches(ConditionContext context, AnnotatedTypeMetadata metadata) {
+            return Binder.get(context.getEnvironment()).bind("moe.adapter.security.rate-limit.requests", Integer.class)
+                    .map(n -> n > 0).orElse(false);
+        }
     }
 
     /** Streamed answers run asynchronously; the servlet container's default timeout (often 30 s) is too short. */

@@ -78,10 +78,10 @@ class GenerationEndpointTest {
                 assertThat(routing.get("tokens").asInt()).isEqualTo(b.get("usage").get("completion_tokens").asInt());
                 if (arm.equals("scmoe")) {
                     // SCMoE's weak view keeps only the rank-2 expert: far from the strong view's routing
-                    assertThat(routing.get("mean").asDouble()).isBetween(0.3, 1.0);
+                    assertThat(routing.get("mean").asDouble()).as(arm).isBetween(0.3, 1.0);
                 } else {
                     // rerouting's deltas and C3PO's re-mixed pathway move routing, by less
-                    assertThat(routing.get("mean").asDouble()).isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+                    assertThat(routing.get("mean").asDouble()).as(arm).isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
                 }
             }
             assertThat(b.get("usage").get("prompt_tokens").asInt()).isPositive();

@@ -28,7 +28,8 @@ public record StrategySettings(Map<String, Object> values) {
     }
 
     public static StrategySettings of(Map<String, ?> values) {
-        return values == null || values.isEmpty() ? NONE : new StrategySettings(Map.copyOf(values));
+        // the constructor copies and checks; Map.copyOf would throw on a client's null value first
+        return values == null || values.isEmpty() ? NONE : new StrategySettings(Collections.unmodifiableMap(values));
     }
 
     public boolean isEmpty() {

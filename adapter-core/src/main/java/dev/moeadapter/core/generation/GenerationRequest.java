@@ -24,6 +24,9 @@ public record GenerationRequest(int[] prompt, int maxTokens, SamplingParams samp
             throw new InvalidRequestException("maxTokens must be positive, got " + maxTokens);
         }
         Objects.requireNonNull(sampling, "sampling");
+        if (stop != null && stop.stream().anyMatch(Objects::isNull)) { // List.of(...).contains(null) would throw
+            throw new InvalidRequestException("stop strings must not be null");
+        }
         stop = List.copyOf(stop == null ? List.of() : stop);
         if (stop.size() > MAX_STOP_STRINGS) {
             throw new InvalidRequestException("at most " + MAX_STOP_STRINGS + " stop strings, got " + stop.size());

@@ -57,6 +57,12 @@ public final class GenerationService {
         return strategies;
     }
 
+    /** The name clients use for the served model: its file name without {@code .gguf} (never a path). */
+    public String modelId() {
+        String file = model.path().getFileName().toString();
+        return file.endsWith(".gguf") ? file.substring(0, file.length() - ".gguf".length()) : file;
+    }
+
     public GenerationOutcome generate(GenerationCommand c, TokenListener listener, CancellationToken cancel) {
         try (Prepared p = prepare(c)) {
             return p.run(listener, cancel);
@@ -90,6 +96,7 @@ public final class GenerationService {
         private final Guards.Permit permit;
         private final SessionPool.Lease lease;
         private final long started;
+        private final String id = "gen-" + UUID.randomUUID();
 
         private Prepared(Assignment assignment, GenerationRequest request, String operation, Guards.Permit permit,
                          SessionPool.Lease lease, long started) {
@@ -101,13 +108,17 @@ public final class GenerationService {
             this.started = started;
         }
 
+        /** The request's id, known before generation so that streamed answers can carry it from the start. */
+        public String id() {
+            return id;
+        }
+
         public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
             Arm arm = assignment.arm();
             Guards.Answer answer = guards.run(arm, assignment.strategy(), lease.session(), request, listener, cancel);
             GenerationResult r = answer.result();
             long elapsed = System.nanoTime() - started;
             long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;
-            String id = "gen-" + UUID.randomUUID();
             String fallback = answer.fallback() == null ? null : answer.fallback().label();
             if (r.finishReason() != FinishReason.CANCELLED) {
                 metrics.answered(operation, arm, r.promptTokens(), r.generatedTokens(), elapsed, firstToken, answer.adaptationNanos(),

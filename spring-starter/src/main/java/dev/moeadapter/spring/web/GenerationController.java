@@ -1,9 +1,9 @@
 package dev.moeadapter.spring.web;
 
 import dev.moeadapter.core.generation.CancellationToken;
-import dev.moeadapter.spring.MoeAdapterProperties;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -14,10 +14,7 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
@@ -25,23 +22,23 @@ import java.util.Map;
  * The native generation endpoint. With {@code "stream": true} the answer arrives as server-sent
  * events: {@code {"type":"token","text":…}} per piece of text, then {@code {"type":"done",…}}
  * with the full response, then {@code [DONE]}. A client that disconnects cancels its generation.
- * The configured caller header ({@code moe.adapter.caller-header}) keeps a caller on one arm.
+ * The caller ({@link CallerIdentity}) stays on one arm of its policy.
  */
 @RestController
 public class GenerationController {
     private final GenerationService service;
     private final JsonMapper json;
-    private final String callerHeader;
+    private final CallerIdentity callers;
 
-    public GenerationController(GenerationService service, JsonMapper json, MoeAdapterProperties props) {
+    public GenerationController(GenerationService service, JsonMapper json, CallerIdentity callers) {
         this.service = service;
         this.json = json;
-        this.callerHeader = props.callerHeader();
+        this.callers = callers;
     }
 
     @PostMapping(path = "/v1/moe/generate", consumes = MediaType.APPLICATION_JSON_VALUE)
     public ResponseEntity<StreamingResponseBody> generate(@RequestBody GenerateRequest body, HttpServletRequest http) {
-        GenerationCommand command = body.toCommand(http.getHeader(callerHeader));
+        GenerationCommand command = body.toCommand(callers.of(http));
         if (!body.streaming()) {
             GenerateResponse response = GenerateResponse.of(service.generate(command, (t, d) -> { }, new CancellationToken()));
             byte[] bytes = json.writeValueAsBytes(response);
@@ -54,8 +51,7 @@ public class GenerationController {
                 var outcome = prepared.run((token, text) -> send(out, Map.of("type", "token", "text", text), cancel), cancel);
                 if (!cancel.isCancelled()) {
                     send(out, Map.of("type", "done", "response", GenerateResponse.of(outcome)), cancel);
-                    out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                    out.flush();
+                    ServerSentEvents.done(out, cancel);
                 }
             } catch (RuntimeException e) {
                 send(out, Map.of("type", "error", "error", Map.of("message", String.valueOf(e.getMessage()))), cancel);
@@ -74,14 +70,6 @@ public class GenerationController {
     }
 
     private void send(OutputStream out, Object event, CancellationToken cancel) {
-        if (cancel.isCancelled()) {
-            return;
-        }
-        try {
-            out.write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-        } catch (IOException | UncheckedIOException e) {
-            cancel.cancel(); // the client went away: stop generating
-        }
+        ServerSentEvents.send(json, out, event, cancel);
     }
 }

@@ -2,7 +2,6 @@ package dev.moeadapter.spring.web;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.adaptation.StrategySettings;
-import dev.moeadapter.spring.MoeAdapterProperties;
 import dev.moeadapter.spring.engine.Guards;
 import dev.moeadapter.spring.metrics.ArmStatistics;
 import dev.moeadapter.spring.metrics.MoeMetrics;
@@ -11,6 +10,7 @@ import dev.moeadapter.spring.policy.Assignment;
 import dev.moeadapter.spring.policy.FeedbackLedger;
 import dev.moeadapter.spring.policy.Policy;
 import dev.moeadapter.spring.policy.PolicyRouter;
+import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -34,24 +34,24 @@ public class PolicyController {
     private final Guards guards;
     private final MoeMetrics metrics;
     private final FeedbackLedger ledger;
-    private final String callerHeader;
+    private final CallerIdentity callers;
 
-    public PolicyController(PolicyRouter router, Guards guards, MoeMetrics metrics, FeedbackLedger ledger, MoeAdapterProperties props) {
+    public PolicyController(PolicyRouter router, Guards guards, MoeMetrics metrics, FeedbackLedger ledger, CallerIdentity callers) {
         this.router = router;
         this.guards = guards;
         this.metrics = metrics;
         this.ledger = ledger;
-        this.callerHeader = props.callerHeader();
+        this.callers = callers;
     }
 
     @GetMapping("/v1/moe/policies")
     public Policies policies() {
-        return new Policies(router.defaultPolicy().name(), callerHeader, router.policies().stream().map(this::view).toList());
+        return new Policies(router.defaultPolicy().name(), callers.header(), router.policies().stream().map(this::view).toList());
     }
 
     @GetMapping("/v1/moe/assignment")
     public AssignmentView assignment(@RequestParam(name = "policy", required = false) String policy, HttpServletRequest http) {
-        Assignment a = router.assign(policy, http.getHeader(callerHeader), null, StrategySettings.NONE);
+        Assignment a = router.assign(policy, callers.of(http), null, StrategySettings.NONE);
         return new AssignmentView(a.policy().name(), a.arm().name(), a.arm().adaptation(), a.basis().name().toLowerCase(Locale.ROOT));
     }
 

@@ -1,0 +1,123 @@
+package dev.moeadapter.it;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What a client can get wrong on the OpenAI-compatible endpoints: each is a 4xx with OpenAI's JSON
+ * error body, nothing reaches the engine unchecked, and the service keeps answering.
+ */
+class OpenAiBadInputTest extends RunningService {
+    private static final String CHAT = "/v1/chat/completions";
+    private static final String TEXT = "/v1/completions";
+
+    record Case(String path, String body, int status, String message) {
+    }
+
+    private static String chat(String extra) {
+        return "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + extra + "}";
+    }
+
+    private static String text(String extra) {
+        return "{\"model\":\"" + MODEL_ID + "\",\"prompt\":\"hi\"" + extra + "}";
+    }
+
+    @Test
+    void everyMistakeIsA4xxWithAnOpenAiErrorAndTheServiceKeepsServing() throws Exception {
+        String longPrompt = "word ".repeat(300); // over the 256-token context, under the 16 KB body limit
+        List<Case> cases = List.of(
+                new Case(CHAT, "{not json", 400, "malformed request body"),
+                new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":\"hi\"}", 400, "malformed request body"),
+                new Case(TEXT, text(",\"max_tokens\":\"many\""), 400, "malformed request body"),
+                new Case(TEXT, text(",\"max_tokens\":1e30"), 400, "malformed request body"),
+                new Case(TEXT, text(",\"temperature\":[1]"), 400, "malformed request body"),
+                new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":[]}", 400, "messages must be a non-empty array"),
+                new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\"}", 400, "messages must be a non-empty array"),
+                new Case(TEXT, "{\"model\":\"" + MODEL_ID + "\"}", 400, "prompt must be one string"),
+                new Case(TEXT, text("").replace("\"hi\"", "[\"a\",\"b\"]"), 400, "prompt must be one string"),
+                new Case(CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, "you must provide a model"),
+                new Case(CHAT, chat("").replace(MODEL_ID, "gpt-4o"), 404, "does not exist"),
+                new Case(TEXT, text("").replace(MODEL_ID, "../../etc/passwd"), 404, "does not exist"),
+                new Case(TEXT, text("").replace(MODEL_ID, MODEL.toString()), 404, "does not exist"),
+                new Case(CHAT, chat("").replace("\"user\"", "\"wizard\""), 400, "message role must be one of"),
+                new Case(CHAT, chat("").replace("\"hi\"", "null"), 400, "content must be a string or an array of text parts"),
+                new Case(CHAT, chat("").replace("\"hi\"", "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]"), 400,
+                        "only text content parts"),
+                new Case(CHAT, chat("").replace("\"hi\"", "\"" + longPrompt + "\""), 400, "the context holds"),
+                new Case(TEXT, text("").replace("\"hi\"", "\"" + longPrompt + "\""), 400, "the context holds"),
+                new Case(TEXT, text(",\"max_tokens\":-1"), 400, "max_tokens must be in 1..64"),
+                new Case(TEXT, text(",\"max_tokens\":0"), 400, "max_tokens must be in 1..64"),
+                new Case(CHAT, chat(",\"max_completion_tokens\":100000"), 400, "max_tokens must be in 1..64"),
+                new Case(CHAT, chat(",\"max_tokens\":2147483647,\"stream\":true"), 400, "max_tokens must be in 1..64"),
+                new Case(CHAT, chat(",\"arm\":\"magic\""), 400, "policy 'default' has no arm 'magic'"),
+                new Case(TEXT, text(",\"arm\":\"magic\",\"stream\":true"), 400, "policy 'default' has no arm 'magic'"),
+                new Case(CHAT, chat(",\"policy\":\"magic\""), 400, "unknown policy 'magic'"),
+                new Case(CHAT, chat(",\"settings\":{\"beta\":\"x\"}"), 400, "adaptation 'none' takes no settings"),
+                new Case(TEXT, text(",\"arm\":\"scmoe\",\"settings\":{\"beta\":null}"), 400, "beta"),
+                new Case(CHAT, chat(",\"temperature\":-1"), 400, "temperature must be in [0, 100]"),
+                new Case(TEXT, text(",\"top_p\":0"), 400, "topP must be in (0, 1]"),
+                new Case(CHAT, chat(",\"n\":3"), 400, "n must be 1"),
+                new Case(CHAT, chat(",\"presence_penalty\":0.5"), 400, "not supported"),
+                new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}]"), 400, "tools are not supported"),
+                new Case(TEXT, text(",\"stop\":\"\""), 400, "stop strings must not be empty"),
+                new Case(CHAT, chat(",\"stop\":[\"a\",null]"), 400, "stop strings must not be null"),
+                new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":[null]}", 400, "message role must be one of"),
+                new Case(TEXT, text(",\"stop\":" + "[\"a\"".repeat(1) + ",\"b\"".repeat(16) + "]"), 400, "at most 16 stop strings"),
+                new Case(TEXT, text("").replace("\"hi\"", "\"" + "x".repeat(17_000) + "\""), 413, "exceeds the limit"));
+        for (Case c : cases) {
+            HttpResponse<String> r = post(c.path(), c.body());
+            assertThat(r.statusCode()).as(c.body()).isEqualTo(c.status());
+            assertThat(r.headers().firstValue("Content-Type")).as(c.body()).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+            JsonNode error = json(r.body()).get("error");
+            assertThat(error.get("message").asString()).as(c.body()).contains(c.message());
+            assertThat(error.get("type").asString()).as(c.body()).isNotBlank();
+        }
+        assertServing();
+    }
+
+    @Test
+    void aBodyWithoutContentLengthIsHeldToTheSameLimit() throws Exception {
+        HttpResponse<String> big = postChunked(text("").replace("\"hi\"", "\"" + "x".repeat(40_000) + "\""));
+        assertThat(big.statusCode()).isEqualTo(413);
+        assertThat(json(big.body()).at("/error/code").asString()).isEqualTo("request_too_large");
+        HttpResponse<String> small = postChunked(text(",\"max_tokens\":4"));
+        assertThat(small.statusCode()).as(small.body()).isEqualTo(200);
+        assertThat(json(small.body()).get("object").asString()).isEqualTo("text_completion");
+        assertServing();
+    }
+
+    @Test
+    void wrongMethodsMediaTypesAndUrlsAreJsonErrorsToo() throws Exception {
+        assertThat(get(CHAT).statusCode()).isEqualTo(405);
+        HttpResponse<String> form = http.send(HttpRequest.newBuilder(URI.create(url(CHAT))).header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString(chat(""))).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(form.statusCode()).isEqualTo(415);
+        assertThat(json(form.body()).at("/error/message").asString()).contains("application/json");
+        HttpResponse<String> unknown = get("/v1/engines");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(json(unknown.body()).at("/error/message").asString()).contains("unknown request URL");
+        assertServing();
+    }
+
+    private HttpResponse<String> postChunked(String body) throws Exception {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        return http.send(HttpRequest.newBuilder(URI.create(url(TEXT))).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes))).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private void assertServing() throws Exception {
+        HttpResponse<String> ok = post(CHAT, chat(",\"max_tokens\":4"));
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(json(ok.body()).at("/choices/0/message/role").asString()).isEqualTo("assistant");
+    }
+}

@@ -1,0 +1,71 @@
+package dev.moeadapter.it;
+
+import dev.moeadapter.core.testmodels.RandomModels;
+import dev.moeadapter.core.testmodels.TestModels;
+import dev.moeadapter.samples.service.MoeAdapterService;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+
+/**
+ * The runnable service on a random port over the random-weight OLMoE fixture, small enough to be
+ * quick: one thread, 256 tokens of context, at most 64 new tokens, 16 KB bodies. Test classes that
+ * extend it without adding properties share one running service.
+ */
+@SpringBootTest(classes = MoeAdapterService.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+abstract class RunningService {
+    static final Path MODEL = TestModels.file(RandomModels.Spec.olmoe());
+    /** What {@code /v1/models} calls the served model: its file name without ".gguf". */
+    static final String MODEL_ID = MODEL.getFileName().toString().replace(".gguf", "");
+    static final JsonMapper JSON = JsonMapper.shared();
+
+    @DynamicPropertySource
+    static void service(DynamicPropertyRegistry r) {
+        r.add("moe.adapter.model", MODEL::toString);
+        r.add("moe.adapter.threads", () -> "1");
+        r.add("moe.adapter.context-size", () -> "256");
+        r.add("moe.adapter.batch-size", () -> "64");
+        r.add("moe.adapter.limits.max-tokens", () -> "64");
+        r.add("moe.adapter.limits.max-request-size", () -> "16KB");
+    }
+
+    @LocalServerPort
+    int port;
+
+    final HttpClient http = HttpClient.newHttpClient();
+
+    String url(String path) {
+        return "http://localhost:" + port + path;
+    }
+
+    HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url(path))).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url(path))).GET();
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode json(String body) {
+        return JSON.readTree(body);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.moeadapter.spring.web.openai;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.ChatMessage;
+import dev.moeadapter.spring.engine.GenerationCommand;
+import tools.jackson.databind.JsonNode;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Body of {@code POST /v1/chat/completions}. */
+public record ChatCompletionRequest(
+        String model,
+        List<Message> messages,
+        @JsonProperty("max_tokens") Integer maxTokens,
+        @JsonProperty("max_completion_tokens") Integer maxCompletionTokens,
+        Double temperature,
+        @JsonProperty("top_p") Double topP,
+        Long seed,
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> stop,
+        Integer n,
+        Boolean stream,
+        @JsonProperty("stream_options") StreamOptions streamOptions,
+        @JsonProperty("presence_penalty") Double presencePenalty,
+        @JsonProperty("frequency_penalty") Double frequencyPenalty,
+        List<JsonNode> tools,
+        String policy,
+        String arm,
+        Map<String, Object> settings) implements OpenAiRequest {
+
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    /** One message; {@code content} is a string or an array of {@code {"type":"text","text":…}} parts. */
+    public record Message(String role, JsonNode content) {
+    }
+
+    @Override
+    public void check(String servedModel) {
+        OpenAiRequest.super.check(servedModel);
+        if (tools != null && !tools.isEmpty()) {
+            throw new InvalidRequestException("tools are not supported by this service");
+        }
+    }
+
+    GenerationCommand toCommand(String callerKey) {
+        if (messages == null || messages.isEmpty()) {
+            throw new InvalidRequestException("messages must be a non-empty array");
+        }
+        List<ChatMessage> chat = messages.stream().map(ChatCompletionRequest::toChatMessage).toList();
+        return command(null, chat, maxCompletionTokens != null ? maxCompletionTokens : maxTokens, callerKey);
+    }
+
+    private static ChatMessage toChatMessage(Message m) {
+        if (m == null || m.role() == null || !ROLES.contains(m.role())) {
+            throw new InvalidRequestException("message role must be one of " + ROLES + ", got " + (m == null ? null : m.role()));
+        }
+        // chat templates know "system"; OpenAI's newer "developer" role means the same
+        String role = m.role().equals("developer") ? "system" : m.role();
+        return new ChatMessage(role, text(m.content()));
+    }
+
+    private static String text(JsonNode content) {
+        if (content != null && content.isString()) {
+            return content.stringValue();
+        }
+        if (content != null && content.isArray()) {
+            StringBuilder text = new StringBuilder();
+            for (JsonNode part : content) {
+                if (!"text".equals(part.path("type").asString("")) || !part.path("text").isString()) {
+                    throw new InvalidRequestException("only text content parts ({\"type\":\"text\",\"text\":…}) are supported");
+                }
+                text.append(part.get("text").stringValue());
+            }
+            return text.toString();
+        }
+        throw new InvalidRequestException("message content must be a string or an array of text parts");
+    }
+}

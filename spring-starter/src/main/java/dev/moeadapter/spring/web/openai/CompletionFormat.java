@@ -1,0 +1,75 @@
+package dev.moeadapter.spring.web.openai;
+
+import dev.moeadapter.spring.engine.GenerationOutcome;
+import dev.moeadapter.spring.web.GenerateResponse;
+
+/** How each of the two OpenAI completion endpoints words a whole answer and the chunks of a streamed one. */
+enum CompletionFormat {
+    CHAT {
+        @Override
+        Object whole(Stamp s, GenerationOutcome o) {
+            return new ChatCompletion(s, ChatCompletion.Message.assistant(o.text()), FinishReasons.of(o.finishReason()), usage(o));
+        }
+
+        @Override
+        Object opening(Stamp s) {
+            return new ChatCompletionChunk(s, new ChatCompletionChunk.Delta("assistant", ""), null);
+        }
+
+        @Override
+        Object delta(Stamp s, String text) {
+            return new ChatCompletionChunk(s, new ChatCompletionChunk.Delta(null, text), null);
+        }
+
+        @Override
+        Object finish(Stamp s, String finishReason) {
+            return new ChatCompletionChunk(s, new ChatCompletionChunk.Delta(null, null), finishReason);
+        }
+
+        @Override
+        Object usageChunk(Stamp s, GenerateResponse.Usage usage) {
+            return new ChatCompletionChunk(s, usage);
+        }
+    },
+    TEXT {
+        @Override
+        Object whole(Stamp s, GenerationOutcome o) {
+            return new TextCompletion(s, o.text(), FinishReasons.of(o.finishReason()), usage(o));
+        }
+
+        @Override
+        Object opening(Stamp s) {
+            return null;
+        }
+
+        @Override
+        Object delta(Stamp s, String text) {
+            return new TextCompletion(s, text, null, null);
+        }
+
+        @Override
+        Object finish(Stamp s, String finishReason) {
+            return new TextCompletion(s, "", finishReason, null);
+        }
+
+        @Override
+        Object usageChunk(Stamp s, GenerateResponse.Usage usage) {
+            return new TextCompletion(s, usage);
+        }
+    };
+
+    abstract Object whole(Stamp s, GenerationOutcome o);
+
+    /** The first chunk, before any text, or null. */
+    abstract Object opening(Stamp s);
+
+    abstract Object delta(Stamp s, String text);
+
+    abstract Object finish(Stamp s, String finishReason);
+
+    abstract Object usageChunk(Stamp s, GenerateResponse.Usage usage);
+
+    static GenerateResponse.Usage usage(GenerationOutcome o) {
+        return new GenerateResponse.Usage(o.promptTokens(), o.completionTokens(), o.promptTokens() + o.completionTokens());
+    }
+}

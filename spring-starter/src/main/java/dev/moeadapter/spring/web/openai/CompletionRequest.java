@@ -1,0 +1,35 @@
+package dev.moeadapter.spring.web.openai;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.spring.engine.GenerationCommand;
+
+import java.util.List;
+import java.util.Map;
+
+/** Body of {@code POST /v1/completions}: one prompt, as a string or an array holding one string. */
+public record CompletionRequest(
+        String model,
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> prompt,
+        @JsonProperty("max_tokens") Integer maxTokens,
+        Double temperature,
+        @JsonProperty("top_p") Double topP,
+        Long seed,
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> stop,
+        Integer n,
+        Boolean stream,
+        @JsonProperty("stream_options") StreamOptions streamOptions,
+        @JsonProperty("presence_penalty") Double presencePenalty,
+        @JsonProperty("frequency_penalty") Double frequencyPenalty,
+        String policy,
+        String arm,
+        Map<String, Object> settings) implements OpenAiRequest {
+
+    GenerationCommand toCommand(String callerKey) {
+        if (prompt == null || prompt.size() != 1 || prompt.getFirst() == null) {
+            throw new InvalidRequestException("prompt must be one string (batches of prompts are not supported)");
+        }
+        return command(prompt.getFirst(), null, maxTokens, callerKey);
+    }
+}

@@ -1,0 +1,112 @@
+package dev.moeadapter.spring.web.openai;
+
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.spring.engine.GenerationCommand;
+import dev.moeadapter.spring.engine.GenerationOutcome;
+import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.spring.engine.ModelNotFoundException;
+import dev.moeadapter.spring.web.ServerSentEvents;
+import dev.moeadapter.spring.web.security.CallerIdentity;
+import jakarta.servlet.http.HttpServletRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.OutputStream;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * OpenAI-compatible endpoints, so that OpenAI's clients work unchanged: {@code /v1/chat/completions},
+ * {@code /v1/completions} (both with {@code "stream": true} as server-sent events ending in
+ * {@code [DONE]}) and {@code /v1/models}. Requests name the model by its id from {@code /v1/models};
+ * nothing in a request names a file. Every request goes through the {@link GenerationService} like
+ * the native endpoint's: its policy assigns the arm, sticky per caller ({@link CallerIdentity}).
+ */
+@RestController
+public class OpenAiController {
+    private static final Logger LOG = LoggerFactory.getLogger(OpenAiController.class);
+
+    private final GenerationService service;
+    private final JsonMapper json;
+    private final CallerIdentity callers;
+    private final long loaded = Instant.now().getEpochSecond();
+
+    public OpenAiController(GenerationService service, JsonMapper json, CallerIdentity callers) {
+        this.service = service;
+        this.json = json;
+        this.callers = callers;
+    }
+
+    @GetMapping("/v1/models")
+    public ModelList models() {
+        return new ModelList(card());
+    }
+
+    @GetMapping("/v1/models/{id}")
+    public ModelList.Card model(@PathVariable("id") String id) {
+        if (!id.equals(service.modelId())) {
+            throw new ModelNotFoundException(id, service.modelId());
+        }
+        return card();
+    }
+
+    @PostMapping(path = "/v1/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ResponseEntity<StreamingResponseBody> chatCompletions(@RequestBody ChatCompletionRequest body, HttpServletRequest http) {
+        body.check(service.modelId());
+        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.CHAT);
+    }
+
+    @PostMapping(path = "/v1/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ResponseEntity<StreamingResponseBody> completions(@RequestBody CompletionRequest body, HttpServletRequest http) {
+        body.check(service.modelId());
+        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.TEXT);
+    }
+
+    private ModelList.Card card() {
+        return new ModelList.Card(service.modelId(), loaded);
+    }
+
+    private ResponseEntity<StreamingResponseBody> answer(OpenAiRequest body, GenerationCommand command, CompletionFormat format) {
+        long created = Instant.now().getEpochSecond();
+        if (!body.streaming()) {
+            GenerationOutcome o = service.generate(command, TokenListener.NONE, new CancellationToken());
+            byte[] bytes = json.writeValueAsBytes(format.whole(new Stamp(o.id(), created, service.modelId()), o));
+            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(bytes));
+        }
+        // refusals (bad input, no free session) happen here, before the 200 is committed
+        GenerationService.Prepared prepared = service.prepare(command);
+        Stamp stamp = new Stamp(prepared.id(), created, service.modelId());
+        StreamingResponseBody stream = out -> {
+            CancellationToken cancel = new CancellationToken();
+            try (prepared) {
+                send(out, format.opening(stamp), cancel);
+                GenerationOutcome o = prepared.run((token, text) -> send(out, format.delta(stamp, text), cancel), cancel);
+                send(out, format.finish(stamp, FinishReasons.of(o.finishReason())), cancel);
+                if (body.includeUsage()) {
+                    send(out, format.usageChunk(stamp, CompletionFormat.usage(o)), cancel);
+                }
+                ServerSentEvents.done(out, cancel);
+            } catch (RuntimeException e) {
+                LOG.warn("{}: streamed generation failed: {}", stamp.id(), e.toString());
+                send(out, Map.of("error", Map.of("message", String.valueOf(e.getMessage()), "type", "server_error")), cancel);
+            }
+        };
+        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(stream);
+    }
+
+    private void send(OutputStream out, Object event, CancellationToken cancel) {
+        if (event != null) {
+            ServerSentEvents.send(json, out, event, cancel);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.moeadapter.spring.web.openai;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.moeadapter.spring.web.GenerateResponse;
+
+import java.util.List;
+
+/**
+ * Answer of {@code POST /v1/completions} (object {@code text_completion}); streamed answers send
+ * the same object per piece of text, the last one with the finish reason, and with
+ * {@code include_usage} one more with no choices and the token counts.
+ */
+public record TextCompletion(String id, String object, long created, String model, List<Choice> choices,
+                             @JsonInclude(JsonInclude.Include.NON_NULL) GenerateResponse.Usage usage) {
+
+    TextCompletion(Stamp s, String text, String finishReason, GenerateResponse.Usage usage) {
+        this(s.id(), "text_completion", s.created(), s.model(), List.of(new Choice(text, 0, null, finishReason)), usage);
+    }
+
+    TextCompletion(Stamp s, GenerateResponse.Usage usage) {
+        this(s.id(), "text_completion", s.created(), s.model(), List.of(), usage);
+    }
+
+    public record Choice(String text, int index, Object logprobs, @JsonProperty("finish_reason") String finishReason) {
+    }
+}
