@@ -117,6 +117,8 @@ public record MoeAdapterProperties(
      * @param minReferences a smaller reference set keeps the base model's routing
      * @param steps NGD steps
      * @param lossTokens answer tokens per neighbour scored by the neighbour loss
+     * @param embeddingModelName with an application's Spring AI EmbeddingModel, the name recorded as the
+     *                           embedding space of reference sets (default: the bean's class name)
      */
     public record C3po(
             Path referenceSet,
@@ -128,7 +130,8 @@ public record MoeAdapterProperties(
             @DefaultValue("20") @Min(1) int coreExperts,
             @DefaultValue("3") @Min(1) int minReferences,
             @DefaultValue("10") @Min(1) @Max(1000) int steps,
-            @DefaultValue("1") @Min(1) @Max(64) int lossTokens) {
+            @DefaultValue("1") @Min(1) @Max(64) int lossTokens,
+            String embeddingModelName) {
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.moeadapter.spring;
 
+import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
@@ -18,11 +19,15 @@ final class ReferenceSets {
 
     /** Every prompt is kept: the label accepts any non-empty answer. */
     static Path build(Model model, List<String> prompts) {
+        return build(model, prompts, new HiddenStateEmbedder());
+    }
+
+    static Path build(Model model, List<String> prompts, Embedder embedder) {
         try {
             Path file = Files.createTempFile("starter", ".c3po");
             file.toFile().deleteOnExit();
             try (Session s = model.newSession(new SessionParams(256, 64, 1, 1, 1))) {
-                new ReferenceSetBuilder(model, s, new HiddenStateEmbedder(), 4, 10).build(prompts.stream()
+                new ReferenceSetBuilder(model, s, embedder, 4, 10).build(prompts.stream()
                         .map(p -> new ReferenceSetBuilder.Example(p, p, 4, List.of(), text -> !text.isEmpty())).toList(), file);
             }
             return file;
