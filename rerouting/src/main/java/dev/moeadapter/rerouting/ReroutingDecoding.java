@@ -27,11 +27,12 @@ import java.util.List;
  * decode. The first round also measures the prompt's own routing (δ = 0), which fixes the layers
  * and the parameterisation for the request. After a round the answer's KV cache is stale from the
  * lowest adapted layer up, so sequence 0 is re-decoded under the new δ, and generation continues
- * under it.
+ * under it. With a loss window the copies share the older context, decoded under the round's
+ * starting δ, through a KV copy and re-decode only the window.
  */
 public final class ReroutingDecoding implements DecodingScheme {
     private static final Logger LOG = LoggerFactory.getLogger(ReroutingDecoding.class);
-    static final int ANSWER = 0;
+    private static final int ANSWER = 0;
     private static final int FIRST_PROBE = 1;
 
     private final Session session;
