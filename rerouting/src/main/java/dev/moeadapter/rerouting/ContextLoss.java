@@ -10,10 +10,11 @@ import java.util.List;
 
 /**
  * Mean next-token NLL of a context under several routing plans at once. Plan j runs on sequence
- * {@code firstSequence + j}, which is emptied and re-decoded from position 0: a router delta
- * changes the routing, hence the keys and values, of every token, so nothing can be shared between
- * plans. All sequences advance together, {@code batchSize / plans} positions per decode, so each
- * decode is one large batch; the NLL is read natively, row by row.
+ * {@code firstSequence + j}, which keeps its positions before {@code from} (a prefix the caller put
+ * there, or none) and re-decodes positions [from, to) under the plan: a router delta changes the
+ * routing, hence the keys and values, of every token it applies to, so nothing after the prefix
+ * can be shared between plans. All sequences advance together, {@code batchSize / plans} positions
+ * per decode, so each decode is one large batch; the NLL is read natively, row by row.
  */
 final class ContextLoss {
     private final Session session;
@@ -23,50 +24,44 @@ final class ContextLoss {
     }
 
     /**
-     * Decodes positions [0, length) of {@code context} under each plan and returns each plan's mean
-     * −log p(context[i+1]) over the decoded positions i that have a next token.
+     * Decodes positions [from, to) of {@code context} under each plan and returns each plan's mean
+     * −log p(context[i+1]) over those positions; {@code to} must not exceed {@code context.length - 1}.
      */
-    float[] evaluate(int[] context, int length, List<RoutingPlan> plans, int firstSequence, CancellationToken cancel) {
+    float[] evaluate(int[] context, int from, int to, List<RoutingPlan> plans, int firstSequence, CancellationToken cancel) {
+        if (from < 0 || to <= from || to >= context.length) {
+            throw new IllegalArgumentException("positions [" + from + ", " + to + ") of a " + context.length + "-token context");
+        }
         int n = plans.size();
         for (int j = 0; j < n; j++) {
-            session.clearSequence(firstSequence + j);
+            session.removeTokens(firstSequence + j, from, Integer.MAX_VALUE);
             session.setPlan(firstSequence + j, plans.get(j));
         }
         double[] sums = new double[n];
-        int targets = Math.min(length, context.length - 1);
         int chunk = session.batchSize() / n;
-        for (int start = 0; start < length; start += chunk) {
+        for (int start = from; start < to; start += chunk) {
             if (cancel.isCancelled()) {
                 throw new CancelledException("cancelled while rerouting");
             }
-            int end = Math.min(length, start + chunk);
+            int end = Math.min(to, start + chunk), width = end - start;
             Batch.Builder b = Batch.builder();
-            int rows = 0;
+            int[] idx = new int[width * n];
+            int[] tgt = new int[width * n];
             for (int j = 0; j < n; j++) {
-                for (int i = start; i < end; i++) {
-                    b.add(context[i], i, firstSequence + j, true);
+                for (int i = 0; i < width; i++) {
+                    b.add(context[start + i], start + i, firstSequence + j, true);
+                    idx[j * width + i] = j * width + i;
+                    tgt[j * width + i] = context[start + i + 1];
                 }
             }
             session.decode(b.build());
-            int withTarget = Math.max(0, Math.min(end, targets) - start);
-            int[] idx = new int[withTarget * n];
-            int[] tgt = new int[withTarget * n];
-            for (int j = 0; j < n; j++) {
-                for (int i = 0; i < withTarget; i++) {
-                    idx[rows] = j * (end - start) + i;
-                    tgt[rows++] = context[start + i + 1];
-                }
-            }
-            if (withTarget > 0) {
-                float[] nll = session.nll(idx, tgt);
-                for (int r = 0; r < nll.length; r++) {
-                    sums[r / withTarget] += nll[r];
-                }
+            float[] nll = session.nll(idx, tgt);
+            for (int r = 0; r < nll.length; r++) {
+                sums[r / width] += nll[r];
             }
         }
         float[] means = new float[n];
         for (int j = 0; j < n; j++) {
-            means[j] = targets == 0 ? Float.NaN : (float) (sums[j] / targets);
+            means[j] = (float) (sums[j] / (to - from));
         }
         return means;
     }

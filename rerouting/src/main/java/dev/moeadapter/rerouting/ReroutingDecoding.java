@@ -27,11 +27,12 @@ import java.util.List;
  * decode. The first round also measures the prompt's own routing (δ = 0), which fixes the layers
  * and the parameterisation for the request. After a round the answer's KV cache is stale from the
  * lowest adapted layer up, so sequence 0 is re-decoded under the new δ, and generation continues
- * under it.
+ * under it. With a loss window the copies share the older context, decoded under the round's
+ * starting δ, through a KV copy and re-decode only the window.
  */
 public final class ReroutingDecoding implements DecodingScheme {
     private static final Logger LOG = LoggerFactory.getLogger(ReroutingDecoding.class);
-    static final int ANSWER = 0;
+    private static final int ANSWER = 0;
     private static final int FIRST_PROBE = 1;
 
     private final Session session;
@@ -133,11 +134,13 @@ public final class ReroutingDecoding implements DecodingScheme {
     /** Runs one round; false if it could not run (so δ did not change). */
     private boolean optimise() {
         int probes = settings.spsa().pointsPerStep();
-        long cells = (long) (probes + 1) * length;
+        // the loss covers the next tokens of positions [from, length - 1); earlier ones are a shared prefix
+        int from = settings.window() == 0 ? 0 : Math.max(0, length - 1 - settings.window());
+        long cells = length + (long) probes * (length - 1 - from);
         if (cells > session.contextSize()) {
             if (!contextTooLong) {
-                LOG.warn("rerouting skipped from {} context tokens on: {} sequences need {} KV cells, the session has {}; "
-                        + "the answer continues under the current deltas", length, probes + 1, cells, session.contextSize());
+                LOG.warn("rerouting skipped from {} context tokens on: the answer and {} perturbed copies need {} KV cells, "
+                        + "the session has {}; the answer continues under the current deltas", length, probes, cells, session.contextSize());
                 contextTooLong = true;
             }
             return false;
@@ -146,15 +149,27 @@ public final class ReroutingDecoding implements DecodingScheme {
             return false;
         }
         long t0 = System.nanoTime();
+        int source = ANSWER;
         if (space == null) {
             space = measureContext();
             optimizer = new SpsaOptimizer(new float[space.dimension()], space.updateWeights(), settings.spsa(), settings.seed());
+            source = FIRST_PROBE;
+        }
+        // the prefix, decoded under the current deltas, is shared: the answer holds it (positions up
+        // to length - 2), or in the first round the measuring pass on the first copy does
+        for (int s = FIRST_PROBE; s <= probes; s++) {
+            if (s != source) {
+                session.clearSequence(s);
+                if (from > 0) {
+                    session.copySequence(source, s, 0, from);
+                }
+            }
         }
         float[] probeLosses = new float[settings.steps()];
         for (int step = 0; step < settings.steps(); step++) {
             List<float[]> points = optimizer.points();
             List<RoutingPlan> plans = points.stream().map(space::plan).toList();
-            float[] losses = loss.evaluate(context, length - 1, plans, FIRST_PROBE, cancel);
+            float[] losses = loss.evaluate(context, from, length - 1, plans, FIRST_PROBE, cancel);
             optimizer.step(losses);
             double sum = 0;
             for (float l : losses) {
@@ -169,18 +184,23 @@ public final class ReroutingDecoding implements DecodingScheme {
         RoundReport report = new RoundReport(length, probeLosses, System.nanoTime() - t0);
         rounds.add(report);
         if (LOG.isDebugEnabled()) {
-            LOG.debug("rerouting round {} over {} context tokens: mean probe loss {} -> {} in {} steps, {} ms",
-                    rounds.size(), length, probeLosses[0], probeLosses[probeLosses.length - 1], settings.steps(), report.nanos() / 1_000_000);
+            LOG.debug("rerouting round {} over {} context tokens (loss on the last {}): mean probe loss {} -> {} in {} steps, {} ms",
+                    rounds.size(), length, length - 1 - from, probeLosses[0], probeLosses[probeLosses.length - 1], settings.steps(),
+                    report.nanos() / 1_000_000);
         }
         return true;
     }
 
-    /** The prompt's own routing (δ = 0), traced on the first probe sequence: fixes the delta space. */
+    /**
+     * The context's own routing under the current (zero) deltas, traced on the first copy, which
+     * keeps that decode as the prefix the others copy: fixes the delta space for the request.
+     */
     private DeltaSpace measureContext() {
         var info = session.model().info();
+        session.clearSequence(FIRST_PROBE);
         session.setTrace(FIRST_PROBE, new TraceSpec(false, PositionRange.ALL));
         try {
-            loss.evaluate(context, length - 1, List.of(RoutingPlan.EMPTY), FIRST_PROBE, cancel);
+            loss.evaluate(context, 0, length - 1, List.of(plan), FIRST_PROBE, cancel);
         } finally {
             session.setTrace(FIRST_PROBE, TraceSpec.OFF);
         }

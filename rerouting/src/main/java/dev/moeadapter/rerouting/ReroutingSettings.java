@@ -15,16 +15,20 @@ import java.util.Objects;
  * @param spsa             perturbation size c, probe pairs q per step, Adam learning rate
  * @param layers           hard top-r layers by C_l, or soft weighting by C_l
  * @param parameterisation full δ, δ on the top experts by context usage, or one scalar per layer
+ * @param window           how many of the context's most recent next-token losses a round measures
+ *                         (0 = all, the paper's loss); with a window the earlier tokens stay decoded
+ *                         under the deltas of the round's start and are shared by the perturbed copies
+ *                         (a KV copy), so a round costs O(window) instead of O(context)
  * @param seed             seed of the perturbation directions; the same for every request, so a
  *                         request's answer is reproducible
  */
 public record ReroutingSettings(int steps, int interval, SpsaSettings spsa, LayerSelection layers,
-                                Parameterisation parameterisation, long seed) {
+                                Parameterisation parameterisation, int window, long seed) {
     /** Most steps one round may take: each is a batched decode of 2q copies of the context. */
     public static final int MAX_STEPS = 100;
 
     public static final ReroutingSettings DEFAULTS = new ReroutingSettings(5, 128,
-            SpsaSettings.DEFAULTS, new LayerSelection.Top(0.25), new Parameterisation.LayerScalar(), 0);
+            SpsaSettings.DEFAULTS, new LayerSelection.Top(0.25), new Parameterisation.LayerScalar(), 0, 0);
 
     public ReroutingSettings {
         if (steps < 0 || steps > MAX_STEPS) {
@@ -32,6 +36,9 @@ public record ReroutingSettings(int steps, int interval, SpsaSettings spsa, Laye
         }
         if (interval < 1) {
             throw new InvalidRequestException("rerouting interval (generated tokens between rounds) must be >= 1, got " + interval);
+        }
+        if (window < 0) {
+            throw new InvalidRequestException("rerouting loss window must be >= 0 (0 = the whole context), got " + window);
         }
         Objects.requireNonNull(spsa, "spsa");
         Objects.requireNonNull(layers, "layers");
@@ -44,26 +51,30 @@ public record ReroutingSettings(int steps, int interval, SpsaSettings spsa, Laye
     }
 
     public ReroutingSettings withSteps(int n) {
-        return new ReroutingSettings(n, interval, spsa, layers, parameterisation, seed);
+        return new ReroutingSettings(n, interval, spsa, layers, parameterisation, window, seed);
     }
 
     public ReroutingSettings withInterval(int m) {
-        return new ReroutingSettings(steps, m, spsa, layers, parameterisation, seed);
+        return new ReroutingSettings(steps, m, spsa, layers, parameterisation, window, seed);
     }
 
     public ReroutingSettings withSpsa(SpsaSettings s) {
-        return new ReroutingSettings(steps, interval, s, layers, parameterisation, seed);
+        return new ReroutingSettings(steps, interval, s, layers, parameterisation, window, seed);
     }
 
     public ReroutingSettings withLayers(LayerSelection l) {
-        return new ReroutingSettings(steps, interval, spsa, l, parameterisation, seed);
+        return new ReroutingSettings(steps, interval, spsa, l, parameterisation, window, seed);
     }
 
     public ReroutingSettings withParameterisation(Parameterisation p) {
-        return new ReroutingSettings(steps, interval, spsa, layers, p, seed);
+        return new ReroutingSettings(steps, interval, spsa, layers, p, window, seed);
+    }
+
+    public ReroutingSettings withWindow(int w) {
+        return new ReroutingSettings(steps, interval, spsa, layers, parameterisation, w, seed);
     }
 
     public ReroutingSettings withSeed(long s) {
-        return new ReroutingSettings(steps, interval, spsa, layers, parameterisation, s);
+        return new ReroutingSettings(steps, interval, spsa, layers, parameterisation, window, s);
     }
 }

@@ -51,7 +51,7 @@ class ReroutingTest {
             GenerationResult zero = generate(s, ReroutingSettings.DEFAULTS.withSteps(0).withInterval(4), req);
             assertThat(zero.tokens()).isEqualTo(plain.tokens());
             assertThat(zero.text()).isEqualTo(plain.text());
-            GenerationResult rerouted = generate(s, STRONG.withSpsa(SpsaSettings.DEFAULTS.withLearningRate(0.5f)).withInterval(4), req);
+            GenerationResult rerouted = generate(s, STRONG.withSpsa(SpsaSettings.DEFAULTS.withLearningRate(0.5f)).withSteps(4).withInterval(12), req);
             assertThat(rerouted.tokens()).as("real router deltas change the greedy path").isNotEqualTo(plain.tokens());
         }
     }
@@ -76,7 +76,7 @@ class ReroutingTest {
                 float[] probe = scheme.rounds().getFirst().probeLosses();
                 assertThat(probe).hasSize(10);
                 // measured independently of the optimiser: the context NLL at δ = 0 and at the final δ
-                float[] loss = new ContextLoss(s).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
+                float[] loss = new ContextLoss(s).evaluate(prompt, 0, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
                 assertThat(loss[1]).as("%s %s: NLL %s -> %s", name, parameterisation, loss[0], loss[1]).isLessThan(loss[0] - 0.05f);
                 assertThat(probe[9]).as("the probes' mean loss falls over the round").isLessThan(probe[0]);
             }
@@ -107,9 +107,9 @@ class ReroutingTest {
         RoutingPlan plan = new RoutingPlan(List.of(new RouterEdit.AddDelta(1, ramp(m.info().experts(), 0.3f), dev.moeadapter.core.routing.PositionRange.ALL)));
         try (Session s = open(m); Session ref = m.newSession(new SessionParams(512, 64, 1, 1, 1))) {
             // the chunked multi-sequence evaluation (batch 256 / 2 plans = 128 positions per decode, and 8 with batch 16)
-            float[] batched = new ContextLoss(s).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, plan), 1, new CancellationToken());
+            float[] batched = new ContextLoss(s).evaluate(prompt, 0, prompt.length - 1, List.of(RoutingPlan.EMPTY, plan), 1, new CancellationToken());
             try (Session small = m.newSession(new SessionParams(512, 16, 3, 1, 1))) {
-                float[] chunked = new ContextLoss(small).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, plan), 1, new CancellationToken());
+                float[] chunked = new ContextLoss(small).evaluate(prompt, 0, prompt.length - 1, List.of(RoutingPlan.EMPTY, plan), 1, new CancellationToken());
                 assertThat(chunked[0]).isCloseTo(batched[0], org.assertj.core.api.Assertions.within(1e-3f));
                 assertThat(chunked[1]).isCloseTo(batched[1], org.assertj.core.api.Assertions.within(1e-3f));
             }
@@ -133,6 +133,57 @@ class ReroutingTest {
                 assertThat((double) batched[j]).isCloseTo(sum / (prompt.length - 1), org.assertj.core.api.Assertions.within(1e-3));
             }
             assertThat(batched[1]).isNotEqualTo(batched[0]);
+        }
+    }
+
+    @Test
+    void copiesSharingAPrefixByKvCopyScoreLikeTheSequenceThatDecodedIt() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize(PROMPT);
+        int from = 20, to = prompt.length - 1;
+        RoutingPlan plan = new RoutingPlan(List.of(new RouterEdit.AddDelta(2, ramp(m.info().experts(), 0.4f), dev.moeadapter.core.routing.PositionRange.ALL)));
+        CancellationToken none = new CancellationToken();
+        try (Session s = open(m)) {
+            ContextLoss loss = new ContextLoss(s);
+            loss.evaluate(prompt, 0, from, List.of(RoutingPlan.EMPTY), 1, none);
+            s.copySequence(1, 2, 0, from);
+            s.copySequence(1, 3, 0, from);
+            float[] shared = loss.evaluate(prompt, from, to, List.of(plan, plan, RoutingPlan.EMPTY), 1, none);
+            assertThat(shared[1]).isCloseTo(shared[0], org.assertj.core.api.Assertions.within(1e-4f));
+            assertThat(shared[2]).isNotCloseTo(shared[0], org.assertj.core.api.Assertions.within(1e-3f));
+            // the same window scored after a whole decode without deltas equals the last plan's copy
+            float[] whole = loss.evaluate(prompt, 0, to, List.of(RoutingPlan.EMPTY), 4, none);
+            float[] head = loss.evaluate(prompt, 0, from, List.of(RoutingPlan.EMPTY), 4, none);
+            double windowMean = (whole[0] * (double) to - head[0] * (double) from) / (to - from);
+            assertThat((double) shared[2]).isCloseTo(windowMean, org.assertj.core.api.Assertions.within(1e-3));
+        }
+    }
+
+    @Test
+    void aWindowedRoundLowersTheLossOverItsWindow() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize(PROMPT);
+        int window = 12, from = prompt.length - 1 - window;
+        CancellationToken none = new CancellationToken();
+        try (Session s = open(m)) {
+            ReroutingDecoding scheme = new ReroutingDecoding(s, STRONG.withParameterisation(new Parameterisation.Full()).withWindow(window), none);
+            scheme.prefill(prompt, none);
+            RoutingPlan tuned = scheme.plan();
+            scheme.release();
+            // a prefix without deltas, then the window under δ = 0 and under the tuned δ
+            ContextLoss loss = new ContextLoss(s);
+            loss.evaluate(prompt, 0, from, List.of(RoutingPlan.EMPTY), 1, none);
+            s.copySequence(1, 2, 0, from);
+            float[] l = loss.evaluate(prompt, from, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, none);
+            assertThat(l[1]).as("window NLL %s -> %s", l[0], l[1]).isLessThan(l[0] - 0.05f);
+        }
+        assertThat(run(m, STRONG.withWindow(prompt.length), prompt).plan).as("a window longer than the context is the whole context")
+                .isEqualTo(run(m, STRONG, prompt).plan);
+    }
+
+    private static RunResult run(Model m, ReroutingSettings settings, int[] prompt) {
+        try (Session s = open(m)) {
+            return run(s, settings, GenerationRequest.greedy(prompt, 4).withIgnoreEos(true));
         }
     }
 
@@ -208,24 +259,24 @@ class ReroutingTest {
     @Test
     void cancellingDuringARoundStopsCleanlyAndTheSessionIsReusable() {
         Model m = TestModels.olmoe();
-        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 20).withIgnoreEos(true);
+        GenerationRequest req = GenerationRequest.greedy(m.tokenize(PROMPT), 10).withIgnoreEos(true);
         try (Session s = open(m)) {
             CancellationToken cancel = new CancellationToken();
             AtomicInteger seen = new AtomicInteger();
             // interval 1: the append after the token that cancels starts a round, which stops at once
             GenerationResult r = new ReroutingStrategy(STRONG.withInterval(1).withSteps(2)).generate(s, req,
                     (t, d) -> {
-                        if (seen.incrementAndGet() == 3) {
+                        if (seen.incrementAndGet() == 2) {
                             cancel.cancel();
                         }
                     }, cancel);
             assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
-            assertThat(r.tokens().length).isBetween(3, 19);
+            assertThat(r.tokens().length).isBetween(2, 9);
             for (int seq = 1; seq < 9; seq++) {
                 assertThat(s.maxPosition(seq)).isEqualTo(-1);
             }
             GenerationResult plain = new PlainGeneration().generate(s, req, TokenListener.NONE, new CancellationToken());
-            assertThat(plain.tokens()).hasSize(20);
+            assertThat(plain.tokens()).hasSize(10);
         }
     }
 
@@ -237,6 +288,8 @@ class ReroutingTest {
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("0..100");
         assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withInterval(0))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("interval");
+        assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withWindow(-1))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("window");
         assertThatThrownBy(() -> new LayerSelection.Top(0))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("(0, 1]");
         assertThatThrownBy(() -> new LayerSelection.Top(Double.NaN))
