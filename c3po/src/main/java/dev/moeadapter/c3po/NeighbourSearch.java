@@ -16,13 +16,7 @@ final class NeighbourSearch {
 
     private NeighbourSearch() {}
 
-    /** Rows copied from the mapped file per block: large enough for bulk copies, small enough for the cache. */
-    private static final int BLOCK_FLOATS = 1 << 16;
-
     static Result nearest(ReferenceSet set, float[] unitQuery, int k, double duplicateSimilarity, double bandwidth) {
-        int dim = set.dimension();
-        int blockRows = Math.max(1, BLOCK_FLOATS / Math.max(1, dim));
-        float[] block = new float[blockRows * dim];
         int[] best = new int[k];
         float[] bestSim = new float[k];
         Arrays.fill(bestSim, Float.NEGATIVE_INFINITY);
@@ -30,11 +24,7 @@ final class NeighbourSearch {
         int[] duplicates = new int[4];
         int nDup = 0;
         for (int i = 0, n = set.size(); i < n; i++) {
-            int row = i % blockRows;
-            if (row == 0) {
-                set.embeddings(i, Math.min(blockRows, n - i), block);
-            }
-            float s = dot(block, row * dim, unitQuery);
+            float s = set.similarity(i, unitQuery);
             if (s > duplicateSimilarity) {
                 if (nDup == duplicates.length) {
                     duplicates = Arrays.copyOf(duplicates, nDup * 2);
@@ -59,20 +49,5 @@ final class NeighbourSearch {
             out.add(new Neighbour(best[j], set.id(best[j]), bestSim[j], Math.exp(-(1 - bestSim[j]) / (bandwidth * bandwidth))));
         }
         return new Result(out, Arrays.copyOf(duplicates, nDup));
-    }
-
-    private static float dot(float[] rows, int at, float[] q) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int j = 0, n = q.length;
-        for (; j + 3 < n; j += 4) {
-            s0 += rows[at + j] * q[j];
-            s1 += rows[at + j + 1] * q[j + 1];
-            s2 += rows[at + j + 2] * q[j + 2];
-            s3 += rows[at + j + 3] * q[j + 3];
-        }
-        for (; j < n; j++) {
-            s0 += rows[at + j] * q[j];
-        }
-        return (s0 + s1) + (s2 + s3);
     }
 }

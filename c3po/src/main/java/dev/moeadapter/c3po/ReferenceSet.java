@@ -299,9 +299,21 @@ public final class ReferenceSet implements AutoCloseable {
         return centredUnit(embedding, mean);
     }
 
-    /** Copies the stored embeddings of references [from, from + count) into {@code dst}, row after row (bulk read). */
-    void embeddings(int from, int count, float[] dst) {
-        MemorySegment.copy(data, F32, embeddingsAt + 4L * from * dimension, dst, 0, count * dimension);
+    /** Cosine similarity of reference {@code i} to a vector from {@link #normalise} (hot path: unchecked). */
+    float similarity(int i, float[] unitQuery) {
+        long at = embeddingsAt + 4L * i * dimension;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 3 < dimension; j += 4, at += 16) {
+            s0 += data.get(F32, at) * unitQuery[j];
+            s1 += data.get(F32, at + 4) * unitQuery[j + 1];
+            s2 += data.get(F32, at + 8) * unitQuery[j + 2];
+            s3 += data.get(F32, at + 12) * unitQuery[j + 3];
+        }
+        for (; j < dimension; j++, at += 4) {
+            s0 += data.get(F32, at) * unitQuery[j];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Squared distance between one MoE layer's row of reference {@code i}'s pathway and {@code row} (hot path: unchecked). */
