@@ -94,7 +94,7 @@ class ReroutingTest {
                 scheme.prefill(prompt, new CancellationToken());
                 RoutingPlan tuned = scheme.plan();
                 scheme.release();
-                float[] loss = new ContextLoss(s).evaluate(prompt, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
+                float[] loss = new ContextLoss(s).evaluate(prompt, 0, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
                 assertThat(loss[1]).as("%s: NLL %s -> %s", p, loss[0], loss[1]).isLessThan(loss[0] - 0.05f);
             }
         }
