@@ -31,6 +31,11 @@ public record Adaptation(String algorithm, List<Neighbour> neighbours, List<Inte
         return new Adaptation(algorithm, List.of(), List.of(), new float[0][], Double.NaN, Double.NaN, 0, reason, nanos);
     }
 
+    /** The same result, timed for a request that reused it. */
+    Adaptation withNanos(long n) {
+        return new Adaptation(algorithm, neighbours, layers, pathway, baseLoss, loss, evaluations, degraded, n);
+    }
+
     public boolean adapted() {
         return degraded == null;
     }

@@ -3,6 +3,7 @@ package dev.moeadapter.c3po;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Gating;
 import dev.moeadapter.core.engine.ModelInfo;
@@ -41,11 +42,23 @@ public final class C3poStrategy implements AdaptationStrategy {
     private final Embedder embedder;
     private final C3poSettings settings;
     private final PathwaySearch search;
+    private final ResultCache cache;
+    private final String cacheSettings;
 
     /**
      * @throws ReferenceSetMismatchException when the set was built with another embedder
      */
     public C3poStrategy(ReferenceSet refs, Embedder embedder, C3poSettings settings) {
+        this(refs, embedder, settings, ResultCache.NONE);
+    }
+
+    /**
+     * @param cache keeps the pathway found for a prompt (with its neighbours), so that the same prompt
+     *              under the same settings skips the probe, the neighbour search and the optimisation
+     * @throws ReferenceSetMismatchException when the set was built with another embedder
+     */
+    public C3poStrategy(ReferenceSet refs, Embedder embedder, C3poSettings settings, ResultCache cache) {
+        this.cache = Objects.requireNonNull(cache, "cache");
         this.refs = Objects.requireNonNull(refs, "refs");
         this.embedder = Objects.requireNonNull(embedder, "embedder");
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -54,6 +67,8 @@ public final class C3poStrategy implements AdaptationStrategy {
                     + "', but the configured embedder is '" + embedder.id() + "'; rebuild the set with that embedder");
         }
         this.search = new PathwaySearch(refs, settings);
+        this.cacheSettings = settings + " refs=" + refs.file().toAbsolutePath() + " model=" + refs.header().modelSha256()
+                + " embedder=" + embedder.id();
         if (refs.size() < settings.minReferences()) {
             LOG.warn("c3po: reference set {} has {} items, fewer than the {} required; c3po requests keep the base model's routing",
                     refs.file().getFileName(), refs.size(), settings.minReferences());
@@ -119,6 +134,29 @@ public final class C3poStrategy implements AdaptationStrategy {
             LOG.debug("c3po {}: keeping the base model's routing: {}", label, reason); // warned once at construction
             return Adaptation.degraded(label, reason, System.nanoTime() - t0);
         }
+        // the pathway depends on the prompt, the settings, the references and the embedder; the model is the set's
+        ResultCache.Key key = ResultCache.Key.of("c3po.pathway", cacheSettings, prompt);
+        boolean[] searched = {false};
+        Adaptation found = cache.get(key, Adaptation.class, () -> {
+            searched[0] = true;
+            return findPathway(session, prompt, label, cancel, t0);
+        });
+        if (!searched[0]) {
+            // the probe that would have left the prefix in the answer's sequence did not run
+            prefillPlain(session, Arrays.copyOf(prompt, last), cancel);
+            found = found.withNanos(System.nanoTime() - t0);
+            LOG.debug("c3po {}: reusing the pathway found for this prompt and settings ({})", label,
+                    found.adapted() ? "layers " + found.layers() : "base routing: " + found.degraded());
+        }
+        if (found.adapted()) {
+            session.setPlan(ANSWER, CriticalRegion.plan(found.layers(), found.pathway(), PositionRange.from(last)));
+        }
+        return found;
+    }
+
+    /** Probes the prompt, finds its neighbours and optimises the pathway; leaves the prompt's prefix in the answer's sequence. */
+    private Adaptation findPathway(Session session, int[] prompt, String label, CancellationToken cancel, long t0) {
+        int last = prompt.length - 1;
         PromptProbe.Result probe = PromptProbe.run(session, PROBE, prompt, embedder.usesHiddenState(), cancel);
         if (last > 0) {
             session.copySequence(PROBE, ANSWER, 0, last);
@@ -133,7 +171,6 @@ public final class C3poStrategy implements AdaptationStrategy {
         if (o.degraded() != null) {
             return degraded(label, o.degraded(), t0);
         }
-        session.setPlan(ANSWER, region.plan(o.pathway(), PositionRange.from(last)));
         Adaptation a = new Adaptation(label, o.neighbours(), region.layers(), o.pathway(), o.baseLoss(), o.loss(), o.evaluations(), null,
                 System.nanoTime() - t0);
         if (LOG.isDebugEnabled()) {

@@ -134,9 +134,14 @@ final class CriticalRegion {
 
     /** Replaces the router distribution of the critical layers by {@code omega} at {@code positions}. */
     RoutingPlan plan(float[][] omega, PositionRange positions) {
-        List<RouterEdit> edits = new ArrayList<>(layers.length);
-        for (int l = 0; l < layers.length; l++) {
-            edits.add(new RouterEdit.ReplaceDistribution(layers[l], omega[l], positions));
+        return plan(layers(), omega, positions);
+    }
+
+    /** Replaces the router distribution of each of {@code layers} by its row of {@code omega} at {@code positions}. */
+    static RoutingPlan plan(List<Integer> layers, float[][] omega, PositionRange positions) {
+        List<RouterEdit> edits = new ArrayList<>(layers.size());
+        for (int l = 0; l < layers.size(); l++) {
+            edits.add(new RouterEdit.ReplaceDistribution(layers.get(l), omega[l], positions));
         }
         return new RoutingPlan(edits);
     }

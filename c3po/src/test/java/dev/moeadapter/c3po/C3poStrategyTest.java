@@ -3,6 +3,7 @@ package dev.moeadapter.c3po;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.moeadapter.core.adaptation.CountingResultCache;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
@@ -137,6 +138,33 @@ class C3poStrategyTest {
             for (int seq = 1; seq < s.sequences(); seq++) {
                 assertThat(s.maxPosition(seq)).as("sequence %d is empty again", seq).isEqualTo(-1);
             }
+        }
+    }
+
+    @Test
+    void aRepeatedPromptReusesItsPathwayAndAnswersTheSame() {
+        C3poSettings settings = C3poSettings.DEFAULTS.withAlgorithm(Algorithm.KernelRegression.DEFAULTS);
+        CountingResultCache cache = new CountingResultCache();
+        int[] prompt = model.tokenize(QUERY);
+        GenerationRequest request = GenerationRequest.greedy(prompt, 8).withIgnoreEos(true);
+        try (ReferenceSet refs = ReferenceSet.load(sumsAndWords, model); Session s = Fixtures.session(model, settings.sequencesNeeded())) {
+            C3poStrategy c3po = new C3poStrategy(refs, new HiddenStateEmbedder(), settings, cache);
+            Adaptation searched = c3po.adapt(s, prompt, new CancellationToken());
+            GenerationResult first = c3po.generate(s, request, TokenListener.NONE, new CancellationToken());
+            GenerationResult second = c3po.generate(s, request, TokenListener.NONE, new CancellationToken());
+            assertThat(cache.computed()).as("the neighbour search and the optimisation ran once").isEqualTo(1);
+            assertThat(cache.hits()).isEqualTo(2);
+            assertThat(searched.adapted()).isTrue();
+            assertThat(second.tokens()).isEqualTo(first.tokens());
+            Adaptation reused = c3po.adapt(s, prompt, new CancellationToken());
+            assertThat(reused.pathway()).isDeepEqualTo(searched.pathway());
+            assertThat(reused.neighbours()).isEqualTo(searched.neighbours());
+
+            c3po.generate(s, GenerationRequest.greedy(model.tokenize("Q: 5 plus 5 is? A:"), 8), TokenListener.NONE, new CancellationToken());
+            new C3poStrategy(refs, new HiddenStateEmbedder(), settings.withNeighbours(2), cache)
+                    .generate(s, request, TokenListener.NONE, new CancellationToken());
+            assertThat(cache.computed()).as("another prompt and other settings are searched afresh").isEqualTo(3);
+            assertThat(cache.hits()).isEqualTo(3);
         }
     }
 

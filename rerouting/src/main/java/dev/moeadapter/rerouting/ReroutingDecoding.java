@@ -2,6 +2,7 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.Session;
@@ -17,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Decoding with continuous rerouting. The answer is sequence 0; sequences 1..2q hold the perturbed
@@ -29,6 +31,12 @@ import java.util.List;
  * lowest adapted layer up, so sequence 0 is re-decoded under the new δ, and generation continues
  * under it. With a loss window the copies share the older context, decoded under the round's
  * starting δ, through a KV copy and re-decode only the window.
+ * <p>
+ * The prefill round depends only on the prompt (the conversation so far) and the settings, so its
+ * outcome — the delta space and the optimiser state, hence δ — is kept in a {@link ResultCache}: the
+ * same prompt under the same settings skips that round's optimisation, rebuilds the answer under the
+ * kept δ and continues exactly as the first request did. Only a whole prompt matches: a later turn
+ * of a chat is a longer prompt with an entry of its own.
  */
 public final class ReroutingDecoding implements DecodingScheme {
     private static final Logger LOG = LoggerFactory.getLogger(ReroutingDecoding.class);
@@ -38,6 +46,7 @@ public final class ReroutingDecoding implements DecodingScheme {
     private final Session session;
     private final ReroutingSettings settings;
     private final CancellationToken cancel;
+    private final ResultCache cache;
     private final ContextLoss loss;
     private final List<RoundReport> rounds = new ArrayList<>();
     private int[] context = new int[0];
@@ -48,8 +57,14 @@ public final class ReroutingDecoding implements DecodingScheme {
     private RoutingPlan plan = RoutingPlan.EMPTY;
     private boolean contextTooLong;
     private int last;
+    private boolean reused;
 
     public ReroutingDecoding(Session session, ReroutingSettings settings, CancellationToken cancel) {
+        this(session, settings, cancel, ResultCache.NONE);
+    }
+
+    /** @param cache keeps the outcome of the prefill round per prompt and settings */
+    public ReroutingDecoding(Session session, ReroutingSettings settings, CancellationToken cancel, ResultCache cache) {
         if (session.sequences() < settings.sequencesNeeded()) {
             throw new InvalidRequestException("rerouting with q = " + settings.spsa().directions() + " needs "
                     + settings.sequencesNeeded() + " sequences per session (the answer and 2q perturbed copies); this session has "
@@ -62,6 +77,7 @@ public final class ReroutingDecoding implements DecodingScheme {
         this.session = session;
         this.settings = settings;
         this.cancel = cancel;
+        this.cache = Objects.requireNonNull(cache, "cache");
         this.loss = new ContextLoss(session);
         for (int s = FIRST_PROBE; s < settings.sequencesNeeded(); s++) {
             session.setTrace(s, TraceSpec.OFF);
@@ -81,7 +97,7 @@ public final class ReroutingDecoding implements DecodingScheme {
             throw new CancelledException("cancelled during prefill");
         }
         if (settings.steps() > 0) {
-            optimise();
+            optimisePrompt();
         }
         rebuild(prefillCancel);
     }
@@ -111,6 +127,11 @@ public final class ReroutingDecoding implements DecodingScheme {
         return List.copyOf(rounds);
     }
 
+    /** Whether the prefill round's outcome came from the cache (so {@link #rounds()} lacks that round). */
+    public boolean reusedPrefillRound() {
+        return reused;
+    }
+
     /** The routing plan the answer is decoded under now. */
     public RoutingPlan plan() {
         return plan;
@@ -133,6 +154,37 @@ public final class ReroutingDecoding implements DecodingScheme {
 
     /** Runs one round; false if it could not run (so δ did not change). */
     private boolean optimise() {
+        if (!roundFits()) {
+            return false;
+        }
+        round();
+        return true;
+    }
+
+    /** The prefill round, or its outcome for the same prompt and settings from the cache. */
+    private void optimisePrompt() {
+        if (!roundFits()) {
+            return;
+        }
+        String shape = settings + " batch=" + session.batchSize() + " model=" + session.model().path().toAbsolutePath();
+        ResultCache.Key key = ResultCache.Key.of("rerouting.prefill", shape, Arrays.copyOf(context, length));
+        boolean[] ran = {false};
+        TunedPrompt tuned = cache.get(key, TunedPrompt.class, () -> {
+            ran[0] = true;
+            round();
+            return new TunedPrompt(space, optimizer);
+        });
+        if (!ran[0]) {
+            space = tuned.space();
+            optimizer = tuned.optimizer();
+            plan = space.plan(optimizer.parameters());
+            reused = true;
+            LOG.debug("rerouting reuses the deltas tuned for this prompt of {} tokens (layers {})", length, Arrays.toString(space.layers()));
+        }
+    }
+
+    /** Whether the context is long enough to learn from and its perturbed copies fit in the session. */
+    private boolean roundFits() {
         int probes = settings.spsa().pointsPerStep();
         // the loss covers the next tokens of positions [from, length - 1); earlier ones are a shared prefix
         int from = settings.window() == 0 ? 0 : Math.max(0, length - 1 - settings.window());
@@ -145,9 +197,10 @@ public final class ReroutingDecoding implements DecodingScheme {
             }
             return false;
         }
-        if (length < 2) {
-            return false;
-        }
+        return length >= 2;
+    }
+
+    private void round() {
         long t0 = System.nanoTime();
         int source = ANSWER;
         if (space == null) {
@@ -177,7 +230,7 @@ public final class ReroutingDecoding implements DecodingScheme {
             }
             probeLosses[step] = (float) (sum / losses.length);
         }
-        for (int s = FIRST_PROBE; s <= probes; s++) {
+        for (int s = FIRST_PROBE; s <= settings.spsa().pointsPerStep(); s++) {
             session.clearSequence(s);
         }
         plan = space.plan(optimizer.parameters());
@@ -188,7 +241,6 @@ public final class ReroutingDecoding implements DecodingScheme {
                     rounds.size(), length, length - 1 - from, probeLosses[0], probeLosses[probeLosses.length - 1], settings.steps(),
                     report.nanos() / 1_000_000);
         }
-        return true;
     }
 
     /**

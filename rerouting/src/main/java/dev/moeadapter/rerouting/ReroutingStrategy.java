@@ -1,6 +1,7 @@
 package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -16,9 +17,16 @@ import java.util.Objects;
  */
 public final class ReroutingStrategy implements AdaptationStrategy {
     private final ReroutingSettings settings;
+    private final ResultCache cache;
 
     public ReroutingStrategy(ReroutingSettings settings) {
+        this(settings, ResultCache.NONE);
+    }
+
+    /** @param cache keeps the deltas tuned at prefill per prompt and settings, for requests with the same prompt */
+    public ReroutingStrategy(ReroutingSettings settings, ResultCache cache) {
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.cache = Objects.requireNonNull(cache, "cache");
     }
 
     public ReroutingSettings settings() {
@@ -37,7 +45,7 @@ public final class ReroutingStrategy implements AdaptationStrategy {
 
     @Override
     public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
-        ReroutingDecoding scheme = new ReroutingDecoding(session, settings, cancel);
+        ReroutingDecoding scheme = new ReroutingDecoding(session, settings, cancel, cache);
         try {
             return new Generator(session, scheme).generate(request, listener, cancel);
         } finally {

@@ -1,6 +1,7 @@
 package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.CountingResultCache;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
@@ -243,11 +244,45 @@ class ReroutingTest {
         }
     }
 
+    @Test
+    void aRepeatedPromptReusesThePrefillRoundAndContinuesExactlyAsTheFirstRequest() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize(PROMPT);
+        GenerationRequest req = GenerationRequest.greedy(prompt, 10).withIgnoreEos(true);
+        // rounds after 4 and 8 generated tokens continue from the optimiser state the prefill round left
+        ReroutingSettings settings = STRONG.withInterval(4).withSteps(3);
+        CountingResultCache cache = new CountingResultCache();
+        try (Session s = open(m)) {
+            ReroutingDecoding first = new ReroutingDecoding(s, settings, new CancellationToken(), cache);
+            RunResult a = run(s, first, req);
+            ReroutingDecoding second = new ReroutingDecoding(s, settings, new CancellationToken(), cache);
+            RunResult b = run(s, second, req);
+            assertThat(first.reusedPrefillRound()).isFalse();
+            assertThat(first.rounds()).hasSize(3);
+            assertThat(second.reusedPrefillRound()).isTrue();
+            assertThat(second.rounds()).as("the prefill round did not run again").extracting(RoundReport::contextTokens)
+                    .containsExactly(prompt.length + 4, prompt.length + 8);
+            assertThat(cache.computed()).isEqualTo(1);
+            assertThat(cache.hits()).isEqualTo(1);
+            assertThat(b.tokens).isEqualTo(a.tokens);
+            assertThat(b.plan).isEqualTo(a.plan);
+
+            new ReroutingStrategy(settings, cache).generate(s, GenerationRequest.greedy(m.tokenize("The weather today is"), 4),
+                    TokenListener.NONE, new CancellationToken());
+            new ReroutingStrategy(settings.withSeed(7), cache).generate(s, req, TokenListener.NONE, new CancellationToken());
+            assertThat(cache.computed()).as("another prompt and other settings are tuned afresh").isEqualTo(3);
+            assertThat(cache.hits()).isEqualTo(1);
+        }
+    }
+
     private record RunResult(int[] tokens, RoutingPlan plan) {
     }
 
     private static RunResult run(Session s, ReroutingSettings settings, GenerationRequest req) {
-        ReroutingDecoding scheme = new ReroutingDecoding(s, settings, new CancellationToken());
+        return run(s, new ReroutingDecoding(s, settings, new CancellationToken()), req);
+    }
+
+    private static RunResult run(Session s, ReroutingDecoding scheme, GenerationRequest req) {
         try {
             GenerationResult r = new dev.moeadapter.core.generation.Generator(s, scheme).generate(req);
             return new RunResult(r.tokens(), scheme.plan());

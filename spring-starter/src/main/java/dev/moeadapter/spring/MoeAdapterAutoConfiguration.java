@@ -148,8 +148,8 @@ public class MoeAdapterAutoConfiguration {
     static class Rerouting {
         @Bean
         @ConditionalOnMissingBean
-        ReroutingStrategy reroutingStrategy() {
-            return new ReroutingStrategy(ReroutingSettings.DEFAULTS);
+        ReroutingStrategy reroutingStrategy(ResultCache cache) {
+            return new ReroutingStrategy(ReroutingSettings.DEFAULTS, cache);
         }
     }
 
@@ -181,7 +181,7 @@ public class MoeAdapterAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        C3poStrategy c3poStrategy(ReferenceSet refs, Embedder embedder, MoeAdapterProperties props) {
+        C3poStrategy c3poStrategy(ReferenceSet refs, Embedder embedder, MoeAdapterProperties props, ResultCache cache) {
             MoeAdapterProperties.C3po c = props.c3po();
             Algorithm algorithm = Algorithm.byLabel(c.algorithm());
             if (algorithm instanceof Algorithm.GradientDescent ngd) {
@@ -190,7 +190,7 @@ public class MoeAdapterAutoConfiguration {
             C3poSettings settings = new C3poSettings(algorithm, c.neighbours(), c.bandwidth(), c.duplicateSimilarity(),
                     c.criticalLayers(), c.coreExperts(), c.minReferences(), c.lossTokens());
             try {
-                return new C3poStrategy(refs, embedder, settings);
+                return new C3poStrategy(refs, embedder, settings, cache);
             } catch (ReferenceSetException e) {
                 throw new IllegalStateException("moe.adapter.c3po.reference-set: " + e.getMessage(), e);
             }

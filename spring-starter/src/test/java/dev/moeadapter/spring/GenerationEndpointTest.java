@@ -12,6 +12,8 @@ import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.adaptation.ResultCache;
+import dev.moeadapter.spring.cache.CaffeineResultCache;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -88,6 +90,26 @@ class GenerationEndpointTest {
             assertThat(b.get("usage").get("completion_tokens").asInt()).isBetween(0, 12);
             assertThat(b.get("timings").get("total_ms").asDouble()).isPositive();
             assertThat(b.get("finish_reason").asString()).isIn("max_tokens", "end_of_generation");
+        }
+    }
+
+    @Autowired
+    ResultCache resultCache;
+
+    @Test
+    void aRepeatedPromptReusesTheAdaptationResultAndAnswersTheSame() throws Exception {
+        CaffeineResultCache cache = (CaffeineResultCache) resultCache;
+        for (String arm : List.of("rerouting", "c3po")) {
+            String body = "{\"prompt\":\"A prompt seen twice by " + arm + "\",\"max_tokens\":8,\"arm\":\"" + arm + "\"}";
+            long before = cache.size();
+            HttpResponse<String> first = post(body);
+            long after = cache.size();
+            HttpResponse<String> second = post(body);
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+            assertThat(after).as("%s keeps one result for the prompt", arm).isEqualTo(before + 1);
+            assertThat(cache.size()).as("%s finds it the second time", arm).isEqualTo(after);
+            assertThat(json.readTree(second.body()).get("text").asString()).isEqualTo(json.readTree(first.body()).get("text").asString());
         }
     }
 

@@ -45,6 +45,20 @@ public final class Adam {
         this(initial, null, settings);
     }
 
+    private Adam(Adam other) {
+        this.settings = other.settings;
+        this.theta = other.theta.clone();
+        this.updateWeights = other.updateWeights == null ? null : other.updateWeights.clone();
+        this.m = other.m.clone();
+        this.v = other.v.clone();
+        this.t = other.t;
+    }
+
+    /** An independent optimiser in this one's state (parameters, moments, step count). */
+    public Adam copy() {
+        return new Adam(this);
+    }
+
     /** Applies one update for {@code gradient}; returns the new parameters (a copy). */
     public float[] step(float[] gradient) {
         Vectors.checkLength(gradient, theta.length, "gradient");

@@ -18,13 +18,34 @@ import java.util.SplittableRandom;
 public final class SpsaOptimizer {
     private final SpsaSettings settings;
     private final Adam adam;
+    private final long seed;
     private final SplittableRandom random;
+    /** Values drawn from {@code random} so far: a copy replays them to reach the same generator state. */
+    private long draws;
     private float[][] directions;
 
     public SpsaOptimizer(float[] initial, float[] updateWeights, SpsaSettings settings, long seed) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.adam = new Adam(initial, updateWeights, settings.adam());
+        this.seed = seed;
         this.random = new SplittableRandom(seed);
+    }
+
+    private SpsaOptimizer(SpsaOptimizer other) {
+        this.settings = other.settings;
+        this.adam = other.adam.copy();
+        this.seed = other.seed;
+        this.random = new SplittableRandom(seed);
+        for (long i = 0; i < other.draws; i++) {
+            random.nextBoolean();
+        }
+        this.draws = other.draws;
+        if (other.directions != null) {
+            this.directions = new float[other.directions.length][];
+            for (int i = 0; i < directions.length; i++) {
+                directions[i] = other.directions[i].clone();
+            }
+        }
     }
 
     public SpsaOptimizer(float[] initial, SpsaSettings settings, long seed) {
@@ -43,6 +64,7 @@ public final class SpsaOptimizer {
                 for (int j = 0; j < u.length; j++) {
                     u[j] = random.nextBoolean() ? 1f : -1f;
                 }
+                draws += u.length;
                 directions[i] = u;
             }
         }
@@ -84,6 +106,14 @@ public final class SpsaOptimizer {
         directions = null;
         adam.step(gradient);
         return gradient;
+    }
+
+    /**
+     * An independent optimiser in this one's state: the same θ, Adam moments and step count, and the
+     * same directions to come, so it continues exactly as this one would.
+     */
+    public SpsaOptimizer copy() {
+        return new SpsaOptimizer(this);
     }
 
     /** The current θ (a copy). */

@@ -41,6 +41,25 @@ class SpsaOptimizerTest {
     }
 
     @Test
+    void aCopyContinuesExactlyAsTheOriginalAndIndependentlyOfIt() {
+        SpsaOptimizer original = new SpsaOptimizer(new float[6], SpsaSettings.DEFAULTS.withDirections(2), 3);
+        for (int i = 0; i < 4; i++) {
+            original.step(evaluate(original.points(), SpsaOptimizerTest::quadratic));
+        }
+        SpsaOptimizer copy = original.copy();
+        float[] before = copy.parameters();
+        for (int i = 0; i < 3; i++) {
+            original.step(evaluate(original.points(), SpsaOptimizerTest::quadratic));
+        }
+        assertThat(copy.parameters()).as("the original's later steps leave the copy alone").containsExactly(before);
+        for (int i = 0; i < 3; i++) {
+            copy.step(evaluate(copy.points(), SpsaOptimizerTest::quadratic));
+        }
+        assertThat(copy.steps()).isEqualTo(original.steps());
+        assertThat(copy.parameters()).containsExactly(original.parameters());
+    }
+
+    @Test
     void pointsAreAntitheticPairsAroundTheta() {
         float[] theta = {0.5f, -1f, 2f};
         SpsaOptimizer opt = new SpsaOptimizer(theta, SpsaSettings.DEFAULTS.withDirections(3).withPerturbation(0.2f), 7);
