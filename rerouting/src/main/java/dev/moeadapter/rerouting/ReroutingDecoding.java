@@ -186,8 +186,7 @@ public final class ReroutingDecoding implements DecodingScheme {
     /** Whether the context is long enough to learn from and its perturbed copies fit in the session. */
     private boolean roundFits() {
         int probes = settings.spsa().pointsPerStep();
-        // the loss covers the next tokens of positions [from, length - 1); earlier ones are a shared prefix
-        int from = settings.window() == 0 ? 0 : Math.max(0, length - 1 - settings.window());
+        int from = lossStart();
         long cells = length + (long) probes * (length - 1 - from);
         if (cells > session.contextSize()) {
             if (!contextTooLong) {
@@ -200,8 +199,15 @@ public final class ReroutingDecoding implements DecodingScheme {
         return length >= 2;
     }
 
+    /** The loss covers the next tokens of positions [lossStart, length - 1); earlier ones are a shared prefix. */
+    private int lossStart() {
+        return settings.window() == 0 ? 0 : Math.max(0, length - 1 - settings.window());
+    }
+
     private void round() {
         long t0 = System.nanoTime();
+        int probes = settings.spsa().pointsPerStep();
+        int from = lossStart();
         int source = ANSWER;
         if (space == null) {
             space = measureContext();
