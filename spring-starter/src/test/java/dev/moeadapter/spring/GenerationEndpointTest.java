@@ -196,6 +196,7 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\": 5, \"max_tokens\": \"many\"}", 400, "malformed request body"),
                 new Case("{}", 400, "either 'prompt' or a non-empty 'messages'"),
                 new Case("{\"messages\":[]}", 400, "either 'prompt' or a non-empty 'messages'"),
+                new Case("{\"messages\":[null]}", 400, "must not contain null"),
                 new Case("{\"prompt\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"}]}", 400, "not both"),
                 new Case("{\"messages\":[{\"role\":\"\",\"content\":\"b\"}]}", 400, "role must not be empty"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":-1}", 400, "max_tokens must be in 1..64"),

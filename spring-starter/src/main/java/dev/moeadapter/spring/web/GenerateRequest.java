@@ -1,6 +1,7 @@
 package dev.moeadapter.spring.web;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.spring.engine.GenerationCommand;
 
@@ -35,6 +36,9 @@ public record GenerateRequest(
     }
 
     GenerationCommand toCommand(String callerKey) {
+        if (messages != null && messages.contains(null)) {
+            throw new InvalidRequestException("messages must not contain null entries");
+        }
         List<ChatMessage> chat = messages == null ? null : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
         return new GenerationCommand(prompt, chat, maxTokens, temperature, topK, topP, minP, seed, stop, policy, arm, settings, callerKey);
     }
