@@ -1,8 +1,10 @@
 package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.StrategySettings;
 
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * C3PO settings (paper defaults where the paper has them).
@@ -44,6 +46,31 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
         if (lossTokens < 1 || lossTokens > 64) {
             throw new InvalidRequestException("c3po loss tokens must be 1..64, got " + lossTokens);
         }
+    }
+
+    /** Names {@link #withOverrides} reads. */
+    public static final Set<String> NAMES = Set.of("algorithm", "k", "bandwidth", "critical-layers", "core-experts", "steps", "loss-tokens");
+
+    /**
+     * These settings with named overrides (an arm's configuration, a request's settings, command-line
+     * flags): {@code algorithm (kr | mode | ngd), k, bandwidth, critical-layers, core-experts, steps
+     * (NGD), loss-tokens}. Unknown names and bad values are refused, naming the setting.
+     */
+    public C3poSettings withOverrides(StrategySettings s) {
+        if (s.isEmpty()) {
+            return this;
+        }
+        s.requireOnly("c3po", NAMES);
+        String label = s.stringValue("algorithm", null);
+        Algorithm a = label == null ? algorithm : Algorithm.byLabel(label.trim());
+        if (a instanceof Algorithm.GradientDescent ngd && s.values().containsKey("steps")) {
+            a = ngd.withSteps(s.intValue("steps", 0));
+        }
+        return withAlgorithm(a).withNeighbours(s.intValue("k", neighbours))
+                .withBandwidth(s.floatValue("bandwidth", (float) bandwidth))
+                .withCriticalLayers(s.intValue("critical-layers", criticalLayers))
+                .withCoreExperts(s.intValue("core-experts", coreExperts))
+                .withLossTokens(s.intValue("loss-tokens", lossTokens));
     }
 
     public C3poSettings withAlgorithm(Algorithm a) {

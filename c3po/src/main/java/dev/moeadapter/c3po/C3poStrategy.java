@@ -4,6 +4,7 @@ import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.ResultCache;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Gating;
 import dev.moeadapter.core.engine.ModelInfo;
@@ -57,6 +58,12 @@ public final class C3poStrategy implements AdaptationStrategy {
      *              under the same settings skips the probe, the neighbour search and the optimisation
      * @throws ReferenceSetMismatchException when the set was built with another embedder
      */
+    /** This strategy with an arm's or a request's settings applied (see {@link C3poSettings#withOverrides}). */
+    @Override
+    public C3poStrategy withSettings(StrategySettings s) {
+        return s.isEmpty() ? this : new C3poStrategy(refs, embedder, settings.withOverrides(s), cache);
+    }
+
     public C3poStrategy(ReferenceSet refs, Embedder embedder, C3poSettings settings, ResultCache cache) {
         this.cache = Objects.requireNonNull(cache, "cache");
         this.refs = Objects.requireNonNull(refs, "refs");

@@ -13,6 +13,22 @@ public sealed interface LayerSelection {
     /** The chosen layers with the weight of their updates (1 for a hard choice), in layer order. */
     List<WeightedLayer> select(ContextStatistics stats);
 
+    /** {@code top:R} (R a fraction in (0, 1]) or {@code soft}, as settings and the command line write it. */
+    static LayerSelection parse(String spec) {
+        String t = spec.trim();
+        if (t.equals("soft")) {
+            return new Soft();
+        }
+        if (t.startsWith("top:")) {
+            try {
+                return new Top(Double.parseDouble(t.substring(4)));
+            } catch (NumberFormatException e) {
+                // refused below
+            }
+        }
+        throw new InvalidRequestException("rerouting setting 'layers' must be top:R (a fraction in (0, 1]) or soft, got '" + spec + "'");
+    }
+
     /** A layer and the factor its Adam updates are multiplied by. */
     record WeightedLayer(int layer, float weight) {
     }

@@ -7,6 +7,25 @@ import dev.moeadapter.core.InvalidRequestException;
  * as many probe pairs as θ has coordinates for a usable direction, so the smaller spaces matter.
  */
 public sealed interface Parameterisation {
+
+    /** {@code full}, {@code scalar} or {@code top:M}, as settings and the command line write it. */
+    static Parameterisation parse(String spec) {
+        String t = spec.trim();
+        if (t.equals("full")) {
+            return new Full();
+        }
+        if (t.equals("scalar")) {
+            return new LayerScalar();
+        }
+        if (t.startsWith("top:")) {
+            try {
+                return new TopExperts(Integer.parseInt(t.substring(4)));
+            } catch (NumberFormatException e) {
+                // refused below
+            }
+        }
+        throw new InvalidRequestException("rerouting setting 'param' must be full, scalar or top:M, got '" + spec + "'");
+    }
     /** δ_l ∈ R^E free on every selected layer: d = layers·E. */
     record Full() implements Parameterisation {
     }

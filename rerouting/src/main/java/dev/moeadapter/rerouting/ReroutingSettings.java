@@ -1,9 +1,11 @@
 package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.optim.SpsaSettings;
 
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Continuous rerouting ("Rewiring Experts on the Fly"): per request, router deltas on the selected
@@ -48,6 +50,27 @@ public record ReroutingSettings(int steps, int interval, SpsaSettings spsa, Laye
     /** Sequences of a session one request uses: the answer and the 2q perturbed copies. */
     public int sequencesNeeded() {
         return 1 + spsa.pointsPerStep();
+    }
+
+    /** Names {@link #withOverrides} reads: steps, interval, c, q, lr, layers, param, window, seed. */
+    public static final Set<String> NAMES = Set.of("steps", "interval", "c", "q", "lr", "layers", "param", "window", "seed");
+
+    /**
+     * These settings with named overrides (an arm's configuration, a request's settings, command-line
+     * flags): {@code steps, interval, c, q, lr, layers (top:R | soft), param (full | scalar | top:M),
+     * window, seed}. Unknown names and bad values are refused, naming the setting.
+     */
+    public ReroutingSettings withOverrides(StrategySettings s) {
+        if (s.isEmpty()) {
+            return this;
+        }
+        s.requireOnly("rerouting", NAMES);
+        SpsaSettings sp = new SpsaSettings(s.floatValue("c", spsa.perturbation()), s.intValue("q", spsa.directions()),
+                spsa.adam().withLearningRate(s.floatValue("lr", spsa.adam().learningRate())));
+        String l = s.stringValue("layers", null), p = s.stringValue("param", null);
+        return new ReroutingSettings(s.intValue("steps", steps), s.intValue("interval", interval), sp,
+                l == null ? layers : LayerSelection.parse(l), p == null ? parameterisation : Parameterisation.parse(p),
+                s.intValue("window", window), s.intValue("seed", (int) seed));
     }
 
     public ReroutingSettings withSteps(int n) {

@@ -2,6 +2,7 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.ResultCache;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -27,6 +28,12 @@ public final class ReroutingStrategy implements AdaptationStrategy {
     public ReroutingStrategy(ReroutingSettings settings, ResultCache cache) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.cache = Objects.requireNonNull(cache, "cache");
+    }
+
+    /** This strategy with an arm's or a request's settings applied (see {@link ReroutingSettings#withOverrides}). */
+    @Override
+    public ReroutingStrategy withSettings(StrategySettings s) {
+        return s.isEmpty() ? this : new ReroutingStrategy(settings.withOverrides(s), cache);
     }
 
     public ReroutingSettings settings() {

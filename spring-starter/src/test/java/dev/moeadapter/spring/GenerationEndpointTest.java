@@ -62,6 +62,19 @@ class GenerationEndpointTest {
     }
 
     @Test
+    void reroutingAndC3poArmsTakeSettingsFromTheRequest() throws Exception {
+        String prompt = "\"prompt\":\"Once upon a time\",\"max_tokens\":8";
+        String plain = json.readTree(post("{" + prompt + ",\"arm\":\"none\"}").body()).get("text").asString();
+        // zero rerouting steps is plain generation
+        HttpResponse<String> zero = post("{" + prompt + ",\"arm\":\"rerouting\",\"settings\":{\"steps\":0}}");
+        assertThat(zero.statusCode()).as(zero.body()).isEqualTo(200);
+        assertThat(json.readTree(zero.body()).get("text").asString()).isEqualTo(plain);
+        assertThat(json.readTree(zero.body()).get("routing").get("mean").asDouble()).isCloseTo(0.0, org.assertj.core.api.Assertions.within(1e-5));
+        HttpResponse<String> kr = post("{" + prompt + ",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"mode\",\"k\":2}}");
+        assertThat(kr.statusCode()).as(kr.body()).isEqualTo(200);
+    }
+
+    @Test
     void generatesWithEachAdaptation() throws Exception {
         for (String arm : List.of("none", "scmoe", "rerouting", "c3po")) {
             HttpResponse<String> r = post("{\"prompt\":\"Once upon a time\",\"max_tokens\":12,\"arm\":\"" + arm + "\"}");
@@ -207,6 +220,9 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"none\",\"settings\":{\"beta\":1}}", 400, "takes no settings"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"beta\":1}}", 400, "unknown rerouting setting 'beta'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"param\":\"half\"}}", 400, "'param' must be full, scalar or top:M"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"magic\"}}", 400, "unknown c3po algorithm 'magic'"),
                 new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
                 new Case("{\"prompt\":\"" + "word ".repeat(60) + "\"}", 400, "the context holds"),
                 new Case("{\"prompt\":\"" + "x".repeat(5000) + "\"}", 413, "exceeds the limit"));

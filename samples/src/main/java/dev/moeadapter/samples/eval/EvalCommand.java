@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.eval;
 
-import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
@@ -8,13 +7,11 @@ import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
-import dev.moeadapter.core.optim.SpsaSettings;
-import dev.moeadapter.rerouting.LayerSelection;
-import dev.moeadapter.rerouting.Parameterisation;
 import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
@@ -74,17 +71,10 @@ public final class EvalCommand {
 
     static AdaptationStrategy strategy(String policy, Map<String, String> a, Model model) {
         if (policy.startsWith("c3po-")) {
-            Algorithm algorithm = Algorithm.byLabel(policy.substring("c3po-".length()));
-            if (algorithm instanceof Algorithm.GradientDescent ngd && a.containsKey("steps")) {
-                algorithm = ngd.withSteps(Integer.parseInt(a.get("steps")));
-            }
-            C3poSettings d = C3poSettings.DEFAULTS;
-            C3poSettings settings = d.withAlgorithm(algorithm)
-                    .withNeighbours(Integer.parseInt(a.getOrDefault("k", String.valueOf(d.neighbours()))))
-                    .withBandwidth(Double.parseDouble(a.getOrDefault("bandwidth", String.valueOf(d.bandwidth()))))
-                    .withCriticalLayers(Integer.parseInt(a.getOrDefault("critical-layers", String.valueOf(d.criticalLayers()))))
-                    .withCoreExperts(Integer.parseInt(a.getOrDefault("core-experts", String.valueOf(d.coreExperts()))))
-                    .withLossTokens(Integer.parseInt(a.getOrDefault("loss-tokens", String.valueOf(d.lossTokens()))));
+            Map<String, String> named = new HashMap<>(a);
+            named.keySet().retainAll(C3poSettings.NAMES);
+            named.put("algorithm", policy.substring("c3po-".length()));
+            C3poSettings settings = C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
             ReferenceSet refs = ReferenceSet.load(Path.of(require(a, "reference")), model);
             try {
                 return new C3poStrategy(refs, new HiddenStateEmbedder(), settings);
@@ -103,42 +93,12 @@ public final class EvalCommand {
     }
 
     private static ReroutingSettings rerouting(Map<String, String> a) {
-        ReroutingSettings d = ReroutingSettings.DEFAULTS;
-        SpsaSettings spsa = new SpsaSettings(Float.parseFloat(a.getOrDefault("c", String.valueOf(d.spsa().perturbation()))),
-                Integer.parseInt(a.getOrDefault("q", String.valueOf(d.spsa().directions()))),
-                d.spsa().adam().withLearningRate(Float.parseFloat(a.getOrDefault("lr", String.valueOf(d.spsa().adam().learningRate())))));
-        return new ReroutingSettings(Integer.parseInt(a.getOrDefault("steps", String.valueOf(d.steps()))),
-                Integer.parseInt(a.getOrDefault("interval", String.valueOf(d.interval()))), spsa,
-                a.containsKey("layers") ? layers(a.get("layers")) : d.layers(),
-                a.containsKey("param") ? parameterisation(a.get("param")) : d.parameterisation(),
-                Integer.parseInt(a.getOrDefault("window", String.valueOf(d.window()))),
-                Long.parseLong(a.getOrDefault("seed", String.valueOf(d.seed()))));
+        Map<String, String> named = new HashMap<>(a);
+        named.keySet().retainAll(ReroutingSettings.NAMES);
+        return ReroutingSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
     }
 
-    private static LayerSelection layers(String spec) {
-        String[] p = spec.split(":");
-        if (p.length == 2 && p[0].equals("top")) {
-            return new LayerSelection.Top(Double.parseDouble(p[1]));
-        }
-        if (spec.equals("soft")) {
-            return new LayerSelection.Soft();
-        }
-        throw new InvalidRequestException("--layers must be top:R (a fraction in (0, 1]) or soft, got " + spec);
-    }
 
-    private static Parameterisation parameterisation(String spec) {
-        String[] p = spec.split(":");
-        if (spec.equals("full")) {
-            return new Parameterisation.Full();
-        }
-        if (spec.equals("scalar")) {
-            return new Parameterisation.LayerScalar();
-        }
-        if (p.length == 2 && p[0].equals("top")) {
-            return new Parameterisation.TopExperts(Integer.parseInt(p[1]));
-        }
-        throw new InvalidRequestException("--param must be full, top:M or scalar, got " + spec);
-    }
 
     private static WeakRouting weak(String spec) {
         String[] p = spec.split(":");
