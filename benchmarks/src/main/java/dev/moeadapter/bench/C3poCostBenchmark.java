@@ -18,7 +18,6 @@ import dev.moeadapter.core.generation.TokenListener;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -33,10 +32,7 @@ public final class C3poCostBenchmark {
     private C3poCostBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
+        Map<String, String> a = Flags.parse(args);
         int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
         int items = Integer.parseInt(a.getOrDefault("items", "100"));
         int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "12"));

@@ -30,10 +30,7 @@ public final class ScmoeLatencyBenchmark {
     private ScmoeLatencyBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
+        Map<String, String> a = Flags.parse(args);
         Path modelPath = Path.of(a.get("model"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
         int promptLen = Integer.parseInt(a.getOrDefault("prompt", "64"));

@@ -17,10 +17,7 @@ final class NeighbourSearch {
     private NeighbourSearch() {}
 
     static Result nearest(ReferenceSet set, float[] unitQuery, int k, double duplicateSimilarity, double bandwidth) {
-        int[] best = new int[k];
-        float[] bestSim = new float[k];
-        Arrays.fill(bestSim, Float.NEGATIVE_INFINITY);
-        int found = 0;
+        BestK best = new BestK(k);
         int[] duplicates = new int[4];
         int nDup = 0;
         for (int i = 0, n = set.size(); i < n; i++) {
@@ -32,21 +29,12 @@ final class NeighbourSearch {
                 duplicates[nDup++] = i;
                 continue;
             }
-            if (found < k || s > bestSim[found - 1]) {
-                int at = Math.min(found, k - 1);
-                while (at > 0 && bestSim[at - 1] < s) {
-                    bestSim[at] = bestSim[at - 1];
-                    best[at] = best[at - 1];
-                    at--;
-                }
-                bestSim[at] = s;
-                best[at] = i;
-                found = Math.min(k, found + 1);
-            }
+            best.offer(i, s);
         }
-        List<Neighbour> out = new ArrayList<>(found);
-        for (int j = 0; j < found; j++) {
-            out.add(new Neighbour(best[j], set.id(best[j]), bestSim[j], Math.exp(-(1 - bestSim[j]) / (bandwidth * bandwidth))));
+        List<Neighbour> out = new ArrayList<>(best.size());
+        for (int j = 0; j < best.size(); j++) {
+            float sim = (float) best.score(j);
+            out.add(new Neighbour(best.index(j), set.id(best.index(j)), sim, Math.exp(-(1 - sim) / (bandwidth * bandwidth))));
         }
         return new Result(out, Arrays.copyOf(duplicates, nDup));
     }

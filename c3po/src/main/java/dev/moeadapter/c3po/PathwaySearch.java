@@ -147,11 +147,7 @@ final class PathwaySearch {
 
     /** The k references whose critical-layer pathways lie nearest ω (mean squared distance per layer). */
     private List<Neighbour> nearestPathways(float[][] omega, int[] slots, int[] duplicates, double twoH2) {
-        int k = settings.neighbours();
-        int[] best = new int[k];
-        double[] bestD = new double[k];
-        Arrays.fill(bestD, Double.POSITIVE_INFINITY);
-        int found = 0;
+        BestK nearest = new BestK(settings.neighbours()); // scored by −distance
         for (int i = 0, n = refs.size(); i < n; i++) {
             if (Arrays.binarySearch(duplicates, i) >= 0) {
                 continue;
@@ -160,22 +156,12 @@ final class PathwaySearch {
             for (int l = 0; l < slots.length; l++) {
                 d += refs.squaredDistance(i, slots[l], omega[l]);
             }
-            d /= slots.length;
-            if (found < k || d < bestD[found - 1]) {
-                int at = Math.min(found, k - 1);
-                while (at > 0 && bestD[at - 1] > d) {
-                    bestD[at] = bestD[at - 1];
-                    best[at] = best[at - 1];
-                    at--;
-                }
-                bestD[at] = d;
-                best[at] = i;
-                found = Math.min(k, found + 1);
-            }
+            nearest.offer(i, -d / slots.length);
         }
-        List<Neighbour> out = new ArrayList<>(found);
-        for (int j = 0; j < found; j++) {
-            out.add(new Neighbour(best[j], refs.id(best[j]), -bestD[j], Math.exp(-bestD[j] / twoH2)));
+        List<Neighbour> out = new ArrayList<>(nearest.size());
+        for (int j = 0; j < nearest.size(); j++) {
+            double d = -nearest.score(j);
+            out.add(new Neighbour(nearest.index(j), refs.id(nearest.index(j)), -d, Math.exp(-d / twoH2)));
         }
         return out;
     }

@@ -76,7 +76,7 @@ public final class LabTrainer {
                 for (int i = 0; i < s.batch(); i++) items.add(train.next());
                 float lr = learningRate(s, step);
                 try (NDManager sub = root.newSubManager()) {
-                    params.values().forEach(p -> p.tempAttach(sub));
+                    twin.lendTo(sub);
                     adam.values().forEach(st -> { st[0].tempAttach(sub); st[1].tempAttach(sub); });
                     groups.tempAttach(sub);
                     LabBatch batch = LabBatch.of(sub, items, sh);
@@ -173,15 +173,19 @@ public final class LabTrainer {
             return;
         }
         float clip = (float) Math.min(1, 1 / (Math.sqrt(sq) + 1e-6));
-        float b1 = 0.9f, b2 = 0.98f;
-        float c1 = (float) (1 - Math.pow(b1, step)), c2 = (float) (1 - Math.pow(b2, step));
         for (var e : params.entrySet()) {
-            NDArray g = grads.get(e.getKey()).mul(clip);
             NDArray[] st = state.get(e.getKey());
-            st[0].muli(b1).addi(g.mul(1 - b1));
-            st[1].muli(b2).addi(g.square().mul(1 - b2));
-            e.getValue().subi(st[0].div(c1).div(st[1].div(c2).sqrt().add(1e-8f)).mul(lr));
+            adamUpdate(e.getValue(), grads.get(e.getKey()).mul(clip), st[0], st[1], lr, 0.98f, step);
         }
+    }
+
+    /** One bias-corrected Adam update (β1 0.9, ε 1e-8) of {@code p} in place, with moments {@code m}, {@code v}. */
+    static void adamUpdate(NDArray p, NDArray g, NDArray m, NDArray v, float lr, float beta2, int step) {
+        float b1 = 0.9f;
+        float c1 = (float) (1 - Math.pow(b1, step)), c2 = (float) (1 - Math.pow(beta2, step));
+        m.muli(b1).addi(g.mul(1 - b1));
+        v.muli(beta2).addi(g.square().mul(1 - beta2));
+        p.subi(m.div(c1).div(v.div(c2).sqrt().add(1e-8f)).mul(lr));
     }
 
     /** Share of items whose whole answer (and EOS) is the argmax under teacher forcing — equal to greedy exact match. */
@@ -190,7 +194,7 @@ public final class LabTrainer {
         for (int from = 0; from < items.size(); from += 100) {
             List<LabItem> chunk = items.subList(from, Math.min(items.size(), from + 100));
             try (NDManager sub = root.newSubManager()) {
-                twin.parameters().values().forEach(p -> p.tempAttach(sub));
+                twin.lendTo(sub);
                 LabBatch b = LabBatch.of(sub, chunk);
                 NDArray logits = twin.forward(b.tokens(), delta == null ? null : delta.get(from + ":" + (from + chunk.size()))).logits();
                 NDArray right = logits.argMax(-1).eq(b.targets()).toType(DataType.FLOAT32, false);

@@ -83,6 +83,14 @@ public final class MoeTwin implements AutoCloseable {
 
     public TwinShape shape() { return shape; }
 
+    /**
+     * Lends the parameters to {@code scope} until it closes, so that every array a forward pass
+     * derives from them is freed with the scope instead of piling up in the twin's own manager.
+     */
+    public void lendTo(NDManager scope) {
+        params.values().forEach(p -> p.tempAttach(scope));
+    }
+
     /** Trainable parameters by GGUF name (live arrays). */
     public Map<String, NDArray> parameters() { return params; }
 

@@ -63,7 +63,7 @@ public final class RouterOracle {
         for (int from = 0; from < items.size(); from += 100) {
             List<LabItem> chunk = items.subList(from, Math.min(items.size(), from + 100));
             try (NDManager sub = root.newSubManager()) {
-                twin.parameters().values().forEach(p -> p.tempAttach(sub));
+                twin.lendTo(sub);
                 LabBatch b = LabBatch.of(sub, chunk);
                 NDArray delta = sub.zeros(new Shape(chunk.size(), s.layers(), s.experts()));
                 NDArray m = delta.zerosLike(), v = delta.zerosLike();
@@ -71,7 +71,7 @@ public final class RouterOracle {
                 for (int step = 1; step <= steps; step++) {
                     try (NDManager perStep = sub.newSubManager();
                          GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        twin.parameters().values().forEach(p -> p.tempAttach(perStep));
+                        twin.lendTo(perStep);
                         delta.tempAttach(perStep);
                         m.tempAttach(perStep);
                         v.tempAttach(perStep);
@@ -91,10 +91,7 @@ public final class RouterOracle {
                         // an item whose gradient is not finite (rare: saturated softmaxes) keeps its delta this step
                         NDArray raw = delta.getGradient();
                         NDArray g = NDArrays.where(raw.isNaN().logicalOr(raw.isInfinite()), raw.zerosLike(), raw);
-                        m.muli(0.9f).addi(g.mul(0.1f));
-                        v.muli(0.999f).addi(g.square().mul(0.001f));
-                        float c1 = (float) (1 - Math.pow(0.9, step)), c2 = (float) (1 - Math.pow(0.999, step));
-                        delta.subi(m.div(c1).div(v.div(c2).sqrt().add(1e-8f)).mul(lr));
+                        LabTrainer.adamUpdate(delta, g, m, v, lr, 0.999f, step);
                     }
                 }
                 System.arraycopy(delta.toFloatArray(), 0, out, from * per, chunk.size() * per);

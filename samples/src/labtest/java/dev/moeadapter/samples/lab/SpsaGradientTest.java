@@ -75,7 +75,7 @@ class SpsaGradientTest {
     static float[] exactGradient(MoeTwin twin, NDManager m, int[] tokens) {
         TwinShape s = twin.shape();
         try (NDManager sub = m.newSubManager()) {
-            twin.parameters().values().forEach(p -> p.tempAttach(sub));
+            twin.lendTo(sub);
             long[] t = Arrays.stream(tokens).asLongStream().toArray();
             NDArray in = sub.create(Arrays.copyOf(t, t.length - 1), new Shape(1, t.length - 1));
             NDArray target = sub.create(Arrays.copyOfRange(t, 1, t.length), new Shape(1, t.length - 1));

@@ -10,6 +10,7 @@ import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingDistance;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
@@ -137,7 +138,7 @@ public final class EvalRunner {
             if (b == null) {
                 continue;
             }
-            sum += totalVariation(a, b);
+            sum += RoutingDistance.totalVariation(a, b);
             n++;
         }
         return n == 0 ? Double.NaN : sum / n;
@@ -145,25 +146,5 @@ public final class EvalRunner {
 
     private static long key(TokenRoute r) {
         return ((long) r.position() << 16) | r.layer();
-    }
-
-    static double totalVariation(TokenRoute a, TokenRoute b) {
-        Map<Integer, Double> w = new HashMap<>();
-        int[] ea = a.experts(), eb = b.experts();
-        float[] wa = a.weights(), wb = b.weights();
-        double sa = 0, sb = 0;
-        for (float x : wa) {
-            sa += x;
-        }
-        for (float x : wb) {
-            sb += x;
-        }
-        for (int i = 0; i < ea.length; i++) {
-            w.merge(ea[i], wa[i] / Math.max(sa, 1e-12), Double::sum);
-        }
-        for (int i = 0; i < eb.length; i++) {
-            w.merge(eb[i], -wb[i] / Math.max(sb, 1e-12), Double::sum);
-        }
-        return 0.5 * w.values().stream().mapToDouble(Math::abs).sum();
     }
 }

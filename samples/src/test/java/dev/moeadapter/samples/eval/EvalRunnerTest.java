@@ -91,12 +91,4 @@ class EvalRunnerTest {
             assertThat(report.meanRoutingShift()).as("router deltas change the answering routing").isPositive();
         }
     }
-
-    @Test
-    void routingShiftIsTotalVariation() {
-        var a = new dev.moeadapter.core.routing.TokenRoute(0, 0, 0, new int[] {1, 2}, new float[] {0.5f, 0.5f});
-        var b = new dev.moeadapter.core.routing.TokenRoute(0, 0, 0, new int[] {2, 3}, new float[] {0.5f, 0.5f});
-        assertThat(EvalRunner.totalVariation(a, a)).isZero();
-        assertThat(EvalRunner.totalVariation(a, b)).isEqualTo(0.5);
-    }
 }

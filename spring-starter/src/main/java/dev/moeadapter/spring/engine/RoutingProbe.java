@@ -5,6 +5,7 @@ import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RoutingDistance;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
 
@@ -91,7 +92,7 @@ final class RoutingProbe {
             for (int pos = from; pos < from + n; pos++) {
                 float[] p = adapted.get(key(0, pos, layer)), q = base.get(key(0, pos, layer));
                 if (p != null && q != null) {
-                    sum += totalVariation(p, q);
+                    sum += RoutingDistance.totalVariation(p, q);
                     count++;
                 }
             }
@@ -156,24 +157,5 @@ final class RoutingProbe {
 
     private static long key(int sequence, int position, int layer) {
         return ((long) sequence << 48) | ((long) position << 16) | layer;
-    }
-
-    /**
-     * ½·Σ|p − q| after scaling each vector to sum 1 (sigmoid-gated routers give scores that do not).
-     */
-    static double totalVariation(float[] p, float[] q) {
-        double sp = 0, sq = 0;
-        for (int i = 0; i < p.length; i++) {
-            sp += p[i];
-            sq += q[i];
-        }
-        if (!(sp > 0) || !(sq > 0)) {
-            return 0;
-        }
-        double d = 0;
-        for (int i = 0; i < p.length; i++) {
-            d += Math.abs(p[i] / sp - q[i] / sq);
-        }
-        return d / 2;
     }
 }

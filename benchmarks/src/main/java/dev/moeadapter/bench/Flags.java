@@ -1,0 +1,17 @@
+package dev.moeadapter.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** {@code --name value} pairs of a benchmark's command line, by name (without the dashes). */
+final class Flags {
+    private Flags() {}
+
+    static Map<String, String> parse(String[] args) {
+        Map<String, String> a = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        return a;
+    }
+}
