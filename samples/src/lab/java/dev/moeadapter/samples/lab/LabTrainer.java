@@ -6,122 +6,211 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.moeadapter.samples.lab.LabSuiteV2.Part;
+import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
+import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Trains a lab model on the task suite's training stream and exports it as GGUF.
+ * Trains a lab v2 model the way real MoE language models are trained, and exports it as GGUF.
  *
- * <p>Loss = next-token cross-entropy on every output (demonstrations and answer) + {@code aux} ×
- * a routing loss that asks each MoE layer to put its probability mass on the task's own expert
- * group (experts {@code g·t .. g·t+g-1} for task t, g = experts / tasks). The routing loss makes
- * experts specialise by task; misleadingly tagged items, trained with their routing forced onto
- * the true task's group ({@link LabBatch#FORCE}), make the experts — not the tag — decide which task
- * the model performs (see {@link LabSuite}). Adam with warm-up and cosine decay, global
- * gradient-norm clipping at 1.
+ * <p>Loss = next-token cross-entropy on every token of every item (tag, demonstrations, query,
+ * answer) + {@code balance} × the standard load-balancing loss (Switch Transformer: E · Σ_i f_i·P_i
+ * per MoE layer, f_i the share of top-k selections on expert i, P_i its mean router probability).
+ * The router is trained end to end on every item; nothing forces or withholds routing. Optionally a
+ * weak expert-grouping loss ({@code group} × −log of the router mass on the task's own expert group,
+ * on items with their own tag), linearly annealed to zero at {@code group-until} of training; it is
+ * off unless asked for, and model cards state it. Adam (β 0.9/0.98) with warm-up and cosine decay,
+ * global gradient-norm clipping at 1.
  *
- * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --aux A --seed S --out F.gguf}
+ * <p>Interruptible: the state (parameters, Adam moments, step) is checkpointed every
+ * {@code checkpoint-minutes} and at every evaluation into {@code checkpoint} (by default under the
+ * download cache, outside the work tree); a run started with the same recipe resumes from it.
+ *
+ * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
+ * [--balance 0.01] [--group 0] [--group-until 0.3] [--layers L --experts E --topk K --ff F --embd D]
+ * [--eval-every N] [--checkpoint DIR] [--checkpoint-minutes 10]}
  */
 public final class LabTrainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(LabTrainer.class);
 
-    record Settings(TwinShape shape, int steps, int batch, float lr, float aux, long seed, Path out, int evalEvery) {}
+    /** The splits evaluated during training (teacher-forced exact match in the twin). */
+    static final List<Split> WATCHED = List.of(new Split(Shift.NONE, Part.DEV), new Split(Shift.UNTAGGED, Part.DEV),
+            new Split(Shift.MISLEADING, Part.DEV), new Split(Shift.LONG, Part.DEV));
+
+    record Settings(TwinShape shape, int steps, int batch, float lr, float balance, float group, float groupUntil,
+                    long seed, Path out, int evalEvery, Path checkpointDir, double checkpointMinutes) {
+
+        /** What makes two runs the same run: a checkpoint resumes only a run with this recipe. */
+        String recipe() {
+            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s seed=%d suite=%d",
+                    shape, steps, batch, lr, balance, group, groupUntil, seed, LabSuiteV2.SEED);
+        }
+    }
 
     public static void main(String[] args) throws IOException {
         Map<String, String> a = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        TwinShape shape = switch (a.getOrDefault("arch", "olmoe")) {
+        for (int i = 0; i < args.length; i += 2) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("expected --name value pairs, got " + args[i]);
+            a.put(args[i].substring(2), args[i + 1]);
+        }
+        String arch = a.getOrDefault("arch", "olmoe");
+        TwinShape base = switch (arch) {
             case "olmoe" -> TwinShape.olmoeStyle();
             case "mixtral" -> TwinShape.mixtralStyle();
             default -> throw new IllegalArgumentException("--arch must be olmoe or mixtral");
         };
-        Settings s = new Settings(shape, Integer.parseInt(a.getOrDefault("steps", "3000")),
-                Integer.parseInt(a.getOrDefault("batch", "64")), Float.parseFloat(a.getOrDefault("lr", "0.003")),
-                Float.parseFloat(a.getOrDefault("aux", "0.1")), Long.parseLong(a.getOrDefault("seed", "1")),
-                Path.of(a.getOrDefault("out", "lab-" + a.getOrDefault("arch", "olmoe") + ".gguf")),
-                Integer.parseInt(a.getOrDefault("eval-every", "250")));
+        TwinShape shape = base.resized(integer(a, "embd", base.embd()), integer(a, "layers", base.layers()),
+                integer(a, "experts", base.experts()), integer(a, "topk", base.topK()), integer(a, "ff", base.ff()));
+        long seed = Long.parseLong(a.getOrDefault("seed", "1"));
+        String name = "lab2-" + arch + "-seed" + seed;
+        Path cache = Path.of(System.getenv().getOrDefault("MOE_ADAPTER_CACHE", System.getProperty("user.home") + "/.cache/moe-adapter"));
+        Settings s = new Settings(shape, integer(a, "steps", 2000), integer(a, "batch", 64),
+                Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
+                Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")), seed,
+                Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
+                Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
+                Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")));
         train(s);
+    }
+
+    private static int integer(Map<String, String> a, String key, int fallback) {
+        return a.containsKey(key) ? Integer.parseInt(a.get(key)) : fallback;
     }
 
     static void train(Settings s) throws IOException {
         Engine.getInstance().setRandomSeed((int) s.seed());
         TwinShape sh = s.shape();
-        LOG.info("training {} ({} parameters) for {} steps of {} items, lr {}, aux {}, seed {}", sh, sh.parameters(),
-                s.steps(), s.batch(), s.lr(), s.aux(), s.seed());
-        List<LabItem> dev = LabSuite.split(LabSuite.Split.DEV), shifted = LabSuite.split(LabSuite.Split.DEV_SHIFTED);
-        LabSuite.Generator train = LabSuite.training(LabSuite.heldOut());
+        Path ckptFile = s.checkpointDir().resolve("checkpoint.bin"), logFile = s.checkpointDir().resolve("training-log.tsv");
+        LOG.info("training {} ({} parameters) for {} steps of {} items, lr {}, balance {}, group {} until {}, seed {}; checkpoints in {}",
+                sh, sh.parameters(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(), s.seed(), s.checkpointDir());
+        Set<String> heldOut = LabSuiteV2.heldOut();
+        Map<Split, List<LabItem>> watched = new LinkedHashMap<>();
+        WATCHED.forEach(sp -> watched.put(sp, LabSuiteV2.split(sp)));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.initialise(sh, root, s.seed())) {
             Map<String, NDArray> params = twin.parameters();
             Map<String, NDArray[]> adam = new HashMap<>();
-            params.forEach((k, p) -> {
-                p.setRequiresGradient(true);
-                adam.put(k, new NDArray[] {p.zerosLike(), p.zerosLike()});
-            });
+            params.forEach((k, p) -> adam.put(k, new NDArray[] {p.zerosLike(), p.zerosLike()}));
+            int first = 1;
+            var saved = TrainingCheckpoint.load(ckptFile);
+            if (saved.isPresent()) {
+                if (!saved.get().recipe().equals(s.recipe())) {
+                    throw new IllegalStateException("checkpoint " + ckptFile + " belongs to another recipe (" + saved.get().recipe()
+                            + "); remove it or pass another --checkpoint");
+                }
+                saved.get().state().forEach((k, arrays) -> {
+                    params.get(k).set(arrays[0]);
+                    adam.get(k)[0].set(arrays[1]);
+                    adam.get(k)[1].set(arrays[2]);
+                });
+                first = saved.get().step() + 1;
+                LOG.info("resuming from the checkpoint at step {}", saved.get().step());
+            } else {
+                Files.createDirectories(s.checkpointDir());
+                Files.writeString(logFile, "step\tloss\tbalance\tgroup\t" + String.join("\t", WATCHED.stream().map(Split::name).toList()) + "\n");
+            }
+            params.values().forEach(p -> p.setRequiresGradient(true));
             NDArray groups = expertGroups(root, sh.experts());
-            long t0 = System.nanoTime(), tokens = 0;
-            double lossSum = 0, auxSum = 0;
+            long t0 = System.nanoTime(), lastCheckpoint = t0, tokens = 0;
+            double lossSum = 0, balanceSum = 0, groupSum = 0;
             int window = 0;
-            for (int step = 1; step <= s.steps(); step++) {
-                List<LabItem> items = new ArrayList<>(s.batch());
-                for (int i = 0; i < s.batch(); i++) items.add(train.next());
-                float lr = learningRate(s, step);
+            for (int step = first; step <= s.steps(); step++) {
+                List<LabItem> items = LabSuiteV2.trainingBatch(s.seed(), step, s.batch(), heldOut);
+                float lr = learningRate(s.lr(), s.steps(), step);
+                float groupWeight = (float) (s.group() * Math.max(0, 1 - step / (s.groupUntil() * s.steps())));
                 try (NDManager sub = root.newSubManager()) {
                     twin.lendTo(sub);
                     adam.values().forEach(st -> { st[0].tempAttach(sub); st[1].tempAttach(sub); });
                     groups.tempAttach(sub);
-                    LabBatch batch = LabBatch.of(sub, items, sh);
+                    LabBatch batch = LabBatch.of(sub, items);
                     float[] parts;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         gc.zeroGradients();
-                        MoeTwin.Output out = twin.forward(batch.tokens(), batch.forcing());
-                        NDArray ce = maskedNll(out.logits(), batch.targets(), batch.learn());
-                        NDArray route = routingLoss(out.routerProbs(), groups, batch);
-                        NDArray loss = ce.add(route.mul(s.aux()));
+                        MoeTwin.Output out = twin.forward(batch.tokens(), null, false, true);
+                        NDArray ce = maskedNll(out.logits(), batch.targets(), batch.valid());
+                        NDArray balance = balanceLoss(out.routerProbs(), batch.valid(), sh.topK());
+                        NDArray loss = ce.add(balance.mul(s.balance()));
+                        NDArray grouping = null;
+                        if (groupWeight > 0) {
+                            grouping = groupLoss(out.routerProbs(), groups, batch);
+                            loss = loss.add(grouping.mul(groupWeight));
+                        }
                         gc.backward(loss);
-                        parts = new float[] {ce.getFloat(), route.getFloat()};
+                        parts = new float[] {ce.getFloat(), balance.getFloat(), grouping == null ? 0 : grouping.getFloat()};
                     }
                     adamStep(root, params, adam, lr, step);
                     lossSum += parts[0];
-                    auxSum += parts[1];
+                    balanceSum += parts[1];
+                    groupSum += parts[2];
                     window++;
                     for (int len : batch.lengths()) tokens += len;
                 }
                 if (step % 50 == 0 || step == s.steps()) {
                     double secs = (System.nanoTime() - t0) / 1e9;
-                    LOG.info(String.format(Locale.ROOT, "step %d/%d  loss %.4f  routing %.4f  lr %.5f  %.0f tokens/s  %.0f s elapsed, ~%.0f s left",
-                            step, s.steps(), lossSum / window, auxSum / window, lr, tokens / secs, secs, secs / step * (s.steps() - step)));
-                    lossSum = auxSum = 0;
+                    int done = step - first + 1;
+                    LOG.info(String.format(Locale.ROOT, "step %d/%d  loss %.4f  balance %.4f  group %.4f  lr %.5f  %.0f tokens/s  ~%.0f min left",
+                            step, s.steps(), lossSum / window, balanceSum / window, groupSum / window, lr, tokens / secs,
+                            secs / done * (s.steps() - step) / 60));
+                    Files.writeString(logFile, String.format(Locale.ROOT, "%d\t%.5f\t%.5f\t%.5f%n", step, lossSum / window,
+                            balanceSum / window, groupSum / window), StandardOpenOption.APPEND);
+                    lossSum = balanceSum = groupSum = 0;
                     window = 0;
                 }
-                if (step % s.evalEvery() == 0 || step == s.steps()) {
-                    NDArray toTask = LabBatch.of(root, shifted, sh).forcing();
-                    LOG.info(String.format(Locale.ROOT, "step %d: teacher-forced exact match dev %.3f, dev-shifted %.3f, dev-shifted with routing forced to the task %.3f",
-                            step, exactMatch(twin, root, dev, null), exactMatch(twin, root, shifted, null), exactMatch(twin, root, shifted, toTask)));
-                    toTask.close();
-                    Files.createDirectories(s.out().toAbsolutePath().getParent());
-                    twin.export(s.out(), "moe-adapter-lab-" + sh.arch());
+                boolean evaluate = step % s.evalEvery() == 0 || step == s.steps();
+                if (evaluate) {
+                    StringBuilder line = new StringBuilder().append(step).append("\t\t\t");
+                    StringBuilder msg = new StringBuilder("step " + step + ": teacher-forced exact match");
+                    for (var e : watched.entrySet()) {
+                        double em = exactMatch(twin, root, e.getValue());
+                        line.append('\t').append(String.format(Locale.ROOT, "%.4f", em));
+                        msg.append(String.format(Locale.ROOT, "  %s %.3f", e.getKey().name(), em));
+                    }
+                    LOG.info(msg.toString());
+                    Files.writeString(logFile, line.append('\n'), StandardOpenOption.APPEND);
+                    export(s, twin, logFile);
+                }
+                if (evaluate || System.nanoTime() - lastCheckpoint > s.checkpointMinutes() * 60e9) {
+                    checkpoint(s, ckptFile, params, adam, step);
+                    lastCheckpoint = System.nanoTime();
                 }
             }
-            LOG.info("wrote {}", s.out());
+            LOG.info("wrote {} and its training log", s.out());
         }
     }
 
+    /** The model as it is now, and the training log beside it (every evaluation and the last step evaluate). */
+    private static void export(Settings s, MoeTwin twin, Path logFile) throws IOException {
+        Files.createDirectories(s.out().toAbsolutePath().getParent());
+        twin.export(s.out(), "moe-adapter-lab2-" + s.shape().arch() + "-seed" + s.seed());
+        Files.copy(logFile, Path.of(s.out() + ".training-log.tsv"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static void checkpoint(Settings s, Path file, Map<String, NDArray> params, Map<String, NDArray[]> adam, int step) throws IOException {
+        Map<String, float[][]> state = new HashMap<>();
+        params.forEach((k, p) -> state.put(k, new float[][] {p.toFloatArray(), adam.get(k)[0].toFloatArray(), adam.get(k)[1].toFloatArray()}));
+        new TrainingCheckpoint(s.recipe(), step, state).save(file);
+        LOG.info("checkpoint at step {} in {}", step, file);
+    }
+
     /** Warm-up over the first 5% of steps, then cosine decay to 10% of the peak. */
-    static float learningRate(Settings s, int step) {
-        int warm = Math.max(1, s.steps() / 20);
-        if (step <= warm) return s.lr() * step / warm;
-        double progress = (double) (step - warm) / Math.max(1, s.steps() - warm);
-        return (float) (s.lr() * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress))));
+    static float learningRate(float peak, int steps, int step) {
+        int warm = Math.max(1, steps / 20);
+        if (step <= warm) return peak * step / warm;
+        double progress = (double) (step - warm) / Math.max(1, steps - warm);
+        return (float) (peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress))));
     }
 
     /** Mean negative log-likelihood of {@code targets} over the positions where {@code mask} is 1. */
@@ -130,18 +219,39 @@ public final class LabTrainer {
         return logp.mul(mask).sum().neg().div(mask.sum().add(1e-6f));
     }
 
-    /** Mean over layers and routed positions of −log(probability mass on the task's expert group). */
-    static NDArray routingLoss(List<NDArray> probs, NDArray groups, LabBatch batch) {
+    /**
+     * Switch-Transformer load balancing, averaged over layers: E · Σ_i f_i · P_i over the valid
+     * positions, f_i the share of top-k selections that fall on expert i (no gradient), P_i the mean
+     * router probability of expert i. 1 when perfectly balanced.
+     */
+    static NDArray balanceLoss(List<NDArray> probs, NDArray valid, int topK) {
         NDArray total = null;
+        NDArray w = valid.expandDims(-1);
+        NDArray n = valid.sum().add(1e-6f);
         for (NDArray p : probs) {
-            NDArray mass = p.matMul(groups).gather(batch.task().expandDims(-1), -1).squeeze(-1); // [B,T]
-            NDArray l = mass.add(1e-6f).log().mul(batch.routed()).sum().neg().div(batch.routed().sum().add(1e-6f));
+            long experts = p.getShape().get(2);
+            NDArray kth = p.topK(topK, -1).get(0).min(new int[] {-1}, true);
+            NDArray selected = p.gte(kth).toType(DataType.FLOAT32, false).mul(w).stopGradient();
+            NDArray f = selected.sum(new int[] {0, 1}).div(n.mul(topK));
+            NDArray meanP = p.mul(w).sum(new int[] {0, 1}).div(n);
+            NDArray l = f.mul(meanP).sum().mul(experts);
             total = total == null ? l : total.add(l);
         }
         return total.div(probs.size());
     }
 
-    /** {@code [experts, tasks]}: 1 where expert e belongs to task t's group. */
+    /** Mean over layers and own-tag positions of −log(router mass on the task's expert group). */
+    static NDArray groupLoss(List<NDArray> probs, NDArray groups, LabBatch batch) {
+        NDArray total = null;
+        for (NDArray p : probs) {
+            NDArray mass = p.matMul(groups).gather(batch.task().expandDims(-1), -1).squeeze(-1); // [B,T]
+            NDArray l = mass.add(1e-6f).log().mul(batch.ownTag()).sum().neg().div(batch.ownTag().sum().add(1e-6f));
+            total = total == null ? l : total.add(l);
+        }
+        return total.div(probs.size());
+    }
+
+    /** {@code [experts, tasks]}: 1 where expert e belongs to task t's group (experts split evenly over tasks). */
     static NDArray expertGroups(NDManager m, int experts) {
         int tasks = LabTask.values().length;
         if (experts % tasks != 0) throw new IllegalArgumentException("experts must be a multiple of the " + tasks + " tasks");
@@ -163,7 +273,9 @@ public final class LabTrainer {
         if (!Double.isFinite(sq)) {
             // DJL zeroes gradients by subtracting them from themselves, which keeps NaN/inf for ever:
             // the parameters are replaced by fresh leaves (same values, no gradient yet) instead.
-            LOG.warn("step {}: non-finite gradient, update skipped", step);
+            List<String> bad = grads.entrySet().stream().filter(g -> !Float.isFinite(g.getValue().square().sum().getFloat()))
+                    .map(Map.Entry::getKey).sorted().toList();
+            LOG.warn("step {}: non-finite gradient in {}, update skipped", step, bad);
             for (var e : params.entrySet()) {
                 NDArray fresh = e.getValue().duplicate();
                 fresh.attach(root);
@@ -189,14 +301,14 @@ public final class LabTrainer {
     }
 
     /** Share of items whose whole answer (and EOS) is the argmax under teacher forcing — equal to greedy exact match. */
-    static double exactMatch(MoeTwin twin, NDManager root, List<LabItem> items, NDArray delta) {
+    static double exactMatch(MoeTwin twin, NDManager root, List<LabItem> items) {
         int ok = 0;
         for (int from = 0; from < items.size(); from += 100) {
             List<LabItem> chunk = items.subList(from, Math.min(items.size(), from + 100));
             try (NDManager sub = root.newSubManager()) {
                 twin.lendTo(sub);
                 LabBatch b = LabBatch.of(sub, chunk);
-                NDArray logits = twin.forward(b.tokens(), delta == null ? null : delta.get(from + ":" + (from + chunk.size()))).logits();
+                NDArray logits = twin.forward(b.tokens(), null).logits();
                 NDArray right = logits.argMax(-1).eq(b.targets()).toType(DataType.FLOAT32, false);
                 NDArray wrongAnswerTokens = right.neg().add(1).mul(b.answer()).sum(new int[] {1});
                 for (float w : wrongAnswerTokens.toFloatArray()) ok += w == 0 ? 1 : 0;

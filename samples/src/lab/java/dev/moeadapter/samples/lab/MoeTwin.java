@@ -26,7 +26,7 @@ import java.util.Random;
  *
  * <p>Parameters are keyed by their GGUF tensor names and held in PyTorch layout (the GGUF dims
  * reversed; same data order), so export and import are plain copies. Experts are computed densely
- * and weighted by the (mostly zero) gate weights: at this size that is simpler and fast enough.
+ * (weighted by the mostly zero gate weights) or, for training, sparsely: only the selected ones.
  * An optional router delta {@code [batch, layers, experts]} is added to the router logits of
  * every position — the same edit as the engine's {@code RouterEdit.AddDelta}.
  */
@@ -109,6 +109,14 @@ public final class MoeTwin implements AutoCloseable {
      * router could never discover that another expert would serve better.
      */
     public Output forward(NDArray tokens, NDArray delta, boolean straightThrough) {
+        return forward(tokens, delta, straightThrough, false);
+    }
+
+    /**
+     * As {@link #forward(NDArray, NDArray, boolean)}; {@code sparse} computes only the selected
+     * experts (same result; much cheaper with many experts; ignored under a straight-through gate).
+     */
+    public Output forward(NDArray tokens, NDArray delta, boolean straightThrough, boolean sparse) {
         NDManager m = tokens.getManager();
         long b = tokens.getShape().get(0), t = tokens.getShape().get(1);
         int e = shape.embd(), h = shape.heads(), hd = shape.headDim(), ex = shape.experts();
@@ -140,24 +148,73 @@ public final class MoeTwin implements AutoCloseable {
             }
             NDArray pr = logits.softmax(-1);
             probs.add(pr.reshape(b, t, ex));
-            NDArray kth = pr.topK(shape.topK(), -1).get(0).min(new int[] {-1}, true).stopGradient();
-            NDArray w = pr.mul(pr.gte(kth).toType(DataType.FLOAT32, false));
-            if (!shape.olmoe()) {
-                w = w.div(w.sum(new int[] {-1}, true));
-            }
-            if (straightThrough) {
-                w = w.add(pr.sub(pr.stopGradient()));
-            }
-            int ff = shape.ff();
-            NDArray g = f.matMul(p(pre + "ffn_gate_exps.weight").reshape(ex * ff, e).transpose()).reshape(b * t, ex, ff);
-            NDArray u = f.matMul(p(pre + "ffn_up_exps.weight").reshape(ex * ff, e).transpose()).reshape(b * t, ex, ff);
-            NDArray act = g.mul(Activation.sigmoid(g)).mul(u).transpose(1, 0, 2);  // [E,N,ff]
-            NDArray y = act.matMul(p(pre + "ffn_down_exps.weight").transpose(0, 2, 1)); // [E,N,e]
-            NDArray moe = y.mul(w.transpose().expandDims(2)).sum(new int[] {0});
+            NDArray moe = straightThrough || !sparse ? denseExperts(pre, f, pr, straightThrough) : sparseExperts(pre, f, pr);
             x = x.add(moe.reshape(b, t, e));
         }
         NDArray out = rmsNorm(x, p("output_norm.weight")).matMul(p("output.weight").transpose());
         return new Output(out, probs);
+    }
+
+    /**
+     * Every expert on every token, weighted by the (mostly zero) gate: simple, and the only way for
+     * a straight-through gate to give unselected experts a gradient.
+     */
+    private NDArray denseExperts(String pre, NDArray f, NDArray pr, boolean straightThrough) {
+        long n = f.getShape().get(0);
+        int e = shape.embd(), ex = shape.experts(), ff = shape.ff();
+        NDArray kth = pr.topK(shape.topK(), -1).get(0).min(new int[] {-1}, true).stopGradient();
+        NDArray w = pr.mul(pr.gte(kth).toType(DataType.FLOAT32, false));
+        if (!shape.olmoe()) {
+            w = w.div(w.sum(new int[] {-1}, true));
+        }
+        if (straightThrough) {
+            w = w.add(pr.sub(pr.stopGradient()));
+        }
+        NDArray g = f.matMul(p(pre + "ffn_gate_exps.weight").reshape(ex * ff, e).transpose()).reshape(n, ex, ff);
+        NDArray u = f.matMul(p(pre + "ffn_up_exps.weight").reshape(ex * ff, e).transpose()).reshape(n, ex, ff);
+        NDArray act = g.mul(Activation.sigmoid(g)).mul(u).transpose(1, 0, 2);  // [E,N,ff]
+        NDArray y = act.matMul(p(pre + "ffn_down_exps.weight").transpose(0, 2, 1)); // [E,N,e]
+        return y.mul(w.transpose().expandDims(2)).sum(new int[] {0});
+    }
+
+    /**
+     * Only the selected experts: the (token, slot) pairs are grouped by expert into a padded
+     * {@code [E, C, e]} block (C the busiest expert's load; padding cells are computed but never
+     * gathered back), so one batched matmul per projection does the work of top-k experts
+     * instead of all of them. Same values and gradients as {@link #denseExperts} without a
+     * straight-through gate.
+     */
+    private NDArray sparseExperts(String pre, NDArray f, NDArray pr) {
+        NDManager m = f.getManager();
+        int n = Math.toIntExact(f.getShape().get(0));
+        int e = shape.embd(), ex = shape.experts(), k = shape.topK();
+        NDArray chosen = pr.stopGradient().topK(k, -1).get(1);                    // [N,k] expert ids, slot s = token·k + j
+        NDArray w = pr.gather(chosen, -1);                                        // their probabilities, with gradient
+        if (!shape.olmoe()) {
+            w = w.div(w.sum(new int[] {-1}, true));
+        }
+        long[] expertOf = chosen.toLongArray();
+        int[] load = new int[ex];
+        for (long x : expertOf) load[(int) x]++;
+        int capacity = 1;
+        for (int c : load) capacity = Math.max(capacity, c);
+        long[] rowOfCell = new long[ex * capacity];                               // padding cells read row 0; never gathered back
+        long[] cellOfSlot = new long[expertOf.length];
+        int[] fill = new int[ex];
+        for (int s = 0; s < expertOf.length; s++) {
+            int x = (int) expertOf[s];
+            int cell = x * capacity + fill[x]++;
+            rowOfCell[cell] = s / k;
+            cellOfSlot[s] = cell;
+        }
+        NDArray rows = m.create(rowOfCell).duplicate().reshape(-1, 1).broadcast(rowOfCell.length, e);
+        NDArray padded = f.gather(rows, 0).reshape(ex, capacity, e);
+        NDArray g = padded.matMul(p(pre + "ffn_gate_exps.weight").transpose(0, 2, 1));  // [E,C,ff]
+        NDArray u = padded.matMul(p(pre + "ffn_up_exps.weight").transpose(0, 2, 1));
+        NDArray y = g.mul(Activation.sigmoid(g)).mul(u).matMul(p(pre + "ffn_down_exps.weight").transpose(0, 2, 1)); // [E,C,e]
+        NDArray cells = m.create(cellOfSlot).duplicate().reshape(-1, 1).broadcast(cellOfSlot.length, e);
+        NDArray perSlot = y.reshape((long) ex * capacity, e).gather(cells, 0).reshape(n, k, e);
+        return perSlot.mul(w.expandDims(2)).sum(new int[] {1});
     }
 
     /** Writes the model as a GGUF file (F32) that stock llama.cpp loads, with the character vocabulary. */
@@ -201,7 +258,7 @@ public final class MoeTwin implements AutoCloseable {
     }
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        return x.mul(x.square().mean(new int[] {-1}, true).add(shape.eps()).sqrt().pow(-1)).mul(weight);
+        return x.div(x.square().mean(new int[] {-1}, true).add(shape.eps()).sqrt()).mul(weight);
     }
 
     /** cos and sin {@code [T, hd/2]} for positions 0..T-1, as llama.cpp computes them. */
@@ -215,7 +272,7 @@ public final class MoeTwin implements AutoCloseable {
                 sin[pos * half + i] = (float) Math.sin(theta);
             }
         }
-        return new NDArray[] {m.create(cos, new Shape(t, half)), m.create(sin, new Shape(t, half))};
+        return new NDArray[] {m.create(cos, new Shape(t, half)).duplicate(), m.create(sin, new Shape(t, half)).duplicate()};
     }
 
     /** NEOX (olmoe) rotates pairs (i, i + hd/2); NORM (llama) rotates adjacent pairs (2i, 2i + 1). */
@@ -239,7 +296,7 @@ public final class MoeTwin implements AutoCloseable {
         for (int i = 0; i < t; i++) {
             for (int j = i + 1; j < t; j++) mask[i * t + j] = -1e9f;
         }
-        return m.create(mask, new Shape(t, t));
+        return m.create(mask, new Shape(t, t)).duplicate();
     }
 
     private void put(Random r, String name, double std, long... shape) {

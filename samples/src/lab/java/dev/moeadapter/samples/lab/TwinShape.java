@@ -22,9 +22,16 @@ public record TwinShape(String arch, int embd, int heads, int layers, int expert
 
     public int headDim() { return embd / heads; }
 
-    public static TwinShape olmoeStyle() { return new TwinShape("olmoe", 64, 4, 4, 16, 4, 32, 128, 1e-5f, 10000f); }
+    /** Lab v2, OLMoE style: 6 layers, 32 experts, top-4 (the shape that trains within an hour on one thread). */
+    public static TwinShape olmoeStyle() { return new TwinShape("olmoe", 64, 4, 6, 32, 4, 32, 128, 1e-5f, 10000f); }
 
-    public static TwinShape mixtralStyle() { return new TwinShape("llama", 64, 4, 4, 8, 2, 64, 128, 1e-5f, 10000f); }
+    /** Lab v2, Mixtral style: 6 layers, 8 experts, top-2 renormalised. */
+    public static TwinShape mixtralStyle() { return new TwinShape("llama", 64, 4, 6, 8, 2, 64, 128, 1e-5f, 10000f); }
+
+    /** This shape with other sizes. */
+    public TwinShape resized(int embd, int layers, int experts, int topK, int ff) {
+        return new TwinShape(arch, embd, heads, layers, experts, topK, ff, context, eps, ropeBase);
+    }
 
     public long parameters() {
         long e = embd;

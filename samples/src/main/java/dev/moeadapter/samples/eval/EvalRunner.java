@@ -66,7 +66,7 @@ public final class EvalRunner {
     }
 
     /** Where an answer ends: a blank line or the next question for GSM8K-style items, the end of the line otherwise. */
-    static List<String> stopStrings(BenchmarkItem.Scoring scoring) {
+    public static List<String> stopStrings(BenchmarkItem.Scoring scoring) {
         return scoring instanceof BenchmarkItem.FinalNumber ? List.of("\n\n", "Question:") : List.of("\n");
     }
 

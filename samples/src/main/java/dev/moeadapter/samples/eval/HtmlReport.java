@@ -100,7 +100,7 @@ final class HtmlReport {
         return s.append("</svg>").toString();
     }
 
-    private static String esc(String s) {
+    static String esc(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;");
     }
 }

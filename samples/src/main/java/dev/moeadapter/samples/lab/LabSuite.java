@@ -96,6 +96,7 @@ public final class LabSuite {
         return keys;
     }
 
+    /** The (task, query) pair of an item: what held-out evaluation queries are keyed by. */
     static String key(LabItem it) { return it.task().tag() + "|" + query(it.prompt()); }
 
     private static String query(String prompt) {
@@ -133,18 +134,23 @@ public final class LabSuite {
     }
 
     /** A uniformly drawn tag of another task. */
-    private static String otherTag(LabTask task, SplittableRandom rnd) {
+    static String otherTag(LabTask task, SplittableRandom rnd) {
         LabTask other = TASKS[rnd.nextInt(TASKS.length - 1)];
         return (other.ordinal() >= task.ordinal() ? TASKS[other.ordinal() + 1] : other).tag();
     }
 
     static LabItem item(String id, LabTask task, String tag, SplittableRandom rnd) {
+        return item(id, task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
+    }
+
+    /** An item whose demonstrations and query have {@code minLength..maxLength} letters. */
+    static LabItem item(String id, LabTask task, String tag, SplittableRandom rnd, int minLength, int maxLength) {
         List<String> demos;
         do {
             demos = new ArrayList<>(DEMONSTRATIONS);
-            for (int d = 0; d < DEMONSTRATIONS; d++) demos.add(word(rnd));
+            for (int d = 0; d < DEMONSTRATIONS; d++) demos.add(word(rnd, minLength, maxLength));
         } while (!disambiguates(task, demos));
-        String query = word(rnd);
+        String query = word(rnd, minLength, maxLength);
         StringBuilder p = new StringBuilder(tag).append(':');
         for (String d : demos) p.append(d).append('=').append(task.apply(d)).append(',');
         p.append(query).append('=');
@@ -160,8 +166,8 @@ public final class LabSuite {
         return consistent.equals(EnumSet.of(task));
     }
 
-    private static String word(SplittableRandom rnd) {
-        int n = MIN_LENGTH + rnd.nextInt(MAX_LENGTH - MIN_LENGTH + 1);
+    private static String word(SplittableRandom rnd, int minLength, int maxLength) {
+        int n = minLength + rnd.nextInt(maxLength - minLength + 1);
         char[] c = new char[n];
         for (int i = 0; i < n; i++) c[i] = (char) ('a' + rnd.nextInt(LabTask.LETTERS));
         return new String(c);
@@ -169,18 +175,21 @@ public final class LabSuite {
 
     /** Writes every split as JSONL ({@code id, task, tag, prompt, answer}) into {@code dir}. */
     public static void writeAll(Path dir) {
+        for (Split s : Split.values()) writeJsonl(dir.resolve(s.fileName()), split(s));
+    }
+
+    /** Writes items as JSONL ({@code id, task, tag, prompt, answer}), creating the folder. */
+    static void writeJsonl(Path file, List<LabItem> items) {
         JsonMapper json = JsonMapper.builder().build();
         try {
-            Files.createDirectories(dir);
-            for (Split s : Split.values()) {
-                try (Writer w = Files.newBufferedWriter(dir.resolve(s.fileName()))) {
-                    for (LabItem it : split(s)) {
-                        ObjectNode n = json.createObjectNode();
-                        n.put("id", it.id()).put("task", it.task().id()).put("tag", it.tag())
-                                .put("prompt", it.prompt()).put("answer", it.answer());
-                        w.write(json.writeValueAsString(n));
-                        w.write('\n');
-                    }
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            try (Writer w = Files.newBufferedWriter(file)) {
+                for (LabItem it : items) {
+                    ObjectNode n = json.createObjectNode();
+                    n.put("id", it.id()).put("task", it.task().id()).put("tag", it.tag())
+                            .put("prompt", it.prompt()).put("answer", it.answer());
+                    w.write(json.writeValueAsString(n));
+                    w.write('\n');
                 }
             }
         } catch (IOException e) {

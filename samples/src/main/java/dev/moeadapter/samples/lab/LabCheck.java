@@ -1,0 +1,370 @@
+package dev.moeadapter.samples.lab;
+
+import dev.moeadapter.c3po.Adaptation;
+import dev.moeadapter.c3po.Algorithm;
+import dev.moeadapter.c3po.C3poSettings;
+import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.Neighbour;
+import dev.moeadapter.c3po.ReferenceSet;
+import dev.moeadapter.c3po.ReferenceSetBuilder;
+import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.Generator;
+import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.samples.eval.BenchmarkFile;
+import dev.moeadapter.samples.eval.BenchmarkItem;
+import dev.moeadapter.samples.eval.EvalRunner;
+import dev.moeadapter.samples.eval.Proportion;
+import dev.moeadapter.samples.eval.Scorer;
+import dev.moeadapter.samples.lab.LabSuiteV2.Part;
+import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
+import dev.moeadapter.samples.lab.LabSuiteV2.Split;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The lab's acceptance checks (LAB.md principle 4), method-agnostic and run before any method is
+ * measured on a split. For each evaluation split of the v2 suite, through llama.cpp:
+ * <ul>
+ *   <li><b>base</b>: greedy exact match;</li>
+ *   <li><b>fixed per-task deltas</b>: +D on the router logits of the true task's experts (its k
+ *       most used experts per layer on the in-distribution {@code ref} split), every layer and
+ *       position, for D in {@link #LADDER}; the best is a lower bound of the routing ceiling, and the
+ *       smallest D that reaches 90% of the best gain is the fixing delta's size;</li>
+ *   <li><b>SCMoE mask reach</b>: the share of base failures whose gold answer tokens (and EOS)
+ *       all lie inside SCMoE's α-mask (p ≥ α · max p, α = 0.1) under teacher forcing — where none
+ *       does, no contrast can fix an item;</li>
+ *   <li><b>rerouting's signal</b>: with the per-task deltas at the fixing size as candidate
+ *       routings, how often the lowest prompt NLL (rerouting's objective) belongs to the true task;</li>
+ *   <li><b>C3PO's neighbours</b>: a reference set built from the same shift's {@code ref} split (the
+ *       base's correct items and their pathways, the paper's recipe), and the neighbours' pathways
+ *       injected where C3PO injects (kernel regression, α = 0); with neighbour purity, the share of
+ *       neighbours of the item's own task, for the model's hidden-state embedder.</li>
+ * </ul>
+ * Verdicts per split follow LAB.md: usable when 25% ≤ base ≤ 75% (in distribution: base < 92%)
+ * and the ceiling ≥ base + 20 points; SCMoE testable when its reach is ≥ 30%; rerouting when the
+ * NLL picks the true task ≥ 80% and the fixing delta is within {@link #REROUTING_BUDGET}; C3PO
+ * when its neighbours reach ≥ base + 10 points. The per-item oracle (exact gradients in the PyTorch
+ * twin) raises the ceiling further and runs separately ({@code ./moe lab oracle}).
+ *
+ * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
+ * [--out DIR] [--threads 1]}: writes {@code DIR/check.json} and {@code DIR/check.md}.
+ */
+public final class LabCheck {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LabCheck.class);
+
+    static final float[] LADDER = {1, 2, 4, 8};
+    static final float ALPHA = 0.1f;
+    /** The largest router-logit change rerouting is expected to reach per expert: 20 steps × 0.5. */
+    static final float REROUTING_BUDGET = 10f;
+    private static final int MAX_TOKENS = 16;
+
+    /** What one split can and cannot test. */
+    public record Verdict(boolean usable, boolean scmoe, boolean rerouting, boolean c3po, String why) {}
+
+    /** The measured checks of one split. */
+    public record SplitCheck(String split, Proportion base, Map<String, Proportion> fixedDelta, float fixingDelta,
+                             Proportion ceiling, Proportion scmoeReach, Proportion nllPicksTask, Proportion c3poNeighbours,
+                             Proportion neighbourPurity, Verdict verdict) {}
+
+    /** The whole check of one model. */
+    public record Report(String model, List<String> taskExperts, List<SplitCheck> splits) {}
+
+    private final Model model;
+    private final Session session;
+    private final Path tasks;
+    private final Path work;
+    /** task id → per layer, the task's k most used experts on the in-distribution ref split. */
+    private Map<String, int[][]> taskExperts;
+
+    LabCheck(Model model, Session session, Path tasks, Path work) {
+        this.model = model;
+        this.session = session;
+        this.tasks = tasks;
+        this.work = work;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Map<String, String> a = new HashMap<>();
+        for (int i = 0; i < args.length; i += 2) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("arguments are --name value pairs; bad: " + args[i]);
+            a.put(args[i].substring(2), args[i + 1]);
+        }
+        Path modelPath = Path.of(require(a, "model"));
+        Path out = Path.of(a.getOrDefault("out", "target/lab-check/" + modelPath.getFileName().toString().replace(".gguf", "")));
+        List<Split> splits = a.containsKey("splits") ? Arrays.stream(a.get("splits").split(",")).map(Split::named).toList()
+                : Split.all().stream().filter(s -> s.part() != Part.REF).toList();
+        int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
+        C3poSettings c3po = C3poSettings.DEFAULTS.withAlgorithm(new Algorithm.KernelRegression(List.of(0.0)));
+        try (Model model = Model.load(ModelParams.of(modelPath));
+             Session session = model.newSession(new SessionParams(256 * c3po.sequencesNeeded(), 256, c3po.sequencesNeeded(), threads, threads))) {
+            LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out);
+            Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
+            Files.createDirectories(out);
+            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(out.resolve("check.json").toFile(), r);
+            Files.writeString(out.resolve("check.md"), markdown(r));
+            System.out.print(markdown(r));
+            System.out.println("wrote " + out.resolve("check.json") + " and check.md");
+        }
+    }
+
+    Report run(String modelName, List<Split> splits, C3poSettings c3po) throws IOException {
+        taskExperts = taskExperts(read(new Split(Shift.NONE, Part.REF)));
+        List<String> described = new ArrayList<>();
+        taskExperts.forEach((t, e) -> described.add(t + ": " + Arrays.deepToString(e)));
+        Map<Shift, Path> references = new HashMap<>();
+        List<SplitCheck> checks = new ArrayList<>();
+        for (Split s : splits) {
+            Path ref = references.computeIfAbsent(s.shift(), this::buildReference);
+            checks.add(check(s, ref, c3po));
+        }
+        return new Report(modelName, described, checks);
+    }
+
+    private List<BenchmarkItem> read(Split s) {
+        return BenchmarkFile.read(tasks.resolve(s.fileName()));
+    }
+
+    /** Per task and layer, the k experts the base routes the task's in-distribution tokens to most. */
+    private Map<String, int[][]> taskExperts(List<BenchmarkItem> ref) {
+        EvalRunner runner = new EvalRunner(model, session, new PlainGeneration(), MAX_TOKENS);
+        runner.run(ref);
+        Map<String, int[][]> out = new LinkedHashMap<>();
+        int k = model.info().expertsUsed();
+        runner.expertUsage().byTask().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            long[][] u = e.getValue();
+            int[][] top = new int[u.length][];
+            for (int l = 0; l < u.length; l++) {
+                long[] row = u[l];
+                top[l] = java.util.stream.IntStream.range(0, row.length).boxed()
+                        .sorted((x, y) -> Long.compare(row[y], row[x])).limit(k).mapToInt(Integer::intValue).toArray();
+            }
+            out.put(e.getKey(), top);
+        });
+        return out;
+    }
+
+    private Path buildReference(Shift shift) {
+        Split ref = new Split(shift, Part.REF);
+        Path file = work.resolve(ref.name() + ".c3po");
+        List<ReferenceSetBuilder.Example> examples = read(ref).stream()
+                .map(it -> new ReferenceSetBuilder.Example(it.id(), it.prompt(), MAX_TOKENS, EvalRunner.stopStrings(it.scoring()),
+                        text -> Scorer.correct(it.scoring(), text)))
+                .toList();
+        ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, new HiddenStateEmbedder(), MAX_TOKENS, 100).build(examples, file);
+        LOG.info("reference set for {}: {} of {} items answered correctly", ref.name(), o.kept(), o.examined());
+        return file;
+    }
+
+    private SplitCheck check(Split split, Path reference, C3poSettings c3po) throws IOException {
+        List<BenchmarkItem> items = read(split);
+        LOG.info("checking {} ({} items)", split.name(), items.size());
+        boolean[] base = answers(items, it -> RoutingPlan.EMPTY);
+        int baseRight = count(base);
+
+        Map<String, Proportion> fixed = new LinkedHashMap<>();
+        int best = baseRight;
+        int[] rightAt = new int[LADDER.length];
+        for (int i = 0; i < LADDER.length; i++) {
+            float d = LADDER[i];
+            rightAt[i] = count(answers(items, it -> taskDelta(it.task(), d)));
+            fixed.put(String.format(Locale.ROOT, "+%.0f", d), Proportion.of(rightAt[i], items.size()));
+            best = Math.max(best, rightAt[i]);
+        }
+        float fixing = Float.NaN;
+        for (int i = 0; i < LADDER.length && best > baseRight; i++) {
+            if (rightAt[i] - baseRight >= 0.9 * (best - baseRight)) {
+                fixing = LADDER[i];
+                break;
+            }
+        }
+        float candidateDelta = Float.isNaN(fixing) ? LADDER[LADDER.length - 1] : fixing;
+
+        int reach = 0, failures = 0, picks = 0;
+        for (int i = 0; i < items.size(); i++) {
+            BenchmarkItem it = items.get(i);
+            if (!base[i]) {
+                failures++;
+                if (insideMask(it)) reach++;
+            }
+            if (taskOfLowestNll(it, candidateDelta).equals(it.task())) picks++;
+        }
+
+        int c3poRight = 0, pure = 0, neighbours = 0;
+        try (ReferenceSet refs = ReferenceSet.load(reference, model)) {
+            Map<String, String> refTask = new HashMap<>();
+            read(new Split(split.shift(), Part.REF)).forEach(it -> refTask.put(it.id(), it.task()));
+            C3poStrategy strategy = new C3poStrategy(refs, new HiddenStateEmbedder(), c3po);
+            for (BenchmarkItem it : items) {
+                int[] prompt = model.tokenize(it.prompt());
+                Adaptation a = strategy.adapt(session, prompt, new CancellationToken());
+                for (Neighbour n : a.neighbours()) {
+                    neighbours++;
+                    if (it.task().equals(refTask.get(n.id()))) pure++;
+                }
+                var r = strategy.generate(session, request(prompt, it), TokenListener.NONE, new CancellationToken());
+                if (Scorer.correct(it.scoring(), r.text())) c3poRight++;
+            }
+        }
+        Proportion baseP = Proportion.of(baseRight, items.size()), ceiling = Proportion.of(best, items.size());
+        Proportion reachP = Proportion.of(reach, failures), picksP = Proportion.of(picks, items.size());
+        Proportion c3poP = Proportion.of(c3poRight, items.size());
+        Verdict v = verdict(split, baseP, ceiling, reachP, picksP, fixing, c3poP);
+        SplitCheck c = new SplitCheck(split.name(), baseP, fixed, fixing, ceiling, reachP, picksP, c3poP, Proportion.of(pure, neighbours), v);
+        LOG.info("{}: base {}, fixed-delta ceiling {} (D = {}), SCMoE reach {}, NLL picks the task {}, C3PO neighbours {}, purity {}; {}",
+                split.name(), baseP, ceiling, fixing, reachP, picksP, c3poP, c.neighbourPurity(), v);
+        return c;
+    }
+
+    static Verdict verdict(Split split, Proportion base, Proportion ceiling, Proportion reach, Proportion picks, float fixing, Proportion c3po) {
+        List<String> why = new ArrayList<>();
+        boolean inDistribution = split.shift() == Shift.NONE;
+        boolean baseOk = inDistribution ? base.value() < 0.92 : base.value() >= 0.25 && base.value() <= 0.75;
+        if (!baseOk) why.add(String.format(Locale.ROOT, "base %.1f%% outside %s", 100 * base.value(), inDistribution ? "[0, 92)%" : "[25, 75]%"));
+        boolean headroom = ceiling.value() >= base.value() + 0.20;
+        if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < base + 20 points", 100 * ceiling.value()));
+        boolean usable = baseOk && headroom;
+        boolean scmoe = usable && reach.n() > 0 && reach.value() >= 0.30;
+        if (usable && !scmoe) why.add("SCMoE: mask reach below 30% of base failures");
+        boolean rerouting = usable && picks.value() >= 0.80 && !Float.isNaN(fixing) && fixing <= REROUTING_BUDGET;
+        if (usable && !rerouting) why.add("rerouting: prompt NLL picks the true task on fewer than 80% of items, or no fixing delta within budget");
+        boolean c3poOk = usable && c3po.value() >= base.value() + 0.10;
+        if (usable && !c3poOk) why.add("C3PO: neighbours' pathways reach less than base + 10 points");
+        return new Verdict(usable, scmoe, rerouting, c3poOk, why.isEmpty() ? "all checks pass" : String.join("; ", why));
+    }
+
+    /** Greedy answers of every item under the plan {@code plans} gives it; true where right. */
+    private boolean[] answers(List<BenchmarkItem> items, java.util.function.Function<BenchmarkItem, RoutingPlan> plans) {
+        boolean[] right = new boolean[items.size()];
+        for (int i = 0; i < items.size(); i++) {
+            BenchmarkItem it = items.get(i);
+            session.setPlan(0, plans.apply(it));
+            int[] prompt = model.tokenize(it.prompt());
+            var r = new Generator(session, 0).generate(request(prompt, it), TokenListener.NONE, new CancellationToken());
+            right[i] = Scorer.correct(it.scoring(), r.text());
+        }
+        session.setPlan(0, RoutingPlan.EMPTY);
+        return right;
+    }
+
+    private static GenerationRequest request(int[] prompt, BenchmarkItem it) {
+        return new GenerationRequest(prompt, MAX_TOKENS, SamplingParams.GREEDY, EvalRunner.stopStrings(it.scoring()), false);
+    }
+
+    /** +d on the router logits of the task's experts in every MoE layer, at every position. */
+    RoutingPlan taskDelta(String task, float d) {
+        int[][] experts = taskExperts.get(task);
+        if (experts == null) throw new IllegalStateException("no expert usage recorded for task " + task);
+        List<RouterEdit> edits = new ArrayList<>();
+        for (int layer : model.info().moeLayers()) {
+            float[] delta = new float[model.info().experts()];
+            for (int e : experts[layer]) delta[e] = d;
+            edits.add(new RouterEdit.AddDelta(layer, delta, PositionRange.ALL));
+        }
+        return new RoutingPlan(edits);
+    }
+
+    /** Teacher-forced: does every gold token (answer and EOS) lie inside SCMoE's α-mask? */
+    private boolean insideMask(BenchmarkItem it) {
+        int[] prompt = model.tokenize(it.prompt());
+        int[] answer = Arrays.copyOfRange(model.tokenize(it.prompt() + it.scoring().gold()), prompt.length, prompt.length + it.scoring().gold().length());
+        int[] all = Arrays.copyOf(prompt, prompt.length + answer.length);
+        System.arraycopy(answer, 0, all, prompt.length, answer.length);
+        decodeAll(all);
+        for (int j = 0; j <= answer.length; j++) {
+            float[] logits = session.logits(prompt.length - 1 + j);
+            int gold = j < answer.length ? answer[j] : model.info().eos();
+            float max = Float.NEGATIVE_INFINITY;
+            for (float x : logits) max = Math.max(max, x);
+            if (logits[gold] < max + Math.log(ALPHA)) return false;
+        }
+        return true;
+    }
+
+    /** The task whose per-task delta gives the prompt the lowest mean next-token NLL. */
+    private String taskOfLowestNll(BenchmarkItem it, float d) {
+        int[] prompt = model.tokenize(it.prompt());
+        int[] idx = new int[prompt.length - 1], targets = new int[prompt.length - 1];
+        for (int i = 0; i + 1 < prompt.length; i++) {
+            idx[i] = i;
+            targets[i] = prompt[i + 1];
+        }
+        String best = null;
+        double bestNll = Double.POSITIVE_INFINITY;
+        for (String task : taskExperts.keySet()) {
+            session.setPlan(0, taskDelta(task, d));
+            decodeAll(prompt);
+            double nll = 0;
+            for (float x : session.nll(idx, targets)) nll += x;
+            if (nll < bestNll) {
+                bestNll = nll;
+                best = task;
+            }
+        }
+        session.setPlan(0, RoutingPlan.EMPTY);
+        return best;
+    }
+
+    /** Decodes {@code tokens} on sequence 0 from scratch, every position an output (they fit one batch). */
+    private void decodeAll(int[] tokens) {
+        session.clearSequence(0);
+        session.decode(Batch.allOutputs(0, 0, tokens));
+    }
+
+    private static int count(boolean[] b) {
+        int n = 0;
+        for (boolean x : b) n += x ? 1 : 0;
+        return n;
+    }
+
+    private static String require(Map<String, String> a, String key) {
+        String v = a.get(key);
+        if (v == null) throw new IllegalArgumentException("missing --" + key);
+        return v;
+    }
+
+    static String markdown(Report r) {
+        StringBuilder sb = new StringBuilder("Acceptance checks for `" + r.model() + "` (n = 400 per split; 95% Wilson intervals)\n\n"
+                + "| split | base | fixed per-task delta (ceiling, D) | SCMoE mask reach | prompt NLL picks the task | C3PO neighbours | neighbour purity | can test |\n"
+                + "|---|---|---|---|---|---|---|---|\n");
+        for (SplitCheck c : r.splits()) {
+            Verdict v = c.verdict();
+            String can = !v.usable() ? "nothing (" + v.why() + ")"
+                    : String.join(", ", List.of(v.scmoe() ? "SCMoE" : "", v.rerouting() ? "rerouting" : "", v.c3po() ? "C3PO" : "")
+                    .stream().filter(x -> !x.isEmpty()).toList()) + (v.why().equals("all checks pass") ? "" : "; cannot: " + v.why());
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s, D = %s | %s | %s | %s | %s | %s |%n", c.split(), pct(c.base()), pct(c.ceiling()),
+                    Float.isNaN(c.fixingDelta()) ? "none" : String.format(Locale.ROOT, "%.0f", c.fixingDelta()),
+                    pct(c.scmoeReach()) + " of " + c.scmoeReach().n(), pct(c.nllPicksTask()), pct(c.c3poNeighbours()), pct(c.neighbourPurity()), can));
+        }
+        return sb.toString();
+    }
+
+    private static String pct(Proportion p) {
+        return p.n() == 0 ? "n/a" : String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * p.value(), 100 * p.low(), 100 * p.high());
+    }
+}

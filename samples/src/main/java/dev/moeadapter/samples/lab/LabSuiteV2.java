@@ -1,0 +1,143 @@
+package dev.moeadapter.samples.lab;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The lab task suite, version 2: the same eight string tasks and item format as {@link LabSuite}
+ * ({@code TAG:x=y,x=y,q=} → answer), drawn so that a model trained on it like a real language model
+ * (next-token loss on every token, no forced routing) leaves room for a method to help, with three
+ * shifts registered before any method ran on them.
+ *
+ * <p>Training distribution: words of {@value #MIN_LENGTH}–{@value #MAX_LENGTH} letters; 85% of items
+ * carry their task's own tag, 10% no tag ({@value LabSuite#UNTAGGED}: only the demonstrations tell),
+ * 5% another task's tag while demonstrations and answer follow the true task (a misleading
+ * instruction is rare, and the model is supervised toward the demonstrations).
+ *
+ * <p>Shifts, each with its own {@code ref}, {@code dev} and {@code test} splits:
+ * <ul>
+ *   <li>{@link Shift#UNTAGGED}: no instruction, only the demonstrations (a minority of training);</li>
+ *   <li>{@link Shift#MISLEADING}: another task's tag (rare in training);</li>
+ *   <li>{@link Shift#LONG}: the task's own tag, words of {@value #LONG_MIN}–{@value #LONG_MAX}
+ *       letters (longer than any trained).</li>
+ * </ul>
+ * In distribution ({@link Shift#NONE}) there are {@code ref}, {@code dev} and {@code test} splits too,
+ * and {@code train}: items drawn like training batches, for reference.
+ *
+ * <p>Evaluation splits are balanced (50 items per task in each split of 400), drawn from their own
+ * random streams, and their (task, query) pairs never occur as training queries. Training batches
+ * are a pure function of (training seed, step), so an interrupted training resumes on the same data.
+ */
+public final class LabSuiteV2 {
+
+    public static final long SEED = 20261129L;
+    public static final int MIN_LENGTH = 3, MAX_LENGTH = 7, LONG_MIN = 8, LONG_MAX = 10;
+    public static final int SPLIT_SIZE = 400, TRAIN_FILE_SIZE = 5000;
+    /** Training mix in percent: own tag, no tag, misleading tag. */
+    public static final int TAGGED_PERCENT = 85, UNTAGGED_PERCENT = 10;
+
+    /** How an evaluation split differs from the training distribution. */
+    public enum Shift {
+        NONE(""), UNTAGGED("untagged-"), MISLEADING("misleading-"), LONG("long-");
+
+        private final String prefix;
+
+        Shift(String prefix) { this.prefix = prefix; }
+
+        /** Name prefix of this shift's splits ({@code ""} in distribution). */
+        public String prefix() { return prefix; }
+    }
+
+    /** The three evaluation parts of each shift: C3PO's labelled reference set, tuning, reporting. */
+    public enum Part { REF, DEV, TEST }
+
+    /** One evaluation split: a shift and a part, e.g. {@code misleading-dev}. */
+    public record Split(Shift shift, Part part) {
+        public String name() { return shift.prefix() + part.name().toLowerCase(Locale.ROOT); }
+
+        public String fileName() { return name() + ".jsonl"; }
+
+        /** Every evaluation split, in a fixed order. */
+        public static List<Split> all() {
+            List<Split> out = new ArrayList<>();
+            for (Shift s : Shift.values()) for (Part p : Part.values()) out.add(new Split(s, p));
+            return out;
+        }
+
+        /** The split named like {@code misleading-dev}. */
+        public static Split named(String name) {
+            return all().stream().filter(s -> s.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no lab v2 split '" + name + "'; splits: "
+                            + all().stream().map(Split::name).toList()));
+        }
+
+        private int stream() { return 1 + shift.ordinal() * Part.values().length + part.ordinal(); }
+    }
+
+    private static final LabTask[] TASKS = LabTask.values();
+
+    private LabSuiteV2() {}
+
+    /** The items of an evaluation split: balanced over tasks, drawn from the split's own stream. */
+    public static List<LabItem> split(Split split) {
+        SplittableRandom rnd = new SplittableRandom(SEED * 31 + split.stream());
+        List<LabItem> out = new ArrayList<>(SPLIT_SIZE);
+        for (int i = 0; i < SPLIT_SIZE; i++) {
+            LabTask task = TASKS[i % TASKS.length];
+            String tag = switch (split.shift()) {
+                case NONE, LONG -> task.tag();
+                case UNTAGGED -> LabSuite.UNTAGGED;
+                case MISLEADING -> LabSuite.otherTag(task, rnd);
+            };
+            boolean long_ = split.shift() == Shift.LONG;
+            out.add(LabSuite.item(split.name() + "-" + i, task, tag, rnd,
+                    long_ ? LONG_MIN : MIN_LENGTH, long_ ? LONG_MAX : MAX_LENGTH));
+        }
+        return out;
+    }
+
+    /** (task, query) pairs of every evaluation split: training never uses these queries. */
+    public static Set<String> heldOut() {
+        Set<String> keys = new HashSet<>();
+        for (Split s : Split.all()) split(s).forEach(it -> keys.add(LabSuite.key(it)));
+        return keys;
+    }
+
+    /** The training items of one step: a pure function of (seed, step); held-out queries skipped. */
+    public static List<LabItem> trainingBatch(long seed, long step, int size, Set<String> heldOut) {
+        SplittableRandom rnd = new SplittableRandom(SEED * 31 + seed * 1_000_003L + step * 7_919L);
+        List<LabItem> out = new ArrayList<>(size);
+        while (out.size() < size) {
+            LabTask task = TASKS[rnd.nextInt(TASKS.length)];
+            int kind = rnd.nextInt(100);
+            String tag = kind < TAGGED_PERCENT ? task.tag()
+                    : kind < TAGGED_PERCENT + UNTAGGED_PERCENT ? LabSuite.UNTAGGED : LabSuite.otherTag(task, rnd);
+            LabItem it = LabSuite.item("train-" + step + "-" + out.size(), task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
+            if (!heldOut.contains(LabSuite.key(it))) out.add(it);
+        }
+        return out;
+    }
+
+    /** The {@code train} file: {@value #TRAIN_FILE_SIZE} items of the training distribution (seed 1, batches of 100). */
+    public static List<LabItem> trainFile(Set<String> heldOut) {
+        List<LabItem> out = new ArrayList<>(TRAIN_FILE_SIZE);
+        for (int step = 1; out.size() < TRAIN_FILE_SIZE; step++) out.addAll(trainingBatch(1, step, 100, heldOut));
+        return out;
+    }
+
+    /** Writes {@code train.jsonl} and every evaluation split into {@code dir}. */
+    public static void writeAll(Path dir) {
+        LabSuite.writeJsonl(dir.resolve("train.jsonl"), trainFile(heldOut()));
+        for (Split s : Split.all()) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(s));
+    }
+
+    /** {@code LabSuiteV2 DIR}: regenerates the committed suite. */
+    public static void main(String[] args) {
+        writeAll(Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
+    }
+}

@@ -1,0 +1,76 @@
+package dev.moeadapter.samples.lab;
+
+import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
+import dev.moeadapter.samples.lab.LabSuiteV2.Split;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LabSuiteV2Test {
+
+    @Test
+    void committedSuiteIsWhatTheSeedGenerates(@TempDir Path dir) throws Exception {
+        LabSuiteV2.writeAll(dir);
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                assertThat(Files.readString(f)).as(f.getFileName().toString())
+                        .isEqualTo(Files.readString(Path.of("lab/v2/tasks").resolve(f.getFileName())));
+            }
+        }
+        try (var committed = Files.list(Path.of("lab/v2/tasks"))) {
+            assertThat(committed.count()).isEqualTo(1 + Split.all().size());
+        }
+    }
+
+    @Test
+    void everySplitIsBalancedCorrectAndShiftedAsRegistered() {
+        for (Split s : Split.all()) {
+            List<LabItem> items = LabSuiteV2.split(s);
+            Map<LabTask, Long> perTask = items.stream().collect(Collectors.groupingBy(LabItem::task, Collectors.counting()));
+            assertThat(perTask.values()).as(s.name()).containsOnly(50L);
+            for (LabItem it : items) {
+                String body = it.prompt().substring(it.prompt().indexOf(':') + 1);
+                String[] parts = body.split(",");
+                List<String> words = java.util.Arrays.stream(parts).map(p -> p.split("=")[0]).toList();
+                assertThat(LabSuite.disambiguates(it.task(), words.subList(0, words.size() - 1))).isTrue();
+                assertThat(it.answer()).isEqualTo(it.task().apply(words.getLast()));
+                boolean long_ = s.shift() == Shift.LONG;
+                assertThat(words).allMatch(w -> long_ ? w.length() >= LabSuiteV2.LONG_MIN && w.length() <= LabSuiteV2.LONG_MAX
+                        : w.length() >= LabSuiteV2.MIN_LENGTH && w.length() <= LabSuiteV2.MAX_LENGTH);
+                switch (s.shift()) {
+                    case NONE, LONG -> assertThat(it.tag()).isEqualTo(it.task().tag());
+                    case UNTAGGED -> assertThat(it.tag()).isEqualTo(LabSuite.UNTAGGED);
+                    case MISLEADING -> assertThat(it.shifted()).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
+    void trainingBatchesAreReproducibleMixedAsRegisteredAndNeverSeeAHeldOutQuery() {
+        Set<String> held = LabSuiteV2.heldOut();
+        assertThat(LabSuiteV2.trainingBatch(3, 17, 64, held)).isEqualTo(LabSuiteV2.trainingBatch(3, 17, 64, held));
+        assertThat(LabSuiteV2.trainingBatch(3, 17, 64, held)).isNotEqualTo(LabSuiteV2.trainingBatch(4, 17, 64, held));
+        int tagged = 0, untagged = 0, misleading = 0, n = 0;
+        for (int step = 1; step <= 100; step++) {
+            for (LabItem it : LabSuiteV2.trainingBatch(1, step, 128, held)) {
+                assertThat(held).doesNotContain(LabSuite.key(it));
+                n++;
+                if (it.tag().equals(LabSuite.UNTAGGED)) untagged++;
+                else if (it.shifted()) misleading++;
+                else tagged++;
+            }
+        }
+        assertThat(100.0 * tagged / n).isBetween(83.0, 87.0);
+        assertThat(100.0 * untagged / n).isBetween(8.5, 11.5);
+        assertThat(100.0 * misleading / n).isBetween(4.0, 6.0);
+    }
+}
