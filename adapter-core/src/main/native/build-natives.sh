@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the native half of the engine into OUT_DIR: the shim (libmoeshim.so) plus the llama.cpp
-# libraries it runs on, and natives.txt listing them with their sha256.
+# Builds the native half of the engine into OUT_DIR: the shim (libmoeshim.so), the model checker
+# (moe-check), the llama.cpp libraries they run on, and natives.txt listing them with their sha256.
 #
 # llama.cpp comes by package name through the npm client, checked against pinned sha512
 # integrities, and is cached (MOE_ADAPTER_CACHE, default ~/.cache/moe-adapter), so a second build
@@ -97,6 +97,7 @@ case "$MODE" in
     ARGS=${LLAMA_CMAKE_ARGS:-}
     BUILD="$CACHE/build/cmake-$(echo "$LLAMA_TAG $ARGS" | sha256sum | cut -c1-12)"
     say "building llama.cpp $LLAMA_TAG with CMake ($BUILD) $ARGS"
+    mkdir -p "$CACHE/build"  # holds the build trees and their logs
     # shellcheck disable=SC2086
     cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON \
       -DGGML_CPU_ALL_VARIANTS=ON -DGGML_NATIVE=OFF -DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
@@ -123,7 +124,7 @@ case "$MODE" in
   *) die "unknown LLAMA_BUILD '$MODE' (prebuilt, cmake or local)" ;;
 esac
 
-STAMP="$MODE ${LLAMA_CMAKE_ARGS:-} ${LLAMA_HOME:-} $(cat "$HERE"/moe_shim.cpp "$HERE"/moe_shim.h "$0" | sha256sum | cut -c1-16)"
+STAMP="$MODE ${LLAMA_CMAKE_ARGS:-} ${LLAMA_HOME:-} $(cat "$HERE"/moe_shim.cpp "$HERE"/moe_shim.h "$HERE"/moe_check.cpp "$0" | sha256sum | cut -c1-16)"
 if [[ -f "$OUT_DIR.stamp" ]] && [[ "$(cat "$OUT_DIR.stamp")" == "$STAMP" ]]; then
   say "up to date ($MODE)"
   exit 0
@@ -136,6 +137,10 @@ say "compiling the shim against llama.cpp ($MODE)"
 # shellcheck disable=SC2086
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra -DMAE_LLAMA_TAG="\"$LLAMA_TAG\"" $INC \
   "$HERE/moe_shim.cpp" -o "$OUT_DIR/libmoeshim.so" $LINK -Wl,-rpath,'$ORIGIN' -Wl,--disable-new-dtags
+# the model checker: loads a model in a child process, where a llama.cpp assertion cannot abort the JVM
+# shellcheck disable=SC2086
+g++ -std=c++17 -O2 -Wall -Wextra "$HERE/moe_check.cpp" -o "$OUT_DIR/moe-check" -L"$OUT_DIR" -lmoeshim $LINK \
+  -Wl,-rpath,'$ORIGIN' -Wl,--disable-new-dtags
 # One file per library, named by its SONAME (what NEEDED entries ask for). Copying every symlink
 # alias as a file of its own would let the loader map the same library twice (ggml aborts on that).
 for f in "${LIBS[@]}"; do
@@ -143,6 +148,6 @@ for f in "${LIBS[@]}"; do
   name=${name:-$(basename "$f")}
   [[ -e "$OUT_DIR/$name" ]] || cp -L "$f" "$OUT_DIR/$name"
 done
-(cd "$OUT_DIR" && for f in *.so*; do echo "$(sha256sum "$f" | cut -c1-64) $f"; done) >"$OUT_DIR/natives.txt"
+(cd "$OUT_DIR" && for f in *.so* moe-check; do echo "$(sha256sum "$f" | cut -c1-64) $f"; done) >"$OUT_DIR/natives.txt"
 echo "$STAMP" >"$OUT_DIR.stamp"
 say "packaged $(wc -l <"$OUT_DIR/natives.txt") libraries into $OUT_DIR"
