@@ -36,6 +36,9 @@ public final class TestModels {
         return switch (name) {
             case "olmoe" -> olmoe();
             case "mixtral" -> mixtral();
+            case "qwen3moe" -> load(RandomModels.Spec.qwen3moe());
+            case "glm4moe" -> load(RandomModels.Spec.glm4moe());
+            case "gpt-oss" -> load(RandomModels.Spec.gptOss());
             case "dense" -> dense();
             default -> throw new IllegalArgumentException(name);
         };
