@@ -7,7 +7,8 @@
 # is offline. Modes (LLAMA_BUILD):
 #   prebuilt  the CPU libraries of @node-llama-cpp/linux-x64 (default)
 #   cmake     build llama.cpp from the source bundle of node-llama-cpp with CMake;
-#             LLAMA_CMAKE_ARGS adds flags, e.g. "-DGGML_CUDA=ON"
+#             LLAMA_CMAKE_ARGS adds flags, e.g. "-DGGML_CUDA=ON"; LLAMA_CMAKE_CONFIGURE_ONLY=1
+#             stops after the configure step (a quick check of a machine's toolchain)
 #   local     use an existing llama.cpp build: LLAMA_HOME holds include/ (llama.h, ggml*.h)
 #             and lib/ or bin/ (libllama.so, libggml*.so)
 set -euo pipefail
@@ -103,6 +104,10 @@ case "$MODE" in
       -DGGML_CPU_ALL_VARIANTS=ON -DGGML_NATIVE=OFF -DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
       -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF $ARGS >"$BUILD.log" 2>&1 \
       || die "cmake configure failed, see $BUILD.log"
+    if [[ -n "${LLAMA_CMAKE_CONFIGURE_ONLY:-}" ]]; then
+      say "configured llama.cpp in $BUILD (LLAMA_CMAKE_CONFIGURE_ONLY set: not building)"
+      exit 0
+    fi
     cmake --build "$BUILD" --config Release -j "$(nproc)" --target llama ggml >>"$BUILD.log" 2>&1 \
       || die "cmake build failed, see $BUILD.log"
     INC="-I$SRC/include -I$SRC/ggml/include"
