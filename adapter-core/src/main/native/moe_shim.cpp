@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -377,6 +378,12 @@ struct mae_session {
     std::vector<int> idx;
     std::vector<double> norm;
     std::vector<llama_token_data> candidates;
+
+    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): decodes go one sequence
+    // at a time, and their outputs are kept here by batch index (kept_row empty otherwise)
+    bool regroups = false;
+    std::vector<int32_t> kept_row;
+    std::vector<float> kept_logits, kept_embd;
 };
 
 namespace {
@@ -591,6 +598,60 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
         s->cb_error = "unknown error in eval callback";
     }
     return true;
+}
+
+// Decodes the batch tokens at idx as one llama batch (the eval callback maps its rows to them).
+int decode_part(mae_session *s, const std::vector<int32_t> &idx, const int32_t *tokens, const int32_t *pos,
+                const int32_t *seq, const int8_t *output) {
+    const int n_layer = s->m->info[MAE_INFO_N_LAYER];
+    s->out_rows.clear();
+    std::fill(s->edit_kinds.begin(), s->edit_kinds.end(), 0);
+    s->routes_active = s->probs_active = false;
+    const int n = (int)idx.size();
+    for (int r = 0; r < n; r++) {
+        const int i = idx[r];
+        s->batch.token[r] = tokens[i];
+        s->batch.pos[r] = pos[i];
+        s->batch.n_seq_id[r] = 1;
+        s->batch.seq_id[r][0] = seq[i];
+        const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
+        s->batch.logits[r] = out;
+        if (out) s->out_rows.push_back(r);
+        const SeqState &st = s->seqs[seq[i]];
+        s->routes_active |= st.routes;
+        s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
+        for (int l = 0; l < n_layer; l++)
+            for (const Edit &e : st.layers[l])
+                if (pos[i] >= e.p0 && pos[i] < e.p1) s->edit_kinds[l] |= kind_bit(e.kind);
+    }
+    s->batch.n_tokens = n;
+    s->n_tokens = n;
+    s->cb_error.clear();
+    t_llama_errors.clear();
+    const int rc = llama_decode(s->ctx, s->batch);
+    if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
+    if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
+    if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
+    if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
+    return MAE_OK;
+}
+
+// Copies the outputs of a part decoded alone, before the next part overwrites llama.cpp's buffers.
+void keep_outputs(mae_session *s, const std::vector<int32_t> &idx) {
+    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
+    const int n_embd = llama_model_n_embd_out(s->m->model);
+    for (int r = 0; r < (int)idx.size(); r++) {
+        if (!s->batch.logits[r]) continue;
+        const float *row = llama_get_logits_ith(s->ctx, r);
+        if (row == nullptr) throw std::runtime_error("no logits for a decoded row");
+        s->kept_row[idx[r]] = (int32_t)(s->kept_logits.size() / n_vocab);
+        s->kept_logits.insert(s->kept_logits.end(), row, row + n_vocab);
+        if (s->embeddings) {
+            const float *h = llama_get_embeddings_ith(s->ctx, r);
+            if (h == nullptr) throw std::runtime_error("no hidden state for a decoded row");
+            s->kept_embd.insert(s->kept_embd.end(), h, h + n_embd);
+        }
+    }
 }
 
 // The CPU backend's thread-pool functions live in the dynamically loaded CPU backend.
@@ -913,6 +974,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
         return nullptr;
     }
     attach_pools(s, n_threads, n_threads_batch);
+    s->regroups = llama_model_is_recurrent(m->model) || llama_model_is_hybrid(m->model);
     s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
@@ -953,40 +1015,42 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
         return fail(MAE_ERR_ARG, "null decode argument");
     if (n <= 0 || n > s->n_batch) return fail(MAE_ERR_ARG, "batch size out of range");
     const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
-    const int n_layer = s->m->info[MAE_INFO_N_LAYER];
-    s->out_rows.clear();
-    std::fill(s->edit_kinds.begin(), s->edit_kinds.end(), 0);
-    s->routes_active = s->probs_active = false;
     for (int i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= n_vocab) return fail(MAE_ERR_ARG, "token id out of vocabulary");
         if (seq[i] < 0 || seq[i] >= s->n_seq) return fail(MAE_ERR_ARG, "sequence id out of range");
         if (pos[i] < 0) return fail(MAE_ERR_ARG, "negative position");
-        s->batch.token[i] = tokens[i];
-        s->batch.pos[i] = pos[i];
-        s->batch.n_seq_id[i] = 1;
-        s->batch.seq_id[i][0] = seq[i];
-        const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
-        s->batch.logits[i] = out;
-        if (out) s->out_rows.push_back(i);
-        const SeqState &st = s->seqs[seq[i]];
-        s->routes_active |= st.routes;
-        s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
-        for (int l = 0; l < n_layer; l++)
-            for (const Edit &e : st.layers[l])
-                if (pos[i] >= e.p0 && pos[i] < e.p1) s->edit_kinds[l] |= kind_bit(e.kind);
     }
-    s->batch.n_tokens = n;
-    s->n_tokens = n;
-    s->cb_error.clear();
     s->last_output.clear();
     s->last_embeddings = false;
-    t_llama_errors.clear();
-    int rc = llama_decode(s->ctx, s->batch);
+    s->kept_row.clear();
+    // A memory that regroups tokens by sequence would hand the eval callback rows in another order
+    // (and several ubatches): decode it one sequence at a time, keeping each part's outputs.
+    std::vector<std::vector<int32_t>> parts;  // batch indices, by sequence in order of first appearance
+    for (int i = 0; i < n; i++) {
+        auto same = [&](const std::vector<int32_t> &part) { return !s->regroups || seq[part[0]] == seq[i]; };
+        auto it = std::find_if(parts.begin(), parts.end(), same);
+        if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
+        it->push_back(i);
+    }
+    const bool keep = parts.size() > 1;
+    if (keep) s->kept_row.assign(n, -1);
+    s->kept_logits.clear();
+    s->kept_embd.clear();
+    for (size_t p = 0; p < parts.size(); p++) {
+        const int rc = decode_part(s, parts[p], tokens, pos, seq, output);
+        if (rc != MAE_OK) {
+            // a failed batch leaves no partial KV behind: undo the sequences already decoded (and this
+            // one, if it was decoded and only the eval callback failed)
+            const size_t written = keep ? p + (rc == MAE_ERR_INTERNAL ? 1 : 0) : 0;
+            for (size_t q = 0; q < written; q++)
+                llama_memory_seq_rm(llama_get_memory(s->ctx), seq[parts[q][0]], pos[parts[q][0]], -1);
+            s->kept_row.clear();
+            s->abort_flag.store(false);
+            return rc;
+        }
+        if (keep) keep_outputs(s, parts[p]);
+    }
     s->abort_flag.store(false);  // an abort applies to one decode
-    if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
-    if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
-    if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
-    if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
     s->last_output.assign(output, output + n);
     if (s->embeddings) std::fill(s->last_output.begin(), s->last_output.end(), 1);
     s->last_embeddings = s->embeddings;
@@ -1000,9 +1064,20 @@ const float *output_row(mae_session *s, int32_t index) {
         fail(MAE_ERR_ARG, "batch index " + std::to_string(index) + " produced no logits in the last decode");
         return nullptr;
     }
+    if (!s->kept_row.empty()) return s->kept_logits.data() + (size_t)s->kept_row[index] * s->m->info[MAE_INFO_N_VOCAB];
     const float *row = llama_get_logits_ith(s->ctx, index);
     if (row == nullptr) fail(MAE_ERR_LLAMA, "no logits for batch index " + std::to_string(index));
     return row;
+}
+
+// Draws a token from candidates with the sampler chain, as llama_sampler_sample does.
+int32_t draw(llama_sampler *chain, std::vector<llama_token_data> &cand) {
+    llama_token_data_array arr{cand.data(), cand.size(), -1, false};
+    llama_sampler_apply(chain, &arr);
+    if (arr.selected < 0 || (size_t)arr.selected >= arr.size) return fail(MAE_ERR_INTERNAL, "the sampler selected no token");
+    const llama_token tok = arr.data[arr.selected].id;
+    llama_sampler_accept(chain, tok);
+    return tok;
 }
 }  // namespace
 
@@ -1030,7 +1105,8 @@ int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n) {
     if (n < n_embd) return fail(MAE_ERR_ARG, "embedding buffer holds " + std::to_string(n) + " floats, the model's hidden state has " + std::to_string(n_embd));
     if (!s->last_embeddings) return fail(MAE_ERR_ARG, "the last decode did not run with embeddings on");
     if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    const float *row = llama_get_embeddings_ith(s->ctx, out_index);
+    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, out_index)
+                                           : s->kept_embd.data() + (size_t)s->kept_row[out_index] * n_embd;
     if (row == nullptr) return fail(MAE_ERR_LLAMA, "no hidden state for batch index " + std::to_string(out_index));
     std::memcpy(dst, row, sizeof(float) * n_embd);
     return n_embd;
@@ -1206,8 +1282,13 @@ void mae_sampler_free(mae_sampler *smpl) {
 int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index) {
     MAE_GUARD_BEGIN
     if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
-    if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    const float *row = output_row(s, out_index);
+    if (row == nullptr) return MAE_ERR_ARG;
+    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    auto &cand = s->candidates;
+    cand.clear();
+    for (int v = 0; v < s->m->info[MAE_INFO_N_VOCAB]; v++) cand.push_back({v, row[v], 0.0f});
+    return draw(smpl->chain, cand);
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 
@@ -1242,12 +1323,7 @@ int32_t mae_contrast(mae_session *s, mae_sampler *smpl, int32_t strong_index, in
         }
     }
     if (smpl == nullptr) return best;
-    llama_token_data_array arr{cand.data(), cand.size(), -1, false};
-    llama_sampler_apply(smpl->chain, &arr);
-    if (arr.selected < 0 || (size_t)arr.selected >= arr.size) return fail(MAE_ERR_INTERNAL, "the sampler selected no token");
-    const llama_token tok = arr.data[arr.selected].id;
-    llama_sampler_accept(smpl->chain, tok);
-    return tok;
+    return draw(smpl->chain, cand);
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 

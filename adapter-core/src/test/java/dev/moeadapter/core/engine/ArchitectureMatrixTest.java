@@ -21,7 +21,8 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The routing lever on one tiny random model per gating family: softmax (olmoe), softmax
  * renormalised (mixtral, qwen3moe), sigmoid with selection bias, expert groups and a weight scale
- * (glm4moe), softmax after top-k (gpt-oss). Every edit must mean the same in each.
+ * (glm4moe), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
+ * convolution/attention memory (lfm2moe). Every edit must mean the same in each.
  */
 class ArchitectureMatrixTest {
     private static final String PROMPT = "The quick brown fox jumps";
@@ -49,7 +50,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void modelInfoReportsEachLayersRouting(String name) {
         ModelInfo i = TestModels.byName(name).info();
         record Want(Gating gating, boolean renormalized, boolean bias, List<Integer> layers, int selectable, boolean cutsLastLayer) {}
@@ -59,6 +60,7 @@ class ArchitectureMatrixTest {
             case "qwen3moe" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1), 8, true);
             case "glm4moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true); // 2 of 4 groups of 4
             case "gpt-oss" -> new Want(Gating.SOFTMAX_WEIGHT, true, false, List.of(0, 1), 8, false); // runs every row
+            case "lfm2moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true);
             default -> throw new IllegalArgumentException(name);
         };
         assertThat(i.moeLayers()).isEqualTo(want.layers());
@@ -77,7 +79,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void generationIsDeterministic(String name) {
         Model m = TestModels.byName(name);
         assertThat(greedy(m, 8)).isEqualTo(greedy(m, 8));
@@ -99,7 +101,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void tracesHoldProbabilitiesAndTheSelectedWeights(String name) {
         Model m = TestModels.byName(name);
         ModelInfo i = m.info();
@@ -130,7 +132,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void forcingAnExpertSelectsIt(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -154,7 +156,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void rankTwoKeepsTheModelsOwnSecondChoice(String name) {
         Model m = TestModels.byName(name);
         int layer = m.info().moeLayers().getFirst(); // sees the same input with and without the edit
@@ -187,7 +189,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void replacingTheDistributionSelectsItsTopKAndMixesItsEntries(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts(), k = m.info().expertsUsed();
@@ -221,7 +223,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
     void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
         Model m = TestModels.byName(name);
         int[] a = m.tokenize("abc def ghi");

@@ -18,7 +18,8 @@ import java.util.Objects;
  * family: softmax without renormalisation ({@code olmoe}), softmax renormalised (Mixtral-style
  * {@code llama} + experts, {@code qwen3moe}), sigmoid with a selection bias, expert groups, a
  * leading dense layer and a weight scale ({@code glm4moe}), softmax after top-k with router bias
- * ({@code gpt-oss}), and a dense {@code llama}.
+ * ({@code gpt-oss}), sigmoid with bias on a hybrid convolution/attention memory ({@code lfm2moe}),
+ * and a dense {@code llama}.
  *
  * <p>Weights are drawn per tensor from a generator seeded by (spec seed, tensor name), so a tensor's
  * contents do not depend on which other tensors exist, and data is streamed tensor by tensor.
@@ -64,6 +65,11 @@ public final class RandomModels {
         GLM4MOE("glm4moe"),
         /** gpt-oss: router with bias, top-k on the logits, softmax over the selected; attention sinks, SWA. */
         GPT_OSS("gpt-oss"),
+        /**
+         * LFM2-MoE: hybrid memory (short-convolution layers 0 and 2, attention layer 1), sigmoid router
+         * with a selection bias; layer 0 is dense.
+         */
+        LFM2MOE("lfm2moe"),
         /** Plain llama with a dense SwiGLU FFN; no router. */
         DENSE("llama");
 
@@ -122,6 +128,10 @@ public final class RandomModels {
 
         public static Spec gptOss() {
             return new Spec(Arch.GPT_OSS, 64, 4, 2, 2, 8, 2, 32, 512, TensorType.F32, 47, "random-gpt-oss");
+        }
+
+        public static Spec lfm2moe() {
+            return new Spec(Arch.LFM2MOE, 64, 4, 2, 3, 8, 2, 32, 512, TensorType.F32, 48, "random-lfm2moe");
         }
 
         public static Spec dense() {
@@ -229,21 +239,37 @@ public final class RandomModels {
                     .putUInt32(a + ".expert_group_count", GLM_GROUPS)
                     .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
+            case LFM2MOE -> {
+                int[] kvHeads = new int[s.nLayer()];
+                for (int i = 0; i < kvHeads.length; i++) {
+                    kvHeads[i] = lfmAttention(i) ? s.nHeadKv() : 0; // 0 KV heads marks a convolution layer
+                }
+                w.remove(a + ".attention.head_count_kv").putInt32Array(a + ".attention.head_count_kv", kvHeads)
+                        .putUInt32(a + ".shortconv.l_cache", LFM_CONV_CACHE)
+                        .putUInt32(a + ".leading_dense_block_count", 1)
+                        .putUInt32(a + ".expert_gating_func", 2); // sigmoid
+            }
             default -> { }
         }
         CharVocabulary.addTo(w);
 
         long e = s.nEmbd(), v = VOCAB_SIZE, q = (long) s.headDim() * s.nHead(), kv = (long) s.headDim() * s.nHeadKv();
-        long ff = s.nFf(), x = s.nExpert();
         TensorType mt = s.type();
         float inv = (float) (1 / Math.sqrt(e));
 
         addRandom(w, s, "token_embd.weight", mt, 1f, e, v);
-        w.addTensor("output_norm.weight", TensorType.F32, ones(e), e);
+        w.addTensor(s.arch() == Arch.LFM2MOE ? "token_embd_norm.weight" : "output_norm.weight", TensorType.F32, ones(e), e);
         addRandom(w, s, "output.weight", mt, 2 * inv, e, v);
         for (int i = 0; i < s.nLayer(); i++) {
             String p = "blk." + i + ".";
             w.addTensor(p + "attn_norm.weight", TensorType.F32, ones(e), e);
+            if (s.arch() == Arch.LFM2MOE && !lfmAttention(i)) {
+                addRandom(w, s, p + "shortconv.conv.weight", TensorType.F32, 0.5f, LFM_CONV_CACHE, e);
+                addRandom(w, s, p + "shortconv.in_proj.weight", mt, inv, e, 3 * e);
+                addRandom(w, s, p + "shortconv.out_proj.weight", mt, inv, e, e);
+                addFfn(w, s, i);
+                continue;
+            }
             addRandom(w, s, p + "attn_q.weight", mt, inv, e, q);
             addRandom(w, s, p + "attn_k.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_v.weight", mt, inv, e, kv);
@@ -254,7 +280,7 @@ public final class RandomModels {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
                 }
-                case QWEN3MOE -> {
+                case QWEN3MOE, LFM2MOE -> {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                 }
@@ -264,31 +290,47 @@ public final class RandomModels {
                 }
                 default -> { }
             }
-            // glm4moe and gpt-oss norm the FFN input with the post-attention norm
-            boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS;
-            w.addTensor(p + (postNorm ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType.F32, ones(e), e);
-            float down = (float) (1 / Math.sqrt(ff));
-            if (s.arch().isMoe() && !(s.arch() == Arch.GLM4MOE && i == 0)) {
-                addRandom(w, s, p + "ffn_gate_inp.weight", TensorType.F32, 2 * inv, e, x);
-                addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
-                addRandom(w, s, p + "ffn_down_exps.weight", mt, down, ff, e, x);
-                addRandom(w, s, p + "ffn_up_exps.weight", mt, inv, e, ff, x);
-                if (s.arch() == Arch.GLM4MOE) {
-                    // selection bias comparable to the sigmoid scores, so it changes which experts win
-                    addRandom(w, s, p + "exp_probs_b.bias", TensorType.F32, 0.5f, x);
-                } else if (s.arch() == Arch.GPT_OSS) {
-                    addRandom(w, s, p + "ffn_gate_inp.bias", TensorType.F32, 0.5f, x);
-                    addRandom(w, s, p + "ffn_gate_exps.bias", TensorType.F32, 0.1f, ff, x);
-                    addRandom(w, s, p + "ffn_down_exps.bias", TensorType.F32, 0.1f, e, x);
-                    addRandom(w, s, p + "ffn_up_exps.bias", TensorType.F32, 0.1f, ff, x);
-                }
-            } else {
-                addRandom(w, s, p + "ffn_gate.weight", mt, inv, e, ff);
-                addRandom(w, s, p + "ffn_down.weight", mt, down, ff, e);
-                addRandom(w, s, p + "ffn_up.weight", mt, inv, e, ff);
-            }
+            addFfn(w, s, i);
         }
         return w;
+    }
+
+    /** The FFN norm and the dense or expert FFN of layer i. */
+    private static void addFfn(GgufWriter w, Spec s, int i) {
+        String p = "blk." + i + ".";
+        long e = s.nEmbd(), ff = s.nFf(), x = s.nExpert();
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e)), down = (float) (1 / Math.sqrt(ff));
+        // glm4moe and gpt-oss norm the FFN input with the post-attention norm
+        boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS;
+        w.addTensor(p + (postNorm ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType.F32, ones(e), e);
+        boolean leadingDense = (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) && i == 0;
+        if (s.arch().isMoe() && !leadingDense) {
+            addRandom(w, s, p + "ffn_gate_inp.weight", TensorType.F32, 2 * inv, e, x);
+            addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
+            addRandom(w, s, p + "ffn_down_exps.weight", mt, down, ff, e, x);
+            addRandom(w, s, p + "ffn_up_exps.weight", mt, inv, e, ff, x);
+            if (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) {
+                // selection bias comparable to the sigmoid scores, so it changes which experts win
+                addRandom(w, s, p + "exp_probs_b.bias", TensorType.F32, 0.5f, x);
+            } else if (s.arch() == Arch.GPT_OSS) {
+                addRandom(w, s, p + "ffn_gate_inp.bias", TensorType.F32, 0.5f, x);
+                addRandom(w, s, p + "ffn_gate_exps.bias", TensorType.F32, 0.1f, ff, x);
+                addRandom(w, s, p + "ffn_down_exps.bias", TensorType.F32, 0.1f, e, x);
+                addRandom(w, s, p + "ffn_up_exps.bias", TensorType.F32, 0.1f, ff, x);
+            }
+        } else {
+            addRandom(w, s, p + "ffn_gate.weight", mt, inv, e, ff);
+            addRandom(w, s, p + "ffn_down.weight", mt, down, ff, e);
+            addRandom(w, s, p + "ffn_up.weight", mt, inv, e, ff);
+        }
+    }
+
+    private static final int LFM_CONV_CACHE = 3;
+
+    /** LFM2-MoE test model: layer 1 is attention, the others short convolutions. */
+    private static boolean lfmAttention(int layer) {
+        return layer == 1;
     }
 
     /**
@@ -357,12 +399,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -372,6 +414,7 @@ public final class RandomModels {
             case "qwen3moe" -> Spec.qwen3moe();
             case "glm4moe" -> Spec.glm4moe();
             case "gpt-oss" -> Spec.gptOss();
+            case "lfm2moe" -> Spec.lfm2moe();
             case "large" -> Spec.olmoeLarge();
             default -> throw new IllegalArgumentException("unknown model kind: " + args[0]);
         };

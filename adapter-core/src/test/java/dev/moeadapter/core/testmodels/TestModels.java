@@ -39,6 +39,7 @@ public final class TestModels {
             case "qwen3moe" -> load(RandomModels.Spec.qwen3moe());
             case "glm4moe" -> load(RandomModels.Spec.glm4moe());
             case "gpt-oss" -> load(RandomModels.Spec.gptOss());
+            case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
             case "dense" -> dense();
             default -> throw new IllegalArgumentException(name);
         };
