@@ -182,6 +182,39 @@ class ArchitectureMatrixTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    void topTwoKeepsTheModelsOwnFirstTwoChoices(String name) {
+        Model m = TestModels.byName(name);
+        int layer = m.info().moeLayers().getFirst();
+        LayerRouting r = m.info().routing(layer);
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        RouterTrace weak = trace(m, RoutingPlan.of(new RouterEdit.KeepTop(layer, 2, PositionRange.ALL)));
+        for (TokenRoute w : routes(weak, layer)) {
+            TokenRoute b = base.route(0, w.position(), layer).orElseThrow();
+            assertThat(Arrays.copyOf(w.experts(), 2)).containsExactly(b.experts()[0], b.experts()[1]);
+            float kept = w.weights()[0] + w.weights()[1];
+            if (r.renormalized() || r.gating() == Gating.SOFTMAX) {
+                assertThat(kept).isCloseTo(weightScale(m), within(1e-4f));
+                assertThat(w.weights()[0] / kept).isCloseTo(b.weights()[0] / (b.weights()[0] + b.weights()[1]), within(1e-4f));
+            }
+            for (int j = 2; j < w.weights().length; j++) {
+                assertThat(w.weights()[j]).isLessThan(1e-6f);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    void aDeniedExpertNeverGetsWeight(String name) {
+        Model m = TestModels.byName(name);
+        int layer = m.info().moeLayers().getFirst();
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        int popular = routes(base, layer).getFirst().experts()[0];
+        RouterTrace masked = trace(m, RoutingPlan.of(RouterEdit.ExpertMask.deny(layer, m.info().experts(), PositionRange.ALL, popular)));
+        assertThat(routes(masked, layer)).isNotEmpty().allSatisfy(r -> assertThat(r.weightOf(popular)).isLessThan(1e-6f));
+    }
+
     private static float secondLargest(float[] v) {
         float[] sorted = v.clone();
         Arrays.sort(sorted);
