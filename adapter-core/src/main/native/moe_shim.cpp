@@ -758,8 +758,9 @@ bool probe_model(mae_model *mm) {
         lr.router = L.argsort;
         lr.out_rows_only = L.rows == 1;
         lr.selectable = selectable_experts(mm, L.n_expert);
-        gating = L.gating;
-        renorm = lr.renorm ? 1 : 0;
+        // model-wide summary: the common gating (else OTHER), renormalised only if every layer is
+        gating = mm->moe_layers.size() == 1 || gating == L.gating ? L.gating : MAE_GATING_OTHER;
+        renorm = (mm->moe_layers.size() == 1 || renorm) && lr.renorm ? 1 : 0;
         bias |= lr.bias ? 1 : 0;
         n_exp = std::max(n_exp, L.n_expert);
         n_used = std::max(n_used, L.n_used);

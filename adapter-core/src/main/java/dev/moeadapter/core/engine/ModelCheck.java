@@ -127,7 +127,10 @@ public record ModelCheck(Optional<String> loadError, Optional<String> embeddings
             long size = Files.size(model);
             md.update((model.toAbsolutePath() + "\n" + size + "\n" + Files.getLastModifiedTime(model).toMillis() + "\n")
                     .getBytes(StandardCharsets.UTF_8));
-            md.update(Files.readAllBytes(nativeDir.resolve("natives.txt")));
+            // the native build: every build relinks the shim, so its size and time name the build
+            Path shim = nativeDir.resolve(NativeLibraries.SHIM);
+            md.update((nativeDir.toAbsolutePath() + "\n" + Files.size(shim) + "\n" + Files.getLastModifiedTime(shim).toMillis() + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
             try (FileChannel ch = FileChannel.open(model, StandardOpenOption.READ)) {
                 sample(ch, 0, md);
                 sample(ch, Math.max(0, size - SAMPLE_BYTES), md);
