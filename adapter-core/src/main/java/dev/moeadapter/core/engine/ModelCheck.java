@@ -5,7 +5,6 @@ import dev.moeadapter.core.nativeaccess.NativeLibraries;
 import dev.moeadapter.core.nativeaccess.Shim;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -65,22 +64,19 @@ public record ModelCheck(Optional<String> loadError, Optional<String> embeddings
         if (!Files.isExecutable(exe)) {
             throw new ModelLoadException("the model checker " + exe + " is missing or not executable; rebuild the natives");
         }
-        Path stderr = null;
+        Path stdout = null, stderr = null;
         try {
+            stdout = Files.createTempFile("moe-check", ".out");
             stderr = Files.createTempFile("moe-check", ".log");
             ProcessBuilder pb = new ProcessBuilder(exe.toString(), nativeDir.toString(), model.toString())
-                    .redirectErrorStream(false).redirectError(stderr.toFile());
+                    .redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
             pb.environment().put("GGML_NO_BACKTRACE", "1"); // an abort would otherwise try to attach gdb
             Process p = pb.start();
-            p.getOutputStream().close();
-            String out;
-            try (InputStream in = p.getInputStream()) {
-                out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
             if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
                 throw new ModelLoadException("checking " + model + " took over " + TIMEOUT_MINUTES + " minutes");
             }
+            String out = Files.readString(stdout, StandardCharsets.UTF_8);
             String crash = "llama.cpp aborted (exit status " + p.exitValue() + ")" + assertion(Files.readString(stderr, StandardCharsets.ISO_8859_1));
             Optional<String> load = verdict(out, "load", crash);
             Optional<String> embeddings = load.isPresent() ? load : verdict(out, "embeddings", crash);
@@ -91,13 +87,19 @@ public record ModelCheck(Optional<String> loadError, Optional<String> embeddings
             Thread.currentThread().interrupt();
             throw new ModelLoadException("interrupted while checking " + model, e);
         } finally {
-            if (stderr != null) {
-                try {
-                    Files.deleteIfExists(stderr);
-                } catch (IOException ignored) {
-                    // a leftover log in the temp directory is harmless
-                }
-            }
+            deleteQuietly(stdout);
+            deleteQuietly(stderr);
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        if (file == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // a leftover file in the temp directory is harmless
         }
     }
 
