@@ -116,11 +116,12 @@ public record ModelCheck(Optional<String> loadError, Optional<String> embeddings
         return Optional.of(crash);
     }
 
-    /** The assertion llama.cpp printed before aborting, if any. */
+    /** What ggml printed before aborting ("file.cpp:123: GGML_ASSERT(...) failed"), else stderr's last line. */
     private static String assertion(String stderr) {
-        List<String> lines = stderr.lines().filter(l -> l.contains("GGML_ASSERT") || l.contains("GGML_ABORT")
-                || l.contains("error") || l.contains("fatal")).toList();
-        return lines.isEmpty() ? "" : ": " + lines.getLast().strip();
+        List<String> lines = stderr.lines().filter(l -> !l.isBlank()).toList();
+        List<String> aborts = lines.stream().filter(l -> l.matches(".*\\.(c|cpp|h):\\d+: .*")).toList();
+        List<String> pick = aborts.isEmpty() ? lines : aborts;
+        return pick.isEmpty() ? "" : ": " + pick.getLast().strip();
     }
 
     private static String fingerprint(Path model, Path nativeDir) {

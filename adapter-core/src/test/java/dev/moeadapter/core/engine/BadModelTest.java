@@ -1,5 +1,6 @@
 package dev.moeadapter.core.engine;
 
+import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.ModelLoadException;
 import dev.moeadapter.core.gguf.GgufWriter;
 import dev.moeadapter.core.gguf.GgufWriter.TensorData;
@@ -90,6 +91,20 @@ class BadModelTest {
         assertThatThrownBy(() -> Model.load(ModelParams.of(f)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("data is not within the file bounds");
+        assertAlive();
+    }
+
+    @Test
+    void aModelThatWouldAbortInEmbeddingsModeLoadsButRefusesIt() throws IOException {
+        Path f = write("unknown pooling", w -> w.putUInt32(A + ".pooling_type", 7)); // ggml aborts building its pooling
+        try (Model m = Model.load(ModelParams.of(f)); Session s = m.newSession(new SessionParams(64, 8, 1, 1, 1))) {
+            assertThat(m.embeddingsRefusal()).hasValueSatisfying(r -> assertThat(r).contains("unknown pooling type"));
+            assertThatThrownBy(() -> s.setEmbeddings(true))
+                    .isInstanceOf(InvalidRequestException.class).hasMessageContaining("unknown pooling type");
+            int[] tokens = m.tokenize("ok");
+            s.decode(Batch.of(0, 0, tokens)); // plain decoding is unaffected
+            assertThat(s.logits(tokens.length - 1)).hasSize(m.info().vocabSize());
+        }
         assertAlive();
     }
 
