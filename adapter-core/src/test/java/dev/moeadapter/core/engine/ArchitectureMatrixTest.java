@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.within;
  * The routing lever on one tiny random model per gating family: softmax (olmoe), softmax
  * renormalised (mixtral, qwen3moe), sigmoid with selection bias, expert groups and a weight scale
  * (glm4moe), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
- * convolution/attention memory (lfm2moe). Every edit must mean the same in each.
+ * convolution/attention memory (lfm2moe), top-k on raw logits with sigmoid weights (llama4). Every
+ * edit must mean the same in each.
  */
 class ArchitectureMatrixTest {
     private static final String PROMPT = "The quick brown fox jumps";
@@ -50,7 +51,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void modelInfoReportsEachLayersRouting(String name) {
         ModelInfo i = TestModels.byName(name).info();
         record Want(Gating gating, boolean renormalized, boolean bias, List<Integer> layers, int selectable, boolean cutsLastLayer) {}
@@ -61,6 +62,7 @@ class ArchitectureMatrixTest {
             case "glm4moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true); // 2 of 4 groups of 4
             case "gpt-oss" -> new Want(Gating.SOFTMAX_WEIGHT, true, false, List.of(0, 1), 8, false); // runs every row
             case "lfm2moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true);
+            case "llama4" -> new Want(Gating.SIGMOID, false, false, List.of(0, 1, 2, 3), 8, true);
             default -> throw new IllegalArgumentException(name);
         };
         assertThat(i.moeLayers()).isEqualTo(want.layers());
@@ -79,7 +81,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void generationIsDeterministic(String name) {
         Model m = TestModels.byName(name);
         assertThat(greedy(m, 8)).isEqualTo(greedy(m, 8));
@@ -101,7 +103,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void tracesHoldProbabilitiesAndTheSelectedWeights(String name) {
         Model m = TestModels.byName(name);
         ModelInfo i = m.info();
@@ -132,7 +134,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void forcingAnExpertSelectsIt(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -156,7 +158,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void rankTwoKeepsTheModelsOwnSecondChoice(String name) {
         Model m = TestModels.byName(name);
         int layer = m.info().moeLayers().getFirst(); // sees the same input with and without the edit
@@ -183,7 +185,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void topTwoKeepsTheModelsOwnFirstTwoChoices(String name) {
         Model m = TestModels.byName(name);
         int layer = m.info().moeLayers().getFirst();
@@ -205,7 +207,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void aDeniedExpertNeverGetsWeight(String name) {
         Model m = TestModels.byName(name);
         int layer = m.info().moeLayers().getFirst();
@@ -222,7 +224,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void replacingTheDistributionSelectsItsTopKAndMixesItsEntries(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts(), k = m.info().expertsUsed();
@@ -256,7 +258,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
     void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
         Model m = TestModels.byName(name);
         int[] a = m.tokenize("abc def ghi");

@@ -19,6 +19,7 @@ import java.util.Objects;
  * {@code llama} + experts, {@code qwen3moe}), sigmoid with a selection bias, expert groups, a
  * leading dense layer and a weight scale ({@code glm4moe}), softmax after top-k with router bias
  * ({@code gpt-oss}), sigmoid with bias on a hybrid convolution/attention memory ({@code lfm2moe}),
+ * top-k on raw logits with sigmoid weights ({@code llama4}),
  * and a dense {@code llama}.
  *
  * <p>Weights are drawn per tensor from a generator seeded by (spec seed, tensor name), so a tensor's
@@ -70,6 +71,8 @@ public final class RandomModels {
          * with a selection bias; layer 0 is dense.
          */
         LFM2MOE("lfm2moe"),
+        /** Llama 4: top-k on the raw logits, sigmoid weights (no renormalisation), a shared expert. */
+        LLAMA4("llama4"),
         /** Plain llama with a dense SwiGLU FFN; no router. */
         DENSE("llama");
 
@@ -132,6 +135,11 @@ public final class RandomModels {
 
         public static Spec lfm2moe() {
             return new Spec(Arch.LFM2MOE, 64, 4, 2, 3, 8, 2, 32, 512, TensorType.F32, 48, "random-lfm2moe");
+        }
+
+        public static Spec llama4() {
+            // 4 layers: the 4th skips RoPE and uses attention temperature (with fewer, llama.cpp sets an unused input and aborts)
+            return new Spec(Arch.LLAMA4, 64, 4, 2, 4, 8, 2, 32, 512, TensorType.F32, 49, "random-llama4");
         }
 
         public static Spec dense() {
@@ -239,6 +247,7 @@ public final class RandomModels {
                     .putUInt32(a + ".expert_group_count", GLM_GROUPS)
                     .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
+            case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
             case LFM2MOE -> {
                 int[] kvHeads = new int[s.nLayer()];
                 for (int i = 0; i < kvHeads.length; i++) {
@@ -313,6 +322,10 @@ public final class RandomModels {
             if (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) {
                 // selection bias comparable to the sigmoid scores, so it changes which experts win
                 addRandom(w, s, p + "exp_probs_b.bias", TensorType.F32, 0.5f, x);
+            } else if (s.arch() == Arch.LLAMA4) {
+                addRandom(w, s, p + "ffn_gate_shexp.weight", mt, inv, e, ff);
+                addRandom(w, s, p + "ffn_down_shexp.weight", mt, down, ff, e);
+                addRandom(w, s, p + "ffn_up_shexp.weight", mt, inv, e, ff);
             } else if (s.arch() == Arch.GPT_OSS) {
                 addRandom(w, s, p + "ffn_gate_inp.bias", TensorType.F32, 0.5f, x);
                 addRandom(w, s, p + "ffn_gate_exps.bias", TensorType.F32, 0.1f, ff, x);
@@ -399,12 +412,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -415,6 +428,7 @@ public final class RandomModels {
             case "glm4moe" -> Spec.glm4moe();
             case "gpt-oss" -> Spec.gptOss();
             case "lfm2moe" -> Spec.lfm2moe();
+            case "llama4" -> Spec.llama4();
             case "large" -> Spec.olmoeLarge();
             default -> throw new IllegalArgumentException("unknown model kind: " + args[0]);
         };
