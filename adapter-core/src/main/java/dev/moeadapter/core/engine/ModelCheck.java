@@ -28,8 +28,9 @@ import java.util.concurrent.TimeUnit;
  * assertions, which abort the whole process, so the JVM must not be the process that finds out.
  *
  * <p>Verdicts are cached per file content fingerprint (size, modification time, hashes of the first
- * and last MiB) and native build, in memory and under {@code ~/.cache/moe-adapter/model-checks}
- * (system property {@code moe.adapter.check.cache}), so a good model is checked once.
+ * and last MiB) and native build, in memory and under {@code model-checks} in the native build's
+ * cache ({@code MOE_ADAPTER_CACHE}, default {@code ~/.cache/moe-adapter}; system property
+ * {@code moe.adapter.check.cache} names the directory itself), so a good model is checked once.
  *
  * @param loadError       llama.cpp's reason when the model cannot be loaded
  * @param embeddingsError llama.cpp's reason when the model cannot run in embeddings mode
@@ -156,8 +157,12 @@ public record ModelCheck(Optional<String> loadError, Optional<String> embeddings
 
     private static Path cacheDirectory() {
         String dir = System.getProperty(CACHE_PROPERTY);
-        return dir != null && !dir.isBlank() ? Path.of(dir)
-                : Path.of(System.getProperty("user.home"), ".cache", "moe-adapter", "model-checks");
+        if (dir != null && !dir.isBlank()) {
+            return Path.of(dir);
+        }
+        String cache = System.getenv("MOE_ADAPTER_CACHE"); // the native build's cache, when moved
+        return (cache != null && !cache.isBlank() ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache", "moe-adapter"))
+                .resolve("model-checks");
     }
 
     // Cache file: line 1 the load error, line 2 the embeddings error, "-" for none.
