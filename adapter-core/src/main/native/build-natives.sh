@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the native half of the engine into OUT_DIR: the shim (libmoeshim.so) plus the llama.cpp
-# libraries it runs on, and natives.txt listing them with their sha256.
+# Builds the native half of the engine into OUT_DIR: the shim (libmoeshim.so), the model checker
+# (moe-check), the llama.cpp libraries they run on, and natives.txt listing them with their sha256.
 #
 # llama.cpp comes by package name through the npm client, checked against pinned sha512
 # integrities, and is cached (MOE_ADAPTER_CACHE, default ~/.cache/moe-adapter), so a second build
 # is offline. Modes (LLAMA_BUILD):
 #   prebuilt  the CPU libraries of @node-llama-cpp/linux-x64 (default)
 #   cmake     build llama.cpp from the source bundle of node-llama-cpp with CMake;
-#             LLAMA_CMAKE_ARGS adds flags, e.g. "-DGGML_CUDA=ON"
+#             LLAMA_CMAKE_ARGS adds flags, e.g. "-DGGML_CUDA=ON"; LLAMA_CMAKE_CONFIGURE_ONLY=1
+#             stops after the configure step (a quick check of a machine's toolchain)
 #   local     use an existing llama.cpp build: LLAMA_HOME holds include/ (llama.h, ggml*.h)
 #             and lib/ or bin/ (libllama.so, libggml*.so)
 set -euo pipefail
@@ -97,11 +98,16 @@ case "$MODE" in
     ARGS=${LLAMA_CMAKE_ARGS:-}
     BUILD="$CACHE/build/cmake-$(echo "$LLAMA_TAG $ARGS" | sha256sum | cut -c1-12)"
     say "building llama.cpp $LLAMA_TAG with CMake ($BUILD) $ARGS"
+    mkdir -p "$CACHE/build"  # holds the build trees and their logs
     # shellcheck disable=SC2086
     cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON \
       -DGGML_CPU_ALL_VARIANTS=ON -DGGML_NATIVE=OFF -DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
       -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF $ARGS >"$BUILD.log" 2>&1 \
       || die "cmake configure failed, see $BUILD.log"
+    if [[ -n "${LLAMA_CMAKE_CONFIGURE_ONLY:-}" ]]; then
+      say "configured llama.cpp in $BUILD (LLAMA_CMAKE_CONFIGURE_ONLY set: not building)"
+      exit 0
+    fi
     cmake --build "$BUILD" --config Release -j "$(nproc)" --target llama ggml >>"$BUILD.log" 2>&1 \
       || die "cmake build failed, see $BUILD.log"
     INC="-I$SRC/include -I$SRC/ggml/include"
@@ -123,7 +129,7 @@ case "$MODE" in
   *) die "unknown LLAMA_BUILD '$MODE' (prebuilt, cmake or local)" ;;
 esac
 
-STAMP="$MODE ${LLAMA_CMAKE_ARGS:-} ${LLAMA_HOME:-} $(cat "$HERE"/moe_shim.cpp "$HERE"/moe_shim.h "$0" | sha256sum | cut -c1-16)"
+STAMP="$MODE ${LLAMA_CMAKE_ARGS:-} ${LLAMA_HOME:-} $(cat "$HERE"/moe_shim.cpp "$HERE"/moe_shim.h "$HERE"/moe_check.cpp "$0" | sha256sum | cut -c1-16)"
 if [[ -f "$OUT_DIR.stamp" ]] && [[ "$(cat "$OUT_DIR.stamp")" == "$STAMP" ]]; then
   say "up to date ($MODE)"
   exit 0
@@ -136,6 +142,10 @@ say "compiling the shim against llama.cpp ($MODE)"
 # shellcheck disable=SC2086
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra -DMAE_LLAMA_TAG="\"$LLAMA_TAG\"" $INC \
   "$HERE/moe_shim.cpp" -o "$OUT_DIR/libmoeshim.so" $LINK -Wl,-rpath,'$ORIGIN' -Wl,--disable-new-dtags
+# the model checker: loads a model in a child process, where a llama.cpp assertion cannot abort the JVM
+# shellcheck disable=SC2086
+g++ -std=c++17 -O2 -Wall -Wextra "$HERE/moe_check.cpp" -o "$OUT_DIR/moe-check" -L"$OUT_DIR" -lmoeshim $LINK \
+  -Wl,-rpath,'$ORIGIN' -Wl,--disable-new-dtags
 # One file per library, named by its SONAME (what NEEDED entries ask for). Copying every symlink
 # alias as a file of its own would let the loader map the same library twice (ggml aborts on that).
 for f in "${LIBS[@]}"; do
@@ -143,6 +153,6 @@ for f in "${LIBS[@]}"; do
   name=${name:-$(basename "$f")}
   [[ -e "$OUT_DIR/$name" ]] || cp -L "$f" "$OUT_DIR/$name"
 done
-(cd "$OUT_DIR" && for f in *.so*; do echo "$(sha256sum "$f" | cut -c1-64) $f"; done) >"$OUT_DIR/natives.txt"
+(cd "$OUT_DIR" && for f in *.so* moe-check; do echo "$(sha256sum "$f" | cut -c1-64) $f"; done) >"$OUT_DIR/natives.txt"
 echo "$STAMP" >"$OUT_DIR.stamp"
 say "packaged $(wc -l <"$OUT_DIR/natives.txt") libraries into $OUT_DIR"

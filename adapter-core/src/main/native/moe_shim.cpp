@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,7 +29,7 @@ namespace {
 constexpr float PUSH_DOWN = 50.0f;
 
 thread_local std::string t_error;
-thread_local std::string t_last_llama_error;
+thread_local std::string t_llama_errors;  // llama.cpp's error lines since the call began
 thread_local std::string t_log_line;
 thread_local int t_log_level = GGML_LOG_LEVEL_INFO;
 
@@ -38,8 +39,8 @@ std::once_flag g_init_once;
 
 int fail(int code, const std::string &msg) {
     t_error = msg;
-    if (!t_last_llama_error.empty() && code == MAE_ERR_LLAMA) {
-        t_error += " (llama.cpp: " + t_last_llama_error + ")";
+    if (!t_llama_errors.empty() && code == MAE_ERR_LLAMA) {
+        t_error += " (llama.cpp: " + t_llama_errors + ")";
     }
     return code;
 }
@@ -50,18 +51,36 @@ void log_cb(enum ggml_log_level level, const char *text, void *) {
     t_log_line += text;
     if (t_log_line.empty() || t_log_line.back() != '\n') return;
     t_log_line.pop_back();
-    if (t_log_level == GGML_LOG_LEVEL_ERROR) t_last_llama_error = t_log_line;
+    if (t_log_level == GGML_LOG_LEVEL_ERROR && t_llama_errors.size() < 4096) {
+        t_llama_errors += (t_llama_errors.empty() ? "" : "; ") + t_log_line;
+    }
     if (g_log_fn != nullptr && t_log_level >= g_min_level && !t_log_line.empty()) {
         g_log_fn(t_log_level, t_log_line.c_str());
     }
     t_log_line.clear();
 }
 
-enum Role : uint8_t { ROLE_EDIT = 1, ROLE_TOPK = 2, ROLE_WEIGHTS = 4, ROLE_PROBS = 8 };
+// What the eval callback does with a named tensor of a MoE layer.
+enum Role : uint8_t {
+    ROLE_EDIT = 1,          // router logits (or the tensor the gating function reads)
+    ROLE_TOPK = 2,          // selected expert ids
+    ROLE_WEIGHTS = 4,       // final mixing weights: scaled by edits, then traced
+    ROLE_PROBS = 8,         // probabilities over all experts, traced
+    ROLE_SCORE = 16,        // selection scores before group masking (score + bias)
+    ROLE_SELECT = 32,       // the scores top-k reads (after group masking)
+    ROLE_WEIGHTS_RAW = 64,  // selected weights before renormalisation
+};
 
 struct TensorRole {
     int32_t layer;
     uint8_t roles;
+};
+
+// How one MoE layer routes, as seen in the probe decode.
+struct LayerRouting {
+    int32_t gating = MAE_GATING_NONE;
+    bool renorm = false, bias = false, router = false, out_rows_only = false;
+    int32_t selectable = 0;
 };
 
 bool has_prefix(const char *s, const char *p) { return std::strncmp(s, p, std::strlen(p)) == 0; }
@@ -80,11 +99,11 @@ bool split_layer(const char *name, std::string &base, int &layer) {
 
 // What the one-token probe decode saw of every MoE layer.
 struct ProbeLayer {
-    bool logits = false, probs = false, topk = false;
-    bool w = false, w_norm = false, w_softmax = false, w_scaled = false, probs_biased = false;
+    bool logits = false, probs = false, topk = false, argsort = false;
+    bool w = false, w_norm = false, w_softmax = false, w_scaled = false, probs_biased = false, probs_masked = false;
     int gating = MAE_GATING_NONE;
     std::string edit_target;
-    int64_t n_expert = 0, n_used = 0;
+    int64_t n_expert = 0, n_used = 0, rows = 0;
 };
 
 struct Probe {
@@ -102,6 +121,7 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
     if (base == "ffn_moe_logits") {
         L.logits = true;
         L.n_expert = t->ne[0];
+        L.rows = t->ne[1];
     } else if (base == "ffn_moe_probs") {
         L.probs = true;
         const ggml_tensor *src = t->src[0];
@@ -116,6 +136,11 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
             L.gating = MAE_GATING_SOFTMAX_WEIGHT;
             L.edit_target = t->name;
             L.n_expert = t->ne[0];
+            L.rows = t->ne[1];
+        } else if (t->op == GGML_OP_SQRT && src != nullptr && src->op == GGML_OP_UNARY &&
+                   ggml_get_unary_op(src) == GGML_UNARY_OP_SOFTPLUS && src->src[0] != nullptr) {
+            L.gating = MAE_GATING_SQRT_SOFTPLUS;
+            L.edit_target = src->src[0]->name;
         } else {
             L.gating = MAE_GATING_OTHER;
             if (src != nullptr && src->src[0] != nullptr) L.edit_target = src->src[0]->name;
@@ -133,6 +158,10 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
         L.w_scaled = true;
     } else if (base == "ffn_moe_probs_biased") {
         L.probs_biased = true;
+    } else if (base == "ffn_moe_probs_masked") {
+        L.probs_masked = true;
+    } else if (base == "ffn_moe_argsort") {
+        L.argsort = true;
     }
     return false;
 }
@@ -144,6 +173,7 @@ struct mae_model {
     const llama_vocab *vocab = nullptr;
     int32_t info[MAE_INFO_COUNT] = {0};
     std::vector<int32_t> moe_layers;
+    std::vector<LayerRouting> routing;  // per layer (all layers; MoE layers filled)
     std::unordered_map<std::string, TensorRole> roles;
 };
 
@@ -188,54 +218,136 @@ void sorted_desc(const float *z, int n, std::vector<int> &idx) {
     std::stable_sort(idx.begin(), idx.end(), [z](int a, int b) { return z[a] > z[b]; });
 }
 
-void apply_edit(const Edit &e, float *z, int n, int gating, std::vector<int> &idx) {
+// Pushes every expert but the rank-th of z's own ranking below it.
+void keep_rank(float *z, int n, int rank, std::vector<int> &idx) {
+    sorted_desc(z, n, idx);
+    const int keep = idx[rank - 1];
+    float max_other = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (i != keep) max_other = std::max(max_other, z[i]);
+    const float shift = push_shift(max_other, z[keep]);
+    for (int i = 0; i < n; i++)
+        if (i != keep) z[i] -= shift;
+}
+
+// Pushes every expert below z's own top m under them.
+void keep_top(float *z, int n, int m, std::vector<int> &idx) {
+    if (m >= n) return;
+    sorted_desc(z, n, idx);
+    const float shift = push_shift(z[idx[m]], z[idx[m - 1]]);
+    for (int r = m; r < n; r++) z[idx[r]] -= shift;
+}
+
+void push_denied(float *z, int n, const std::vector<float> &allowed) {
+    float min_allowed = INFINITY, max_denied = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        if (allowed[i] != 0.0f) min_allowed = std::min(min_allowed, z[i]);
+        else max_denied = std::max(max_denied, z[i]);
+    }
+    if (max_denied == -INFINITY) return;
+    const float shift = push_shift(max_denied, min_allowed);
+    for (int i = 0; i < n; i++)
+        if (allowed[i] == 0.0f) z[i] -= shift;
+}
+
+// The logit whose gating output is p: the inverse of the layer's gating function.
+float inverse_gating(double p, int gating) {
+    switch (gating) {
+        case MAE_GATING_SIGMOID: {
+            const double v = std::min(std::max(p, 1e-30), 1.0 - 1e-7);
+            return (float)(std::log(v) - std::log1p(-v));
+        }
+        case MAE_GATING_SQRT_SOFTPLUS:  // p = sqrt(log(1 + e^z))  <=>  z = log(e^(p^2) - 1)
+            return (float)std::log(std::max(std::expm1(std::min(p * p, 80.0)), 1e-30));
+        default:  // softmax before or after top-k: log p (renormalising gatings are shift-invariant)
+            return (float)std::log(std::max(p, 1e-30));
+    }
+}
+
+// Edits of the router logits. Without a selection bias the logits decide selection and weights
+// alike, so every selection edit acts here; with one, only deltas and replacements do, and the
+// selection edits act on the selection scores (edit_score, edit_select) and weights (edit_raw_weights).
+bool edit_logits(const Edit &e, float *z, int n, const LayerRouting &lr, std::vector<int> &idx) {
     switch (e.kind) {
         case MAE_EDIT_DELTA:
             for (int i = 0; i < n; i++) z[i] += e.vec[i];
-            break;
+            return true;
         case MAE_EDIT_REPLACE:
-            for (int i = 0; i < n; i++) {
-                if (gating == MAE_GATING_SIGMOID) {
-                    double v = std::min(std::max((double)e.vec[i], 1e-30), 1.0 - 1e-7);
-                    z[i] = (float)(std::log(v) - std::log1p(-v));
-                } else {
-                    z[i] = (float)std::log(std::max((double)e.vec[i], 1e-30));
-                }
-            }
-            break;
-        case MAE_EDIT_RANK_K: {
-            sorted_desc(z, n, idx);
-            int keep = idx[e.param - 1];
-            float max_other = -INFINITY;
-            for (int i = 0; i < n; i++)
-                if (i != keep) max_other = std::max(max_other, z[i]);
-            float shift = push_shift(max_other, z[keep]);
-            for (int i = 0; i < n; i++)
-                if (i != keep) z[i] -= shift;
-            break;
-        }
-        case MAE_EDIT_TOP_M: {
-            if (e.param >= n) break;
-            sorted_desc(z, n, idx);
-            float shift = push_shift(z[idx[e.param]], z[idx[e.param - 1]]);
-            for (int r = e.param; r < n; r++) z[idx[r]] -= shift;
-            break;
-        }
-        case MAE_EDIT_ALLOW: {
-            float min_allowed = INFINITY, max_denied = -INFINITY;
-            for (int i = 0; i < n; i++) {
-                if (e.vec[i] != 0.0f) min_allowed = std::min(min_allowed, z[i]);
-                else max_denied = std::max(max_denied, z[i]);
-            }
-            if (max_denied == -INFINITY) break;
-            float shift = push_shift(max_denied, min_allowed);
-            for (int i = 0; i < n; i++)
-                if (e.vec[i] == 0.0f) z[i] -= shift;
-            break;
-        }
+            for (int i = 0; i < n; i++) z[i] = inverse_gating(e.vec[i], lr.gating);
+            return true;
+        case MAE_EDIT_RANK_K:
+            if (lr.bias) return false;
+            keep_rank(z, n, e.param, idx);
+            return true;
+        case MAE_EDIT_TOP_M:
+            if (lr.bias) return false;
+            keep_top(z, n, e.param, idx);
+            return true;
+        case MAE_EDIT_ALLOW:
+            if (lr.bias) return false;
+            push_denied(z, n, e.vec);
+            return true;
         default:
-            break;
+            return false;
     }
+}
+
+// Selection scores (score + bias) before group masking: a delta moves selection as it moves the
+// logit, so a large delta selects (or excludes) its expert whatever the bias; a mask steers the
+// group choice towards allowed experts.
+bool edit_score(const Edit &e, float *z, int n) {
+    if (e.kind == MAE_EDIT_DELTA) {
+        for (int i = 0; i < n; i++) z[i] += e.vec[i];
+        return true;
+    }
+    if (e.kind == MAE_EDIT_ALLOW) {
+        push_denied(z, n, e.vec);
+        return true;
+    }
+    return false;
+}
+
+// The scores top-k reads, bias and group masking included: rank-k and top-m follow the model's
+// own choice; a replacement selects the top-k of the new distribution, whatever the groups.
+bool edit_select(const Edit &e, float *z, int n, bool masked, std::vector<int> &idx) {
+    switch (e.kind) {
+        case MAE_EDIT_REPLACE:
+            for (int i = 0; i < n; i++) z[i] = e.vec[i];
+            return true;
+        case MAE_EDIT_RANK_K:
+            keep_rank(z, n, e.param, idx);
+            return true;
+        case MAE_EDIT_TOP_M:
+            keep_top(z, n, e.param, idx);
+            return true;
+        case MAE_EDIT_ALLOW:
+            if (!masked) return false;  // already pushed before the group choice
+            push_denied(z, n, e.vec);
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Selected weights before renormalisation, slot j holding the j-th choice: the weights read the
+// unbiased score, so slots a selection edit does not keep are zeroed here.
+bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32_t *experts) {
+    bool changed = false;
+    for (int j = 0; j < k; j++) {
+        const bool drop = (e.kind == MAE_EDIT_RANK_K && j >= 1) || (e.kind == MAE_EDIT_TOP_M && j >= e.param) ||
+                          (e.kind == MAE_EDIT_ALLOW && e.vec[experts[j]] == 0.0f);
+        if (drop) {
+            *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) = 0.0f;
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+bool edit_final_weights(const Edit &e, float *w, size_t stride, int k) {
+    if (e.kind != MAE_EDIT_SCALE_WEIGHTS) return false;
+    for (int j = 0; j < k; j++) *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) *= e.vec[j];
+    return true;
 }
 
 }  // namespace
@@ -255,7 +367,7 @@ struct mae_session {
     int32_t n_tokens = 0;
     std::vector<int32_t> out_rows;    // batch indices that output logits, in order
     std::vector<int8_t> last_output;  // output flags of the last successful decode
-    std::vector<uint8_t> edit_active; // per layer
+    std::vector<uint32_t> edit_kinds; // per layer: bit (1 << kind) for every edit kind due this batch
     bool routes_active = false, probs_active = false;
     std::string cb_error;
 
@@ -264,10 +376,20 @@ struct mae_session {
     std::vector<float> route_weights, probs_data;
     std::vector<uint8_t> stage;
     std::vector<int> idx;
+    std::vector<double> norm;
     std::vector<llama_token_data> candidates;
+
+    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): decodes go one sequence
+    // at a time, and their outputs are kept here by batch index (kept_row empty otherwise)
+    bool regroups = false;
+    std::vector<int32_t> kept_row;
+    std::vector<float> kept_logits, kept_embd;
 };
 
 namespace {
+
+constexpr uint32_t kind_bit(int kind) { return 1u << kind; }
+constexpr uint32_t SELECTION_KINDS = kind_bit(MAE_EDIT_RANK_K) | kind_bit(MAE_EDIT_TOP_M) | kind_bit(MAE_EDIT_ALLOW);
 
 int token_of_row(const mae_session *s, int64_t rows, int64_t r) {
     return rows == s->n_tokens ? (int)r : s->out_rows[r];
@@ -279,30 +401,64 @@ bool rows_ok(mae_session *s, int64_t rows, const char *name) {
     return false;
 }
 
-void do_edit(mae_session *s, ggml_tensor *t, int layer) {
-    const int n_exp = s->m->info[MAE_INFO_N_EXPERT];
-    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_exp || t->nb[0] != sizeof(float)) {
-        s->cb_error = std::string("router logits tensor has an unexpected layout: ") + t->name;
-        return;
-    }
-    const int64_t rows = t->ne[1];
+// Calls fn(edit, row, r) for every row of t (a [row_len, rows] tensor, rows at nb_r) and every edit of
+// its token's sequence on this layer that covers the token's position; writes back what changed.
+template <typename F>
+void edit_rows(mae_session *s, ggml_tensor *t, int layer, int64_t rows, size_t nb_r, F fn) {
     if (!rows_ok(s, rows, t->name)) return;
     TensorAccess acc(t, s->stage);
     bool changed = false;
     for (int64_t r = 0; r < rows; r++) {
-        int tok = token_of_row(s, rows, r);
-        int seq = s->batch.seq_id[tok][0];
-        int pos = s->batch.pos[tok];
-        const auto &edits = s->seqs[seq].layers[layer];
-        if (edits.empty()) continue;
-        float *z = reinterpret_cast<float *>(acc.base + r * t->nb[1]);
-        for (const Edit &e : edits) {
-            if (pos < e.p0 || pos >= e.p1) continue;
-            apply_edit(e, z, n_exp, s->m->info[MAE_INFO_GATING], s->idx);
-            changed = true;
-        }
+        const int tok = token_of_row(s, rows, r);
+        const int pos = s->batch.pos[tok];
+        const auto &edits = s->seqs[s->batch.seq_id[tok][0]].layers[layer];
+        auto *row = reinterpret_cast<float *>(acc.base + r * nb_r);
+        for (const Edit &e : edits)
+            if (pos >= e.p0 && pos < e.p1) changed |= fn(e, row, r);
     }
     if (changed) acc.write_back();
+}
+
+bool expert_rows(mae_session *s, ggml_tensor *t, const char *what) {
+    if (t->type == GGML_TYPE_F32 && t->ne[0] == s->m->info[MAE_INFO_N_EXPERT] && t->nb[0] == sizeof(float)) return true;
+    s->cb_error = std::string(what) + " tensor has an unexpected layout: " + t->name;
+    return false;
+}
+
+// Selected-weights tensors are [1, k, rows] before renormalisation and [k, rows] after it.
+struct WeightsLayout {
+    int64_t k, rows;
+    size_t nb_j, nb_r;
+};
+
+bool weights_layout(mae_session *s, const ggml_tensor *t, WeightsLayout &w) {
+    w.k = s->m->info[MAE_INFO_N_EXPERT_USED];
+    const bool three_d = t->ne[0] == 1;
+    w.rows = three_d ? t->ne[2] : t->ne[1];
+    w.nb_j = three_d ? t->nb[1] : t->nb[0];
+    w.nb_r = three_d ? t->nb[2] : t->nb[1];
+    if (t->type == GGML_TYPE_F32 && (three_d ? t->ne[1] : t->ne[0]) == w.k) return true;
+    s->cb_error = std::string("unexpected weights tensor layout: ") + t->name;
+    return false;
+}
+
+void do_edit(mae_session *s, ggml_tensor *t, int layer) {
+    if (!expert_rows(s, t, "router logits")) return;
+    const LayerRouting &lr = s->m->routing[layer];
+    const int n = (int)t->ne[0];
+    edit_rows(s, t, layer, t->ne[1], t->nb[1], [&](const Edit &e, float *z, int64_t) { return edit_logits(e, z, n, lr, s->idx); });
+}
+
+void do_score(mae_session *s, ggml_tensor *t, int layer) {
+    if (!expert_rows(s, t, "selection score")) return;
+    const int n = (int)t->ne[0];
+    edit_rows(s, t, layer, t->ne[1], t->nb[1], [&](const Edit &e, float *z, int64_t) { return edit_score(e, z, n); });
+}
+
+void do_select(mae_session *s, ggml_tensor *t, int layer, bool masked) {
+    if (!expert_rows(s, t, "selection")) return;
+    const int n = (int)t->ne[0];
+    edit_rows(s, t, layer, t->ne[1], t->nb[1], [&](const Edit &e, float *z, int64_t) { return edit_select(e, z, n, masked, s->idx); });
 }
 
 void do_topk(mae_session *s, ggml_tensor *t, int layer) {
@@ -320,44 +476,69 @@ void do_topk(mae_session *s, ggml_tensor *t, int layer) {
             dst[r * k + j] = *reinterpret_cast<const int32_t *>(acc.base + r * t->nb[1] + j * t->nb[0]);
 }
 
-void do_weights(mae_session *s, ggml_tensor *t, int layer) {
-    const int64_t k = s->m->info[MAE_INFO_N_EXPERT_USED];
-    // [1, k, rows] before renormalisation, [k, rows] after it
-    const bool three_d = t->ne[0] == 1;
-    const int64_t rows = three_d ? t->ne[2] : t->ne[1];
-    const size_t nb_j = three_d ? t->nb[1] : t->nb[0];
-    const size_t nb_r = three_d ? t->nb[2] : t->nb[1];
-    if (t->type != GGML_TYPE_F32 || (three_d ? t->ne[1] : t->ne[0]) != k) {
-        s->cb_error = std::string("unexpected weights tensor layout: ") + t->name;
-        return;
-    }
-    if (!rows_ok(s, rows, t->name)) return;
+void do_raw_weights(mae_session *s, ggml_tensor *t, int layer) {
+    WeightsLayout w;
+    if (!weights_layout(s, t, w)) return;
     const auto &topk = s->pending_topk[layer];
-    if ((int64_t)topk.size() != rows * k) {
+    const bool ids = (int64_t)topk.size() == w.rows * w.k;
+    edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t r) {
+        if (e.kind == MAE_EDIT_ALLOW && !ids) {
+            s->cb_error = std::string("weights without matching top-k: ") + t->name;
+            return false;
+        }
+        return edit_raw_weights(e, row, w.nb_j, (int)w.k, ids ? &topk[r * w.k] : nullptr);
+    });
+}
+
+void do_final_weights(mae_session *s, ggml_tensor *t, int layer) {
+    WeightsLayout w;
+    if (!weights_layout(s, t, w)) return;
+    edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t) { return edit_final_weights(e, row, w.nb_j, (int)w.k); });
+}
+
+void trace_weights(mae_session *s, ggml_tensor *t, int layer) {
+    WeightsLayout w;
+    if (!weights_layout(s, t, w) || !rows_ok(s, w.rows, t->name)) return;
+    const auto &topk = s->pending_topk[layer];
+    if ((int64_t)topk.size() != w.rows * w.k) {
         s->cb_error = std::string("weights without matching top-k: ") + t->name;
         return;
     }
     TensorAccess acc(t, s->stage);
-    for (int64_t r = 0; r < rows; r++) {
-        int tok = token_of_row(s, rows, r);
+    for (int64_t r = 0; r < w.rows; r++) {
+        int tok = token_of_row(s, w.rows, r);
         int seq = s->batch.seq_id[tok][0];
         if (!s->seqs[seq].routes) continue;
         s->route_meta.insert(s->route_meta.end(), {seq, s->batch.pos[tok], layer});
-        for (int64_t j = 0; j < k; j++) {
-            s->route_experts.push_back(topk[r * k + j]);
-            s->route_weights.push_back(*reinterpret_cast<const float *>(acc.base + r * nb_r + j * nb_j));
+        for (int64_t j = 0; j < w.k; j++) {
+            s->route_experts.push_back(topk[r * w.k + j]);
+            s->route_weights.push_back(*reinterpret_cast<const float *>(acc.base + r * w.nb_r + j * w.nb_j));
         }
     }
 }
 
-void do_probs(mae_session *s, ggml_tensor *t, int layer) {
-    const int n_exp = s->m->info[MAE_INFO_N_EXPERT];
-    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_exp) {
-        s->cb_error = std::string("unexpected probabilities tensor layout: ") + t->name;
+// Traced probabilities sum to 1 in every family: softmax-after-top-k traces logits, so they are
+// softmaxed over all experts; sigmoid and sqrt-softplus scores are divided by their sum.
+void to_probabilities(std::vector<double> &v, int gating) {
+    double sum = 0.0;
+    if (gating == MAE_GATING_SOFTMAX_WEIGHT) {
+        const double mx = *std::max_element(v.begin(), v.end());
+        for (double &x : v) sum += (x = std::exp(x - mx));
+    } else if (gating != MAE_GATING_SOFTMAX) {
+        for (double &x : v) sum += (x = std::max(x, 0.0));
+    } else {
         return;
     }
+    if (sum > 0.0)
+        for (double &x : v) x /= sum;
+}
+
+void do_probs(mae_session *s, ggml_tensor *t, int layer) {
+    if (!expert_rows(s, t, "probabilities")) return;
+    const int n_exp = (int)t->ne[0];
     const int64_t rows = t->ne[1];
     if (!rows_ok(s, rows, t->name)) return;
+    const int gating = s->m->routing[layer].gating;
     TensorAccess acc(t, s->stage);
     for (int64_t r = 0; r < rows; r++) {
         int tok = token_of_row(s, rows, r);
@@ -366,21 +547,31 @@ void do_probs(mae_session *s, ggml_tensor *t, int layer) {
         const SeqState &st = s->seqs[seq];
         if (pos < st.probs_p0 || pos >= st.probs_p1) continue;
         s->probs_meta.insert(s->probs_meta.end(), {seq, pos, layer});
-        for (int e = 0; e < n_exp; e++)
-            s->probs_data.push_back(*reinterpret_cast<const float *>(acc.base + r * t->nb[1] + e * t->nb[0]));
+        const auto *row = reinterpret_cast<const float *>(acc.base + r * t->nb[1]);
+        s->norm.assign(row, row + n_exp);
+        to_probabilities(s->norm, gating);
+        s->probs_data.insert(s->probs_data.end(), s->norm.begin(), s->norm.end());
     }
 }
 
 uint8_t wanted_roles(const mae_session *s, const TensorRole &tr) {
+    const uint32_t kinds = s->edit_kinds[tr.layer];
+    const bool bias = s->m->routing[tr.layer].bias;
+    const uint32_t logit_kinds = bias ? kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_REPLACE)
+                                      : kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_REPLACE) | SELECTION_KINDS;
     uint8_t want = 0;
-    if ((tr.roles & ROLE_EDIT) && s->edit_active[tr.layer]) want |= ROLE_EDIT;
-    if ((tr.roles & (ROLE_TOPK | ROLE_WEIGHTS)) && s->routes_active) want |= tr.roles & (ROLE_TOPK | ROLE_WEIGHTS);
+    if ((tr.roles & ROLE_EDIT) && (kinds & logit_kinds)) want |= ROLE_EDIT;
+    if ((tr.roles & ROLE_SCORE) && (kinds & (kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_ALLOW)))) want |= ROLE_SCORE;
+    if ((tr.roles & ROLE_SELECT) && (kinds & (kind_bit(MAE_EDIT_REPLACE) | SELECTION_KINDS))) want |= ROLE_SELECT;
+    if ((tr.roles & ROLE_WEIGHTS_RAW) && (kinds & SELECTION_KINDS)) want |= ROLE_WEIGHTS_RAW;
+    if ((tr.roles & ROLE_TOPK) && (s->routes_active || (bias && (kinds & kind_bit(MAE_EDIT_ALLOW))))) want |= ROLE_TOPK;
+    if ((tr.roles & ROLE_WEIGHTS) && (s->routes_active || (kinds & kind_bit(MAE_EDIT_SCALE_WEIGHTS)))) want |= ROLE_WEIGHTS;
     if ((tr.roles & ROLE_PROBS) && s->probs_active) want |= ROLE_PROBS;
     return want;
 }
 
 // The eval callback: answers "no" to every node it has nothing to do with, so a request without
-// edits or traces keeps llama.cpp's graph unsplit.
+// edits or traces keeps llama.cpp's graph unsplit. Roles sharing a tensor run in graph order.
 bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     auto *s = static_cast<mae_session *>(ud);
     if (t->name[0] != 'f' || !has_prefix(t->name, "ffn_moe_")) return !ask;
@@ -390,17 +581,77 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     if (ask) return want != 0;
     if (!s->cb_error.empty()) return true;
     try {
-        int layer = it->second.layer;
+        const int layer = it->second.layer;
         if (want & ROLE_EDIT) do_edit(s, t, layer);
-        if (want & ROLE_TOPK) do_topk(s, t, layer);
-        if (want & ROLE_WEIGHTS) do_weights(s, t, layer);
         if (want & ROLE_PROBS) do_probs(s, t, layer);
+        if (want & ROLE_SCORE) do_score(s, t, layer);
+        if (want & ROLE_SELECT) do_select(s, t, layer, (it->second.roles & ROLE_SCORE) == 0);
+        if (want & ROLE_TOPK) do_topk(s, t, layer);
+        if (want & ROLE_WEIGHTS_RAW) do_raw_weights(s, t, layer);
+        if (want & ROLE_WEIGHTS) {
+            if (s->edit_kinds[layer] & kind_bit(MAE_EDIT_SCALE_WEIGHTS)) do_final_weights(s, t, layer);
+            if (s->routes_active) trace_weights(s, t, layer);
+        }
     } catch (const std::exception &ex) {
         s->cb_error = ex.what();
     } catch (...) {
         s->cb_error = "unknown error in eval callback";
     }
     return true;
+}
+
+// Decodes the batch tokens at idx as one llama batch (the eval callback maps its rows to them).
+int decode_part(mae_session *s, const std::vector<int32_t> &idx, const int32_t *tokens, const int32_t *pos,
+                const int32_t *seq, const int8_t *output) {
+    const int n_layer = s->m->info[MAE_INFO_N_LAYER];
+    s->out_rows.clear();
+    std::fill(s->edit_kinds.begin(), s->edit_kinds.end(), 0);
+    s->routes_active = s->probs_active = false;
+    const int n = (int)idx.size();
+    for (int r = 0; r < n; r++) {
+        const int i = idx[r];
+        s->batch.token[r] = tokens[i];
+        s->batch.pos[r] = pos[i];
+        s->batch.n_seq_id[r] = 1;
+        s->batch.seq_id[r][0] = seq[i];
+        const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
+        s->batch.logits[r] = out;
+        if (out) s->out_rows.push_back(r);
+        const SeqState &st = s->seqs[seq[i]];
+        s->routes_active |= st.routes;
+        s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
+        for (int l = 0; l < n_layer; l++)
+            for (const Edit &e : st.layers[l])
+                if (pos[i] >= e.p0 && pos[i] < e.p1) s->edit_kinds[l] |= kind_bit(e.kind);
+    }
+    s->batch.n_tokens = n;
+    s->n_tokens = n;
+    s->cb_error.clear();
+    t_llama_errors.clear();
+    const int rc = llama_decode(s->ctx, s->batch);
+    if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
+    if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
+    if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
+    if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
+    return MAE_OK;
+}
+
+// Copies the outputs of a part decoded alone, before the next part overwrites llama.cpp's buffers.
+void keep_outputs(mae_session *s, const std::vector<int32_t> &idx) {
+    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
+    const int n_embd = llama_model_n_embd_out(s->m->model);
+    for (int r = 0; r < (int)idx.size(); r++) {
+        if (!s->batch.logits[r]) continue;
+        const float *row = llama_get_logits_ith(s->ctx, r);
+        if (row == nullptr) throw std::runtime_error("no logits for a decoded row");
+        s->kept_row[idx[r]] = (int32_t)(s->kept_logits.size() / n_vocab);
+        s->kept_logits.insert(s->kept_logits.end(), row, row + n_vocab);
+        if (s->embeddings) {
+            const float *h = llama_get_embeddings_ith(s->ctx, r);
+            if (h == nullptr) throw std::runtime_error("no hidden state for a decoded row");
+            s->kept_embd.insert(s->kept_embd.end(), h, h + n_embd);
+        }
+    }
 }
 
 // The CPU backend's thread-pool functions live in the dynamically loaded CPU backend.
@@ -444,16 +695,31 @@ bool progress_cb(float p, void *ud) {
     return pc->fn == nullptr || pc->fn(p) != 0;
 }
 
-// Runs one token through a throwaway context with a naming-only eval callback, to learn which
-// layers are MoE layers, the gating function, renormalisation and the tensors to edit and trace.
+// Experts that survive group masking (DeepSeek-V3 style groups), read from the GGUF metadata the
+// graph itself uses.
+int32_t selectable_experts(const mae_model *mm, int64_t n_expert) {
+    char arch[64], buf[32];
+    if (llama_model_meta_val_str(mm->model, "general.architecture", arch, sizeof arch) < 0) return (int32_t)n_expert;
+    auto key = [&](const char *suffix) {
+        const std::string k = std::string(arch) + suffix;
+        return llama_model_meta_val_str(mm->model, k.c_str(), buf, sizeof buf) < 0 ? 0L : std::strtol(buf, nullptr, 10);
+    };
+    const long groups = key(".expert_group_count"), used = key(".expert_group_used_count");
+    if (groups <= 1 || used <= 0 || n_expert % groups != 0) return (int32_t)n_expert;
+    return (int32_t)(n_expert / groups * used);
+}
+
+// Runs two tokens (only the last outputting) through a throwaway context with a naming-only eval
+// callback, to learn which layers are MoE layers, how each routes, which only sees output rows,
+// and the tensors to edit and trace.
 bool probe_model(mae_model *mm) {
     Probe probe;
     const int n_layer = llama_model_n_layer(mm->model);
     probe.layers.resize(n_layer);
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = 64;
-    cp.n_batch = 1;
-    cp.n_ubatch = 1;
+    cp.n_batch = 2;
+    cp.n_ubatch = 2;
     cp.n_seq_max = 1;
     cp.n_threads = 1;
     cp.n_threads_batch = 1;
@@ -464,19 +730,38 @@ bool probe_model(mae_model *mm) {
     if (ctx == nullptr) return false;
     llama_token tok = llama_vocab_bos(mm->vocab);
     if (tok < 0 || tok >= llama_vocab_n_tokens(mm->vocab)) tok = 0;
-    int rc = llama_decode(ctx, llama_batch_get_one(&tok, 1));
+    llama_batch batch = llama_batch_init(2, 0, 1);
+    for (int i = 0; i < 2; i++) {
+        batch.token[i] = tok;
+        batch.pos[i] = i;
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = 0;
+        batch.logits[i] = i == 1;
+    }
+    batch.n_tokens = 2;
+    int rc = llama_decode(ctx, batch);
+    llama_batch_free(batch);
     llama_free(ctx);
     if (rc != 0) return false;
 
     int gating = MAE_GATING_NONE, renorm = 0, bias = 0;
     int64_t n_exp = 0, n_used = 0;
+    mm->routing.assign(n_layer, LayerRouting{});
     for (int il = 0; il < n_layer; il++) {
         const ProbeLayer &L = probe.layers[il];
         if (!L.probs || !L.topk || L.edit_target.empty()) continue;
         mm->moe_layers.push_back(il);
-        gating = L.gating;
-        renorm = L.w_norm ? 1 : 0;
-        bias = L.probs_biased ? 1 : 0;
+        LayerRouting &lr = mm->routing[il];
+        lr.gating = L.gating;
+        lr.renorm = L.w_norm || L.w_softmax;
+        lr.bias = L.probs_biased && L.gating != MAE_GATING_SOFTMAX_WEIGHT;
+        lr.router = L.argsort;
+        lr.out_rows_only = L.rows == 1;
+        lr.selectable = selectable_experts(mm, L.n_expert);
+        // model-wide summary: the common gating (else OTHER), renormalised only if every layer is
+        gating = mm->moe_layers.size() == 1 || gating == L.gating ? L.gating : MAE_GATING_OTHER;
+        renorm = (mm->moe_layers.size() == 1 || renorm) && lr.renorm ? 1 : 0;
+        bias |= lr.bias ? 1 : 0;
         n_exp = std::max(n_exp, L.n_expert);
         n_used = std::max(n_used, L.n_used);
         auto add_role = [&](const std::string &name, uint8_t role) {
@@ -484,13 +769,19 @@ bool probe_model(mae_model *mm) {
             tr.layer = il;
             tr.roles |= role;
         };
+        const std::string suffix = "-" + std::to_string(il);
         add_role(L.edit_target, ROLE_EDIT);
-        add_role("ffn_moe_topk-" + std::to_string(il), ROLE_TOPK);
-        add_role("ffn_moe_probs-" + std::to_string(il), ROLE_PROBS);
+        add_role("ffn_moe_topk" + suffix, ROLE_TOPK);
+        add_role("ffn_moe_probs" + suffix, ROLE_PROBS);
+        if (lr.bias) {
+            add_role("ffn_moe_probs_biased" + suffix, ROLE_SCORE);
+            add_role((L.probs_masked ? "ffn_moe_probs_masked" : "ffn_moe_probs_biased") + suffix, ROLE_SELECT);
+            add_role("ffn_moe_weights" + suffix, ROLE_WEIGHTS_RAW);
+        }
         const char *w = L.w_scaled ? "ffn_moe_weights_scaled" : L.w_norm ? "ffn_moe_weights_norm"
                                    : L.w_softmax             ? "ffn_moe_weights_softmax"
                                                              : "ffn_moe_weights";
-        add_role(std::string(w) + "-" + std::to_string(il), ROLE_WEIGHTS);
+        add_role(w + suffix, ROLE_WEIGHTS);
     }
     int32_t *info = mm->info;
     info[MAE_INFO_N_LAYER] = n_layer;
@@ -550,7 +841,7 @@ mae_model *mae_model_load(const char *path, int n_gpu_layers, int use_mmap, mae_
         fail(MAE_ERR_ARG, "model path is null");
         return nullptr;
     }
-    t_last_llama_error.clear();
+    t_llama_errors.clear();
     ProgressCtx pc{progress};
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = n_gpu_layers;
@@ -587,9 +878,20 @@ int mae_model_info(const mae_model *m, int32_t *out, int32_t n) {
     return MAE_OK;
 }
 
-int mae_model_moe_layers(const mae_model *m, int32_t *out, int32_t n) {
-    if (m == nullptr || out == nullptr || n < (int32_t)m->moe_layers.size()) return fail(MAE_ERR_ARG, "bad layer buffer");
-    std::copy(m->moe_layers.begin(), m->moe_layers.end(), out);
+int mae_model_layers(const mae_model *m, int32_t *out, int32_t n) {
+    if (m == nullptr || out == nullptr || n < MAE_LAYER_COUNT * (int32_t)m->moe_layers.size())
+        return fail(MAE_ERR_ARG, "bad layer buffer");
+    for (size_t i = 0; i < m->moe_layers.size(); i++) {
+        const LayerRouting &lr = m->routing[m->moe_layers[i]];
+        int32_t *o = out + i * MAE_LAYER_COUNT;
+        o[MAE_LAYER_INDEX] = m->moe_layers[i];
+        o[MAE_LAYER_GATING] = lr.gating;
+        o[MAE_LAYER_RENORM] = lr.renorm;
+        o[MAE_LAYER_SELECTION_BIAS] = lr.bias;
+        o[MAE_LAYER_SELECTABLE] = lr.selectable;
+        o[MAE_LAYER_ROUTER] = lr.router;
+        o[MAE_LAYER_OUTPUT_ROWS_ONLY] = lr.out_rows_only;
+    }
     return (int)m->moe_layers.size();
 }
 
@@ -665,7 +967,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     cp.cb_eval_user_data = s;
     cp.abort_callback = abort_cb;
     cp.abort_callback_data = s;
-    t_last_llama_error.clear();
+    t_llama_errors.clear();
     s->ctx = llama_init_from_model(m->model, cp);
     if (s->ctx == nullptr) {
         fail(MAE_ERR_LLAMA, "failed to create a llama context");
@@ -673,6 +975,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
         return nullptr;
     }
     attach_pools(s, n_threads, n_threads_batch);
+    s->regroups = llama_model_is_recurrent(m->model) || llama_model_is_hybrid(m->model);
     s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
@@ -680,7 +983,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     const int n_layer = m->info[MAE_INFO_N_LAYER];
     s->seqs.resize(s->n_seq);
     for (auto &st : s->seqs) st.layers.resize(n_layer);
-    s->edit_active.assign(n_layer, 0);
+    s->edit_kinds.assign(n_layer, 0);
     s->pending_topk.resize(n_layer);
     return s;
     MAE_GUARD_END(nullptr)
@@ -713,45 +1016,42 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
         return fail(MAE_ERR_ARG, "null decode argument");
     if (n <= 0 || n > s->n_batch) return fail(MAE_ERR_ARG, "batch size out of range");
     const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
-    const int n_layer = s->m->info[MAE_INFO_N_LAYER];
-    s->out_rows.clear();
-    std::fill(s->edit_active.begin(), s->edit_active.end(), 0);
-    s->routes_active = s->probs_active = false;
     for (int i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= n_vocab) return fail(MAE_ERR_ARG, "token id out of vocabulary");
         if (seq[i] < 0 || seq[i] >= s->n_seq) return fail(MAE_ERR_ARG, "sequence id out of range");
         if (pos[i] < 0) return fail(MAE_ERR_ARG, "negative position");
-        s->batch.token[i] = tokens[i];
-        s->batch.pos[i] = pos[i];
-        s->batch.n_seq_id[i] = 1;
-        s->batch.seq_id[i][0] = seq[i];
-        const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
-        s->batch.logits[i] = out;
-        if (out) s->out_rows.push_back(i);
-        const SeqState &st = s->seqs[seq[i]];
-        s->routes_active |= st.routes;
-        s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
-        for (int l = 0; l < n_layer; l++) {
-            if (s->edit_active[l]) continue;
-            for (const Edit &e : st.layers[l])
-                if (pos[i] >= e.p0 && pos[i] < e.p1) {
-                    s->edit_active[l] = 1;
-                    break;
-                }
-        }
     }
-    s->batch.n_tokens = n;
-    s->n_tokens = n;
-    s->cb_error.clear();
     s->last_output.clear();
     s->last_embeddings = false;
-    t_last_llama_error.clear();
-    int rc = llama_decode(s->ctx, s->batch);
+    s->kept_row.clear();
+    // A memory that regroups tokens by sequence would hand the eval callback rows in another order
+    // (and several ubatches): decode it one sequence at a time, keeping each part's outputs.
+    std::vector<std::vector<int32_t>> parts;  // batch indices, by sequence in order of first appearance
+    for (int i = 0; i < n; i++) {
+        auto same = [&](const std::vector<int32_t> &part) { return !s->regroups || seq[part[0]] == seq[i]; };
+        auto it = std::find_if(parts.begin(), parts.end(), same);
+        if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
+        it->push_back(i);
+    }
+    const bool keep = parts.size() > 1;
+    if (keep) s->kept_row.assign(n, -1);
+    s->kept_logits.clear();
+    s->kept_embd.clear();
+    for (size_t p = 0; p < parts.size(); p++) {
+        const int rc = decode_part(s, parts[p], tokens, pos, seq, output);
+        if (rc != MAE_OK) {
+            // a failed batch leaves no partial KV behind: undo the sequences already decoded (and this
+            // one, if it was decoded and only the eval callback failed)
+            const size_t written = keep ? p + (rc == MAE_ERR_INTERNAL ? 1 : 0) : 0;
+            for (size_t q = 0; q < written; q++)
+                llama_memory_seq_rm(llama_get_memory(s->ctx), seq[parts[q][0]], pos[parts[q][0]], -1);
+            s->kept_row.clear();
+            s->abort_flag.store(false);
+            return rc;
+        }
+        if (keep) keep_outputs(s, parts[p]);
+    }
     s->abort_flag.store(false);  // an abort applies to one decode
-    if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
-    if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
-    if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
-    if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
     s->last_output.assign(output, output + n);
     if (s->embeddings) std::fill(s->last_output.begin(), s->last_output.end(), 1);
     s->last_embeddings = s->embeddings;
@@ -765,9 +1065,20 @@ const float *output_row(mae_session *s, int32_t index) {
         fail(MAE_ERR_ARG, "batch index " + std::to_string(index) + " produced no logits in the last decode");
         return nullptr;
     }
+    if (!s->kept_row.empty()) return s->kept_logits.data() + (size_t)s->kept_row[index] * s->m->info[MAE_INFO_N_VOCAB];
     const float *row = llama_get_logits_ith(s->ctx, index);
     if (row == nullptr) fail(MAE_ERR_LLAMA, "no logits for batch index " + std::to_string(index));
     return row;
+}
+
+// Draws a token from candidates with the sampler chain, as llama_sampler_sample does.
+int32_t draw(llama_sampler *chain, std::vector<llama_token_data> &cand) {
+    llama_token_data_array arr{cand.data(), cand.size(), -1, false};
+    llama_sampler_apply(chain, &arr);
+    if (arr.selected < 0 || (size_t)arr.selected >= arr.size) return fail(MAE_ERR_INTERNAL, "the sampler selected no token");
+    const llama_token tok = arr.data[arr.selected].id;
+    llama_sampler_accept(chain, tok);
+    return tok;
 }
 }  // namespace
 
@@ -795,7 +1106,8 @@ int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n) {
     if (n < n_embd) return fail(MAE_ERR_ARG, "embedding buffer holds " + std::to_string(n) + " floats, the model's hidden state has " + std::to_string(n_embd));
     if (!s->last_embeddings) return fail(MAE_ERR_ARG, "the last decode did not run with embeddings on");
     if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    const float *row = llama_get_embeddings_ith(s->ctx, out_index);
+    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, out_index)
+                                           : s->kept_embd.data() + (size_t)s->kept_row[out_index] * n_embd;
     if (row == nullptr) return fail(MAE_ERR_LLAMA, "no hidden state for batch index " + std::to_string(out_index));
     std::memcpy(dst, row, sizeof(float) * n_embd);
     return n_embd;
@@ -870,11 +1182,13 @@ int mae_plan_add(mae_session *s, int32_t seq, int32_t layer, int32_t kind, int32
     if (m->moe_layers.empty()) return fail(MAE_ERR_ARG, "the model has no MoE layers");
     if (std::find(m->moe_layers.begin(), m->moe_layers.end(), layer) == m->moe_layers.end())
         return fail(MAE_ERR_ARG, "layer " + std::to_string(layer) + " is not a MoE layer");
-    const int n_exp = m->info[MAE_INFO_N_EXPERT];
-    const bool needs_vec = kind == MAE_EDIT_DELTA || kind == MAE_EDIT_REPLACE || kind == MAE_EDIT_ALLOW;
-    if (kind < MAE_EDIT_DELTA || kind > MAE_EDIT_ALLOW) return fail(MAE_ERR_ARG, "unknown edit kind");
-    if (needs_vec && (vec == nullptr || n != n_exp)) return fail(MAE_ERR_ARG, "edit vector length must equal the expert count");
-    if ((kind == MAE_EDIT_RANK_K && (param < 1 || param > n_exp)) || (kind == MAE_EDIT_TOP_M && (param < 1 || param > n_exp)))
+    const LayerRouting &lr = m->routing[layer];
+    if (!lr.router) return fail(MAE_ERR_ARG, "layer " + std::to_string(layer) + " has no router to edit (hash-routed)");
+    if (kind < MAE_EDIT_DELTA || kind > MAE_EDIT_SCALE_WEIGHTS) return fail(MAE_ERR_ARG, "unknown edit kind");
+    const int n_vec = kind == MAE_EDIT_SCALE_WEIGHTS ? m->info[MAE_INFO_N_EXPERT_USED] : m->info[MAE_INFO_N_EXPERT];
+    const bool needs_vec = kind != MAE_EDIT_RANK_K && kind != MAE_EDIT_TOP_M;
+    if (needs_vec && (vec == nullptr || n != n_vec)) return fail(MAE_ERR_ARG, "edit vector length must equal the expert count (experts used for weight scales)");
+    if ((kind == MAE_EDIT_RANK_K || kind == MAE_EDIT_TOP_M) && (param < 1 || param > lr.selectable))
         return fail(MAE_ERR_ARG, "rank out of range");
     if (p0 < 0 || p1 < p0) return fail(MAE_ERR_ARG, "bad position range");
     Edit e{kind, p0, p1, param, {}};
@@ -969,8 +1283,13 @@ void mae_sampler_free(mae_sampler *smpl) {
 int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index) {
     MAE_GUARD_BEGIN
     if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
-    if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    const float *row = output_row(s, out_index);
+    if (row == nullptr) return MAE_ERR_ARG;
+    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    auto &cand = s->candidates;
+    cand.clear();
+    for (int v = 0; v < s->m->info[MAE_INFO_N_VOCAB]; v++) cand.push_back({v, row[v], 0.0f});
+    return draw(smpl->chain, cand);
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 
@@ -1005,12 +1324,7 @@ int32_t mae_contrast(mae_session *s, mae_sampler *smpl, int32_t strong_index, in
         }
     }
     if (smpl == nullptr) return best;
-    llama_token_data_array arr{cand.data(), cand.size(), -1, false};
-    llama_sampler_apply(smpl->chain, &arr);
-    if (arr.selected < 0 || (size_t)arr.selected >= arr.size) return fail(MAE_ERR_INTERNAL, "the sampler selected no token");
-    const llama_token tok = arr.data[arr.selected].id;
-    llama_sampler_accept(smpl->chain, tok);
-    return tok;
+    return draw(smpl->chain, cand);
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 

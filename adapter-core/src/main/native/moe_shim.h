@@ -31,6 +31,10 @@ extern "C" {
 #define MAE_EDIT_RANK_K 3  /* keep only the param-th ranked expert (1-based); others pushed down */
 #define MAE_EDIT_TOP_M 4   /* keep the top param experts; others pushed down */
 #define MAE_EDIT_ALLOW 5   /* vec[e] != 0 marks allowed experts; the rest pushed down */
+#define MAE_EDIT_SCALE_WEIGHTS 6 /* final mixing weight of the selected slot j *= vec[j] (n = experts used) */
+/* What each edit means per gating family is documented in the README's gating-family table; under a
+ * selection bias (DeepSeek-V3 style) selection edits act on the biased, group-masked selection
+ * scores and zero the mixing weights of slots they do not keep. */
 
 /* Gating kinds reported in model info. */
 #define MAE_GATING_NONE 0
@@ -38,6 +42,7 @@ extern "C" {
 #define MAE_GATING_SIGMOID 2
 #define MAE_GATING_SOFTMAX_WEIGHT 3
 #define MAE_GATING_OTHER 4
+#define MAE_GATING_SQRT_SOFTPLUS 5
 
 /* Indices into the array filled by mae_model_info. */
 #define MAE_INFO_N_LAYER 0
@@ -55,6 +60,16 @@ extern "C" {
 #define MAE_INFO_ADD_BOS 12
 #define MAE_INFO_COUNT 13
 
+/* Per MoE layer, mae_model_layers fills MAE_LAYER_COUNT ints in this order. */
+#define MAE_LAYER_INDEX 0
+#define MAE_LAYER_GATING 1
+#define MAE_LAYER_RENORM 2          /* selected weights sum to 1 (divided by their sum, or softmax after top-k) */
+#define MAE_LAYER_SELECTION_BIAS 3  /* selection reads score + bias (exp_probs_b); weights read the score */
+#define MAE_LAYER_SELECTABLE 4      /* experts that survive group masking (all experts without groups) */
+#define MAE_LAYER_ROUTER 5          /* 0: experts come from elsewhere (hash routing); edits are refused */
+#define MAE_LAYER_OUTPUT_ROWS_ONLY 6 /* computed only for tokens that request output */
+#define MAE_LAYER_COUNT 7
+
 typedef void (*mae_log_fn)(int level, const char *line);
 typedef int (*mae_progress_fn)(float progress);
 
@@ -68,11 +83,13 @@ const char *mae_version(void);
 /* Loads dynamic ggml backends from lib_dir and initialises llama.cpp; idempotent. */
 int mae_init(const char *lib_dir, mae_log_fn log_fn, int min_level);
 
-/* Model: loaded once, shared by many sessions. Returns NULL on failure. */
+/* Model: loaded once, shared by many sessions. Returns NULL on failure; the error then carries
+ * llama.cpp's own error lines. */
 mae_model *mae_model_load(const char *path, int n_gpu_layers, int use_mmap, mae_progress_fn progress);
 void mae_model_free(mae_model *m);
 int mae_model_info(const mae_model *m, int32_t *out, int32_t n);
-int mae_model_moe_layers(const mae_model *m, int32_t *out, int32_t n);
+/* Routing of every MoE layer: n >= MAE_LAYER_COUNT * (MoE layers); returns the layer count. */
+int mae_model_layers(const mae_model *m, int32_t *out, int32_t n);
 int mae_model_meta(const mae_model *m, const char *key, char *buf, int32_t cap);
 int mae_model_desc(const mae_model *m, char *buf, int32_t cap);
 int mae_model_is_eog(const mae_model *m, int32_t token);
@@ -117,8 +134,10 @@ int mae_plan_clear(mae_session *s, int32_t seq);
 int mae_plan_add(mae_session *s, int32_t seq, int32_t layer, int32_t kind, int32_t p0, int32_t p1,
                  int32_t param, const float *vec, int32_t n);
 
-/* Router traces: routes (selected experts + mixing weights) of every token of the sequence,
- * and full probability vectors for positions in [probs_p0, probs_p1). Disable with routes=0 and
+/* Router traces: routes (selected experts + final mixing weights) of every token of the sequence,
+ * and full probability vectors for positions in [probs_p0, probs_p1): softmax gating as is,
+ * softmax-after-top-k as the softmax over all experts, sigmoid and sqrt-softplus scores divided by
+ * their sum (no selection bias). Disable with routes=0 and
  * an empty range. Records accumulate until read. */
 int mae_trace_set(mae_session *s, int32_t seq, int32_t routes, int32_t probs_p0, int32_t probs_p1);
 int32_t mae_trace_route_count(mae_session *s);

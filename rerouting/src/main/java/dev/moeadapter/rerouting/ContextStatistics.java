@@ -40,7 +40,11 @@ public record ContextStatistics(List<Integer> layers, double[] scores, double[][
                 continue;
             }
             int li = layers.indexOf(tp.layer());
-            double[] p = distribution(tp.probabilities(), info.gating());
+            float[] traced = tp.probabilities(); // a distribution in every gating family
+            double[] p = new double[traced.length];
+            for (int j = 0; j < p.length; j++) {
+                p[j] = traced[j];
+            }
             int[] top = topK(p, k);
             double s = 0;
             for (int j : top) {
@@ -63,30 +67,6 @@ public record ContextStatistics(List<Integer> layers, double[] scores, double[][
             }
         }
         return new ContextStatistics(layers, scores, mean, usage);
-    }
-
-    /** The traced values as a distribution: gpt-oss-style gating traces raw logits. */
-    private static double[] distribution(float[] traced, Gating gating) {
-        double[] p = new double[traced.length];
-        if (gating == Gating.SOFTMAX_WEIGHT) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (float v : traced) {
-                max = Math.max(max, v);
-            }
-            double sum = 0;
-            for (int j = 0; j < p.length; j++) {
-                p[j] = Math.exp(traced[j] - max);
-                sum += p[j];
-            }
-            for (int j = 0; j < p.length; j++) {
-                p[j] /= sum;
-            }
-        } else {
-            for (int j = 0; j < p.length; j++) {
-                p[j] = traced[j];
-            }
-        }
-        return p;
     }
 
     /** Indices of the k largest values, largest first (lower index wins ties). */

@@ -1,6 +1,7 @@
 package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.engine.Gating;
+import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RouterTrace;
@@ -85,7 +86,7 @@ class DeltaSpaceTest {
 
     @Test
     void layerScoresComeFromTheSelectedExpertsProbabilities() {
-        ModelInfo info = new ModelInfo("test", "", 2, List.of(1), 4, 2, Gating.SOFTMAX, false, false, 10, 64, 8, 1, 2, true);
+        ModelInfo info = ModelInfo.of("test", "", 2, 4, 2, 10, 64, 8, 1, 2, true, List.of(new LayerRouting(1, Gating.SOFTMAX, false, false, 4, true, false)));
         RouterTrace trace = new RouterTrace(List.of(), List.of(
                 new TokenProbabilities(3, 0, 1, new float[] {0.5f, 0.3f, 0.1f, 0.1f}),
                 new TokenProbabilities(3, 1, 1, new float[] {0.1f, 0.2f, 0.3f, 0.4f}),

@@ -40,21 +40,31 @@ public final class Model implements AutoCloseable {
     private final MemorySegment handle;
     private final Path path;
     private final ModelInfo info;
+    private final Optional<String> embeddingsRefusal;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    private Model(Shim shim, MemorySegment handle, Path path) {
+    private Model(Shim shim, MemorySegment handle, Path path, Optional<String> embeddingsRefusal) {
         this.shim = shim;
         this.handle = handle;
         this.path = path;
+        this.embeddingsRefusal = embeddingsRefusal;
         this.info = readInfo();
     }
 
-    /** Loads a model; throws {@link ModelLoadException} with the reason when the file is unusable. */
+    /**
+     * Loads a model; throws {@link ModelLoadException} with llama.cpp's reason when the file is
+     * unusable. The file is first loaded in a child process ({@link ModelCheck}), so a file that trips
+     * a llama.cpp assertion fails this call instead of aborting the JVM.
+     */
     public static Model load(ModelParams params) {
         Path path = params.path().toAbsolutePath();
         checkFile(path);
         Shim shim = Shim.get();
+        ModelCheck check = ModelCheck.of(path);
+        if (!check.loads()) {
+            throw new ModelLoadException("llama.cpp could not load " + path + ": " + check.loadError().orElseThrow());
+        }
         long started = System.nanoTime();
         LOG.info("loading model {} ({} MiB, gpu layers {}, mmap {})", path.getFileName(), sizeMiB(path), params.gpuLayers(), params.mmap());
         MemorySegment handle;
@@ -70,7 +80,7 @@ public final class Model implements AutoCloseable {
         if (handle.equals(MemorySegment.NULL)) {
             throw new ModelLoadException("llama.cpp could not load " + path + ": " + shim.lastError());
         }
-        Model model = new Model(shim, handle, path);
+        Model model = new Model(shim, handle, path, check.embeddingsError());
         ModelInfo i = model.info;
         LOG.info("loaded {} in {} ms: arch {}, {} layers, {} MoE layers, {} experts (top-{}), gating {}, renormalised {}, vocab {}",
                 path.getFileName(), (System.nanoTime() - started) / 1_000_000, i.architecture(), i.layers(),
@@ -109,15 +119,18 @@ public final class Model implements AutoCloseable {
             shim.check((int) shim.modelInfo.invokeExact(handle, ints, Shim.INFO_COUNT), "model info");
             int[] v = ints.toArray(JAVA_INT);
             int nMoe = v[11];
-            MemorySegment layers = arena.allocate(JAVA_INT, Math.max(1, nMoe));
-            shim.check((int) shim.modelMoeLayers.invokeExact(handle, layers, Math.max(1, nMoe)), "model MoE layers");
-            List<Integer> moe = new ArrayList<>();
+            int cap = Math.max(1, nMoe) * Shim.LAYER_COUNT;
+            MemorySegment layers = arena.allocate(JAVA_INT, cap);
+            shim.check((int) shim.modelLayers.invokeExact(handle, layers, cap), "model MoE layers");
+            int[] l = layers.toArray(JAVA_INT);
+            List<LayerRouting> routing = new ArrayList<>();
             for (int i = 0; i < nMoe; i++) {
-                moe.add(layers.getAtIndex(JAVA_INT, i));
+                int o = i * Shim.LAYER_COUNT;
+                routing.add(new LayerRouting(l[o], Gating.fromNative(l[o + 1]), l[o + 2] != 0, l[o + 3] != 0, l[o + 4],
+                        l[o + 5] != 0, l[o + 6] != 0));
             }
             String arch = metadata("general.architecture").orElse("unknown");
-            return new ModelInfo(arch, describe(), v[0], moe, v[1], v[2], Gating.fromNative(v[3]), v[4] != 0, v[10] != 0,
-                    v[5], v[6], v[7], v[8], v[9], v[12] != 0);
+            return ModelInfo.of(arch, describe(), v[0], v[1], v[2], v[5], v[6], v[7], v[8], v[9], v[12] != 0, routing);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }
@@ -139,6 +152,11 @@ public final class Model implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /** Why llama.cpp cannot run this model in embeddings mode (it would abort), if it cannot. */
+    public Optional<String> embeddingsRefusal() {
+        return embeddingsRefusal;
     }
 
     /** A GGUF metadata value as a string, if the key exists. */

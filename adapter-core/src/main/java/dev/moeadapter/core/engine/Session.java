@@ -163,6 +163,9 @@ public final class Session implements AutoCloseable {
      * the output layer for every token, so switch it on only for the decodes that need it.
      */
     public void setEmbeddings(boolean on) {
+        if (on && model.embeddingsRefusal().isPresent()) {
+            throw new InvalidRequestException("this model cannot run in embeddings mode: " + model.embeddingsRefusal().get());
+        }
         withLock(() -> {
             shim.check((int) shim.setEmbeddings.invokeExact(handle, on ? 1 : 0), "set embeddings");
             embeddings = on;
@@ -343,6 +346,7 @@ public final class Session implements AutoCloseable {
                         case RouterEdit.AddDelta d -> d.delta();
                         case RouterEdit.ReplaceDistribution r -> r.probabilities();
                         case RouterEdit.ExpertMask m -> maskVector(m.allowed());
+                        case RouterEdit.ScaleWeights w -> w.scales();
                         case RouterEdit.KeepRank k -> null;
                         case RouterEdit.KeepTop t -> null;
                     };
@@ -352,6 +356,7 @@ public final class Session implements AutoCloseable {
                         case RouterEdit.ExpertMask m -> Shim.EDIT_ALLOW;
                         case RouterEdit.KeepRank k -> Shim.EDIT_RANK_K;
                         case RouterEdit.KeepTop t -> Shim.EDIT_TOP_M;
+                        case RouterEdit.ScaleWeights w -> Shim.EDIT_SCALE_WEIGHTS;
                     };
                     int param = switch (edit) {
                         case RouterEdit.KeepRank k -> k.rank();

@@ -191,6 +191,12 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Removes a metadata key if present (e.g. to set it again with another value or type). */
+    public GgufWriter remove(String key) {
+        metadata.remove(key);
+        return this;
+    }
+
     public GgufWriter putString(String key, String value) { return put(key, new Str(value)); }
 
     public GgufWriter putUInt32(String key, long value) { return put(key, new UInt32(value)); }
@@ -240,6 +246,12 @@ public final class GgufWriter {
             throw new IllegalArgumentException("duplicate tensor name: " + name);
         }
         tensors.put(name, new Tensor(name, type, ne.clone(), elements, data));
+        return this;
+    }
+
+    /** Removes a declared tensor if present. */
+    public GgufWriter removeTensor(String name) {
+        tensors.remove(name);
         return this;
     }
 

@@ -29,6 +29,8 @@ import java.util.Locale;
  */
 public final class NativeLibraries {
     public static final String SHIM = "libmoeshim.so";
+    /** The model checker executable, beside the shim. */
+    public static final String CHECKER = "moe-check";
     public static final String DIR_PROPERTY = "moe.adapter.native.dir";
     public static final String DIR_ENV = "MOE_ADAPTER_NATIVE_DIR";
     private static final String RESOURCE_ROOT = "META-INF/moe-adapter/native/";
@@ -89,6 +91,9 @@ public final class NativeLibraries {
                     throw new IOException("missing packaged library " + name);
                 }
                 Files.copy(in, staging.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            }
+            if (name.equals(CHECKER) && !staging.resolve(name).toFile().setExecutable(true)) {
+                throw new IOException("cannot make " + name + " executable");
             }
         }
         try {

@@ -30,8 +30,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 public final class Shim {
     public static final int ERR_ARG = -1, ERR_LLAMA = -2, ERR_NO_SLOT = -3, ERR_ABORTED = -4, ERR_INTERNAL = -5;
-    public static final int EDIT_DELTA = 1, EDIT_REPLACE = 2, EDIT_RANK_K = 3, EDIT_TOP_M = 4, EDIT_ALLOW = 5;
+    public static final int EDIT_DELTA = 1, EDIT_REPLACE = 2, EDIT_RANK_K = 3, EDIT_TOP_M = 4, EDIT_ALLOW = 5, EDIT_SCALE_WEIGHTS = 6;
     public static final int INFO_COUNT = 13;
+    /** Ints per MoE layer from mae_model_layers: layer, gating, renorm, bias, selectable, router, output rows only. */
+    public static final int LAYER_COUNT = 7;
 
     private static final Logger LLAMA_LOG = LoggerFactory.getLogger("dev.moeadapter.core.llama");
     private static final Logger LOG = LoggerFactory.getLogger(Shim.class);
@@ -43,7 +45,7 @@ public final class Shim {
     private final Linker linker = Linker.nativeLinker();
 
     public final MethodHandle lastError, version, init;
-    public final MethodHandle modelLoad, modelFree, modelInfo, modelMoeLayers, modelMeta, modelDesc, modelIsEog;
+    public final MethodHandle modelLoad, modelFree, modelInfo, modelLayers, modelMeta, modelDesc, modelIsEog;
     public final MethodHandle tokenize, tokenPiece, chatApply;
     public final MethodHandle sessionNew, sessionFree, sessionInfo, sessionAbort;
     public final MethodHandle decode, logits, nll, argmax, setEmbeddings, embedding;
@@ -61,7 +63,7 @@ public final class Shim {
         modelLoad = h("mae_model_load", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         modelFree = h("mae_model_free", FunctionDescriptor.ofVoid(ADDRESS));
         modelInfo = h("mae_model_info", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        modelMoeLayers = h("mae_model_moe_layers", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        modelLayers = h("mae_model_layers", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         modelMeta = h("mae_model_meta", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
         modelDesc = h("mae_model_desc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         modelIsEog = h("mae_model_is_eog", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));

@@ -2,15 +2,19 @@ package dev.moeadapter.core.routing;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Gating;
+import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.ModelInfo;
 
 import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One edit of the router logits of one MoE layer, for the tokens of a sequence whose position lies
- * in {@link #positions()}. Edits are applied natively, inside the forward pass, before the gating
- * function, top-k and the mixing weights.
+ * One edit of the routing of one MoE layer, for the tokens of a sequence whose position lies in
+ * {@link #positions()}. Edits are applied natively, inside the forward pass: on the router logits
+ * before the gating function, and, where a layer selects by score + bias (DeepSeek-V3 style), on the
+ * selection scores and the selected weights too, so that every edit means the same in every gating
+ * family (README, "Routing edits per gating family"). Hash-routed layers have no router: edits
+ * there are refused.
  */
 public sealed interface RouterEdit {
     int layer();
@@ -20,7 +24,10 @@ public sealed interface RouterEdit {
     /** Checks the edit against a model; throws {@link InvalidRequestException} with the reason. */
     void validate(ModelInfo info);
 
-    /** z := z + delta (continuous rerouting). */
+    /**
+     * z := z + delta on the router logits (continuous rerouting); under a selection bias the
+     * selection score moves by delta too, so a large delta forces (or excludes) its expert.
+     */
     record AddDelta(int layer, float[] delta, PositionRange positions) implements RouterEdit {
         public AddDelta {
             delta = copy(delta, "delta");
@@ -50,8 +57,10 @@ public sealed interface RouterEdit {
     }
 
     /**
-     * The router distribution becomes {@code probabilities}: z := log ω under softmax gating (C3PO),
-     * z := logit(ω) under sigmoid gating. Experts outside the original top-k may then be selected.
+     * The router distribution becomes ω = {@code probabilities}: the top-k of ω is selected (bias and
+     * expert groups do not apply) and ω's entries for the selected experts are the mixing weights,
+     * renormalised only where the model renormalises. Natively the logits become the gating's
+     * inverse of ω (log ω under softmax, C3PO; logit ω under sigmoid).
      */
     record ReplaceDistribution(int layer, float[] probabilities, PositionRange positions) implements RouterEdit {
         public ReplaceDistribution {
@@ -66,14 +75,14 @@ public sealed interface RouterEdit {
 
         @Override
         public void validate(ModelInfo info) {
-            checkLayer(info, layer);
+            Gating gating = checkLayer(info, layer).gating();
             checkVector(info, probabilities, "probabilities");
-            if (info.gating() != Gating.SOFTMAX && info.gating() != Gating.SIGMOID) {
-                throw new InvalidRequestException("replacing the router distribution needs softmax or sigmoid gating; this model uses " + info.gating());
+            if (gating == Gating.OTHER) {
+                throw new InvalidRequestException("layer " + layer + " uses a gating function whose inverse is unknown; its distribution cannot be replaced");
             }
             double sum = 0;
             for (float p : probabilities) {
-                if (p < 0 || (info.gating() == Gating.SIGMOID && p > 1)) {
+                if (p < 0 || (gating == Gating.SIGMOID && p > 1)) {
                     throw new InvalidRequestException("router probabilities must lie in [0, 1], got " + p);
                 }
                 sum += p;
@@ -94,7 +103,10 @@ public sealed interface RouterEdit {
         }
     }
 
-    /** Weak routing, rank-k: only the expert ranked {@code rank} (1 = best) keeps its weight (SCMoE). */
+    /**
+     * Weak routing, rank-k: only the model's own {@code rank}-th choice (1 = best; selection bias and
+     * expert groups included) keeps its weight (SCMoE); renormalised where the model renormalises.
+     */
     record KeepRank(int layer, int rank, PositionRange positions) implements RouterEdit {
         public KeepRank {
             Objects.requireNonNull(positions, "positions");
@@ -102,14 +114,17 @@ public sealed interface RouterEdit {
 
         @Override
         public void validate(ModelInfo info) {
-            checkLayer(info, layer);
-            if (rank < 1 || rank > info.experts()) {
-                throw new InvalidRequestException("rank " + rank + " out of range 1.." + info.experts());
+            int n = checkLayer(info, layer).selectableExperts();
+            if (rank < 1 || rank > n) {
+                throw new InvalidRequestException("rank " + rank + " out of range 1.." + n + " for layer " + layer);
             }
         }
     }
 
-    /** Weak routing, top-m: only the m best experts survive; softmax renormalises over them. */
+    /**
+     * Weak routing, top-m: only the model's own m best choices keep their weights, renormalised over
+     * them where the model renormalises (see {@link ScaleWeights} for unrenormalised top-m).
+     */
     record KeepTop(int layer, int m, PositionRange positions) implements RouterEdit {
         public KeepTop {
             Objects.requireNonNull(positions, "positions");
@@ -117,14 +132,17 @@ public sealed interface RouterEdit {
 
         @Override
         public void validate(ModelInfo info) {
-            checkLayer(info, layer);
-            if (m < 1 || m > info.experts()) {
-                throw new InvalidRequestException("top-m " + m + " out of range 1.." + info.experts());
+            int n = checkLayer(info, layer).selectableExperts();
+            if (m < 1 || m > n) {
+                throw new InvalidRequestException("top-m " + m + " out of range 1.." + n + " for layer " + layer);
             }
         }
     }
 
-    /** Only {@code allowed} experts can be selected; the others are pushed far down. */
+    /**
+     * Only {@code allowed} experts can be selected: the others are pushed far down, and any that is
+     * still selected (fewer allowed experts than the model selects) gets weight 0.
+     */
     record ExpertMask(int layer, boolean[] allowed, PositionRange positions) implements RouterEdit {
         public ExpertMask {
             Objects.requireNonNull(allowed, "allowed");
@@ -187,17 +205,72 @@ public sealed interface RouterEdit {
         }
     }
 
+    /**
+     * The weight lever: the final mixing weight of the model's j-th choice is multiplied by
+     * {@code scales[j]} (length = experts used), after any renormalisation, so the rest is not
+     * renormalised. Scales (1, …, 1, 0, …, 0) with m ones give SCMoE's raw top-m weak view.
+     */
+    record ScaleWeights(int layer, float[] scales, PositionRange positions) implements RouterEdit {
+        public ScaleWeights {
+            scales = copy(scales, "scales");
+            Objects.requireNonNull(positions, "positions");
+        }
+
+        /** Keeps the first m choices at their own weights and zeroes the rest. */
+        public static ScaleWeights keepTop(int layer, int expertsUsed, int m, PositionRange positions) {
+            if (m < 0 || m > expertsUsed) {
+                throw new InvalidRequestException("top-m " + m + " out of range 0.." + expertsUsed);
+            }
+            float[] s = new float[expertsUsed];
+            Arrays.fill(s, 0, m, 1f);
+            return new ScaleWeights(layer, s, positions);
+        }
+
+        @Override
+        public float[] scales() {
+            return scales.clone();
+        }
+
+        @Override
+        public void validate(ModelInfo info) {
+            checkLayer(info, layer);
+            if (scales.length != info.expertsUsed()) {
+                throw new InvalidRequestException("scales has length " + scales.length + " but the model selects " + info.expertsUsed() + " experts");
+            }
+            for (int i = 0; i < scales.length; i++) {
+                if (!Float.isFinite(scales[i]) || scales[i] < 0) {
+                    throw new InvalidRequestException("scales[" + i + "] must be finite and >= 0, got " + scales[i]);
+                }
+            }
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ScaleWeights(int l, float[] s, PositionRange p) && l == layer && Arrays.equals(s, scales) && p.equals(positions);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(layer, Arrays.hashCode(scales), positions);
+        }
+    }
+
     private static float[] copy(float[] v, String what) {
         return Objects.requireNonNull(v, what).clone();
     }
 
-    private static void checkLayer(ModelInfo info, int layer) {
+    private static LayerRouting checkLayer(ModelInfo info, int layer) {
         if (!info.isMoe()) {
             throw new InvalidRequestException("model '" + info.architecture() + "' has no MoE layers; routing edits need a Mixture-of-Experts model");
         }
         if (!info.isMoeLayer(layer)) {
             throw new InvalidRequestException("layer " + layer + " is not a MoE layer (MoE layers: " + info.moeLayers() + ")");
         }
+        LayerRouting routing = info.routing(layer);
+        if (!routing.hasRouter()) {
+            throw new InvalidRequestException("layer " + layer + " is hash-routed: its experts follow from the token id, there is no router to edit");
+        }
+        return routing;
     }
 
     private static void checkVector(ModelInfo info, float[] v, String what) {

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -101,6 +102,32 @@ class BadInputTest {
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("top-m 0 out of range");
         assertThatThrownBy(() -> session.setPlan(0, RoutingPlan.of(new RouterEdit.ExpertMask(0, new boolean[e], PositionRange.ALL))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("at least one expert");
+    }
+
+    @Test
+    void weightScalesAreValidated() {
+        int k = model.info().expertsUsed();
+        assertThatThrownBy(() -> session.setPlan(0, RoutingPlan.of(new RouterEdit.ScaleWeights(0, new float[k + 1], PositionRange.ALL))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("selects " + k + " experts");
+        float[] negative = new float[k];
+        negative[1] = -1f;
+        assertThatThrownBy(() -> session.setPlan(0, RoutingPlan.of(new RouterEdit.ScaleWeights(0, negative, PositionRange.ALL))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("scales[1] must be finite and >= 0");
+        assertThatThrownBy(() -> RouterEdit.ScaleWeights.keepTop(0, k, k + 1, PositionRange.ALL))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("out of range");
+    }
+
+    @Test
+    void editsOnAHashRoutedLayerAreRefused() {
+        ModelInfo i = model.info();
+        List<LayerRouting> hashed = i.routing().stream()
+                .map(r -> r.layer() == 0 ? new LayerRouting(0, r.gating(), r.renormalized(), false, r.selectableExperts(), false, false) : r)
+                .toList();
+        ModelInfo info = ModelInfo.of(i.architecture(), i.description(), i.layers(), i.experts(), i.expertsUsed(), i.vocabSize(),
+                i.trainContext(), i.embeddingSize(), i.bos(), i.eos(), i.addBos(), hashed);
+        assertThatThrownBy(() -> new RouterEdit.KeepRank(0, 1, PositionRange.ALL).validate(info))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("layer 0 is hash-routed");
+        new RouterEdit.KeepRank(1, 1, PositionRange.ALL).validate(info); // a routed layer of the same model is fine
     }
 
     @Test

@@ -275,4 +275,28 @@ class RoutingLeverTest {
         assertThat(only.routes().stream().filter(r -> r.layer() == layer))
                 .allSatisfy(r -> assertThat(r.experts()[0]).isEqualTo(popular));
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral"})
+    void weightScalesKeepTheTopMWeightsUnrenormalised(String name) {
+        Model m = TestModels.byName(name);
+        int layer = m.info().moeLayers().get(0);
+        int k = m.info().expertsUsed();
+        RouterTrace base = trace(m, RoutingPlan.EMPTY, TraceSpec.ROUTES);
+        // SCMoE's raw top-1 weak view: the first choice keeps its own weight, the others get none
+        RouterTrace weak = trace(m, RoutingPlan.of(RouterEdit.ScaleWeights.keepTop(layer, k, 1, PositionRange.ALL)), TraceSpec.ROUTES);
+        List<TokenRoute> routes = weak.routes().stream().filter(r -> r.layer() == layer).toList();
+        assertThat(routes).hasSize(m.tokenize(PROMPT).length);
+        for (TokenRoute w : routes) {
+            TokenRoute b = base.route(0, w.position(), layer).orElseThrow();
+            assertThat(w.experts()).containsExactly(b.experts());
+            assertThat(w.weights()[0]).isEqualTo(b.weights()[0]).isLessThan(1f);
+            for (int j = 1; j < k; j++) {
+                assertThat(w.weights()[j]).isZero();
+            }
+        }
+        // and the output follows the scaled weights
+        assertThat(Arrays.equals(run(m, RoutingPlan.of(RouterEdit.ScaleWeights.keepTop(layer, k, 1, PositionRange.ALL)))[0],
+                run(m, RoutingPlan.EMPTY)[0])).isFalse();
+    }
 }

@@ -22,6 +22,7 @@ class NativeLibrariesTest {
         Path dir = NativeLibraries.locate();
         assertThat(dir.resolve(NativeLibraries.SHIM)).isRegularFile();
         assertThat(dir.resolve("natives.txt")).isRegularFile();
+        assertThat(dir.resolve(NativeLibraries.CHECKER)).isExecutable();
     }
 
     @Test

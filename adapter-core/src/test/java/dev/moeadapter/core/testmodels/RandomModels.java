@@ -14,8 +14,13 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Writes small deterministic random-weight GGUF models that llama.cpp loads and runs: an OLMoE-style
- * MoE ({@code olmoe}), a Mixtral-style MoE ({@code llama} + experts) and a dense {@code llama}.
+ * Writes small deterministic random-weight GGUF models that llama.cpp loads and runs, one per gating
+ * family: softmax without renormalisation ({@code olmoe}), softmax renormalised (Mixtral-style
+ * {@code llama} + experts, {@code qwen3moe}), sigmoid with a selection bias, expert groups, a
+ * leading dense layer and a weight scale ({@code glm4moe}), softmax after top-k with router bias
+ * ({@code gpt-oss}), sigmoid with bias on a hybrid convolution/attention memory ({@code lfm2moe}),
+ * top-k on raw logits with sigmoid weights ({@code llama4}),
+ * and a dense {@code llama}.
  *
  * <p>Weights are drawn per tensor from a generator seeded by (spec seed, tensor name), so a tensor's
  * contents do not depend on which other tensors exist, and data is streamed tensor by tensor.
@@ -43,11 +48,31 @@ public final class RandomModels {
     private RandomModels() {}
 
     /** Model family; {@link #ggufArch} is the value of {@code general.architecture}. */
+    public static final int GLM_GROUPS = 4, GLM_GROUPS_USED = 2;
+    public static final float GLM_WEIGHT_SCALE = 2.5f;
+
     public enum Arch {
         /** OLMoE: softmax router, top-k without renormalisation, q/k RMS norm over the full projection. */
         OLMOE("olmoe"),
         /** Mixtral: llama architecture with experts; top-k weights renormalised. */
         MIXTRAL("llama"),
+        /** Qwen3-MoE: softmax router, top-k weights renormalised, per-head q/k RMS norm. */
+        QWEN3MOE("qwen3moe"),
+        /**
+         * GLM-4.5: sigmoid router, selection by score + bias ({@code exp_probs_b}) within the best
+         * {@link #GLM_GROUPS_USED} of {@link #GLM_GROUPS} expert groups, weights renormalised and
+         * scaled by {@link #GLM_WEIGHT_SCALE}; layer 0 is dense.
+         */
+        GLM4MOE("glm4moe"),
+        /** gpt-oss: router with bias, top-k on the logits, softmax over the selected; attention sinks, SWA. */
+        GPT_OSS("gpt-oss"),
+        /**
+         * LFM2-MoE: hybrid memory (short-convolution layers 0 and 2, attention layer 1), sigmoid router
+         * with a selection bias; layer 0 is dense.
+         */
+        LFM2MOE("lfm2moe"),
+        /** Llama 4: top-k on the raw logits, sigmoid weights (no renormalisation), a shared expert. */
+        LLAMA4("llama4"),
         /** Plain llama with a dense SwiGLU FFN; no router. */
         DENSE("llama");
 
@@ -84,6 +109,7 @@ public final class RandomModels {
             }
             // olmoe's q/k norm weights are {n_embd}, so K must be n_embd wide: no GQA.
             require(arch != Arch.OLMOE || nHeadKv == nHead, "olmoe requires nHeadKv == nHead");
+            require(arch != Arch.GLM4MOE || (nExpert % GLM_GROUPS == 0 && nLayer >= 2), "glm4moe needs experts in 4 groups and a MoE layer after the dense one");
         }
 
         public static Spec olmoe() {
@@ -92,6 +118,28 @@ public final class RandomModels {
 
         public static Spec mixtral() {
             return new Spec(Arch.MIXTRAL, 64, 4, 2, 3, 8, 2, 64, 512, TensorType.F32, 43, "random-mixtral");
+        }
+
+        public static Spec qwen3moe() {
+            return new Spec(Arch.QWEN3MOE, 64, 4, 2, 2, 8, 2, 32, 512, TensorType.F32, 45, "random-qwen3moe");
+        }
+
+        /** 16 experts in 4 groups of 4, top-4 from the best 2 groups: 8 selectable experts. */
+        public static Spec glm4moe() {
+            return new Spec(Arch.GLM4MOE, 64, 4, 2, 3, 16, 4, 32, 512, TensorType.F32, 46, "random-glm4moe");
+        }
+
+        public static Spec gptOss() {
+            return new Spec(Arch.GPT_OSS, 64, 4, 2, 2, 8, 2, 32, 512, TensorType.F32, 47, "random-gpt-oss");
+        }
+
+        public static Spec lfm2moe() {
+            return new Spec(Arch.LFM2MOE, 64, 4, 2, 3, 8, 2, 32, 512, TensorType.F32, 48, "random-lfm2moe");
+        }
+
+        public static Spec llama4() {
+            // 4 layers: the 4th skips RoPE and uses attention temperature (with fewer, llama.cpp sets an unused input and aborts)
+            return new Spec(Arch.LLAMA4, 64, 4, 2, 4, 8, 2, 32, 512, TensorType.F32, 49, "random-llama4");
         }
 
         public static Spec dense() {
@@ -131,7 +179,7 @@ public final class RandomModels {
 
         public int headDim() { return nEmbd / nHead; }
 
-        /** Total number of weights (all tensors), e.g. for reporting benchmark model size. */
+        /** Number of weights of the OLMoE and llama layouts (biases and extra norms of other families not counted). */
         public long parameterCount() {
             long hd = headDim(), e = nEmbd, ff = nFf;
             long attn = e * hd * nHead * 2 + e * hd * nHeadKv * 2 + (arch == Arch.OLMOE ? 2 * e : 0);
@@ -187,44 +235,115 @@ public final class RandomModels {
                 .putUInt32(a + ".rope.dimension_count", s.headDim()) // llama requires n_rot == head dim
                 .putUInt32(a + ".vocab_size", VOCAB_SIZE);
         if (s.arch().isMoe()) {
-            w.putUInt32(a + ".expert_count", s.nExpert()).putUInt32(a + ".expert_used_count", s.nExpertUsed());
+            w.putUInt32(a + ".expert_count", s.nExpert()).putUInt32(a + ".expert_used_count", s.nExpertUsed())
+                    .putUInt32(a + ".expert_feed_forward_length", s.nFf());
+        }
+        switch (s.arch()) {
+            case GLM4MOE -> w.putUInt32(a + ".expert_shared_count", 0)
+                    .putUInt32(a + ".leading_dense_block_count", 1)
+                    .putUInt32(a + ".expert_gating_func", 2) // sigmoid
+                    .putBool(a + ".expert_weights_norm", true)
+                    .putFloat32(a + ".expert_weights_scale", GLM_WEIGHT_SCALE)
+                    .putUInt32(a + ".expert_group_count", GLM_GROUPS)
+                    .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
+            case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
+            case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
+            case LFM2MOE -> {
+                int[] kvHeads = new int[s.nLayer()];
+                for (int i = 0; i < kvHeads.length; i++) {
+                    kvHeads[i] = lfmAttention(i) ? s.nHeadKv() : 0; // 0 KV heads marks a convolution layer
+                }
+                w.remove(a + ".attention.head_count_kv").putInt32Array(a + ".attention.head_count_kv", kvHeads)
+                        .putUInt32(a + ".shortconv.l_cache", LFM_CONV_CACHE)
+                        .putUInt32(a + ".leading_dense_block_count", 1)
+                        .putUInt32(a + ".expert_gating_func", 2); // sigmoid
+            }
+            default -> { }
         }
         CharVocabulary.addTo(w);
 
         long e = s.nEmbd(), v = VOCAB_SIZE, q = (long) s.headDim() * s.nHead(), kv = (long) s.headDim() * s.nHeadKv();
-        long ff = s.nFf(), x = s.nExpert();
         TensorType mt = s.type();
         float inv = (float) (1 / Math.sqrt(e));
 
         addRandom(w, s, "token_embd.weight", mt, 1f, e, v);
-        w.addTensor("output_norm.weight", TensorType.F32, ones(e), e);
+        w.addTensor(s.arch() == Arch.LFM2MOE ? "token_embd_norm.weight" : "output_norm.weight", TensorType.F32, ones(e), e);
         addRandom(w, s, "output.weight", mt, 2 * inv, e, v);
         for (int i = 0; i < s.nLayer(); i++) {
             String p = "blk." + i + ".";
             w.addTensor(p + "attn_norm.weight", TensorType.F32, ones(e), e);
+            if (s.arch() == Arch.LFM2MOE && !lfmAttention(i)) {
+                addRandom(w, s, p + "shortconv.conv.weight", TensorType.F32, 0.5f, LFM_CONV_CACHE, e);
+                addRandom(w, s, p + "shortconv.in_proj.weight", mt, inv, e, 3 * e);
+                addRandom(w, s, p + "shortconv.out_proj.weight", mt, inv, e, e);
+                addFfn(w, s, i);
+                continue;
+            }
             addRandom(w, s, p + "attn_q.weight", mt, inv, e, q);
             addRandom(w, s, p + "attn_k.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_v.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_output.weight", mt, (float) (1 / Math.sqrt(q)), q, e);
-            if (s.arch() == Arch.OLMOE) {
+            switch (s.arch()) {
                 // olmoe normalises the whole (un-reshaped) Q/K projection, hence {n_embd}, not {head_dim}.
-                w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
-                w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
+                case OLMOE -> {
+                    w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
+                    w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
+                }
+                case QWEN3MOE, LFM2MOE -> {
+                    w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
+                    w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
+                }
+                case GPT_OSS -> {
+                    addRandom(w, s, p + "attn_output.bias", TensorType.F32, 0.1f, e);
+                    addRandom(w, s, p + "attn_sinks.weight", TensorType.F32, 1f, s.nHead());
+                }
+                default -> { }
             }
-            w.addTensor(p + "ffn_norm.weight", TensorType.F32, ones(e), e);
-            float down = (float) (1 / Math.sqrt(ff));
-            if (s.arch().isMoe()) {
-                addRandom(w, s, p + "ffn_gate_inp.weight", TensorType.F32, 2 * inv, e, x);
-                addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
-                addRandom(w, s, p + "ffn_down_exps.weight", mt, down, ff, e, x);
-                addRandom(w, s, p + "ffn_up_exps.weight", mt, inv, e, ff, x);
-            } else {
-                addRandom(w, s, p + "ffn_gate.weight", mt, inv, e, ff);
-                addRandom(w, s, p + "ffn_down.weight", mt, down, ff, e);
-                addRandom(w, s, p + "ffn_up.weight", mt, inv, e, ff);
-            }
+            addFfn(w, s, i);
         }
         return w;
+    }
+
+    /** The FFN norm and the dense or expert FFN of layer i. */
+    private static void addFfn(GgufWriter w, Spec s, int i) {
+        String p = "blk." + i + ".";
+        long e = s.nEmbd(), ff = s.nFf(), x = s.nExpert();
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e)), down = (float) (1 / Math.sqrt(ff));
+        // glm4moe and gpt-oss norm the FFN input with the post-attention norm
+        boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS;
+        w.addTensor(p + (postNorm ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType.F32, ones(e), e);
+        boolean leadingDense = (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) && i == 0;
+        if (s.arch().isMoe() && !leadingDense) {
+            addRandom(w, s, p + "ffn_gate_inp.weight", TensorType.F32, 2 * inv, e, x);
+            addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
+            addRandom(w, s, p + "ffn_down_exps.weight", mt, down, ff, e, x);
+            addRandom(w, s, p + "ffn_up_exps.weight", mt, inv, e, ff, x);
+            if (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) {
+                // selection bias comparable to the sigmoid scores, so it changes which experts win
+                addRandom(w, s, p + "exp_probs_b.bias", TensorType.F32, 0.5f, x);
+            } else if (s.arch() == Arch.LLAMA4) {
+                addRandom(w, s, p + "ffn_gate_shexp.weight", mt, inv, e, ff);
+                addRandom(w, s, p + "ffn_down_shexp.weight", mt, down, ff, e);
+                addRandom(w, s, p + "ffn_up_shexp.weight", mt, inv, e, ff);
+            } else if (s.arch() == Arch.GPT_OSS) {
+                addRandom(w, s, p + "ffn_gate_inp.bias", TensorType.F32, 0.5f, x);
+                addRandom(w, s, p + "ffn_gate_exps.bias", TensorType.F32, 0.1f, ff, x);
+                addRandom(w, s, p + "ffn_down_exps.bias", TensorType.F32, 0.1f, e, x);
+                addRandom(w, s, p + "ffn_up_exps.bias", TensorType.F32, 0.1f, ff, x);
+            }
+        } else {
+            addRandom(w, s, p + "ffn_gate.weight", mt, inv, e, ff);
+            addRandom(w, s, p + "ffn_down.weight", mt, down, ff, e);
+            addRandom(w, s, p + "ffn_up.weight", mt, inv, e, ff);
+        }
+    }
+
+    private static final int LFM_CONV_CACHE = 3;
+
+    /** LFM2-MoE test model: layer 1 is attention, the others short convolutions. */
+    private static boolean lfmAttention(int layer) {
+        return layer == 1;
     }
 
     /**
@@ -293,18 +412,23 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
             case "olmoe" -> Spec.olmoe();
             case "mixtral" -> Spec.mixtral();
             case "dense" -> Spec.dense();
+            case "qwen3moe" -> Spec.qwen3moe();
+            case "glm4moe" -> Spec.glm4moe();
+            case "gpt-oss" -> Spec.gptOss();
+            case "lfm2moe" -> Spec.lfm2moe();
+            case "llama4" -> Spec.llama4();
             case "large" -> Spec.olmoeLarge();
             default -> throw new IllegalArgumentException("unknown model kind: " + args[0]);
         };

@@ -36,6 +36,11 @@ public final class TestModels {
         return switch (name) {
             case "olmoe" -> olmoe();
             case "mixtral" -> mixtral();
+            case "qwen3moe" -> load(RandomModels.Spec.qwen3moe());
+            case "glm4moe" -> load(RandomModels.Spec.glm4moe());
+            case "gpt-oss" -> load(RandomModels.Spec.gptOss());
+            case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
+            case "llama4" -> load(RandomModels.Spec.llama4());
             case "dense" -> dense();
             default -> throw new IllegalArgumentException(name);
         };

@@ -1,0 +1,46 @@
+package dev.moeadapter.core.doctor;
+
+import dev.moeadapter.core.doctor.Doctor.Status;
+import dev.moeadapter.core.doctor.Doctor.Verdict;
+import dev.moeadapter.core.gguf.GgufWriter;
+import dev.moeadapter.core.testmodels.RandomModels;
+import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class DoctorTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "glm4moe", "lfm2moe"})
+    void everyEditPassesOnAWorkingModel(String name) {
+        Path file = TestModels.byName(name).path();
+        List<Verdict> verdicts = Doctor.examine(file);
+        assertThat(verdicts).hasSize(10).allSatisfy(v -> assertThat(v.status()).as(v.check() + ": " + v.detail()).isEqualTo(Status.PASS));
+    }
+
+    @Test
+    void aDenseModelHasNoEditsToCheck() {
+        List<Verdict> verdicts = Doctor.examine(TestModels.dense().path());
+        assertThat(verdicts.getLast().status()).isEqualTo(Status.REFUSED);
+        assertThat(verdicts.getLast().detail()).contains("no router");
+    }
+
+    @Test
+    void aBrokenModelFailsToLoadWithTheReason(@TempDir Path dir) throws IOException {
+        GgufWriter w = RandomModels.build(RandomModels.Spec.olmoe().withName("doctor-broken"));
+        w.remove("olmoe.expert_used_count").putUInt32("olmoe.expert_used_count", 17);
+        Path f = dir.resolve("broken.gguf");
+        w.write(f);
+        assertThat(Doctor.examine(f)).singleElement().satisfies(v -> {
+            assertThat(v.status()).isEqualTo(Status.FAIL);
+            assertThat(v.detail()).contains("GGML_ASSERT");
+        });
+    }
+}

@@ -1,0 +1,295 @@
+package dev.moeadapter.core.engine;
+
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TokenProbabilities;
+import dev.moeadapter.core.routing.TokenRoute;
+import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.core.testmodels.RandomModels;
+import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The routing lever on one tiny random model per gating family: softmax (olmoe), softmax
+ * renormalised (mixtral, qwen3moe), sigmoid with selection bias, expert groups and a weight scale
+ * (glm4moe), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
+ * convolution/attention memory (lfm2moe), top-k on raw logits with sigmoid weights (llama4). Every
+ * edit must mean the same in each.
+ */
+class ArchitectureMatrixTest {
+    private static final String PROMPT = "The quick brown fox jumps";
+
+    private static Session open(Model m, int sequences) {
+        return m.newSession(new SessionParams(512, 128, sequences, 1, 1));
+    }
+
+    private static RouterTrace trace(Model m, RoutingPlan plan) {
+        try (Session s = open(m, 1)) {
+            s.setPlan(0, plan);
+            s.setTrace(0, TraceSpec.routesAndProbabilities(PositionRange.ALL));
+            s.decode(Batch.allOutputs(0, 0, m.tokenize(PROMPT)));
+            return s.drainTrace();
+        }
+    }
+
+    private static List<TokenRoute> routes(RouterTrace t, int layer) {
+        return t.routes().stream().filter(r -> r.layer() == layer).toList();
+    }
+
+    /** The factor the model multiplies its mixing weights by (GLM's expert_weights_scale). */
+    private static float weightScale(Model m) {
+        return m.info().architecture().equals("glm4moe") ? RandomModels.GLM_WEIGHT_SCALE : 1f;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void modelInfoReportsEachLayersRouting(String name) {
+        ModelInfo i = TestModels.byName(name).info();
+        record Want(Gating gating, boolean renormalized, boolean bias, List<Integer> layers, int selectable, boolean cutsLastLayer) {}
+        Want want = switch (name) {
+            case "olmoe" -> new Want(Gating.SOFTMAX, false, false, List.of(0, 1, 2), 16, true);
+            case "mixtral" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1, 2), 8, true);
+            case "qwen3moe" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1), 8, true);
+            case "glm4moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true); // 2 of 4 groups of 4
+            case "gpt-oss" -> new Want(Gating.SOFTMAX_WEIGHT, true, false, List.of(0, 1), 8, false); // runs every row
+            case "lfm2moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true);
+            case "llama4" -> new Want(Gating.SIGMOID, false, false, List.of(0, 1, 2, 3), 8, true);
+            default -> throw new IllegalArgumentException(name);
+        };
+        assertThat(i.moeLayers()).isEqualTo(want.layers());
+        assertThat(i.gating()).isEqualTo(want.gating());
+        assertThat(i.renormalized()).isEqualTo(want.renormalized());
+        assertThat(i.selectionBias()).isEqualTo(want.bias());
+        for (LayerRouting r : i.routing()) {
+            assertThat(r.gating()).isEqualTo(want.gating());
+            assertThat(r.renormalized()).isEqualTo(want.renormalized());
+            assertThat(r.selectionBias()).isEqualTo(want.bias());
+            assertThat(r.selectableExperts()).isEqualTo(want.selectable());
+            assertThat(r.hasRouter()).isTrue();
+            // most graphs cut the last layer to the output rows
+            assertThat(r.outputRowsOnly()).isEqualTo(want.cutsLastLayer() && r.layer() == i.layers() - 1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void generationIsDeterministic(String name) {
+        Model m = TestModels.byName(name);
+        assertThat(greedy(m, 8)).isEqualTo(greedy(m, 8));
+    }
+
+    private static int[] greedy(Model m, int n) {
+        try (Session s = open(m, 1)) {
+            int[] toks = m.tokenize(PROMPT);
+            s.decode(Batch.of(0, 0, toks));
+            int[] out = new int[n];
+            int last = toks.length - 1, pos = toks.length;
+            for (int i = 0; i < n; i++) {
+                out[i] = s.argmax(last);
+                s.decode(Batch.of(0, pos++, new int[] {out[i]}));
+                last = 0;
+            }
+            return out;
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void tracesHoldProbabilitiesAndTheSelectedWeights(String name) {
+        Model m = TestModels.byName(name);
+        ModelInfo i = m.info();
+        RouterTrace t = trace(m, RoutingPlan.EMPTY);
+        int tokens = m.tokenize(PROMPT).length;
+        for (LayerRouting r : i.routing()) {
+            // every token outputs here, so even an output-rows-only layer covers every token
+            assertThat(routes(t, r.layer())).hasSize(tokens);
+            for (TokenProbabilities p : t.probabilities().stream().filter(p -> p.layer() == r.layer()).toList()) {
+                double sum = 0;
+                for (float v : p.probabilities()) {
+                    assertThat(v).isBetween(0f, 1f);
+                    sum += v;
+                }
+                assertThat(sum).as("%s layer %d probabilities sum", name, r.layer()).isCloseTo(1.0, within(1e-4));
+            }
+            for (TokenRoute route : routes(t, r.layer())) {
+                assertThat(route.experts()).hasSize(i.expertsUsed()).doesNotHaveDuplicates();
+                if (r.renormalized()) {
+                    double w = 0;
+                    for (float v : route.weights()) {
+                        w += v;
+                    }
+                    assertThat(w).isCloseTo(weightScale(m), within(1e-4));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void forcingAnExpertSelectsIt(String name) {
+        Model m = TestModels.byName(name);
+        int e = m.info().experts();
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        for (int layer : m.info().moeLayers()) {
+            // the expert the model picks first least often here: forcing it must overrule score, bias and groups
+            int[] first = new int[e];
+            routes(base, layer).forEach(r -> first[r.experts()[0]]++);
+            int expert = 0;
+            for (int x = 1; x < e; x++) {
+                if (first[x] < first[expert]) {
+                    expert = x;
+                }
+            }
+            float[] force = new float[e];
+            force[expert] = 100f;
+            final int forced = expert;
+            RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.AddDelta(layer, force, PositionRange.ALL)));
+            assertThat(routes(t, layer)).isNotEmpty().allSatisfy(r -> assertThat(r.experts()[0]).isEqualTo(forced));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void rankTwoKeepsTheModelsOwnSecondChoice(String name) {
+        Model m = TestModels.byName(name);
+        int layer = m.info().moeLayers().getFirst(); // sees the same input with and without the edit
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        RouterTrace weak = trace(m, RoutingPlan.of(new RouterEdit.KeepRank(layer, 2, PositionRange.ALL)));
+        LayerRouting r = m.info().routing(layer);
+        if (r.selectionBias()) {
+            // the bias and groups really change the order here, so ranking by score alone would fail
+            assertThat(routes(base, layer)).anySatisfy(b -> {
+                float[] p = base.probabilities(0, b.position(), layer).orElseThrow().probabilities();
+                assertThat(p[b.experts()[1]]).isNotEqualTo(secondLargest(p));
+            });
+        }
+        for (TokenRoute w : routes(weak, layer)) {
+            TokenRoute b = base.route(0, w.position(), layer).orElseThrow();
+            assertThat(w.experts()[0]).as("the model's own second choice leads").isEqualTo(b.experts()[1]);
+            // it keeps all the weight where the model renormalises (or softmaxes), its own weight otherwise
+            float want = r.renormalized() || r.gating() == Gating.SOFTMAX ? weightScale(m) : b.weights()[1];
+            assertThat(w.weights()[0]).isCloseTo(want, within(1e-4f));
+            for (int j = 1; j < w.weights().length; j++) {
+                assertThat(w.weights()[j]).isLessThan(1e-6f);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void topTwoKeepsTheModelsOwnFirstTwoChoices(String name) {
+        Model m = TestModels.byName(name);
+        int layer = m.info().moeLayers().getFirst();
+        LayerRouting r = m.info().routing(layer);
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        RouterTrace weak = trace(m, RoutingPlan.of(new RouterEdit.KeepTop(layer, 2, PositionRange.ALL)));
+        for (TokenRoute w : routes(weak, layer)) {
+            TokenRoute b = base.route(0, w.position(), layer).orElseThrow();
+            assertThat(Arrays.copyOf(w.experts(), 2)).containsExactly(b.experts()[0], b.experts()[1]);
+            float kept = w.weights()[0] + w.weights()[1];
+            if (r.renormalized() || r.gating() == Gating.SOFTMAX) {
+                assertThat(kept).isCloseTo(weightScale(m), within(1e-4f));
+                assertThat(w.weights()[0] / kept).isCloseTo(b.weights()[0] / (b.weights()[0] + b.weights()[1]), within(1e-4f));
+            }
+            for (int j = 2; j < w.weights().length; j++) {
+                assertThat(w.weights()[j]).isLessThan(1e-6f);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void aDeniedExpertNeverGetsWeight(String name) {
+        Model m = TestModels.byName(name);
+        int layer = m.info().moeLayers().getFirst();
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        int popular = routes(base, layer).getFirst().experts()[0];
+        RouterTrace masked = trace(m, RoutingPlan.of(RouterEdit.ExpertMask.deny(layer, m.info().experts(), PositionRange.ALL, popular)));
+        assertThat(routes(masked, layer)).isNotEmpty().allSatisfy(r -> assertThat(r.weightOf(popular)).isLessThan(1e-6f));
+    }
+
+    private static float secondLargest(float[] v) {
+        float[] sorted = v.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length - 2];
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void replacingTheDistributionSelectsItsTopKAndMixesItsEntries(String name) {
+        Model m = TestModels.byName(name);
+        int e = m.info().experts(), k = m.info().expertsUsed();
+        float[] omega = new float[e];
+        float sum = 0;
+        for (int i = 0; i < e; i++) {
+            omega[i] = 1f + (i * 7 % e); // distinct entries: a permutation of 1..e
+            sum += omega[i];
+        }
+        for (int i = 0; i < e; i++) {
+            omega[i] /= sum;
+        }
+        Integer[] order = new Integer[e];
+        Arrays.setAll(order, i -> i);
+        Arrays.sort(order, (a, b) -> Float.compare(omega[b], omega[a]));
+        for (int layer : m.info().moeLayers()) {
+            LayerRouting r = m.info().routing(layer);
+            RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.ReplaceDistribution(layer, omega, PositionRange.ALL)));
+            for (TokenRoute route : routes(t, layer)) {
+                float selected = 0;
+                for (int j = 0; j < k; j++) {
+                    assertThat(route.experts()[j]).as("%s layer %d rank %d", name, layer, j + 1).isEqualTo(order[j]);
+                    selected += omega[order[j]];
+                }
+                for (int j = 0; j < k; j++) {
+                    float w = omega[order[j]] / (r.renormalized() ? selected : 1f) * weightScale(m);
+                    assertThat(route.weights()[j]).isCloseTo(w, within(1e-4f));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4"})
+    void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
+        Model m = TestModels.byName(name);
+        int[] a = m.tokenize("abc def ghi");
+        int[] b = m.tokenize("xyz uvw rst");
+        float[][] alone = new float[a.length][];
+        try (Session s = open(m, 2)) {
+            s.decode(Batch.allOutputs(0, 0, a));
+            for (int i = 0; i < a.length; i++) {
+                alone[i] = s.logits(i);
+            }
+        }
+        int layer = m.info().moeLayers().getFirst();
+        try (Session s = open(m, 2)) {
+            s.setPlan(1, RoutingPlan.of(new RouterEdit.KeepRank(layer, 2, PositionRange.ALL),
+                    RouterEdit.ScaleWeights.keepTop(m.info().lastMoeLayer(), m.info().expertsUsed(), 1, PositionRange.ALL)));
+            Batch.Builder both = Batch.builder();
+            for (int i = 0; i < a.length; i++) {
+                both.add(a[i], i, 0, true);
+            }
+            for (int i = 0; i < b.length; i++) {
+                both.add(b[i], i, 1, true);
+            }
+            s.decode(both.build());
+            for (int i = 0; i < a.length; i++) {
+                assertThat(Arrays.equals(s.logits(i), alone[i])).as("sequence 0 row %d", i).isTrue();
+            }
+            float[] edited = s.logits(a.length + b.length - 1);
+            try (Session plain = open(m, 1)) {
+                plain.decode(Batch.of(0, 0, b));
+                assertThat(Arrays.equals(plain.logits(b.length - 1), edited)).as("the edited sequence changed").isFalse();
+            }
+        }
+    }
+}
