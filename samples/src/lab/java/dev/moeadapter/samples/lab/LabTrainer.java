@@ -40,7 +40,7 @@ import java.util.Set;
  * download cache, outside the work tree); a run started with the same recipe resumes from it.
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
- * [--balance 0.01] [--group 0] [--group-until 0.3] [--layers L --experts E --topk K --ff F --embd D]
+ * [--balance 0.01] [--group 0] [--group-until 0.3] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
  * [--eval-every N] [--checkpoint DIR] [--checkpoint-minutes 10]}
  */
 public final class LabTrainer {
@@ -52,12 +52,13 @@ public final class LabTrainer {
             new Split(Shift.MISLEADING, Part.DEV), new Split(Shift.LONG, Part.DEV));
 
     record Settings(TwinShape shape, int steps, int batch, float lr, float balance, float group, float groupUntil,
-                    long seed, Path out, int evalEvery, Path checkpointDir, double checkpointMinutes) {
+                    int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery, Path checkpointDir,
+                    double checkpointMinutes) {
 
         /** What makes two runs the same run: a checkpoint resumes only a run with this recipe. */
         String recipe() {
-            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s seed=%d suite=%d",
-                    shape, steps, batch, lr, balance, group, groupUntil, seed, LabSuiteV2.SEED);
+            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d",
+                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED);
         }
     }
 
@@ -80,7 +81,8 @@ public final class LabTrainer {
         Path cache = Path.of(System.getenv().getOrDefault("MOE_ADAPTER_CACHE", System.getProperty("user.home") + "/.cache/moe-adapter"));
         Settings s = new Settings(shape, integer(a, "steps", 2000), integer(a, "batch", 64),
                 Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
-                Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")), seed,
+                Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")),
+                integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT), seed,
                 Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
                 Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")));
@@ -128,7 +130,7 @@ public final class LabTrainer {
             double lossSum = 0, balanceSum = 0, groupSum = 0;
             int window = 0;
             for (int step = first; step <= s.steps(); step++) {
-                List<LabItem> items = LabSuiteV2.trainingBatch(s.seed(), step, s.batch(), heldOut);
+                List<LabItem> items = LabSuiteV2.trainingBatch(s.seed(), step, s.batch(), heldOut, s.untaggedPercent(), s.misleadingPercent());
                 float lr = learningRate(s.lr(), s.steps(), step);
                 float groupWeight = (float) (s.group() * Math.max(0, 1 - step / (s.groupUntil() * s.steps())));
                 try (NDManager sub = root.newSubManager()) {

@@ -55,9 +55,16 @@ public final class RouterOracle {
         CONTEXT
     }
 
-    /** Deltas {@code [items, layers, experts]} for {@code items}, from Adam on the objective. */
+    /** Deltas {@code [items, layers, experts]} for {@code items}, from Adam on the objective, starting at zero. */
     static float[] optimise(MoeTwin twin, NDManager root, List<LabItem> items, int steps, float lr, Objective objective) {
+        return optimise(twin, root, items, steps, lr, objective, 0, 0);
+    }
+
+    /** As above, starting from Gaussian deltas of standard deviation {@code initScale} drawn from {@code seed} (a restart). */
+    static float[] optimise(MoeTwin twin, NDManager root, List<LabItem> items, int steps, float lr, Objective objective,
+                            long seed, float initScale) {
         TwinShape s = twin.shape();
+        java.util.Random init = new java.util.Random(seed);
         int per = s.layers() * s.experts();
         float[] out = new float[items.size() * per];
         for (int from = 0; from < items.size(); from += 100) {
@@ -65,7 +72,9 @@ public final class RouterOracle {
             try (NDManager sub = root.newSubManager()) {
                 twin.lendTo(sub);
                 LabBatch b = LabBatch.of(sub, chunk);
-                NDArray delta = sub.zeros(new Shape(chunk.size(), s.layers(), s.experts()));
+                float[] start = new float[chunk.size() * per];
+                for (int i = 0; i < start.length && initScale > 0; i++) start[i] = (float) (init.nextGaussian() * initScale);
+                NDArray delta = sub.create(start, new Shape(chunk.size(), s.layers(), s.experts())).duplicate();
                 NDArray m = delta.zerosLike(), v = delta.zerosLike();
                 delta.setRequiresGradient(true);
                 for (int step = 1; step <= steps; step++) {

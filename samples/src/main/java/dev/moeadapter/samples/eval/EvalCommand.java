@@ -30,7 +30,9 @@ import java.util.Map;
  * [--lr 0.05] [--layers top:0.25|soft] [--param scalar|full|top:8] [--window 0] [--seed 0]}, C3PO: {@code --reference
  * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--loss-tokens 1]}.
  * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
- * Prints the table and writes DIR/result.json and DIR/report.html.
+ * Prints the table and writes DIR/result.json and DIR/report.html. A test split of a guarded suite
+ * (an {@code acceptance.json} beside its tasks folder) runs only as {@link RunLedger} allows, and is
+ * recorded in its ledger.
  */
 public final class EvalCommand {
     private EvalCommand() {}
@@ -45,6 +47,12 @@ public final class EvalCommand {
         int ctx = Integer.parseInt(a.getOrDefault("ctx", "2048"));
         Path out = Path.of(a.getOrDefault("out", "eval-out"));
 
+        RunLedger guard = RunLedger.forBenchmark(bench);
+        if (guard != null) {
+            Map<String, String> settings = new HashMap<>(a);
+            settings.keySet().removeAll(java.util.Set.of("model", "bench", "out", "threads"));
+            guard.admit(modelPath, bench, policy, settings);
+        }
         List<BenchmarkItem> items = BenchmarkFile.read(bench);
         if (a.containsKey("limit")) {
             items = items.subList(0, Math.min(items.size(), Integer.parseInt(a.get("limit"))));

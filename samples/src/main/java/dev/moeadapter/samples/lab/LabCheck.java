@@ -5,6 +5,7 @@ import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.ModelFingerprint;
 import dev.moeadapter.c3po.Neighbour;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
@@ -34,10 +35,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -72,7 +75,9 @@ import java.util.Map;
  * twin) raises the ceiling further and runs separately ({@code ./moe lab oracle}).
  *
  * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
- * [--out DIR] [--threads 1]}: writes {@code DIR/check.json} and {@code DIR/check.md}.
+ * [--out DIR] [--threads 1] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
+ * {@code --freeze true} also records the verdicts in the suite's {@code acceptance.json}, which the
+ * harness consults before any run on a test split ({@link dev.moeadapter.samples.eval.RunLedger}).
  */
 public final class LabCheck {
 
@@ -130,6 +135,11 @@ public final class LabCheck {
             Files.writeString(out.resolve("check.md"), markdown(r));
             System.out.print(markdown(r));
             System.out.println("wrote " + out.resolve("check.json") + " and check.md");
+            if (Boolean.parseBoolean(a.getOrDefault("freeze", "false"))) {
+                Path file = check.tasks.toAbsolutePath().resolveSibling("acceptance.json");
+                freeze(file, modelPath, r);
+                System.out.println("froze the verdicts in " + file);
+            }
         }
     }
 
@@ -239,6 +249,32 @@ public final class LabCheck {
         LOG.info("{}: base {}, fixed-delta ceiling {} (D = {}), SCMoE reach {}, NLL picks the task {}, C3PO neighbours {}, purity {}; {}",
                 split.name(), baseP, ceiling, fixing, reachP, picksP, c3poP, c.neighbourPurity(), v);
         return c;
+    }
+
+    /**
+     * Records the verdicts in the suite's {@code acceptance.json} under the model's SHA-256. A split
+     * frozen before stays as it was: the table is fixed before any method runs on a test split.
+     */
+    static void freeze(Path file, Path model, Report r) throws IOException {
+        JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+        ObjectNode root = Files.exists(file)
+                ? (ObjectNode) json.readTree(file.toFile()) : json.createObjectNode();
+        String sha = ModelFingerprint.sha256(model);
+        ObjectNode entry = root.has(sha) ? (ObjectNode) root.get(sha)
+                : root.putObject(sha).put("model", model.getFileName().toString());
+        ObjectNode splits = entry.has("splits") ? (ObjectNode) entry.get("splits")
+                : entry.putObject("splits");
+        for (SplitCheck c : r.splits()) {
+            if (splits.has(c.split())) {
+                LOG.warn("{} on {} was frozen before; its entry stays as it was", c.split(), model.getFileName());
+                continue;
+            }
+            ObjectNode s = splits.putObject(c.split());
+            s.put("frozen", Instant.now().toString()).put("base", c.base().value()).put("ceiling", c.ceiling().value())
+                    .put("usable", c.verdict().usable()).put("why", c.verdict().why());
+            s.putObject("canTest").put("scmoe", c.verdict().scmoe()).put("rerouting", c.verdict().rerouting()).put("c3po", c.verdict().c3po());
+        }
+        json.writeValue(file.toFile(), root);
     }
 
     static Verdict verdict(Split split, Proportion base, Proportion ceiling, Proportion reach, Proportion picks, float fixing, Proportion c3po) {

@@ -108,15 +108,24 @@ public final class LabSuiteV2 {
         return keys;
     }
 
-    /** The training items of one step: a pure function of (seed, step); held-out queries skipped. */
+    /** The training items of one step, in the registered mix: a pure function of (seed, step); held-out queries skipped. */
     public static List<LabItem> trainingBatch(long seed, long step, int size, Set<String> heldOut) {
+        return trainingBatch(seed, step, size, heldOut, UNTAGGED_PERCENT, 100 - TAGGED_PERCENT - UNTAGGED_PERCENT);
+    }
+
+    /** As {@link #trainingBatch(long, long, int, Set)} with another share (percent) of untagged and misleading items. */
+    public static List<LabItem> trainingBatch(long seed, long step, int size, Set<String> heldOut, int untaggedPercent, int misleadingPercent) {
+        if (untaggedPercent < 0 || misleadingPercent < 0 || untaggedPercent + misleadingPercent > 100) {
+            throw new IllegalArgumentException("untagged and misleading shares must be percentages summing to at most 100");
+        }
+        int tagged = 100 - untaggedPercent - misleadingPercent;
         SplittableRandom rnd = new SplittableRandom(SEED * 31 + seed * 1_000_003L + step * 7_919L);
         List<LabItem> out = new ArrayList<>(size);
         while (out.size() < size) {
             LabTask task = TASKS[rnd.nextInt(TASKS.length)];
             int kind = rnd.nextInt(100);
-            String tag = kind < TAGGED_PERCENT ? task.tag()
-                    : kind < TAGGED_PERCENT + UNTAGGED_PERCENT ? LabSuite.UNTAGGED : LabSuite.otherTag(task, rnd);
+            String tag = kind < tagged ? task.tag()
+                    : kind < tagged + untaggedPercent ? LabSuite.UNTAGGED : LabSuite.otherTag(task, rnd);
             LabItem it = LabSuite.item("train-" + step + "-" + out.size(), task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
             if (!heldOut.contains(LabSuite.key(it))) out.add(it);
         }

@@ -1,0 +1,127 @@
+package dev.moeadapter.samples.eval;
+
+import dev.moeadapter.c3po.ModelFingerprint;
+import dev.moeadapter.core.InvalidRequestException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Keeps test splits honest. A task suite whose {@code tasks/} folder has an {@code acceptance.json}
+ * beside it is guarded: its acceptance checks were measured and frozen per model (by SHA-256)
+ * before any method ran on its test splits, stating per split which methods it can test. A run on
+ * a guarded test split is refused unless the model has a frozen entry for that split and the
+ * entry says the arm's method can be tested there (the base arm needs the entry only); every run
+ * that goes ahead is appended to {@code ledger.jsonl} (time, model, split, arm, settings hash,
+ * commit), so how often a test split was looked at is on record.
+ */
+public final class RunLedger {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Pattern TEST_SPLIT = Pattern.compile("(.+-)?test\\.jsonl");
+
+    private final Path acceptance;
+    private final Path ledger;
+
+    private RunLedger(Path acceptance, Path ledger) {
+        this.acceptance = acceptance;
+        this.ledger = ledger;
+    }
+
+    /** The guard of {@code bench}'s suite, or null when the file is not a guarded test split. */
+    public static RunLedger forBenchmark(Path bench) {
+        Path tasks = bench.toAbsolutePath().getParent();
+        if (tasks == null || !TEST_SPLIT.matcher(bench.getFileName().toString()).matches()) return null;
+        Path acceptance = tasks.resolveSibling("acceptance.json");
+        return Files.exists(acceptance) ? new RunLedger(acceptance, tasks.resolveSibling("ledger.jsonl")) : null;
+    }
+
+    /** The method an arm of the harness tests: "base", "scmoe", "rerouting" or "c3po". */
+    static String method(String policy) {
+        return switch (policy) {
+            case "none" -> "base";
+            case "scmoe", "rerouting" -> policy;
+            default -> policy.startsWith("c3po") ? "c3po" : policy;
+        };
+    }
+
+    /**
+     * Refuses the run unless the frozen acceptance entry allows it, then records it. {@code settings}
+     * are the run's arguments that shape the answer (paths and thread counts excluded by the caller).
+     */
+    public void admit(Path model, Path bench, String policy, Map<String, String> settings) {
+        String sha = ModelFingerprint.sha256(model);
+        String split = bench.getFileName().toString().replace(".jsonl", "");
+        JsonNode entry = read().path(sha).path("splits").path(split);
+        if (entry.isMissingNode()) {
+            throw new InvalidRequestException("no frozen acceptance entry for " + model.getFileName() + " (" + sha.substring(0, 12)
+                    + "…) on " + split + " in " + acceptance + ": run and freeze the acceptance checks first (./moe lab check --freeze true)");
+        }
+        String method = method(policy);
+        if (!method.equals("base") && !entry.path("canTest").path(method).asBoolean(false)) {
+            throw new InvalidRequestException("the frozen acceptance checks say " + split + " cannot test " + method + " on "
+                    + model.getFileName() + " (" + entry.path("why").asString("") + "); a run there would be no evidence either way");
+        }
+        ObjectNode line = JSON.createObjectNode()
+                .put("time", Instant.now().toString())
+                .put("model", model.getFileName().toString()).put("modelSha256", sha)
+                .put("split", split).put("arm", policy).put("settings", hash(settings)).put("commit", Git.head());
+        try {
+            Files.writeString(ledger, JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to the run ledger " + ledger, e);
+        }
+    }
+
+    private JsonNode read() {
+        try {
+            return JSON.readTree(acceptance.toFile());
+        } catch (RuntimeException e) {
+            throw new InvalidRequestException("cannot read " + acceptance + ": " + e.getMessage());
+        }
+    }
+
+    /** A short, order-independent hash of the settings. */
+    static String hash(Map<String, String> settings) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(new TreeMap<>(settings).toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The commit the harness runs from, or "unknown" outside a git checkout. */
+    static final class Git {
+        private Git() {}
+
+        static String head() {
+            try {
+                Process p = new ProcessBuilder("git", "rev-parse", "HEAD").redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                return p.waitFor() == 0 && out.matches("[0-9a-f]{40}") ? out : "unknown";
+            } catch (IOException e) {
+                return "unknown";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "unknown";
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package dev.moeadapter.samples.eval;
+
+import dev.moeadapter.c3po.ModelFingerprint;
+import dev.moeadapter.core.InvalidRequestException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RunLedgerTest {
+
+    @TempDir
+    Path suite;
+
+    @Test
+    void unguardedFilesAndDevSplitsPassFreely() throws Exception {
+        Files.createDirectories(suite.resolve("tasks"));
+        assertThat(RunLedger.forBenchmark(suite.resolve("tasks/test.jsonl"))).isNull(); // no acceptance.json
+        Files.writeString(suite.resolve("acceptance.json"), "{}");
+        assertThat(RunLedger.forBenchmark(suite.resolve("tasks/misleading-dev.jsonl"))).isNull();
+        assertThat(RunLedger.forBenchmark(suite.resolve("tasks/misleading-test.jsonl"))).isNotNull();
+    }
+
+    @Test
+    void aTestSplitRunsOnlyWhereTheFrozenChecksAllowItAndEveryRunIsRecorded() throws Exception {
+        Path model = suite.resolve("m.gguf");
+        Files.writeString(model, "not really a model, but it has a hash");
+        String sha = ModelFingerprint.sha256(model);
+        Files.createDirectories(suite.resolve("tasks"));
+        Files.writeString(suite.resolve("acceptance.json"), """
+                {"%s": {"model": "m.gguf", "splits": {"misleading-test": {"why": "SCMoE: mask reach below 30%%",
+                  "canTest": {"scmoe": false, "rerouting": true, "c3po": false}}}}}
+                """.formatted(sha));
+        Path bench = suite.resolve("tasks/misleading-test.jsonl");
+        RunLedger guard = RunLedger.forBenchmark(bench);
+
+        guard.admit(model, bench, "none", Map.of());
+        guard.admit(model, bench, "rerouting", Map.of("steps", "5"));
+        assertThatThrownBy(() -> guard.admit(model, bench, "scmoe", Map.of()))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("cannot test scmoe").hasMessageContaining("mask reach");
+        Path other = suite.resolve("tasks/untagged-test.jsonl");
+        assertThatThrownBy(() -> RunLedger.forBenchmark(other).admit(model, other, "none", Map.of()))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("no frozen acceptance entry");
+
+        var lines = Files.readAllLines(suite.resolve("ledger.jsonl"));
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(1)).contains("\"split\":\"misleading-test\"", "\"arm\":\"rerouting\"", sha);
+        assertThat(RunLedger.hash(Map.of("a", "1", "b", "2"))).isEqualTo(RunLedger.hash(Map.of("b", "2", "a", "1")));
+    }
+}
