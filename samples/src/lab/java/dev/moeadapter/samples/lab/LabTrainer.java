@@ -182,12 +182,12 @@ public final class LabTrainer {
                     }
                     LOG.info(msg.toString());
                     Files.writeString(logFile, line.append('\n'), StandardOpenOption.APPEND);
-                    export(s, twin, logFile);
                 }
                 if (evaluate || System.nanoTime() - lastCheckpoint > s.checkpointMinutes() * 60e9) {
                     checkpoint(s, ckptFile, params, adam, step);
                     lastCheckpoint = System.nanoTime();
                 }
+                if (evaluate) export(s, twin, logFile);
             }
             LOG.info("wrote {} and its training log", s.out());
         }
