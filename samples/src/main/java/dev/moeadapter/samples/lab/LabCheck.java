@@ -23,9 +23,12 @@ import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TokenProbabilities;
+import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.samples.eval.BenchmarkFile;
 import dev.moeadapter.samples.eval.BenchmarkItem;
 import dev.moeadapter.samples.eval.EvalRunner;
+import dev.moeadapter.samples.eval.ExpertUsage;
 import dev.moeadapter.samples.eval.Proportion;
 import dev.moeadapter.samples.eval.Scorer;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
@@ -97,8 +100,14 @@ public final class LabCheck {
                              Proportion ceiling, Proportion scmoeReach, Proportion nllPicksTask, Proportion c3poNeighbours,
                              Proportion neighbourPurity, Verdict verdict) {}
 
-    /** The whole check of one model. */
-    public record Report(String model, List<String> taskExperts, List<SplitCheck> splits) {}
+    /**
+     * The whole check of one model: per task the experts its deltas raise; per task and layer the
+     * share of its in-distribution selections on its k most used experts (k / experts if routing
+     * ignored the task); per layer the router margin (log p of the k-th minus the (k+1)-th
+     * expert, 10th / 50th / 90th percentile over in-distribution prompt tokens); and every split.
+     */
+    public record Report(String model, List<String> taskExperts, Map<String, double[]> concentration, List<double[]> routerMargins,
+                         List<SplitCheck> splits) {}
 
     private final Model model;
     private final Session session;
@@ -144,7 +153,10 @@ public final class LabCheck {
     }
 
     Report run(String modelName, List<Split> splits, C3poSettings c3po) throws IOException {
-        taskExperts = taskExperts(read(new Split(Shift.NONE, Part.REF)));
+        EvalRunner inDistribution = new EvalRunner(model, session, new PlainGeneration(), MAX_TOKENS);
+        inDistribution.run(read(new Split(Shift.NONE, Part.REF)));
+        taskExperts = taskExperts(inDistribution.expertUsage());
+        List<double[]> margins = routerMargins(read(new Split(Shift.NONE, Part.DEV)).subList(0, 100));
         List<String> described = new ArrayList<>();
         taskExperts.forEach((t, e) -> described.add(t + ": " + Arrays.deepToString(e)));
         Map<Shift, Path> references = new HashMap<>();
@@ -153,7 +165,7 @@ public final class LabCheck {
             Path ref = references.computeIfAbsent(s.shift(), this::buildReference);
             checks.add(check(s, ref, c3po));
         }
-        return new Report(modelName, described, checks);
+        return new Report(modelName, described, inDistribution.expertUsage().concentration(), margins, checks);
     }
 
     private List<BenchmarkItem> read(Split s) {
@@ -161,12 +173,10 @@ public final class LabCheck {
     }
 
     /** Per task and layer, the k experts the base routes the task's in-distribution tokens to most. */
-    private Map<String, int[][]> taskExperts(List<BenchmarkItem> ref) {
-        EvalRunner runner = new EvalRunner(model, session, new PlainGeneration(), MAX_TOKENS);
-        runner.run(ref);
+    private Map<String, int[][]> taskExperts(ExpertUsage usage) {
         Map<String, int[][]> out = new LinkedHashMap<>();
         int k = model.info().expertsUsed();
-        runner.expertUsage().byTask().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+        usage.byTask().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             long[][] u = e.getValue();
             int[][] top = new int[u.length][];
             for (int l = 0; l < u.length; l++) {
@@ -175,6 +185,30 @@ public final class LabCheck {
                         .sorted((x, y) -> Long.compare(row[y], row[x])).limit(k).mapToInt(Integer::intValue).toArray();
             }
             out.put(e.getKey(), top);
+        });
+        return out;
+    }
+
+    /** Per MoE layer, the 10th, 50th and 90th percentile of log p(k-th expert) − log p((k+1)-th) over the prompts' tokens. */
+    private List<double[]> routerMargins(List<BenchmarkItem> items) {
+        int k = model.info().expertsUsed();
+        Map<Integer, List<Double>> byLayer = new java.util.TreeMap<>();
+        session.setPlan(0, RoutingPlan.EMPTY);
+        for (BenchmarkItem it : items) {
+            session.setTrace(0, TraceSpec.routesAndProbabilities(PositionRange.ALL));
+            decodeAll(model.tokenize(it.prompt()));
+            for (TokenProbabilities tp : session.drainTrace().probabilities()) {
+                float[] p = tp.probabilities();
+                Arrays.sort(p);
+                double margin = Math.log(p[p.length - k]) - Math.log(Math.max(p[p.length - k - 1], Float.MIN_NORMAL));
+                byLayer.computeIfAbsent(tp.layer(), l -> new ArrayList<>()).add(margin);
+            }
+        }
+        session.setTrace(0, TraceSpec.OFF);
+        List<double[]> out = new ArrayList<>();
+        byLayer.values().forEach(m -> {
+            double[] v = m.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            out.add(new double[] {v[(int) (0.1 * (v.length - 1))], v[(v.length - 1) / 2], v[(int) (0.9 * (v.length - 1))]});
         });
         return out;
     }
@@ -385,7 +419,19 @@ public final class LabCheck {
     }
 
     static String markdown(Report r) {
-        StringBuilder sb = new StringBuilder("Acceptance checks for `" + r.model() + "` (n = 400 per split; 95% Wilson intervals)\n\n"
+        StringBuilder sb = new StringBuilder("Acceptance checks for `" + r.model() + "` (n = 400 per split; 95% Wilson intervals)\n\n");
+        sb.append("Router margin per layer (log p of the k-th minus the (k+1)-th expert; 10th / 50th / 90th percentile, in-distribution dev prompts): ");
+        for (int l = 0; l < r.routerMargins().size(); l++) {
+            double[] m = r.routerMargins().get(l);
+            sb.append(String.format(Locale.ROOT, "%sL%d %.2f / %.2f / %.2f", l == 0 ? "" : ", ", l, m[0], m[1], m[2]));
+        }
+        sb.append("\n\nExpert specialisation (share of a task's in-distribution selections on its k most used experts, per layer):\n\n");
+        r.concentration().forEach((task, c) -> {
+            sb.append("- ").append(task).append(':');
+            for (double x : c) sb.append(String.format(Locale.ROOT, " %.2f", x));
+            sb.append('\n');
+        });
+        sb.append("\n"
                 + "| split | base | fixed per-task delta (ceiling, D) | SCMoE mask reach | prompt NLL picks the task | C3PO neighbours | neighbour purity | can test |\n"
                 + "|---|---|---|---|---|---|---|---|\n");
         for (SplitCheck c : r.splits()) {
