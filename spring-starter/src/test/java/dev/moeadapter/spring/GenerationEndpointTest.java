@@ -215,7 +215,7 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"max_tokens\":-1}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),
-                new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "topP"),
+                new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "top_p"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"magic\"}", 400, "policy 'default' has no arm 'magic'"),
                 new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
