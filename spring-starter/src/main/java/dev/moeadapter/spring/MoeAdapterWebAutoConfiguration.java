@@ -2,6 +2,7 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.web.ApiErrors;
+import dev.moeadapter.spring.web.DotSegmentRefusal;
 import dev.moeadapter.spring.web.EventStreams;
 import dev.moeadapter.spring.web.GenerationController;
 import dev.moeadapter.spring.web.JsonErrorController;
@@ -26,6 +27,7 @@ import org.springframework.context.annotation.Condition;
 import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.Ordered;
 import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
@@ -92,6 +94,14 @@ public class MoeAdapterWebAutoConfiguration {
         reg.addUrlPatterns("/v1/*");
         reg.setOrder(order);
         reg.setEnabled(enabled);
+        return reg;
+    }
+
+    /** Before anything else, on every URL: a URL with dot segments is unknown. */
+    @Bean
+    public FilterRegistrationBean<DotSegmentRefusal> moeDotSegmentRefusal() {
+        FilterRegistrationBean<DotSegmentRefusal> reg = new FilterRegistrationBean<>(new DotSegmentRefusal());
+        reg.setOrder(Ordered.HIGHEST_PRECEDENCE);
         return reg;
     }
 

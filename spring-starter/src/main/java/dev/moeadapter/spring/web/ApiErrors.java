@@ -21,6 +21,7 @@ import org.springframework.web.ErrorResponse;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -95,6 +96,11 @@ public class ApiErrors {
     ResponseEntity<Map<String, Object>> engine(MoeAdapterException e) {
         LOG.error("generation failed", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", e.getMessage());
+    }
+
+    /** The client went away mid-answer: nobody to answer. */
+    @ExceptionHandler(AsyncRequestNotUsableException.class)
+    void clientGone() {
     }
 
     /** Spring MVC's own refusals (wrong method, missing parameter, not acceptable, …) with their status; anything else is a 500. */
