@@ -18,25 +18,27 @@ final class SseClient implements AutoCloseable {
     private final BufferedReader in;
     final int status;
 
-    SseClient(int port, String path, String body, String... headers) throws IOException {
-        socket = new Socket("localhost", port);
-        socket.setSoTimeout(60_000); // a hang fails the test instead of blocking it
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        StringBuilder request = new StringBuilder("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                + "Accept: text/event-stream\r\nContent-Length: " + bytes.length + "\r\n");
-        for (int i = 0; i < headers.length; i += 2) {
-            request.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-        }
-        OutputStream out = socket.getOutputStream();
-        out.write(request.append("\r\n").toString().getBytes(StandardCharsets.UTF_8));
-        out.write(bytes);
-        out.flush();
+    SseClient(int port, String path, String body) throws IOException {
+        socket = send(port, path, body);
         in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
         String statusLine = in.readLine();
         status = Integer.parseInt(statusLine.split(" ")[1]);
         for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
             // headers
         }
+    }
+
+    /** A connection that has sent a POST of {@code body} and not read anything yet. */
+    static Socket send(int port, String path, String body) throws IOException {
+        Socket socket = new Socket("localhost", port);
+        socket.setSoTimeout(60_000); // a hang fails the test instead of blocking it
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Accept: text/event-stream\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.write(bytes);
+        out.flush();
+        return socket;
     }
 
     /** The next {@code data:} payload (JSON or [DONE]), skipping chunk sizes, blank lines and comments; null at the end. */

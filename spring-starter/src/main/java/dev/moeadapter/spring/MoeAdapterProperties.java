@@ -34,7 +34,8 @@ import java.util.List;
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)
  * @param acquireTimeout how long a request waits for a free session before it is refused
- * @param streamTimeout longest a streamed (server-sent events) answer may take
+ * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
+ *                      its generation is cancelled
  * @param streamKeepAlive how long a streamed answer stays silent before a comment line is sent, which
  *                        also finds a client that left (its generation is then cancelled)
  * @param sampling defaults for requests that do not say

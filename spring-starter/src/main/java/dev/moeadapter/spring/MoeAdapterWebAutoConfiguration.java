@@ -2,8 +2,8 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.web.ApiErrors;
+import dev.moeadapter.spring.web.AsyncAnswers;
 import dev.moeadapter.spring.web.DotSegmentRefusal;
-import dev.moeadapter.spring.web.EventStreams;
 import dev.moeadapter.spring.web.GenerationController;
 import dev.moeadapter.spring.web.JsonErrorController;
 import dev.moeadapter.spring.web.PolicyController;
@@ -53,8 +53,8 @@ public class MoeAdapterWebAutoConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    public EventStreams moeEventStreams(JsonMapper json, MoeAdapterProperties props) {
-        return new EventStreams(json, props.streamKeepAlive());
+    public AsyncAnswers moeAsyncAnswers(JsonMapper json, MoeAdapterProperties props) {
+        return new AsyncAnswers(json, props.streamKeepAlive());
     }
 
     /** Errors the container answers itself (a filter's, a malformed URL, {@code /error} asked for) in the documented shape. */

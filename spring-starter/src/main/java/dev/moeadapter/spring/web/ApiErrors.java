@@ -103,12 +103,14 @@ public class ApiErrors {
     void clientGone() {
     }
 
-    /** Spring MVC's own refusals (wrong method, missing parameter, not acceptable, …) with their status; anything else is a 500. */
+    /** Spring MVC's own refusals (wrong method, not acceptable, an answer over its time, …) with their status; anything else is a 500. */
     @ExceptionHandler(Exception.class)
     ResponseEntity<Map<String, Object>> unexpected(Exception e) {
-        if (e instanceof ErrorResponse refusal && refusal.getStatusCode().is4xxClientError()) {
+        if (e instanceof ErrorResponse refusal) {
+            HttpStatusCode status = refusal.getStatusCode();
             String detail = refusal.getBody().getDetail();
-            return error(refusal.getStatusCode(), "invalid_request_error", null, null, detail == null ? e.getMessage() : detail);
+            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null, null,
+                    detail == null ? e.getMessage() : detail);
         }
         LOG.error("request failed", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", "the server failed to answer this request");

@@ -1,6 +1,5 @@
 package dev.moeadapter.spring.web;
 
-import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.GenerationService;
@@ -32,13 +31,13 @@ public class GenerationController {
     private final GenerationService service;
     private final JsonMapper json;
     private final CallerIdentity callers;
-    private final EventStreams streams;
+    private final AsyncAnswers answers;
 
-    public GenerationController(GenerationService service, JsonMapper json, CallerIdentity callers, EventStreams streams) {
+    public GenerationController(GenerationService service, JsonMapper json, CallerIdentity callers, AsyncAnswers answers) {
         this.service = service;
         this.json = json;
         this.callers = callers;
-        this.streams = streams;
+        this.answers = answers;
     }
 
     @PostMapping(path = "/v1/moe/generate", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -46,13 +45,15 @@ public class GenerationController {
                                                          HttpServletResponse httpResponse) {
         GenerateRequest body = RequestBodies.read(bytes, GenerateRequest.class);
         GenerationCommand command = body.toCommand(callers.of(http));
-        if (!body.streaming()) {
-            GenerateResponse response = GenerateResponse.of(service.generate(command, TokenListener.NONE, new CancellationToken()));
-            byte[] answer = json.writeValueAsBytes(response);
-            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(answer));
-        }
         GenerationService.Prepared prepared = service.prepare(command);
-        return streams.open(httpResponse, events -> {
+        if (!body.streaming()) {
+            return answers.whole(http, cancel -> {
+                try (prepared) {
+                    return GenerateResponse.of(prepared.run(TokenListener.NONE, cancel));
+                }
+            });
+        }
+        return answers.stream(http, httpResponse, events -> {
             try (prepared) {
                 var outcome = prepared.run((token, text) -> events.send(Map.of("type", "token", "text", text)), events.cancel());
                 if (!events.cancel().isCancelled()) {

@@ -1,6 +1,5 @@
 package dev.moeadapter.spring.web.openai;
 
-import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.GenerationOutcome;
@@ -8,7 +7,7 @@ import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.engine.ModelNotFoundException;
 import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.EventStream;
-import dev.moeadapter.spring.web.EventStreams;
+import dev.moeadapter.spring.web.AsyncAnswers;
 import dev.moeadapter.spring.web.RequestBodies;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
@@ -42,14 +41,14 @@ public class OpenAiController {
     private final GenerationService service;
     private final JsonMapper json;
     private final CallerIdentity callers;
-    private final EventStreams streams;
+    private final AsyncAnswers answers;
     private final long loaded = Instant.now().getEpochSecond();
 
-    public OpenAiController(GenerationService service, JsonMapper json, CallerIdentity callers, EventStreams streams) {
+    public OpenAiController(GenerationService service, JsonMapper json, CallerIdentity callers, AsyncAnswers answers) {
         this.service = service;
         this.json = json;
         this.callers = callers;
-        this.streams = streams;
+        this.answers = answers;
     }
 
     @GetMapping("/v1/models")
@@ -70,7 +69,7 @@ public class OpenAiController {
                                                                  HttpServletResponse response) {
         ChatCompletionRequest body = RequestBodies.read(bytes, ChatCompletionRequest.class);
         body.check(service.modelId());
-        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.CHAT, response);
+        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.CHAT, http, response);
     }
 
     @PostMapping(path = "/v1/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -78,7 +77,7 @@ public class OpenAiController {
                                                              HttpServletResponse response) {
         CompletionRequest body = RequestBodies.read(bytes, CompletionRequest.class);
         body.check(service.modelId());
-        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.TEXT, response);
+        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.TEXT, http, response);
     }
 
     private ModelList.Card card() {
@@ -86,17 +85,20 @@ public class OpenAiController {
     }
 
     private ResponseEntity<StreamingResponseBody> answer(OpenAiRequest body, GenerationCommand command, CompletionFormat format,
-                                                         HttpServletResponse response) {
+                                                         HttpServletRequest request, HttpServletResponse response) {
         long created = Instant.now().getEpochSecond();
-        if (!body.streaming()) {
-            GenerationOutcome o = service.generate(command, TokenListener.NONE, new CancellationToken());
-            byte[] bytes = json.writeValueAsBytes(format.whole(new Stamp(o.id(), created, service.modelId()), o));
-            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(bytes));
-        }
         // refusals (bad input, no free session) happen here, before the 200 is committed
         GenerationService.Prepared prepared = service.prepare(command);
+        if (!body.streaming()) {
+            return answers.whole(request, cancel -> {
+                try (prepared) {
+                    GenerationOutcome o = prepared.run(TokenListener.NONE, cancel);
+                    return format.whole(new Stamp(o.id(), created, service.modelId()), o);
+                }
+            });
+        }
         Stamp stamp = new Stamp(prepared.id(), created, service.modelId(), body.includeUsage());
-        return streams.open(response, events -> {
+        return answers.stream(request, response, events -> {
             try (prepared) {
                 // the opening chunk goes with the first text, so that a refusal until then keeps its status
                 AtomicBoolean opened = new AtomicBoolean();
