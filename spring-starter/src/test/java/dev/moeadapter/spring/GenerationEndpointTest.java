@@ -223,6 +223,8 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"beta\":1}}", 400, "unknown rerouting setting 'beta'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"param\":\"half\"}}", 400, "'param' must be full, scalar or top:M"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"magic\"}}", 400, "unknown c3po algorithm 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"kr\",\"steps\":5}}", 400,
+                        "'steps' applies to algorithm ngd only"),
                 new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
                 new Case("{\"prompt\":\"" + "word ".repeat(60) + "\"}", 400, "the context holds"),
                 new Case("{\"prompt\":\"" + "x".repeat(5000) + "\"}", 413, "exceeds the limit"));

@@ -12,6 +12,9 @@ import dev.moeadapter.spring.engine.AdaptationRegistry;
 import dev.moeadapter.spring.engine.SessionPool;
 import dev.moeadapter.spring.policy.PolicyRouter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
@@ -90,6 +93,17 @@ class StartupValidationTest {
             assertThat(threads).isPositive();
         }
         assertThat(defaults.effectiveSessions(2) * defaults.effectiveThreads(2)).isEqualTo(2);
+    }
+
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void moreDecodingThreadsThanProcessorsAreWarnedAbout(CapturedOutput output) {
+        int processors = Runtime.getRuntime().availableProcessors();
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=" + (processors + 1), "moe.adapter.sessions=1",
+                "moe.adapter.context-size=128", "moe.adapter.batch-size=32").run(ctx -> {
+            assertThat(ctx).hasNotFailed();
+            assertThat(output.getAll()).contains("threads decoding at once on " + processors + " processors");
+        });
     }
 
     @Test

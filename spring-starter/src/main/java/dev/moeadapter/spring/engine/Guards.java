@@ -103,7 +103,7 @@ public final class Guards implements AutoCloseable {
     }
 
     /** The mean hold of a permit shared by the permits: the expected wait until one of them is returned. */
-    public Duration retryAfter() {
+    private Duration retryAfter() {
         return Duration.ofNanos(meanHoldNanos.get() / bulkhead.getBulkheadConfig().getMaxConcurrentCalls());
     }
 
