@@ -107,7 +107,7 @@ class StreamsAndBudgetsTest extends RunningService {
         while (slow.stoppedAfterNanos.get() < 0) {
             Thread.sleep(10); // bounded by the adaptation's own one-minute cap
         }
-        assertThat(slow.stoppedAfterNanos.get()).as("stopped by the client's departure, not its own cap").isLessThan(60_000_000_000L);
+        assertThat(slow.sawCancel).as("stopped by the client's departure, not its own cap").isTrue();
         assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).isEqualTo(200);
     }
 

@@ -50,6 +50,8 @@ class TestStrategies {
     static final class Slow implements AdaptationStrategy {
         final AtomicLong stoppedAfterNanos = new AtomicLong(-1);
         volatile CountDownLatch started = new CountDownLatch(1);
+        /** Whether it stopped because it was cancelled (rather than at its own one-minute cap). */
+        volatile boolean sawCancel;
 
         @Override
         public String name() {
@@ -73,6 +75,7 @@ class TestStrategies {
                     break;
                 }
             }
+            sawCancel = cancel.isCancelled();
             stoppedAfterNanos.set(System.nanoTime() - t0);
             return new GenerationResult("", new int[0], request.prompt().length, FinishReason.CANCELLED, 0, 0);
         }
