@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @SpringBootTest(classes = {MoeAdapterService.class, TestStrategies.class}, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {
-        "moe.adapter.sessions=1", "moe.adapter.acquire-timeout=200ms", "moe.adapter.stream-keep-alive=100ms",
+        "moe.adapter.sessions=1", "moe.adapter.acquire-timeout=200ms", "moe.adapter.stream-keep-alive=500ms",
         "moe.adapter.default-policy=open",
         "moe.adapter.policies.open.allow-override=true",
         "moe.adapter.policies.open.arms.plain.adaptation=none",
@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
         "moe.adapter.policies.open.arms.pausing.time-budget=5m",
         "moe.adapter.policies.open.arms.cut.adaptation=pausing",
         "moe.adapter.policies.open.arms.cut.weight=0",
-        "moe.adapter.policies.open.arms.cut.time-budget=300ms",
+        "moe.adapter.policies.open.arms.cut.time-budget=1s",
         "moe.adapter.policies.open.arms.slow.adaptation=slow",
         "moe.adapter.policies.open.arms.slow.weight=0",
         "moe.adapter.policies.open.arms.slow.time-budget=5m",

@@ -41,6 +41,7 @@ public class ApiKeyAuthentication extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (failures.throttled(request.getRemoteAddr())) {
+            failures.log(request.getRemoteAddr(), request.getMethod(), request.getRequestURI(), "too many failed authentications");
             response.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, failures.period().toSeconds())));
             ApiErrors.write(response, HttpStatus.TOO_MANY_REQUESTS, "requests", "too_many_failed_authentications",
                     "too many requests with a wrong API key from this address; retry later");

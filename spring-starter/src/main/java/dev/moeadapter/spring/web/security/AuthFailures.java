@@ -43,6 +43,11 @@ final class AuthFailures {
     /** Counts a failure of {@code address} and logs it, or counts it towards the next log line. */
     void failed(String address, String method, String uri, String reason) {
         byAddress.get(address, a -> RateLimiter.of(a, config)).acquirePermission();
+        log(address, method, uri, reason);
+    }
+
+    /** Logs a refusal, or counts it towards the next log line when one was logged this period. */
+    void log(String address, String method, String uri, String reason) {
         if (logLines.acquirePermission()) {
             long more = unlogged.getAndSet(0);
             LOG.info("refused {} {} from {}: {}{}", method, uri, address, reason,
