@@ -13,7 +13,6 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.util.List;
 import java.util.Map;
@@ -29,13 +28,11 @@ import java.util.Map;
 @RestController
 public class GenerationController {
     private final GenerationService service;
-    private final JsonMapper json;
     private final CallerIdentity callers;
     private final AsyncAnswers answers;
 
-    public GenerationController(GenerationService service, JsonMapper json, CallerIdentity callers, AsyncAnswers answers) {
+    public GenerationController(GenerationService service, CallerIdentity callers, AsyncAnswers answers) {
         this.service = service;
-        this.json = json;
         this.callers = callers;
         this.answers = answers;
     }

@@ -22,7 +22,6 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -39,14 +38,12 @@ public class OpenAiController {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiController.class);
 
     private final GenerationService service;
-    private final JsonMapper json;
     private final CallerIdentity callers;
     private final AsyncAnswers answers;
     private final long loaded = Instant.now().getEpochSecond();
 
-    public OpenAiController(GenerationService service, JsonMapper json, CallerIdentity callers, AsyncAnswers answers) {
+    public OpenAiController(GenerationService service, CallerIdentity callers, AsyncAnswers answers) {
         this.service = service;
-        this.json = json;
         this.callers = callers;
         this.answers = answers;
     }
