@@ -63,7 +63,10 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
         s.requireOnly("c3po", NAMES);
         String label = s.stringValue("algorithm", null);
         Algorithm a = label == null ? algorithm : Algorithm.byLabel(label.trim());
-        if (a instanceof Algorithm.GradientDescent ngd && s.values().containsKey("steps")) {
+        if (s.values().containsKey("steps")) {
+            if (!(a instanceof Algorithm.GradientDescent ngd)) {
+                throw new InvalidRequestException("c3po setting 'steps' applies to algorithm ngd only, not " + a.label());
+            }
             a = ngd.withSteps(s.intValue("steps", 0));
         }
         return withAlgorithm(a).withNeighbours(s.intValue("k", neighbours))

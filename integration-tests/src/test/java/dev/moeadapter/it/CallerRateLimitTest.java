@@ -7,11 +7,12 @@ import java.net.http.HttpResponse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Without API keys the rate limit counts per caller header (moe.adapter.caller-header), else per client address. */
+/** Without API keys the rate limit counts per caller header (moe.adapter.caller-header) from a trusted proxy, else per client address. */
 @TestPropertySource(properties = {
         "moe.adapter.security.rate-limit.requests=3",
         "moe.adapter.security.rate-limit.period=1m",
-        "moe.adapter.caller-header=X-Caller"})
+        "moe.adapter.caller-header=X-Caller",
+        "moe.adapter.security.trusted-proxies=127.0.0.1"})
 class CallerRateLimitTest extends RunningService {
     @Test
     void eachCallerGetsItsOwnAllowance() throws Exception {

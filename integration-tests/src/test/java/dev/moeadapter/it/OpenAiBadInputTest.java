@@ -63,15 +63,15 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(CHAT, chat(",\"policy\":\"magic\""), 400, "unknown policy 'magic'"),
                 new Case(CHAT, chat(",\"settings\":{\"beta\":\"x\"}"), 400, "adaptation 'none' takes no settings"),
                 new Case(TEXT, text(",\"arm\":\"scmoe\",\"settings\":{\"beta\":null}"), 400, "beta"),
-                new Case(CHAT, chat(",\"temperature\":-1"), 400, "temperature must be in [0, 100]"),
-                new Case(TEXT, text(",\"top_p\":0"), 400, "topP must be in (0, 1]"),
+                new Case(CHAT, chat(",\"temperature\":-1"), 400, "temperature must be in [0, 2]"),
+                new Case(TEXT, text(",\"top_p\":0"), 400, "top_p must be in (0, 1]"),
                 new Case(CHAT, chat(",\"n\":3"), 400, "n must be 1"),
                 new Case(CHAT, chat(",\"presence_penalty\":0.5"), 400, "not supported"),
                 new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}]"), 400, "tools are not supported"),
                 new Case(TEXT, text(",\"stop\":\"\""), 400, "stop strings must not be empty"),
                 new Case(CHAT, chat(",\"stop\":[\"a\",null]"), 400, "stop strings must not be null"),
                 new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":[null]}", 400, "message role must be one of"),
-                new Case(TEXT, text(",\"stop\":" + "[\"a\"".repeat(1) + ",\"b\"".repeat(16) + "]"), 400, "at most 16 stop strings"),
+                new Case(TEXT, text(",\"stop\":" + "[\"a\"".repeat(1) + ",\"b\"".repeat(16) + "]"), 400, "at most 4 stop sequences"),
                 new Case(TEXT, text("").replace("\"hi\"", "\"" + "x".repeat(17_000) + "\""), 413, "exceeds the limit"));
         for (Case c : cases) {
             HttpResponse<String> r = post(c.path(), c.body());

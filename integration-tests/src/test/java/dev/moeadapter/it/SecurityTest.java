@@ -41,7 +41,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @TestPropertySource(properties = {
         "moe.adapter.security.api-keys=" + SecurityTest.KEY_ONE + "," + SecurityTest.KEY_TWO,
         "moe.adapter.security.rate-limit.requests=" + SecurityTest.LIMIT,
-        "moe.adapter.security.rate-limit.period=1m"})
+        "moe.adapter.security.rate-limit.period=1m",
+        "moe.adapter.security.auth-failures.requests=1000",
+        "moe.adapter.security.trusted-proxies=127.0.0.1"})
 @ExtendWith(OutputCaptureExtension.class)
 class SecurityTest extends RunningService {
     static final String KEY_ONE = "it-key-one-4f1c9a";
@@ -122,8 +124,12 @@ class SecurityTest extends RunningService {
     }
 
     @Test
-    void healthIsOpenAndOtherActuatorEndpointsAreClosed() throws Exception {
-        assertThat(get("/actuator/health").statusCode()).isEqualTo(200);
+    void healthIsOpenWithoutDetailsAndOtherActuatorEndpointsAreClosed() throws Exception {
+        HttpResponse<String> health = get("/actuator/health");
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(json(health.body()).get("status").asString()).isEqualTo("UP");
+        assertThat(health.body()).as("no paths, disk sizes or model details unless configured")
+                .doesNotContain("components").doesNotContain("details").doesNotContain("diskSpace");
         for (String closed : List.of("/actuator/env", "/actuator/configprops", "/actuator/beans", "/actuator/heapdump", "/actuator/metrics")) {
             assertThat(get(closed).statusCode()).as(closed).isEqualTo(404);
         }

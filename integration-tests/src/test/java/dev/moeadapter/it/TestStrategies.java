@@ -1,5 +1,6 @@
 package dev.moeadapter.it;
 
+import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.RoutingViews;
@@ -12,6 +13,8 @@ import dev.moeadapter.core.generation.TokenListener;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -28,9 +31,27 @@ class TestStrategies {
         return new Flaky();
     }
 
+    @Bean
+    Pausing pausingStrategy() {
+        return new Pausing();
+    }
+
+    @Bean
+    Refusing refusingStrategy() {
+        return new Refusing();
+    }
+
+    @Bean
+    Crashing crashingStrategy() {
+        return new Crashing();
+    }
+
     /** Works until it is cancelled (at most a minute), producing nothing. */
     static final class Slow implements AdaptationStrategy {
         final AtomicLong stoppedAfterNanos = new AtomicLong(-1);
+        volatile CountDownLatch started = new CountDownLatch(1);
+        /** Whether it stopped because it was cancelled (rather than at its own one-minute cap). */
+        volatile boolean sawCancel;
 
         @Override
         public String name() {
@@ -45,6 +66,7 @@ class TestStrategies {
         @Override
         public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             long t0 = System.nanoTime();
+            started.countDown();
             while (!cancel.isCancelled() && System.nanoTime() - t0 < 60_000_000_000L) {
                 try {
                     Thread.sleep(1);
@@ -53,8 +75,109 @@ class TestStrategies {
                     break;
                 }
             }
+            sawCancel = cancel.isCancelled();
             stoppedAfterNanos.set(System.nanoTime() - t0);
             return new GenerationResult("", new int[0], request.prompt().length, FinishReason.CANCELLED, 0, 0);
+        }
+    }
+
+    /**
+     * Plain generation that pauses after its first token until it is released, or cancelled (the
+     * client left, the budget ran out): a stand-in for an adaptation working between tokens, e.g.
+     * rerouting's rounds. Counts the tokens the generator produced after the pause.
+     */
+    static final class Pausing implements AdaptationStrategy {
+        private final PlainGeneration plain = new PlainGeneration();
+        volatile CountDownLatch release = new CountDownLatch(1);
+        volatile CountDownLatch paused = new CountDownLatch(1);
+        volatile CountDownLatch finished = new CountDownLatch(1);
+        final AtomicInteger tokensAfterPause = new AtomicInteger();
+        volatile boolean sawCancel;
+        volatile GenerationResult result;
+
+        /** Arms it for the next request. */
+        void reset() {
+            release = new CountDownLatch(1);
+            paused = new CountDownLatch(1);
+            finished = new CountDownLatch(1);
+            tokensAfterPause.set(0);
+            sawCancel = false;
+            result = null;
+        }
+
+        @Override
+        public String name() {
+            return "pausing";
+        }
+
+        @Override
+        public int sequencesNeeded() {
+            return 1;
+        }
+
+        @Override
+        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            AtomicInteger seen = new AtomicInteger();
+            try {
+                result = plain.generate(session, request, (token, text) -> {
+                    if (seen.incrementAndGet() > 1) {
+                        tokensAfterPause.incrementAndGet();
+                    }
+                    listener.onToken(token, text);
+                    if (seen.get() == 1) {
+                        paused.countDown();
+                        long t0 = System.nanoTime();
+                        while (release.getCount() > 0 && !cancel.isCancelled() && System.nanoTime() - t0 < 60_000_000_000L) {
+                            try {
+                                release.await(1, TimeUnit.MILLISECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt(); // the container stops an abandoned answer's thread
+                                break;
+                            }
+                        }
+                        sawCancel = cancel.isCancelled() || Thread.currentThread().isInterrupted();
+                    }
+                }, cancel);
+                return result;
+            } finally {
+                finished.countDown();
+            }
+        }
+    }
+
+    /** Finds the request's settings wrong only once generating, as a method may (e.g. against the prompt). */
+    static final class Refusing implements AdaptationStrategy {
+        @Override
+        public String name() {
+            return "refusing";
+        }
+
+        @Override
+        public int sequencesNeeded() {
+            return 1;
+        }
+
+        @Override
+        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            throw new InvalidRequestException("refusing: this prompt does not suit the arm's settings");
+        }
+    }
+
+    /** Dies with an Error, not an exception (as running out of memory does). */
+    static final class Crashing implements AdaptationStrategy {
+        @Override
+        public String name() {
+            return "crashing";
+        }
+
+        @Override
+        public int sequencesNeeded() {
+            return 1;
+        }
+
+        @Override
+        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            throw new OutOfMemoryError("crashing: simulated");
         }
     }
 

@@ -4,6 +4,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -58,6 +59,11 @@ public final class ScmoeStrategy implements AdaptationStrategy {
             weak = m.group(1).equals("rank") ? new WeakRouting.RankK(n) : new WeakRouting.TopM(n);
         }
         return new ScmoeStrategy(new ScmoeSettings(weak, s.floatValue("alpha", settings.alpha()), s.floatValue("beta", settings.beta())));
+    }
+
+    @Override
+    public void validate(ModelInfo model) {
+        settings.weak().validate(model);
     }
 
     /** The weak view (sequence 1) against the strong view, which routes as the model does (sequence 0). */

@@ -30,6 +30,8 @@ import dev.moeadapter.spring.policy.FeedbackLedger;
 import dev.moeadapter.spring.policy.PolicyRouter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -41,13 +43,14 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * Loads the model named by {@code moe.adapter.model} once, opens a pool of sessions sized for the
- * strategies present, registers one strategy per method module on the classpath, and builds the A/B
+ * arms configured, registers one strategy per method module on the classpath, and builds the A/B
  * policies, guards, metrics, feedback ledger, adaptation-result cache and health indicator.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(MoeAdapterProperties.class)
 @ConditionalOnProperty(prefix = "moe.adapter", name = "model")
 public class MoeAdapterAutoConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(MoeAdapterAutoConfiguration.class);
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
@@ -71,18 +74,29 @@ public class MoeAdapterAutoConfiguration {
         return new AdaptationRegistry(strategies.orderedStream().toList());
     }
 
+    /**
+     * Sessions sized for the arms configured: each holds the sequences the most demanding arm needs.
+     * Concurrent decodes times threads per decode should not exceed the processors: more only makes
+     * every decode slower (the threads spin on each other), so it is warned about.
+     */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public SessionPool moeSessionPool(Model model, MoeAdapterProperties props, AdaptationRegistry strategies) {
-        int threads = props.effectiveThreads();
-        return new SessionPool(model, new SessionParams(props.contextSize() * strategies.maxSequences(), props.batchSize(),
-                strategies.maxSequences(), threads, threads), props.sessions());
+    public SessionPool moeSessionPool(Model model, MoeAdapterProperties props, PolicyRouter policies) {
+        int processors = Runtime.getRuntime().availableProcessors();
+        int sessions = props.effectiveSessions(processors), threads = props.effectiveThreads(processors);
+        if (sessions * threads > processors) {
+            LOG.warn("moe.adapter.sessions ({}) x moe.adapter.threads ({}) = {} threads decoding at once on {} processors: "
+                    + "concurrent requests will slow each other down; lower one of them", sessions, threads, sessions * threads, processors);
+        }
+        int sequences = policies.maxSequences();
+        return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads),
+                sessions);
     }
 
     @Bean
     @ConditionalOnMissingBean
-    public PolicyRouter moePolicyRouter(MoeAdapterProperties props, AdaptationRegistry strategies) {
-        return new PolicyRouter(props, strategies);
+    public PolicyRouter moePolicyRouter(MoeAdapterProperties props, AdaptationRegistry strategies, Model model) {
+        return new PolicyRouter(props, strategies, model.info());
     }
 
     @Bean(destroyMethod = "close")

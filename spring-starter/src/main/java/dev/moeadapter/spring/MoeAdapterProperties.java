@@ -14,6 +14,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -25,22 +26,29 @@ import java.util.List;
  * @param model the GGUF file to serve
  * @param gpuLayers layers offloaded to a GPU backend (0 = CPU only, -1 = all)
  * @param mmap map the model file instead of reading it
- * @param threads CPU threads per session (0 = all available processors)
+ * @param threads CPU threads per session (0 = the available processors divided among the sessions, at
+ *                least one); more than the processors over all sessions is warned about at startup
  * @param contextSize tokens of context per sequence (prompt + answer); a session holds this for each
- *                    sequence the strategies need (SCMoE: two; rerouting: 1 + 2q, nine by default)
+ *                    sequence the configured arms need (SCMoE: two; rerouting: 1 + 2q, nine by default)
  * @param batchSize most tokens per decode
- * @param sessions concurrent requests (one llama.cpp context each)
+ * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
+ *                 processors at {@code threads} each, at most 2)
  * @param acquireTimeout how long a request waits for a free session before it is refused
- * @param streamTimeout longest a streamed (server-sent events) answer may take
+ * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
+ *                      its generation is cancelled
+ * @param streamKeepAlive how long a streamed answer stays silent before a comment line is sent, which
+ *                        also finds a client that left (its generation is then cancelled)
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  * @param c3po C3PO (with the c3po module on the classpath and a reference set named)
  * @param callerHeader the request header whose value (a user or tenant id) names the caller: it keeps a
  *                     caller on one arm of a policy (the arm is chosen by hashing it) and is what the
- *                     rate limit counts by; without it, an API key names the caller when keys are
- *                     configured, else the arm is drawn at random by weight. Trusted as sent: set it
- *                     in a gateway in front of the service
+ *                     rate limit counts by. Read only on requests from {@code security.trusted-proxies}
+ *                     (a gateway that sets it); otherwise an API key names the caller when keys are
+ *                     configured, else the arm is drawn at random by weight
  * @param defaultPolicy the policy for requests that name none; may be left out when there is one policy
+ * @param selectablePolicies policies other than the default one that a request may name with {@code "policy"}
+ *                           (default: none)
  * @param policies A/B policies by name; without any, one policy "default" serves the plain arm "none"
  *                 and lets a request name any other adaptation as its arm
  * @param guards bulkhead wait, time budgets and circuit breakers
@@ -57,14 +65,16 @@ public record MoeAdapterProperties(
         @DefaultValue("0") @Min(0) @Max(256) int threads,
         @DefaultValue("4096") @Min(64) int contextSize,
         @DefaultValue("512") @Min(2) int batchSize,
-        @DefaultValue("2") @Min(1) @Max(64) int sessions,
+        @DefaultValue("0") @Min(0) @Max(64) int sessions,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
         @DefaultValue("10m") @NotNull Duration streamTimeout,
+        @DefaultValue("1s") @NotNull Duration streamKeepAlive,
         @DefaultValue @Valid Sampling sampling,
         @DefaultValue @Valid Limits limits,
         @DefaultValue @Valid C3po c3po,
         @DefaultValue("X-Caller-Id") @NotBlank String callerHeader,
         String defaultPolicy,
+        @DefaultValue List<@NotBlank String> selectablePolicies,
         Map<String, @Valid Policy> policies,
         @DefaultValue @Valid Guards guards,
         @DefaultValue @Valid Feedback feedback,
@@ -72,6 +82,8 @@ public record MoeAdapterProperties(
         @DefaultValue @Valid Security security) {
 
     public MoeAdapterProperties {
+        requirePositive("moe.adapter.stream-keep-alive", streamKeepAlive);
+        requirePositive("moe.adapter.acquire-timeout", acquireTimeout);
         policies = policies == null ? Map.of() : policies;
     }
 
@@ -101,6 +113,12 @@ public record MoeAdapterProperties(
     public record Limits(
             @DefaultValue("4096") @Min(1) int maxTokens,
             @DefaultValue("1MB") @NotNull DataSize maxRequestSize) {
+
+        public Limits {
+            if (maxRequestSize != null && maxRequestSize.toBytes() <= 0) {
+                throw new IllegalArgumentException("moe.adapter.limits.max-request-size must be positive, got " + maxRequestSize);
+            }
+        }
     }
 
     /**
@@ -150,8 +168,9 @@ public record MoeAdapterProperties(
      * @param adaptation the adaptation strategy it runs (none, scmoe, c3po, rerouting, … as present)
      * @param weight     its share of the callers, relative to the other arms' weights (0: only on request)
      * @param settings   settings passed to the strategy, e.g. {@code beta: 0.5} for scmoe
-     * @param timeBudget longest the adaptation may work before its first token; when it overruns,
-     *                   the answer comes from plain generation (default {@code guards.time-budget})
+     * @param timeBudget longest a request on the arm may run its adaptation, every round included: an
+     *                   overrun before the first token is answered by plain generation, one after it
+     *                   ends the answer there (default {@code guards.time-budget})
      */
     public record Arm(@NotBlank String adaptation, @DefaultValue("1") @DecimalMin("0") double weight,
                       Map<String, String> settings, Duration timeBudget) {
@@ -163,12 +182,20 @@ public record MoeAdapterProperties(
     /**
      * Resilience settings.
      *
-     * @param timeBudget default time budget of an arm (adaptation work before the first token)
-     * @param retryAfter the Retry-After a refused request is told when every session is busy
+     * @param timeBudget default time budget of an adapting arm (see {@link Arm#timeBudget()})
      * @param breaker    the circuit breaker each adapting arm has
      */
-    public record Guards(@DefaultValue("30s") @NotNull Duration timeBudget, @DefaultValue("1s") @NotNull Duration retryAfter,
-                         @DefaultValue @Valid Breaker breaker) {
+    public record Guards(@DefaultValue("30s") @NotNull Duration timeBudget, @DefaultValue @Valid Breaker breaker) {
+        public Guards {
+            requirePositive("moe.adapter.guards.time-budget", timeBudget);
+        }
+    }
+
+    /** Refuses a zero or negative duration, naming the property (Bean Validation has no duration constraint). */
+    static void requirePositive(String property, Duration d) {
+        if (d != null && (d.isNegative() || d.isZero())) {
+            throw new IllegalArgumentException(property + " must be positive, got " + d);
+        }
     }
 
     /**
@@ -205,17 +232,37 @@ public record MoeAdapterProperties(
     /**
      * Access to the endpoints under {@code /v1}.
      *
-     * @param apiKeys keys a client must send as "Authorization: Bearer KEY"; empty = no authentication
-     * @param rateLimit requests per caller and period
+     * @param apiKeys        keys a client must send as "Authorization: Bearer KEY"; empty = no authentication
+     * @param rateLimit      requests per caller and period
+     * @param authFailures   failed authentications per client address and period; beyond them the address
+     *                       gets 429 without its key being checked (and one log line per period)
+     * @param trustedProxies addresses (e.g. 10.0.0.5, ::1) of gateways whose {@code caller-header} is
+     *                       believed; from any other address the header is ignored
+     * @param publicPolicies whether {@code GET /v1/moe/policies} answers without API keys configured
+     *                       (with keys it answers any authenticated caller)
      */
     public record Security(
             @DefaultValue List<@NotBlank String> apiKeys,
-            @DefaultValue @Valid RateLimit rateLimit) {
+            @DefaultValue @Valid RateLimit rateLimit,
+            @DefaultValue @Valid AuthFailures authFailures,
+            @DefaultValue List<@NotBlank String> trustedProxies,
+            @DefaultValue("false") boolean publicPolicies) {
+
+        public Security {
+            for (String proxy : trustedProxies == null ? List.<String>of() : trustedProxies) {
+                try {
+                    InetAddress.ofLiteral(proxy.strip());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("moe.adapter.security.trusted-proxies: '" + proxy + "' is not an IP address");
+                }
+            }
+        }
 
         /** Never shows the keys (this record may end up in a log or an error message). */
         @Override
         public String toString() {
-            return "Security[apiKeys=" + apiKeys.size() + " configured, rateLimit=" + rateLimit + "]";
+            return "Security[apiKeys=" + apiKeys.size() + " configured, rateLimit=" + rateLimit + ", authFailures=" + authFailures
+                    + ", trustedProxies=" + trustedProxies + ", publicPolicies=" + publicPolicies + "]";
         }
     }
 
@@ -231,13 +278,29 @@ public record MoeAdapterProperties(
             @DefaultValue("1m") @NotNull Duration period) {
 
         public RateLimit {
-            if (period != null && (period.isNegative() || period.isZero())) {
-                throw new IllegalArgumentException("moe.adapter.security.rate-limit.period must be positive, got " + period);
-            }
+            requirePositive("moe.adapter.security.rate-limit.period", period);
         }
     }
 
-    public int effectiveThreads() {
-        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    /**
+     * Failed authentications allowed per client address and period.
+     *
+     * @param requests failures an address may have per period
+     * @param period   length of one period
+     */
+    public record AuthFailures(@DefaultValue("10") @Min(1) int requests, @DefaultValue("1m") @NotNull Duration period) {
+        public AuthFailures {
+            requirePositive("moe.adapter.security.auth-failures.period", period);
+        }
+    }
+
+    /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */
+    public int effectiveSessions(int processors) {
+        return sessions > 0 ? sessions : Math.clamp(processors / Math.max(1, threads), 1, 2);
+    }
+
+    /** Threads per session when not configured: the processors shared among the sessions, at least one. */
+    public int effectiveThreads(int processors) {
+        return threads > 0 ? threads : Math.max(1, processors / effectiveSessions(processors));
     }
 }

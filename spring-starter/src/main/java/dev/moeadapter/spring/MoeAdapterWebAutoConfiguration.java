@@ -2,7 +2,10 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.web.ApiErrors;
+import dev.moeadapter.spring.web.AsyncAnswers;
+import dev.moeadapter.spring.web.DotSegmentRefusal;
 import dev.moeadapter.spring.web.GenerationController;
+import dev.moeadapter.spring.web.JsonErrorController;
 import dev.moeadapter.spring.web.PolicyController;
 import dev.moeadapter.spring.web.RequestSizeLimit;
 import dev.moeadapter.spring.web.openai.OpenAiController;
@@ -14,22 +17,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.boot.webmvc.error.ErrorController;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
 import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.Ordered;
 import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.util.List;
 
-/** The REST endpoints, in servlet web applications that have a generation service. */
-@AutoConfiguration(after = MoeAdapterAutoConfiguration.class)
+/**
+ * The REST endpoints, in servlet web applications that have a generation service. Runs before
+ * Spring Boot's error handling, so that its error controller steps aside for the JSON one.
+ */
+@AutoConfiguration(after = MoeAdapterAutoConfiguration.class, beforeName =
+        "org.springframework.boot.webmvc.autoconfigure.error.ErrorMvcAutoConfiguration")
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnBean(GenerationService.class)
 @Import({GenerationController.class, PolicyController.class, OpenAiController.class, ApiErrors.class})
@@ -38,7 +49,19 @@ public class MoeAdapterWebAutoConfiguration {
 
     @Bean
     public CallerIdentity moeCallerIdentity(MoeAdapterProperties props) {
-        return new CallerIdentity(props.callerHeader());
+        return new CallerIdentity(props.callerHeader(), props.security().trustedProxies());
+    }
+
+    @Bean(destroyMethod = "close")
+    public AsyncAnswers moeAsyncAnswers(JsonMapper json, MoeAdapterProperties props) {
+        return new AsyncAnswers(json, props.streamKeepAlive());
+    }
+
+    /** Errors the container answers itself (a filter's, a malformed URL, {@code /error} asked for) in the documented shape. */
+    @Bean
+    @ConditionalOnMissingBean(ErrorController.class)
+    public JsonErrorController moeErrorController() {
+        return new JsonErrorController();
     }
 
     /** First API keys (when configured), then the rate limit per caller (when configured), then the size limit. */
@@ -50,7 +73,7 @@ public class MoeAdapterWebAutoConfiguration {
         } else {
             LOG.info("API-key authentication is on for /v1/*: {} keys", keys.size());
         }
-        return guard(new ApiKeyAuthentication(keys), 1, !keys.isEmpty());
+        return guard(new ApiKeyAuthentication(keys, props.security().authFailures()), 1, !keys.isEmpty());
     }
 
     @Bean
@@ -71,6 +94,14 @@ public class MoeAdapterWebAutoConfiguration {
         reg.addUrlPatterns("/v1/*");
         reg.setOrder(order);
         reg.setEnabled(enabled);
+        return reg;
+    }
+
+    /** Before anything else, on every URL: a URL with dot segments is unknown. */
+    @Bean
+    public FilterRegistrationBean<DotSegmentRefusal> moeDotSegmentRefusal() {
+        FilterRegistrationBean<DotSegmentRefusal> reg = new FilterRegistrationBean<>(new DotSegmentRefusal());
+        reg.setOrder(Ordered.HIGHEST_PRECEDENCE);
         return reg;
     }
 

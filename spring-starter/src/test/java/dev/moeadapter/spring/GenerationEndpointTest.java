@@ -215,7 +215,7 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"max_tokens\":-1}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),
-                new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "topP"),
+                new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "top_p"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"magic\"}", 400, "policy 'default' has no arm 'magic'"),
                 new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
@@ -223,6 +223,8 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"beta\":1}}", 400, "unknown rerouting setting 'beta'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"param\":\"half\"}}", 400, "'param' must be full, scalar or top:M"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"magic\"}}", 400, "unknown c3po algorithm 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"kr\",\"steps\":5}}", 400,
+                        "'steps' applies to algorithm ngd only"),
                 new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
                 new Case("{\"prompt\":\"" + "word ".repeat(60) + "\"}", 400, "the context holds"),
                 new Case("{\"prompt\":\"" + "x".repeat(5000) + "\"}", 413, "exceeds the limit"));

@@ -12,6 +12,9 @@ import dev.moeadapter.spring.engine.AdaptationRegistry;
 import dev.moeadapter.spring.engine.SessionPool;
 import dev.moeadapter.spring.policy.PolicyRouter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
@@ -37,11 +40,70 @@ class StartupValidationTest {
 
     @Test
     void outOfRangeNumbersNameTheProperty() {
-        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.sessions=0", "moe.adapter.sampling.top-p=1.5")
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.sessions=65", "moe.adapter.sampling.top-p=1.5")
                 .run(ctx -> {
                     assertThat(ctx).hasFailed();
                     assertThat(ctx.getStartupFailure()).hasStackTraceContaining("sessions").hasStackTraceContaining("sampling.topP");
                 });
+    }
+
+    @Test
+    void settingsThatWouldFailEveryRequestFailStartupInstead() {
+        String[] base = {"moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1"};
+        record Case(String property, String message) {
+        }
+        for (Case c : new Case[]{
+                new Case("moe.adapter.guards.time-budget=0s", "moe.adapter.guards.time-budget must be positive"),
+                new Case("moe.adapter.limits.max-request-size=0", "moe.adapter.limits.max-request-size must be positive"),
+                new Case("moe.adapter.stream-keep-alive=0s", "moe.adapter.stream-keep-alive must be positive"),
+                new Case("moe.adapter.security.trusted-proxies=gateway.local", "moe.adapter.security.trusted-proxies")}) {
+            runner.withPropertyValues(base).withPropertyValues(c.property()).run(ctx -> {
+                assertThat(ctx).as(c.property()).hasFailed();
+                assertThat(ctx.getStartupFailure()).as(c.property()).hasStackTraceContaining(c.message());
+            });
+        }
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.policies.ab.arms.x.adaptation=scmoe",
+                "moe.adapter.policies.ab.arms.x.settings.weak=rank-99").run(ctx -> {
+            assertThat(ctx).hasFailed();
+            assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.policies.ab.arms.x.settings")
+                    .hasStackTraceContaining("k must be in 1..16");
+        });
+    }
+
+    @Test
+    void sessionsHoldTheSequencesTheConfiguredArmsNeed() {
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.policies.ab.arms.x.adaptation=rerouting",
+                "moe.adapter.policies.ab.arms.x.settings.q=8").run(ctx -> {
+            assertThat(ctx).hasNotFailed();
+            assertThat(ctx.getBean(SessionPool.class).sequences()).as("1 + 2q").isEqualTo(17);
+        });
+    }
+
+    @Test
+    void byDefaultConcurrentDecodesTimesThreadsFitTheProcessors() {
+        MoeAdapterProperties defaults = new org.springframework.boot.context.properties.bind.Binder(
+                new org.springframework.boot.context.properties.source.MapConfigurationPropertySource(java.util.Map.of("moe.adapter.model", "m")))
+                .bindOrCreate("moe.adapter", MoeAdapterProperties.class);
+        for (int processors : new int[]{1, 2, 3, 8, 64}) {
+            int sessions = defaults.effectiveSessions(processors), threads = defaults.effectiveThreads(processors);
+            assertThat(sessions * threads).as(processors + " processors").isLessThanOrEqualTo(processors);
+            assertThat(sessions).isPositive();
+            assertThat(threads).isPositive();
+        }
+        assertThat(defaults.effectiveSessions(2) * defaults.effectiveThreads(2)).isEqualTo(2);
+    }
+
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void moreDecodingThreadsThanProcessorsAreWarnedAbout(CapturedOutput output) {
+        int processors = Runtime.getRuntime().availableProcessors();
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=" + (processors + 1), "moe.adapter.sessions=1",
+                "moe.adapter.context-size=128", "moe.adapter.batch-size=32").run(ctx -> {
+            assertThat(ctx).hasNotFailed();
+            assertThat(output.getAll()).contains("threads decoding at once on " + processors + " processors");
+        });
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.moeadapter.core.adaptation;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -31,6 +32,13 @@ public interface AdaptationStrategy {
             throw new InvalidRequestException("adaptation '" + name() + "' takes no settings, got " + settings.values().keySet());
         }
         return this;
+    }
+
+    /**
+     * Checks this strategy's settings against {@code model} before any request runs (e.g. an expert
+     * rank the model does not have); an {@link InvalidRequestException} names the setting.
+     */
+    default void validate(ModelInfo model) {
     }
 
     /**

@@ -20,7 +20,7 @@ public final class Sampler implements AutoCloseable {
         Shim shim = Shim.get();
         MemorySegment h;
         try {
-            h = (MemorySegment) shim.samplerNew.invokeExact(model.handle(), (int) p.seed(), (float) p.temperature(), p.topK(), (float) p.topP(), (float) p.minP());
+            h = (MemorySegment) shim.samplerNew.invokeExact(model.handle(), nativeSeed(p.seed()), (float) p.temperature(), p.topK(), (float) p.topP(), (float) p.minP());
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }
@@ -28,6 +28,18 @@ public final class Sampler implements AutoCloseable {
             shim.check(Shim.ERR_INTERNAL, "create sampler");
         }
         return new Sampler(shim, h);
+    }
+
+    /**
+     * llama.cpp takes a 32-bit seed and reads 0xFFFFFFFF as "random": all 64 bits are mixed in (so
+     * seeds equal modulo 2^32 sample differently) and that one value is moved off, so every seed is
+     * reproducible.
+     */
+    static int nativeSeed(long seed) {
+        long z = (seed + 0x9E3779B97F4A7C15L) * 0xBF58476D1CE4E5B9L; // SplitMix64's finaliser
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        int mixed = (int) (z ^ (z >>> 31));
+        return mixed == -1 ? -2 : mixed;
     }
 
     MemorySegment handle() {

@@ -10,13 +10,15 @@ import java.util.Objects;
  */
 public record SpsaSettings(float perturbation, int directions, AdamSettings adam) {
     public static final SpsaSettings DEFAULTS = new SpsaSettings(0.1f, 4, AdamSettings.DEFAULTS);
+    /** Most directions per step: each pair is two sequences of one batch, so q bounds memory and work. */
+    public static final int MAX_DIRECTIONS = 32;
 
     public SpsaSettings {
         if (!(perturbation > 0) || !Float.isFinite(perturbation)) {
             throw new InvalidRequestException("SPSA perturbation size c must be finite and > 0, got " + perturbation);
         }
-        if (directions < 1) {
-            throw new InvalidRequestException("SPSA needs at least one direction per step (q >= 1), got " + directions);
+        if (directions < 1 || directions > MAX_DIRECTIONS) {
+            throw new InvalidRequestException("SPSA directions per step q must be in 1.." + MAX_DIRECTIONS + ", got " + directions);
         }
         Objects.requireNonNull(adam, "adam");
     }

@@ -183,7 +183,10 @@ class SpsaOptimizerTest {
         assertThatThrownBy(() -> new SpsaSettings(Float.NaN, 1, AdamSettings.DEFAULTS))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("perturbation");
         assertThatThrownBy(() -> new SpsaSettings(0.1f, 0, AdamSettings.DEFAULTS))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("q >= 1");
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("q must be in 1..32");
+        // bounded before 1 + 2q is ever computed: q = 2^31 - 1 would overflow it
+        assertThatThrownBy(() -> new SpsaSettings(0.1f, Integer.MAX_VALUE, AdamSettings.DEFAULTS))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("q must be in 1..32");
         assertThatThrownBy(() -> AdamSettings.DEFAULTS.withLearningRate(-0.1f))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("learning rate");
         assertThatThrownBy(() -> AdamSettings.DEFAULTS.withLearningRate(Float.POSITIVE_INFINITY))

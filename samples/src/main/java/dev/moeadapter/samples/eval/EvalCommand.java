@@ -35,9 +35,35 @@ import java.util.Map;
  * recorded in its ledger.
  */
 public final class EvalCommand {
+    static final String USAGE = """
+            usage: ./moe eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-mode|c3po-ngd]
+                              [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]
+              scmoe:     [--alpha 0.1] [--beta 0.5] [--weak rank:2|top:1]
+              rerouting: [--steps 5] [--interval 128] [--c 0.1] [--q 4] [--lr 0.05] [--layers top:0.25|soft]
+                         [--param scalar|full|top:8] [--window 0] [--seed 0]
+              c3po-*:    --reference FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20]
+                         [--steps 10 (ngd)] [--loss-tokens 1]
+            --ctx is per sequence. Prints the table and writes DIR/result.json and DIR/report.html (see docs/evaluation.md).
+            """;
+
     private EvalCommand() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 0 || List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.print(USAGE);
+            return;
+        }
+        try {
+            run(args);
+        } catch (InvalidRequestException | NumberFormatException e) {
+            // a mistake in the arguments: say what it is and how to call, not a stack trace
+            System.err.println("eval: " + e.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         Map<String, String> a = parse(args);
         Path modelPath = Path.of(require(a, "model"));
         Path bench = Path.of(require(a, "bench"));

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** c3po-build on a labelled JSONL, then the harness with each C3PO policy, on a real (random-weight) GGUF. */
 class C3poEvalTest {
@@ -52,8 +53,13 @@ class C3poEvalTest {
 
         List<BenchmarkItem> test = List.of(new BenchmarkItem("t0", "sums", "Q: 3 plus 4 is? A:", new BenchmarkItem.ExactMatch("7")),
                 new BenchmarkItem("t1", "sums", "Q: 5 plus 2 is? A:", new BenchmarkItem.ExactMatch("7")));
+        assertThatThrownBy(() -> EvalCommand.strategy("c3po-kr", Map.of("reference", refs.toString(), "steps", "3"), m))
+                .hasMessageContaining("'steps' applies to algorithm ngd only");
         for (String policy : List.of("c3po-kr", "c3po-mode", "c3po-ngd")) {
-            C3poStrategy c3po = (C3poStrategy) EvalCommand.strategy(policy, Map.of("reference", refs.toString(), "steps", "3"), m);
+            // steps are NGD's; given to another algorithm they are refused, not ignored
+            Map<String, String> flags = policy.equals("c3po-ngd") ? Map.of("reference", refs.toString(), "steps", "3")
+                    : Map.of("reference", refs.toString());
+            C3poStrategy c3po = (C3poStrategy) EvalCommand.strategy(policy, flags, m);
             try (Session s = m.newSession(new SessionParams(1024, 64, c3po.sequencesNeeded(), 1, 1))) {
                 EvalRunner runner = new EvalRunner(m, s, c3po, 8);
                 List<ItemResult> results = runner.run(test);

@@ -100,7 +100,7 @@ public class MoeAdapterChatModel implements ChatModel {
                     .keyValue("policy", finished.policy()).keyValue("arm", finished.arm())
                     .keyValue("adaptation", finished.adaptation());
             generation = ChatGenerationMetadata.builder()
-                    .finishReason(FinishReasons.of(finished.finishReason()).toUpperCase(Locale.ROOT)).build();
+                    .finishReason(FinishReasons.of(finished).toUpperCase(Locale.ROOT)).build();
         }
         return new ChatResponse(List.of(new Generation(new AssistantMessage(text), generation)), meta.build());
     }

@@ -1,6 +1,5 @@
 package dev.moeadapter.spring.engine;
 
-import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 
 import java.util.List;
@@ -25,16 +24,12 @@ public final class AdaptationRegistry {
     public AdaptationStrategy get(String name) {
         AdaptationStrategy s = byName.get(name == null ? "none" : name);
         if (s == null) {
-            throw new InvalidRequestException("unknown adaptation '" + name + "'; available: " + byName.keySet());
+            throw new BadParameterException("arm", "unknown adaptation '" + name + "'; available: " + byName.keySet());
         }
         return s;
     }
 
     public List<String> names() {
         return List.copyOf(byName.keySet());
-    }
-
-    public int maxSequences() {
-        return byName.values().stream().mapToInt(AdaptationStrategy::sequencesNeeded).max().orElse(1);
     }
 }

@@ -7,11 +7,12 @@ import dev.moeadapter.core.generation.FinishReason;
  * the adaptation that produced it, the fallback reason if plain generation stood in, and how far
  * its routing moved from the model's own.
  *
+ * @param cut          the arm's time budget ran out while answering: the text ends where it was
  * @param firstTokenMs from the request's start to its first token, or null if it produced none
  * @param fallback     null, or why plain generation answered ({@link FallbackReason#label()})
  * @param routing      null where routing could not be measured
  */
-public record GenerationOutcome(String id, String text, FinishReason finishReason, int promptTokens, int completionTokens,
+public record GenerationOutcome(String id, String text, FinishReason finishReason, boolean cut, int promptTokens, int completionTokens,
                                 double prefillMs, double decodeMs, double totalMs, Double firstTokenMs, String policy, String arm,
                                 String adaptation, String fallback, RoutingSummary routing) {
 }

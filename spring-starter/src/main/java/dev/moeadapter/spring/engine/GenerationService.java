@@ -1,6 +1,7 @@
 package dev.moeadapter.spring.engine;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.generation.CancellationToken;
@@ -27,6 +28,8 @@ import java.util.UUID;
  */
 public final class GenerationService {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationService.class);
+    /** The engine's highest temperature (the OpenAI endpoints allow up to 2, as OpenAI does). */
+    private static final double MAX_TEMPERATURE = 100;
 
     private final Model model;
     private final SessionPool pool;
@@ -75,16 +78,40 @@ public final class GenerationService {
      * {@link Prepared#run} then generates.
      */
     public Prepared prepare(GenerationCommand c) {
-        Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), StrategySettings.of(c.settings()));
+        Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), settings(c));
+        checkFits(assignment.strategy());
         GenerationRequest request = toRequest(c);
         String operation = c.prompt() != null ? "text_completion" : "chat";
         long started = System.nanoTime();
         Guards.Permit permit = guards.enter();
         try {
-            return new Prepared(assignment, request, operation, permit, pool.acquire(props.acquireTimeout()), started);
+            return new Prepared(assignment, request, operation, permit, pool.acquire(), started);
         } catch (RuntimeException e) {
             permit.close();
             throw e;
+        }
+    }
+
+    private static StrategySettings settings(GenerationCommand c) {
+        try {
+            return StrategySettings.of(c.settings());
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("settings", e.getMessage());
+        }
+    }
+
+    /** A request's own settings may ask for more than the sessions were sized for, or for what the model lacks. */
+    private void checkFits(AdaptationStrategy strategy) {
+        int needed = strategy.sequencesNeeded();
+        if (needed > pool.sequences()) {
+            throw new BadParameterException("settings", "adaptation '" + strategy.name() + "' with these settings needs " + needed
+                    + " sequences per session; this service's sessions have " + pool.sequences()
+                    + " (what its most demanding configured arm needs)");
+        }
+        try {
+            strategy.validate(model.info());
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("settings", e.getMessage());
         }
     }
 
@@ -128,7 +155,7 @@ public final class GenerationService {
             LOG.debug("{}: {} + {} tokens on {} ({} by {}{}) in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), arm.key(),
                     answer.adaptation(), assignment.basis(), fallback == null ? "" : ", fallback " + fallback,
                     elapsed / 1_000_000, r.finishReason());
-            return new GenerationOutcome(id, r.text(), r.finishReason(), r.promptTokens(), r.generatedTokens(),
+            return new GenerationOutcome(id, r.text(), r.finishReason(), answer.cut(), r.promptTokens(), r.generatedTokens(),
                     r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, elapsed / 1e6, firstToken < 0 ? null : firstToken / 1e6,
                     assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing());
         }
@@ -144,28 +171,45 @@ public final class GenerationService {
         boolean hasPrompt = c.prompt() != null;
         boolean hasMessages = c.messages() != null && !c.messages().isEmpty();
         if (hasPrompt == hasMessages) {
-            throw new InvalidRequestException("give either 'prompt' or a non-empty 'messages', not both");
+            throw new BadParameterException(hasPrompt ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages', not both");
         }
-        int[] tokens = hasPrompt
-                ? model.tokenize(c.prompt(), true, false)
-                : model.tokenize(model.applyChatTemplate(c.messages(), true), true, true);
-        if (tokens.length == 0) {
-            throw new InvalidRequestException("the prompt is empty");
+        String param = hasPrompt ? "prompt" : "messages";
+        if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
+            throw new BadParameterException(param, "the prompt is empty");
         }
+        int[] tokens = hasPrompt ? model.tokenize(c.prompt(), true, false) : ChatPrompt.tokenize(model, c.messages());
         if (tokens.length >= props.contextSize()) {
-            throw new InvalidRequestException("the prompt has " + tokens.length + " tokens; the context holds " + props.contextSize());
+            throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
+                    "the prompt has " + tokens.length + " tokens; the context holds " + props.contextSize());
         }
         var d = props.sampling();
         int maxTokens = c.maxTokens() == null ? Math.min(d.maxTokens(), props.limits().maxTokens()) : c.maxTokens();
         if (maxTokens < 1 || maxTokens > props.limits().maxTokens()) {
-            throw new InvalidRequestException("max_tokens must be in 1.." + props.limits().maxTokens() + ", got " + maxTokens);
+            throw new BadParameterException("max_tokens", "max_tokens must be in 1.." + props.limits().maxTokens() + ", got " + maxTokens);
         }
-        SamplingParams sampling = new SamplingParams(
-                c.temperature() == null ? d.temperature() : c.temperature(),
-                c.topK() == null ? d.topK() : c.topK(),
-                c.topP() == null ? d.topP() : c.topP(),
-                c.minP() == null ? d.minP() : c.minP(),
-                c.seed() == null ? 0 : c.seed());
-        return new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false);
+        SamplingParams sampling = sampling(c.temperature() == null ? d.temperature() : c.temperature(),
+                c.topK() == null ? d.topK() : c.topK(), c.topP() == null ? d.topP() : c.topP(),
+                c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? 0 : c.seed());
+        try {
+            return new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false);
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("stop", e.getMessage()); // the only field left unchecked here
+        }
+    }
+
+    private static SamplingParams sampling(double temperature, int topK, double topP, double minP, long seed) {
+        if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
+            throw new BadParameterException("temperature", "temperature must be in [0, " + (int) MAX_TEMPERATURE + "], got " + temperature);
+        }
+        if (topK < 0) {
+            throw new BadParameterException("top_k", "top_k must be >= 0, got " + topK);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new BadParameterException("top_p", "top_p must be in (0, 1], got " + topP);
+        }
+        if (!(minP >= 0 && minP <= 1)) {
+            throw new BadParameterException("min_p", "min_p must be in [0, 1], got " + minP);
+        }
+        return new SamplingParams(temperature, topK, topP, minP, seed);
     }
 }

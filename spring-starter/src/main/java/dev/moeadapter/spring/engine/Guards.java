@@ -34,11 +34,13 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The guards around generation: a bulkhead with one permit per session, so a request beyond
  * capacity is refused (503 with Retry-After) instead of queueing without bound; and per adapting arm
- * a time budget and a circuit breaker, both of which answer with plain generation rather than fail.
+ * a time budget over all its work and a circuit breaker, both of which answer with plain generation
+ * rather than fail where no answer has started.
  *
  * <p>The time budget is not Resilience4j's TimeLimiter: that one abandons a future, while an
  * adaptation holds a session and must be stopped — through its CancellationToken between tokens and
@@ -50,17 +52,18 @@ public final class Guards implements AutoCloseable {
     private final Bulkhead bulkhead;
     private final CircuitBreakerRegistry breakers;
     private final AdaptationStrategy plain;
-    private final Duration retryAfter;
+    /** Running mean of how long a request holds its permit (an exponentially weighted one): what Retry-After is derived from. */
+    private final AtomicLong meanHoldNanos = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "moe-time-budget");
         t.setDaemon(true);
         return t;
     });
 
-    public Guards(int sessions, Duration bulkheadWait, MoeAdapterProperties.Guards config, Collection<Policy> policies,
+    public Guards(int sessions, Duration admissionWait, MoeAdapterProperties.Guards config, Collection<Policy> policies,
                   AdaptationStrategy plain, MeterRegistry meters) {
         BulkheadRegistry bulkheads = BulkheadRegistry.of(BulkheadConfig.custom()
-                .maxConcurrentCalls(sessions).maxWaitDuration(bulkheadWait).build());
+                .maxConcurrentCalls(sessions).maxWaitDuration(admissionWait).build());
         this.bulkhead = bulkheads.bulkhead("moe-sessions");
         MoeAdapterProperties.Breaker b = config.breaker();
         this.breakers = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
@@ -72,7 +75,6 @@ public final class Guards implements AutoCloseable {
                 .permittedNumberOfCallsInHalfOpenState(b.halfOpenCalls())
                 .build());
         this.plain = plain;
-        this.retryAfter = config.retryAfter();
         for (Policy p : policies) {
             for (Arm a : p.arms()) {
                 if (!a.isPlain()) {
@@ -85,15 +87,24 @@ public final class Guards implements AutoCloseable {
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(meters);
     }
 
-    /** One permit per session; waits up to the configured time, then refuses with {@link PoolExhaustedException}. */
+    /**
+     * Admission, the only one: a permit per session, so a permit holder always finds a free session.
+     * Waits up to {@code acquire-timeout}, then refuses with {@link PoolExhaustedException}, whose
+     * Retry-After is when a permit is expected to free up.
+     */
     public Permit enter() {
         try {
             bulkhead.acquirePermission();
         } catch (BulkheadFullException e) {
             throw new PoolExhaustedException("all " + bulkhead.getBulkheadConfig().getMaxConcurrentCalls()
-                    + " sessions are busy; try again shortly", retryAfter);
+                    + " sessions are busy; try again shortly", retryAfter());
         }
         return new Permit();
+    }
+
+    /** The mean hold of a permit shared by the permits: the expected wait until one of them is returned. */
+    private Duration retryAfter() {
+        return Duration.ofNanos(meanHoldNanos.get() / bulkhead.getBulkheadConfig().getMaxConcurrentCalls());
     }
 
     /** The circuit breaker of an adapting arm. */
@@ -102,10 +113,11 @@ public final class Guards implements AutoCloseable {
     }
 
     /**
-     * Runs {@code strategy} for {@code arm} under its time budget and circuit breaker; answers with
-     * plain generation when the budget runs out before the first token, when the breaker is open,
-     * or when the adaptation fails before its first token. Request errors (bad settings for this
-     * model, a full context) propagate: they are the request's fault, not the arm's.
+     * Runs {@code strategy} for {@code arm} under its time budget and circuit breaker. The budget
+     * covers all the adaptation's work: when it runs out before the first token, or the breaker is
+     * open, or the adaptation fails before its first token, plain generation answers; when it runs
+     * out later, the answer ends where it is ({@link Answer#cut()}). Request errors (bad settings
+     * for this model, a full context) propagate: they are the request's fault, not the arm's.
      */
     Answer run(Arm arm, AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
                CancellationToken cancel) {
@@ -118,41 +130,55 @@ public final class Guards implements AutoCloseable {
         }
         Attempt attempt = new Attempt(listener, cancel, session);
         RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+        GenerationResult result = null;
+        RuntimeException failure = null;
+        Attempt.End end;
         ScheduledFuture<?> budget = timer.schedule(attempt::expire, arm.timeBudget().toNanos(), TimeUnit.NANOSECONDS);
-        GenerationResult result;
         try {
             result = strategy.generate(session, request, attempt, attempt.token());
-        } catch (InvalidRequestException | ContextFullException e) {
-            settle(attempt, budget, session);
-            probe.stop();
-            breaker.releasePermission();
-            throw e;
         } catch (RuntimeException e) {
-            long elapsed = System.nanoTime() - attempt.started();
-            boolean stands = settle(attempt, budget, session);
-            probe.stop();
-            if (!stands) {
+            failure = e;
+        } finally {
+            // whatever happened, the expiry may not outlive this request: it would abort another one's decode
+            end = settle(attempt, budget, session);
+        }
+        long elapsed = System.nanoTime() - attempt.started();
+        switch (end) {
+            case EXPIRED -> {
+                probe.stop();
                 breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
                 return overBudget(arm, session, request, listener, cancel);
             }
+            case CUT -> {
+                probe.stop();
+                breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+                LOG.info("arm {}: adaptation '{}' ran past its time budget of {} ms while answering; the answer ends there",
+                        arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
+                GenerationResult cut = attempt.sentSoFar(request.prompt().length);
+                return new Answer(cut, strategy.name(), null, true, attempt.firstTokenAt(), attempt.adaptationNanos(), null);
+            }
+            case DONE -> {
+            }
+        }
+        if (failure instanceof InvalidRequestException || failure instanceof ContextFullException) {
+            probe.stop();
+            breaker.releasePermission();
+            throw failure;
+        }
+        if (failure != null) {
+            probe.stop();
             if (cancel.isCancelled()) {
                 breaker.releasePermission();
-                throw e;
+                throw failure;
             }
-            breaker.onError(elapsed, TimeUnit.NANOSECONDS, e);
+            breaker.onError(elapsed, TimeUnit.NANOSECONDS, failure);
             if (attempt.answered()) {
-                throw e; // part of the answer is out: it cannot be replaced
+                throw failure; // part of the answer is out: it cannot be replaced
             }
             LOG.warn("arm {}: adaptation '{}' failed before answering ({}); answering with plain generation", arm.key(),
-                    strategy.name(), e.toString());
+                    strategy.name(), failure.toString());
             reset(session);
             return fallback(FallbackReason.ADAPTATION_ERROR, session, request, listener, cancel);
-        }
-        long elapsed = System.nanoTime() - attempt.started();
-        if (!settle(attempt, budget, session)) {
-            probe.stop();
-            breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
-            return overBudget(arm, session, request, listener, cancel);
         }
         if (result.finishReason() == FinishReason.CANCELLED && cancel.isCancelled()) {
             breaker.releasePermission();
@@ -171,7 +197,7 @@ public final class Guards implements AutoCloseable {
     private Answer fallback(FallbackReason reason, Session session, GenerationRequest request, TokenListener listener,
                             CancellationToken cancel) {
         Answer a = unguarded(plain, session, request, new Attempt(listener, cancel, session));
-        return new Answer(a.result(), a.adaptation(), reason, a.firstTokenAt(), a.adaptationNanos(), a.routing());
+        return new Answer(a.result(), a.adaptation(), reason, false, a.firstTokenAt(), a.adaptationNanos(), a.routing());
     }
 
     private Answer unguarded(AdaptationStrategy strategy, Session session, GenerationRequest request, Attempt attempt) {
@@ -187,20 +213,21 @@ public final class Guards implements AutoCloseable {
                                  GenerationRequest request) {
         try {
             RoutingSummary routing = r.finishReason() == FinishReason.CANCELLED ? null : probe.finish(request.prompt(), r.tokens());
-            return new Answer(r, strategy.name(), null, attempt.firstTokenAt(), attempt.adaptationNanos(), routing);
+            return new Answer(r, strategy.name(), null, false, attempt.firstTokenAt(), attempt.adaptationNanos(), routing);
         } finally {
             probe.stop();
         }
     }
 
     /**
-     * Ends an attempt; false if its budget expired first. Then the expiry may have aborted a decode
-     * that was not running, which would stop the next one: wait for it and withdraw it.
+     * Ends an attempt and its budget. If the budget expired first, its expiry may have aborted a
+     * decode that was not running, which would stop the next one: wait for it and withdraw it.
      */
-    private static boolean settle(Attempt attempt, ScheduledFuture<?> budget, Session session) {
-        if (attempt.finish()) {
+    private static Attempt.End settle(Attempt attempt, ScheduledFuture<?> budget, Session session) {
+        Attempt.End end = attempt.finish();
+        if (end == Attempt.End.DONE) {
             budget.cancel(false);
-            return true;
+            return end;
         }
         try {
             budget.get();
@@ -210,7 +237,7 @@ public final class Guards implements AutoCloseable {
             LOG.warn("time budget expiry failed", e.getCause());
         }
         reset(session);
-        return false;
+        return end;
     }
 
     /** Leaves a session as a new attempt expects it: no plans, no traces, no pending abort. */
@@ -223,10 +250,6 @@ public final class Guards implements AutoCloseable {
         session.clearAbort();
     }
 
-    public Duration retryAfter() {
-        return retryAfter;
-    }
-
     @Override
     public void close() {
         timer.shutdownNow();
@@ -234,6 +257,7 @@ public final class Guards implements AutoCloseable {
 
     /** A bulkhead permit; closing it (once) lets the next request in. */
     public final class Permit implements AutoCloseable {
+        private final long taken = System.nanoTime();
         private boolean released;
 
         private Permit() {
@@ -243,6 +267,8 @@ public final class Guards implements AutoCloseable {
         public void close() {
             if (!released) {
                 released = true;
+                long held = System.nanoTime() - taken;
+                meanHoldNanos.updateAndGet(mean -> mean + (held - mean) / 8);
                 bulkhead.onComplete();
             }
         }
@@ -253,11 +279,12 @@ public final class Guards implements AutoCloseable {
      *
      * @param adaptation    the strategy that produced the answer ("none" after a fallback)
      * @param fallback      why plain generation answered instead of the arm's adaptation, or null
+     * @param cut           the time budget ran out while answering: the answer ends where it was
      * @param firstTokenAt  System.nanoTime() of the first token sent, 0 if none
      * @param adaptationNanos time the answering strategy took before its first token
      * @param routing       how far routing moved from base, or null where it could not be measured
      */
-    record Answer(GenerationResult result, String adaptation, FallbackReason fallback, long firstTokenAt, long adaptationNanos,
+    record Answer(GenerationResult result, String adaptation, FallbackReason fallback, boolean cut, long firstTokenAt, long adaptationNanos,
                   RoutingSummary routing) {
     }
 }

@@ -6,22 +6,24 @@ import dev.moeadapter.core.engine.SessionParams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
-/** A fixed set of sessions on one model; a request holds one for its whole generation. */
+/**
+ * A fixed set of sessions on one model; a request holds one for its whole generation. It does not
+ * queue: admission ({@link Guards#enter()}, a permit per session) happens before a session is taken.
+ */
 public final class SessionPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SessionPool.class);
 
     private final List<Session> all = new ArrayList<>();
-    private final BlockingQueue<Session> free;
+    private final Queue<Session> free = new ConcurrentLinkedQueue<>();
+    private final int sequences;
 
     public SessionPool(Model model, SessionParams params, int size) {
-        free = new ArrayBlockingQueue<>(size);
+        this.sequences = params.sequences();
         for (int i = 0; i < size; i++) {
             Session s = model.newSession(params);
             all.add(s);
@@ -31,18 +33,18 @@ public final class SessionPool implements AutoCloseable {
                 size, params.contextSize(), params.batchSize(), params.sequences(), params.threads());
     }
 
-    /** Waits up to {@code timeout} for a session; throws {@link PoolExhaustedException} if none frees up. */
-    public Lease acquire(Duration timeout) {
-        try {
-            Session s = free.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (s == null) {
-                throw new PoolExhaustedException("all " + all.size() + " sessions are busy; try again shortly", Duration.ofSeconds(1));
-            }
-            return new Lease(s);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new PoolExhaustedException("interrupted while waiting for a session", Duration.ofSeconds(1));
+    /** A free session; the caller holds an admission permit, so there is one. */
+    public Lease acquire() {
+        Session s = free.poll();
+        if (s == null) {
+            throw new IllegalStateException("no free session although admitted: more permits than sessions");
         }
+        return new Lease(s);
+    }
+
+    /** Sequences each session has: as many as the most demanding configured arm needs. */
+    public int sequences() {
+        return sequences;
     }
 
     public int size() {

@@ -3,6 +3,7 @@ package dev.moeadapter.spring.policy;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.spring.engine.BadParameterException;
 import dev.moeadapter.spring.metrics.MoeMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
@@ -15,6 +16,9 @@ import java.time.Duration;
  * size and time; an answer can be credited once.
  */
 public final class FeedbackLedger {
+    /** Scores are fractions (of full marks): bounded, so that no few scores can swamp an arm's mean. */
+    static final double MIN_SCORE = 0, MAX_SCORE = 1;
+
     private final Cache<String, Arm> answers;
     private final MoeMetrics metrics;
 
@@ -32,7 +36,7 @@ public final class FeedbackLedger {
      * Credits the arm that answered {@code requestId} with a verdict or a score (exactly one).
      *
      * @return the arm credited
-     * @throws InvalidRequestException        neither or both of verdict and score, or a score that is not finite
+     * @throws InvalidRequestException        neither or both of verdict and score, or a score outside [0, 1]
      * @throws UnknownRequestException        no answer with this id is remembered (unknown, expired, or already credited)
      */
     public Arm credit(String requestId, Boolean correct, Double score) {
@@ -42,8 +46,8 @@ public final class FeedbackLedger {
         if ((correct == null) == (score == null)) {
             throw new InvalidRequestException("give exactly one of 'correct' (true/false) and 'score' (a number)");
         }
-        if (score != null && !Double.isFinite(score)) {
-            throw new InvalidRequestException("'score' must be a finite number");
+        if (score != null && !(score >= MIN_SCORE && score <= MAX_SCORE)) {
+            throw new BadParameterException("score", "'score' must be in [0, 1], got " + score);
         }
         Arm arm = answers.asMap().remove(requestId);
         if (arm == null) {

@@ -2,9 +2,16 @@ package dev.moeadapter.spring.policy;
 
 import dev.moeadapter.core.MoeAdapterException;
 
-/** A request named its arm or sent its own settings, and its policy does not allow that. */
+/** A request named a policy, its arm or its own settings where that is not allowed; {@code param} names the field. */
 public class OverrideNotAllowedException extends MoeAdapterException {
-    public OverrideNotAllowedException(String message) {
+    private final String param;
+
+    public OverrideNotAllowedException(String param, String message) {
         super(message);
+        this.param = param;
+    }
+
+    public String param() {
+        return param;
     }
 }

@@ -1,6 +1,6 @@
 package dev.moeadapter.spring.policy;
 
-import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.spring.engine.BadParameterException;
 
 import java.util.List;
 
@@ -15,7 +15,7 @@ public record Policy(String name, boolean allowOverride, List<Arm> arms) {
     }
 
     public Arm arm(String armName) {
-        return arms.stream().filter(a -> a.name().equals(armName)).findFirst().orElseThrow(() -> new InvalidRequestException(
+        return arms.stream().filter(a -> a.name().equals(armName)).findFirst().orElseThrow(() -> new BadParameterException("arm",
                 "policy '" + name + "' has no arm '" + armName + "'; arms: " + arms.stream().map(Arm::name).toList()));
     }
 

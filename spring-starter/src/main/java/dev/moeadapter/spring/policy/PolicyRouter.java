@@ -4,8 +4,10 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.MoeAdapterException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.spring.MoeAdapterProperties;
 import dev.moeadapter.spring.engine.AdaptationRegistry;
+import dev.moeadapter.spring.engine.BadParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +30,9 @@ import java.util.regex.Pattern;
  * cumulative weights (arms ordered by name), so a caller keeps its arm across requests and restarts
  * while the configuration stays the same, and over many callers each arm gets its weight's share.
  * A request without a caller key gets an arm at random by weight. A request may name its arm, or
- * send settings for it, only where the policy allows overrides.
+ * send settings for it, only where the policy allows overrides, and may name a policy other than the
+ * default one only where {@code selectable-policies} lists it. Every arm is checked against the
+ * model at startup; sessions are sized for the arms configured ({@link #maxSequences()}).
  */
 public class PolicyRouter {
     private static final Logger LOG = LoggerFactory.getLogger(PolicyRouter.class);
@@ -38,16 +42,18 @@ public class PolicyRouter {
 
     private final Map<String, Policy> policies = new LinkedHashMap<>();
     private final Policy defaultPolicy;
+    private final List<String> selectable;
 
     /** Builds the configured policies; any mistake fails startup with a message that names the property. */
-    public PolicyRouter(MoeAdapterProperties props, AdaptationRegistry registry) {
+    public PolicyRouter(MoeAdapterProperties props, AdaptationRegistry registry, ModelInfo model) {
         if (props.policies().isEmpty()) {
             // every adaptation present is an arm a request may name; callers that name none get plain generation
             List<Arm> arms = registry.names().stream().map(n -> new Arm(IMPLICIT_POLICY, n, Arm.PLAIN.equals(n) ? 1 : 0,
-                    registry.get(n), StrategySettings.NONE, props.guards().timeBudget())).toList();
+                    checked("moe.adapter (adaptation '" + n + "')", registry.get(n), model), StrategySettings.NONE,
+                    props.guards().timeBudget())).toList();
             policies.put(IMPLICIT_POLICY, new Policy(IMPLICIT_POLICY, true, arms));
         }
-        props.policies().forEach((name, p) -> policies.put(name, build(name, p, registry, props)));
+        props.policies().forEach((name, p) -> policies.put(name, build(name, p, registry, props, model)));
         String wanted = props.defaultPolicy();
         if (wanted == null) {
             if (policies.size() > 1) {
@@ -59,6 +65,13 @@ public class PolicyRouter {
         if (defaultPolicy == null) {
             throw new IllegalStateException("moe.adapter.default-policy: there is no policy '" + wanted + "'; policies: " + policies.keySet());
         }
+        for (String name : props.selectablePolicies()) {
+            if (!policies.containsKey(name)) {
+                throw new IllegalStateException("moe.adapter.selectable-policies: there is no policy '" + name + "'; policies: "
+                        + policies.keySet());
+            }
+        }
+        selectable = List.copyOf(props.selectablePolicies());
         for (Policy p : policies.values()) {
             LOG.info("policy '{}'{}{}: {}", p.name(), p == defaultPolicy ? " (default)" : "", p.allowOverride() ? ", overrides allowed" : "",
                     p.arms().stream().map(a -> a.name() + "=" + a.adaptation() + " weight " + a.weight()
@@ -66,7 +79,23 @@ public class PolicyRouter {
         }
     }
 
-    private static Policy build(String name, MoeAdapterProperties.Policy p, AdaptationRegistry registry, MoeAdapterProperties props) {
+    /** The most sequences one request on any configured arm needs: what a session is sized for. */
+    public int maxSequences() {
+        return policies.values().stream().flatMap(p -> p.arms().stream()).mapToInt(a -> a.strategy().sequencesNeeded()).max().orElse(1);
+    }
+
+    /** {@code strategy} after checking its settings against the model; a refusal fails startup naming {@code property}. */
+    private static AdaptationStrategy checked(String property, AdaptationStrategy strategy, ModelInfo model) {
+        try {
+            strategy.validate(model);
+        } catch (InvalidRequestException e) {
+            throw new IllegalStateException(property + ": " + e.getMessage(), e);
+        }
+        return strategy;
+    }
+
+    private static Policy build(String name, MoeAdapterProperties.Policy p, AdaptationRegistry registry, MoeAdapterProperties props,
+                                ModelInfo model) {
         String prefix = "moe.adapter.policies." + name;
         if (!NAME.matcher(name).matches()) {
             throw new IllegalStateException(prefix + ": a policy name is 1 to 64 letters, digits, '_', '.' or '-'");
@@ -91,8 +120,9 @@ public class PolicyRouter {
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException(at + ".settings: " + e.getMessage(), e);
             }
+            checked(at + ".settings", strategy, model);
             if (a.timeBudget() != null && (a.timeBudget().isNegative() || a.timeBudget().isZero())) {
-                throw new IllegalStateException(at + ".time-budget: must be positive");
+                throw new IllegalStateException(at + ".time-budget: must be positive, got " + a.timeBudget());
             }
             arms.add(new Arm(name, armName, a.weight(), strategy, settings, a.timeBudget() == null ? props.guards().timeBudget() : a.timeBudget()));
         });
@@ -111,16 +141,32 @@ public class PolicyRouter {
         return defaultPolicy;
     }
 
-    /** The named policy, or the default one for null. */
+    /**
+     * The policy a request names, or the default one for null.
+     *
+     * @throws InvalidRequestException     no such policy (only the policies a request may name are listed)
+     * @throws OverrideNotAllowedException a policy requests may not name
+     */
     public Policy policy(String name) {
-        if (name == null) {
+        if (name == null || name.equals(defaultPolicy.name())) {
             return defaultPolicy;
         }
         Policy p = policies.get(name);
         if (p == null) {
-            throw new InvalidRequestException("unknown policy '" + name + "'; policies: " + policies.keySet());
+            throw new BadParameterException("policy", "unknown policy '" + name + "'; a request may name: " + selectable());
+        }
+        if (!selectable.contains(name)) {
+            throw new OverrideNotAllowedException("policy", "policy '" + name + "' cannot be named by a request; a request may name: "
+                    + selectable());
         }
         return p;
+    }
+
+    /** The policies a request may name. */
+    private List<String> selectable() {
+        List<String> names = new ArrayList<>(List.of(defaultPolicy.name()));
+        selectable.stream().filter(n -> !names.contains(n)).forEach(names::add);
+        return names;
     }
 
     /**
@@ -136,17 +182,24 @@ public class PolicyRouter {
     public Assignment assign(String policyName, String callerKey, String armName, StrategySettings settings) {
         Policy policy = policy(policyName);
         if ((armName != null || !settings.isEmpty()) && !policy.allowOverride()) {
-            throw new OverrideNotAllowedException("policy '" + policy.name() + "' assigns arms itself: a request may not name "
-                    + (armName != null ? "its arm" : "settings"));
+            throw new OverrideNotAllowedException(armName != null ? "arm" : "settings", "policy '" + policy.name()
+                    + "' assigns arms itself: a request may not name " + (armName != null ? "its arm" : "settings"));
         }
         if (armName != null) {
             Arm arm = policy.arm(armName);
-            return new Assignment(policy, arm, arm.strategy().withSettings(settings), Assignment.Basis.REQUEST);
+            return new Assignment(policy, arm, withSettings(arm, settings), Assignment.Basis.REQUEST);
         }
         boolean keyed = callerKey != null && !callerKey.isBlank();
         Arm arm = policy.atFraction(keyed ? fraction(policy.name(), callerKey) : ThreadLocalRandom.current().nextDouble());
-        return new Assignment(policy, arm, arm.strategy().withSettings(settings),
-                keyed ? Assignment.Basis.CALLER : Assignment.Basis.RANDOM);
+        return new Assignment(policy, arm, withSettings(arm, settings), keyed ? Assignment.Basis.CALLER : Assignment.Basis.RANDOM);
+    }
+
+    private static AdaptationStrategy withSettings(Arm arm, StrategySettings settings) {
+        try {
+            return arm.strategy().withSettings(settings);
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("settings", e.getMessage());
+        }
     }
 
     /** A stable fraction in [0, 1) for a caller in a policy. */

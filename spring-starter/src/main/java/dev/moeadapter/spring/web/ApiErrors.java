@@ -3,6 +3,7 @@ package dev.moeadapter.spring.web;
 import dev.moeadapter.core.ContextFullException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.MoeAdapterException;
+import dev.moeadapter.spring.engine.BadParameterException;
 import dev.moeadapter.spring.engine.ModelNotFoundException;
 import dev.moeadapter.spring.engine.PoolExhaustedException;
 import dev.moeadapter.spring.policy.OverrideNotAllowedException;
@@ -12,93 +13,122 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.ErrorResponse;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
-import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Every refusal as JSON {@code {"error": {"message", "type"}}} (the OpenAI error shape). */
+/**
+ * Every refusal as JSON {@code {"error": {"message", "type", "param", "code"}}} (OpenAI's error
+ * shape), whatever the request's {@code Accept} says: a client streaming with
+ * {@code Accept: text/event-stream} gets the same error as any other.
+ */
 @RestControllerAdvice
 public class ApiErrors {
     private static final Logger LOG = LoggerFactory.getLogger(ApiErrors.class);
 
     @ExceptionHandler(ModelNotFoundException.class)
     ResponseEntity<Map<String, Object>> modelNotFound(ModelNotFoundException e) {
-        return ResponseEntity.status(HttpStatus.NOT_FOUND).body(body("invalid_request_error", "model_not_found", e.getMessage()));
+        return error(HttpStatus.NOT_FOUND, "invalid_request_error", "model", "model_not_found", e.getMessage());
+    }
+
+    @ExceptionHandler(BadParameterException.class)
+    ResponseEntity<Map<String, Object>> badParameter(BadParameterException e) {
+        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", e.param(), e.code(), e.getMessage());
     }
 
     @ExceptionHandler(InvalidRequestException.class)
     ResponseEntity<Map<String, Object>> invalid(InvalidRequestException e) {
-        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", e.getMessage());
+        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_request", e.getMessage());
     }
 
     @ExceptionHandler(ContextFullException.class)
     ResponseEntity<Map<String, Object>> contextFull(ContextFullException e) {
-        return error(HttpStatus.BAD_REQUEST, "context_length_exceeded", e.getMessage());
+        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, BadParameterException.CONTEXT_LENGTH_EXCEEDED, e.getMessage());
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<Map<String, Object>> unreadable(HttpMessageNotReadableException e) {
-        String detail = e.getMostSpecificCause() == null ? "" : ": " + firstLine(e.getMostSpecificCause().getMessage());
-        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", "malformed request body" + detail);
+        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_json", "malformed request body");
     }
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
     ResponseEntity<Map<String, Object>> mediaType(HttpMediaTypeNotSupportedException e) {
-        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "send the body as application/json");
-    }
-
-    @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
-    ResponseEntity<Map<String, Object>> method(HttpRequestMethodNotSupportedException e) {
-        return error(HttpStatus.METHOD_NOT_ALLOWED, "invalid_request_error", e.getMessage());
+        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", null, "unsupported_media_type",
+                "send the body as application/json");
     }
 
     @ExceptionHandler(NoResourceFoundException.class)
     ResponseEntity<Map<String, Object>> notFound(NoResourceFoundException e) {
-        return error(HttpStatus.NOT_FOUND, "invalid_request_error", "unknown request URL: " + e.getHttpMethod() + " /" + e.getResourcePath());
+        return error(HttpStatus.NOT_FOUND, "invalid_request_error", null, "unknown_url",
+                "unknown request URL: " + e.getHttpMethod() + " /" + e.getResourcePath());
     }
 
     @ExceptionHandler(PoolExhaustedException.class)
     ResponseEntity<Map<String, Object>> busy(PoolExhaustedException e) {
         long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, Long.toString(seconds))
-                .body(body("server_busy", e.getMessage()));
+                .contentType(MediaType.APPLICATION_JSON).body(body("server_busy", null, "server_busy", e.getMessage()));
     }
 
     @ExceptionHandler(OverrideNotAllowedException.class)
     ResponseEntity<Map<String, Object>> overrideDenied(OverrideNotAllowedException e) {
-        return error(HttpStatus.FORBIDDEN, "permission_error", e.getMessage());
+        return error(HttpStatus.FORBIDDEN, "permission_error", e.param(), "not_allowed", e.getMessage());
     }
 
     @ExceptionHandler(UnknownRequestException.class)
     ResponseEntity<Map<String, Object>> unknownRequest(UnknownRequestException e) {
-        return error(HttpStatus.NOT_FOUND, "not_found_error", e.getMessage());
+        return error(HttpStatus.NOT_FOUND, "not_found_error", "request_id", "unknown_request", e.getMessage());
     }
 
     @ExceptionHandler(MoeAdapterException.class)
     ResponseEntity<Map<String, Object>> engine(MoeAdapterException e) {
         LOG.error("generation failed", e);
-        return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", e.getMessage());
+        return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", e.getMessage());
     }
 
-    private static ResponseEntity<Map<String, Object>> error(HttpStatus status, String type, String message) {
-        return ResponseEntity.status(status).body(body(type, message));
+    /** The client went away mid-answer: nobody to answer. */
+    @ExceptionHandler(AsyncRequestNotUsableException.class)
+    void clientGone() {
     }
 
-    private static Map<String, Object> body(String type, String message) {
-        return Map.of("error", Map.of("message", message == null ? type : message, "type", type));
+    /** Spring MVC's own refusals (wrong method, not acceptable, an answer over its time, …) with their status; anything else is a 500. */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<Map<String, Object>> unexpected(Exception e) {
+        if (e instanceof ErrorResponse refusal) {
+            HttpStatusCode status = refusal.getStatusCode();
+            String detail = refusal.getBody().getDetail();
+            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null, null,
+                    detail == null ? e.getMessage() : detail);
+        }
+        LOG.error("request failed", e);
+        return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", "the server failed to answer this request");
     }
 
-    private static Map<String, Object> body(String type, String code, String message) {
-        return Map.of("error", Map.of("message", message, "type", type, "code", code));
+    /** An error answer; its content type is set, so that no {@code Accept} header can turn it into a 406 or 500. */
+    static ResponseEntity<Map<String, Object>> error(HttpStatusCode status, String type, String param, String code, String message) {
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(body(type, param, code, message));
+    }
+
+    /** The error object; {@code param} and {@code code} are null where nothing more specific applies, as in OpenAI's. */
+    public static Map<String, Object> body(String type, String param, String code, String message) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("message", message == null ? type : message);
+        error.put("type", type);
+        error.put("param", param);
+        error.put("code", code);
+        return Map.of("error", error);
     }
 
     /** Writes the same error shape from a servlet filter, where no controller advice applies. */
@@ -106,14 +136,6 @@ public class ApiErrors {
             throws IOException {
         response.setStatus(status.value());
         response.setContentType(MediaType.APPLICATION_JSON_VALUE);
-        response.getOutputStream().write(JsonMapper.shared().writeValueAsBytes(body(type, code, message)));
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+        response.getOutputStream().write(JsonMapper.shared().writeValueAsBytes(body(type, null, code, message)));
     }
 }

@@ -37,7 +37,7 @@ public record GenerateResponse(
     }
 
     static GenerateResponse of(GenerationOutcome o) {
-        return new GenerateResponse(o.id(), o.text(), o.finishReason().name().toLowerCase(Locale.ROOT),
+        return new GenerateResponse(o.id(), o.text(), o.cut() ? "time_budget" : o.finishReason().name().toLowerCase(Locale.ROOT),
                 new Usage(o.promptTokens(), o.completionTokens(), o.promptTokens() + o.completionTokens()),
                 new Timings(o.prefillMs(), o.decodeMs(), o.totalMs(), o.firstTokenMs()), o.policy(), o.arm(), o.adaptation(),
                 o.fallback() == null ? null : new Fallback(o.fallback()), o.routing());

@@ -1,10 +1,11 @@
 package dev.moeadapter.spring.web;
 
-import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -12,52 +13,53 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
-import tools.jackson.databind.json.JsonMapper;
 
-import java.io.OutputStream;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The native generation endpoint. With {@code "stream": true} the answer arrives as server-sent
  * events: {@code {"type":"token","text":…}} per piece of text, then {@code {"type":"done",…}}
- * with the full response, then {@code [DONE]}. A client that disconnects cancels its generation.
+ * with the full response, then {@code [DONE]}; each event is flushed as it is sent. A refusal before
+ * the first event has the status it would have unstreamed; a failure after it is an
+ * {@code {"type":"error",…}} event. A streaming client that disconnects cancels its generation.
  * The caller ({@link CallerIdentity}) stays on one arm of its policy.
  */
 @RestController
 public class GenerationController {
     private final GenerationService service;
-    private final JsonMapper json;
     private final CallerIdentity callers;
+    private final AsyncAnswers answers;
 
-    public GenerationController(GenerationService service, JsonMapper json, CallerIdentity callers) {
+    public GenerationController(GenerationService service, CallerIdentity callers, AsyncAnswers answers) {
         this.service = service;
-        this.json = json;
         this.callers = callers;
+        this.answers = answers;
     }
 
     @PostMapping(path = "/v1/moe/generate", consumes = MediaType.APPLICATION_JSON_VALUE)
-    public ResponseEntity<StreamingResponseBody> generate(@RequestBody GenerateRequest body, HttpServletRequest http) {
+    public ResponseEntity<StreamingResponseBody> generate(@RequestBody byte[] bytes, HttpServletRequest http,
+                                                         HttpServletResponse httpResponse) {
+        GenerateRequest body = RequestBodies.read(bytes, GenerateRequest.class);
         GenerationCommand command = body.toCommand(callers.of(http));
-        if (!body.streaming()) {
-            GenerateResponse response = GenerateResponse.of(service.generate(command, (t, d) -> { }, new CancellationToken()));
-            byte[] bytes = json.writeValueAsBytes(response);
-            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(bytes));
-        }
         GenerationService.Prepared prepared = service.prepare(command);
-        StreamingResponseBody stream = out -> {
-            CancellationToken cancel = new CancellationToken();
-            try (prepared) {
-                var outcome = prepared.run((token, text) -> send(out, Map.of("type", "token", "text", text), cancel), cancel);
-                if (!cancel.isCancelled()) {
-                    send(out, Map.of("type", "done", "response", GenerateResponse.of(outcome)), cancel);
-                    ServerSentEvents.done(out, cancel);
+        if (!body.streaming()) {
+            return answers.whole(http, cancel -> {
+                try (prepared) {
+                    return GenerateResponse.of(prepared.run(TokenListener.NONE, cancel));
                 }
-            } catch (RuntimeException e) {
-                send(out, Map.of("type", "error", "error", Map.of("message", String.valueOf(e.getMessage()))), cancel);
+            });
+        }
+        return answers.stream(http, httpResponse, events -> {
+            try (prepared) {
+                var outcome = prepared.run((token, text) -> events.send(Map.of("type", "token", "text", text)), events.cancel());
+                if (!events.cancel().isCancelled()) {
+                    events.send(Map.of("type", "done", "response", GenerateResponse.of(outcome)));
+                    events.done();
+                }
             }
-        };
-        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(stream);
+        }, (events, e) -> events.send(Map.of("type", "error", "error", ApiErrors.body("server_error", null, "server_error",
+                String.valueOf(e.getMessage())).get("error"))));
     }
 
     @GetMapping("/v1/moe/info")
@@ -69,7 +71,4 @@ public class GenerationController {
                 "adaptations", List.copyOf(service.strategies().names()));
     }
 
-    private void send(OutputStream out, Object event, CancellationToken cancel) {
-        ServerSentEvents.send(json, out, event, cancel);
-    }
 }

@@ -2,12 +2,14 @@ package dev.moeadapter.spring.web;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.spring.MoeAdapterProperties;
 import dev.moeadapter.spring.engine.Guards;
 import dev.moeadapter.spring.metrics.ArmStatistics;
 import dev.moeadapter.spring.metrics.MoeMetrics;
 import dev.moeadapter.spring.policy.Arm;
 import dev.moeadapter.spring.policy.Assignment;
 import dev.moeadapter.spring.policy.FeedbackLedger;
+import dev.moeadapter.spring.policy.OverrideNotAllowedException;
 import dev.moeadapter.spring.policy.Policy;
 import dev.moeadapter.spring.policy.PolicyRouter;
 import dev.moeadapter.spring.web.security.CallerIdentity;
@@ -35,17 +37,25 @@ public class PolicyController {
     private final MoeMetrics metrics;
     private final FeedbackLedger ledger;
     private final CallerIdentity callers;
+    private final boolean listed;
 
-    public PolicyController(PolicyRouter router, Guards guards, MoeMetrics metrics, FeedbackLedger ledger, CallerIdentity callers) {
+    public PolicyController(PolicyRouter router, Guards guards, MoeMetrics metrics, FeedbackLedger ledger, CallerIdentity callers,
+                            MoeAdapterProperties props) {
         this.router = router;
         this.guards = guards;
         this.metrics = metrics;
         this.ledger = ledger;
         this.callers = callers;
+        this.listed = !props.security().apiKeys().isEmpty() || props.security().publicPolicies();
     }
 
+    /** Not public: it shows every policy and arm; answered with API keys configured (to a caller with a key) or where allowed. */
     @GetMapping("/v1/moe/policies")
     public Policies policies() {
+        if (!listed) {
+            throw new OverrideNotAllowedException(null, "the policy list is not public: configure moe.adapter.security.api-keys "
+                    + "(callers with a key may read it) or set moe.adapter.security.public-policies=true");
+        }
         return new Policies(router.defaultPolicy().name(), callers.header(), router.policies().stream().map(this::view).toList());
     }
 
@@ -56,7 +66,8 @@ public class PolicyController {
     }
 
     @PostMapping(path = "/v1/moe/feedback", consumes = MediaType.APPLICATION_JSON_VALUE)
-    public Credited feedback(@RequestBody FeedbackRequest body) {
+    public Credited feedback(@RequestBody byte[] bytes) {
+        FeedbackRequest body = RequestBodies.read(bytes, FeedbackRequest.class);
         Arm arm = ledger.credit(body.requestId(), body.correct(), body.score());
         return new Credited(body.requestId(), arm.policy(), arm.name());
     }

@@ -3,6 +3,10 @@ package dev.moeadapter.spring.policy;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.engine.Gating;
+import dev.moeadapter.core.engine.ModelInfo;
+import dev.moeadapter.rerouting.ReroutingSettings;
+import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.spring.MoeAdapterProperties;
@@ -22,7 +26,11 @@ import static org.assertj.core.api.Assertions.within;
 
 /** Assignment by policy: weights, stickiness, overrides, and configuration mistakes named by property. */
 class PolicyRouterTest {
-    private final AdaptationRegistry registry = new AdaptationRegistry(List.of(new PlainGeneration(), new ScmoeStrategy(ScmoeSettings.DEFAULTS)));
+    /** An OLMoE-like model: 16 experts, 4 used per token, 3 MoE layers. */
+    private static final ModelInfo MODEL = new ModelInfo("olmoe", "", 3, List.of(0, 1, 2), 16, 4, Gating.SOFTMAX, false, false,
+            100, 256, 8, 1, 2, true);
+    private final AdaptationRegistry registry = new AdaptationRegistry(List.of(new PlainGeneration(), new ScmoeStrategy(ScmoeSettings.DEFAULTS),
+            new ReroutingStrategy(ReroutingSettings.DEFAULTS, dev.moeadapter.core.adaptation.ResultCache.NONE)));
 
     private PolicyRouter router(String... properties) {
         Map<String, String> map = new HashMap<>(Map.of("moe.adapter.model", "unused.gguf"));
@@ -30,7 +38,7 @@ class PolicyRouterTest {
             map.put(p.substring(0, p.indexOf('=')), p.substring(p.indexOf('=') + 1));
         }
         MoeAdapterProperties props = new Binder(new MapConfigurationPropertySource(map)).bindOrCreate("moe.adapter", MoeAdapterProperties.class);
-        return new PolicyRouter(props, registry);
+        return new PolicyRouter(props, registry, MODEL);
     }
 
     private PolicyRouter abTest() {
@@ -91,7 +99,7 @@ class PolicyRouterTest {
         PolicyRouter r = router();
         assertThat(r.defaultPolicy().name()).isEqualTo("default");
         assertThat(r.defaultPolicy().allowOverride()).isTrue();
-        assertThat(r.defaultPolicy().arms()).extracting(Arm::name).containsExactly("none", "scmoe");
+        assertThat(r.defaultPolicy().arms()).extracting(Arm::name).containsExactly("none", "rerouting", "scmoe");
         assertThat(r.assign(null, "anyone", null, StrategySettings.NONE).arm().adaptation()).isEqualTo("none");
     }
 
@@ -109,5 +117,34 @@ class PolicyRouterTest {
                 .hasMessageContaining("moe.adapter.default-policy: set it to one of");
         assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=none", "moe.adapter.policies.ab.arms.x.time-budget=0s"))
                 .hasMessageContaining("moe.adapter.policies.ab.arms.x.time-budget");
+        // checked against the model, not first at a request: this model has 16 experts
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=scmoe", "moe.adapter.policies.ab.arms.x.settings.weak=rank-99"))
+                .hasMessageContaining("moe.adapter.policies.ab.arms.x.settings").hasMessageContaining("k must be in 1..16");
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=rerouting",
+                "moe.adapter.policies.ab.arms.x.settings.q=2147483647"))
+                .hasMessageContaining("moe.adapter.policies.ab.arms.x.settings").hasMessageContaining("q must be in 1..32");
+        assertThatThrownBy(() -> router("moe.adapter.policies.ab.arms.x.adaptation=none", "moe.adapter.selectable-policies=lab"))
+                .hasMessageContaining("moe.adapter.selectable-policies").hasMessageContaining("no policy 'lab'");
+    }
+
+    @Test
+    void sessionsAreSizedForTheArmsConfigured() {
+        assertThat(router("moe.adapter.policies.ab.arms.x.adaptation=rerouting", "moe.adapter.policies.ab.arms.x.settings.q=8")
+                .maxSequences()).isEqualTo(17);
+        assertThat(router("moe.adapter.policies.ab.arms.x.adaptation=scmoe").maxSequences()).isEqualTo(2);
+        assertThat(router().maxSequences()).as("every adaptation at its defaults: rerouting's 1 + 2q").isEqualTo(9);
+    }
+
+    @Test
+    void aRequestNamesOnlyTheDefaultPolicyOrASelectableOne() {
+        String[] two = {"moe.adapter.default-policy=ab", "moe.adapter.policies.ab.arms.x.adaptation=none",
+                "moe.adapter.policies.lab.allow-override=true", "moe.adapter.policies.lab.arms.y.adaptation=scmoe"};
+        PolicyRouter closed = router(two);
+        assertThat(closed.assign("ab", "c", null, StrategySettings.NONE).policy().name()).isEqualTo("ab");
+        assertThatThrownBy(() -> closed.assign("lab", "c", "y", StrategySettings.NONE))
+                .isInstanceOf(OverrideNotAllowedException.class).hasMessageContaining("policy 'lab' cannot be named by a request");
+        String[] open = java.util.Arrays.copyOf(two, two.length + 1);
+        open[two.length] = "moe.adapter.selectable-policies=lab";
+        assertThat(router(open).assign("lab", "c", "y", StrategySettings.NONE).arm().adaptation()).isEqualTo("scmoe");
     }
 }

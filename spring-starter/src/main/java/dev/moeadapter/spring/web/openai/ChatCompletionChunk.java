@@ -9,13 +9,13 @@ import java.util.List;
 /**
  * One event of a streamed chat answer (object {@code chat.completion.chunk}): the role first, then
  * pieces of text, then the finish reason; with {@code include_usage} a last chunk with no choices
- * carries the token counts.
+ * carries the token counts (and the others {@code "usage": null}).
  */
 public record ChatCompletionChunk(String id, String object, long created, String model, List<Choice> choices,
-                                  @JsonInclude(JsonInclude.Include.NON_NULL) GenerateResponse.Usage usage) {
+                                  @JsonInclude(JsonInclude.Include.NON_NULL) Object usage) {
 
     ChatCompletionChunk(Stamp s, Delta delta, String finishReason) {
-        this(s.id(), "chat.completion.chunk", s.created(), s.model(), List.of(new Choice(0, delta, null, finishReason)), null);
+        this(s.id(), "chat.completion.chunk", s.created(), s.model(), List.of(new Choice(0, delta, null, finishReason)), s.noUsage());
     }
 
     ChatCompletionChunk(Stamp s, GenerateResponse.Usage usage) {

@@ -1,17 +1,20 @@
 package dev.moeadapter.spring.web.openai;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.ChatMessage;
+import dev.moeadapter.spring.engine.BadParameterException;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import tools.jackson.databind.JsonNode;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Body of {@code POST /v1/chat/completions}. */
+/** Body of {@code POST /v1/chat/completions}; {@code logprobs} may only be false. */
+@JsonIgnoreProperties("user")
 public record ChatCompletionRequest(
         String model,
         List<Message> messages,
@@ -27,6 +30,7 @@ public record ChatCompletionRequest(
         @JsonProperty("presence_penalty") Double presencePenalty,
         @JsonProperty("frequency_penalty") Double frequencyPenalty,
         List<JsonNode> tools,
+        Boolean logprobs,
         String policy,
         String arm,
         Map<String, Object> settings) implements OpenAiRequest {
@@ -41,28 +45,35 @@ public record ChatCompletionRequest(
     public void check(String servedModel) {
         OpenAiRequest.super.check(servedModel);
         if (tools != null && !tools.isEmpty()) {
-            throw new InvalidRequestException("tools are not supported by this service");
+            throw new BadParameterException("tools", BadParameterException.UNSUPPORTED_PARAMETER, "tools are not supported by this service");
+        }
+        if (Boolean.TRUE.equals(logprobs)) {
+            throw new BadParameterException("logprobs", BadParameterException.UNSUPPORTED_PARAMETER,
+                    "logprobs are not supported by this service");
         }
     }
 
     GenerationCommand toCommand(String callerKey) {
         if (messages == null || messages.isEmpty()) {
-            throw new InvalidRequestException("messages must be a non-empty array");
+            throw new BadParameterException("messages", "messages must be a non-empty array");
         }
-        List<ChatMessage> chat = messages.stream().map(ChatCompletionRequest::toChatMessage).toList();
+        List<ChatMessage> chat = new ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            chat.add(toChatMessage(messages.get(i), "messages[" + i + "]"));
+        }
         return command(null, chat, maxCompletionTokens != null ? maxCompletionTokens : maxTokens, callerKey);
     }
 
-    private static ChatMessage toChatMessage(Message m) {
+    private static ChatMessage toChatMessage(Message m, String param) {
         if (m == null || m.role() == null || !ROLES.contains(m.role())) {
-            throw new InvalidRequestException("message role must be one of " + ROLES + ", got " + (m == null ? null : m.role()));
+            throw new BadParameterException(param + ".role", "message role must be one of " + ROLES + ", got " + (m == null ? null : m.role()));
         }
         // chat templates know "system"; OpenAI's newer "developer" role means the same
         String role = m.role().equals("developer") ? "system" : m.role();
-        return new ChatMessage(role, text(m.content()));
+        return new ChatMessage(role, text(m.content(), param + ".content"));
     }
 
-    private static String text(JsonNode content) {
+    private static String text(JsonNode content, String param) {
         if (content != null && content.isString()) {
             return content.stringValue();
         }
@@ -70,12 +81,12 @@ public record ChatCompletionRequest(
             StringBuilder text = new StringBuilder();
             for (JsonNode part : content) {
                 if (!"text".equals(part.path("type").asString("")) || !part.path("text").isString()) {
-                    throw new InvalidRequestException("only text content parts ({\"type\":\"text\",\"text\":…}) are supported");
+                    throw new BadParameterException(param, "only text content parts ({\"type\":\"text\",\"text\":…}) are supported");
                 }
                 text.append(part.get("text").stringValue());
             }
             return text.toString();
         }
-        throw new InvalidRequestException("message content must be a string or an array of text parts");
+        throw new BadParameterException(param, "message content must be a string or an array of text parts");
     }
 }

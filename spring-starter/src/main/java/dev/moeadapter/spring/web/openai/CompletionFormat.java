@@ -8,7 +8,7 @@ enum CompletionFormat {
     CHAT {
         @Override
         Object whole(Stamp s, GenerationOutcome o) {
-            return new ChatCompletion(s, ChatCompletion.Message.assistant(o.text()), FinishReasons.of(o.finishReason()), usage(o));
+            return new ChatCompletion(s, ChatCompletion.Message.assistant(o.text()), FinishReasons.of(o), usage(o));
         }
 
         @Override
@@ -34,7 +34,7 @@ enum CompletionFormat {
     TEXT {
         @Override
         Object whole(Stamp s, GenerationOutcome o) {
-            return new TextCompletion(s, o.text(), FinishReasons.of(o.finishReason()), usage(o));
+            return new TextCompletion(s, o.text(), FinishReasons.of(o), usage(o));
         }
 
         @Override

@@ -1,14 +1,16 @@
 package dev.moeadapter.spring.web.openai;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.spring.engine.BadParameterException;
 import dev.moeadapter.spring.engine.GenerationCommand;
 
 import java.util.List;
 import java.util.Map;
 
 /** Body of {@code POST /v1/completions}: one prompt, as a string or an array holding one string. */
+@JsonIgnoreProperties("user")
 public record CompletionRequest(
         String model,
         @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> prompt,
@@ -28,7 +30,7 @@ public record CompletionRequest(
 
     GenerationCommand toCommand(String callerKey) {
         if (prompt == null || prompt.size() != 1 || prompt.getFirst() == null) {
-            throw new InvalidRequestException("prompt must be one string (batches of prompts are not supported)");
+            throw new BadParameterException("prompt", "prompt must be one string (batches of prompts are not supported)");
         }
         return command(prompt.getFirst(), null, maxTokens, callerKey);
     }

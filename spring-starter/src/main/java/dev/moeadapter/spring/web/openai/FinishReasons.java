@@ -1,10 +1,16 @@
 package dev.moeadapter.spring.web.openai;
 
 import dev.moeadapter.core.generation.FinishReason;
+import dev.moeadapter.spring.engine.GenerationOutcome;
 
 /** The engine's finish reasons in OpenAI's words. */
 public final class FinishReasons {
     private FinishReasons() {
+    }
+
+    /** As {@link #of(FinishReason)}; an answer its arm's time budget ended is cut short: {@code "length"}. */
+    public static String of(GenerationOutcome o) {
+        return o.cut() ? "length" : of(o.finishReason());
     }
 
     /** {@code "stop"} for a natural end or a stop string, {@code "length"} when tokens or context ran out. */

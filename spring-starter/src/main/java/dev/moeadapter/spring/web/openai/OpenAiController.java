@@ -1,14 +1,17 @@
 package dev.moeadapter.spring.web.openai;
 
-import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.GenerationOutcome;
 import dev.moeadapter.spring.engine.GenerationService;
 import dev.moeadapter.spring.engine.ModelNotFoundException;
-import dev.moeadapter.spring.web.ServerSentEvents;
+import dev.moeadapter.spring.web.ApiErrors;
+import dev.moeadapter.spring.web.EventStream;
+import dev.moeadapter.spring.web.AsyncAnswers;
+import dev.moeadapter.spring.web.RequestBodies;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.MediaType;
@@ -19,11 +22,9 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
-import tools.jackson.databind.json.JsonMapper;
 
-import java.io.OutputStream;
 import java.time.Instant;
-import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * OpenAI-compatible endpoints, so that OpenAI's clients work unchanged: {@code /v1/chat/completions},
@@ -37,14 +38,14 @@ public class OpenAiController {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiController.class);
 
     private final GenerationService service;
-    private final JsonMapper json;
     private final CallerIdentity callers;
+    private final AsyncAnswers answers;
     private final long loaded = Instant.now().getEpochSecond();
 
-    public OpenAiController(GenerationService service, JsonMapper json, CallerIdentity callers) {
+    public OpenAiController(GenerationService service, CallerIdentity callers, AsyncAnswers answers) {
         this.service = service;
-        this.json = json;
         this.callers = callers;
+        this.answers = answers;
     }
 
     @GetMapping("/v1/models")
@@ -61,52 +62,68 @@ public class OpenAiController {
     }
 
     @PostMapping(path = "/v1/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
-    public ResponseEntity<StreamingResponseBody> chatCompletions(@RequestBody ChatCompletionRequest body, HttpServletRequest http) {
+    public ResponseEntity<StreamingResponseBody> chatCompletions(@RequestBody byte[] bytes, HttpServletRequest http,
+                                                                 HttpServletResponse response) {
+        ChatCompletionRequest body = RequestBodies.read(bytes, ChatCompletionRequest.class);
         body.check(service.modelId());
-        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.CHAT);
+        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.CHAT, http, response);
     }
 
     @PostMapping(path = "/v1/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
-    public ResponseEntity<StreamingResponseBody> completions(@RequestBody CompletionRequest body, HttpServletRequest http) {
+    public ResponseEntity<StreamingResponseBody> completions(@RequestBody byte[] bytes, HttpServletRequest http,
+                                                             HttpServletResponse response) {
+        CompletionRequest body = RequestBodies.read(bytes, CompletionRequest.class);
         body.check(service.modelId());
-        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.TEXT);
+        return answer(body, body.toCommand(callers.of(http)), CompletionFormat.TEXT, http, response);
     }
 
     private ModelList.Card card() {
         return new ModelList.Card(service.modelId(), loaded);
     }
 
-    private ResponseEntity<StreamingResponseBody> answer(OpenAiRequest body, GenerationCommand command, CompletionFormat format) {
+    private ResponseEntity<StreamingResponseBody> answer(OpenAiRequest body, GenerationCommand command, CompletionFormat format,
+                                                         HttpServletRequest request, HttpServletResponse response) {
         long created = Instant.now().getEpochSecond();
-        if (!body.streaming()) {
-            GenerationOutcome o = service.generate(command, TokenListener.NONE, new CancellationToken());
-            byte[] bytes = json.writeValueAsBytes(format.whole(new Stamp(o.id(), created, service.modelId()), o));
-            return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> out.write(bytes));
-        }
         // refusals (bad input, no free session) happen here, before the 200 is committed
         GenerationService.Prepared prepared = service.prepare(command);
-        Stamp stamp = new Stamp(prepared.id(), created, service.modelId());
-        StreamingResponseBody stream = out -> {
-            CancellationToken cancel = new CancellationToken();
-            try (prepared) {
-                send(out, format.opening(stamp), cancel);
-                GenerationOutcome o = prepared.run((token, text) -> send(out, format.delta(stamp, text), cancel), cancel);
-                send(out, format.finish(stamp, FinishReasons.of(o.finishReason())), cancel);
-                if (body.includeUsage()) {
-                    send(out, format.usageChunk(stamp, CompletionFormat.usage(o)), cancel);
+        if (!body.streaming()) {
+            return answers.whole(request, cancel -> {
+                try (prepared) {
+                    GenerationOutcome o = prepared.run(TokenListener.NONE, cancel);
+                    return format.whole(new Stamp(o.id(), created, service.modelId()), o);
                 }
-                ServerSentEvents.done(out, cancel);
-            } catch (RuntimeException e) {
-                LOG.warn("{}: streamed generation failed: {}", stamp.id(), e.toString());
-                send(out, Map.of("error", Map.of("message", String.valueOf(e.getMessage()), "type", "server_error")), cancel);
+            });
+        }
+        Stamp stamp = new Stamp(prepared.id(), created, service.modelId(), body.includeUsage());
+        return answers.stream(request, response, events -> {
+            try (prepared) {
+                // the opening chunk goes with the first text, so that a refusal until then keeps its status
+                AtomicBoolean opened = new AtomicBoolean();
+                Runnable open = () -> {
+                    if (opened.compareAndSet(false, true)) {
+                        send(events, format.opening(stamp));
+                    }
+                };
+                GenerationOutcome o = prepared.run((token, text) -> {
+                    open.run();
+                    events.send(format.delta(stamp, text));
+                }, events.cancel());
+                open.run();
+                send(events, format.finish(stamp, FinishReasons.of(o)));
+                if (body.includeUsage()) {
+                    events.send(format.usageChunk(stamp, CompletionFormat.usage(o)));
+                }
+                events.done();
             }
-        };
-        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(stream);
+        }, (events, e) -> {
+            LOG.warn("{}: streamed generation failed: {}", stamp.id(), e.toString());
+            events.send(ApiErrors.body("server_error", null, "server_error", String.valueOf(e.getMessage())));
+        });
     }
 
-    private void send(OutputStream out, Object event, CancellationToken cancel) {
+    private static void send(EventStream events, Object event) {
         if (event != null) {
-            ServerSentEvents.send(json, out, event, cancel);
+            events.send(event);
         }
     }
 }

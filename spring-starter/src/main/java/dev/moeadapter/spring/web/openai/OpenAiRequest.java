@@ -1,8 +1,8 @@
 package dev.moeadapter.spring.web.openai;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.ChatMessage;
+import dev.moeadapter.spring.engine.BadParameterException;
 import dev.moeadapter.spring.engine.GenerationCommand;
 import dev.moeadapter.spring.engine.ModelNotFoundException;
 
@@ -11,11 +11,20 @@ import java.util.Map;
 
 /**
  * The fields {@code /v1/chat/completions} and {@code /v1/completions} share. Fields OpenAI defines
- * but this service cannot honour are refused, not ignored. {@code policy}, {@code arm} and
+ * but this service cannot honour are refused, not ignored (unknown fields are refused when the body
+ * is read; {@code user}, which only labels the end user, is the one ignored). Values are held to
+ * OpenAI's ranges; an absent temperature is OpenAI's default, 1. {@code policy}, {@code arm} and
  * {@code settings} are our extensions, as on the native endpoint: without them the policy assigns
  * the arm; {@code arm} and {@code settings} need a policy that allows overrides.
  */
 interface OpenAiRequest {
+    /** OpenAI's sampling temperature when a request gives none. */
+    double DEFAULT_TEMPERATURE = 1;
+    /** OpenAI's highest temperature. */
+    double MAX_TEMPERATURE = 2;
+    /** OpenAI's most stop sequences. */
+    int MAX_STOP = 4;
+
     String model();
 
     Integer n();
@@ -54,24 +63,36 @@ interface OpenAiRequest {
         return streaming() && streamOptions() != null && Boolean.TRUE.equals(streamOptions().includeUsage());
     }
 
-    /** Refuses what the engine would not see: an unknown model, several choices, penalties. */
+    /** Refuses what the engine would not see or OpenAI would refuse: an unknown model, several choices, penalties, ranges. */
     default void check(String servedModel) {
         if (model() == null || model().isBlank()) {
-            throw new InvalidRequestException("you must provide a model parameter; this service serves '" + servedModel + "'");
+            throw new BadParameterException("model", "you must provide a model parameter; this service serves '" + servedModel + "'");
         }
         if (!model().equals(servedModel)) {
             throw new ModelNotFoundException(model(), servedModel);
         }
         if (n() != null && n() != 1) {
-            throw new InvalidRequestException("n must be 1: this service returns one choice per request, got " + n());
+            throw new BadParameterException("n", BadParameterException.UNSUPPORTED_PARAMETER,
+                    "n must be 1: this service returns one choice per request, got " + n());
         }
-        if (presencePenalty() != null && presencePenalty() != 0 || frequencyPenalty() != null && frequencyPenalty() != 0) {
-            throw new InvalidRequestException("presence_penalty and frequency_penalty are not supported (leave them 0)");
+        if (presencePenalty() != null && presencePenalty() != 0) {
+            throw new BadParameterException("presence_penalty", BadParameterException.UNSUPPORTED_PARAMETER,
+                    "presence_penalty is not supported (leave it 0)");
+        }
+        if (frequencyPenalty() != null && frequencyPenalty() != 0) {
+            throw new BadParameterException("frequency_penalty", BadParameterException.UNSUPPORTED_PARAMETER,
+                    "frequency_penalty is not supported (leave it 0)");
+        }
+        if (temperature() != null && !(temperature() >= 0 && temperature() <= MAX_TEMPERATURE)) {
+            throw new BadParameterException("temperature", "temperature must be in [0, 2], got " + temperature());
+        }
+        if (stop() != null && stop().size() > MAX_STOP) {
+            throw new BadParameterException("stop", "at most " + MAX_STOP + " stop sequences, got " + stop().size());
         }
     }
 
     default GenerationCommand command(String prompt, List<ChatMessage> messages, Integer maxTokens, String callerKey) {
-        return new GenerationCommand(prompt, messages, maxTokens, temperature(), null, topP(), null, seed(), stop(),
-                policy(), arm(), settings(), callerKey);
+        return new GenerationCommand(prompt, messages, maxTokens, temperature() == null ? DEFAULT_TEMPERATURE : temperature(), null,
+                topP(), null, seed(), stop(), policy(), arm(), settings(), callerKey);
     }
 }

@@ -12,10 +12,12 @@ import java.util.List;
  * {@code include_usage} one more with no choices and the token counts.
  */
 public record TextCompletion(String id, String object, long created, String model, List<Choice> choices,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) GenerateResponse.Usage usage) {
+                             @JsonInclude(JsonInclude.Include.NON_NULL) Object usage) {
 
+    /** A whole answer ({@code usage} set) or a chunk of a streamed one ({@code usage} null). */
     TextCompletion(Stamp s, String text, String finishReason, GenerateResponse.Usage usage) {
-        this(s.id(), "text_completion", s.created(), s.model(), List.of(new Choice(text, 0, null, finishReason)), usage);
+        this(s.id(), "text_completion", s.created(), s.model(), List.of(new Choice(text, 0, null, finishReason)),
+                usage == null ? s.noUsage() : usage);
     }
 
     TextCompletion(Stamp s, GenerateResponse.Usage usage) {

@@ -1,12 +1,11 @@
 package dev.moeadapter.spring.web.security;
 
+import dev.moeadapter.spring.MoeAdapterProperties;
 import dev.moeadapter.spring.web.ApiErrors;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -22,23 +21,32 @@ import java.util.List;
  * send it. Keys are kept and compared as SHA-256 digests with {@link MessageDigest#isEqual}, every
  * key each time, so neither the time taken nor the logs tell anything about a key. A request that
  * passes carries the caller's name ("key-N", N its place in the configuration) for the rate limit.
+ * Failures are limited per client address ({@link AuthFailures}).
  */
 public class ApiKeyAuthentication extends OncePerRequestFilter {
     /** Request attribute naming the authenticated caller. */
     public static final String CALLER = ApiKeyAuthentication.class.getName() + ".caller";
 
-    private static final Logger LOG = LoggerFactory.getLogger(ApiKeyAuthentication.class);
     private static final String BEARER = "Bearer ";
 
     private final List<byte[]> digests;
+    private final AuthFailures failures;
 
-    public ApiKeyAuthentication(List<String> keys) {
+    public ApiKeyAuthentication(List<String> keys, MoeAdapterProperties.AuthFailures failures) {
         this.digests = keys.stream().map(ApiKeyAuthentication::sha256).toList();
+        this.failures = new AuthFailures(failures);
     }
 
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        if (failures.throttled(request.getRemoteAddr())) {
+            failures.log(request.getRemoteAddr(), request.getMethod(), request.getRequestURI(), "too many failed authentications");
+            response.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, failures.period().toSeconds())));
+            ApiErrors.write(response, HttpStatus.TOO_MANY_REQUESTS, "requests", "too_many_failed_authentications",
+                    "too many requests with a wrong API key from this address; retry later");
+            return;
+        }
         String header = request.getHeader(HttpHeaders.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
             refuse(request, response, "missing API key: send it as 'Authorization: Bearer <key>'");
@@ -59,8 +67,8 @@ public class ApiKeyAuthentication extends OncePerRequestFilter {
         chain.doFilter(request, response);
     }
 
-    private static void refuse(HttpServletRequest request, HttpServletResponse response, String reason) throws IOException {
-        LOG.info("refused {} {} from {}: {}", request.getMethod(), request.getRequestURI(), request.getRemoteAddr(), reason);
+    private void refuse(HttpServletRequest request, HttpServletResponse response, String reason) throws IOException {
+        failures.failed(request.getRemoteAddr(), request.getMethod(), request.getRequestURI(), reason);
         response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
         ApiErrors.write(response, HttpStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key", reason);
     }

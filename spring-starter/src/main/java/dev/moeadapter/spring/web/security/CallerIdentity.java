@@ -2,20 +2,49 @@ package dev.moeadapter.spring.web.security;
 
 import jakarta.servlet.http.HttpServletRequest;
 
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
 /**
  * Who is calling, for sticky arm assignment and the rate limit: the value of the caller header
- * ({@code moe.adapter.caller-header}) when the request carries one, else the name of the API key
- * that authenticated it ("key-N") when keys are configured, else nobody (null).
- *
- * @param header the caller header
+ * ({@code moe.adapter.caller-header}) on a request from a trusted proxy (a gateway that sets it;
+ * from anyone else the header is whatever the client wants it to be, so it is ignored), else the
+ * name of the API key that authenticated it ("key-N") when keys are configured, else nobody (null).
  */
-public record CallerIdentity(String header) {
+public final class CallerIdentity {
+    private final String header;
+    private final Set<InetAddress> trustedProxies;
+
+    /** @param trustedProxies IP addresses as written in {@code moe.adapter.security.trusted-proxies} (checked there) */
+    public CallerIdentity(String header, List<String> trustedProxies) {
+        this.header = header;
+        this.trustedProxies = trustedProxies.stream().map(p -> InetAddress.ofLiteral(p.strip())).collect(Collectors.toUnmodifiableSet());
+    }
+
+    public String header() {
+        return header;
+    }
 
     public String of(HttpServletRequest request) {
-        String named = request.getHeader(header);
-        if (named != null && !named.isBlank()) {
-            return named;
+        if (fromTrustedProxy(request)) {
+            String named = request.getHeader(header);
+            if (named != null && !named.isBlank()) {
+                return named;
+            }
         }
         return request.getAttribute(ApiKeyAuthentication.CALLER) instanceof String key ? key : null;
+    }
+
+    private boolean fromTrustedProxy(HttpServletRequest request) {
+        if (trustedProxies.isEmpty()) {
+            return false;
+        }
+        try {
+            return trustedProxies.contains(InetAddress.ofLiteral(request.getRemoteAddr()));
+        } catch (IllegalArgumentException e) {
+            return false; // not an IP address (e.g. a Unix socket): not a configured proxy
+        }
     }
 }

@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * At most {@code requests} per {@code period} for each caller (a Resilience4j {@link RateLimiter}
  * per caller); over it, 429 with Retry-After. The caller is the {@link CallerIdentity} (hashed, so
- * its values cost bounded memory), else the client's address. Limiters of callers not seen for a while are dropped, and at most
+ * its values cost bounded memory; a caller header counts only from a trusted proxy), else the
+ * client's address. Limiters of callers not seen for a while are dropped, and at most
  * {@link #MAX_CALLERS} are kept.
  */
 public class CallerRateLimit extends OncePerRequestFilter {

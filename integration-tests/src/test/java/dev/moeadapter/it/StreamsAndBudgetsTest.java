@@ -1,0 +1,201 @@
+package dev.moeadapter.it;
+
+import dev.moeadapter.samples.service.MoeAdapterService;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.TestPropertySource;
+import tools.jackson.databind.JsonNode;
+
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Streams, time budgets, cancellation and refusals of the real service with one session, driven by
+ * adaptations that pause or fail on purpose: what a slow stream, a client that leaves, an adaptation
+ * that overruns or dies, and a client that asks for too much each get.
+ */
+@SpringBootTest(classes = {MoeAdapterService.class, TestStrategies.class}, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = {
+        "moe.adapter.sessions=1", "moe.adapter.acquire-timeout=200ms", "moe.adapter.stream-keep-alive=500ms",
+        "moe.adapter.default-policy=open",
+        "moe.adapter.policies.open.allow-override=true",
+        "moe.adapter.policies.open.arms.plain.adaptation=none",
+        "moe.adapter.policies.open.arms.pausing.adaptation=pausing",
+        "moe.adapter.policies.open.arms.pausing.weight=0",
+        "moe.adapter.policies.open.arms.pausing.time-budget=5m",
+        "moe.adapter.policies.open.arms.cut.adaptation=pausing",
+        "moe.adapter.policies.open.arms.cut.weight=0",
+        "moe.adapter.policies.open.arms.cut.time-budget=1s",
+        "moe.adapter.policies.open.arms.slow.adaptation=slow",
+        "moe.adapter.policies.open.arms.slow.weight=0",
+        "moe.adapter.policies.open.arms.slow.time-budget=5m",
+        "moe.adapter.policies.open.arms.refusing.adaptation=refusing",
+        "moe.adapter.policies.open.arms.refusing.weight=0",
+        "moe.adapter.policies.open.arms.crashing.adaptation=crashing",
+        "moe.adapter.policies.open.arms.crashing.weight=0",
+        "moe.adapter.policies.open.arms.crashing.time-budget=300ms",
+        "moe.adapter.policies.open.arms.reroute.adaptation=rerouting",
+        "moe.adapter.policies.open.arms.reroute.weight=0",
+        "moe.adapter.policies.open.arms.reroute.settings.q=8",
+        "moe.adapter.policies.open.arms.reroute.settings.steps=1"})
+class StreamsAndBudgetsTest extends RunningService {
+    private static final String SSE = "text/event-stream";
+
+    @Autowired
+    TestStrategies.Pausing pausing;
+
+    @Autowired
+    TestStrategies.Slow slow;
+
+    @BeforeEach
+    void armThePausingAdaptation() {
+        pausing.reset();
+    }
+
+    private static String generate(String arm, boolean stream) {
+        return "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"arm\":\"" + arm + "\",\"stream\":" + stream + "}";
+    }
+
+    @Test
+    void eachTokenReachesTheClientAsItIsMade() throws Exception {
+        try (SseClient client = new SseClient(port, "/v1/moe/generate", generate("pausing", true))) {
+            assertThat(client.status).isEqualTo(200);
+            JsonNode first = json(client.nextData());
+            assertThat(first.get("type").asString()).isEqualTo("token");
+            assertThat(pausing.release.getCount()).as("the first token arrived while generation is held after it").isEqualTo(1);
+            pausing.release.countDown();
+            List<String> rest = client.rest();
+            assertThat(json(rest.getLast()).get("type").asString()).isEqualTo("done");
+        }
+        // the OpenAI stream too: its opening chunk and first text before the rest is generated
+        pausing.reset();
+        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8,"
+                + "\"arm\":\"pausing\",\"stream\":true}";
+        try (SseClient client = new SseClient(port, "/v1/chat/completions", chat)) {
+            assertThat(json(client.nextData()).at("/choices/0/delta/role").asString()).isEqualTo("assistant");
+            assertThat(json(client.nextData()).at("/choices/0/delta/content").isString()).isTrue();
+            assertThat(pausing.release.getCount()).isEqualTo(1);
+            pausing.release.countDown();
+            assertThat(client.rest()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aClientThatLeavesMidAnswerStopsItWithinOneToken() throws Exception {
+        try (SseClient client = new SseClient(port, "/v1/moe/generate",
+                "{\"prompt\":\"Once upon a time\",\"max_tokens\":64,\"arm\":\"pausing\",\"stream\":true}")) {
+            assertThat(json(client.nextData()).get("type").asString()).isEqualTo("token");
+        } // the client leaves while generation is held after its first token
+        assertThat(pausing.finished.await(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(pausing.sawCancel).as("the departure was noticed while the answer was idle").isTrue();
+        assertThat(pausing.tokensAfterPause.get()).as("tokens generated after the client left").isLessThanOrEqualTo(1);
+        assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    @Test
+    void aClientThatLeavesDuringTheAdaptationFreesItsSessionBeforeTheBudgetEnds() throws Exception {
+        slow.started = new java.util.concurrent.CountDownLatch(1);
+        slow.stoppedAfterNanos.set(-1);
+        try (SseClient ignored = new SseClient(port, "/v1/moe/generate", generate("slow", true))) {
+            assertThat(slow.started.await(60, TimeUnit.SECONDS)).isTrue();
+        } // leaves while the adaptation works, long before its 5-minute budget
+        while (slow.stoppedAfterNanos.get() < 0) {
+            Thread.sleep(10); // bounded by the adaptation's own one-minute cap
+        }
+        assertThat(slow.sawCancel).as("stopped by the client's departure, not its own cap").isTrue();
+        assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void theTimeBudgetCoversAnAdaptationsWorkAfterItsFirstToken() throws Exception {
+        JsonNode r = json(post("/v1/moe/generate", generate("cut", false)).body());
+        assertThat(r.get("finish_reason").asString()).isEqualTo("time_budget");
+        assertThat(r.get("fallback").isNull()).as("the answer had started: it ends, it is not replaced").isTrue();
+        assertThat(pausing.sawCancel).isTrue();
+        assertThat(pausing.tokensAfterPause.get()).isZero();
+        assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(1);
+        assertThat(r.get("text").asString()).isEqualTo(pausing.result.text());
+
+        pausing.reset();
+        HttpResponse<String> chat = post("/v1/chat/completions", "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"hi\"}],\"max_tokens\":8,\"arm\":\"cut\"}");
+        assertThat(json(chat.body()).at("/choices/0/finish_reason").asString()).isEqualTo("length");
+    }
+
+    @Test
+    void refusalsAreOpenAiJsonWhateverAcceptSays() throws Exception {
+        String longPrompt = "word ".repeat(300);
+        record Case(String path, String body, int status, String param, String code) {
+        }
+        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true";
+        for (Case c : List.of(
+                new Case("/v1/chat/completions", chat.replace(MODEL_ID, "gpt-4o") + "}", 404, "model", "model_not_found"),
+                new Case("/v1/chat/completions", chat + ",\"max_tokens\":100000}", 400, "max_tokens", "invalid_value"),
+                new Case("/v1/chat/completions", chat + ",\"n\":2}", 400, "n", "unsupported_parameter"),
+                new Case("/v1/chat/completions", chat.replace("\"hi\"", "\"" + longPrompt + "\"") + "}", 400, "messages",
+                        "context_length_exceeded"),
+                new Case("/v1/moe/generate", "{\"prompt\":\"" + longPrompt + "\",\"stream\":true}", 400, "prompt",
+                        "context_length_exceeded"))) {
+            HttpResponse<String> r = post(c.path(), c.body(), "Accept", SSE);
+            assertThat(r.statusCode()).as(c.body()).isEqualTo(c.status());
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+            JsonNode error = json(r.body()).get("error");
+            assertThat(error.get("param").asString()).as(c.body()).isEqualTo(c.param());
+            assertThat(error.get("code").asString()).as(c.body()).isEqualTo(c.code());
+            assertThat(error.get("message").asString()).isNotBlank();
+        }
+        // no free session: the only one is held by a paused stream
+        try (SseClient holder = new SseClient(port, "/v1/moe/generate", generate("pausing", true))) {
+            holder.nextData();
+            HttpResponse<String> busy = post("/v1/chat/completions", chat + "}", "Accept", SSE);
+            assertThat(busy.statusCode()).isEqualTo(503);
+            assertThat(busy.headers().firstValue("Retry-After")).isPresent();
+            assertThat(json(busy.body()).at("/error/code").asString()).isEqualTo("server_busy");
+            pausing.release.countDown();
+            holder.rest();
+        }
+    }
+
+    @Test
+    void aRefusalFoundWhileGeneratingHasTheSameStatusStreamedOrNot() throws Exception {
+        for (boolean stream : new boolean[]{false, true}) {
+            HttpResponse<String> r = post("/v1/moe/generate", generate("refusing", stream), "Accept", stream ? SSE : "application/json");
+            assertThat(r.statusCode()).as("stream " + stream).isEqualTo(400);
+            assertThat(json(r.body()).at("/error/message").asString()).contains("does not suit the arm's settings");
+        }
+    }
+
+    @Test
+    void anAdaptationThatDiesDoesNotLeaveItsBudgetToAbortTheNextRequest() throws Exception {
+        String plain = json(post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":32}").body()).get("text").asString();
+        HttpResponse<String> crashed = post("/v1/moe/generate", generate("crashing", false));
+        assertThat(crashed.statusCode()).isEqualTo(500);
+        assertThat(json(crashed.body()).at("/error/type").asString()).isEqualTo("server_error");
+        Thread.sleep(600); // past the crashed arm's 300 ms budget: a timer left running would now abort the next decode
+        JsonNode next = json(post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":32}").body());
+        assertThat(next.get("text").asString()).isEqualTo(plain);
+        assertThat(next.get("finish_reason").asString()).isNotEqualTo("cancelled");
+    }
+
+    @Test
+    void anArmNeedingMoreSequencesThanTheDefaultsAnswersAndClientSettingsAreBounded() throws Exception {
+        HttpResponse<String> r = post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":4,\"arm\":\"reroute\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r.body()).get("adaptation").asString()).isEqualTo("rerouting");
+        record Case(String settings, String message) {
+        }
+        for (Case c : List.of(new Case("{\"q\":2147483647}", "q must be in 1..32"),
+                new Case("{\"q\":20}", "needs 41 sequences per session; this service's sessions have 17"),
+                new Case("{\"steps\":1e300}", "must be an integer"))) {
+            HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"a\",\"arm\":\"reroute\",\"settings\":" + c.settings() + "}");
+            assertThat(bad.statusCode()).as(c.settings()).isEqualTo(400);
+            assertThat(json(bad.body()).at("/error/param").asString()).isEqualTo("settings");
+            assertThat(json(bad.body()).at("/error/message").asString()).as(c.settings()).contains(c.message());
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.moeadapter.it;
+
+import dev.moeadapter.core.engine.Model;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.JsonNode;
+
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What a client sends is taken as written or refused, never bent: no coercion, no silently ignored
+ * field, OpenAI's ranges and error fields, every refusal and unknown URL in the documented JSON shape;
+ * and what is accepted means what it says (seeds, message text, feedback scores).
+ */
+class StrictRequestsTest extends RunningService {
+    private static final String CHAT = "/v1/chat/completions";
+    private static final String TEXT = "/v1/completions";
+    private static final String NATIVE = "/v1/moe/generate";
+
+    @Autowired
+    Model model;
+
+    private static String chat(String extra) {
+        return "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + extra + "}";
+    }
+
+    private static String text(String extra) {
+        return "{\"model\":\"" + MODEL_ID + "\",\"prompt\":\"hi\"" + extra + "}";
+    }
+
+    @Test
+    void unsupportedFieldsAndValuesAreRefusedNamingTheField() throws Exception {
+        record Case(String path, String body, String param, String code) {
+        }
+        List<Case> cases = List.of(
+                new Case(CHAT, chat(",\"logprobs\":true"), "logprobs", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"top_logprobs\":2"), "top_logprobs", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"logit_bias\":{\"50256\":-100}"), "logit_bias", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"response_format\":{\"type\":\"json_object\"}"), "response_format", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"functions\":[{\"name\":\"f\"}]"), "functions", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"tool_choice\":\"auto\""), "tool_choice", "unsupported_parameter"),
+                new Case(TEXT, text(",\"echo\":true"), "echo", "unsupported_parameter"),
+                new Case(TEXT, text(",\"best_of\":2"), "best_of", "unsupported_parameter"),
+                new Case(TEXT, text(",\"suffix\":\"end\""), "suffix", "unsupported_parameter"),
+                new Case(TEXT, text(",\"logprobs\":2"), "logprobs", "unsupported_parameter"),
+                new Case(NATIVE, "{\"prompt\":\"a\",\"max_token\":4}", "max_token", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"temperature\":5"), "temperature", "invalid_value"),
+                new Case(CHAT, chat(",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "stop", "invalid_value"),
+                new Case(TEXT, text(",\"max_tokens\":1.5"), "max_tokens", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":\"a\",\"max_tokens\":1.5}", "max_tokens", "invalid_value"),
+                new Case(CHAT, chat(",\"stream\":\"true\""), "stream", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":\"a\",\"stream\":\"true\"}", "stream", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":\"a\",\"seed\":\"7\"}", "seed", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":\"\"}", "prompt", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":\"  \\n \"}", "prompt", "invalid_value"),
+                new Case(TEXT, text("").replace("\"hi\"", "\" \""), "prompt", "invalid_value"),
+                new Case(CHAT, chat("").replace("\"hi\"", "\"\""), "messages", "invalid_value"),
+                new Case(CHAT, chat("").replace("\"user\"", "\"wizard\""), "messages[0].role", "invalid_value"),
+                new Case(TEXT, text(",\"presence_penalty\":1"), "presence_penalty", "unsupported_parameter"));
+        for (Case c : cases) {
+            HttpResponse<String> r = post(c.path(), c.body());
+            assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
+            JsonNode error = json(r.body()).get("error");
+            assertThat(error.get("type").asString()).as(c.body()).isEqualTo("invalid_request_error");
+            assertThat(error.get("param").asString()).as(c.body()).isEqualTo(c.param());
+            assertThat(error.get("code").asString()).as(c.body()).isEqualTo(c.code());
+        }
+        // "user" only labels the end user: accepted; an absent temperature is OpenAI's default 1, so sampling varies
+        assertThat(post(CHAT, chat(",\"user\":\"u-1\",\"max_tokens\":2")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void streamedChunksCarryUsageNullWhenUsageIsAskedFor() throws Exception {
+        HttpResponse<String> r = post(CHAT, chat(",\"max_tokens\":4,\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        List<JsonNode> chunks = new ArrayList<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                chunks.add(json(line.substring(6)));
+            }
+        }
+        JsonNode last = chunks.getLast();
+        assertThat(last.get("choices")).isEmpty();
+        assertThat(last.get("usage").get("completion_tokens").asInt()).isPositive();
+        for (JsonNode chunk : chunks.subList(0, chunks.size() - 1)) {
+            assertThat(chunk.has("usage")).as(chunk.toString()).isTrue();
+            assertThat(chunk.get("usage").isNull()).as(chunk.toString()).isTrue();
+        }
+        HttpResponse<String> plain = post(CHAT, chat(",\"max_tokens\":2,\"stream\":true"));
+        assertThat(plain.body()).doesNotContain("\"usage\"");
+    }
+
+    @Test
+    void unknownUrlsAndTheErrorPageAre404sInTheDocumentedShape() throws Exception {
+        for (String path : List.of("/error", "/actuator/health/../env", "/actuator/env", "/v1/nothing", "/nothing")) {
+            HttpResponse<String> r = get(path);
+            assertThat(r.statusCode()).as(path).isEqualTo(404);
+            assertThat(r.headers().firstValue("Content-Type")).as(path).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+            assertThat(json(r.body()).at("/error/type").asString()).as(path).isEqualTo("invalid_request_error");
+        }
+        HttpResponse<String> method = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url("/v1/models")))
+                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(method.statusCode()).isEqualTo(405);
+        assertThat(json(method.body()).at("/error/type").asString()).isEqualTo("invalid_request_error");
+    }
+
+    @Test
+    void seedsUseAllTheirBits() throws Exception {
+        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":24,\"temperature\":1.5,\"seed\":%d}";
+        String one = json(post(NATIVE, body.formatted(1L)).body()).get("text").asString();
+        assertThat(json(post(NATIVE, body.formatted(1L)).body()).get("text").asString()).isEqualTo(one);
+        assertThat(json(post(NATIVE, body.formatted(1L + (1L << 32))).body()).get("text").asString())
+                .as("a seed equal to 1 modulo 2^32 is another seed").isNotEqualTo(one);
+        String minusOne = json(post(NATIVE, body.formatted(-1L)).body()).get("text").asString();
+        assertThat(json(post(NATIVE, body.formatted(-1L)).body()).get("text").asString()).as("-1 is a seed, not 'random'")
+                .isEqualTo(minusOne);
+    }
+
+    @Test
+    void messageTextIsNeverAControlToken() throws Exception {
+        String eos = new String(model.tokenBytes(model.info().eos(), true), StandardCharsets.UTF_8);
+        assertThat(model.tokenize(eos, false, true)).as("parsed as special, '" + eos + "' is one control token").hasSize(1);
+        int plainLength = model.tokenize("x" + eos, false, false).length - model.tokenize("x", false, false).length;
+        assertThat(plainLength).as("as text it is several tokens").isGreaterThan(1);
+        int with = promptTokens("x" + eos), without = promptTokens("x");
+        assertThat(with - without).isEqualTo(plainLength);
+    }
+
+    private int promptTokens(String content) throws Exception {
+        HttpResponse<String> r = post(CHAT, chat(",\"max_tokens\":1").replace("\"hi\"", JSON.writeValueAsString(content)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return json(r.body()).at("/usage/prompt_tokens").asInt();
+    }
+
+    @Test
+    void feedbackScoresAreBounded() throws Exception {
+        for (String score : List.of("1e308", "-1", "1.5")) {
+            String id = json(post(NATIVE, "{\"prompt\":\"a\",\"max_tokens\":1}").body()).get("id").asString();
+            HttpResponse<String> r = post("/v1/moe/feedback", "{\"request_id\":\"" + id + "\",\"score\":" + score + "}");
+            assertThat(r.statusCode()).as(score).isEqualTo(400);
+            assertThat(json(r.body()).at("/error/param").asString()).isEqualTo("score");
+        }
+    }
+
+    @Test
+    void thePolicyListIsNotPublic() throws Exception {
+        HttpResponse<String> r = get("/v1/moe/policies");
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(json(r.body()).at("/error/message").asString()).contains("moe.adapter.security.public-policies");
+    }
+}

@@ -1,0 +1,84 @@
+package dev.moeadapter.spring.web;
+
+import dev.moeadapter.core.generation.CancellationToken;
+import jakarta.servlet.http.HttpServletResponse;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One answer's server-sent events. Each event is flushed to the client as it is sent (through the
+ * servlet response: Spring's body stream ignores flush). Nothing is written before the first event
+ * or keep-alive comment, so a refusal found before then is answered with its own status
+ * ({@link #started()}). A client that went away — seen when a write fails, also a keep-alive
+ * comment written while the answer is idle ({@link #keepAlive()}) — cancels the generation.
+ */
+public final class EventStream {
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] KEEP_ALIVE = ":\n\n".getBytes(StandardCharsets.UTF_8);
+
+    private final JsonMapper json;
+    private final OutputStream out;
+    private final HttpServletResponse response;
+    private final CancellationToken cancel = new CancellationToken();
+    private boolean started;
+    private boolean idle;
+
+    EventStream(JsonMapper json, OutputStream out, HttpServletResponse response) {
+        this.json = json;
+        this.out = out;
+        this.response = response;
+    }
+
+    /** Cancelled when the client has gone away. */
+    public CancellationToken cancel() {
+        return cancel;
+    }
+
+    /** Sends {@code event} as one {@code data:} line of JSON, unless the client is gone. */
+    public void send(Object event) {
+        write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Ends the stream the way OpenAI's clients expect. */
+    public void done() {
+        write(DONE);
+    }
+
+    /** Whether any byte went out: from then on the status is 200 and a failure can only be an event. */
+    public synchronized boolean started() {
+        return started;
+    }
+
+    /**
+     * Called periodically: when nothing was sent since the last call, writes an SSE comment (clients
+     * skip it), which finds a client that left while the answer is idle, e.g. during an adaptation.
+     */
+    synchronized void keepAlive() {
+        if (idle) {
+            writeLocked(KEEP_ALIVE);
+        }
+        idle = true;
+    }
+
+    private synchronized void write(byte[] bytes) {
+        writeLocked(bytes);
+        idle = false;
+    }
+
+    private void writeLocked(byte[] bytes) {
+        if (cancel.isCancelled()) {
+            return;
+        }
+        try {
+            started = true;
+            out.write(bytes);
+            response.flushBuffer();
+        } catch (IOException | UncheckedIOException e) {
+            cancel.cancel(); // the client went away: stop generating
+        }
+    }
+}

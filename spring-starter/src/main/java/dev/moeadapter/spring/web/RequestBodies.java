@@ -1,0 +1,60 @@
+package dev.moeadapter.spring.web;
+
+import dev.moeadapter.spring.engine.BadParameterException;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.MapperFeature;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.util.stream.Collectors;
+
+/**
+ * Reads request bodies strictly, whatever the application's own JSON settings: no coercion between
+ * kinds ("true" is not a boolean, 1.5 not an integer), unknown fields refused (a field a client
+ * relies on is never silently ignored), nothing after the JSON value.
+ */
+public final class RequestBodies {
+    private static final JsonMapper STRICT = JsonMapper.builder()
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    private RequestBodies() {
+    }
+
+    /** The body as {@code type}; a body that does not fit is a {@link BadParameterException} naming the field. */
+    public static <T> T read(byte[] body, Class<T> type) {
+        try {
+            T value = STRICT.readValue(body, type);
+            if (value == null) {
+                throw new BadParameterException(null, "malformed request body: expected a JSON object");
+            }
+            return value;
+        } catch (UnrecognizedPropertyException e) {
+            throw new BadParameterException(path(e), BadParameterException.UNSUPPORTED_PARAMETER,
+                    "unsupported parameter '" + path(e) + "': this service does not support it");
+        } catch (JacksonException e) {
+            String path = path(e);
+            throw new BadParameterException(path.isEmpty() ? null : path, "malformed request body" + (path.isEmpty() ? "" : " at '" + path + "'")
+                    + ": " + firstLine(e.getOriginalMessage()));
+        }
+    }
+
+    /** The field a problem is at, e.g. "messages[0].content". */
+    private static String path(JacksonException e) {
+        return e.getPath().stream().map(r -> r.getPropertyName() != null ? "." + r.getPropertyName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining()).replaceFirst("^\\.", "");
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
