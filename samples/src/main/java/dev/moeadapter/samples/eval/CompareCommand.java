@@ -144,7 +144,7 @@ public final class CompareCommand {
         return sb.toString();
     }
 
-    static String markdown(Comparison c) {
+    public static String markdown(Comparison c) {
         StringBuilder sb = new StringBuilder("| arm | seed | accuracy change [95% CI] | wrong→right | right→wrong | p | Holm p |\n|---|---|---|---|---|---|---|\n");
         for (ArmComparison a : c.arms()) {
             PooledComparison p = a.pooled();

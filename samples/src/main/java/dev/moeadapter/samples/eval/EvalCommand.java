@@ -63,7 +63,8 @@ public final class EvalCommand {
         }
     }
 
-    private static void run(String[] args) throws Exception {
+    /** Runs one evaluation; bad arguments are an {@link InvalidRequestException}. */
+    public static void run(String[] args) throws Exception {
         Map<String, String> a = parse(args);
         Path modelPath = Path.of(require(a, "model"));
         Path bench = Path.of(require(a, "bench"));

@@ -4,6 +4,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Gating;
+import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.ReroutingStrategy;
@@ -27,8 +28,8 @@ import static org.assertj.core.api.Assertions.within;
 /** Assignment by policy: weights, stickiness, overrides, and configuration mistakes named by property. */
 class PolicyRouterTest {
     /** An OLMoE-like model: 16 experts, 4 used per token, 3 MoE layers. */
-    private static final ModelInfo MODEL = new ModelInfo("olmoe", "", 3, List.of(0, 1, 2), 16, 4, Gating.SOFTMAX, false, false,
-            100, 256, 8, 1, 2, true);
+    private static final ModelInfo MODEL = ModelInfo.of("olmoe", "", 3, 16, 4, 100, 256, 8, 1, 2, true,
+            java.util.stream.IntStream.range(0, 3).mapToObj(l -> new LayerRouting(l, Gating.SOFTMAX, false, false, 16, true, false)).toList());
     private final AdaptationRegistry registry = new AdaptationRegistry(List.of(new PlainGeneration(), new ScmoeStrategy(ScmoeSettings.DEFAULTS),
             new ReroutingStrategy(ReroutingSettings.DEFAULTS, dev.moeadapter.core.adaptation.ResultCache.NONE)));
 

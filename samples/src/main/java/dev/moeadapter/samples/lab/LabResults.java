@@ -1,0 +1,136 @@
+package dev.moeadapter.samples.lab;
+
+import dev.moeadapter.samples.eval.CompareCommand;
+import dev.moeadapter.samples.eval.EvalCommand;
+import dev.moeadapter.samples.lab.LabSuiteV2.Part;
+import dev.moeadapter.samples.lab.LabSuiteV2.Split;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Produces {@code docs/lab-results.md} from the harness's own output, never by hand: for every
+ * architecture (its training seeds' models) the acceptance checks of every split (frozen into the
+ * suite's {@code acceptance.json} as a side effect), then every method at its defaults on each dev
+ * split that the checks say can test it, paired against the base per seed and pooled over seeds
+ * ({@link CompareCommand}), and a "cannot test" row with the reason everywhere else. Test splits are
+ * not run here.
+ *
+ * <p>{@code LabResults --arch olmoe=S1.gguf,S2.gguf [--arch mixtral=…] [--out target/lab-v2] [--doc docs/lab-results.md]}
+ */
+public final class LabResults {
+
+    /** The arms of the first results: every method at its defaults; C3PO with the shift's own reference set. */
+    static final List<String> ARMS = List.of("scmoe", "rerouting", "c3po-kr", "c3po-mode", "c3po-ngd");
+    private static final Path TASKS = Path.of("samples/lab/v2/tasks");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private LabResults() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, List<String>> arches = new LinkedHashMap<>();
+        Path out = Path.of("target/lab-v2"), doc = Path.of("docs/lab-results.md");
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--arch" -> {
+                    String[] kv = args[i + 1].split("=", 2);
+                    arches.put(kv[0], List.of(kv[1].split(",")));
+                }
+                case "--out" -> out = Path.of(args[i + 1]);
+                case "--doc" -> doc = Path.of(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (arches.isEmpty()) throw new IllegalArgumentException("name at least one --arch NAME=MODEL.gguf[,MODEL.gguf…] (one file per training seed)");
+        List<Split> evaluated = Split.all().stream().filter(s -> s.part() != Part.REF).toList();
+        List<Split> dev = evaluated.stream().filter(s -> s.part() == Part.DEV).toList();
+        StringBuilder md = new StringBuilder(HEADER);
+        for (var arch : arches.entrySet()) {
+            md.append("\n## ").append(arch.getKey()).append(" (").append(arch.getValue().size()).append(" training seeds)\n\n### Acceptance checks\n\n");
+            List<Path> checkDirs = new ArrayList<>();
+            for (String model : arch.getValue()) {
+                Path dir = out.resolve(name(model)).resolve("check");
+                LabCheck.main(new String[] {"--model", model, "--splits", String.join(",", evaluated.stream().map(Split::name).toList()),
+                        "--out", dir.toString(), "--freeze", "true"});
+                checkDirs.add(dir);
+                md.append(Files.readString(dir.resolve("check.md"))).append('\n');
+            }
+            md.append("### First results on the dev splits (every method at its defaults, paired against the base)\n\n");
+            for (Split split : dev) {
+                md.append("#### ").append(split.name()).append("\n\n");
+                List<String> base = new ArrayList<>();
+                Map<String, List<String>> arms = new LinkedHashMap<>();
+                List<String> cannot = new ArrayList<>();
+                for (int s = 0; s < arch.getValue().size(); s++) {
+                    String model = arch.getValue().get(s);
+                    base.add(eval(model, split, "none", out, checkDirs.get(s)));
+                }
+                for (String arm : ARMS) {
+                    String why = cannotTest(checkDirs, split, arm);
+                    if (why != null) {
+                        cannot.add("| " + arm + " | cannot test: " + why + " |");
+                        continue;
+                    }
+                    List<String> files = new ArrayList<>();
+                    for (int s = 0; s < arch.getValue().size(); s++) files.add(eval(arch.getValue().get(s), split, arm, out, checkDirs.get(s)));
+                    arms.put(arm, files);
+                }
+                if (!arms.isEmpty()) md.append(CompareCommand.markdown(CompareCommand.compare(base, arms))).append('\n');
+                if (!cannot.isEmpty()) md.append("| arm | |\n|---|---|\n").append(String.join("\n", cannot)).append("\n\n");
+            }
+        }
+        Files.writeString(doc, md, StandardCharsets.UTF_8);
+        System.out.println("wrote " + doc);
+    }
+
+    /** Why the split cannot test the arm's method on some seed's model, or null when every seed's check allows it. */
+    static String cannotTest(List<Path> checkDirs, Split split, String arm) throws Exception {
+        String method = arm.startsWith("c3po") ? "c3po" : arm;
+        for (Path dir : checkDirs) {
+            for (JsonNode c : JSON.readTree(dir.resolve("check.json").toFile()).path("splits")) {
+                if (!c.path("split").asString().equals(split.name())) continue;
+                if (!c.path("verdict").path(method).asBoolean(false)) return c.path("verdict").path("why").asString();
+            }
+        }
+        return null;
+    }
+
+    private static String eval(String model, Split split, String arm, Path out, Path checkDir) throws Exception {
+        Path dir = out.resolve(name(model)).resolve(split.name()).resolve(arm);
+        List<String> args = new ArrayList<>(List.of("--model", model, "--bench", TASKS.resolve(split.fileName()).toString(),
+                "--policy", arm, "--max-tokens", "16", "--threads", "1", "--ctx", "256", "--out", dir.toString()));
+        if (arm.startsWith("c3po")) {
+            args.addAll(List.of("--reference", checkDir.resolve(new Split(split.shift(), Part.REF).name() + ".c3po").toString()));
+        }
+        EvalCommand.run(args.toArray(String[]::new));
+        return dir.resolve("result.json").toString();
+    }
+
+    private static String name(String model) {
+        return Path.of(model).getFileName().toString().replace(".gguf", "");
+    }
+
+    private static final String HEADER = """
+            # Results on the lab models
+
+            Generated by `./moe lab results` (`LabResults`) from the harness's own output; do not edit by hand.
+            The models, the suite, its three pre-registered shifts and the acceptance checks are described in
+            [samples/lab/README.md](../samples/lab/README.md). Every figure: greedy decoding through llama.cpp, exact
+            match, n = 400 per split and seed, 95% Wilson intervals for single arms. Arms are compared with the base on
+            the same items: per seed the exact McNemar test and Newcombe's paired interval, pooled over seeds the exact
+            item-level sign-flip test, p-values Holm-corrected across the arms of a split
+            ([docs/evaluation.md](evaluation.md)). A split whose acceptance check fails for a method is reported as
+            "cannot test", not as a null result. Test splits are run once per pre-registered arm, through the run ledger
+            (`samples/lab/v2/ledger.jsonl`); none is reported here yet.
+
+            The version-1 models and suite (`samples/lab/models`, `samples/lab/tasks`) stay as regression fixtures; no
+            result is reported on them any more: their shifted split could not test any method (see the lab README).
+            """;
+}
