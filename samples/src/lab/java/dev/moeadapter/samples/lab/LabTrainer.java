@@ -41,7 +41,7 @@ import java.util.Set;
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
  * [--balance 0.01] [--group 0] [--group-until 0.3] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
- * [--eval-every N] [--checkpoint DIR] [--checkpoint-minutes 10]}
+ * [--eval-every N] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
  */
 public final class LabTrainer {
 
@@ -86,11 +86,20 @@ public final class LabTrainer {
                 Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
                 Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")));
+        if (Boolean.parseBoolean(a.getOrDefault("card-only", "false"))) {
+            LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s)); // a finished run's card, rewritten
+            return;
+        }
         train(s);
     }
 
     private static int integer(Map<String, String> a, String key, int fallback) {
         return a.containsKey(key) ? Integer.parseInt(a.get(key)) : fallback;
+    }
+
+    /** The model card's path: the GGUF's, with {@code .md}. */
+    static Path card(Settings s) {
+        return Path.of(s.out().toString().replaceFirst("\\.gguf$", "") + ".md");
     }
 
     static void train(Settings s) throws IOException {
@@ -189,7 +198,8 @@ public final class LabTrainer {
                 }
                 if (evaluate) export(s, twin, logFile);
             }
-            LOG.info("wrote {} and its training log", s.out());
+            LabCard.write(s, logFile, card(s));
+            LOG.info("wrote {}, its training log and its model card", s.out());
         }
     }
 

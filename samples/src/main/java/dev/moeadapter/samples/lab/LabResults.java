@@ -60,7 +60,9 @@ public final class LabResults {
                 LabCheck.main(new String[] {"--model", model, "--splits", String.join(",", evaluated.stream().map(Split::name).toList()),
                         "--out", dir.toString(), "--freeze", "true"});
                 checkDirs.add(dir);
-                md.append(Files.readString(dir.resolve("check.md"))).append('\n');
+                String check = Files.readString(dir.resolve("check.md"));
+                md.append(check).append('\n');
+                appendToCard(Path.of(model.replaceFirst("\\.gguf$", "") + ".md"), check);
             }
             md.append("### First results on the dev splits (every method at its defaults, paired against the base)\n\n");
             for (Split split : dev) {
@@ -89,6 +91,18 @@ public final class LabResults {
         Files.writeString(doc, md, StandardCharsets.UTF_8);
         System.out.println("wrote " + doc);
     }
+
+    /** Puts the acceptance checks into the model card, replacing an earlier run's. */
+    static void appendToCard(Path card, String check) throws java.io.IOException {
+        if (!Files.exists(card)) return;
+        String text = Files.readString(card);
+        int at = text.indexOf(CHECKS_HEADING);
+        if (at >= 0) text = text.substring(0, at);
+        Files.writeString(card, text.stripTrailing() + "\n\n" + CHECKS_HEADING + " (through llama.cpp; `./moe lab results`)\n\n" + check);
+    }
+
+    /** The heading under which a model card holds its acceptance checks. */
+    static final String CHECKS_HEADING = "## Acceptance checks";
 
     /** Why the split cannot test the arm's method on some seed's model, or null when every seed's check allows it. */
     static String cannotTest(List<Path> checkDirs, Split split, String arm) throws Exception {

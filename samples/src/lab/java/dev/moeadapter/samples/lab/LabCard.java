@@ -1,0 +1,72 @@
+package dev.moeadapter.samples.lab;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The model card of a lab v2 model, written by the trainer next to the GGUF: what the model is,
+ * the data and recipe that made it (with the command that reproduces it), its losses and its
+ * teacher-forced accuracy during training. The acceptance checks measured through llama.cpp
+ * (accuracy per split, router margins, expert specialisation, what each split can test) are
+ * appended by {@code ./moe lab results}, which reruns them from the file.
+ */
+final class LabCard {
+
+    private LabCard() {}
+
+    static void write(LabTrainer.Settings s, Path log, Path card) throws IOException {
+        TwinShape sh = s.shape();
+        List<String> rows = Files.readAllLines(log);
+        StringBuilder losses = new StringBuilder("| step | loss | load balance | grouping | dev | untagged-dev | misleading-dev | long-dev |\n|---|---|---|---|---|---|---|---|\n");
+        for (String r : rows.subList(1, rows.size())) {
+            String[] c = r.split("\t", -1);
+            boolean milestone = c[0].endsWith("00") || r == rows.getLast();
+            if (milestone) losses.append("| ").append(String.join(" | ", c)).append(" |\n");
+        }
+        String text = String.format(Locale.ROOT, """
+                # Model card: `%s`
+
+                A lab v2 model: a small %s-style Mixture-of-Experts language model trained by MoE Adapter's lab on the lab v2
+                task suite (`samples/lab/v2/tasks`, described in `samples/lab/README.md`), so that the adaptation methods can be
+                measured on a model trained like a real one. It knows nothing but the eight lab tasks.
+
+                | | |
+                |---|---|
+                | architecture | GGUF `%s`: %d layers, width %d, %d heads, every layer MoE: %d SwiGLU experts of width %d, softmax router, top-%d, weights %s; context %d |
+                | parameters | %d, all F32 |
+                | vocabulary | character-level (`CharVocabulary`), BOS added |
+                | data | lab v2 training stream, seed %d: %d%% own tag, %d%% untagged, %d%% misleading tag (answer follows the demonstrations); words of %d–%d letters; evaluation queries held out |
+                | objective | next-token cross-entropy on every token + %s × Switch load balancing%s; no forced routing |
+                | training | %d steps × %d items, Adam (β 0.9/0.98), lr %s with 5%% warm-up and cosine decay to 10%%, gradient norm clipped at 1, seed %d, one CPU thread |
+                | reproduce | `%s` |
+
+                ## Training (every 100 steps; accuracy: teacher-forced exact match in the PyTorch twin, n = 400 per dev split)
+
+                %s
+                """, s.out().getFileName(), sh.olmoe() ? "OLMoE" : "Mixtral", sh.arch(), sh.layers(), sh.embd(), sh.heads(), sh.experts(), sh.ff(),
+                sh.topK(), sh.olmoe() ? "not renormalised" : "renormalised", sh.context(), sh.parameters(), s.seed(),
+                100 - s.untaggedPercent() - s.misleadingPercent(), s.untaggedPercent(), s.misleadingPercent(), LabSuiteV2.MIN_LENGTH,
+                LabSuiteV2.MAX_LENGTH, s.balance(),
+                s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag)",
+                        s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length) : "",
+                s.steps(), s.batch(), s.lr(), s.seed(), command(s), losses);
+        if (Files.exists(card)) {
+            String old = Files.readString(card);
+            int at = old.indexOf(LabResults.CHECKS_HEADING);
+            if (at >= 0) text = text + "\n" + old.substring(at);
+        }
+        Files.writeString(card, text);
+    }
+
+    /** The command that reproduces the model. */
+    static String command(LabTrainer.Settings s) {
+        TwinShape sh = s.shape();
+        return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s "
+                        + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d --out samples/lab/v2/models/%s",
+                sh.olmoe() ? "olmoe" : "mixtral", s.seed(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(),
+                s.untaggedPercent(), s.misleadingPercent(), sh.layers(), sh.experts(), sh.topK(), sh.ff(), sh.embd(), s.out().getFileName());
+    }
+}
