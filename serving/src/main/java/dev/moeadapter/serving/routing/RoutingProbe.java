@@ -5,6 +5,7 @@ import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.RoutingDistance;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
@@ -15,34 +16,56 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Records the router distributions of the forward passes that produce an answer's tokens (positions
- * prompt−1 onward) and compares them with the model's own routing into a {@link RoutingSummary}.
+ * The one measure of routing shift, for the service and the evaluation harness alike: records the
+ * router distributions of the forward passes that produce an answer's tokens (positions prompt−1
+ * onward) and compares them with the model's own routing into a {@link RoutingSummary}.
  * Cost: the traced layers split llama.cpp's graph while the answer is generated; a strategy whose
  * base view is not decoded alongside ({@link RoutingViews.Planned}) costs one more batched decode of
  * prompt + answer without edits. Plain generation costs nothing.
  */
 public final class RoutingProbe {
+    /** No sequence's routes are recorded. */
+    private static final int NO_ROUTES = -1;
+
     private final Session session;
     private final RoutingViews views;
     private final ModelInfo info;
     private final int from;
+    private final int routesOf;
     private boolean stopped;
 
-    private RoutingProbe(Session session, RoutingViews views, int promptLength) {
+    private RoutingProbe(Session session, RoutingViews views, int promptLength, int routesOf) {
         this.session = session;
         this.views = views;
         this.info = session.model().info();
         this.from = promptLength - 1;
+        this.routesOf = routesOf;
     }
 
     /** Starts tracing the views a strategy names; call before it generates. */
     public static RoutingProbe start(Session session, RoutingViews views, int promptLength) {
-        RoutingProbe probe = new RoutingProbe(session, views, promptLength);
+        return start(session, views, promptLength, NO_ROUTES);
+    }
+
+    /**
+     * Starts tracing as {@link #start(Session, RoutingViews, int)} does, and records besides the
+     * selected experts of every token decoded on {@code sequence} (in {@link Measurement#trace()}).
+     */
+    public static RoutingProbe startWithRoutes(Session session, RoutingViews views, int promptLength, int sequence) {
+        return start(session, views, promptLength, sequence);
+    }
+
+    private static RoutingProbe start(Session session, RoutingViews views, int promptLength, int routesOf) {
+        RoutingProbe probe = new RoutingProbe(session, views, promptLength, routesOf);
+        boolean routesTraced = routesOf == NO_ROUTES || !probe.info.isMoe();
         if (probe.traced()) {
-            TraceSpec spec = new TraceSpec(false, PositionRange.from(probe.from));
             for (int s : probe.sequences()) {
-                session.setTrace(s, spec);
+                session.setTrace(s, new TraceSpec(s == routesOf, PositionRange.from(probe.from)));
+                routesTraced |= s == routesOf;
             }
+        }
+        if (!routesTraced) {
+            session.setTrace(routesOf, TraceSpec.ROUTES);
         }
         return probe;
     }
@@ -60,18 +83,33 @@ public final class RoutingProbe {
     }
 
     /**
-     * The summary for an answer of {@code generated} tokens after {@code prompt}; null when the
-     * strategy's views could not be traced (e.g. it read the trace itself).
+     * What a probe measured.
+     *
+     * @param summary how far routing moved; null where the strategy's views could not be traced (e.g. it read the trace itself)
+     * @param trace   what was traced while the answer was generated (empty for a model without MoE layers)
      */
+    public record Measurement(RoutingSummary summary, RouterTrace trace) {
+    }
+
+    /** The summary for an answer of {@code generated} tokens after {@code prompt}; see {@link #measure}. */
     public RoutingSummary finish(int[] prompt, int[] generated) {
+        return measure(prompt, generated).summary();
+    }
+
+    /** Measures the shift of an answer of {@code generated} tokens after {@code prompt}; call once, after generation. */
+    public Measurement measure(int[] prompt, int[] generated) {
         int n = generated.length;
-        if (views instanceof RoutingViews.Unchanged || !info.isMoe()) {
-            return RoutingSummary.unchanged(info.moeLayers(), n);
+        if (!info.isMoe()) {
+            return new Measurement(RoutingSummary.unchanged(info.moeLayers(), n), new RouterTrace(List.of(), List.of()));
+        }
+        RouterTrace answered = session.drainTrace();
+        if (views instanceof RoutingViews.Unchanged) {
+            return new Measurement(RoutingSummary.unchanged(info.moeLayers(), n), answered);
         }
         if (!traced()) {
-            return null;
+            return new Measurement(null, answered);
         }
-        Map<Long, float[]> first = byPosition(session.drainTrace().probabilities());
+        Map<Long, float[]> first = byPosition(answered.probabilities());
         Map<Long, float[]> adapted, base;
         switch (views) {
             case RoutingViews.SideBySide s -> {
@@ -100,9 +138,10 @@ public final class RoutingProbe {
             layers.add(new RoutingSummary.LayerShift(layer, count == 0 ? 0 : sum / count));
         }
         if (n > 0 && compared == 0) {
-            return null;
+            return new Measurement(null, answered);
         }
-        return new RoutingSummary(compared, layers.stream().mapToDouble(RoutingSummary.LayerShift::shift).average().orElse(0), layers);
+        return new Measurement(new RoutingSummary(compared, layers.stream().mapToDouble(RoutingSummary.LayerShift::shift).average().orElse(0),
+                layers), answered);
     }
 
     /** Decodes prompt and answer once more on {@code sequence} with the model's own routing, tracing the answer's positions. */
@@ -127,10 +166,13 @@ public final class RoutingProbe {
 
     /** Turns this probe's traces off and drops what they recorded. */
     public void stop() {
-        if (!stopped && traced()) {
+        if (!stopped && (traced() || routesOf != NO_ROUTES)) {
             stopped = true;
             for (int s : sequences()) {
                 session.setTrace(s, TraceSpec.OFF);
+            }
+            if (routesOf != NO_ROUTES) {
+                session.setTrace(routesOf, TraceSpec.OFF);
             }
             session.drainTrace();
         }
