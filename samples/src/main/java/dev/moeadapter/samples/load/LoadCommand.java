@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.load;
 
-import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
@@ -8,9 +7,8 @@ import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.samples.eval.BenchmarkFile;
 import dev.moeadapter.samples.eval.BenchmarkItem;
+import dev.moeadapter.samples.eval.C3poBuildCommand;
 import dev.moeadapter.samples.eval.EvalCommand;
-import dev.moeadapter.samples.eval.EvalRunner;
-import dev.moeadapter.samples.eval.Scorer;
 import dev.moeadapter.samples.service.MoeAdapterService;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
@@ -90,13 +88,9 @@ public final class LoadCommand {
 
     /** A C3PO reference set of the tasks the model answers correctly, as {@code ./moe c3po-build} writes it. */
     private static void buildReferenceSet(Path modelFile, List<BenchmarkItem> items, Path out) {
-        List<ReferenceSetBuilder.Example> examples = items.stream()
-                .map(item -> new ReferenceSetBuilder.Example(item.id(), item.prompt(), 32, EvalRunner.stopStrings(item.scoring()),
-                        text -> Scorer.correct(item.scoring(), text)))
-                .toList();
         try (Model model = Model.load(ModelParams.of(modelFile));
              Session session = model.newSession(new SessionParams(2048, 512, 1, 1, 1))) {
-            ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, new HiddenStateEmbedder(), 16, 50).build(examples, out);
+            ReferenceSetBuilder.Outcome o = C3poBuildCommand.build(model, session, items, 32, 16, 50, out);
             System.out.printf("reference set: %d of %d tasks answered correctly%n", o.kept(), o.examined());
         }
     }
