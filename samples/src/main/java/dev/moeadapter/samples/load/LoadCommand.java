@@ -26,9 +26,10 @@ import java.util.function.LongSupplier;
 
 /**
  * {@code ./moe load [--clients 8] [--requests 3000] [--max-tokens 8] [--rss-from 500] [--references 200]
- * [--tasks samples/lab/tasks/reference.jsonl]}: starts the service on the embedded lab model on a
- * loopback port, with one policy whose arms are every adaptation (C3PO with a reference set built
- * first from the first {@code references} tasks), and runs a {@link LoadRun} against it; the server
+ * [--acquire-timeout 30s] [--tasks samples/lab/tasks/reference.jsonl]}: starts the service on the
+ * embedded lab model on a loopback port, with one policy whose arms are every adaptation (C3PO with
+ * a reference set built first from the first {@code references} tasks; a short
+ * {@code acquire-timeout} makes admission refuse), and runs a {@link LoadRun} against it; the server
  * and its clients share this process, whose resident memory is what is measured. With
  * {@code --url http://127.0.0.1:PORT --model-id ID [--pid N] [--arms none,scmoe]} it targets a
  * running service instead (its memory only where {@code --pid} names its process). Prints the
@@ -55,21 +56,23 @@ public final class LoadCommand {
                     rssFrom, () -> pid > 0 ? residentKib(Path.of("/proc", String.valueOf(pid), "status")) : -1).run();
         } else {
             int references = Integer.parseInt(a.getOrDefault("references", "200"));
-            report = inProcess(tasks.subList(0, Math.min(tasks.size(), references)), prompts, clients, requests, maxTokens, rssFrom);
+            report = inProcess(tasks.subList(0, Math.min(tasks.size(), references)), a.getOrDefault("acquire-timeout", "30s"), prompts,
+                    clients, requests, maxTokens, rssFrom);
         }
         System.out.println(report.summary());
         report.failures().forEach(f -> System.out.println("FAILED: " + f));
         System.exit(report.failures().isEmpty() ? 0 : 1);
     }
 
-    private static LoadReport inProcess(List<BenchmarkItem> references, List<String> prompts, int clients, int requests, int maxTokens,
-                                        int rssFrom) throws Exception {
+    private static LoadReport inProcess(List<BenchmarkItem> references, String acquireTimeout, List<String> prompts, int clients,
+                                        int requests, int maxTokens, int rssFrom) throws Exception {
         Path model = MoeAdapterService.embeddedModel();
         Path referenceSet = Files.createTempFile("moe-load-", ".c3po");
         try {
             buildReferenceSet(model, references, referenceSet);
             List<String> properties = new ArrayList<>(List.of("moe.adapter.model=" + model, "server.address=127.0.0.1", "server.port=0",
-                    "moe.adapter.threads=1", "moe.adapter.c3po.reference-set=" + referenceSet, "moe.adapter.default-policy=load",
+                    "moe.adapter.threads=1", "moe.adapter.acquire-timeout=" + acquireTimeout,
+                    "moe.adapter.c3po.reference-set=" + referenceSet, "moe.adapter.default-policy=load",
                     "moe.adapter.policies.load.allow-override=true"));
             EVERY_ARM.forEach(arm -> properties.add("moe.adapter.policies.load.arms." + arm + ".adaptation=" + arm));
             // as command-line arguments: they take precedence over the service's application.properties (port 8080)
