@@ -4,7 +4,7 @@ import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
 import dev.moeadapter.samples.service.MoeAdapterService;
-import dev.moeadapter.spring.policy.PolicyRouter;
+import dev.moeadapter.serving.policy.PolicyRouter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;

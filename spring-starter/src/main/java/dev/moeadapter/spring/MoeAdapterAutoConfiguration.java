@@ -17,18 +17,26 @@ import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
-import dev.moeadapter.spring.engine.AdaptationRegistry;
 import dev.moeadapter.core.adaptation.ResultCache;
-import dev.moeadapter.spring.cache.CaffeineResultCache;
-import dev.moeadapter.spring.engine.GenerationService;
-import dev.moeadapter.spring.engine.Guards;
-import dev.moeadapter.spring.engine.SessionPool;
+import dev.moeadapter.serving.AdaptationRegistry;
+import dev.moeadapter.serving.ServingConfigException;
+import dev.moeadapter.serving.admission.Admission;
+import dev.moeadapter.serving.cache.CaffeineResultCache;
+import dev.moeadapter.serving.feedback.FeedbackLedger;
+import dev.moeadapter.serving.generation.GenerationLimits;
+import dev.moeadapter.serving.generation.GenerationService;
+import dev.moeadapter.serving.generation.SessionPool;
+import dev.moeadapter.serving.guard.ArmGuards;
+import dev.moeadapter.serving.guard.BreakerSettings;
+import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.policy.PolicyRouter;
+import dev.moeadapter.serving.policy.PolicySpec;
 import dev.moeadapter.spring.metrics.ModelHealthIndicator;
 import dev.moeadapter.spring.metrics.MoeMetrics;
-import dev.moeadapter.spring.policy.Arm;
-import dev.moeadapter.spring.policy.FeedbackLedger;
-import dev.moeadapter.spring.policy.PolicyRouter;
+import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetrics;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import io.micrometer.core.instrument.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,10 +49,14 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Loads the model named by {@code moe.adapter.model} once, opens a pool of sessions sized for the
- * arms configured, registers one strategy per method module on the classpath, and builds the A/B
- * policies, guards, metrics, feedback ledger, adaptation-result cache and health indicator.
+ * arms configured, registers one strategy per method module on the classpath, and builds the serving
+ * core ({@code dev.moeadapter.serving}: A/B policies, admission, guards, feedback ledger,
+ * adaptation-result cache) from {@code moe.adapter.*}, binding its metrics hooks to Micrometer.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(MoeAdapterProperties.class)
@@ -96,15 +108,38 @@ public class MoeAdapterAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public PolicyRouter moePolicyRouter(MoeAdapterProperties props, AdaptationRegistry strategies, Model model) {
-        return new PolicyRouter(props, strategies, model.info());
+        Map<String, PolicySpec> specs = new LinkedHashMap<>();
+        props.policies().forEach((name, p) -> {
+            Map<String, PolicySpec.ArmSpec> arms = new LinkedHashMap<>();
+            p.arms().forEach((arm, a) -> arms.put(arm, new PolicySpec.ArmSpec(a.adaptation(), a.weight(), a.settings(), a.timeBudget())));
+            specs.put(name, new PolicySpec(p.allowOverride(), arms));
+        });
+        try {
+            return PolicyRouter.builder(strategies, model.info()).policies(specs).defaultPolicy(props.defaultPolicy())
+                    .selectable(props.selectablePolicies()).timeBudget(props.guards().timeBudget()).build();
+        } catch (ServingConfigException e) {
+            throw new IllegalStateException("moe.adapter" + (e.path() == null ? "" : "." + e.path()) + ": " + e.reason(), e);
+        }
+    }
+
+    /** Admission, the one bulkhead: a permit per session. */
+    @Bean
+    @ConditionalOnMissingBean
+    public Admission moeAdmission(SessionPool pool, MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
+        Admission admission = new Admission(pool.size(), props.acquireTimeout());
+        TaggedBulkheadMetrics.ofBulkheadRegistry(admission.registry()).bindTo(meters(meters));
+        return admission;
     }
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public Guards moeGuards(SessionPool pool, MoeAdapterProperties props, PolicyRouter policies, AdaptationRegistry strategies,
-                            ObjectProvider<MeterRegistry> meters) {
-        return new Guards(pool.size(), props.acquireTimeout(), props.guards(), policies.policies(), strategies.get(Arm.PLAIN),
-                meters(meters));
+    public ArmGuards moeArmGuards(MoeAdapterProperties props, PolicyRouter policies, AdaptationRegistry strategies,
+                                  ObjectProvider<MeterRegistry> meters) {
+        MoeAdapterProperties.Breaker b = props.guards().breaker();
+        ArmGuards guards = new ArmGuards(new BreakerSettings(b.failureRate(), b.window(), b.minimumCalls(), b.waitInOpen(), b.halfOpenCalls()),
+                policies.policies(), strategies.get(Arm.PLAIN));
+        TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(guards.breakers()).bindTo(meters(meters));
+        return guards;
     }
 
     @Bean
@@ -116,21 +151,31 @@ public class MoeAdapterAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public FeedbackLedger moeFeedbackLedger(MoeAdapterProperties props, MoeMetrics metrics, ObjectProvider<MeterRegistry> meters) {
-        return new FeedbackLedger(props.feedback().retention(), props.feedback().maxEntries(), metrics, meters(meters));
+        FeedbackLedger ledger = new FeedbackLedger(props.feedback().retention(), props.feedback().maxEntries(), metrics);
+        CaffeineCacheMetrics.monitor(meters(meters), ledger.cache(), "moe.adapter.feedback");
+        return ledger;
     }
 
     /** Adaptation results worth reusing; method modules receive it where they can use it. */
     @Bean
     @ConditionalOnMissingBean
     public ResultCache moeResultCache(MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
-        return new CaffeineResultCache(props.cache().maxEntries(), props.cache().expireAfterAccess(), meters(meters));
+        CaffeineResultCache cache = new CaffeineResultCache(props.cache().maxEntries(), props.cache().expireAfterAccess());
+        CaffeineCacheMetrics.monitor(meters(meters), cache.cache(), "moe.adapter.adaptation");
+        return cache;
     }
 
     @Bean
     @ConditionalOnMissingBean
     public GenerationService moeGenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, PolicyRouter policies,
-                                                  Guards guards, MoeMetrics metrics, FeedbackLedger ledger, MoeAdapterProperties props) {
-        return new GenerationService(model, pool, strategies, policies, guards, metrics, ledger, props);
+                                                  Admission admission, ArmGuards guards, MoeMetrics metrics, FeedbackLedger ledger,
+                                                  MoeAdapterProperties props) {
+        var d = props.sampling();
+        return GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies).admission(admission)
+                .guards(guards).metrics(metrics).ledger(ledger)
+                .limits(new GenerationLimits(props.contextSize(), props.limits().maxTokens(),
+                        new GenerationLimits.SamplingDefaults(d.maxTokens(), d.temperature(), d.topK(), d.topP(), d.minP())))
+                .build();
     }
 
     /** Health component "moeAdapter": the model served and the sessions free. */

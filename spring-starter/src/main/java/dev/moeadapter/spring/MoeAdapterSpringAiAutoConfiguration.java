@@ -1,7 +1,7 @@
 package dev.moeadapter.spring;
 
 import dev.moeadapter.spring.ai.MoeAdapterChatModel;
-import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.serving.generation.GenerationService;
 import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;

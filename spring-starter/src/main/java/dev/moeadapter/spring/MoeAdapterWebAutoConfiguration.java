@@ -1,6 +1,6 @@
 package dev.moeadapter.spring;
 
-import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.AsyncAnswers;
 import dev.moeadapter.spring.web.DotSegmentRefusal;

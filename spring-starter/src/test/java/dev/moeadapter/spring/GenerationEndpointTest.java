@@ -13,7 +13,7 @@ import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.adaptation.ResultCache;
-import dev.moeadapter.spring.cache.CaffeineResultCache;
+import dev.moeadapter.serving.cache.CaffeineResultCache;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;

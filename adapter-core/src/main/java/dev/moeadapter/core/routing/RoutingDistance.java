@@ -1,6 +1,9 @@
 package dev.moeadapter.core.routing;
 
-/** How far one token's routing is from another's: what "routing shift" means everywhere it is reported. */
+/**
+ * How far one token's routing is from another's: the distance behind every reported routing shift
+ * (measured by the serving core's {@code RoutingProbe}, for the service and the evaluation harness).
+ */
 public final class RoutingDistance {
     private RoutingDistance() {}
 
@@ -25,21 +28,5 @@ public final class RoutingDistance {
             d += Math.abs(p[i] / sp - q[i] / sq);
         }
         return d / 2;
-    }
-
-    /** The distance between the mixing weights two routes gave their selected experts (the others weigh 0). */
-    public static double totalVariation(TokenRoute a, TokenRoute b) {
-        int experts = 0;
-        for (int e : a.experts()) experts = Math.max(experts, e + 1);
-        for (int e : b.experts()) experts = Math.max(experts, e + 1);
-        return totalVariation(mixture(a, experts), mixture(b, experts));
-    }
-
-    private static float[] mixture(TokenRoute r, int experts) {
-        float[] m = new float[experts];
-        int[] e = r.experts();
-        float[] w = r.weights();
-        for (int i = 0; i < e.length; i++) m[e[i]] += w[i];
-        return m;
     }
 }

@@ -35,15 +35,20 @@ public final class C3poBuildCommand {
         if (a.containsKey("limit")) {
             items = items.subList(0, Math.min(items.size(), Integer.parseInt(a.get("limit"))));
         }
+        try (Model model = Model.load(ModelParams.of(modelPath));
+             Session session = model.newSession(new SessionParams(ctx, 512, 1, threads, threads))) {
+            ReferenceSetBuilder.Outcome o = build(model, session, items, maxTokens, answerTokens, progressEvery, out);
+            System.out.printf("wrote %s: %d of %d items answered correctly%n", o.file(), o.kept(), o.examined());
+        }
+    }
+
+    /** Writes the items {@code model} answers correctly (scored as the harness scores) as a reference set to {@code out}. */
+    public static ReferenceSetBuilder.Outcome build(Model model, Session session, List<BenchmarkItem> items, int maxTokens, int answerTokens,
+                                                    int progressEvery, Path out) {
         List<ReferenceSetBuilder.Example> examples = items.stream()
                 .map(item -> new ReferenceSetBuilder.Example(item.id(), item.prompt(), maxTokens, EvalRunner.stopStrings(item.scoring()),
                         text -> Scorer.correct(item.scoring(), text)))
                 .toList();
-        try (Model model = Model.load(ModelParams.of(modelPath));
-             Session session = model.newSession(new SessionParams(ctx, 512, 1, threads, threads))) {
-            ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, new HiddenStateEmbedder(), answerTokens, progressEvery)
-                    .build(examples, out);
-            System.out.printf("wrote %s: %d of %d items answered correctly%n", o.file(), o.kept(), o.examined());
-        }
+        return new ReferenceSetBuilder(model, session, new HiddenStateEmbedder(), answerTokens, progressEvery).build(examples, out);
     }
 }

@@ -146,7 +146,7 @@ public final class EvalCommand {
         throw new InvalidRequestException("--weak must be rank:K or top:M, got " + spec);
     }
 
-    static Map<String, String> parse(String[] args) {
+    public static Map<String, String> parse(String[] args) {
         Map<String, String> m = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
@@ -157,7 +157,7 @@ public final class EvalCommand {
         return m;
     }
 
-    static String require(Map<String, String> a, String key) {
+    public static String require(Map<String, String> a, String key) {
         String v = a.get(key);
         if (v == null) {
             throw new InvalidRequestException("missing --" + key);

@@ -1,7 +1,6 @@
 package dev.moeadapter.samples.eval;
 
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
-import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
@@ -9,11 +8,8 @@ import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
-import dev.moeadapter.core.routing.RouterTrace;
-import dev.moeadapter.core.routing.RoutingDistance;
-import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenRoute;
-import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.serving.routing.RoutingProbe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +23,7 @@ import java.util.Map;
 /**
  * Runs benchmark items through one adaptation strategy, greedily, and records correctness, time,
  * expert usage (from router traces of the answering sequence) and how far routing moved from the
- * model's own routing on the same tokens.
+ * model's own routing on the same tokens ({@link RoutingProbe}: the service's measure).
  */
 public final class EvalRunner {
     private static final Logger LOG = LoggerFactory.getLogger(EvalRunner.class);
@@ -83,65 +79,34 @@ public final class EvalRunner {
 
     private ItemResult runOne(BenchmarkItem item) {
         int[] prompt = model.tokenize(item.prompt());
-        boolean moe = model.info().isMoe();
-        if (moe) {
-            session.setTrace(0, TraceSpec.ROUTES);
-            session.drainTrace();
-        }
         GenerationRequest request = new GenerationRequest(prompt, maxTokens, SamplingParams.GREEDY, stopStrings(item.scoring()), false);
+        // the service's measure of routing shift, with the answering sequence's routes besides for expert usage
+        RoutingProbe probe = RoutingProbe.startWithRoutes(session, strategy.routingViews(), prompt.length, 0);
         long t0 = System.nanoTime();
-        GenerationResult g = strategy.generate(session, request, TokenListener.NONE, new CancellationToken());
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        double shift = Double.NaN;
-        if (moe) {
-            // a strategy that re-decodes its context (rerouting's KV rebuild) traces a position again:
-            // each (position, layer) counts once, with the routing of its last decode — the one the answer used
-            Map<Long, TokenRoute> last = new LinkedHashMap<>();
-            session.drainTrace().routes().stream().filter(r -> r.sequence() == 0).forEach(r -> last.put(key(r), r));
-            List<TokenRoute> routes = List.copyOf(last.values());
-            long[][] taskUsage = usageByTask.computeIfAbsent(item.task(), t -> new long[usage.length][usage[0].length]);
-            for (TokenRoute r : routes) {
-                for (int e : r.experts()) {
-                    usage[r.layer()][e]++;
-                    taskUsage[r.layer()][e]++;
-                }
-            }
-            shift = "none".equals(strategy.name()) ? 0.0 : shiftFromBase(prompt, g.tokens(), routes);
-            session.setTrace(0, TraceSpec.OFF);
+        GenerationResult g;
+        RoutingProbe.Measurement measured;
+        try {
+            g = strategy.generate(session, request, TokenListener.NONE, new CancellationToken());
+            measured = probe.measure(prompt, g.tokens());
+        } finally {
+            probe.stop();
         }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        // a strategy that re-decodes its context (rerouting's KV rebuild) traces a position again:
+        // each (position, layer) counts once, with the routing of its last decode — the one the answer used
+        Map<Long, TokenRoute> last = new LinkedHashMap<>();
+        measured.trace().routes().stream().filter(r -> r.sequence() == 0).forEach(r -> last.put(key(r), r));
+        long[][] taskUsage = usageByTask.computeIfAbsent(item.task(), t -> new long[usage.length][usage[0].length]);
+        for (TokenRoute r : last.values()) {
+            for (int e : r.experts()) {
+                usage[r.layer()][e]++;
+                taskUsage[r.layer()][e]++;
+            }
+        }
+        double shift = measured.summary() == null || !model.info().isMoe() ? Double.NaN : measured.summary().mean();
         boolean ok = Scorer.correct(item.scoring(), g.text());
         return new ItemResult(item.id(), item.task(), ok, item.scoring().gold(), Scorer.extract(item.scoring(), g.text()),
                 g.text(), prompt.length, g.generatedTokens(), seconds, shift);
-    }
-
-    /**
-     * Mean total-variation distance between the mixing weights the strategy used and the model's
-     * own routing, over every (position, layer) both traced.
-     */
-    private double shiftFromBase(int[] prompt, int[] generated, List<TokenRoute> adapted) {
-        int[] all = Arrays.copyOf(prompt, prompt.length + generated.length);
-        System.arraycopy(generated, 0, all, prompt.length, generated.length);
-        session.setPlan(0, RoutingPlan.EMPTY);
-        session.clearSequence(0);
-        session.setTrace(0, TraceSpec.ROUTES);
-        for (int start = 0; start < all.length; start += session.batchSize()) {
-            int end = Math.min(all.length, start + session.batchSize());
-            session.decode(Batch.allOutputs(0, start, Arrays.copyOfRange(all, start, end)));
-        }
-        RouterTrace base = session.drainTrace();
-        Map<Long, TokenRoute> byKey = new HashMap<>();
-        base.routes().forEach(r -> byKey.put(key(r), r));
-        double sum = 0;
-        int n = 0;
-        for (TokenRoute a : adapted) {
-            TokenRoute b = byKey.get(key(a));
-            if (b == null) {
-                continue;
-            }
-            sum += RoutingDistance.totalVariation(a, b);
-            n++;
-        }
-        return n == 0 ? Double.NaN : sum / n;
     }
 
     private static long key(TokenRoute r) {

@@ -40,7 +40,7 @@ public class MoeAdapterService {
     }
 
     /** The embedded lab model as a file: used in place when on disk, else copied out of the jar once. */
-    static Path embeddedModel() {
+    public static Path embeddedModel() {
         URL url = MoeAdapterService.class.getClassLoader().getResource(EMBEDDED_MODEL);
         if (url == null) {
             throw new IllegalStateException("the embedded lab model " + EMBEDDED_MODEL + " is not on the classpath; pass --model FILE.gguf");

@@ -39,8 +39,8 @@ class EvalRunnerTest {
                     assertThat(results.getFirst().correct()).isTrue();
                     assertThat(report.meanRoutingShift()).isZero();
                 } else {
-                    // SCMoE answers from the strong view's routing: the model's own
-                    assertThat(report.meanRoutingShift()).isCloseTo(0.0, org.assertj.core.api.Assertions.within(1e-6));
+                    // the service's measure: SCMoE's weak view against its strong one (the model's own routing)
+                    assertThat(report.meanRoutingShift()).isPositive();
                 }
                 long selections = 0;
                 for (long[] row : runner.expertUsage().total()) {

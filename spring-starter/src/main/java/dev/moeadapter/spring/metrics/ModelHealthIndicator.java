@@ -2,7 +2,7 @@ package dev.moeadapter.spring.metrics;
 
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelInfo;
-import dev.moeadapter.spring.engine.SessionPool;
+import dev.moeadapter.serving.generation.SessionPool;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 

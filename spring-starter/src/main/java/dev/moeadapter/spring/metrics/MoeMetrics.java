@@ -1,7 +1,10 @@
 package dev.moeadapter.spring.metrics;
 
-import dev.moeadapter.spring.policy.Arm;
-import dev.moeadapter.spring.policy.Policy;
+import dev.moeadapter.serving.metrics.Answered;
+import dev.moeadapter.serving.metrics.ArmStatistics;
+import dev.moeadapter.serving.metrics.ServingMetrics;
+import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.policy.Policy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,9 +27,10 @@ import java.util.concurrent.TimeUnit;
  * {@code gen_ai.provider.name}, {@code gen_ai.request.model}, and this service's {@code policy} and
  * {@code arm}. Ours: {@code moe.adapter.adaptation.duration} (the answering strategy's time before its
  * first token), {@code moe.adapter.routing.shift}, {@code moe.adapter.fallbacks} by reason, and
- * feedback ({@code moe.adapter.feedback} by verdict, {@code moe.adapter.feedback.score}).
+ * feedback ({@code moe.adapter.feedback} by verdict, {@code moe.adapter.feedback.score}). Beside them,
+ * each arm's totals since startup ({@link ArmStatistics}).
  */
-public final class MoeMetrics {
+public final class MoeMetrics implements ServingMetrics {
     public static final String PROVIDER = "moe_adapter";
 
     private static final double[] DURATION_BUCKETS = {0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
@@ -44,18 +48,12 @@ public final class MoeMetrics {
         policies.forEach(p -> p.arms().forEach(a -> arms.put(a.key(), new ArmStatistics())));
     }
 
-    /**
-     * One answered request.
-     *
-     * @param operation       "chat" (messages) or "text_completion" (a prompt)
-     * @param requestNanos    from the request's start (before waiting for a session) to its last token
-     * @param firstTokenNanos from the request's start to its first token, or -1 if there was none
-     * @param adaptationNanos the answering strategy's time before its first token
-     * @param routingShift    mean routing shift over layers, or null where it was not measured
-     * @param fallback        the fallback reason, or null when the arm's adaptation answered
-     */
-    public void answered(String operation, Arm arm, int inputTokens, int outputTokens, long requestNanos, long firstTokenNanos,
-                         long adaptationNanos, Double routingShift, String fallback) {
+    @Override
+    public void answered(Answered a) {
+        Arm arm = a.arm();
+        String operation = a.operation(), fallback = a.fallback() == null ? null : a.fallback().label();
+        int outputTokens = a.outputTokens();
+        long requestNanos = a.requestNanos(), firstTokenNanos = a.firstTokenNanos();
         Tags tags = Tags.of("gen_ai.operation.name", operation, "gen_ai.provider.name", PROVIDER, "gen_ai.request.model", model,
                 "policy", arm.policy(), "arm", arm.name());
         Timer.builder("gen_ai.server.request.duration").description("GenAI server request duration, to the last output token")
@@ -71,25 +69,25 @@ public final class MoeMetrics {
                         .record((requestNanos - firstTokenNanos) / (outputTokens - 1), TimeUnit.NANOSECONDS);
             }
         }
-        tokens(tags, "input").record(inputTokens);
+        tokens(tags, "input").record(a.inputTokens());
         tokens(tags, "output").record(outputTokens);
         Tags armTags = Tags.of("policy", arm.policy(), "arm", arm.name());
         if (fallback == null) {
             Timer.builder("moe.adapter.adaptation.duration").description("Time the arm's strategy took before its first token")
-                    .tags(armTags).tag("adaptation", arm.adaptation()).register(registry).record(adaptationNanos, TimeUnit.NANOSECONDS);
+                    .tags(armTags).tag("adaptation", arm.adaptation()).register(registry).record(a.adaptationNanos(), TimeUnit.NANOSECONDS);
         } else {
             Counter.builder("moe.adapter.fallbacks").description("Answers given by plain generation instead of the arm's adaptation")
                     .tags(armTags).tag("reason", fallback).register(registry).increment();
         }
-        if (routingShift != null) {
+        if (a.routingShift() != null) {
             DistributionSummary.builder("moe.adapter.routing.shift")
                     .description("Mean total-variation distance between the arm's router distributions and the model's own")
-                    .tags(armTags).register(registry).record(routingShift);
+                    .tags(armTags).register(registry).record(a.routingShift());
         }
-        stats(arm).answered(requestNanos / 1e9, inputTokens, outputTokens, fallback, adaptationNanos / 1e9, routingShift);
+        stats(arm).answered(a);
     }
 
-    /** Feedback on an answer the arm gave: a verdict or a score (exactly one of them). */
+    @Override
     public void feedback(Arm arm, Boolean correct, Double score) {
         Tags armTags = Tags.of("policy", arm.policy(), "arm", arm.name());
         String verdict = correct == null ? "score" : correct ? "correct" : "incorrect";

@@ -3,7 +3,7 @@ package dev.moeadapter.spring.web;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.ChatMessage;
-import dev.moeadapter.spring.engine.GenerationCommand;
+import dev.moeadapter.serving.generation.GenerationCommand;
 
 import java.util.List;
 import java.util.Map;

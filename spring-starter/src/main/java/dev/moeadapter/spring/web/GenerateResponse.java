@@ -2,8 +2,8 @@ package dev.moeadapter.spring.web;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.moeadapter.spring.engine.GenerationOutcome;
-import dev.moeadapter.spring.engine.RoutingSummary;
+import dev.moeadapter.serving.generation.GenerationOutcome;
+import dev.moeadapter.serving.routing.RoutingSummary;
 
 import java.util.Locale;
 
@@ -40,6 +40,6 @@ public record GenerateResponse(
         return new GenerateResponse(o.id(), o.text(), o.cut() ? "time_budget" : o.finishReason().name().toLowerCase(Locale.ROOT),
                 new Usage(o.promptTokens(), o.completionTokens(), o.promptTokens() + o.completionTokens()),
                 new Timings(o.prefillMs(), o.decodeMs(), o.totalMs(), o.firstTokenMs()), o.policy(), o.arm(), o.adaptation(),
-                o.fallback() == null ? null : new Fallback(o.fallback()), o.routing());
+                o.fallback() == null ? null : new Fallback(o.fallback().label()), o.routing());
     }
 }

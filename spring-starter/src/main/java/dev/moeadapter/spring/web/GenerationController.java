@@ -1,8 +1,8 @@
 package dev.moeadapter.spring.web;
 
 import dev.moeadapter.core.generation.TokenListener;
-import dev.moeadapter.spring.engine.GenerationCommand;
-import dev.moeadapter.spring.engine.GenerationService;
+import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;

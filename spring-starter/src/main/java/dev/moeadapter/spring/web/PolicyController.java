@@ -3,15 +3,15 @@ package dev.moeadapter.spring.web;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.spring.MoeAdapterProperties;
-import dev.moeadapter.spring.engine.Guards;
-import dev.moeadapter.spring.metrics.ArmStatistics;
+import dev.moeadapter.serving.guard.ArmGuards;
+import dev.moeadapter.serving.metrics.ArmStatistics;
 import dev.moeadapter.spring.metrics.MoeMetrics;
-import dev.moeadapter.spring.policy.Arm;
-import dev.moeadapter.spring.policy.Assignment;
-import dev.moeadapter.spring.policy.FeedbackLedger;
-import dev.moeadapter.spring.policy.OverrideNotAllowedException;
-import dev.moeadapter.spring.policy.Policy;
-import dev.moeadapter.spring.policy.PolicyRouter;
+import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.policy.Assignment;
+import dev.moeadapter.serving.feedback.FeedbackLedger;
+import dev.moeadapter.serving.policy.OverrideNotAllowedException;
+import dev.moeadapter.serving.policy.Policy;
+import dev.moeadapter.serving.policy.PolicyRouter;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.http.MediaType;
@@ -33,13 +33,13 @@ import java.util.Map;
 @RestController
 public class PolicyController {
     private final PolicyRouter router;
-    private final Guards guards;
+    private final ArmGuards guards;
     private final MoeMetrics metrics;
     private final FeedbackLedger ledger;
     private final CallerIdentity callers;
     private final boolean listed;
 
-    public PolicyController(PolicyRouter router, Guards guards, MoeMetrics metrics, FeedbackLedger ledger, CallerIdentity callers,
+    public PolicyController(PolicyRouter router, ArmGuards guards, MoeMetrics metrics, FeedbackLedger ledger, CallerIdentity callers,
                             MoeAdapterProperties props) {
         this.router = router;
         this.guards = guards;

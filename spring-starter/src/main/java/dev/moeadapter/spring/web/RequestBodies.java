@@ -1,6 +1,6 @@
 package dev.moeadapter.spring.web;
 
-import dev.moeadapter.spring.engine.BadParameterException;
+import dev.moeadapter.serving.BadParameterException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.MapperFeature;

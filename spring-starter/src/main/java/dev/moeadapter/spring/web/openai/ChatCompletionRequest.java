@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.engine.ChatMessage;
-import dev.moeadapter.spring.engine.BadParameterException;
-import dev.moeadapter.spring.engine.GenerationCommand;
+import dev.moeadapter.serving.BadParameterException;
+import dev.moeadapter.serving.generation.GenerationCommand;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.moeadapter.spring.web.openai;
 
-import dev.moeadapter.spring.engine.GenerationOutcome;
+import dev.moeadapter.serving.generation.GenerationOutcome;
 import dev.moeadapter.spring.web.GenerateResponse;
 
 /** How each of the two OpenAI completion endpoints words a whole answer and the chunks of a streamed one. */

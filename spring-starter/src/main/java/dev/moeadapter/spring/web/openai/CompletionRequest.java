@@ -3,8 +3,8 @@ package dev.moeadapter.spring.web.openai;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.moeadapter.spring.engine.BadParameterException;
-import dev.moeadapter.spring.engine.GenerationCommand;
+import dev.moeadapter.serving.BadParameterException;
+import dev.moeadapter.serving.generation.GenerationCommand;
 
 import java.util.List;
 import java.util.Map;

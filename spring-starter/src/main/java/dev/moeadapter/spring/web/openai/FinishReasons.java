@@ -1,7 +1,7 @@
 package dev.moeadapter.spring.web.openai;
 
 import dev.moeadapter.core.generation.FinishReason;
-import dev.moeadapter.spring.engine.GenerationOutcome;
+import dev.moeadapter.serving.generation.GenerationOutcome;
 
 /** The engine's finish reasons in OpenAI's words. */
 public final class FinishReasons {

@@ -1,10 +1,10 @@
 package dev.moeadapter.spring.web.openai;
 
 import dev.moeadapter.core.generation.TokenListener;
-import dev.moeadapter.spring.engine.GenerationCommand;
-import dev.moeadapter.spring.engine.GenerationOutcome;
-import dev.moeadapter.spring.engine.GenerationService;
-import dev.moeadapter.spring.engine.ModelNotFoundException;
+import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.serving.generation.GenerationOutcome;
+import dev.moeadapter.serving.generation.GenerationService;
+import dev.moeadapter.serving.generation.ModelNotFoundException;
 import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.EventStream;
 import dev.moeadapter.spring.web.AsyncAnswers;

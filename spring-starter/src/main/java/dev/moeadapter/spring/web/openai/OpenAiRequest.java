@@ -2,9 +2,9 @@ package dev.moeadapter.spring.web.openai;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.engine.ChatMessage;
-import dev.moeadapter.spring.engine.BadParameterException;
-import dev.moeadapter.spring.engine.GenerationCommand;
-import dev.moeadapter.spring.engine.ModelNotFoundException;
+import dev.moeadapter.serving.BadParameterException;
+import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.serving.generation.ModelNotFoundException;
 
 import java.util.List;
 import java.util.Map;

@@ -1,0 +1,20 @@
+package dev.moeadapter.serving.generation;
+
+/**
+ * What a request may ask for, and what it gets when it does not say.
+ *
+ * @param contextSize the tokens one sequence holds: a longer prompt is refused
+ * @param maxTokens   the most tokens a request may ask for
+ * @param defaults    the sampling a request gets for the fields it leaves out
+ */
+public record GenerationLimits(int contextSize, int maxTokens, SamplingDefaults defaults) {
+    public GenerationLimits {
+        if (contextSize < 1 || maxTokens < 1) {
+            throw new IllegalArgumentException("context size and max tokens must be positive, got " + contextSize + " and " + maxTokens);
+        }
+    }
+
+    /** The sampling of a request that leaves the fields out; {@code maxTokens} is capped by the limit. */
+    public record SamplingDefaults(int maxTokens, double temperature, int topK, double topP, double minP) {
+    }
+}

@@ -1,0 +1,292 @@
+package dev.moeadapter.serving.generation;
+
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.FinishReason;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.serving.AdaptationRegistry;
+import dev.moeadapter.serving.BadParameterException;
+import dev.moeadapter.serving.admission.Admission;
+import dev.moeadapter.serving.feedback.FeedbackLedger;
+import dev.moeadapter.serving.guard.ArmGuards;
+import dev.moeadapter.serving.guard.FallbackReason;
+import dev.moeadapter.serving.metrics.Answered;
+import dev.moeadapter.serving.metrics.ServingMetrics;
+import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.policy.Assignment;
+import dev.moeadapter.serving.policy.PolicyRouter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Turns a client's command into a generation: assigns the policy's arm, validates the command
+ * against the limits, builds the prompt (chat template for messages), takes an admission permit and
+ * a session, runs the arm's strategy under its guards, and records metrics and the answer for feedback.
+ * Built with {@link #builder()}.
+ */
+public final class GenerationService {
+    private static final Logger LOG = LoggerFactory.getLogger(GenerationService.class);
+    /** The engine's highest temperature (the OpenAI endpoints allow up to 2, as OpenAI does). */
+    private static final double MAX_TEMPERATURE = 100;
+
+    private final Model model;
+    private final SessionPool pool;
+    private final AdaptationRegistry strategies;
+    private final PolicyRouter policies;
+    private final Admission admission;
+    private final ArmGuards guards;
+    private final ServingMetrics metrics;
+    private final FeedbackLedger ledger;
+    private final GenerationLimits limits;
+
+    private GenerationService(Builder b) {
+        this.model = Objects.requireNonNull(b.model, "model");
+        this.pool = Objects.requireNonNull(b.pool, "pool");
+        this.strategies = Objects.requireNonNull(b.strategies, "strategies");
+        this.policies = Objects.requireNonNull(b.policies, "policies");
+        this.admission = Objects.requireNonNull(b.admission, "admission");
+        this.guards = Objects.requireNonNull(b.guards, "guards");
+        this.metrics = b.metrics;
+        this.ledger = Objects.requireNonNull(b.ledger, "ledger");
+        this.limits = Objects.requireNonNull(b.limits, "limits");
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public AdaptationRegistry strategies() {
+        return strategies;
+    }
+
+    /** The name clients use for the served model: its file name without {@code .gguf} (never a path). */
+    public String modelId() {
+        String file = model.path().getFileName().toString();
+        return file.endsWith(".gguf") ? file.substring(0, file.length() - ".gguf".length()) : file;
+    }
+
+    public GenerationOutcome generate(GenerationCommand c, TokenListener listener, CancellationToken cancel) {
+        try (Prepared p = prepare(c)) {
+            return p.run(listener, cancel);
+        }
+    }
+
+    /**
+     * Assigns the arm, validates the command and takes a session, so that every refusal (bad input,
+     * an override the policy forbids, no capacity) happens before a response is committed;
+     * {@link Prepared#run} then generates.
+     */
+    public Prepared prepare(GenerationCommand c) {
+        Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), settings(c));
+        checkFits(assignment.strategy());
+        GenerationRequest request = toRequest(c);
+        String operation = c.prompt() != null ? "text_completion" : "chat";
+        long started = System.nanoTime();
+        Admission.Permit permit = admission.enter();
+        try {
+            return new Prepared(assignment, request, operation, permit, pool.acquire(), started);
+        } catch (RuntimeException e) {
+            permit.close();
+            throw e;
+        }
+    }
+
+    private static StrategySettings settings(GenerationCommand c) {
+        try {
+            return StrategySettings.of(c.settings());
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("settings", e.getMessage());
+        }
+    }
+
+    /** A request's own settings may ask for more than the sessions were sized for, or for what the model lacks. */
+    private void checkFits(AdaptationStrategy strategy) {
+        int needed = strategy.sequencesNeeded();
+        if (needed > pool.sequences()) {
+            throw new BadParameterException("settings", "adaptation '" + strategy.name() + "' with these settings needs " + needed
+                    + " sequences per session; this service's sessions have " + pool.sequences()
+                    + " (what its most demanding configured arm needs)");
+        }
+        try {
+            strategy.validate(model.info());
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("settings", e.getMessage());
+        }
+    }
+
+    /** A validated request holding an admission permit and a session; closing returns both. */
+    public final class Prepared implements AutoCloseable {
+        private final Assignment assignment;
+        private final GenerationRequest request;
+        private final String operation;
+        private final Admission.Permit permit;
+        private final SessionPool.Lease lease;
+        private final long started;
+        private final String id = "gen-" + UUID.randomUUID();
+
+        private Prepared(Assignment assignment, GenerationRequest request, String operation, Admission.Permit permit,
+                         SessionPool.Lease lease, long started) {
+            this.assignment = assignment;
+            this.request = request;
+            this.operation = operation;
+            this.permit = permit;
+            this.lease = lease;
+            this.started = started;
+        }
+
+        /** The request's id, known before generation so that streamed answers can carry it from the start. */
+        public String id() {
+            return id;
+        }
+
+        public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
+            Arm arm = assignment.arm();
+            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), lease.session(), request, listener, cancel);
+            GenerationResult r = answer.result();
+            long elapsed = System.nanoTime() - started;
+            long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;
+            FallbackReason fallback = answer.fallback();
+            if (r.finishReason() != FinishReason.CANCELLED) {
+                metrics.answered(new Answered(operation, arm, r.promptTokens(), r.generatedTokens(), elapsed, firstToken,
+                        answer.adaptationNanos(), answer.routing() == null ? null : answer.routing().mean(), fallback));
+                ledger.remember(id, arm);
+            }
+            LOG.debug("{}: {} + {} tokens on {} ({} by {}{}) in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), arm.key(),
+                    answer.adaptation(), assignment.basis(), fallback == null ? "" : ", fallback " + fallback.label(),
+                    elapsed / 1_000_000, r.finishReason());
+            return new GenerationOutcome(id, r.text(), r.finishReason(), answer.cut(), r.promptTokens(), r.generatedTokens(),
+                    r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, elapsed / 1e6, firstToken < 0 ? null : firstToken / 1e6,
+                    assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing());
+        }
+
+        @Override
+        public void close() {
+            lease.close();
+            permit.close();
+        }
+    }
+
+    GenerationRequest toRequest(GenerationCommand c) {
+        boolean hasPrompt = c.prompt() != null;
+        boolean hasMessages = c.messages() != null && !c.messages().isEmpty();
+        if (hasPrompt == hasMessages) {
+            throw new BadParameterException(hasPrompt ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages', not both");
+        }
+        String param = hasPrompt ? "prompt" : "messages";
+        if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
+            throw new BadParameterException(param, "the prompt is empty");
+        }
+        int[] tokens = hasPrompt ? model.tokenize(c.prompt(), true, false) : ChatPrompt.tokenize(model, c.messages());
+        if (tokens.length >= limits.contextSize()) {
+            throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
+                    "the prompt has " + tokens.length + " tokens; the context holds " + limits.contextSize());
+        }
+        var d = limits.defaults();
+        int maxTokens = c.maxTokens() == null ? Math.min(d.maxTokens(), limits.maxTokens()) : c.maxTokens();
+        if (maxTokens < 1 || maxTokens > limits.maxTokens()) {
+            throw new BadParameterException("max_tokens", "max_tokens must be in 1.." + limits.maxTokens() + ", got " + maxTokens);
+        }
+        SamplingParams sampling = sampling(c.temperature() == null ? d.temperature() : c.temperature(),
+                c.topK() == null ? d.topK() : c.topK(), c.topP() == null ? d.topP() : c.topP(),
+                c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? 0 : c.seed());
+        try {
+            return new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false);
+        } catch (InvalidRequestException e) {
+            throw new BadParameterException("stop", e.getMessage()); // the only field left unchecked here
+        }
+    }
+
+    private static SamplingParams sampling(double temperature, int topK, double topP, double minP, long seed) {
+        if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
+            throw new BadParameterException("temperature", "temperature must be in [0, " + (int) MAX_TEMPERATURE + "], got " + temperature);
+        }
+        if (topK < 0) {
+            throw new BadParameterException("top_k", "top_k must be >= 0, got " + topK);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new BadParameterException("top_p", "top_p must be in (0, 1], got " + topP);
+        }
+        if (!(minP >= 0 && minP <= 1)) {
+            throw new BadParameterException("min_p", "min_p must be in [0, 1], got " + minP);
+        }
+        return new SamplingParams(temperature, topK, topP, minP, seed);
+    }
+
+    /** The parts of a service; all but metrics are required. */
+    public static final class Builder {
+        private Model model;
+        private SessionPool pool;
+        private AdaptationRegistry strategies;
+        private PolicyRouter policies;
+        private Admission admission;
+        private ArmGuards guards;
+        private ServingMetrics metrics = ServingMetrics.NONE;
+        private FeedbackLedger ledger;
+        private GenerationLimits limits;
+
+        private Builder() {
+        }
+
+        public Builder model(Model model) {
+            this.model = model;
+            return this;
+        }
+
+        public Builder pool(SessionPool pool) {
+            this.pool = pool;
+            return this;
+        }
+
+        public Builder strategies(AdaptationRegistry strategies) {
+            this.strategies = strategies;
+            return this;
+        }
+
+        public Builder policies(PolicyRouter policies) {
+            this.policies = policies;
+            return this;
+        }
+
+        public Builder admission(Admission admission) {
+            this.admission = admission;
+            return this;
+        }
+
+        public Builder guards(ArmGuards guards) {
+            this.guards = guards;
+            return this;
+        }
+
+        public Builder metrics(ServingMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            return this;
+        }
+
+        public Builder ledger(FeedbackLedger ledger) {
+            this.ledger = ledger;
+            return this;
+        }
+
+        public Builder limits(GenerationLimits limits) {
+            this.limits = limits;
+            return this;
+        }
+
+        public GenerationService build() {
+            return new GenerationService(this);
+        }
+    }
+}

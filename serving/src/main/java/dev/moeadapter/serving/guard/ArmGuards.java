@@ -1,0 +1,241 @@
+package dev.moeadapter.serving.guard;
+
+import dev.moeadapter.core.ContextFullException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.FinishReason;
+import dev.moeadapter.core.generation.GenerationRequest;
+import dev.moeadapter.core.generation.GenerationResult;
+import dev.moeadapter.core.generation.TokenListener;
+import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.serving.routing.RoutingProbe;
+import dev.moeadapter.serving.routing.RoutingSummary;
+import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.policy.Policy;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Collection;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The guards of each adapting arm: a time budget over all its work and a circuit breaker, both of
+ * which answer with plain generation rather than fail where no answer has started.
+ *
+ * <p>The time budget is not Resilience4j's TimeLimiter: that one abandons a future, while an
+ * adaptation holds a session and must be stopped — through its CancellationToken between tokens and
+ * {@link Session#abortDecode()} inside a decode — before the session can answer plainly.
+ */
+public final class ArmGuards implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ArmGuards.class);
+
+    private final CircuitBreakerRegistry breakers;
+    private final AdaptationStrategy plain;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "moe-time-budget");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * @param b        the circuit breaker of every adapting arm
+     * @param policies the policies whose adapting arms are guarded
+     * @param plain    the strategy that answers in an arm's stead
+     */
+    public ArmGuards(BreakerSettings b, Collection<Policy> policies, AdaptationStrategy plain) {
+        this.breakers = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(b.window())
+                .minimumNumberOfCalls(b.minimumCalls())
+                .failureRateThreshold(b.failureRate())
+                .waitDurationInOpenState(b.waitInOpen())
+                .permittedNumberOfCallsInHalfOpenState(b.halfOpenCalls())
+                .build());
+        this.plain = plain;
+        for (Policy p : policies) {
+            for (Arm a : p.arms()) {
+                if (!a.isPlain()) {
+                    breaker(a).getEventPublisher().onStateTransition(e -> LOG.warn("arm {}: circuit breaker {} -> {}",
+                            a.key(), e.getStateTransition().getFromState(), e.getStateTransition().getToState()));
+                }
+            }
+        }
+    }
+
+    /** The registry of the arms' circuit breakers, for metrics binders. */
+    public CircuitBreakerRegistry breakers() {
+        return breakers;
+    }
+
+    /** The circuit breaker of an adapting arm. */
+    public CircuitBreaker breaker(Arm arm) {
+        return breakers.circuitBreaker(arm.key());
+    }
+
+    /**
+     * Runs {@code strategy} for {@code arm} under its time budget and circuit breaker. The budget
+     * covers all the adaptation's work: when it runs out before the first token, or the breaker is
+     * open, or the adaptation fails before its first token, plain generation answers; when it runs
+     * out later, the answer ends where it is ({@link Answer#cut()}). Request errors (bad settings
+     * for this model, a full context) propagate: they are the request's fault, not the arm's.
+     */
+    public Answer run(Arm arm, AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
+               CancellationToken cancel) {
+        if (arm.isPlain()) {
+            return unguarded(strategy, session, request, new Attempt(listener, cancel, session));
+        }
+        CircuitBreaker breaker = breaker(arm);
+        if (!breaker.tryAcquirePermission()) {
+            return fallback(FallbackReason.CIRCUIT_OPEN, session, request, listener, cancel);
+        }
+        Attempt attempt = new Attempt(listener, cancel, session);
+        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+        GenerationResult result = null;
+        RuntimeException failure = null;
+        Attempt.End end;
+        ScheduledFuture<?> budget = timer.schedule(attempt::expire, arm.timeBudget().toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            result = strategy.generate(session, request, attempt, attempt.token());
+        } catch (RuntimeException e) {
+            failure = e;
+        } finally {
+            // whatever happened, the expiry may not outlive this request: it would abort another one's decode
+            end = settle(attempt, budget, session);
+        }
+        long elapsed = System.nanoTime() - attempt.started();
+        switch (end) {
+            case EXPIRED -> {
+                probe.stop();
+                breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+                return overBudget(arm, session, request, listener, cancel);
+            }
+            case CUT -> {
+                probe.stop();
+                breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+                LOG.info("arm {}: adaptation '{}' ran past its time budget of {} ms while answering; the answer ends there",
+                        arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
+                GenerationResult cut = attempt.sentSoFar(request.prompt().length);
+                return new Answer(cut, strategy.name(), null, true, attempt.firstTokenAt(), attempt.adaptationNanos(), null);
+            }
+            case DONE -> {
+            }
+        }
+        if (failure instanceof InvalidRequestException || failure instanceof ContextFullException) {
+            probe.stop();
+            breaker.releasePermission();
+            throw failure;
+        }
+        if (failure != null) {
+            probe.stop();
+            if (cancel.isCancelled()) {
+                breaker.releasePermission();
+                throw failure;
+            }
+            breaker.onError(elapsed, TimeUnit.NANOSECONDS, failure);
+            if (attempt.answered()) {
+                throw failure; // part of the answer is out: it cannot be replaced
+            }
+            LOG.warn("arm {}: adaptation '{}' failed before answering ({}); answering with plain generation", arm.key(),
+                    strategy.name(), failure.toString());
+            reset(session);
+            return fallback(FallbackReason.ADAPTATION_ERROR, session, request, listener, cancel);
+        }
+        if (result.finishReason() == FinishReason.CANCELLED && cancel.isCancelled()) {
+            breaker.releasePermission();
+        } else {
+            breaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
+        }
+        return answer(strategy, result, attempt, probe, request);
+    }
+
+    private Answer overBudget(Arm arm, Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        LOG.info("arm {}: adaptation '{}' had no answer within its time budget of {} ms; answering with plain generation",
+                arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
+        return fallback(FallbackReason.TIME_BUDGET, session, request, listener, cancel);
+    }
+
+    private Answer fallback(FallbackReason reason, Session session, GenerationRequest request, TokenListener listener,
+                            CancellationToken cancel) {
+        Answer a = unguarded(plain, session, request, new Attempt(listener, cancel, session));
+        return new Answer(a.result(), a.adaptation(), reason, false, a.firstTokenAt(), a.adaptationNanos(), a.routing());
+    }
+
+    private Answer unguarded(AdaptationStrategy strategy, Session session, GenerationRequest request, Attempt attempt) {
+        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+        try {
+            return answer(strategy, strategy.generate(session, request, attempt, attempt.token()), attempt, probe, request);
+        } finally {
+            probe.stop();
+        }
+    }
+
+    private static Answer answer(AdaptationStrategy strategy, GenerationResult r, Attempt attempt, RoutingProbe probe,
+                                 GenerationRequest request) {
+        try {
+            RoutingSummary routing = r.finishReason() == FinishReason.CANCELLED ? null : probe.finish(request.prompt(), r.tokens());
+            return new Answer(r, strategy.name(), null, false, attempt.firstTokenAt(), attempt.adaptationNanos(), routing);
+        } finally {
+            probe.stop();
+        }
+    }
+
+    /**
+     * Ends an attempt and its budget. If the budget expired first, its expiry may have aborted a
+     * decode that was not running, which would stop the next one: wait for it and withdraw it.
+     */
+    private static Attempt.End settle(Attempt attempt, ScheduledFuture<?> budget, Session session) {
+        Attempt.End end = attempt.finish();
+        if (end == Attempt.End.DONE) {
+            budget.cancel(false);
+            return end;
+        }
+        try {
+            budget.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            LOG.warn("time budget expiry failed", e.getCause());
+        }
+        reset(session);
+        return end;
+    }
+
+    /** Leaves a session as a new attempt expects it: no plans, no traces, no pending abort. */
+    private static void reset(Session session) {
+        for (int s = 0; s < session.sequences(); s++) {
+            session.clearPlan(s);
+            session.setTrace(s, TraceSpec.OFF);
+        }
+        session.drainTrace();
+        session.clearAbort();
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+
+    /**
+     * What an attempt produced.
+     *
+     * @param adaptation    the strategy that produced the answer ("none" after a fallback)
+     * @param fallback      why plain generation answered instead of the arm's adaptation, or null
+     * @param cut           the time budget ran out while answering: the answer ends where it was
+     * @param firstTokenAt  System.nanoTime() of the first token sent, 0 if none
+     * @param adaptationNanos time the answering strategy took before its first token
+     * @param routing       how far routing moved from base, or null where it could not be measured
+     */
+    public record Answer(GenerationResult result, String adaptation, FallbackReason fallback, boolean cut, long firstTokenAt, long adaptationNanos,
+                  RoutingSummary routing) {
+    }
+}
