@@ -69,7 +69,7 @@ class EvalRunnerTest {
                 new BenchmarkItem("1", "echo", "copy: abc =", new BenchmarkItem.ExactMatch("x")),
                 new BenchmarkItem("2", "echo", "copy: xyz =", new BenchmarkItem.ExactMatch("y")));
         // rounds at prefill and every 3 tokens: the answer's KV is rebuilt, so positions are traced again
-        var strategy = EvalCommand.strategy("rerouting", Map.of("interval", "3", "steps", "4", "lr", "0.5",
+        var strategy = EvalCommand.strategy("rerouting", Map.of("interval", "3", "steps", "4", "step", "2",
                 "layers", "top:1", "param", "full", "q", "2"), m);
         try (Session s = m.newSession(new SessionParams(1024, 64, strategy.sequencesNeeded(), 1, 1))) {
             EvalRunner runner = new EvalRunner(m, s, strategy, 8);
