@@ -132,8 +132,11 @@ public final class SpsaDescent {
         return points;
     }
 
-    /** Completes a step with the losses of {@link #points()}, in the same order. */
-    public void step(float[] losses) {
+    /**
+     * Completes a step with the losses of {@link #points()}, in the same order. Returns the gradient
+     * estimate ĝ at θ_k it moved along, or null when the step went back to the best point instead.
+     */
+    public float[] step(float[] losses) {
         if (directions == null) {
             throw new IllegalStateException("step() before points(): the losses belong to no point");
         }
@@ -144,19 +147,21 @@ public final class SpsaDescent {
         for (int i = 0; i < losses.length; i++) {
             offer(points.get(i), losses[i]);
         }
+        float[] g = null;
         if (uphill) {
             theta = best.clone();
             trust *= TRUST_SHRINK;
             rejected++;
         } else {
             accepted++;
-            move(losses);
+            g = move(losses);
         }
         directions = null;
         steps++;
+        return g;
     }
 
-    private void move(float[] losses) {
+    private float[] move(float[] losses) {
         double c = gains.perturbationAt(steps);
         double[] g = new double[theta.length];
         double scale = 1.0 / (2.0 * c * directions.length);
@@ -172,8 +177,12 @@ public final class SpsaDescent {
             ss += v * v;
         }
         double rms = Math.sqrt(ss / g.length);
+        float[] estimate = new float[g.length];
+        for (int j = 0; j < g.length; j++) {
+            estimate[j] = (float) g[j];
+        }
         if (!(rms > 0)) {
-            return; // every pair tied: no direction to move in
+            return estimate; // every pair tied: no direction to move in
         }
         if (Double.isNaN(gain)) {
             gain = gains.step() / rms;
@@ -183,6 +192,7 @@ public final class SpsaDescent {
             double w = updateWeights == null ? 1 : updateWeights[j];
             theta[j] -= (float) (a * w * g[j]);
         }
+        return estimate;
     }
 
     /**
