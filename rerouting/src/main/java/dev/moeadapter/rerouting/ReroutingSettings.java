@@ -34,12 +34,13 @@ public record ReroutingSettings(int steps, int interval, SpsaGains gains, LayerS
     public static final int MAX_WINDOW = 1 << 20;
 
     /**
-     * Full δ_l, so that probability can move to experts the context does not use, on the top quarter
-     * of the layers by C_l: a provisional layer choice (see the layer-selection measurement in the
-     * README), to be revisited on lab v2.
+     * Full δ_l, so that probability can move to experts the context does not use, on every MoE
+     * layer: on both lab models C_l does not rank the layers where a delta helps (mean Spearman
+     * with the router oracle's per-layer gain −0.26 and −0.02, {@code ./moe lab rerouting}), so
+     * choosing by it has no support yet. Provisional until the lab v2 models are measured.
      */
     public static final ReroutingSettings DEFAULTS = new ReroutingSettings(5, 128,
-            SpsaGains.DEFAULTS, new LayerSelection.Top(0.25), new Parameterisation.Full(), 0, 0);
+            SpsaGains.DEFAULTS, new LayerSelection.Top(1.0), new Parameterisation.Full(), 0, 0);
 
     public ReroutingSettings {
         if (steps < 0 || steps > MAX_STEPS) {
