@@ -156,7 +156,7 @@ public final class C3poStrategy implements AdaptationStrategy {
                     found.adapted() ? "layers " + found.layers() : "base routing: " + found.degraded());
         }
         if (found.adapted()) {
-            session.setPlan(ANSWER, CriticalRegion.plan(found.layers(), found.pathway(), PositionRange.from(last)));
+            session.setPlan(ANSWER, CriticalRegion.plan(found.layers(), found.pathway(), settings.injection().positions(last)));
         }
         return found;
     }
