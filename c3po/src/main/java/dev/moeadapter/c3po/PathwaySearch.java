@@ -37,6 +37,12 @@ final class PathwaySearch {
         if (nearest.isEmpty()) {
             return Outcome.degraded("no reference is left after leaving out " + found.duplicates().length + " near-duplicates of the prompt");
         }
+        if (settings.algorithm() instanceof Algorithm.PaperKernelRegression) {
+            float[][] pathway = Algorithm.PaperKernelRegression.combine(nearest.stream().map(nb -> region.rows(refs.pathway(nb.index()))).toList(),
+                    nearest.stream().mapToDouble(Neighbour::similarity).toArray());
+            return pathway == null ? Outcome.degraded("the neighbours' cosine similarities do not sum to a positive number")
+                    : new Outcome(pathway, nearest, Double.NaN, Double.NaN, 0, null);
+        }
         double total = nearest.stream().mapToDouble(Neighbour::weight).sum();
         if (!(total > 0) || !Double.isFinite(total)) {
             return Outcome.degraded("the kernel weights of the neighbours vanish (bandwidth " + settings.bandwidth() + " is too small)");
@@ -50,6 +56,7 @@ final class PathwaySearch {
                 case Algorithm.KernelRegression kr -> kernelRegression(kr, region, nearest, total, loss);
                 case Algorithm.GradientDescent ngd -> gradientDescent(ngd, region, nearest, loss);
                 case Algorithm.ModeFinding m -> throw new IllegalStateException("handled above");
+                case Algorithm.PaperKernelRegression p -> throw new IllegalStateException("handled above");
             };
         } finally {
             loss.release();

@@ -56,6 +56,6 @@ class C3poSettingsTest {
                     assertThat(o.injection()).isEqualTo(Injection.LAST_PROMPT_TOKEN);
                     assertThat(((Algorithm.GradientDescent) o.algorithm()).gains().directions()).isEqualTo(2);
                 });
-        assertThatThrownBy(() -> Algorithm.byLabel("oracle")).isInstanceOf(InvalidRequestException.class).hasMessageContaining("kr, mode, ngd");
+        assertThatThrownBy(() -> Algorithm.byLabel("oracle")).isInstanceOf(InvalidRequestException.class).hasMessageContaining("kr, kr-paper, mode, ngd");
     }
 }

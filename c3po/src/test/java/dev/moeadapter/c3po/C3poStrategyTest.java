@@ -94,6 +94,30 @@ class C3poStrategyTest {
         }
     }
 
+    /** The released code's kernel regression keeps near-duplicates and re-mixes every expert, not only the core ones. */
+    @Test
+    void paperKernelRegressionKeepsNearDuplicatesAndChangesEveryExpert() {
+        C3poSettings settings = C3poSettings.DEFAULTS.withAlgorithm(Algorithm.byLabel("kr-paper")).withCoreExperts(2);
+        String seen = SUMS.getFirst();
+        try (ReferenceSet refs = ReferenceSet.load(sumsAndWords, model); Session s = Fixtures.session(model, settings.sequencesNeeded())) {
+            Adaptation a = new C3poStrategy(refs, new HiddenStateEmbedder(), settings).adapt(s, model.tokenize(seen), new CancellationToken());
+            assertThat(a.adapted()).isTrue();
+            assertThat(a.neighbours()).extracting(n -> promptOf(refs, n)).contains(seen);
+            float[] own = ownPathway(model.tokenize(seen));
+            int experts = model.info().experts(), changed = 0;
+            for (int l = 0; l < a.pathway().length; l++) {
+                double sum = 0;
+                int slot = model.info().moeLayers().size() - a.pathway().length + l;
+                for (int e = 0; e < experts; e++) {
+                    sum += a.pathway()[l][e];
+                    changed += Math.abs(a.pathway()[l][e] - own[slot * experts + e]) > 1e-6 ? 1 : 0;
+                }
+                assertThat(sum).isCloseTo(1.0, within(1e-5));
+            }
+            assertThat(changed).as("more experts change than the 2 core experts per layer").isGreaterThan(2 * a.pathway().length);
+        }
+    }
+
     /** The best point is kept: however large the steps, NGD never returns a pathway whose neighbour loss is above ω0's. */
     @Test
     void ngdNeverReturnsAPathwayWorseThanTheOwnPathway() {
