@@ -45,11 +45,15 @@ final class Fixtures {
     }
 
     static Path build(Model m, List<ReferenceSetBuilder.Example> examples) {
+        return build(m, examples, new HiddenStateEmbedder());
+    }
+
+    static Path build(Model m, List<ReferenceSetBuilder.Example> examples, Embedder embedder) {
         try {
             Path file = Files.createTempFile("c3po-test", ".c3po");
             file.toFile().deleteOnExit();
             try (Session s = session(m, 1)) {
-                new ReferenceSetBuilder(m, s, new HiddenStateEmbedder(), 8, 10).build(examples, file);
+                new ReferenceSetBuilder(m, s, embedder, 8, 10).build(examples, file);
             }
             return file;
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.eval;
 
+import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
@@ -13,9 +14,11 @@ import java.util.Map;
 
 /**
  * {@code c3po-build --model FILE.gguf --bench FILE.jsonl --out FILE.c3po [--max-tokens 32] [--limit N]
- * [--threads N] [--ctx 2048] [--answer-tokens 16] [--progress-every 50]}: runs a labelled benchmark
+ * [--threads N] [--ctx 2048] [--answer-tokens 16] [--progress-every 50] [--embedder ID]}: runs a labelled benchmark
  * (any format {@link BenchmarkFile} reads) through the model greedily, scores each answer as the
- * evaluation harness does, and writes the correctly answered items as a C3PO reference set.
+ * evaluation harness does, and writes the correctly answered items as a C3PO reference set, embedded
+ * by the built-in embedder {@code ID} ({@code model-mean-hidden-state}, the default, or
+ * {@code char-3gram-hash-1024}).
  */
 public final class C3poBuildCommand {
     private C3poBuildCommand() {}
@@ -30,6 +33,7 @@ public final class C3poBuildCommand {
         int ctx = Integer.parseInt(a.getOrDefault("ctx", "2048"));
         int answerTokens = Integer.parseInt(a.getOrDefault("answer-tokens", "16"));
         int progressEvery = Integer.parseInt(a.getOrDefault("progress-every", "50"));
+        Embedder embedder = Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID));
 
         List<BenchmarkItem> items = BenchmarkFile.read(bench);
         if (a.containsKey("limit")) {
@@ -41,7 +45,7 @@ public final class C3poBuildCommand {
                 .toList();
         try (Model model = Model.load(ModelParams.of(modelPath));
              Session session = model.newSession(new SessionParams(ctx, 512, 1, threads, threads))) {
-            ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, new HiddenStateEmbedder(), answerTokens, progressEvery)
+            ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, embedder, answerTokens, progressEvery)
                     .build(examples, out);
             System.out.printf("wrote %s: %d of %d items answered correctly%n", o.file(), o.kept(), o.examined());
         }

@@ -2,7 +2,7 @@ package dev.moeadapter.samples.eval;
 
 import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
-import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-mode|c3po-ngd]
+ * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-kr-paper|c3po-mode|c3po-ngd]
  * [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1]
  * [--beta 0.5] [--weak rank:2|top:1]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4]
  * [--step 0.5] [--stability 2] [--layers top:1|soft] [--param full|scalar|top:8] [--window 0] [--seed 0]}, C3PO: {@code --reference
@@ -77,7 +77,8 @@ public final class EvalCommand {
             C3poSettings settings = C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
             ReferenceSet refs = ReferenceSet.load(Path.of(require(a, "reference")), model);
             try {
-                return new C3poStrategy(refs, new HiddenStateEmbedder(), settings);
+                // the set records the embedding space it was built in
+                return new C3poStrategy(refs, Embedder.builtIn(refs.header().embedderId()), settings);
             } catch (RuntimeException e) {
                 refs.close();
                 throw e;
@@ -88,7 +89,7 @@ public final class EvalCommand {
             case "scmoe" -> new ScmoeStrategy(new ScmoeSettings(weak(a.getOrDefault("weak", "rank:2")),
                     Float.parseFloat(a.getOrDefault("alpha", "0.1")), Float.parseFloat(a.getOrDefault("beta", "0.5"))));
             case "rerouting" -> new ReroutingStrategy(rerouting(a));
-            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting, c3po-kr, c3po-mode, c3po-ngd)");
+            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting, c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd)");
         };
     }
 
