@@ -28,7 +28,8 @@ import java.util.Map;
  * [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1]
  * [--beta 0.5] [--weak rank:2|top:1]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4]
  * [--step 0.5] [--stability 2] [--layers top:1|soft] [--param full|scalar|top:8] [--window 0] [--seed 0]}, C3PO: {@code --reference
- * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--loss-tokens 1]}.
+ * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--q 4] [--loss-tokens 8]
+ * [--inject from-last|last]}; a set built with {@code c3po-build --embedder ID} is searched with that embedder.
  * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
  * Prints the table and writes DIR/result.json and DIR/report.html.
  */
