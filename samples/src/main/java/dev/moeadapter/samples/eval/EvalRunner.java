@@ -1,6 +1,7 @@
 package dev.moeadapter.samples.eval;
 
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
@@ -14,6 +15,7 @@ import dev.moeadapter.core.routing.RoutingDistance;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.scmoe.ScmoeStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,8 +112,16 @@ public final class EvalRunner {
             session.setTrace(0, TraceSpec.OFF);
         }
         boolean ok = Scorer.correct(item.scoring(), g.text());
+        Boolean inMask = null;
+        if (strategy instanceof ScmoeStrategy scmoe) {
+            // the strong view alone is the base model: where it fails, can the contrast reach the gold answer at all?
+            GenerationResult base = new PlainGeneration().generate(session, request, TokenListener.NONE, new CancellationToken());
+            if (!Scorer.correct(item.scoring(), base.text())) {
+                inMask = MaskReach.goldInsideMask(model, session, item.prompt(), item.scoring().gold(), scmoe.settings().alpha());
+            }
+        }
         return new ItemResult(item.id(), item.task(), ok, item.scoring().gold(), Scorer.extract(item.scoring(), g.text()),
-                g.text(), prompt.length, g.generatedTokens(), seconds, shift);
+                g.text(), prompt.length, g.generatedTokens(), seconds, shift, inMask);
     }
 
     /**
