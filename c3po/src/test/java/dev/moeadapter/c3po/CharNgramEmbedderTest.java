@@ -14,25 +14,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class CharNgramEmbedderTest {
-    private static double cosine(float[] a, float[] b) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return ab / Math.sqrt(aa * bb);
-    }
-
     @Test
     void isDeterministicAndPutsSimilarTextsNearer() {
         Embedder e = new CharNgramEmbedder();
         float[] a = e.embed("REV:abc=cba,hgde=edgh,bfa=", null);
         assertThat(e.embed("REV:abc=cba,hgde=edgh,bfa=", null)).containsExactly(a);
         assertThat(a).hasSize(CharNgramEmbedder.DIMENSION);
-        double sameTag = cosine(a, e.embed("REV:dca=acd,hgfe=efgh,bda=", null));
-        double otherTag = cosine(a, e.embed("SRT:dca=acd,hgfe=efgh,bda=", null));
-        double unrelated = cosine(a, e.embed("Once upon a time there was", null));
+        double sameTag = Fixtures.cosine(a, e.embed("REV:dca=acd,hgfe=efgh,bda=", null));
+        double otherTag = Fixtures.cosine(a, e.embed("SRT:dca=acd,hgfe=efgh,bda=", null));
+        double unrelated = Fixtures.cosine(a, e.embed("Once upon a time there was", null));
         assertThat(sameTag).isGreaterThan(otherTag).isGreaterThan(unrelated);
         assertThat(e.embed("", null)).as("too short for a trigram").containsOnly(0f);
     }

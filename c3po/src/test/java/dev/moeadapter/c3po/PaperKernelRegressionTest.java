@@ -27,7 +27,7 @@ class PaperKernelRegressionTest {
         // the neighbours by raw cosine, as the released code ranks them
         double[] cos = new double[f.embeddings.length];
         for (int i = 0; i < cos.length; i++) {
-            cos[i] = cosine(f.embeddings[i], f.query);
+            cos[i] = Fixtures.cosine(f.embeddings[i], f.query);
         }
         BestK best = new BestK(f.k);
         for (int i = 0; i < cos.length; i++) {
@@ -57,16 +57,6 @@ class PaperKernelRegressionTest {
     void similaritiesThatDoNotSumToAPositiveNumberGiveNoPathway() {
         float[][] row = {{0.5f, 0.5f}};
         assertThat(Algorithm.PaperKernelRegression.combine(List.of(row, row), new double[] {0.3, -0.3})).isNull();
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return ab / Math.sqrt(aa * bb);
     }
 
     /** The inputs and expected values written by expected.py. */
