@@ -32,8 +32,8 @@ for model in "${models[@]}"; do
         for split in dev dev-shifted; do ev "$model" "$split" "scmoe-b$beta" --policy scmoe --beta "$beta"; done
       done ;;
     rerouting-dev)  # 100 items per dev split: each item runs several batched decodes per step
-      for cfg in "default|" "full-20x8|--steps 20 --q 8 --lr 1.0 --c 1.0 --layers top:1 --param full" \
-                 "scalar-20x8|--steps 20 --q 8 --lr 1.0 --c 1.0 --layers top:1 --param scalar"; do
+      for cfg in "default|" "full-20x8|--steps 20 --q 8 --step 1.0 --c 1.0 --layers top:1 --param full" \
+                 "scalar-20x8|--steps 20 --q 8 --step 1.0 --c 1.0 --layers top:1 --param scalar"; do
         # shellcheck disable=SC2086
         for split in dev dev-shifted; do ev "$model" "$split" "rr-${cfg%%|*}" --policy rerouting --limit 100 ${cfg#*|}; done
       done ;;

@@ -9,7 +9,7 @@ import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.TokenListener;
-import dev.moeadapter.core.optim.SpsaSettings;
+import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.rerouting.ReroutingDecoding;
 import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.RoundReport;
@@ -43,7 +43,7 @@ public final class ReroutingLatencyBenchmark {
         ReroutingSettings settings = d.withSteps(Integer.parseInt(a.getOrDefault("steps", String.valueOf(d.steps()))))
                 .withInterval(Integer.parseInt(a.getOrDefault("interval", String.valueOf(d.interval()))))
                 .withWindow(Integer.parseInt(a.getOrDefault("window", String.valueOf(d.window()))))
-                .withSpsa(d.spsa().withDirections(Integer.parseInt(a.getOrDefault("q", String.valueOf(d.spsa().directions())))));
+                .withGains(d.gains().withDirections(Integer.parseInt(a.getOrDefault("q", String.valueOf(d.gains().directions())))));
         int sequences = settings.sequencesNeeded();
 
         try (Model model = Model.load(ModelParams.of(modelPath));
@@ -71,7 +71,7 @@ public final class ReroutingLatencyBenchmark {
                 rounds = scheme.rounds().size();
             }
             double plain = Series.mean(plainMs), rerouting = Series.mean(reroutedMs);
-            SpsaSettings spsa = settings.spsa();
+            SpsaGains spsa = settings.gains();
             String table = String.format(Locale.ROOT, """
                     | arm | ms per request (%d-token prompt, %d-token answer) | of which optimisation rounds |
                     |---|---|---|

@@ -1,19 +1,23 @@
 package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.InvalidRequestException;
-import dev.moeadapter.core.optim.AdamSettings;
-import dev.moeadapter.core.optim.SpsaSettings;
+import dev.moeadapter.core.optim.SpsaGains;
 
 import java.util.List;
 import java.util.Objects;
 
 /** How C3PO turns the prompt's own pathway ω0 and its neighbours into the pathway it injects. */
 public sealed interface Algorithm {
-    /** Short name for logs, metrics and policies: "kr", "mode", "ngd". */
+    /** Short name for logs, metrics and policies: "kr", "kr-paper", "mode", "ngd". */
     String label();
 
     /** Candidate pathways one batched loss evaluation may hold (0: the algorithm evaluates no loss). */
     int pointsPerEvaluation();
+
+    /** Whether references more similar to the prompt than the duplicate threshold are left out. */
+    default boolean leavesOutNearDuplicates() {
+        return true;
+    }
 
     /**
      * Kernel regression: ω̂ = Σ K(x_i,x)·ω_i / Σ K, then ω = α·ω0 + (1−α)·ω̂ with α the candidate
@@ -43,6 +47,63 @@ public sealed interface Algorithm {
         @Override
         public int pointsPerEvaluation() {
             return alphas.size() == 1 ? 0 : alphas.contains(1.0) ? alphas.size() : alphas.size() + 1; // ω0 is α = 1
+        }
+    }
+
+    /**
+     * Kernel regression as the paper's released code computes it ({@code re_infer_case} in
+     * tianyi-lab/C3PO): the k nearest references by cosine, near-duplicates included, weighted by
+     * their raw cosine similarity; in each critical layer the weighted mean of their pathways over
+     * all experts (no core-expert restriction), divided by its sum; α = 0 (no search).
+     */
+    record PaperKernelRegression() implements Algorithm {
+        @Override
+        public String label() {
+            return "kr-paper";
+        }
+
+        @Override
+        public int pointsPerEvaluation() {
+            return 0;
+        }
+
+        @Override
+        public boolean leavesOutNearDuplicates() {
+            return false;
+        }
+
+        /**
+         * ω_l = (Σ_i s_i·ω_{i,l} / Σ_i s_i) / sum, per layer l.
+         *
+         * @param neighbourRows per neighbour, its pathway rows (layers × experts)
+         * @param similarities  per neighbour, its cosine similarity to the prompt
+         * @return null when the similarities do not sum to a positive number
+         */
+        static float[][] combine(List<float[][]> neighbourRows, double[] similarities) {
+            double total = 0;
+            for (double s : similarities) {
+                total += s;
+            }
+            if (!(total > 0)) {
+                return null;
+            }
+            float[][] first = neighbourRows.getFirst();
+            float[][] out = new float[first.length][first[0].length];
+            for (int l = 0; l < out.length; l++) {
+                double[] row = new double[out[l].length];
+                double sum = 0;
+                for (int e = 0; e < row.length; e++) {
+                    for (int i = 0; i < similarities.length; i++) {
+                        row[e] += similarities[i] * neighbourRows.get(i)[l][e];
+                    }
+                    row[e] /= total;
+                    sum += row[e];
+                }
+                for (int e = 0; e < row.length; e++) {
+                    out[l][e] = (float) (row[e] / sum);
+                }
+            }
+            return out;
         }
     }
 
@@ -80,17 +141,20 @@ public sealed interface Algorithm {
 
     /**
      * Neighbourhood gradient descent, zeroth order: minimises Σ K(x_i,x)·ℓ(f(x_i, ω), y_i) / Σ K
-     * over the log-probabilities of the core experts with antithetic SPSA + Adam, from ω0.
+     * over the log-probabilities of the core experts from ω0, with antithetic SPSA on q directions
+     * per step, Spall's gain sequences, step acceptance and the best point kept
+     * ({@link dev.moeadapter.core.optim.SpsaDescent}): the pathway returned never has a higher
+     * neighbour loss than ω0. One direction per step in 32–64 dimensions gives an estimate nearly
+     * orthogonal to the gradient, hence q = 4 by default.
      */
-    record GradientDescent(int steps, SpsaSettings spsa, long seed) implements Algorithm {
-        public static final GradientDescent DEFAULTS =
-                new GradientDescent(10, new SpsaSettings(0.1f, 1, AdamSettings.DEFAULTS.withLearningRate(0.1f)), 0);
+    record GradientDescent(int steps, SpsaGains gains, long seed) implements Algorithm {
+        public static final GradientDescent DEFAULTS = new GradientDescent(10, new SpsaGains(0.5f, 0.1f, 4, 1f), 0);
 
         public GradientDescent {
             if (steps < 1 || steps > 1000) {
                 throw new InvalidRequestException("c3po NGD steps must be 1..1000, got " + steps);
             }
-            Objects.requireNonNull(spsa, "spsa");
+            Objects.requireNonNull(gains, "gains");
         }
 
         @Override
@@ -100,15 +164,15 @@ public sealed interface Algorithm {
 
         @Override
         public int pointsPerEvaluation() {
-            return spsa.pointsPerStep();
+            return gains.pointsPerStep();
         }
 
         public GradientDescent withSteps(int n) {
-            return new GradientDescent(n, spsa, seed);
+            return new GradientDescent(n, gains, seed);
         }
 
-        public GradientDescent withSpsa(SpsaSettings s) {
-            return new GradientDescent(steps, s, seed);
+        public GradientDescent withGains(SpsaGains g) {
+            return new GradientDescent(steps, g, seed);
         }
     }
 
@@ -116,9 +180,10 @@ public sealed interface Algorithm {
     static Algorithm byLabel(String label) {
         return switch (label) {
             case "kr" -> KernelRegression.DEFAULTS;
+            case "kr-paper" -> new PaperKernelRegression();
             case "mode" -> ModeFinding.DEFAULTS;
             case "ngd" -> GradientDescent.DEFAULTS;
-            default -> throw new InvalidRequestException("unknown c3po algorithm '" + label + "' (kr, mode, ngd)");
+            default -> throw new InvalidRequestException("unknown c3po algorithm '" + label + "' (kr, kr-paper, mode, ngd)");
         };
     }
 }

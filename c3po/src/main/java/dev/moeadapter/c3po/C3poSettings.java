@@ -16,12 +16,16 @@ import java.util.Set;
  * @param criticalLayers       the last this-many MoE layers are re-mixed (5); clamped to the model's
  * @param coreExperts          per critical layer, only the prompt's own top-n experts change (20); clamped
  * @param minReferences        a reference set smaller than this leaves the base model's routing in place
- * @param lossTokens           answer tokens of each neighbour scored by the neighbour loss (1: one
- *                             single-token decode per neighbour, as in the port of NGD)
+ * @param lossTokens           at most this many answer tokens of each neighbour are scored by the
+ *                             neighbour loss (8): the positions the injected pathway acts on
+ * @param injection            where ω replaces the router distribution: the last prompt token only,
+ *                             or from it on (the released code's, the default); the neighbour loss
+ *                             injects it the same way
  */
 public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth, double duplicateSimilarity,
-                           int criticalLayers, int coreExperts, int minReferences, int lossTokens) {
-    public static final C3poSettings DEFAULTS = new C3poSettings(Algorithm.GradientDescent.DEFAULTS, 3, 0.5, 0.95, 5, 20, 3, 1);
+                           int criticalLayers, int coreExperts, int minReferences, int lossTokens, Injection injection) {
+    public static final C3poSettings DEFAULTS = new C3poSettings(Algorithm.GradientDescent.DEFAULTS, 3, 0.5, 0.95, 5, 20, 3, 8,
+            Injection.FROM_LAST_PROMPT_TOKEN);
 
     public C3poSettings {
         Objects.requireNonNull(algorithm, "algorithm");
@@ -46,15 +50,24 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
         if (lossTokens < 1 || lossTokens > 64) {
             throw new InvalidRequestException("c3po loss tokens must be 1..64, got " + lossTokens);
         }
+        Objects.requireNonNull(injection, "injection");
+    }
+
+    /** Settings that inject from the last prompt token on (the released code's choice). */
+    public C3poSettings(Algorithm algorithm, int neighbours, double bandwidth, double duplicateSimilarity,
+                        int criticalLayers, int coreExperts, int minReferences, int lossTokens) {
+        this(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens,
+                Injection.FROM_LAST_PROMPT_TOKEN);
     }
 
     /** Names {@link #withOverrides} reads. */
-    public static final Set<String> NAMES = Set.of("algorithm", "k", "bandwidth", "critical-layers", "core-experts", "steps", "loss-tokens");
+    public static final Set<String> NAMES = Set.of("algorithm", "k", "bandwidth", "critical-layers", "core-experts", "steps", "q",
+            "loss-tokens", "inject");
 
     /**
      * These settings with named overrides (an arm's configuration, a request's settings, command-line
-     * flags): {@code algorithm (kr | mode | ngd), k, bandwidth, critical-layers, core-experts, steps
-     * (NGD), loss-tokens}. Unknown names and bad values are refused, naming the setting.
+     * flags): {@code algorithm (kr | kr-paper | mode | ngd), k, bandwidth, critical-layers, core-experts,
+     * steps and q (NGD), loss-tokens, inject (last | from-last)}. Unknown names and bad values are refused, naming the setting.
      */
     public C3poSettings withOverrides(StrategySettings s) {
         if (s.isEmpty()) {
@@ -63,49 +76,56 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
         s.requireOnly("c3po", NAMES);
         String label = s.stringValue("algorithm", null);
         Algorithm a = label == null ? algorithm : Algorithm.byLabel(label.trim());
-        if (s.values().containsKey("steps")) {
-            if (!(a instanceof Algorithm.GradientDescent ngd)) {
-                throw new InvalidRequestException("c3po setting 'steps' applies to algorithm ngd only, not " + a.label());
-            }
-            a = ngd.withSteps(s.intValue("steps", 0));
+        boolean ngdOnly = s.values().containsKey("steps") || s.values().containsKey("q");
+        if (ngdOnly && !(a instanceof Algorithm.GradientDescent)) {
+            throw new InvalidRequestException("c3po settings 'steps' and 'q' apply to algorithm ngd only, not " + a.label());
         }
+        if (a instanceof Algorithm.GradientDescent ngd) {
+            a = ngd.withSteps(s.intValue("steps", ngd.steps())).withGains(ngd.gains().withDirections(s.intValue("q", ngd.gains().directions())));
+        }
+        String inject = s.stringValue("inject", null);
         return withAlgorithm(a).withNeighbours(s.intValue("k", neighbours))
                 .withBandwidth(s.floatValue("bandwidth", (float) bandwidth))
                 .withCriticalLayers(s.intValue("critical-layers", criticalLayers))
                 .withCoreExperts(s.intValue("core-experts", coreExperts))
-                .withLossTokens(s.intValue("loss-tokens", lossTokens));
+                .withLossTokens(s.intValue("loss-tokens", lossTokens))
+                .withInjection(inject == null ? injection : Injection.parse(inject));
     }
 
     public C3poSettings withAlgorithm(Algorithm a) {
-        return new C3poSettings(a, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens);
+        return new C3poSettings(a, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens, injection);
     }
 
     public C3poSettings withNeighbours(int k) {
-        return new C3poSettings(algorithm, k, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens);
+        return new C3poSettings(algorithm, k, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens, injection);
     }
 
     public C3poSettings withBandwidth(double h) {
-        return new C3poSettings(algorithm, neighbours, h, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens);
+        return new C3poSettings(algorithm, neighbours, h, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens, injection);
     }
 
     public C3poSettings withDuplicateSimilarity(double s) {
-        return new C3poSettings(algorithm, neighbours, bandwidth, s, criticalLayers, coreExperts, minReferences, lossTokens);
+        return new C3poSettings(algorithm, neighbours, bandwidth, s, criticalLayers, coreExperts, minReferences, lossTokens, injection);
     }
 
     public C3poSettings withCriticalLayers(int n) {
-        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, n, coreExperts, minReferences, lossTokens);
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, n, coreExperts, minReferences, lossTokens, injection);
     }
 
     public C3poSettings withCoreExperts(int n) {
-        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, n, minReferences, lossTokens);
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, n, minReferences, lossTokens, injection);
     }
 
     public C3poSettings withMinReferences(int n) {
-        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, n, lossTokens);
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, n, lossTokens, injection);
+    }
+
+    public C3poSettings withInjection(Injection i) {
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, lossTokens, i);
     }
 
     public C3poSettings withLossTokens(int n) {
-        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, n);
+        return new C3poSettings(algorithm, neighbours, bandwidth, duplicateSimilarity, criticalLayers, coreExperts, minReferences, n, injection);
     }
 
     /**

@@ -156,7 +156,7 @@ public final class C3poStrategy implements AdaptationStrategy {
                     found.adapted() ? "layers " + found.layers() : "base routing: " + found.degraded());
         }
         if (found.adapted()) {
-            session.setPlan(ANSWER, CriticalRegion.plan(found.layers(), found.pathway(), PositionRange.from(last)));
+            session.setPlan(ANSWER, CriticalRegion.plan(found.layers(), found.pathway(), settings.injection().positions(last)));
         }
         return found;
     }
@@ -171,7 +171,8 @@ public final class C3poStrategy implements AdaptationStrategy {
         session.clearSequence(PROBE);
         String text = embedder.usesHiddenState() ? "" : session.model().detokenize(prompt);
         float[] query = refs.normalise(embedder.embed(text, probe.meanHiddenState()));
-        NeighbourSearch.Result found = NeighbourSearch.nearest(refs, query, settings.neighbours(), settings.duplicateSimilarity(), settings.bandwidth());
+        NeighbourSearch.Result found = NeighbourSearch.nearest(refs, query, settings.neighbours(),
+                settings.algorithm().leavesOutNearDuplicates() ? settings.duplicateSimilarity() : Double.POSITIVE_INFINITY, settings.bandwidth());
         CriticalRegion region = CriticalRegion.of(refs.header().moeLayers(), refs.header().experts(), probe.pathway(),
                 settings.criticalLayers(), settings.coreExperts());
         PathwaySearch.Outcome o = search.search(session, region, found, PROBE, cancel);

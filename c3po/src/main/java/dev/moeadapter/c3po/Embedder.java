@@ -3,7 +3,8 @@ package dev.moeadapter.c3po;
 /**
  * Turns a prompt into the vector its neighbours are searched by. The default is the served
  * model's own mean-pooled final hidden state ({@link HiddenStateEmbedder}), which the prompt's
- * plain pass yields at no extra cost; an application may supply another embedding model instead
+ * plain pass yields at no extra cost; {@link CharNgramEmbedder} needs no model at all (hashed
+ * character trigrams of the text); an application may supply another embedding model instead
  * (e.g. a sentence encoder, as the paper uses). A reference set records the embedder's id and is
  * only used with the same embedder.
  */
@@ -20,4 +21,17 @@ public interface Embedder {
      *                        or null when {@link #usesHiddenState()} is false
      */
     float[] embed(String prompt, float[] meanHiddenState);
+
+    /**
+     * The built-in embedder with this id: {@link HiddenStateEmbedder#ID} or {@link CharNgramEmbedder#ID}
+     * (e.g. the id a reference set records).
+     */
+    static Embedder builtIn(String id) {
+        return switch (id) {
+            case HiddenStateEmbedder.ID -> new HiddenStateEmbedder();
+            case CharNgramEmbedder.ID -> new CharNgramEmbedder();
+            default -> throw new dev.moeadapter.core.InvalidRequestException("no built-in embedder '" + id + "' (" + HiddenStateEmbedder.ID
+                    + ", " + CharNgramEmbedder.ID + "); an application supplies other embedders itself");
+        };
+    }
 }

@@ -14,9 +14,9 @@ import java.util.List;
 
 /**
  * The neighbours' answer loss for candidate pathways ω: Σ K(x_i,x)·ℓ(f(x_i, ω), y_i) / Σ K, where
- * ω replaces the router distribution of the critical layers at neighbour i's last prompt token (and
- * at the answer tokens scored after it), and ℓ is the mean negative log-likelihood of its answer's
- * first tokens.
+ * ω replaces the router distribution of the critical layers at neighbour i's last prompt token (and,
+ * when injected from there on, at the answer tokens scored after it), as it will at the answer, and
+ * ℓ is the mean negative log-likelihood of its answer's first tokens (up to a cap).
  *
  * <p>ω changes nothing before the last prompt token (attention is causal), so each neighbour's prompt
  * minus its last token is prefilled once into its own sequence. Every candidate then costs one short
@@ -30,6 +30,7 @@ final class NeighbourLoss {
     private final int[][] prompts, targets;
     private final double[] weights;
     private final boolean[][] copied;
+    private final Injection injection;
     private final CancellationToken cancel;
     private int evaluations;
 
@@ -38,8 +39,9 @@ final class NeighbourLoss {
      *                      {@code firstSequence + i·slots}, its candidate copies right after it
      */
     NeighbourLoss(Session session, ReferenceSet refs, List<Neighbour> neighbours, CriticalRegion region, int lossTokens,
-                  int firstSequence, CancellationToken cancel) {
+                  Injection injection, int firstSequence, CancellationToken cancel) {
         this.session = session;
+        this.injection = injection;
         this.region = region;
         this.cancel = cancel;
         this.first = firstSequence;
@@ -144,7 +146,7 @@ final class NeighbourLoss {
                     }
                     copied[i][j] = true;
                 }
-                session.setPlan(seq, region.plan(candidates.get(j), PositionRange.from(last)));
+                session.setPlan(seq, region.plan(candidates.get(j), injection.positions(last)));
                 int m = targets[i].length;
                 if (batch.size() + m > session.batchSize()) {
                     score(batch, scored, out, offset);

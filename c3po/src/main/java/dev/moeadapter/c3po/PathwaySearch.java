@@ -2,7 +2,7 @@ package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
-import dev.moeadapter.core.optim.SpsaOptimizer;
+import dev.moeadapter.core.optim.SpsaDescent;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,6 +37,12 @@ final class PathwaySearch {
         if (nearest.isEmpty()) {
             return Outcome.degraded("no reference is left after leaving out " + found.duplicates().length + " near-duplicates of the prompt");
         }
+        if (settings.algorithm() instanceof Algorithm.PaperKernelRegression) {
+            float[][] pathway = Algorithm.PaperKernelRegression.combine(nearest.stream().map(nb -> region.rows(refs.pathway(nb.index()))).toList(),
+                    nearest.stream().mapToDouble(Neighbour::similarity).toArray());
+            return pathway == null ? Outcome.degraded("the neighbours' cosine similarities do not sum to a positive number")
+                    : new Outcome(pathway, nearest, Double.NaN, Double.NaN, 0, null);
+        }
         double total = nearest.stream().mapToDouble(Neighbour::weight).sum();
         if (!(total > 0) || !Double.isFinite(total)) {
             return Outcome.degraded("the kernel weights of the neighbours vanish (bandwidth " + settings.bandwidth() + " is too small)");
@@ -44,12 +50,13 @@ final class PathwaySearch {
         if (settings.algorithm() instanceof Algorithm.KernelRegression kr && kr.alphas().size() == 1) {
             return new Outcome(kernelCandidate(region, nearest, total, kr.alphas().getFirst()), nearest, Double.NaN, Double.NaN, 0, null);
         }
-        NeighbourLoss loss = new NeighbourLoss(session, refs, nearest, region, settings.lossTokens(), neighbourSequence, cancel);
+        NeighbourLoss loss = new NeighbourLoss(session, refs, nearest, region, settings.lossTokens(), settings.injection(), neighbourSequence, cancel);
         try {
             return switch (settings.algorithm()) {
                 case Algorithm.KernelRegression kr -> kernelRegression(kr, region, nearest, total, loss);
                 case Algorithm.GradientDescent ngd -> gradientDescent(ngd, region, nearest, loss);
                 case Algorithm.ModeFinding m -> throw new IllegalStateException("handled above");
+                case Algorithm.PaperKernelRegression p -> throw new IllegalStateException("handled above");
             };
         } finally {
             loss.release();
@@ -94,20 +101,29 @@ final class PathwaySearch {
         return new Outcome(candidates.get(best), nearest, losses[alphas.indexOf(1.0)], losses[best], loss.evaluations(), null);
     }
 
+    /**
+     * NGD from ω0; each step scores the current point with its probes. The outcome is the best point
+     * evaluated, and ω0 itself unless some point scored strictly lower than ω0 did.
+     */
     private Outcome gradientDescent(Algorithm.GradientDescent ngd, CriticalRegion region, List<Neighbour> nearest, NeighbourLoss loss) {
         double base = loss.evaluate(List.<float[][]>of(region.own()))[0];
-        SpsaOptimizer optimizer = new SpsaOptimizer(region.logCore(), ngd.spsa(), ngd.seed());
+        SpsaDescent optimizer = new SpsaDescent(region.logCore(), ngd.gains(), ngd.seed());
         for (int step = 0; step < ngd.steps(); step++) {
-            double[] losses = loss.evaluate(optimizer.points().stream().map(region::fromLogCore).toList());
-            float[] f = new float[losses.length];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = (float) losses[i];
-            }
-            optimizer.step(f);
+            optimizer.step(toFloats(loss.evaluate(optimizer.points().stream().map(region::fromLogCore).toList())));
         }
-        float[][] pathway = region.fromLogCore(optimizer.parameters());
-        double after = loss.evaluate(List.<float[][]>of(pathway))[0];
-        return new Outcome(pathway, nearest, base, after, loss.evaluations(), null);
+        double best = optimizer.settle((float) loss.evaluate(List.<float[][]>of(region.fromLogCore(optimizer.parameters())))[0]);
+        if (!(best < base)) {
+            return new Outcome(region.own(), nearest, base, base, loss.evaluations(), null);
+        }
+        return new Outcome(region.fromLogCore(optimizer.parameters()), nearest, base, best, loss.evaluations(), null);
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
     }
 
     /** Mean-shift from ω0 over the references nearest in pathway space (near-duplicates of the prompt left out). */

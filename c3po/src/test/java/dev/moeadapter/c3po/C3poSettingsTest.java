@@ -1,7 +1,7 @@
 package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.InvalidRequestException;
-import dev.moeadapter.core.optim.SpsaSettings;
+import dev.moeadapter.core.optim.SpsaGains;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -18,7 +18,9 @@ class C3poSettingsTest {
         assertThat(d.coreExperts()).isEqualTo(20);
         assertThat(d.duplicateSimilarity()).isEqualTo(0.95);
         assertThat(d.algorithm()).isInstanceOfSatisfying(Algorithm.GradientDescent.class, g -> assertThat(g.steps()).isEqualTo(10));
-        assertThat(d.sequencesNeeded()).isEqualTo(1 + 3 * 2);
+        assertThat(d.sequencesNeeded()).isEqualTo(1 + 3 * (1 + 2 * 4)); // the current point and 2q probes per neighbour
+        assertThat(d.injection()).isEqualTo(Injection.FROM_LAST_PROMPT_TOKEN);
+        assertThat(d.lossTokens()).isEqualTo(8);
         assertThat(d.withAlgorithm(Algorithm.ModeFinding.DEFAULTS).sequencesNeeded()).isEqualTo(4);
         assertThat(d.withAlgorithm(Algorithm.KernelRegression.DEFAULTS).sequencesNeeded()).isEqualTo(1 + 3 * 5);
         assertThat(Algorithm.byLabel("kr")).isEqualTo(Algorithm.KernelRegression.DEFAULTS);
@@ -43,8 +45,17 @@ class C3poSettingsTest {
         assertThatThrownBy(() -> new Algorithm.ModeFinding(0.5, 0, 0.2)).hasMessageContaining("iterations");
         assertThatThrownBy(() -> new Algorithm.ModeFinding(0.5, 5, -1)).hasMessageContaining("bandwidth");
         assertThatThrownBy(() -> Algorithm.GradientDescent.DEFAULTS.withSteps(0)).hasMessageContaining("steps");
-        assertThatThrownBy(() -> Algorithm.GradientDescent.DEFAULTS.withSpsa(SpsaSettings.DEFAULTS.withPerturbation(0)))
+        assertThatThrownBy(() -> Algorithm.GradientDescent.DEFAULTS.withGains(SpsaGains.DEFAULTS.withPerturbation(0)))
                 .hasMessageContaining("perturbation");
-        assertThatThrownBy(() -> Algorithm.byLabel("oracle")).isInstanceOf(InvalidRequestException.class).hasMessageContaining("kr, mode, ngd");
+        assertThatThrownBy(() -> d.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("inject", "everywhere"))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'inject' must be last or from-last");
+        assertThatThrownBy(() -> d.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("q", "65"))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("q must be in 1..64");
+        assertThat(d.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("inject", "last", "q", "2"))))
+                .satisfies(o -> {
+                    assertThat(o.injection()).isEqualTo(Injection.LAST_PROMPT_TOKEN);
+                    assertThat(((Algorithm.GradientDescent) o.algorithm()).gains().directions()).isEqualTo(2);
+                });
+        assertThatThrownBy(() -> Algorithm.byLabel("oracle")).isInstanceOf(InvalidRequestException.class).hasMessageContaining("kr, kr-paper, mode, ngd");
     }
 }

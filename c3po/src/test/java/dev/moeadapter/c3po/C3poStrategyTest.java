@@ -88,8 +88,77 @@ class C3poStrategyTest {
             Adaptation a = new C3poStrategy(refs, new HiddenStateEmbedder(), settings).adapt(s, model.tokenize(QUERY), new CancellationToken());
             assertThat(a.adapted()).isTrue();
             assertThat(a.neighbours()).hasSize(3).allSatisfy(n -> assertThat(SUMS).contains(promptOf(refs, n)));
-            assertThat(a.evaluations()).isEqualTo(2 + 10 * 2);
+            // ω0, 10 steps of the current point and 2q = 8 probes, the last proposal
+            assertThat(a.evaluations()).isEqualTo(1 + 10 * 9 + 1);
             assertThat(a.loss()).as("neighbour loss after NGD").isLessThan(a.baseLoss());
+        }
+    }
+
+    /** The released code's kernel regression keeps near-duplicates and re-mixes every expert, not only the core ones. */
+    @Test
+    void paperKernelRegressionKeepsNearDuplicatesAndChangesEveryExpert() {
+        C3poSettings settings = C3poSettings.DEFAULTS.withAlgorithm(Algorithm.byLabel("kr-paper")).withCoreExperts(2);
+        String seen = SUMS.getFirst();
+        try (ReferenceSet refs = ReferenceSet.load(sumsAndWords, model); Session s = Fixtures.session(model, settings.sequencesNeeded())) {
+            Adaptation a = new C3poStrategy(refs, new HiddenStateEmbedder(), settings).adapt(s, model.tokenize(seen), new CancellationToken());
+            assertThat(a.adapted()).isTrue();
+            assertThat(a.neighbours()).extracting(n -> promptOf(refs, n)).contains(seen);
+            float[] own = ownPathway(model.tokenize(seen));
+            int experts = model.info().experts(), changed = 0;
+            for (int l = 0; l < a.pathway().length; l++) {
+                double sum = 0;
+                int slot = model.info().moeLayers().size() - a.pathway().length + l;
+                for (int e = 0; e < experts; e++) {
+                    sum += a.pathway()[l][e];
+                    changed += Math.abs(a.pathway()[l][e] - own[slot * experts + e]) > 1e-6 ? 1 : 0;
+                }
+                assertThat(sum).isCloseTo(1.0, within(1e-5));
+            }
+            assertThat(changed).as("more experts change than the 2 core experts per layer").isGreaterThan(2 * a.pathway().length);
+        }
+    }
+
+    /** The best point is kept: however large the steps, NGD never returns a pathway whose neighbour loss is above ω0's. */
+    @Test
+    void ngdNeverReturnsAPathwayWorseThanTheOwnPathway() {
+        for (float step : new float[] {0.5f, 10f}) {
+            Algorithm.GradientDescent ngd = Algorithm.GradientDescent.DEFAULTS.withGains(Algorithm.GradientDescent.DEFAULTS.gains().withStep(step));
+            for (String query : List.of(QUERY, "The weather in Rome is", "Q: 9 plus 9 is? A:")) {
+                C3poSettings settings = C3poSettings.DEFAULTS.withAlgorithm(ngd).withDuplicateSimilarity(1);
+                try (ReferenceSet refs = ReferenceSet.load(sumsAndWords, model); Session s = Fixtures.session(model, settings.sequencesNeeded())) {
+                    Adaptation a = new C3poStrategy(refs, new HiddenStateEmbedder(), settings).adapt(s, model.tokenize(query), new CancellationToken());
+                    assertThat(a.adapted()).isTrue();
+                    assertThat(a.loss()).as("step %s, '%s'", step, query).isLessThanOrEqualTo(a.baseLoss());
+                }
+            }
+        }
+    }
+
+    /** Injected at the last prompt token only, ω leaves the routing of the generated tokens alone. */
+    @Test
+    void injectionAtTheLastPromptTokenOnlyLeavesTheAnswersTokensRoutedAsTheModelDoes() {
+        C3poSettings settings = C3poSettings.DEFAULTS.withAlgorithm(new Algorithm.KernelRegression(List.of(0.0)))
+                .withNeighbours(1).withCriticalLayers(2).withInjection(Injection.LAST_PROMPT_TOKEN);
+        int[] prompt = model.tokenize(QUERY);
+        int last = prompt.length - 1;
+        try (ReferenceSet refs = ReferenceSet.load(sumsAndWords, model); Session s = Fixtures.session(model, settings.sequencesNeeded())) {
+            Adaptation a = new C3poStrategy(refs, new HiddenStateEmbedder(), settings).adapt(s, prompt, new CancellationToken());
+            s.setTrace(0, TraceSpec.routesAndProbabilities(PositionRange.from(last)));
+            s.drainTrace();
+            GenerationResult r = new dev.moeadapter.core.generation.Generator(s, new PrefixedDecoding(s, 0))
+                    .generate(GenerationRequest.greedy(prompt, 3).withIgnoreEos(true));
+            RouterTrace trace = s.drainTrace();
+            s.setTrace(0, TraceSpec.OFF);
+            int experts = model.info().experts(), layer = model.info().moeLayers().get(2);
+            float[] injected = a.pathway()[1];
+            assertThat(probabilities(trace, last, layer)).containsExactly(injected, within(1e-5f));
+            float[] next = probabilities(trace, last + 1, layer);
+            double diff = 0;
+            for (int e = 0; e < experts; e++) {
+                diff += Math.abs(next[e] - injected[e]);
+            }
+            assertThat(r.generatedTokens()).isEqualTo(3);
+            assertThat(diff).as("the first generated token is routed by the model itself").isGreaterThan(1e-3);
         }
     }
 

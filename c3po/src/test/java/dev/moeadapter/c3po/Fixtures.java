@@ -45,15 +45,30 @@ final class Fixtures {
     }
 
     static Path build(Model m, List<ReferenceSetBuilder.Example> examples) {
+        return build(m, examples, new HiddenStateEmbedder());
+    }
+
+    static Path build(Model m, List<ReferenceSetBuilder.Example> examples, Embedder embedder) {
         try {
             Path file = Files.createTempFile("c3po-test", ".c3po");
             file.toFile().deleteOnExit();
             try (Session s = session(m, 1)) {
-                new ReferenceSetBuilder(m, s, new HiddenStateEmbedder(), 8, 10).build(examples, file);
+                new ReferenceSetBuilder(m, s, embedder, 8, 10).build(examples, file);
             }
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Cosine of the angle between two vectors (raw, not centred). */
+    static double cosine(float[] a, float[] b) {
+        double ab = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.length; i++) {
+            ab += (double) a[i] * b[i];
+            aa += (double) a[i] * a[i];
+            bb += (double) b[i] * b[i];
+        }
+        return ab / Math.sqrt(aa * bb);
     }
 }

@@ -4,7 +4,6 @@ import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
-import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -37,15 +36,16 @@ class NeighbourLossTest {
             List<float[][]> candidates = List.of(region.own(), region.fromLogCore(shifted), region.rows(refs.pathway(1)));
             int lossTokens = 2;
 
+            for (Injection injection : Injection.values()) {
             double[] wide, narrow;
             try (Session s = Fixtures.session(m, 1 + 3 * candidates.size())) {
-                NeighbourLoss loss = new NeighbourLoss(s, refs, neighbours, region, lossTokens, 1, new CancellationToken());
+                NeighbourLoss loss = new NeighbourLoss(s, refs, neighbours, region, lossTokens, injection, 1, new CancellationToken());
                 wide = loss.evaluate(candidates);
                 assertThat(loss.evaluate(candidates)).as("positions are removed after each evaluation").containsExactly(wide, within(1e-6));
                 loss.release();
             }
             try (Session s = Fixtures.session(m, 1 + 3)) {
-                NeighbourLoss loss = new NeighbourLoss(s, refs, neighbours, region, lossTokens, 1, new CancellationToken());
+                NeighbourLoss loss = new NeighbourLoss(s, refs, neighbours, region, lossTokens, injection, 1, new CancellationToken());
                 narrow = loss.evaluate(candidates);
                 loss.release();
             }
@@ -55,22 +55,24 @@ class NeighbourLossTest {
             for (int c = 0; c < candidates.size(); c++) {
                 double expected = 0;
                 for (Neighbour nb : neighbours) {
-                    expected += nb.weight() * separately(m, refs, nb.index(), region, candidates.get(c), lossTokens);
+                    expected += nb.weight() * separately(m, refs, nb.index(), region, candidates.get(c), lossTokens, injection);
                 }
-                assertThat(wide[c]).as("candidate %d", c).isCloseTo(expected / 1.0, within(1e-4));
+                assertThat(wide[c]).as("%s candidate %d", injection, c).isCloseTo(expected / 1.0, within(1e-4));
+            }
             }
         }
     }
 
-    /** Mean NLL of the first answer tokens with ω injected from the last prompt token on, in a fresh session. */
-    private static double separately(Model m, ReferenceSet refs, int index, CriticalRegion region, float[][] omega, int lossTokens) {
+    /** Mean NLL of the first answer tokens with ω injected as {@code injection} says, in a fresh session. */
+    private static double separately(Model m, ReferenceSet refs, int index, CriticalRegion region, float[][] omega, int lossTokens,
+                                     Injection injection) {
         int[] prompt = refs.prompt(index), answer = refs.answer(index);
         int n = Math.min(lossTokens, answer.length);
         int[] all = new int[prompt.length + n - 1];
         System.arraycopy(prompt, 0, all, 0, prompt.length);
         System.arraycopy(answer, 0, all, prompt.length, n - 1);
         try (Session s = Fixtures.session(m, 1)) {
-            s.setPlan(0, region.plan(omega, PositionRange.from(prompt.length - 1)));
+            s.setPlan(0, region.plan(omega, injection.positions(prompt.length - 1)));
             s.decode(Batch.allOutputs(0, 0, all));
             int[] idx = new int[n], tgt = new int[n];
             for (int t = 0; t < n; t++) {

@@ -29,7 +29,7 @@ public sealed interface LayerSelection {
         throw new InvalidRequestException("rerouting setting 'layers' must be top:R (a fraction in (0, 1]) or soft, got '" + spec + "'");
     }
 
-    /** A layer and the factor its Adam updates are multiplied by. */
+    /** A layer and the factor its steps are multiplied by. */
     record WeightedLayer(int layer, float weight) {
     }
 

@@ -8,7 +8,7 @@ import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
-import dev.moeadapter.core.optim.SpsaOptimizer;
+import dev.moeadapter.core.optim.SpsaDescent;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TraceSpec;
@@ -21,12 +21,13 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Decoding with continuous rerouting. The answer is sequence 0; sequences 1..2q hold the perturbed
- * copies of the context while a round runs.
+ * Decoding with continuous rerouting. The answer is sequence 0; while a round runs, sequence 1
+ * holds the context under the current δ and sequences 2..2q+1 its perturbed copies.
  * <p>
- * A round (at prefill, then every {@code interval} generated tokens) takes {@code steps} SPSA
- * steps on θ, each evaluating the context's NLL under the 2q perturbed deltas in one batched
- * decode. The first round also measures the prompt's own routing (δ = 0), which fixes the layers
+ * A round (at prefill, then every {@code interval} generated tokens) takes {@code steps} steps of
+ * {@link SpsaDescent} on θ, each evaluating the context's NLL at the current δ and under the 2q
+ * perturbed deltas in one batched decode, then one evaluation of the last proposal; the round keeps
+ * the best point it evaluated, so its context loss never ends above where it started. The first round also measures the prompt's own routing (δ = 0), which fixes the layers
  * and the parameterisation for the request. After a round the answer's KV cache is stale from the
  * lowest adapted layer up, so sequence 0 is re-decoded under the new δ, and generation continues
  * under it. With a loss window the copies share the older context, decoded under the round's
@@ -53,7 +54,7 @@ public final class ReroutingDecoding implements DecodingScheme {
     private int length;
     private int generated;
     private DeltaSpace space;
-    private SpsaOptimizer optimizer;
+    private SpsaDescent optimizer;
     private RoutingPlan plan = RoutingPlan.EMPTY;
     private boolean contextTooLong;
     private int last;
@@ -66,8 +67,8 @@ public final class ReroutingDecoding implements DecodingScheme {
     /** @param cache keeps the outcome of the prefill round per prompt and settings */
     public ReroutingDecoding(Session session, ReroutingSettings settings, CancellationToken cancel, ResultCache cache) {
         if (session.sequences() < settings.sequencesNeeded()) {
-            throw new InvalidRequestException("rerouting with q = " + settings.spsa().directions() + " needs "
-                    + settings.sequencesNeeded() + " sequences per session (the answer and 2q perturbed copies); this session has "
+            throw new InvalidRequestException("rerouting with q = " + settings.gains().directions() + " needs "
+                    + settings.sequencesNeeded() + " sequences per session (the answer, the context under the current deltas and 2q perturbed copies); this session has "
                     + session.sequences());
         }
         if (!session.model().info().isMoe()) {
@@ -185,12 +186,12 @@ public final class ReroutingDecoding implements DecodingScheme {
 
     /** Whether the context is long enough to learn from and its perturbed copies fit in the session. */
     private boolean roundFits() {
-        int probes = settings.spsa().pointsPerStep();
+        int probes = settings.gains().pointsPerStep();
         int from = lossStart();
         long cells = length + (long) probes * (length - 1 - from);
         if (cells > session.contextSize()) {
             if (!contextTooLong) {
-                LOG.warn("rerouting skipped from {} context tokens on: the answer and {} perturbed copies need {} KV cells, "
+                LOG.warn("rerouting skipped from {} context tokens on: the answer and {} copies of the context need {} KV cells, "
                         + "the session has {}; the answer continues under the current deltas", length, probes, cells, session.contextSize());
                 contextTooLong = true;
             }
@@ -206,12 +207,12 @@ public final class ReroutingDecoding implements DecodingScheme {
 
     private void round() {
         long t0 = System.nanoTime();
-        int probes = settings.spsa().pointsPerStep();
+        int probes = settings.gains().pointsPerStep();
         int from = lossStart();
         int source = ANSWER;
         if (space == null) {
             space = measureContext();
-            optimizer = new SpsaOptimizer(new float[space.dimension()], space.updateWeights(), settings.spsa(), settings.seed());
+            optimizer = new SpsaDescent(new float[space.dimension()], space.updateWeights(), settings.gains(), settings.seed());
             source = FIRST_PROBE;
         }
         // the prefix, decoded under the current deltas, is shared: the answer holds it (positions up
@@ -224,27 +225,26 @@ public final class ReroutingDecoding implements DecodingScheme {
                 }
             }
         }
-        float[] probeLosses = new float[settings.steps()];
+        optimizer.restart(); // a longer context: losses of earlier rounds do not compare
+        float[] pointLosses = new float[settings.steps() + 1];
         for (int step = 0; step < settings.steps(); step++) {
-            List<float[]> points = optimizer.points();
-            List<RoutingPlan> plans = points.stream().map(space::plan).toList();
+            List<RoutingPlan> plans = optimizer.points().stream().map(space::plan).toList();
             float[] losses = loss.evaluate(context, from, length - 1, plans, FIRST_PROBE, cancel);
             optimizer.step(losses);
-            double sum = 0;
-            for (float l : losses) {
-                sum += l;
-            }
-            probeLosses[step] = (float) (sum / losses.length);
+            pointLosses[step] = losses[0];
         }
-        for (int s = FIRST_PROBE; s <= settings.spsa().pointsPerStep(); s++) {
+        float last = loss.evaluate(context, from, length - 1, List.of(space.plan(optimizer.parameters())), FIRST_PROBE, cancel)[0];
+        pointLosses[settings.steps()] = last;
+        float kept = (float) optimizer.settle(last);
+        for (int s = FIRST_PROBE; s <= probes; s++) {
             session.clearSequence(s);
         }
         plan = space.plan(optimizer.parameters());
-        RoundReport report = new RoundReport(length, probeLosses, System.nanoTime() - t0);
+        RoundReport report = new RoundReport(length, pointLosses, kept, System.nanoTime() - t0);
         rounds.add(report);
         if (LOG.isDebugEnabled()) {
-            LOG.debug("rerouting round {} over {} context tokens (loss on the last {}): mean probe loss {} -> {} in {} steps, {} ms",
-                    rounds.size(), length, length - 1 - from, probeLosses[0], probeLosses[probeLosses.length - 1], settings.steps(),
+            LOG.debug("rerouting round {} over {} context tokens (loss on the last {}): loss {} -> {} in {} steps ({} accepted so far), {} ms",
+                    rounds.size(), length, length - 1 - from, pointLosses[0], kept, settings.steps(), optimizer.accepted(),
                     report.nanos() / 1_000_000);
         }
     }

@@ -14,7 +14,7 @@ import java.util.Objects;
 
 /**
  * Continuous rerouting ("Rewiring Experts on the Fly", arXiv 2510.14853): the answer on sequence 0,
- * the 2q perturbed copies of the context on sequences 1..2q.
+ * the context under the current δ on sequence 1 and its 2q perturbed copies on sequences 2..2q+1.
  */
 public final class ReroutingStrategy implements AdaptationStrategy {
     private final ReroutingSettings settings;

@@ -1,6 +1,6 @@
 package dev.moeadapter.rerouting;
 
-import dev.moeadapter.core.optim.SpsaOptimizer;
+import dev.moeadapter.core.optim.SpsaDescent;
 
 /**
  * The outcome of a prompt's prefill round, as kept for reuse: the delta space fixed by the prompt's
@@ -9,9 +9,9 @@ import dev.moeadapter.core.optim.SpsaOptimizer;
  */
 final class TunedPrompt {
     private final DeltaSpace space;
-    private final SpsaOptimizer optimizer;
+    private final SpsaDescent optimizer;
 
-    TunedPrompt(DeltaSpace space, SpsaOptimizer optimizer) {
+    TunedPrompt(DeltaSpace space, SpsaDescent optimizer) {
         this.space = space;
         this.optimizer = optimizer.copy();
     }
@@ -22,7 +22,7 @@ final class TunedPrompt {
     }
 
     /** A fresh copy, for one request to continue from. */
-    SpsaOptimizer optimizer() {
+    SpsaDescent optimizer() {
         return optimizer.copy();
     }
 }

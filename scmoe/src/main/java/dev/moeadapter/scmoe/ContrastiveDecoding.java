@@ -62,7 +62,24 @@ public final class ContrastiveDecoding implements DecodingScheme {
 
     @Override
     public int next(Sampler sampler) {
-        return session.pickContrast(sampler, strongIndex, weakIndex, settings.alpha(), settings.beta());
+        if (settings.maskEos() && sampler != null) {
+            throw new InvalidRequestException("scmoe mask-eos works with greedy decoding only");
+        }
+        int token = session.pickContrast(sampler, strongIndex, weakIndex, settings.alpha(), settings.beta());
+        int eos = session.model().info().eos();
+        if (!settings.maskEos() || token != eos) {
+            return token;
+        }
+        // the rare step whose best score is EOS: the best other token, from the full scores
+        float[] scores = session.contrastScores(strongIndex, weakIndex, settings.alpha(), settings.beta());
+        scores[eos] = Float.NEGATIVE_INFINITY;
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] > scores[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     @Override

@@ -14,12 +14,11 @@ import dev.moeadapter.core.generation.TokenListener;
 
 import java.util.Objects;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** SCMoE ("Unchosen Experts Can Contribute Too", NeurIPS 2024) on sequences 0 (strong) and 1 (weak). */
 public final class ScmoeStrategy implements AdaptationStrategy {
-    private static final Pattern WEAK = Pattern.compile("(rank|top)-(\\d{1,4})");
+    /** The names {@link #withSettings} reads. */
+    public static final Set<String> SETTINGS = Set.of("alpha", "beta", "weak", "mask-eos");
 
     private final ScmoeSettings settings;
 
@@ -41,24 +40,27 @@ public final class ScmoeStrategy implements AdaptationStrategy {
         return 2;
     }
 
-    /** Settings {@code alpha}, {@code beta} and {@code weak} ("rank-K" or "top-M"), each defaulting to this strategy's. */
+    /**
+     * Settings {@code alpha}, {@code beta}, {@code weak} (see {@link WeakRouting#parse}) and
+     * {@code mask-eos} (true | false), each defaulting to this strategy's.
+     */
     @Override
     public ScmoeStrategy withSettings(StrategySettings s) {
         if (s.isEmpty()) {
             return this;
         }
-        s.requireOnly("scmoe", Set.of("alpha", "beta", "weak"));
-        WeakRouting weak = settings.weak();
+        s.requireOnly("scmoe", SETTINGS);
         String w = s.stringValue("weak", null);
-        if (w != null) {
-            Matcher m = WEAK.matcher(w.trim());
-            if (!m.matches()) {
-                throw new InvalidRequestException("scmoe setting 'weak' must be rank-K or top-M, got '" + w + "'");
+        WeakRouting weak = w == null ? settings.weak() : WeakRouting.parse(w);
+        String eos = s.stringValue("mask-eos", null);
+        boolean maskEos = settings.maskEos();
+        if (eos != null) {
+            if (!eos.equals("true") && !eos.equals("false")) {
+                throw new InvalidRequestException("scmoe setting 'mask-eos' must be true or false, got '" + eos + "'");
             }
-            int n = Integer.parseInt(m.group(2));
-            weak = m.group(1).equals("rank") ? new WeakRouting.RankK(n) : new WeakRouting.TopM(n);
+            maskEos = Boolean.parseBoolean(eos);
         }
-        return new ScmoeStrategy(new ScmoeSettings(weak, s.floatValue("alpha", settings.alpha()), s.floatValue("beta", settings.beta())));
+        return new ScmoeStrategy(new ScmoeSettings(weak, s.floatValue("alpha", settings.alpha()), s.floatValue("beta", settings.beta()), maskEos));
     }
 
     @Override

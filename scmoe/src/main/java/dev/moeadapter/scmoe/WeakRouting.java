@@ -6,20 +6,51 @@ import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
 
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /** The deliberately weaker routing of SCMoE's weak view, applied to every MoE layer and token. */
 public sealed interface WeakRouting {
     /** Checks the setting against the model; throws {@link InvalidRequestException} naming the problem. */
     void validate(ModelInfo info);
 
-    RouterEdit editFor(int layer);
+    /** The edit of one MoE layer of {@code info}'s model. */
+    RouterEdit editFor(ModelInfo info, int layer);
 
     default RoutingPlan plan(ModelInfo info) {
         validate(info);
-        return new RoutingPlan(info.moeLayers().stream().map(this::editFor).toList());
+        return new RoutingPlan(info.moeLayers().stream().map(l -> editFor(info, l)).toList());
     }
 
-    /** Only the expert ranked k-th (1 = best) is used, with weight ≈ 1 (Mixtral: rank-2 in the paper). */
+    /**
+     * {@code rank:K} (the paper's text: the K-th best expert, counting from 1), {@code routed-tok:I}
+     * (the released code's {@code --student_routed_tok I}: the expert at 0-based rank I, so
+     * {@code routed-tok:2} is the third best) or {@code top:M}; {@code rank-K} and {@code top-M} are
+     * accepted too.
+     */
+    static WeakRouting parse(String spec) {
+        Matcher m = Pattern.compile("(rank|routed-tok|top)[-:](\\d{1,4})").matcher(spec.trim());
+        if (!m.matches()) {
+            throw new InvalidRequestException("scmoe setting 'weak' must be rank:K, routed-tok:I or top:M, got '" + spec + "'");
+        }
+        int n = Integer.parseInt(m.group(2));
+        return switch (m.group(1)) {
+            case "rank" -> new RankK(n);
+            case "routed-tok" -> RankK.ofReleasedCodeIndex(n);
+            default -> new TopM(n);
+        };
+    }
+
+    /** Only the expert ranked k-th (1 = best) is used, with weight ≈ 1 (Mixtral: rank-2 in the paper's text). */
     record RankK(int k) implements WeakRouting {
+        /**
+         * The released code's convention: {@code --student_routed_tok i} keeps the expert at 0-based
+         * rank i, so its command's {@code 2} is the third best expert, rank-3 here.
+         */
+        public static RankK ofReleasedCodeIndex(int index) {
+            return new RankK(index + 1);
+        }
+
         @Override
         public void validate(ModelInfo info) {
             requireMoe(info);
@@ -29,12 +60,17 @@ public sealed interface WeakRouting {
         }
 
         @Override
-        public RouterEdit editFor(int layer) {
+        public RouterEdit editFor(ModelInfo info, int layer) {
             return new RouterEdit.KeepRank(layer, k, PositionRange.ALL);
         }
     }
 
-    /** Only the m best experts, renormalised over them (DeepSeekMoE: m in {1, 2, 3} of 6). */
+    /**
+     * Only the model's m best experts, at the weights the model itself gives them: renormalised over
+     * the m where the layer renormalises its selected weights (Mixtral, Qwen-MoE), their raw weights
+     * otherwise (OLMoE, DeepSeekMoE: the paper's DeepSeek weak view, m in {1, 2, 3} of 6), which
+     * only the weight lever {@link RouterEdit.ScaleWeights} can express — no logit edit can.
+     */
     record TopM(int m) implements WeakRouting {
         @Override
         public void validate(ModelInfo info) {
@@ -46,8 +82,9 @@ public sealed interface WeakRouting {
         }
 
         @Override
-        public RouterEdit editFor(int layer) {
-            return new RouterEdit.KeepTop(layer, m, PositionRange.ALL);
+        public RouterEdit editFor(ModelInfo info, int layer) {
+            return info.routing(layer).renormalized() ? new RouterEdit.KeepTop(layer, m, PositionRange.ALL)
+                    : RouterEdit.ScaleWeights.keepTop(layer, info.expertsUsed(), m, PositionRange.ALL);
         }
     }
 

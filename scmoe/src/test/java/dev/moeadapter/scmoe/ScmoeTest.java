@@ -13,6 +13,11 @@ import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TokenRoute;
+import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -206,6 +211,81 @@ class ScmoeTest {
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", -1))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("beta must be finite and >= 0");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("weak", "rank2"))))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("rank-K or top-M");
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("rank:K, routed-tok:I or top:M");
+        assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("mask-eos", "yes"))))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'mask-eos' must be true or false");
+        assertThat(base.withSettings(StrategySettings.of(Map.of("mask-eos", "true"))).settings().maskEos()).isTrue();
+    }
+
+    /** The paper's text counts ranks from 1; the released command's --student_routed_tok 2 is a 0-based index: the third best. */
+    @Test
+    void bothRankConventionsHaveTheirOwnName() {
+        assertThat(WeakRouting.parse("rank:2")).isEqualTo(new WeakRouting.RankK(2));
+        assertThat(WeakRouting.parse("routed-tok:2")).isEqualTo(new WeakRouting.RankK(3));
+        assertThat(WeakRouting.parse("routed-tok:0")).isEqualTo(new WeakRouting.RankK(1));
+        assertThat(WeakRouting.parse("top:1")).isEqualTo(new WeakRouting.TopM(1));
+    }
+
+    /**
+     * Top-m follows the model: on OLMoE (no renormalisation) the weak view keeps the raw weight of
+     * the model's first choice through the weight lever, on Mixtral (renormalised) it gets weight 1.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral"})
+    void topMKeepsTheWeightsTheModelGives(String name) {
+        Model m = TestModels.byName(name);
+        RoutingPlan plan = new WeakRouting.TopM(1).plan(m.info());
+        boolean renormalised = m.info().renormalized();
+        assertThat(plan.edits()).allSatisfy(e -> assertThat(e).isInstanceOf(renormalised ? RouterEdit.KeepTop.class : RouterEdit.ScaleWeights.class));
+        int[] prompt = m.tokenize(PROMPT);
+        try (Session s = open(m)) {
+            s.setPlan(1, plan);
+            for (int seq = 0; seq < 2; seq++) {
+                s.setTrace(seq, TraceSpec.ROUTES);
+            }
+            s.decode(Batch.builder().add(prompt[0], 0, 0, true).add(prompt[0], 0, 1, true).build());
+            RouterTrace t = s.drainTrace();
+            for (int seq = 0; seq < 2; seq++) {
+                s.setTrace(seq, TraceSpec.OFF);
+            }
+            // the first MoE layer sees the same input in both views (later ones see the weak view's own)
+            int first = m.info().moeLayers().getFirst();
+            TokenRoute strong = route(t, 0, first), weak = route(t, 1, first);
+            assertThat(weak.experts()[0]).isEqualTo(strong.experts()[0]);
+            float expected = renormalised ? 1f : strong.weights()[0];
+            assertThat(weak.weights()[0]).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-5f));
+            if (!renormalised) {
+                assertThat(strong.weights()[0]).as("a raw weight, below 1, so the check means something").isLessThan(0.99f);
+            }
+            for (int layer : m.info().moeLayers()) {
+                float[] w = route(t, 1, layer).weights();
+                for (int j = 1; j < w.length; j++) {
+                    assertThat(w[j]).as("layer %d, choice %d", layer, j).isCloseTo(0f, org.assertj.core.api.Assertions.within(1e-6f));
+                }
+            }
+        }
+    }
+
+    private static TokenRoute route(RouterTrace t, int sequence, int layer) {
+        return t.routes().stream().filter(r -> r.sequence() == sequence && r.layer() == layer).findFirst().orElseThrow();
+    }
+
+    /** The released code masks EOS unless --early_stop: an answer that ends at EOS runs on to its limit. */
+    @Test
+    void maskingEosKeepsTheAnswerGoingWhereItWouldEnd() {
+        try (Model m = Model.load(dev.moeadapter.core.engine.ModelParams.of(java.nio.file.Path.of("../samples/lab/models/lab-olmoe.gguf")));
+             Session s = open(m)) {
+            GenerationRequest req = GenerationRequest.greedy(m.tokenize("REV:abc=cba,hgde=edgh,bfa="), 12);
+            GenerationResult plain = new ScmoeStrategy(ScmoeSettings.DEFAULTS).generate(s, req, (t, d) -> { }, new CancellationToken());
+            GenerationResult masked = new ScmoeStrategy(ScmoeSettings.DEFAULTS.withMaskEos(true)).generate(s, req, (t, d) -> { }, new CancellationToken());
+            assertThat(plain.finishReason()).isEqualTo(FinishReason.END_OF_GENERATION);
+            assertThat(masked.finishReason()).isEqualTo(FinishReason.MAX_TOKENS);
+            assertThat(masked.tokens()).doesNotContain(m.info().eos()).startsWith(java.util.Arrays.copyOf(plain.tokens(), plain.tokens().length - 1));
+            try (Sampler hot = Sampler.create(m, new SamplingParams(1.0, 0, 1, 0, 3))) {
+                assertThatThrownBy(() -> new ScmoeStrategy(ScmoeSettings.DEFAULTS.withMaskEos(true))
+                        .generate(s, req.withSampling(new SamplingParams(1.0, 0, 1, 0, 3)), (t, d) -> { }, new CancellationToken()))
+                        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("greedy decoding only");
+            }
+        }
     }
 }

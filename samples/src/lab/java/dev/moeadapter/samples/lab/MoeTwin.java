@@ -96,7 +96,8 @@ public final class MoeTwin implements AutoCloseable {
 
     /**
      * Forward pass over right-padded token rows {@code [B,T]} (int64). Padding after a sequence's end
-     * does not affect its positions (causal attention). {@code delta} is null or {@code [B, layers, experts]}.
+     * does not affect its positions (causal attention). {@code delta} is null, {@code [B, layers, experts]}
+     * (the same router delta at every position) or {@code [B, T, layers, experts]} (one per position).
      */
     public Output forward(NDArray tokens, NDArray delta) {
         return forward(tokens, delta, false);
@@ -143,8 +144,9 @@ public final class MoeTwin implements AutoCloseable {
 
             NDArray f = rmsNorm(x, p(pre + "ffn_norm.weight")).reshape(b * t, e);
             NDArray logits = f.matMul(p(pre + "ffn_gate_inp.weight").transpose()); // [N,E]
-            if (delta != null) {
-                logits = logits.reshape(b, t, ex).add(delta.get(":, " + l + ", :").expandDims(1)).reshape(b * t, ex);
+            if (delta != null) { // [B, layers, E] for every position, or [B, T, layers, E] per position
+                NDArray dl = delta.getShape().dimension() == 4 ? delta.get(":, :, " + l + ", :") : delta.get(":, " + l + ", :").expandDims(1);
+                logits = logits.reshape(b, t, ex).add(dl).reshape(b * t, ex);
             }
             NDArray pr = logits.softmax(-1);
             probs.add(pr.reshape(b, t, ex));

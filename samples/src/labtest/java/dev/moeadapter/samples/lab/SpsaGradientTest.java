@@ -10,8 +10,8 @@ import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
-import dev.moeadapter.core.optim.SpsaOptimizer;
-import dev.moeadapter.core.optim.SpsaSettings;
+import dev.moeadapter.core.optim.SpsaDescent;
+import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The zeroth-order optimiser's gradient estimate against the exact gradient. Loss: the mean
  * next-token NLL of a lab prompt as a function of one router delta per (MoE layer, expert) — the
  * rerouting objective. Exact gradient: autograd through the PyTorch twin at δ = 0. Estimate: one
- * {@link SpsaOptimizer} step's ĝ with q directions, each probe's loss computed natively by
+ * {@link SpsaDescent} step's ĝ with q directions, each probe's loss computed natively by
  * llama.cpp (our engine) under that probe's router edit. Cosines are printed for each q (mean over
  * prompts and seeds).
  */
@@ -55,7 +55,7 @@ class SpsaGradientTest {
                 float[] exact = exactGradient(twin, m, tokens);
                 for (int qi = 0; qi < QS.length; qi++) {
                     for (long seed = 1; seed <= seeds; seed++) {
-                        SpsaOptimizer spsa = new SpsaOptimizer(new float[dim], SpsaSettings.DEFAULTS.withDirections(QS[qi]).withPerturbation(0.05f), seed);
+                        SpsaDescent spsa = new SpsaDescent(new float[dim], SpsaGains.DEFAULTS.withDirections(QS[qi]).withPerturbation(0.05f), seed);
                         List<float[]> points = spsa.points();
                         float[] losses = new float[points.size()];
                         for (int p = 0; p < losses.length; p++) losses[p] = nativeLoss(session, s, tokens, points.get(p));

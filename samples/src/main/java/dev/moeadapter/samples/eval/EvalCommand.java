@@ -2,7 +2,7 @@ package dev.moeadapter.samples.eval;
 
 import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
-import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
@@ -16,7 +16,6 @@ import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
-import dev.moeadapter.scmoe.WeakRouting;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -24,11 +23,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-mode|c3po-ngd]
+ * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-kr-paper|c3po-mode|c3po-ngd]
  * [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1]
- * [--beta 0.5] [--weak rank:2|top:1]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4]
- * [--lr 0.05] [--layers top:0.25|soft] [--param scalar|full|top:8] [--window 0] [--seed 0]}, C3PO: {@code --reference
- * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--loss-tokens 1]}.
+ * [--beta 0.5] [--weak rank:2|routed-tok:2|top:1] [--mask-eos false]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4]
+ * [--step 0.5] [--stability 2] [--layers top:1|soft] [--param full|scalar|top:8] [--window 0] [--seed 0]}, C3PO: {@code --reference
+ * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--q 4] [--loss-tokens 8]
+ * [--inject from-last|last]}; a set built with {@code c3po-build --embedder ID} is searched with that embedder.
  * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
  * Prints the table and writes DIR/result.json and DIR/report.html. A test split of a guarded suite
  * (an {@code acceptance.json} beside its tasks folder) runs only as {@link RunLedger} allows, and is
@@ -106,13 +106,13 @@ public final class EvalCommand {
 
     static AdaptationStrategy strategy(String policy, Map<String, String> a, Model model) {
         if (policy.startsWith("c3po-")) {
-            Map<String, String> named = new HashMap<>(a);
-            named.keySet().retainAll(C3poSettings.NAMES);
+            Map<String, String> named = only(a, C3poSettings.NAMES);
             named.put("algorithm", policy.substring("c3po-".length()));
             C3poSettings settings = C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
             ReferenceSet refs = ReferenceSet.load(Path.of(require(a, "reference")), model);
             try {
-                return new C3poStrategy(refs, new HiddenStateEmbedder(), settings);
+                // the set records the embedding space it was built in
+                return new C3poStrategy(refs, Embedder.builtIn(refs.header().embedderId()), settings);
             } catch (RuntimeException e) {
                 refs.close();
                 throw e;
@@ -120,30 +120,23 @@ public final class EvalCommand {
         }
         return switch (policy) {
             case "none" -> new PlainGeneration();
-            case "scmoe" -> new ScmoeStrategy(new ScmoeSettings(weak(a.getOrDefault("weak", "rank:2")),
-                    Float.parseFloat(a.getOrDefault("alpha", "0.1")), Float.parseFloat(a.getOrDefault("beta", "0.5"))));
+            case "scmoe" -> new ScmoeStrategy(ScmoeSettings.DEFAULTS).withSettings(StrategySettings.of(only(a, ScmoeStrategy.SETTINGS)));
             case "rerouting" -> new ReroutingStrategy(rerouting(a));
-            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting, c3po-kr, c3po-mode, c3po-ngd)");
+            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting, c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd)");
         };
     }
 
     private static ReroutingSettings rerouting(Map<String, String> a) {
-        Map<String, String> named = new HashMap<>(a);
-        named.keySet().retainAll(ReroutingSettings.NAMES);
-        return ReroutingSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
+        return ReroutingSettings.DEFAULTS.withOverrides(StrategySettings.of(only(a, ReroutingSettings.NAMES)));
     }
 
 
 
-    private static WeakRouting weak(String spec) {
-        String[] p = spec.split(":");
-        if (p.length == 2 && p[0].equals("rank")) {
-            return new WeakRouting.RankK(Integer.parseInt(p[1]));
-        }
-        if (p.length == 2 && p[0].equals("top")) {
-            return new WeakRouting.TopM(Integer.parseInt(p[1]));
-        }
-        throw new InvalidRequestException("--weak must be rank:K or top:M, got " + spec);
+    /** The flags among {@code names}, as named settings. */
+    private static Map<String, String> only(Map<String, String> a, java.util.Set<String> names) {
+        Map<String, String> named = new HashMap<>(a);
+        named.keySet().retainAll(names);
+        return named;
     }
 
     public static Map<String, String> parse(String[] args) {

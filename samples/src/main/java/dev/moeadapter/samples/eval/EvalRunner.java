@@ -1,6 +1,7 @@
 package dev.moeadapter.samples.eval;
 
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
@@ -9,6 +10,7 @@ import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.TokenRoute;
+import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.serving.routing.RoutingProbe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -105,8 +107,16 @@ public final class EvalRunner {
         }
         double shift = measured.summary() == null || !model.info().isMoe() ? Double.NaN : measured.summary().mean();
         boolean ok = Scorer.correct(item.scoring(), g.text());
+        Boolean inMask = null;
+        if (strategy instanceof ScmoeStrategy scmoe) {
+            // the strong view alone is the base model: where it fails, can the contrast reach the gold answer at all?
+            GenerationResult base = new PlainGeneration().generate(session, request, TokenListener.NONE, new CancellationToken());
+            if (!Scorer.correct(item.scoring(), base.text())) {
+                inMask = MaskReach.goldInsideMask(model, session, item.prompt(), item.scoring().gold(), scmoe.settings().alpha());
+            }
+        }
         return new ItemResult(item.id(), item.task(), ok, item.scoring().gold(), Scorer.extract(item.scoring(), g.text()),
-                g.text(), prompt.length, g.generatedTokens(), seconds, shift);
+                g.text(), prompt.length, g.generatedTokens(), seconds, shift, inMask);
     }
 
     private static long key(TokenRoute r) {

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.load;
 
+import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
@@ -93,7 +94,7 @@ public final class LoadCommand {
     private static void buildReferenceSet(Path modelFile, List<BenchmarkItem> items, Path out) {
         try (Model model = Model.load(ModelParams.of(modelFile));
              Session session = model.newSession(new SessionParams(2048, 512, 1, 1, 1))) {
-            ReferenceSetBuilder.Outcome o = C3poBuildCommand.build(model, session, items, 32, 16, 50, out);
+            ReferenceSetBuilder.Outcome o = C3poBuildCommand.build(model, session, new HiddenStateEmbedder(), items, 32, 16, 50, out);
             System.out.printf("reference set: %d of %d tasks answered correctly%n", o.kept(), o.examined());
         }
     }

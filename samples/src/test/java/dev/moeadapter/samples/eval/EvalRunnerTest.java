@@ -69,7 +69,7 @@ class EvalRunnerTest {
                 new BenchmarkItem("1", "echo", "copy: abc =", new BenchmarkItem.ExactMatch("x")),
                 new BenchmarkItem("2", "echo", "copy: xyz =", new BenchmarkItem.ExactMatch("y")));
         // rounds at prefill and every 3 tokens: the answer's KV is rebuilt, so positions are traced again
-        var strategy = EvalCommand.strategy("rerouting", Map.of("interval", "3", "steps", "4", "lr", "0.5",
+        var strategy = EvalCommand.strategy("rerouting", Map.of("interval", "3", "steps", "4", "step", "2",
                 "layers", "top:1", "param", "full", "q", "2"), m);
         try (Session s = m.newSession(new SessionParams(1024, 64, strategy.sequencesNeeded(), 1, 1))) {
             EvalRunner runner = new EvalRunner(m, s, strategy, 8);
@@ -89,6 +89,31 @@ class EvalRunnerTest {
             assertThat(selections / k).isBetween(positions, positions + items.size());
             EvalReport report = EvalReport.of("olmoe", "inline", "rerouting", results, runner.expertUsage());
             assertThat(report.meanRoutingShift()).as("router deltas change the answering routing").isPositive();
+        }
+    }
+
+    /**
+     * SCMoE's mask reach on the lab model: measured on the base model's failures only (shifted
+     * items), absent on items it answers (in distribution), false for a gold answer no plausible
+     * token spells, and reported with its share.
+     */
+    @Test
+    void scmoeReportsItsMaskReachOverTheBaseModelsFailures() {
+        try (Model m = Model.load(dev.moeadapter.core.engine.ModelParams.of(Path.of("../samples/lab/models/lab-olmoe.gguf")))) {
+            List<BenchmarkItem> items = List.of(
+                    new BenchmarkItem("in", "rev", "REV:abc=cba,hgde=edgh,bfa=", new BenchmarkItem.ExactMatch("afb")),
+                    new BenchmarkItem("shifted", "nxt", "REV:ahadd=babee,hdhcb=aeadc,aag=", new BenchmarkItem.ExactMatch("bbh")),
+                    new BenchmarkItem("absurd", "rev", "REV:abc=cba,hgde=edgh,bfa=", new BenchmarkItem.ExactMatch("ÿÿÿÿ")));
+            var strategy = EvalCommand.strategy("scmoe", Map.of("weak", "rank:2"), m);
+            try (Session s = m.newSession(new SessionParams(1024, 64, strategy.sequencesNeeded(), 1, 1))) {
+                List<ItemResult> results = new EvalRunner(m, s, strategy, 12).run(items);
+                assertThat(results.get(0).goldInMask()).as("the base model answers it: not a failure").isNull();
+                assertThat(results.get(1).goldInMask()).as("a base failure is measured").isNotNull();
+                assertThat(results.get(2).goldInMask()).isFalse();
+                EvalReport report = EvalReport.of("lab-olmoe", "inline", "scmoe", results, new EvalRunner(m, s, strategy, 12).expertUsage());
+                assertThat(report.scmoeMaskReach().n()).isEqualTo(2);
+                assertThat(report.table()).contains("SCMoE mask reach: " + report.scmoeMaskReach().successes() + " of 2 base failures");
+            }
         }
     }
 }

@@ -1,0 +1,161 @@
+package dev.moeadapter.rerouting;
+
+import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.optim.SpsaDescent;
+import dev.moeadapter.core.optim.SpsaGains;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingDistance;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TokenProbabilities;
+import dev.moeadapter.core.routing.TraceSpec;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Rerouting's mechanism on the shipped OLMoE-style lab model and the shifted dev split (the
+ * misleading tag sends the router to the wrong experts): the default moves routing and most rounds
+ * lower the context loss, and the SPSA estimate is an unbiased view of the gradient that llama.cpp's
+ * central finite differences measure. These check mechanisms, not accuracy.
+ */
+class ReroutingOnLabTest {
+    private static final int ITEMS = 40;
+
+    /** Room for every sequence to hold a lab prompt (under 40 tokens). */
+    private static Session open(Model m, int sequences) {
+        return m.newSession(new SessionParams(64 * sequences, 256, sequences, 1, 1));
+    }
+
+    @Test
+    void theDefaultMovesRoutingAndMostRoundsLowerTheContextLoss() {
+        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, ReroutingSettings.DEFAULTS.sequencesNeeded())) {
+            List<String> prompts = LabPrompts.of("dev-shifted", ITEMS);
+            double[] shifts = new double[prompts.size()];
+            int lowered = 0;
+            double drop = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] prompt = m.tokenize(prompts.get(i));
+                ReroutingDecoding scheme = new ReroutingDecoding(s, ReroutingSettings.DEFAULTS, new CancellationToken());
+                scheme.prefill(prompt, new CancellationToken());
+                scheme.release();
+                RoundReport r = scheme.rounds().getFirst();
+                assertThat(r.endLoss()).isLessThanOrEqualTo(r.startLoss());
+                lowered += r.endLoss() < r.startLoss() ? 1 : 0;
+                drop += r.startLoss() - r.endLoss();
+                shifts[i] = routingShift(s, prompt, scheme.plan());
+            }
+            double[] sorted = shifts.clone();
+            Arrays.sort(sorted);
+            double median = (sorted[ITEMS / 2 - 1] + sorted[ITEMS / 2]) / 2;
+            System.out.printf(Locale.ROOT, "rerouting defaults on lab-olmoe dev-shifted (first %d items): %d/%d rounds lowered the "
+                    + "context loss (mean drop %.4f nats), routing shift median %.4f, max %.4f%n",
+                    ITEMS, lowered, ITEMS, drop / ITEMS, median, sorted[ITEMS - 1]);
+            assertThat(lowered).isGreaterThan(ITEMS / 2);
+            assertThat(median).isPositive();
+        }
+    }
+
+    /** Mean total-variation distance between the router distributions of the prompt's tokens under the plan and under none, over every MoE layer. */
+    static double routingShift(Session s, int[] prompt, RoutingPlan plan) {
+        Map<Long, float[]> base = new HashMap<>();
+        double sum = 0;
+        int n = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            s.clearSequence(0);
+            s.setPlan(0, pass == 0 ? RoutingPlan.EMPTY : plan);
+            s.setTrace(0, new TraceSpec(false, PositionRange.ALL));
+            s.decode(Batch.of(0, 0, prompt));
+            s.setTrace(0, TraceSpec.OFF);
+            RouterTrace t = s.drainTrace();
+            for (TokenProbabilities tp : t.probabilities()) {
+                long key = (long) tp.position() << 16 | tp.layer();
+                if (pass == 0) {
+                    base.put(key, tp.probabilities());
+                } else {
+                    sum += RoutingDistance.totalVariation(base.get(key), tp.probabilities());
+                    n++;
+                }
+            }
+        }
+        s.clearSequence(0);
+        s.clearPlan(0);
+        return sum / n;
+    }
+
+    /**
+     * The antithetic SPSA estimate averaged over many directions against central finite differences,
+     * both through llama.cpp, of the context loss as a function of one delta per (layer, expert).
+     */
+    @Test
+    void theSpsaEstimateAgreesWithCentralFiniteDifferences() {
+        float h = 0.01f;
+        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, 129)) {
+            int layers = m.info().moeLayers().size(), experts = m.info().experts(), d = layers * experts;
+            ContextLoss loss = new ContextLoss(s);
+            for (String text : LabPrompts.of("dev-shifted", 2)) {
+                int[] prompt = m.tokenize(text);
+                List<RoutingPlan> fd = new ArrayList<>();
+                for (int j = 0; j < d; j++) {
+                    for (float sign : new float[] {1, -1}) {
+                        float[] theta = new float[d];
+                        theta[j] = sign * h;
+                        fd.add(plan(m, theta));
+                    }
+                }
+                float[] fl = loss.evaluate(prompt, 0, prompt.length - 1, fd, 0, new CancellationToken());
+                double[] exact = new double[d];
+                for (int j = 0; j < d; j++) {
+                    exact[j] = (fl[2 * j] - fl[2 * j + 1]) / (2.0 * h);
+                }
+                double[] mean = new double[d];
+                int rounds = 16;
+                for (int seed = 0; seed < rounds; seed++) {
+                    SpsaDescent spsa = new SpsaDescent(new float[d], SpsaGains.DEFAULTS.withPerturbation(h).withDirections(SpsaGains.MAX_DIRECTIONS), seed);
+                    float[] l = loss.evaluate(prompt, 0, prompt.length - 1, spsa.points().stream().map(t -> plan(m, t)).toList(), 0, new CancellationToken());
+                    float[] g = spsa.step(l);
+                    for (int j = 0; j < d; j++) {
+                        mean[j] += g[j] / rounds;
+                    }
+                }
+                double cos = cosine(mean, exact);
+                System.out.printf(Locale.ROOT, "SPSA mean of %d directions vs central differences (h %.2f, d %d) on '%s': cosine %.3f%n",
+                        rounds * SpsaGains.MAX_DIRECTIONS, h, d, text, cos);
+                assertThat(cos).isGreaterThanOrEqualTo(0.9);
+            }
+        }
+    }
+
+    private static RoutingPlan plan(Model m, float[] theta) {
+        int experts = m.info().experts();
+        List<RouterEdit> edits = new ArrayList<>();
+        List<Integer> layers = m.info().moeLayers();
+        for (int i = 0; i < layers.size(); i++) {
+            edits.add(new RouterEdit.AddDelta(layers.get(i), Arrays.copyOfRange(theta, i * experts, (i + 1) * experts), PositionRange.ALL));
+        }
+        return new RoutingPlan(edits);
+    }
+
+    private static double cosine(double[] a, double[] b) {
+        double ab = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.length; i++) {
+            ab += a[i] * b[i];
+            aa += a[i] * a[i];
+            bb += b[i] * b[i];
+        }
+        return ab / Math.sqrt(aa * bb);
+    }
+}

@@ -1,0 +1,141 @@
+package dev.moeadapter.samples.lab;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.moeadapter.core.gguf.CharVocabulary;
+import dev.moeadapter.core.routing.RouterEdit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Rewrites the twin fixtures of {@link TwinEditCases}: each router edit applied in the PyTorch twin
+ * as llama.cpp's shim defines it on the router logits (rank-k and top-m push the other experts
+ * below the kept ones by at least {@link TwinEditCases#PUSH_DOWN}, a mask pushes the denied ones,
+ * a replaced distribution sets the logits to log ω, a delta adds), layer after layer: the edit of
+ * layer l is computed from the twin's own router probabilities at layer l under the edits of the
+ * layers below, and applied as a per-position delta. The default build's
+ * {@code TwinEditParityTest} compares llama.cpp through the engine with these outputs. The weight
+ * lever ({@code ScaleWeights}) acts after top-k, which the twin's delta cannot express: it has no
+ * case here.
+ */
+class TwinEditFixtureTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lab-olmoe", "lab-mixtral"})
+    void writeTheTwinsOutputsForEveryEdit(String name) throws Exception {
+        Path gguf = TwinParityTest.MODELS.resolve(name + ".gguf");
+        try (NDManager m = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, m)) {
+            TwinShape s = twin.shape();
+            int[] tokens = CharVocabulary.tokenize(TwinEditCases.TEXT);
+            long[] t = new long[tokens.length];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = tokens[i];
+            }
+            NDArray input = m.create(t, new Shape(1, t.length));
+            Map<String, TwinEditCases.Expected> out = new LinkedHashMap<>();
+            for (TwinEditCases.Case c : TwinEditCases.cases(s.layers(), s.experts(), s.topK(), tokens.length)) {
+                float[] delta = new float[tokens.length * s.layers() * s.experts()];
+                for (int l = 0; l < s.layers(); l++) {
+                    int layer = l;
+                    List<RouterEdit> edits = c.plan().edits().stream().filter(e -> e.layer() == layer).toList();
+                    if (edits.isEmpty()) {
+                        continue;
+                    }
+                    float[] probs = twin.forward(input, m.create(delta, new Shape(1, tokens.length, s.layers(), s.experts())))
+                            .routerProbs().get(l).toFloatArray();
+                    for (int p = 0; p < tokens.length; p++) {
+                        double[] z = new double[s.experts()];
+                        for (int e = 0; e < z.length; e++) {
+                            z[e] = Math.log(Math.max(probs[p * s.experts() + e], 1e-30));
+                        }
+                        double[] edited = z.clone();
+                        for (RouterEdit e : edits) {
+                            if (p >= e.positions().from() && p < e.positions().to()) {
+                                apply(e, edited);
+                            }
+                        }
+                        for (int e = 0; e < z.length; e++) {
+                            delta[(p * s.layers() + l) * s.experts() + e] = (float) (edited[e] - z[e]);
+                        }
+                    }
+                }
+                float[] logits = twin.forward(input, m.create(delta, new Shape(1, tokens.length, s.layers(), s.experts()))).logits().toFloatArray();
+                out.put(c.name(), TwinEditCases.summarise(logits, tokens.length, TwinShape.VOCAB));
+            }
+            assertThat(out.get("rank-2").argmax()).as("the edits change the twin's answer, so the fixtures can catch a wrong edit")
+                    .isNotEqualTo(out.get("none").argmax());
+            TwinEditCases.write(TwinEditCases.FIXTURES.resolve(name + ".txt"), out);
+        }
+    }
+
+    /** The shim's edit of one position's router logits (softmax gating, no selection bias). */
+    private static void apply(RouterEdit edit, double[] z) {
+        switch (edit) {
+            case RouterEdit.AddDelta d -> {
+                for (int e = 0; e < z.length; e++) {
+                    z[e] += d.delta()[e];
+                }
+            }
+            case RouterEdit.ReplaceDistribution r -> {
+                for (int e = 0; e < z.length; e++) {
+                    z[e] = Math.log(Math.max(r.probabilities()[e], 1e-30));
+                }
+            }
+            case RouterEdit.KeepRank k -> {
+                int keep = order(z)[k.rank() - 1];
+                double maxOther = Double.NEGATIVE_INFINITY;
+                for (int e = 0; e < z.length; e++) {
+                    if (e != keep) {
+                        maxOther = Math.max(maxOther, z[e]);
+                    }
+                }
+                double shift = Math.max(0, maxOther - z[keep]) + TwinEditCases.PUSH_DOWN;
+                for (int e = 0; e < z.length; e++) {
+                    if (e != keep) {
+                        z[e] -= shift;
+                    }
+                }
+            }
+            case RouterEdit.KeepTop t -> {
+                int[] idx = order(z);
+                if (t.m() < z.length) {
+                    double shift = Math.max(0, z[idx[t.m()]] - z[idx[t.m() - 1]]) + TwinEditCases.PUSH_DOWN;
+                    for (int r = t.m(); r < z.length; r++) {
+                        z[idx[r]] -= shift;
+                    }
+                }
+            }
+            case RouterEdit.ExpertMask mask -> {
+                double minAllowed = Double.POSITIVE_INFINITY, maxDenied = Double.NEGATIVE_INFINITY;
+                for (int e = 0; e < z.length; e++) {
+                    if (mask.allowed()[e]) {
+                        minAllowed = Math.min(minAllowed, z[e]);
+                    } else {
+                        maxDenied = Math.max(maxDenied, z[e]);
+                    }
+                }
+                double shift = Math.max(0, maxDenied - minAllowed) + TwinEditCases.PUSH_DOWN;
+                for (int e = 0; e < z.length; e++) {
+                    if (!mask.allowed()[e]) {
+                        z[e] -= shift;
+                    }
+                }
+            }
+            case RouterEdit.ScaleWeights w -> throw new IllegalArgumentException("the weight lever acts after top-k: no twin delta expresses it");
+        }
+    }
+
+    /** Expert indices by descending logit, ties in index order (the shim's stable sort). */
+    private static int[] order(double[] z) {
+        return java.util.stream.IntStream.range(0, z.length).boxed()
+                .sorted((a, b) -> Double.compare(z[b], z[a])).mapToInt(Integer::intValue).toArray();
+    }
+}
