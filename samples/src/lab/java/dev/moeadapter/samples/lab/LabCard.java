@@ -21,11 +21,21 @@ final class LabCard {
         TwinShape sh = s.shape();
         List<String> rows = Files.readAllLines(log);
         StringBuilder losses = new StringBuilder("| step | loss | load balance | grouping | dev | untagged-dev | misleading-dev | long-dev |\n|---|---|---|---|---|---|---|---|\n");
+        // the log has a loss row every 50 steps and an accuracy row at each evaluation: one table row per 100 steps
+        java.util.Map<String, String[]> byStep = new java.util.LinkedHashMap<>();
         for (String r : rows.subList(1, rows.size())) {
             String[] c = r.split("\t", -1);
-            boolean milestone = c[0].endsWith("00") || r == rows.getLast();
-            if (milestone) losses.append("| ").append(String.join(" | ", c)).append(" |\n");
+            String[] row = byStep.computeIfAbsent(c[0], k -> new String[8]);
+            for (int i = 1; i < c.length && i < 8; i++) if (!c[i].isEmpty()) row[i] = c[i];
+            row[0] = c[0];
         }
+        String last = byStep.isEmpty() ? "" : List.copyOf(byStep.keySet()).getLast();
+        byStep.forEach((step, row) -> {
+            if (!step.endsWith("00") && !step.equals(last)) return;
+            losses.append('|');
+            for (String x : row) losses.append(' ').append(x == null ? "" : x).append(" |");
+            losses.append('\n');
+        });
         String text = String.format(Locale.ROOT, """
                 # Model card: `%s`
 
