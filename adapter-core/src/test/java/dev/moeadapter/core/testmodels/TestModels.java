@@ -41,6 +41,7 @@ public final class TestModels {
             case "gpt-oss" -> load(RandomModels.Spec.gptOss());
             case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
             case "llama4" -> load(RandomModels.Spec.llama4());
+            case "deepseek4" -> load(RandomModels.Spec.deepseek4());
             case "dense" -> dense();
             default -> throw new IllegalArgumentException(name);
         };
