@@ -172,6 +172,14 @@ public final class RandomModels {
             return new Spec(Arch.OLMOE, 1024, 16, 16, 8, 32, 4, 256, 2048, TensorType.F16, 7, "random-olmoe-large");
         }
 
+        /**
+         * Benchmark-sized GLM-4.5-style model (sigmoid, selection bias, 4 expert groups of which 2 are
+         * used, weight scale): the olmoe benchmark model's shape with 4 KV heads, layer 0 dense.
+         */
+        public static Spec glm4moeLarge() {
+            return new Spec(Arch.GLM4MOE, 1024, 16, 4, 8, 32, 4, 256, 2048, TensorType.F16, 8, "random-glm4moe-large");
+        }
+
         public Spec withEmbd(int v) { return new Spec(arch, v, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, seed, name); }
 
         /** Sets nHead; olmoe keeps nHeadKv equal, llama keeps the current nHead/nHeadKv ratio where it divides. */
@@ -231,11 +239,6 @@ public final class RandomModels {
         Objects.requireNonNull(spec, "spec");
         build(spec).write(file);
         return file;
-    }
-
-    /** Writes the benchmark-sized model ({@link Spec#olmoeLarge()}). */
-    public static Path writeLarge(Path file) throws IOException {
-        return write(Spec.olmoeLarge(), file);
     }
 
     /** Declares everything; no weight is generated until {@link GgufWriter#write} pulls it. */
