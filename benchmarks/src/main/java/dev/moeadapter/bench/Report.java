@@ -105,7 +105,8 @@ final class Report {
         boolean met = headline.size() == 2 && headline.stream().allMatch(t -> t.ppMet() && t.tgMet());
         ModelSummary model = nat != null ? nat : pre != null ? pre : cuda;
 
-        String table = table(rows, model, targets) + sigmoidBiasTable(bias);
+        // a run of the sigmoid-with-bias rows alone has no main table
+        String table = (rows.stream().anyMatch(Row::ok) ? table(rows, model, targets) : "") + sigmoidBiasTable(bias);
         Results.write(out, new Output("MoE Adapter engine throughput (llama-bench pp/tg definitions)", Instant.now().toString(),
                 machine(), new Config(c.threads(), c.prompt(), c.gen(), c.reps(), rounds, c.editScale(), c.seed(), c.gpuLayers()), model, rows, ratios,
                 targets, met, bias, table));
@@ -348,14 +349,16 @@ final class Report {
             return "";
         }
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%nSigmoid with selection bias and expert groups: %s, same settings and rounds%n%n",
-                bias.model() == null ? "?" : bias.model().description()));
-        String fmt = "| %-70s | %16s | %16s |%n";
+        b.append(String.format(Locale.ROOT, "%nSigmoid with selection bias and expert groups: %s (%s, %.0f MiB), same settings and rounds%n%n",
+                bias.model() == null ? "?" : bias.model().description(),
+                bias.model() == null ? "?" : Path.of(bias.model().path()).getFileName(),
+                bias.model() == null ? 0 : bias.model().sizeBytes() / 1048576.0));
+        String fmt = "| %-78s | %16s | %16s |%n";
         b.append(String.format(Locale.ROOT, fmt, "", "pp" + c.prompt() + " t/s", "tg" + c.gen() + " t/s"));
-        b.append(String.format(Locale.ROOT, "|%s|%s:|%s:|%n", "-".repeat(72), "-".repeat(17), "-".repeat(17)));
+        b.append(String.format(Locale.ROOT, "|%s|%s:|%s:|%n", "-".repeat(80), "-".repeat(17), "-".repeat(17)));
         for (Row r : bias.rows()) {
             b.append(r.ok() ? String.format(Locale.ROOT, fmt, r.label(), pm(r.pp()), pm(r.tg()))
-                    : String.format(Locale.ROOT, "| %-70s | %s: %s | |%n", r.label(), r.status(), String.valueOf(r.error()).replace('|', '/')));
+                    : String.format(Locale.ROOT, "| %-78s | %s: %s | |%n", r.label(), r.status(), String.valueOf(r.error()).replace('|', '/')));
         }
         Ratio q = bias.editsOverNoPlan();
         if (q != null) {

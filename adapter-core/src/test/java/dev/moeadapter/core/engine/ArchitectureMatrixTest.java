@@ -25,8 +25,9 @@ import static org.assertj.core.api.Assertions.within;
  * renormalised (mixtral, qwen3moe), sigmoid with selection bias, expert groups and a weight scale
  * (glm4moe), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
  * convolution/attention memory (lfm2moe), top-k on raw logits with sigmoid weights (llama4),
- * sqrt-softplus with selection bias after a hash-routed layer (deepseek4). Every edit must mean the
- * same in each; edits on a hash-routed layer are refused.
+ * sqrt-softplus with selection bias after a hash-routed layer (deepseek4), softmax on a hybrid
+ * gated-delta-net/attention memory (qwen3next). Every edit must mean the same in each; edits on a
+ * hash-routed layer are refused.
  */
 class ArchitectureMatrixTest {
     private static final String PROMPT = "The quick brown fox jumps";
@@ -68,7 +69,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void modelInfoReportsEachLayersRouting(String name) {
         ModelInfo i = TestModels.byName(name).info();
         record Want(Gating gating, boolean renormalized, boolean bias, List<Integer> layers, int selectable, boolean cutsLastLayer,
@@ -87,6 +88,7 @@ class ArchitectureMatrixTest {
             case "llama4" -> new Want(Gating.SIGMOID, false, false, List.of(0, 1, 2, 3), 8, true);
             // cuts to the output rows only after its last layer; layer 0 takes its experts from the token id, without bias
             case "deepseek4" -> new Want(Gating.SQRT_SOFTPLUS, true, true, List.of(0, 1, 2), 8, false, List.of(0));
+            case "qwen3next" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1), 8, false); // cuts after its last layer
             default -> throw new IllegalArgumentException(name);
         };
         assertThat(i.moeLayers()).isEqualTo(want.layers());
@@ -106,7 +108,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void generationIsDeterministic(String name) {
         Model m = TestModels.byName(name);
         assertThat(greedy(m, 8)).isEqualTo(greedy(m, 8));
@@ -128,7 +130,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void tracesHoldProbabilitiesAndTheSelectedWeights(String name) {
         Model m = TestModels.byName(name);
         ModelInfo i = m.info();
@@ -159,7 +161,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void forcingAnExpertSelectsIt(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -183,7 +185,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void rankTwoKeepsTheModelsOwnSecondChoice(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -210,7 +212,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void topTwoKeepsTheModelsOwnFirstTwoChoices(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -232,7 +234,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void aDeniedExpertNeverGetsWeight(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -249,7 +251,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void replacingTheDistributionSelectsItsTopKAndMixesItsEntries(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts(), k = m.info().expertsUsed();
@@ -283,7 +285,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
         Model m = TestModels.byName(name);
         int[] a = m.tokenize("abc def ghi");

@@ -20,7 +20,8 @@ import java.util.Objects;
  * leading dense layer and a weight scale ({@code glm4moe}), softmax after top-k with router bias
  * ({@code gpt-oss}), sigmoid with bias on a hybrid convolution/attention memory ({@code lfm2moe}),
  * top-k on raw logits with sigmoid weights ({@code llama4}), sqrt-softplus with a selection bias after
- * a hash-routed layer ({@code deepseek4}),
+ * a hash-routed layer ({@code deepseek4}), softmax on a hybrid gated-delta-net/attention memory
+ * ({@code qwen3next}),
  * and a dense {@code llama}.
  *
  * <p>Weights are drawn per tensor from a generator seeded by (spec seed, tensor name), so a tensor's
@@ -89,6 +90,11 @@ public final class RandomModels {
          * llama.cpp sizes the indexer's rotation from an empty cache and divides by zero).
          */
         DEEPSEEK4("deepseek4"),
+        /**
+         * Qwen3-Next: hybrid memory (gated delta net layer 0, gated attention layer 1), softmax router
+         * with renormalised top-k, a shared expert behind a sigmoid gate.
+         */
+        QWEN3NEXT("qwen3next"),
         /** Plain llama with a dense SwiGLU FFN; no router. */
         DENSE("llama");
 
@@ -161,6 +167,10 @@ public final class RandomModels {
         /** One KV head (DeepSeek-V4 shares one latent KV across heads). */
         public static Spec deepseek4() {
             return new Spec(Arch.DEEPSEEK4, 64, 4, 1, 3, 8, 2, 32, 512, TensorType.F32, 50, "random-deepseek4");
+        }
+
+        public static Spec qwen3next() {
+            return new Spec(Arch.QWEN3NEXT, 64, 4, 2, 2, 8, 2, 32, 512, TensorType.F32, 51, "random-qwen3next");
         }
 
         public static Spec dense() {
@@ -272,6 +282,12 @@ public final class RandomModels {
                     .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
             case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
+            case QWEN3NEXT -> w.putUInt32(a + ".ssm.conv_kernel", Q3N_CONV_KERNEL)
+                    .putUInt32(a + ".ssm.inner_size", Q3N_V_HEADS * s.headDim())
+                    .putUInt32(a + ".ssm.state_size", s.headDim())
+                    .putUInt32(a + ".ssm.time_step_rank", Q3N_V_HEADS)
+                    .putUInt32(a + ".ssm.group_count", Q3N_K_HEADS)
+                    .putUInt32(a + ".full_attention_interval", 2); // layer 1 attention, layer 0 linear
             case DEEPSEEK4 -> w.putUInt32(a + ".attention.q_lora_rank", DS4_Q_RANK)
                     .putUInt32(a + ".attention.sliding_window", 64)
                     .putUInt32(a + ".attention.output_group_count", DS4_OUT_GROUPS)
@@ -332,7 +348,13 @@ public final class RandomModels {
                 addFfn(w, s, i);
                 continue;
             }
-            addRandom(w, s, p + "attn_q.weight", mt, inv, e, q);
+            if (s.arch() == Arch.QWEN3NEXT && i % 2 == 0) {
+                addGatedDeltaNet(w, s, i);
+                addFfn(w, s, i);
+                continue;
+            }
+            // Qwen3-Next's query projection also yields the attention output gate
+            addRandom(w, s, p + "attn_q.weight", mt, inv, e, s.arch() == Arch.QWEN3NEXT ? 2 * q : q);
             addRandom(w, s, p + "attn_k.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_v.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_output.weight", mt, (float) (1 / Math.sqrt(q)), q, e);
@@ -342,7 +364,7 @@ public final class RandomModels {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
                 }
-                case QWEN3MOE, LFM2MOE -> {
+                case QWEN3MOE, LFM2MOE, QWEN3NEXT -> {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                 }
@@ -364,7 +386,7 @@ public final class RandomModels {
         TensorType mt = s.type();
         float inv = (float) (1 / Math.sqrt(e)), down = (float) (1 / Math.sqrt(ff));
         // glm4moe and gpt-oss norm the FFN input with the post-attention norm
-        boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS;
+        boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS || s.arch() == Arch.QWEN3NEXT;
         w.addTensor(p + (postNorm ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType.F32, ones(e), e);
         boolean leadingDense = (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) && i == 0;
         if (s.arch().isMoe() && !leadingDense) {
@@ -379,7 +401,10 @@ public final class RandomModels {
                 // selection bias comparable to the gate scores, so it changes which experts win
                 addRandom(w, s, p + "exp_probs_b.bias", TensorType.F32, 0.5f, x);
             }
-            if (s.arch() == Arch.LLAMA4 || s.arch() == Arch.DEEPSEEK4) {
+            if (s.arch() == Arch.QWEN3NEXT) {
+                addRandom(w, s, p + "ffn_gate_inp_shexp.weight", TensorType.F32, inv, e);
+            }
+            if (s.arch() == Arch.LLAMA4 || s.arch() == Arch.DEEPSEEK4 || s.arch() == Arch.QWEN3NEXT) {
                 addRandom(w, s, p + "ffn_gate_shexp.weight", mt, inv, e, ff);
                 addRandom(w, s, p + "ffn_down_shexp.weight", mt, down, ff, e);
                 addRandom(w, s, p + "ffn_up_shexp.weight", mt, inv, e, ff);
@@ -453,6 +478,24 @@ public final class RandomModels {
     }
 
     private static final int LFM_CONV_CACHE = 3;
+    private static final int Q3N_CONV_KERNEL = 4, Q3N_K_HEADS = 2, Q3N_V_HEADS = 4;
+
+    /** Qwen3-Next's linear attention: q/k/v and gate projections, a short convolution, decay and beta, output. */
+    private static void addGatedDeltaNet(GgufWriter w, Spec s, int i) {
+        String p = "blk." + i + ".";
+        long e = s.nEmbd(), d = s.headDim(), key = Q3N_K_HEADS * d, value = Q3N_V_HEADS * d;
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e));
+        addRandom(w, s, p + "attn_qkv.weight", mt, inv, e, 2 * key + value);
+        addRandom(w, s, p + "attn_gate.weight", mt, inv, e, value);
+        addRandom(w, s, p + "ssm_conv1d.weight", TensorType.F32, 0.5f, Q3N_CONV_KERNEL, 2 * key + value);
+        addRandom(w, s, p + "ssm_dt.bias", TensorType.F32, 0.5f, Q3N_V_HEADS);
+        // A < 0 (stored as -exp(A_log)) so the recurrent state decays instead of growing
+        w.addTensor(p + "ssm_a", TensorType.F32, TensorData.constant(-1f, Q3N_V_HEADS), Q3N_V_HEADS);
+        addRandom(w, s, p + "ssm_ba.weight", mt, inv, e, 2L * Q3N_V_HEADS);
+        w.addTensor(p + "ssm_norm.weight", TensorType.F32, ones(d), d);
+        addRandom(w, s, p + "ssm_out.weight", mt, (float) (1 / Math.sqrt(value)), value, e);
+    }
 
     /** LFM2-MoE test model: layer 1 is attention, the others short convolutions. */
     private static boolean lfmAttention(int layer) {
@@ -525,12 +568,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -543,6 +586,7 @@ public final class RandomModels {
             case "lfm2moe" -> Spec.lfm2moe();
             case "llama4" -> Spec.llama4();
             case "deepseek4" -> Spec.deepseek4();
+            case "qwen3next" -> Spec.qwen3next();
             case "large" -> Spec.olmoeLarge();
             default -> throw new IllegalArgumentException("unknown model kind: " + args[0]);
         };

@@ -44,6 +44,7 @@ public final class TestModels {
             case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
             case "llama4" -> load(RandomModels.Spec.llama4());
             case "deepseek4" -> load(RandomModels.Spec.deepseek4());
+            case "qwen3next" -> load(RandomModels.Spec.qwen3next());
             case "dense" -> dense();
             default -> throw new IllegalArgumentException(name);
         };
