@@ -288,36 +288,8 @@ class ArchitectureMatrixTest {
     @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
         Model m = TestModels.byName(name);
-        int[] a = m.tokenize("abc def ghi");
-        int[] b = m.tokenize("xyz uvw rst");
-        float[][] alone = new float[a.length][];
-        try (Session s = open(m, 2)) {
-            s.decode(Batch.allOutputs(0, 0, a));
-            for (int i = 0; i < a.length; i++) {
-                alone[i] = s.logits(i);
-            }
-        }
-        int layer = firstRoutedLayer(m);
-        try (Session s = open(m, 2)) {
-            s.setPlan(1, RoutingPlan.of(new RouterEdit.KeepRank(layer, 2, PositionRange.ALL),
-                    RouterEdit.ScaleWeights.keepTop(m.info().lastMoeLayer(), m.info().expertsUsed(), 1, PositionRange.ALL)));
-            Batch.Builder both = Batch.builder();
-            for (int i = 0; i < a.length; i++) {
-                both.add(a[i], i, 0, true);
-            }
-            for (int i = 0; i < b.length; i++) {
-                both.add(b[i], i, 1, true);
-            }
-            s.decode(both.build());
-            for (int i = 0; i < a.length; i++) {
-                assertThat(Arrays.equals(s.logits(i), alone[i])).as("sequence 0 row %d", i).isTrue();
-            }
-            float[] edited = s.logits(a.length + b.length - 1);
-            try (Session plain = open(m, 1)) {
-                plain.decode(Batch.of(0, 0, b));
-                assertThat(Arrays.equals(plain.logits(b.length - 1), edited)).as("the edited sequence changed").isFalse();
-            }
-        }
+        NeighbourIsolation.assertPlanStaysOnItsSequence(m, RoutingPlan.of(new RouterEdit.KeepRank(firstRoutedLayer(m), 2, PositionRange.ALL),
+                RouterEdit.ScaleWeights.keepTop(m.info().lastMoeLayer(), m.info().expertsUsed(), 1, PositionRange.ALL)));
     }
 
     @ParameterizedTest
