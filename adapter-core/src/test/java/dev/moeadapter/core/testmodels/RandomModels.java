@@ -132,6 +132,7 @@ public final class RandomModels {
             // olmoe's q/k norm weights are {n_embd}, so K must be n_embd wide: no GQA.
             require(arch != Arch.OLMOE || nHeadKv == nHead, "olmoe requires nHeadKv == nHead");
             require(arch != Arch.GLM4MOE || (nExpert % GLM_GROUPS == 0 && nLayer >= 2), "glm4moe needs experts in 4 groups and a MoE layer after the dense one");
+            require(arch != Arch.DEEPSEEK4 || nLayer > DS4_HASH_LAYERS, "deepseek4 needs a routed layer after the hash-routed one");
         }
 
         public static Spec olmoe() {
@@ -294,7 +295,7 @@ public final class RandomModels {
                     .putUInt32(a + ".attention.output_lora_rank", DS4_OUT_RANK)
                     .putFloat32(a + ".attention.compress_rope_freq_base", 10000f)
                     .putInt32Array(a + ".attention.compress_ratios", ds4CompressRatios(s))
-                    .putUInt32(a + ".attention.indexer.head_count", 2)
+                    .putUInt32(a + ".attention.indexer.head_count", DS4_INDEXER_HEADS)
                     .putUInt32(a + ".attention.indexer.key_length", DS4_INDEXER_KEY)
                     .putUInt32(a + ".attention.indexer.top_k", 8)
                     .putUInt32(a + ".hyper_connection.count", DS4_HYPER_CONNECTIONS)
