@@ -39,7 +39,7 @@ while (($#)); do
     --no-jllama) JLLAMA=0; shift ;;
     --no-sigmoid-bias) BIAS=0; shift ;;
     --strict)  STRICT=(--strict); shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done

@@ -29,7 +29,7 @@ while (($#)); do
     --prompt)  PROMPT=${2:?}; shift 2 ;;
     --gen)     GEN=${2:?}; shift 2 ;;
     --reps)    REPS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
