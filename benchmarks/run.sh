@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Engine throughput benchmark (docs/benchmarks.md). Run from the repository root as
-#   ./moe bench [--threads N] [--prompt N] [--gen N] [--reps N] [--rounds N] [--model FILE.gguf] [--no-jllama] [--strict]
+#   ./moe bench [--threads N] [--prompt N] [--gen N] [--reps N] [--rounds N] [--model FILE.gguf] [--no-jllama]
+#               [--no-sigmoid-bias] [--strict]
 # which sets JAVA_HOME to a JDK 25. Steps:
 #   1. builds adapter-core (prebuilt llama.cpp natives, test-jar) and this module with Maven (-Pbench)
 #   2. builds the engine's natives from the same llama.cpp source for this CPU (LLAMA_BUILD=cmake,
 #      -march=native) and llama-bench in that same build tree, once
 #   3. builds llama-bench against the engine's prebuilt libraries, once
-#   4. writes the random-weight benchmark model into the cache, once
+#   4. writes the random-weight benchmark models into the cache, once: OLMoE-style, and GLM-4.5-style
+#      (sigmoid gating with selection bias and expert groups)
 #   5. runs, --rounds times with --reps repetitions each: llama-bench (native), the engine on the native
-#      libraries (no plan, edits on every MoE layer), llama-bench (prebuilt libs), the engine on the
-#      prebuilt libraries, each in a process of its own; then java-llama.cpp once (reps x rounds); prints
-#      one table (samples pooled over rounds) with ratios to both llama-bench builds
+#      libraries (no plan, edits on every MoE layer), the same two engine rows on the GLM-4.5-style model,
+#      llama-bench (prebuilt libs), the engine on the prebuilt libraries, each in a process of its own;
+#      then java-llama.cpp once (reps x rounds); prints one table (samples pooled over rounds) with ratios
+#      to both llama-bench builds, and the GLM-4.5-style model's edits / no-plan ratios
 # Results: benchmarks/target/results/latest.json (+ every step's JSON and log next to it).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -24,7 +27,7 @@ RESULTS="$ROOT/benchmarks/target/results"
 say() { echo "[bench] $*" >&2; }
 die() { echo "[bench] ERROR: $*" >&2; exit 1; }
 
-THREADS=2 PROMPT=512 GEN=128 REPS=4 ROUNDS=4 MODEL="" JLLAMA=1 STRICT=()
+THREADS=2 PROMPT=512 GEN=128 REPS=4 ROUNDS=4 MODEL="" JLLAMA=1 BIAS=1 STRICT=()
 while (($#)); do
   case "$1" in
     --threads) THREADS=${2:?}; shift 2 ;;
@@ -34,8 +37,9 @@ while (($#)); do
     --rounds)  ROUNDS=${2:?}; shift 2 ;;
     --model)   MODEL=${2:?}; shift 2 ;;
     --no-jllama) JLLAMA=0; shift ;;
+    --no-sigmoid-bias) BIAS=0; shift ;;
     --strict)  STRICT=(--strict); shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -123,19 +127,23 @@ build_prebuilt_bench() {
 }
 build_prebuilt_bench || say "warning: skipping the llama-bench-on-prebuilt-libraries row"
 
-# 4. the benchmark model: random weights, OLMoE-style F16 MoE (RandomModels.writeLarge), never committed.
+# 4. the benchmark models: random weights, F16 MoE (RandomModels.Spec.olmoeLarge / glm4moeLarge), never committed.
 #    Named after the generator's source, so a changed generator writes a new file.
-if [[ -z "$MODEL" ]]; then
-  GEN_SRC="$ROOT/adapter-core/src/test/java/dev/moeadapter/core/testmodels/RandomModels.java"
-  MODEL="$CACHE/bench/random-olmoe-large-f16-$(sha256sum "$GEN_SRC" | cut -c1-12).gguf"
-  if [[ ! -f "$MODEL" ]]; then
-    say "writing the benchmark model $MODEL"
+GEN_SRC="$ROOT/adapter-core/src/test/java/dev/moeadapter/core/testmodels/RandomModels.java"
+bench_model() { # KIND -> path of the generated model, written once
+  local file="$CACHE/bench/random-$1-large-f16-$(sha256sum "$GEN_SRC" | cut -c1-12).gguf"
+  if [[ ! -f "$file" ]]; then
+    say "writing the benchmark model $file"
     mkdir -p "$CACHE/bench"
-    find "$CACHE/bench" -maxdepth 1 -name 'random-olmoe-large-f16-*.gguf' -delete
-    "$JAVA" -cp "$CP" dev.moeadapter.bench.GenerateModel "$MODEL" || die "could not write the benchmark model"
+    find "$CACHE/bench" -maxdepth 1 -name "random-$1-large-f16-*.gguf" -delete
+    "$JAVA" -cp "$CP" dev.moeadapter.bench.GenerateModel "$file" "$1" >&2 || die "could not write the $1 benchmark model"
   fi
-fi
+  echo "$file"
+}
+[[ -n "$MODEL" ]] || MODEL=$(bench_model olmoe)
 [[ -f "$MODEL" ]] || die "model not found: $MODEL"
+BIAS_MODEL=""
+((BIAS)) && BIAS_MODEL=$(bench_model glm4moe)
 
 # 5. measurements, one process each, each engine run right after the llama-bench of its pair, in rounds so
 #    that the machine's slow drifts fall on every row alike; then java-llama.cpp once, then the report
@@ -148,20 +156,22 @@ llama_bench() { # NAME BINARY ROUND
     || { tail -n 20 "$out.log" >&2; die "$1 failed, see $out.log"; }
   REPORT+=(--"$1" "$out.json")
 }
-engine() { # NATIVES ROUND [JVM options]; even rounds measure the edits first (the first row of a JVM runs slower)
-  local out="$RESULTS/engine-$1-r$2" order=()
-  (($2 % 2)) || order=(--edits-first)
-  "$JAVA" --enable-native-access=ALL-UNNAMED "${@:3}" -cp "$CP" dev.moeadapter.bench.EngineBenchmark engine --natives "$1" \
-    "${order[@]}" "${COMMON[@]}" --out "$out.json" >"$out.log" 2>&1 \
-    || { tail -n 30 "$out.log" >&2; die "the engine failed on the $1 libraries, see $out.log"; }
-  REPORT+=(--engine-"$1" "$out.json")
+engine() { # ROWS NATIVES ROUND MODEL [JVM options]; even rounds measure the edits first (the first row of a JVM runs slower)
+  local out="$RESULTS/$1-$2-r$3" order=() report=--engine-$2
+  [[ $1 == engine ]] || report=--engine-$1
+  (($3 % 2)) || order=(--edits-first)
+  "$JAVA" --enable-native-access=ALL-UNNAMED "${@:5}" -cp "$CP" dev.moeadapter.bench.EngineBenchmark engine --natives "$2" \
+    --rows "$1" "${order[@]}" "${COMMON[@]}" --model "$4" --out "$out.json" >"$out.log" 2>&1 \
+    || { tail -n 30 "$out.log" >&2; die "the engine ($1) failed on the $2 libraries, see $out.log"; }
+  REPORT+=("$report" "$out.json")
 }
 for ((r = 1; r <= ROUNDS; r++)); do
-  say "round $r/$ROUNDS: llama-bench (native), engine on the native libraries, llama-bench (prebuilt libs), engine on them"
+  say "round $r/$ROUNDS: llama-bench (native), engine on the native libraries (both models), llama-bench (prebuilt libs), engine on them"
   llama_bench llama-bench-native "$LB" "$r"
-  engine native "$r" -Dmoe.adapter.native.dir="$NATIVE_DIR"
+  engine engine native "$r" "$MODEL" -Dmoe.adapter.native.dir="$NATIVE_DIR"
+  [[ -z "$BIAS_MODEL" ]] || engine sigmoid-bias native "$r" "$BIAS_MODEL" -Dmoe.adapter.native.dir="$NATIVE_DIR"
   [[ -z "$LBP" ]] || llama_bench llama-bench-prebuilt "$LBP" "$r"
-  engine prebuilt "$r"
+  engine engine prebuilt "$r" "$MODEL"
 done
 if ((JLLAMA)); then
   say "java-llama.cpp: $((REPS * ROUNDS)) repetitions"

@@ -6,6 +6,8 @@
 # integrities, and is cached (MOE_ADAPTER_CACHE, default ~/.cache/moe-adapter), so a second build
 # is offline. Modes (LLAMA_BUILD):
 #   prebuilt  the CPU libraries of @node-llama-cpp/linux-x64 (default)
+#   prebuilt-cuda  the CUDA libraries of @node-llama-cpp/linux-x64-cuda (≈ 140 MB, never fetched by
+#             default; needs the CUDA 13 runtime: libcudart.so.13, libcublas.so.13; see cuda-check.sh)
 #   cmake     build llama.cpp from the source bundle of node-llama-cpp with CMake;
 #             LLAMA_CMAKE_ARGS adds flags, e.g. "-DGGML_CUDA=ON"; LLAMA_CMAKE_CONFIGURE_ONLY=1
 #             stops after the configure step (a quick check of a machine's toolchain)
@@ -25,6 +27,8 @@ SRC_PKG="node-llama-cpp@$NLC_VERSION"
 SRC_SHA512="sha512-bltIipuWmc123H7tMIgDGKSsSrhmhlQYeVUC48XTjVW7XGJJiJJyCdlTMzQ/LiWoPkGDpcL4FviDpgw7qfTiDw=="
 BIN_PKG="@node-llama-cpp/linux-x64@$NLC_VERSION"
 BIN_SHA512="sha512-5uCCDNqWCNfaAm8aR/Uzxbo4HBpKgNF91kCHPepKhgMgV2OAmatoefbOlMihsqCiH2Od35E/eUHQCFbfRBJuOg=="
+CUDA_PKG="@node-llama-cpp/linux-x64-cuda@$NLC_VERSION"
+CUDA_SHA512="sha512-8rQCjyNNLZJUFit+YpjwlC4hwkKgOMIkB2wuycKBf8NU2O3ySKbiWZQ8aw9ku2nUTXjSnUIrE6KB88itduTBuA=="
 
 say() { echo "[natives] $*" >&2; }
 die() { echo "[natives] ERROR: $*" >&2; exit 1; }
@@ -35,7 +39,7 @@ need tar "install it with: apt-get install tar"
 need openssl "install it with: apt-get install openssl"
 need readelf "install it with: apt-get install binutils"
 
-[[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]] || [[ "$MODE" != prebuilt ]] \
+[[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]] || [[ "$MODE" != prebuilt* ]] \
   || die "prebuilt llama.cpp libraries are for linux x86_64; use LLAMA_BUILD=cmake or LLAMA_BUILD=local"
 
 sri() { echo "sha512-$(openssl dgst -sha512 -binary "$1" | base64 -w0)"; }
@@ -86,12 +90,17 @@ llama_source() {
 
 SRC=$(llama_source)
 case "$MODE" in
-  prebuilt)
+  prebuilt|prebuilt-cuda)
     INC="-I$SRC/include -I$SRC/ggml/include"
-    BIN_TGZ=$(fetch "$BIN_PKG" "$BIN_SHA512")
-    LIB_DIR="$(unpack "$BIN_TGZ")/bins/linux-x64"
-    LIBS=("$LIB_DIR"/libllama.v*.so "$LIB_DIR"/libggml.v*.so "$LIB_DIR"/libggml-base.so "$LIB_DIR"/libggml-cpu-*.so)
-    LINK="-L$LIB_DIR -l:$(basename "$LIB_DIR"/libllama.v*.so) -l:$(basename "$LIB_DIR"/libggml.v*.so) -l:libggml-base.so"
+    if [[ "$MODE" == prebuilt ]]; then
+      LIB_DIR="$(unpack "$(fetch "$BIN_PKG" "$BIN_SHA512")")/bins/linux-x64"
+    else
+      LIB_DIR="$(unpack "$(fetch "$CUDA_PKG" "$CUDA_SHA512")")/bins/linux-x64-cuda"
+    fi
+    # libllama.v0.5.0.so / libllama.cuda.v0.5.0.so; the CUDA backend (libggml-cuda.so) is loaded at run time
+    LIBS=("$LIB_DIR"/libllama.*.so "$LIB_DIR"/libggml.*.so "$LIB_DIR"/libggml-base.so "$LIB_DIR"/libggml-cpu-*.so)
+    [[ "$MODE" == prebuilt ]] || LIBS+=("$LIB_DIR"/libggml-cuda.so)
+    LINK="-L$LIB_DIR -l:$(basename "$LIB_DIR"/libllama.*.so) -l:$(basename "$LIB_DIR"/libggml.*.so) -l:libggml-base.so"
     ;;
   cmake)
     need cmake "install it with: apt-get install cmake"
@@ -126,7 +135,7 @@ case "$MODE" in
     mapfile -t LIBS < <(find "$LIB_DIR" -maxdepth 1 -name 'lib*.so*')
     LINK="-L$LIB_DIR -lllama -lggml -lggml-base"
     ;;
-  *) die "unknown LLAMA_BUILD '$MODE' (prebuilt, cmake or local)" ;;
+  *) die "unknown LLAMA_BUILD '$MODE' (prebuilt, prebuilt-cuda, cmake or local)" ;;
 esac
 
 STAMP="$MODE ${LLAMA_CMAKE_ARGS:-} ${LLAMA_HOME:-} $(cat "$HERE"/moe_shim.cpp "$HERE"/moe_shim.h "$HERE"/moe_check.cpp "$0" | sha256sum | cut -c1-16)"

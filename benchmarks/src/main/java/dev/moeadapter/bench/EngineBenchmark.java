@@ -31,13 +31,15 @@ import java.util.TreeSet;
 /**
  * Engine throughput benchmark, one step per process (orchestrated by {@code benchmarks/run.sh}):
  * <pre>
- * EngineBenchmark engine --natives native|prebuilt [--edits-first] COMMON --out engine.json
+ * EngineBenchmark engine --natives native|prebuilt [--rows engine|sigmoid-bias] [--edits-first] COMMON --out engine.json
  *                                                   this engine: no plan and an AddDelta on every MoE layer
  *                                                   (on the native libraries the JVM loads:
- *                                                   -Dmoe.adapter.native.dir or the packaged ones)
+ *                                                   -Dmoe.adapter.native.dir or the packaged ones); --rows
+ *                                                   sigmoid-bias names the rows of the sigmoid-with-bias model
  * EngineBenchmark jllama COMMON --out jllama.json   java-llama.cpp (de.kherud:llama), see {@link JavaLlamaBench}
  * EngineBenchmark report COMMON --out latest.json   the table: see {@link Report} for its inputs
  * COMMON: --model M.gguf [--threads 2] [--prompt 512] [--gen 128] [--reps 4] [--edit-scale 0.01] [--seed 42]
+ *         [--gpu-layers 0] (engine rows only; -1 offloads every layer)
  * </pre>
  * Definitions follow llama-bench: pp = one batch of N prompt tokens (random ids, BOS first) decoded
  * from an empty KV cache; tg = G single-token decodes from an empty cache; each after a warm-up
@@ -47,7 +49,7 @@ import java.util.TreeSet;
 public final class EngineBenchmark {
 
     /** What every step measures with. */
-    record Settings(Path model, int threads, int prompt, int gen, int reps, float editScale, long seed) {}
+    record Settings(Path model, int threads, int prompt, int gen, int reps, float editScale, long seed, int gpuLayers) {}
 
     /** {@code --key value} options (a key may repeat) and {@code --flag} switches. */
     record Options(Map<String, List<String>> values, Set<String> flags) {
@@ -99,8 +101,12 @@ public final class EngineBenchmark {
             if (!(scale > 0) || Float.isInfinite(scale)) {
                 throw new IllegalArgumentException("--edit-scale must be a positive number");
             }
+            int gpuLayers = Integer.parseInt(get("--gpu-layers", "0"));
+            if (gpuLayers < -1) {
+                throw new IllegalArgumentException("--gpu-layers must be -1 (all), 0 or positive");
+            }
             return new Settings(requirePath("--model"), positive("--threads", 2), positive("--prompt", 512),
-                    positive("--gen", 128), positive("--reps", 4), scale, Long.parseLong(get("--seed", "42")));
+                    positive("--gen", 128), positive("--reps", 4), scale, Long.parseLong(get("--seed", "42")), gpuLayers);
         }
     }
 
@@ -127,7 +133,8 @@ public final class EngineBenchmark {
         }
         // System.exit: java-llama.cpp leaves non-daemon threads behind
         switch (mode) {
-            case "engine" -> Results.write(out, engine(s, o.get("--natives", "native"), o.flags().contains("--edits-first")));
+            case "engine" -> Results.write(out, engine(s, o.get("--natives", "native"), o.get("--rows", "engine"),
+                    o.flags().contains("--edits-first")));
             case "jllama" -> Results.write(out, JavaLlamaBench.run(s));
             case "report" -> System.exit(new Report(s, o).run(out));
             default -> {
@@ -142,14 +149,24 @@ public final class EngineBenchmark {
 
     /**
      * Both engine rows on the native library set this JVM loads ({@code natives} names it in ids and
-     * labels): no plan, then the edits, or the other way round.
+     * labels): no plan, then the edits, or the other way round. Row ids start with {@code rows}
+     * ({@code engine}, or {@code sigmoid-bias} for the sigmoid-with-bias model, whose labels name it).
      */
-    static EngineResult engine(Settings c, String natives, boolean editsFirst) throws IOException {
-        String where = natives.equals("native") ? "native build" : "prebuilt libs";
-        try (Model model = Model.load(ModelParams.of(c.model()))) {
+    static EngineResult engine(Settings c, String natives, String rows, boolean editsFirst) throws IOException {
+        if (!rows.equals("engine") && !rows.equals("sigmoid-bias")) {
+            throw new IllegalArgumentException("--rows is engine or sigmoid-bias, not " + rows);
+        }
+        String where = Report.where(natives);
+        try (Model model = Model.load(ModelParams.of(c.model()).withGpuLayers(c.gpuLayers()))) {
             ModelInfo info = model.info();
             if (!info.isMoe()) {
                 throw new IllegalStateException("the model has no MoE layers; the all-layer edit row needs a MoE model");
+            }
+            if (rows.equals("sigmoid-bias") && !info.selectionBias()) {
+                throw new IllegalStateException("--rows sigmoid-bias needs a model that selects by score + bias; " + info.architecture() + " does not");
+            }
+            if (!rows.equals("engine")) {
+                where += ", " + info.architecture() + " " + info.gating().name().toLowerCase(Locale.ROOT) + " + bias";
             }
             ModelSummary summary = new ModelSummary(c.model().toString(), Files.size(c.model()), info.description(),
                     info.architecture(), info.layers(), info.moeLayers().size(), info.experts(), info.expertsUsed(),
@@ -189,7 +206,7 @@ public final class EngineBenchmark {
             common.put("native_dir", NativeLibraries.locate().toString());
             common.put("llama_cpp_libraries", loadedLlamaLibraries());
             common.put("session", "context " + (c.prompt() + c.gen()) + ", batch = ubatch = " + c.prompt()
-                    + ", 1 sequence, threads = batch threads = " + c.threads());
+                    + ", 1 sequence, threads = batch threads = " + c.threads() + ", gpu layers " + c.gpuLayers());
             Map<String, Object> d1 = new LinkedHashMap<>(common);
             d1.put("plan", "none");
             Map<String, Object> d2 = new LinkedHashMap<>(common);
@@ -200,8 +217,8 @@ public final class EngineBenchmark {
                 throw new IllegalStateException("the edits did not change the logits of a probe prompt");
             }
             return new EngineResult(summary, List.of(
-                    Row.measured("engine-" + natives + "-no-plan", noPlanLabel, plain.pp, plain.tg, d1),
-                    Row.measured("engine-" + natives + "-all-layer-edits", editLabel, edited.pp, edited.tg, d2)));
+                    Row.measured(rows + "-" + natives + "-no-plan", noPlanLabel, plain.pp, plain.tg, d1),
+                    Row.measured(rows + "-" + natives + "-all-layer-edits", editLabel, edited.pp, edited.tg, d2)));
         }
     }
 

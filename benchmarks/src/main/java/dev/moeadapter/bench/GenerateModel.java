@@ -8,25 +8,27 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 
 /**
- * {@code GenerateModel OUT.gguf}: writes the benchmark model ({@link RandomModels#writeLarge}, a
- * random-weight OLMoE-style F16 MoE) to a temporary file next to OUT and renames it into place, so an
- * interrupted run never leaves a truncated model behind.
+ * {@code GenerateModel OUT.gguf [olmoe|glm4moe]}: writes a benchmark model ({@link RandomModels.Spec#olmoeLarge},
+ * a random-weight OLMoE-style F16 MoE, by default; {@link RandomModels.Spec#glm4moeLarge}, sigmoid gating
+ * with selection bias and expert groups, for the sigmoid-with-bias rows) to a temporary file next to
+ * OUT and renames it into place, so an interrupted run never leaves a truncated model behind.
  */
 public final class GenerateModel {
     private GenerateModel() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 1) {
-            System.err.println("usage: GenerateModel OUT.gguf");
+        String kind = args.length == 2 ? args[1] : "olmoe";
+        if (args.length < 1 || args.length > 2 || !(kind.equals("olmoe") || kind.equals("glm4moe"))) {
+            System.err.println("usage: GenerateModel OUT.gguf [olmoe|glm4moe]");
             System.exit(2);
         }
+        RandomModels.Spec spec = kind.equals("olmoe") ? RandomModels.Spec.olmoeLarge() : RandomModels.Spec.glm4moeLarge();
         Path out = Path.of(args[0]).toAbsolutePath();
         Files.createDirectories(out.getParent());
         Path tmp = out.resolveSibling(out.getFileName() + ".part");
         long t0 = System.nanoTime();
-        RandomModels.writeLarge(tmp);
+        RandomModels.write(spec, tmp);
         Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        var spec = RandomModels.Spec.olmoeLarge();
         System.out.printf(Locale.ROOT, "wrote %s: %s, %,d parameters, %.1f MiB in %.1f s%n", out, spec.name(),
                 spec.parameterCount(), Files.size(out) / 1048576.0, (System.nanoTime() - t0) / 1e9);
     }

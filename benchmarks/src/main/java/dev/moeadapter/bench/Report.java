@@ -29,8 +29,11 @@ import java.util.regex.Pattern;
  * as JSON. Inputs (all optional; a missing one becomes a skipped row):
  * {@code --llama-bench-native F --llama-bench-prebuilt F} (llama-bench {@code -o json}),
  * {@code --engine-native F --engine-prebuilt F} ({@code EngineBenchmark engine}),
- * {@code --jllama F --jllama-log L} ({@code EngineBenchmark jllama} and its stdout). The first four
- * may be given once per round ({@code --rounds}): a row's samples are those of all its rounds.
+ * {@code --engine-cuda F} (the engine on a CUDA build, GPU layers offloaded; no llama-bench anchor, listed
+ * only when given), {@code --jllama F --jllama-log L} ({@code EngineBenchmark jllama} and its stdout),
+ * {@code --engine-sigmoid-bias F} ({@code EngineBenchmark engine --rows sigmoid-bias} on a model of its
+ * own, so judged only as edits / no plan). All but the jllama ones may be given once per round
+ * ({@code --rounds}): a row's samples are those of all its rounds.
  * {@code --strict}: exit 4 when a target of the headline (native) pair is missed.
  */
 final class Report {
@@ -46,11 +49,14 @@ final class Report {
 
     record TargetCheck(String pair, String row, double minRatio, double ppRatio, double tgRatio, boolean ppMet, boolean tgMet) {}
 
-    record Config(int threads, int nPrompt, int nGen, int reps, int rounds, float editScale, long seed) {}
+    record Config(int threads, int nPrompt, int nGen, int reps, int rounds, float editScale, long seed, int gpuLayers) {}
+
+    /** The sigmoid-with-bias model's two rows and the cost of the edits there, measured in the same run. */
+    record SigmoidBias(ModelSummary model, List<Row> rows, Ratio editsOverNoPlan) {}
 
     record Output(String benchmark, String timestamp, Map<String, Object> machine, Config config, ModelSummary model,
                   List<Row> rows, Map<String, Map<String, Ratio>> ratios, List<TargetCheck> targets,
-                  boolean headlineTargetsMet, String tableMarkdown) {}
+                  boolean headlineTargetsMet, SigmoidBias sigmoidBias, String tableMarkdown) {}
 
     private final Settings c;
     private final Options o;
@@ -68,7 +74,9 @@ final class Report {
         ModelSummary nat = engine(rows, "native", o.paths("--engine-native"));
         rows.add(llamaBench(LB_PREBUILT, "llama-bench on the prebuilt libs", o.paths("--llama-bench-prebuilt")));
         ModelSummary pre = engine(rows, "prebuilt", o.paths("--engine-prebuilt"));
+        ModelSummary cuda = o.paths("--engine-cuda").isEmpty() ? null : engine(rows, "cuda", o.paths("--engine-cuda"));
         rows.add(jllama(o.paths("--jllama"), o.paths("--jllama-log")));
+        SigmoidBias bias = sigmoidBias(o.paths("--engine-sigmoid-bias"));
 
         Map<String, Map<String, Ratio>> ratios = new LinkedHashMap<>();
         for (Row r : rows) {
@@ -95,12 +103,13 @@ final class Report {
         }
         List<TargetCheck> headline = targets.stream().filter(t -> t.pair().equals("native")).toList();
         boolean met = headline.size() == 2 && headline.stream().allMatch(t -> t.ppMet() && t.tgMet());
-        ModelSummary model = nat != null ? nat : pre;
+        ModelSummary model = nat != null ? nat : pre != null ? pre : cuda;
 
-        String table = table(rows, model, targets);
+        // a run of the sigmoid-with-bias rows alone has no main table
+        String table = (rows.stream().anyMatch(Row::ok) ? table(rows, model, targets) : "") + sigmoidBiasTable(bias);
         Results.write(out, new Output("MoE Adapter engine throughput (llama-bench pp/tg definitions)", Instant.now().toString(),
-                machine(), new Config(c.threads(), c.prompt(), c.gen(), c.reps(), rounds, c.editScale(), c.seed()), model, rows, ratios,
-                targets, met, table));
+                machine(), new Config(c.threads(), c.prompt(), c.gen(), c.reps(), rounds, c.editScale(), c.seed(), c.gpuLayers()), model, rows, ratios,
+                targets, met, bias, table));
         System.out.println();
         System.out.println(table);
         System.out.println("results: " + out);
@@ -122,9 +131,41 @@ final class Report {
 
     // ------------------------------------------------------------------ inputs
 
+    /** The sigmoid-with-bias model's rows (whichever natives they ran on), or null when they were not run. */
+    private SigmoidBias sigmoidBias(List<Path> files) {
+        if (files.isEmpty()) {
+            return null;
+        }
+        try {
+            EngineResult e = pooled(files);
+            return new SigmoidBias(e.model(), e.rows(), ratio(e.rows().get(1), e.rows().get(0)));
+        } catch (IOException | RuntimeException e) {
+            return new SigmoidBias(null, List.of(Row.failed("sigmoid-bias", "engine, sigmoid-with-bias model", String.valueOf(e), Map.of())), null);
+        }
+    }
+
+    /** An engine step's two rows (no plan, edits), pooled over its rounds' files. */
+    private static EngineResult pooled(List<Path> files) throws IOException {
+        EngineResult all = null;
+        for (Path f : files) {
+            EngineResult e = Results.read(f, EngineResult.class);
+            all = all == null ? e : new EngineResult(e.model(), List.of(pool(all.rows().get(0), e.rows().get(0)), pool(all.rows().get(1), e.rows().get(1))));
+        }
+        return all;
+    }
+
+    /** How rows name a native library set. */
+    static String where(String natives) {
+        return switch (natives) {
+            case "native" -> "native build";
+            case "prebuilt" -> "prebuilt libs";
+            default -> natives + " build";
+        };
+    }
+
     /** The engine's two rows on one native set, pooled over rounds; returns the model, or null when there is no result. */
     private ModelSummary engine(List<Row> rows, String natives, List<Path> files) {
-        String where = natives.equals("native") ? "native build" : "prebuilt libs";
+        String where = where(natives);
         String noPlan = "engine-" + natives + "-no-plan", edits = "engine-" + natives + "-all-layer-edits";
         try {
             if (files.isEmpty()) {
@@ -132,15 +173,9 @@ final class Report {
                 rows.add(new Row(edits, "engine on " + where + ", AddDelta on all MoE layers", "skipped", "not run", null, null, Map.of()));
                 return null;
             }
-            List<Row> pooled = new ArrayList<>();
-            ModelSummary model = null;
-            for (Path f : files) {
-                EngineResult e = Results.read(f, EngineResult.class);
-                model = e.model();
-                pooled = pooled.isEmpty() ? e.rows() : List.of(pool(pooled.get(0), e.rows().get(0)), pool(pooled.get(1), e.rows().get(1)));
-            }
-            rows.addAll(pooled);
-            return model;
+            EngineResult e = pooled(files);
+            rows.addAll(e.rows());
+            return e.model();
         } catch (IOException | RuntimeException e) {
             rows.add(Row.failed(noPlan, "engine on " + where + ", no plan", String.valueOf(e), Map.of()));
             rows.add(Row.failed(edits, "engine on " + where + ", AddDelta on all MoE layers", String.valueOf(e), Map.of()));
@@ -305,6 +340,30 @@ final class Report {
                 b.append(String.format(Locale.ROOT, "  %-36s >= %.2f: pp %s, tg %s%n", t.row(), t.minRatio(),
                         verdict(t.ppRatio(), t.minRatio()), verdict(t.tgRatio(), t.minRatio())));
             }
+        }
+        return b.toString();
+    }
+
+    private String sigmoidBiasTable(SigmoidBias bias) {
+        if (bias == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%nSigmoid with selection bias and expert groups: %s (%s, %.0f MiB), same settings and rounds%n%n",
+                bias.model() == null ? "?" : bias.model().description(),
+                bias.model() == null ? "?" : Path.of(bias.model().path()).getFileName(),
+                bias.model() == null ? 0 : bias.model().sizeBytes() / 1048576.0));
+        String fmt = "| %-78s | %16s | %16s |%n";
+        b.append(String.format(Locale.ROOT, fmt, "", "pp" + c.prompt() + " t/s", "tg" + c.gen() + " t/s"));
+        b.append(String.format(Locale.ROOT, "|%s|%s:|%s:|%n", "-".repeat(80), "-".repeat(17), "-".repeat(17)));
+        for (Row r : bias.rows()) {
+            b.append(r.ok() ? String.format(Locale.ROOT, fmt, r.label(), pm(r.pp()), pm(r.tg()))
+                    : String.format(Locale.ROOT, "| %-78s | %s: %s | |%n", r.label(), r.status(), String.valueOf(r.error()).replace('|', '/')));
+        }
+        Ratio q = bias.editsOverNoPlan();
+        if (q != null) {
+            b.append(String.format(Locale.ROOT, fmt, "edits / no plan", String.format(Locale.ROOT, "%.3f", q.pp()),
+                    String.format(Locale.ROOT, "%.3f", q.tg())));
         }
         return b.toString();
     }

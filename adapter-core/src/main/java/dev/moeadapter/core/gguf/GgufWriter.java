@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Minimal GGUF v3 writer (little-endian): metadata key/values, F32/F16 tensors.
+ * Minimal GGUF v3 writer (little-endian): metadata key/values, F32/F16 tensors and I32 index tensors.
  *
  * <p>Usage: collect metadata and tensor declarations, then {@link #write(Path)}. The GGUF header
  * must list every tensor (name, shape, type, offset) before any tensor data, so declarations are
@@ -45,7 +45,9 @@ public final class GgufWriter {
 
     /** Tensor element types supported by this writer, with their ggml type id and element size. */
     public enum TensorType {
-        F32(0, 4), F16(1, 2);
+        F32(0, 4), F16(1, 2),
+        /** Integer table (DeepSeek-V4's token-to-expert map); its values arrive as whole floats and are rounded. */
+        I32(26, 4);
 
         private final int ggmlId;
         private final int bytes;
@@ -351,10 +353,10 @@ public final class GgufWriter {
                 throw new IllegalStateException("tensor '" + t.name + "' received more than " + t.elements + " elements");
             }
             count[0] += len;
-            if (t.type == TensorType.F32) {
-                out.f32s(values, off, len);
-            } else {
-                out.f16s(values, off, len);
+            switch (t.type) {
+                case F32 -> out.f32s(values, off, len);
+                case F16 -> out.f16s(values, off, len);
+                case I32 -> out.i32s(values, off, len);
             }
         };
         t.data.writeTo(sink);
@@ -433,6 +435,10 @@ public final class GgufWriter {
                 len -= n;
                 position += 4L * n;
             }
+        }
+
+        void i32s(float[] v, int off, int len) throws IOException {
+            for (int i = 0; i < len; i++) i32(Math.round(v[off + i]));
         }
 
         void f16s(float[] v, int off, int len) throws IOException {

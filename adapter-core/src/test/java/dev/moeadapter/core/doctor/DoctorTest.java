@@ -18,11 +18,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class DoctorTest {
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "glm4moe", "lfm2moe"})
+    @ValueSource(strings = {"olmoe", "glm4moe", "lfm2moe", "qwen3next"})
     void everyEditPassesOnAWorkingModel(String name) {
         Path file = TestModels.byName(name).path();
         List<Verdict> verdicts = Doctor.examine(file);
         assertThat(verdicts).hasSize(10).allSatisfy(v -> assertThat(v.status()).as(v.check() + ": " + v.detail()).isEqualTo(Status.PASS));
+    }
+
+    @Test
+    void aHashRoutedFirstLayerIsSkippedAndAnAbortingEmbeddingsModeFails() {
+        List<Verdict> verdicts = Doctor.examine(TestModels.byName("deepseek4").path());
+        assertThat(verdicts).hasSize(10);
+        assertThat(verdicts.get(1).check()).isEqualTo("embeddings mode");
+        assertThat(verdicts.get(1).status()).isEqualTo(Status.FAIL);
+        assertThat(verdicts.get(1).detail()).contains("out of bounds");
+        // the edits are checked on layer 1, the first with a router
+        assertThat(verdicts).filteredOn(v -> v != verdicts.get(1))
+                .allSatisfy(v -> assertThat(v.status()).as(v.check() + ": " + v.detail()).isEqualTo(Status.PASS));
     }
 
     @Test

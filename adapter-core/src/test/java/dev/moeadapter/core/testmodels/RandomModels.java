@@ -19,7 +19,9 @@ import java.util.Objects;
  * {@code llama} + experts, {@code qwen3moe}), sigmoid with a selection bias, expert groups, a
  * leading dense layer and a weight scale ({@code glm4moe}), softmax after top-k with router bias
  * ({@code gpt-oss}), sigmoid with bias on a hybrid convolution/attention memory ({@code lfm2moe}),
- * top-k on raw logits with sigmoid weights ({@code llama4}),
+ * top-k on raw logits with sigmoid weights ({@code llama4}), sqrt-softplus with a selection bias after
+ * a hash-routed layer ({@code deepseek4}), softmax on a hybrid gated-delta-net/attention memory
+ * ({@code qwen3next}),
  * and a dense {@code llama}.
  *
  * <p>Weights are drawn per tensor from a generator seeded by (spec seed, tensor name), so a tensor's
@@ -50,6 +52,13 @@ public final class RandomModels {
     /** Model family; {@link #ggufArch} is the value of {@code general.architecture}. */
     public static final int GLM_GROUPS = 4, GLM_GROUPS_USED = 2;
     public static final float GLM_WEIGHT_SCALE = 2.5f;
+    /** DeepSeek-V4 test model: layers below this are hash-routed (experts from the token id). */
+    public static final int DS4_HASH_LAYERS = 1;
+    public static final float DS4_WEIGHT_SCALE = 1.5f;
+    // llama.cpp supports exactly 4 hyper-connection streams
+    private static final int DS4_HYPER_CONNECTIONS = 4, DS4_Q_RANK = 32, DS4_OUT_GROUPS = 2, DS4_OUT_RANK = 16;
+    // the indexer's key length as shipped: its Hadamard rotation needs a power of two of at least 128
+    private static final int DS4_INDEXER_KEY = 128, DS4_INDEXER_HEADS = 2, DS4_CSA_RATIO = 4;
 
     public enum Arch {
         /** OLMoE: softmax router, top-k without renormalisation, q/k RMS norm over the full projection. */
@@ -73,6 +82,19 @@ public final class RandomModels {
         LFM2MOE("lfm2moe"),
         /** Llama 4: top-k on the raw logits, sigmoid weights (no renormalisation), a shared expert. */
         LLAMA4("llama4"),
+        /**
+         * DeepSeek-V4: sqrt-softplus router, selection by score + bias, weights renormalised and
+         * scaled by {@link #DS4_WEIGHT_SCALE}; the first {@link #DS4_HASH_LAYERS} layers take their
+         * experts from a token-id table; hyper-connections, one shared expert, sliding-window
+         * attention, and a compressed (CSA) last layer with its lightning indexer (without any,
+         * llama.cpp sizes the indexer's rotation from an empty cache and divides by zero).
+         */
+        DEEPSEEK4("deepseek4"),
+        /**
+         * Qwen3-Next: hybrid memory (gated delta net layer 0, gated attention layer 1), softmax router
+         * with renormalised top-k, a shared expert behind a sigmoid gate.
+         */
+        QWEN3NEXT("qwen3next"),
         /** Plain llama with a dense SwiGLU FFN; no router. */
         DENSE("llama");
 
@@ -110,6 +132,7 @@ public final class RandomModels {
             // olmoe's q/k norm weights are {n_embd}, so K must be n_embd wide: no GQA.
             require(arch != Arch.OLMOE || nHeadKv == nHead, "olmoe requires nHeadKv == nHead");
             require(arch != Arch.GLM4MOE || (nExpert % GLM_GROUPS == 0 && nLayer >= 2), "glm4moe needs experts in 4 groups and a MoE layer after the dense one");
+            require(arch != Arch.DEEPSEEK4 || nLayer > DS4_HASH_LAYERS, "deepseek4 needs a routed layer after the hash-routed one");
         }
 
         public static Spec olmoe() {
@@ -142,6 +165,15 @@ public final class RandomModels {
             return new Spec(Arch.LLAMA4, 64, 4, 2, 4, 8, 2, 32, 512, TensorType.F32, 49, "random-llama4");
         }
 
+        /** One KV head (DeepSeek-V4 shares one latent KV across heads). */
+        public static Spec deepseek4() {
+            return new Spec(Arch.DEEPSEEK4, 64, 4, 1, 3, 8, 2, 32, 512, TensorType.F32, 50, "random-deepseek4");
+        }
+
+        public static Spec qwen3next() {
+            return new Spec(Arch.QWEN3NEXT, 64, 4, 2, 2, 8, 2, 32, 512, TensorType.F32, 51, "random-qwen3next");
+        }
+
         public static Spec dense() {
             return new Spec(Arch.DENSE, 64, 4, 2, 2, 0, 0, 128, 512, TensorType.F32, 44, "random-dense");
         }
@@ -149,6 +181,14 @@ public final class RandomModels {
         /** Benchmark-sized OLMoE-style model: ≈235M parameters, ≈470 MB in F16. */
         public static Spec olmoeLarge() {
             return new Spec(Arch.OLMOE, 1024, 16, 16, 8, 32, 4, 256, 2048, TensorType.F16, 7, "random-olmoe-large");
+        }
+
+        /**
+         * Benchmark-sized GLM-4.5-style model (sigmoid, selection bias, 4 expert groups of which 2 are
+         * used, weight scale): the olmoe benchmark model's shape with 4 KV heads, layer 0 dense.
+         */
+        public static Spec glm4moeLarge() {
+            return new Spec(Arch.GLM4MOE, 1024, 16, 4, 8, 32, 4, 256, 2048, TensorType.F16, 8, "random-glm4moe-large");
         }
 
         public Spec withEmbd(int v) { return new Spec(arch, v, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, seed, name); }
@@ -212,11 +252,6 @@ public final class RandomModels {
         return file;
     }
 
-    /** Writes the benchmark-sized model ({@link Spec#olmoeLarge()}). */
-    public static Path writeLarge(Path file) throws IOException {
-        return write(Spec.olmoeLarge(), file);
-    }
-
     /** Declares everything; no weight is generated until {@link GgufWriter#write} pulls it. */
     public static GgufWriter build(Spec s) {
         String a = s.arch().ggufArch;
@@ -248,6 +283,30 @@ public final class RandomModels {
                     .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
             case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
+            case QWEN3NEXT -> w.putUInt32(a + ".ssm.conv_kernel", Q3N_CONV_KERNEL)
+                    .putUInt32(a + ".ssm.inner_size", Q3N_V_HEADS * s.headDim())
+                    .putUInt32(a + ".ssm.state_size", s.headDim())
+                    .putUInt32(a + ".ssm.time_step_rank", Q3N_V_HEADS)
+                    .putUInt32(a + ".ssm.group_count", Q3N_K_HEADS)
+                    .putUInt32(a + ".full_attention_interval", 2); // layer 1 attention, layer 0 linear
+            case DEEPSEEK4 -> w.putUInt32(a + ".attention.q_lora_rank", DS4_Q_RANK)
+                    .putUInt32(a + ".attention.sliding_window", 64)
+                    .putUInt32(a + ".attention.output_group_count", DS4_OUT_GROUPS)
+                    .putUInt32(a + ".attention.output_lora_rank", DS4_OUT_RANK)
+                    .putFloat32(a + ".attention.compress_rope_freq_base", 10000f)
+                    .putInt32Array(a + ".attention.compress_ratios", ds4CompressRatios(s))
+                    .putUInt32(a + ".attention.indexer.head_count", DS4_INDEXER_HEADS)
+                    .putUInt32(a + ".attention.indexer.key_length", DS4_INDEXER_KEY)
+                    .putUInt32(a + ".attention.indexer.top_k", 8)
+                    .putUInt32(a + ".hyper_connection.count", DS4_HYPER_CONNECTIONS)
+                    .putUInt32(a + ".hyper_connection.sinkhorn_iterations", 3)
+                    .putFloat32(a + ".hyper_connection.epsilon", 1e-6f)
+                    .putUInt32(a + ".hash_layer_count", DS4_HASH_LAYERS)
+                    .putUInt32(a + ".expert_shared_count", 1)
+                    .putUInt32(a + ".expert_gating_func", 4) // sqrt(softplus)
+                    .putBool(a + ".expert_weights_norm", true)
+                    .putFloat32(a + ".expert_weights_scale", DS4_WEIGHT_SCALE)
+                    .putFloat32(a + ".swiglu_clamp_exp", 10f);
             case LFM2MOE -> {
                 int[] kvHeads = new int[s.nLayer()];
                 for (int i = 0; i < kvHeads.length; i++) {
@@ -269,6 +328,12 @@ public final class RandomModels {
         addRandom(w, s, "token_embd.weight", mt, 1f, e, v);
         w.addTensor(s.arch() == Arch.LFM2MOE ? "token_embd_norm.weight" : "output_norm.weight", TensorType.F32, ones(e), e);
         addRandom(w, s, "output.weight", mt, 2 * inv, e, v);
+        if (s.arch() == Arch.DEEPSEEK4) {
+            long hc = DS4_HYPER_CONNECTIONS;
+            addRandom(w, s, "output_hc_fn.weight", TensorType.F32, inv, hc * e, hc);
+            addRandom(w, s, "output_hc_base.weight", TensorType.F32, 0.1f, hc);
+            w.addTensor("output_hc_scale.weight", TensorType.F32, ones(1), 1);
+        }
         for (int i = 0; i < s.nLayer(); i++) {
             String p = "blk." + i + ".";
             w.addTensor(p + "attn_norm.weight", TensorType.F32, ones(e), e);
@@ -279,7 +344,18 @@ public final class RandomModels {
                 addFfn(w, s, i);
                 continue;
             }
-            addRandom(w, s, p + "attn_q.weight", mt, inv, e, q);
+            if (s.arch() == Arch.DEEPSEEK4) {
+                addDeepseek4Attention(w, s, i);
+                addFfn(w, s, i);
+                continue;
+            }
+            if (s.arch() == Arch.QWEN3NEXT && i % 2 == 0) {
+                addGatedDeltaNet(w, s, i);
+                addFfn(w, s, i);
+                continue;
+            }
+            // Qwen3-Next's query projection also yields the attention output gate
+            addRandom(w, s, p + "attn_q.weight", mt, inv, e, s.arch() == Arch.QWEN3NEXT ? 2 * q : q);
             addRandom(w, s, p + "attn_k.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_v.weight", mt, inv, e, kv);
             addRandom(w, s, p + "attn_output.weight", mt, (float) (1 / Math.sqrt(q)), q, e);
@@ -289,7 +365,7 @@ public final class RandomModels {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
                 }
-                case QWEN3MOE, LFM2MOE -> {
+                case QWEN3MOE, LFM2MOE, QWEN3NEXT -> {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                 }
@@ -311,7 +387,7 @@ public final class RandomModels {
         TensorType mt = s.type();
         float inv = (float) (1 / Math.sqrt(e)), down = (float) (1 / Math.sqrt(ff));
         // glm4moe and gpt-oss norm the FFN input with the post-attention norm
-        boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS;
+        boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS || s.arch() == Arch.QWEN3NEXT;
         w.addTensor(p + (postNorm ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType.F32, ones(e), e);
         boolean leadingDense = (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) && i == 0;
         if (s.arch().isMoe() && !leadingDense) {
@@ -319,10 +395,17 @@ public final class RandomModels {
             addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
             addRandom(w, s, p + "ffn_down_exps.weight", mt, down, ff, e, x);
             addRandom(w, s, p + "ffn_up_exps.weight", mt, inv, e, ff, x);
-            if (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) {
-                // selection bias comparable to the sigmoid scores, so it changes which experts win
+            boolean hashRouted = s.arch() == Arch.DEEPSEEK4 && i < DS4_HASH_LAYERS;
+            if (hashRouted) {
+                w.addTensor(p + "ffn_gate_tid2eid.weight", TensorType.I32, hashRoutes(x, s.nExpertUsed()), s.nExpertUsed(), VOCAB_SIZE);
+            } else if (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE || s.arch() == Arch.DEEPSEEK4) {
+                // selection bias comparable to the gate scores, so it changes which experts win
                 addRandom(w, s, p + "exp_probs_b.bias", TensorType.F32, 0.5f, x);
-            } else if (s.arch() == Arch.LLAMA4) {
+            }
+            if (s.arch() == Arch.QWEN3NEXT) {
+                addRandom(w, s, p + "ffn_gate_inp_shexp.weight", TensorType.F32, inv, e);
+            }
+            if (s.arch() == Arch.LLAMA4 || s.arch() == Arch.DEEPSEEK4 || s.arch() == Arch.QWEN3NEXT) {
                 addRandom(w, s, p + "ffn_gate_shexp.weight", mt, inv, e, ff);
                 addRandom(w, s, p + "ffn_down_shexp.weight", mt, down, ff, e);
                 addRandom(w, s, p + "ffn_up_shexp.weight", mt, inv, e, ff);
@@ -339,7 +422,81 @@ public final class RandomModels {
         }
     }
 
+    /** Plain windowed attention (0) except a compressed sparse attention last layer. */
+    private static int[] ds4CompressRatios(Spec s) {
+        int[] ratios = new int[s.nLayer()];
+        ratios[ratios.length - 1] = DS4_CSA_RATIO;
+        return ratios;
+    }
+
+    /** Token t's experts on a hash-routed layer: k distinct experts starting at 3t mod n. */
+    private static TensorData hashRoutes(long experts, int used) {
+        float[] table = new float[used * VOCAB_SIZE];
+        for (int t = 0; t < VOCAB_SIZE; t++) {
+            for (int j = 0; j < used; j++) {
+                table[t * used + j] = (3L * t + j) % experts;
+            }
+        }
+        return TensorData.of(table);
+    }
+
+    /** DeepSeek-V4's low-rank query, one shared KV head, grouped low-rank output and hyper-connection mixers. */
+    private static void addDeepseek4Attention(GgufWriter w, Spec s, int i) {
+        String p = "blk." + i + ".";
+        long e = s.nEmbd(), hd = s.headDim(), h = s.nHead(), hc = DS4_HYPER_CONNECTIONS, mix = (2 + hc) * hc;
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e));
+        w.addTensor(p + "attn_sinks.weight", TensorType.F32, ones(h), h);
+        addRandom(w, s, p + "attn_q_a.weight", mt, inv, e, DS4_Q_RANK);
+        w.addTensor(p + "attn_q_a_norm.weight", TensorType.F32, ones(DS4_Q_RANK), DS4_Q_RANK);
+        addRandom(w, s, p + "attn_q_b.weight", mt, (float) (1 / Math.sqrt(DS4_Q_RANK)), DS4_Q_RANK, h * hd);
+        addRandom(w, s, p + "attn_kv.weight", mt, inv, e, hd);
+        w.addTensor(p + "attn_kv_a_norm.weight", TensorType.F32, ones(hd), hd);
+        long groupIn = h * hd / DS4_OUT_GROUPS;
+        addRandom(w, s, p + "attn_output_a.weight", mt, (float) (1 / Math.sqrt(groupIn)), groupIn, (long) DS4_OUT_RANK * DS4_OUT_GROUPS);
+        addRandom(w, s, p + "attn_output_b.weight", mt, (float) (1 / Math.sqrt(DS4_OUT_RANK * DS4_OUT_GROUPS)),
+                (long) DS4_OUT_RANK * DS4_OUT_GROUPS, e);
+        for (String part : List.of("attn", "ffn")) {
+            addRandom(w, s, p + "hc_" + part + "_fn.weight", TensorType.F32, inv, hc * e, mix);
+            addRandom(w, s, p + "hc_" + part + "_base.weight", TensorType.F32, 0.1f, mix);
+            w.addTensor(p + "hc_" + part + "_scale.weight", TensorType.F32, ones(3), 3);
+        }
+        int ratio = ds4CompressRatios(s)[i];
+        if (ratio != 0) {
+            long pair = 2 * hd, ipair = 2L * DS4_INDEXER_KEY; // a CSA layer compresses overlapping pairs of windows
+            addRandom(w, s, p + "attn_compressor_kv.weight", mt, inv, e, pair);
+            addRandom(w, s, p + "attn_compressor_gate.weight", mt, inv, e, pair);
+            addRandom(w, s, p + "attn_compressor_ape.weight", TensorType.F32, 0.1f, pair, ratio);
+            w.addTensor(p + "attn_compressor_norm.weight", TensorType.F32, ones(hd), hd);
+            addRandom(w, s, p + "indexer.proj.weight", mt, inv, e, DS4_INDEXER_HEADS);
+            addRandom(w, s, p + "indexer.attn_q_b.weight", mt, (float) (1 / Math.sqrt(DS4_Q_RANK)), DS4_Q_RANK,
+                    (long) DS4_INDEXER_HEADS * DS4_INDEXER_KEY);
+            addRandom(w, s, p + "indexer_compressor_kv.weight", mt, inv, e, ipair);
+            addRandom(w, s, p + "indexer_compressor_gate.weight", mt, inv, e, ipair);
+            addRandom(w, s, p + "indexer_compressor_ape.weight", TensorType.F32, 0.1f, ipair, ratio);
+            w.addTensor(p + "indexer_compressor_norm.weight", TensorType.F32, ones(DS4_INDEXER_KEY), DS4_INDEXER_KEY);
+        }
+    }
+
     private static final int LFM_CONV_CACHE = 3;
+    private static final int Q3N_CONV_KERNEL = 4, Q3N_K_HEADS = 2, Q3N_V_HEADS = 4;
+
+    /** Qwen3-Next's linear attention: q/k/v and gate projections, a short convolution, decay and beta, output. */
+    private static void addGatedDeltaNet(GgufWriter w, Spec s, int i) {
+        String p = "blk." + i + ".";
+        long e = s.nEmbd(), d = s.headDim(), key = Q3N_K_HEADS * d, value = Q3N_V_HEADS * d;
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e));
+        addRandom(w, s, p + "attn_qkv.weight", mt, inv, e, 2 * key + value);
+        addRandom(w, s, p + "attn_gate.weight", mt, inv, e, value);
+        addRandom(w, s, p + "ssm_conv1d.weight", TensorType.F32, 0.5f, Q3N_CONV_KERNEL, 2 * key + value);
+        addRandom(w, s, p + "ssm_dt.bias", TensorType.F32, 0.5f, Q3N_V_HEADS);
+        // A < 0 (stored as -exp(A_log)) so the recurrent state decays instead of growing
+        w.addTensor(p + "ssm_a", TensorType.F32, TensorData.constant(-1f, Q3N_V_HEADS), Q3N_V_HEADS);
+        addRandom(w, s, p + "ssm_ba.weight", mt, inv, e, 2L * Q3N_V_HEADS);
+        w.addTensor(p + "ssm_norm.weight", TensorType.F32, ones(d), d);
+        addRandom(w, s, p + "ssm_out.weight", mt, (float) (1 / Math.sqrt(value)), value, e);
+    }
 
     /** LFM2-MoE test model: layer 1 is attention, the others short convolutions. */
     private static boolean lfmAttention(int layer) {
@@ -412,12 +569,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -429,6 +586,8 @@ public final class RandomModels {
             case "gpt-oss" -> Spec.gptOss();
             case "lfm2moe" -> Spec.lfm2moe();
             case "llama4" -> Spec.llama4();
+            case "deepseek4" -> Spec.deepseek4();
+            case "qwen3next" -> Spec.qwen3next();
             case "large" -> Spec.olmoeLarge();
             default -> throw new IllegalArgumentException("unknown model kind: " + args[0]);
         };

@@ -12,10 +12,12 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The fixture models of the test suite, written once per test JVM and loaded once: loading is the
- * slow part, and a model is shared by many sessions anyway.
+ * slow part, and a model is shared by many sessions anyway. {@code -Dmoe.adapter.test.gpuLayers=N}
+ * offloads N layers (-1: all) to a GPU backend, for the GPU check ({@code cuda-check.sh}).
  */
 public final class TestModels {
     private static final Map<String, Model> LOADED = new ConcurrentHashMap<>();
+    private static final int GPU_LAYERS = Integer.getInteger("moe.adapter.test.gpuLayers", 0);
     private static Path dir;
 
     private TestModels() {}
@@ -41,6 +43,8 @@ public final class TestModels {
             case "gpt-oss" -> load(RandomModels.Spec.gptOss());
             case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
             case "llama4" -> load(RandomModels.Spec.llama4());
+            case "deepseek4" -> load(RandomModels.Spec.deepseek4());
+            case "qwen3next" -> load(RandomModels.Spec.qwen3next());
             case "dense" -> dense();
             default -> throw new IllegalArgumentException(name);
         };
@@ -67,6 +71,6 @@ public final class TestModels {
     }
 
     private static Model load(RandomModels.Spec spec) {
-        return LOADED.computeIfAbsent(spec.toString(), k -> Model.load(ModelParams.of(file(spec))));
+        return LOADED.computeIfAbsent(spec.toString(), k -> Model.load(ModelParams.of(file(spec)).withGpuLayers(GPU_LAYERS)));
     }
 }
