@@ -29,7 +29,7 @@ import java.util.List;
  * @param threads CPU threads per session (0 = the available processors divided among the sessions, at
  *                least one); more than the processors over all sessions is warned about at startup
  * @param contextSize tokens of context per sequence (prompt + answer); a session holds this for each
- *                    sequence the configured arms need (SCMoE: two; rerouting: 1 + 2q, nine by default)
+ *                    sequence the configured arms need (SCMoE: two; rerouting: 2 + 2q, ten by default)
  * @param batchSize most tokens per decode
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)

@@ -77,7 +77,7 @@ class StartupValidationTest {
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.policies.ab.arms.x.adaptation=rerouting",
                 "moe.adapter.policies.ab.arms.x.settings.q=8").run(ctx -> {
             assertThat(ctx).hasNotFailed();
-            assertThat(ctx.getBean(SessionPool.class).sequences()).as("1 + 2q").isEqualTo(17);
+            assertThat(ctx.getBean(SessionPool.class).sequences()).as("2 + 2q").isEqualTo(18);
         });
     }
 

@@ -156,7 +156,7 @@ class PolicyRouterTest {
                 .hasMessageContaining("policies.ab.arms.x.settings").hasMessageContaining("k must be in 1..16");
         assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=rerouting",
                 "policies.ab.arms.x.settings.q=2147483647"))
-                .hasMessageContaining("policies.ab.arms.x.settings").hasMessageContaining("q must be in 1..32");
+                .hasMessageContaining("policies.ab.arms.x.settings").hasMessageContaining("q must be in 1..64");
         assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=none", "selectable-policies=lab"))
                 .hasMessageContaining("selectable-policies").hasMessageContaining("no policy 'lab'");
     }
@@ -164,9 +164,9 @@ class PolicyRouterTest {
     @Test
     void sessionsAreSizedForTheArmsConfigured() {
         assertThat(router("policies.ab.arms.x.adaptation=rerouting", "policies.ab.arms.x.settings.q=8")
-                .maxSequences()).isEqualTo(17);
+                .maxSequences()).isEqualTo(18);
         assertThat(router("policies.ab.arms.x.adaptation=scmoe").maxSequences()).isEqualTo(2);
-        assertThat(router().maxSequences()).as("every adaptation at its defaults: rerouting's 1 + 2q").isEqualTo(9);
+        assertThat(router().maxSequences()).as("every adaptation at its defaults: rerouting's 2 + 2q").isEqualTo(10);
     }
 
     @Test
