@@ -3,6 +3,7 @@ package dev.moeadapter.c3po;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.StrategySettings;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
@@ -76,9 +77,10 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
         s.requireOnly("c3po", NAMES);
         String label = s.stringValue("algorithm", null);
         Algorithm a = label == null ? algorithm : Algorithm.byLabel(label.trim());
-        boolean ngdOnly = s.values().containsKey("steps") || s.values().containsKey("q");
-        if (ngdOnly && !(a instanceof Algorithm.GradientDescent)) {
-            throw new InvalidRequestException("c3po settings 'steps' and 'q' apply to algorithm ngd only, not " + a.label());
+        for (String ngdOnly : List.of("steps", "q")) {
+            if (s.values().containsKey(ngdOnly) && !(a instanceof Algorithm.GradientDescent)) {
+                throw new InvalidRequestException("c3po setting '" + ngdOnly + "' applies to algorithm ngd only, not " + a.label());
+            }
         }
         if (a instanceof Algorithm.GradientDescent ngd) {
             a = ngd.withSteps(s.intValue("steps", ngd.steps())).withGains(ngd.gains().withDirections(s.intValue("q", ngd.gains().directions())));

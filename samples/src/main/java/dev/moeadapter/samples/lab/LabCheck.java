@@ -59,8 +59,10 @@ import java.util.Map;
  *   <li><b>base</b>: greedy exact match;</li>
  *   <li><b>fixed per-task deltas</b>: +D on the router logits of the true task's experts (its k
  *       most used experts per layer on the in-distribution {@code ref} split), every layer and
- *       position, for D in {@link #LADDER}; the best is a lower bound of the routing ceiling, and the
- *       smallest D that reaches 90% of the best gain is the fixing delta's size;</li>
+ *       position, for D in {@link #LADDER}; the smallest D that reaches 90% of the best gain is the
+ *       fixing delta's size; the routing ceiling is the better of these and the per-item router
+ *       oracle ({@code ./moe lab ceiling}, run beforehand with the same {@code --out}, read from
+ *       {@code DIR/oracle-SPLIT.json});</li>
  *   <li><b>SCMoE mask reach</b>: the share of base failures whose gold answer tokens (and EOS)
  *       all lie inside SCMoE's α-mask (p ≥ α · max p, α = 0.1) under teacher forcing — where none
  *       does, no contrast can fix an item;</li>
@@ -74,8 +76,7 @@ import java.util.Map;
  * Verdicts per split follow LAB.md: usable when 25% ≤ base ≤ 75% (in distribution: base < 92%)
  * and the ceiling ≥ base + 20 points; SCMoE testable when its reach is ≥ 30%; rerouting when the
  * NLL picks the true task ≥ 80% and the fixing delta is within {@link #REROUTING_BUDGET}; C3PO
- * when its neighbours reach ≥ base + 10 points. The per-item oracle (exact gradients in the PyTorch
- * twin) raises the ceiling further and runs separately ({@code ./moe lab oracle}).
+ * when its neighbours reach ≥ base + 10 points. A split whose oracle was not run is never frozen.
  *
  * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
  * [--out DIR] [--threads 1] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
@@ -97,7 +98,7 @@ public final class LabCheck {
 
     /** The measured checks of one split. */
     public record SplitCheck(String split, Proportion base, Map<String, Proportion> fixedDelta, float fixingDelta,
-                             Proportion ceiling, Proportion scmoeReach, Proportion nllPicksTask, Proportion c3poNeighbours,
+                             Proportion ceiling, Proportion oracleCeiling, Proportion scmoeReach, Proportion nllPicksTask, Proportion c3poNeighbours,
                              Proportion neighbourPurity, Verdict verdict) {}
 
     /**
@@ -275,11 +276,13 @@ public final class LabCheck {
                 if (Scorer.correct(it.scoring(), r.text())) c3poRight++;
             }
         }
-        Proportion baseP = Proportion.of(baseRight, items.size()), ceiling = Proportion.of(best, items.size());
+        Proportion baseP = Proportion.of(baseRight, items.size());
+        Proportion oracle = oracleCeiling(split, items);
+        Proportion ceiling = Proportion.of(Math.max(best, oracle.successes()), items.size());
         Proportion reachP = Proportion.of(reach, failures), picksP = Proportion.of(picks, items.size());
         Proportion c3poP = Proportion.of(c3poRight, items.size());
-        Verdict v = verdict(split, baseP, ceiling, reachP, picksP, fixing, c3poP);
-        SplitCheck c = new SplitCheck(split.name(), baseP, fixed, fixing, ceiling, reachP, picksP, c3poP, Proportion.of(pure, neighbours), v);
+        Verdict v = verdict(split, baseP, ceiling, oracle.n() > 0, reachP, picksP, fixing, c3poP);
+        SplitCheck c = new SplitCheck(split.name(), baseP, fixed, fixing, ceiling, oracle, reachP, picksP, c3poP, Proportion.of(pure, neighbours), v);
         LOG.info("{}: base {}, fixed-delta ceiling {} (D = {}), SCMoE reach {}, NLL picks the task {}, C3PO neighbours {}, purity {}; {}",
                 split.name(), baseP, ceiling, fixing, reachP, picksP, c3poP, c.neighbourPurity(), v);
         return c;
@@ -299,25 +302,33 @@ public final class LabCheck {
         ObjectNode splits = entry.has("splits") ? (ObjectNode) entry.get("splits")
                 : entry.putObject("splits");
         for (SplitCheck c : r.splits()) {
+            if (c.oracleCeiling().n() == 0) {
+                LOG.warn("{} is not frozen: its routing ceiling needs the per-item oracle first (./moe lab ceiling --split {} with the same --out)",
+                        c.split(), c.split());
+                continue;
+            }
             if (splits.has(c.split())) {
                 LOG.warn("{} on {} was frozen before; its entry stays as it was", c.split(), model.getFileName());
                 continue;
             }
             ObjectNode s = splits.putObject(c.split());
             s.put("frozen", Instant.now().toString()).put("base", c.base().value()).put("ceiling", c.ceiling().value())
+                    .put("oracleCeiling", c.oracleCeiling().value())
                     .put("usable", c.verdict().usable()).put("why", c.verdict().why());
             s.putObject("canTest").put("scmoe", c.verdict().scmoe()).put("rerouting", c.verdict().rerouting()).put("c3po", c.verdict().c3po());
         }
         json.writeValue(file.toFile(), root);
     }
 
-    static Verdict verdict(Split split, Proportion base, Proportion ceiling, Proportion reach, Proportion picks, float fixing, Proportion c3po) {
+    static Verdict verdict(Split split, Proportion base, Proportion ceiling, boolean oracleRun, Proportion reach, Proportion picks, float fixing,
+                           Proportion c3po) {
         List<String> why = new ArrayList<>();
         boolean inDistribution = split.shift() == Shift.NONE;
         boolean baseOk = inDistribution ? base.value() < 0.92 : base.value() >= 0.25 && base.value() <= 0.75;
         if (!baseOk) why.add(String.format(Locale.ROOT, "base %.1f%% outside %s", 100 * base.value(), inDistribution ? "[0, 92)%" : "[25, 75]%"));
         boolean headroom = ceiling.value() >= base.value() + 0.20;
-        if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < base + 20 points", 100 * ceiling.value()));
+        if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < base + 20 points%s", 100 * ceiling.value(),
+                oracleRun ? "" : " (per-item oracle not run yet)"));
         boolean usable = baseOk && headroom;
         boolean scmoe = usable && reach.n() > 0 && reach.value() >= 0.30;
         if (usable && !scmoe) why.add("SCMoE: mask reach below 30% of base failures");
@@ -344,6 +355,23 @@ public final class LabCheck {
 
     private static GenerationRequest request(int[] prompt, BenchmarkItem it) {
         return new GenerationRequest(prompt, MAX_TOKENS, SamplingParams.GREEDY, EvalRunner.stopStrings(it.scoring()), false);
+    }
+
+    /**
+     * The per-item router oracle's reach on this split ({@code ./moe lab ceiling} with the same
+     * {@code --out}: items the base or one of its attempts answered), or n = 0 when it was not run.
+     */
+    private Proportion oracleCeiling(Split split, List<BenchmarkItem> items) throws IOException {
+        Path file = work.resolve("oracle-" + split.name() + ".json");
+        if (!Files.exists(file)) return Proportion.of(0, 0);
+        var root = JsonMapper.builder().build().readTree(file.toFile());
+        int reached = 0;
+        for (BenchmarkItem it : items) {
+            boolean ok = root.path("base").path(it.id()).asBoolean(false);
+            for (var attempt : root.path("attempts")) ok |= attempt.path(it.id()).asBoolean(false);
+            reached += ok ? 1 : 0;
+        }
+        return Proportion.of(reached, items.size());
     }
 
     /** +d on the router logits of the task's experts in every MoE layer, at every position. */
@@ -432,15 +460,17 @@ public final class LabCheck {
             sb.append('\n');
         });
         sb.append("\n"
-                + "| split | base | fixed per-task delta (ceiling, D) | SCMoE mask reach | prompt NLL picks the task | C3PO neighbours | neighbour purity | can test |\n"
-                + "|---|---|---|---|---|---|---|---|\n");
+                + "| split | base | fixed per-task delta (best, D) | per-item oracle | SCMoE mask reach | prompt NLL picks the task | C3PO neighbours | neighbour purity | can test |\n"
+                + "|---|---|---|---|---|---|---|---|---|\n");
         for (SplitCheck c : r.splits()) {
             Verdict v = c.verdict();
             String can = !v.usable() ? "nothing (" + v.why() + ")"
                     : String.join(", ", List.of(v.scmoe() ? "SCMoE" : "", v.rerouting() ? "rerouting" : "", v.c3po() ? "C3PO" : "")
                     .stream().filter(x -> !x.isEmpty()).toList()) + (v.why().equals("all checks pass") ? "" : "; cannot: " + v.why());
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s, D = %s | %s | %s | %s | %s | %s |%n", c.split(), pct(c.base()), pct(c.ceiling()),
+            Proportion bestFixed = c.fixedDelta().values().stream().max(java.util.Comparator.comparingInt(Proportion::successes)).orElse(c.base());
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s, D = %s | %s | %s | %s | %s | %s | %s |%n", c.split(), pct(c.base()), pct(bestFixed),
                     Float.isNaN(c.fixingDelta()) ? "none" : String.format(Locale.ROOT, "%.0f", c.fixingDelta()),
+                    c.oracleCeiling().n() == 0 ? "not run" : pct(c.oracleCeiling()),
                     pct(c.scmoeReach()) + " of " + c.scmoeReach().n(), pct(c.nllPicksTask()), pct(c.c3poNeighbours()), pct(c.neighbourPurity()), can));
         }
         return sb.toString();
