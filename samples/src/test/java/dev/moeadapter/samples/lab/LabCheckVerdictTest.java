@@ -1,0 +1,42 @@
+package dev.moeadapter.samples.lab;
+
+import dev.moeadapter.samples.eval.Proportion;
+import dev.moeadapter.samples.lab.LabSuiteV2.Part;
+import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
+import dev.moeadapter.samples.lab.LabSuiteV2.Split;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The acceptance rules of LAB.md principle 4, as LabCheck applies them. */
+class LabCheckVerdictTest {
+
+    private static Proportion p(int right) {
+        return Proportion.of(right, 400);
+    }
+
+    @Test
+    void aShiftNeedsAMiddlingBaseAndTwentyPointsOfHeadroom() {
+        Split shift = new Split(Shift.UNTAGGED, Part.DEV);
+        var ok = LabCheck.verdict(shift, p(160), p(300), true, p(200), p(360), 2, p(220));
+        assertThat(ok.usable()).isTrue();
+        assertThat(ok.scmoe()).isTrue();
+        assertThat(ok.rerouting()).isTrue();
+        assertThat(ok.c3po()).isTrue();
+        assertThat(LabCheck.verdict(shift, p(60), p(300), true, p(200), p(360), 2, p(220)).usable()).as("base 15%").isFalse();
+        assertThat(LabCheck.verdict(shift, p(160), p(230), true, p(200), p(360), 2, p(220)).why()).contains("routing ceiling");
+        var weak = LabCheck.verdict(shift, p(160), p(300), true, p(20), p(200), Float.NaN, p(170));
+        assertThat(weak.usable()).isTrue();
+        assertThat(weak.scmoe() || weak.rerouting() || weak.c3po()).isFalse();
+        assertThat(weak.why()).contains("SCMoE", "rerouting", "C3PO");
+    }
+
+    @Test
+    void inDistributionTheHeadroomIsCappedAtEveryItem() {
+        Split dev = new Split(Shift.NONE, Part.DEV);
+        assertThat(LabCheck.verdict(dev, p(347), p(400), true, p(40), p(100), Float.NaN, p(296)).usable()).isTrue();
+        assertThat(LabCheck.verdict(dev, p(347), p(399), true, p(40), p(100), Float.NaN, p(296)).usable()).isFalse();
+        assertThat(LabCheck.verdict(dev, p(370), p(400), true, p(40), p(100), Float.NaN, p(296)).why()).contains("outside [0, 92)");
+        assertThat(LabCheck.verdict(dev, p(347), p(347), false, p(40), p(100), Float.NaN, p(296)).why()).contains("oracle not run");
+    }
+}
