@@ -160,7 +160,7 @@ public class MoeAdapterAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public ResultCache moeResultCache(MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
-        CaffeineResultCache cache = new CaffeineResultCache(props.cache().maxEntries(), props.cache().expireAfterAccess());
+        CaffeineResultCache cache = new CaffeineResultCache(props.resultCache().maxEntries(), props.resultCache().expireAfterAccess());
         CaffeineCacheMetrics.monitor(meters(meters), cache.cache(), "moe.adapter.adaptation");
         return cache;
     }

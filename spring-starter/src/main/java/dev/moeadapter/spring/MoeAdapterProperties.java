@@ -53,7 +53,7 @@ import java.util.List;
  *                 and lets a request name any other adaptation as its arm
  * @param guards bulkhead wait, time budgets and circuit breakers
  * @param feedback how long answers can be credited
- * @param cache the adaptation-result cache
+ * @param resultCache the adaptation-result cache (`result-cache`; not `cache`, which the build's MOE_ADAPTER_CACHE variable would bind to)
  * @param security who may call the endpoints under /v1 and how often
  */
 @Validated
@@ -78,7 +78,7 @@ public record MoeAdapterProperties(
         Map<String, @Valid Policy> policies,
         @DefaultValue @Valid Guards guards,
         @DefaultValue @Valid Feedback feedback,
-        @DefaultValue @Valid Cache cache,
+        @DefaultValue @Valid Cache resultCache,
         @DefaultValue @Valid Security security) {
 
     public MoeAdapterProperties {

@@ -107,6 +107,17 @@ class StartupValidationTest {
     }
 
     @Test
+    void theNativeBuildsCacheVariableDoesNotBreakTheProperties() {
+        // MOE_ADAPTER_CACHE (where the build keeps llama.cpp) reaches Spring as moe.adapter.cache by relaxed binding
+        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.cache=/some/download/cache",
+                "moe.adapter.result-cache.max-entries=7").run(ctx -> {
+            assertThat(ctx).hasNotFailed();
+            assertThat(ctx.getBean(MoeAdapterProperties.class).resultCache().maxEntries()).isEqualTo(7);
+        });
+    }
+
+    @Test
     void theBeansAreThereAndReplaceable() {
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1").run(ctx -> {
