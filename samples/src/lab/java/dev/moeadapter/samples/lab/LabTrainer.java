@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
 import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
@@ -63,11 +64,7 @@ public final class LabTrainer {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i < args.length; i += 2) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("expected --name value pairs, got " + args[i]);
-            a.put(args[i].substring(2), args[i + 1]);
-        }
+        Map<String, String> a = EvalCommand.parse(args);
         String arch = a.getOrDefault("arch", "olmoe");
         TwinShape base = switch (arch) {
             case "olmoe" -> TwinShape.olmoeStyle();

@@ -3,6 +3,7 @@ package dev.moeadapter.samples.lab;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.eval.Proportion;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,16 +38,13 @@ public final class OracleCeiling {
     static final int MAX_RESTARTS = 2;
     static final float RESTART_SCALE = 1f;
 
-    /** Saved progress: settings, the base's answers, and per attempt the outcome of every item it tried. */
-    record Progress(String model, String split, int steps, float lr, Map<String, Boolean> base, Map<Integer, Map<String, Boolean>> attempts) {}
 
     private OracleCeiling() {}
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        Path gguf = Path.of(a.getOrDefault("model", ""));
-        Split split = Split.named(a.getOrDefault("split", ""));
+        Map<String, String> a = EvalCommand.parse(args);
+        Path gguf = Path.of(EvalCommand.require(a, "model"));
+        Split split = Split.named(EvalCommand.require(a, "split"));
         if (split.part() == Part.REF) throw new IllegalArgumentException("the oracle ceiling is measured on dev and test splits only");
         int restarts = Integer.parseInt(a.getOrDefault("restarts", String.valueOf(MAX_RESTARTS)));
         if (restarts < 0 || restarts > MAX_RESTARTS) throw new IllegalArgumentException("--restarts must be 0.." + MAX_RESTARTS);
@@ -57,7 +54,7 @@ public final class OracleCeiling {
         Path file = out.resolve("oracle-" + split.name() + ".json");
         List<LabItem> items = LabSuiteV2.split(split);
 
-        Progress p = Files.exists(file) ? JSON.readValue(file.toFile(), Progress.class) : null;
+        OracleProgress p = Files.exists(file) ? JSON.readValue(file.toFile(), OracleProgress.class) : null;
         if (p != null && !(p.model().equals(gguf.getFileName().toString()) && p.steps() == steps && p.lr() == lr)) {
             throw new IllegalStateException(file + " holds another run's progress (" + p.model() + ", " + p.steps() + " steps, lr " + p.lr() + ")");
         }
@@ -67,14 +64,14 @@ public final class OracleCeiling {
                 boolean[] base = RouterOracle.answer(model, items, null);
                 Map<String, Boolean> b = new LinkedHashMap<>();
                 for (int i = 0; i < items.size(); i++) b.put(items.get(i).id(), base[i]);
-                p = new Progress(gguf.getFileName().toString(), split.name(), steps, lr, b, new LinkedHashMap<>());
+                p = new OracleProgress(gguf.getFileName().toString(), split.name(), steps, lr, b, new LinkedHashMap<>());
                 save(file, p);
             }
             for (int r = 0; r <= restarts; r++) {
                 Map<String, Boolean> attempt = p.attempts().computeIfAbsent(r, k -> new LinkedHashMap<>());
                 List<LabItem> todo = new ArrayList<>();
                 for (LabItem it : items) {
-                    if (!reached(p, it.id(), r) && !attempt.containsKey(it.id())) todo.add(it);
+                    if (!p.reached(it.id(), r) && !attempt.containsKey(it.id())) todo.add(it);
                 }
                 LOG.info("{} on {}: attempt {} ({}), {} items to try", gguf.getFileName(), split.name(), r + 1,
                         r == 0 ? "from zero" : "restart from random deltas", todo.size());
@@ -91,23 +88,14 @@ public final class OracleCeiling {
         }
         int reachable = 0, base = 0;
         for (LabItem it : items) {
-            reachable += reached(p, it.id(), restarts + 1) ? 1 : 0;
+            reachable += p.reached(it.id(), restarts + 1) ? 1 : 0;
             base += p.base().get(it.id()) ? 1 : 0;
         }
         System.out.printf("%s on %s (n=%d): base %s, routing ceiling (oracle, %d restarts) %s%n", gguf.getFileName(), split.name(),
                 items.size(), Proportion.of(base, items.size()), restarts, Proportion.of(reachable, items.size()));
     }
 
-    /** Whether the base or one of the attempts before {@code attempt} answered the item. */
-    private static boolean reached(Progress p, String id, int attempt) {
-        if (p.base().get(id)) return true;
-        for (int r = 0; r < attempt; r++) {
-            if (p.attempts().getOrDefault(r, Map.of()).getOrDefault(id, false)) return true;
-        }
-        return false;
-    }
-
-    private static void save(Path file, Progress p) throws IOException {
+    private static void save(Path file, OracleProgress p) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         JSON.writeValue(tmp.toFile(), p);

@@ -27,6 +27,7 @@ import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.samples.eval.BenchmarkFile;
 import dev.moeadapter.samples.eval.BenchmarkItem;
+import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.eval.EvalRunner;
 import dev.moeadapter.samples.eval.ExpertUsage;
 import dev.moeadapter.samples.eval.Proportion;
@@ -126,12 +127,8 @@ public final class LabCheck {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i < args.length; i += 2) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("arguments are --name value pairs; bad: " + args[i]);
-            a.put(args[i].substring(2), args[i + 1]);
-        }
-        Path modelPath = Path.of(require(a, "model"));
+        Map<String, String> a = EvalCommand.parse(args);
+        Path modelPath = Path.of(EvalCommand.require(a, "model"));
         Path out = Path.of(a.getOrDefault("out", "target/lab-check/" + modelPath.getFileName().toString().replace(".gguf", "")));
         List<Split> splits = a.containsKey("splits") ? Arrays.stream(a.get("splits").split(",")).map(Split::named).toList()
                 : Split.all().stream().filter(s -> s.part() != Part.REF).toList();
@@ -366,14 +363,8 @@ public final class LabCheck {
     private Proportion oracleCeiling(Split split, List<BenchmarkItem> items) throws IOException {
         Path file = work.resolve("oracle-" + split.name() + ".json");
         if (!Files.exists(file)) return Proportion.of(0, 0);
-        var root = JsonMapper.builder().build().readTree(file.toFile());
-        int reached = 0;
-        for (BenchmarkItem it : items) {
-            boolean ok = root.path("base").path(it.id()).asBoolean(false);
-            for (var attempt : root.path("attempts")) ok |= attempt.path(it.id()).asBoolean(false);
-            reached += ok ? 1 : 0;
-        }
-        return Proportion.of(reached, items.size());
+        OracleProgress progress = JsonMapper.builder().build().readValue(file.toFile(), OracleProgress.class);
+        return Proportion.of((int) items.stream().filter(it -> progress.reached(it.id())).count(), items.size());
     }
 
     /** +d on the router logits of the task's experts in every MoE layer, at every position. */
@@ -440,12 +431,6 @@ public final class LabCheck {
         int n = 0;
         for (boolean x : b) n += x ? 1 : 0;
         return n;
-    }
-
-    private static String require(Map<String, String> a, String key) {
-        String v = a.get(key);
-        if (v == null) throw new IllegalArgumentException("missing --" + key);
-        return v;
     }
 
     static String markdown(Report r) {
