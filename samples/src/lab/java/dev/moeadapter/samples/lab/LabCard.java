@@ -17,7 +17,7 @@ final class LabCard {
 
     private LabCard() {}
 
-    static void write(LabTrainer.Settings s, Path log, Path card) throws IOException {
+    static void write(LabTrainer.Settings s, Path log, Path card, int stoppedAt) throws IOException {
         TwinShape sh = s.shape();
         List<String> rows = Files.readAllLines(log);
         StringBuilder losses = new StringBuilder("| step | loss | load balance | grouping | dev | untagged-dev | misleading-dev | long-dev |\n|---|---|---|---|---|---|---|---|\n");
@@ -50,7 +50,7 @@ final class LabCard {
                 | vocabulary | character-level (`CharVocabulary`), BOS added |
                 | data | lab v2 training stream, seed %d: %d%% own tag, %d%% untagged, %d%% misleading tag (answer follows the demonstrations); words of %d–%d letters; evaluation queries held out |
                 | objective | next-token cross-entropy on every token + %s × Switch load balancing%s; no forced routing |
-                | training | %d steps × %d items, Adam (β 0.9/0.98), lr %s with 5%% warm-up and cosine decay to 10%%, gradient norm clipped at 1, seed %d, one CPU thread |
+                | training | %s × %d items, Adam (β 0.9/0.98), lr %s with 5%% warm-up and cosine decay to 10%%, gradient norm clipped at 1, seed %d, one CPU thread |
                 | reproduce | `%s` |
 
                 ## Training (every 100 steps; accuracy: teacher-forced exact match in the PyTorch twin, n = 400 per dev split)
@@ -62,7 +62,9 @@ final class LabCard {
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag)",
                         s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length) : "",
-                s.steps(), s.batch(), s.lr(), s.seed(), command(s), losses);
+                s.stopAtDev() > 0 ? String.format(Locale.ROOT, "%d steps (stopped at the first evaluation, every %d steps, whose teacher-forced dev accuracy reached %s; the schedule is that of %d steps)",
+                        stoppedAt, s.evalEvery(), s.stopAtDev(), s.steps()) : s.steps() + " steps",
+                s.batch(), s.lr(), s.seed(), command(s), losses);
         if (Files.exists(card)) {
             String old = Files.readString(card);
             int at = old.indexOf(LabResults.CHECKS_HEADING);
@@ -74,9 +76,10 @@ final class LabCard {
     /** The command that reproduces the model. */
     static String command(LabTrainer.Settings s) {
         TwinShape sh = s.shape();
+        String stop = s.stopAtDev() > 0 ? String.format(Locale.ROOT, " --eval-every %d --stop-at-dev %s", s.evalEvery(), s.stopAtDev()) : "";
         return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s "
-                        + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d --out samples/lab/v2/models/%s",
+                        + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d%s --out samples/lab/v2/models/%s",
                 sh.olmoe() ? "olmoe" : "mixtral", s.seed(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(),
-                s.untaggedPercent(), s.misleadingPercent(), sh.layers(), sh.experts(), sh.topK(), sh.ff(), sh.embd(), s.out().getFileName());
+                s.untaggedPercent(), s.misleadingPercent(), sh.layers(), sh.experts(), sh.topK(), sh.ff(), sh.embd(), stop, s.out().getFileName());
     }
 }

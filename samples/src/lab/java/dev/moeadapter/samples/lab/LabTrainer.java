@@ -42,7 +42,12 @@ import java.util.Set;
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
  * [--balance 0.01] [--group 0] [--group-until 0.3] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
- * [--eval-every N] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
+ * [--eval-every N] [--stop-at-dev ACC] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
+ *
+ * <p>With {@code stop-at-dev}, training ends at the first evaluation whose teacher-forced
+ * in-distribution dev accuracy reaches ACC (the schedule stays that of {@code steps}): every seed
+ * then lands near the same accuracy, which fixed step counts did not give (seeds of one recipe
+ * ended 10 points apart).
  */
 public final class LabTrainer {
 
@@ -54,12 +59,13 @@ public final class LabTrainer {
 
     record Settings(TwinShape shape, int steps, int batch, float lr, float balance, float group, float groupUntil,
                     int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery, Path checkpointDir,
-                    double checkpointMinutes) {
+                    double checkpointMinutes, double stopAtDev) {
 
         /** What makes two runs the same run: a checkpoint resumes only a run with this recipe. */
         String recipe() {
-            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d",
-                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED);
+            String stop = stopAtDev > 0 ? String.format(Locale.ROOT, " eval-every=%d stop-at-dev=%s", evalEvery, stopAtDev) : "";
+            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d%s",
+                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED, stop);
         }
     }
 
@@ -82,9 +88,9 @@ public final class LabTrainer {
                 integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT), seed,
                 Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
-                Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")));
+                Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")), Double.parseDouble(a.getOrDefault("stop-at-dev", "0")));
         if (Boolean.parseBoolean(a.getOrDefault("card-only", "false"))) {
-            LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s)); // a finished run's card, rewritten
+            LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s), stoppedAt(s)); // a finished run's card, rewritten
             return;
         }
         train(s);
@@ -93,6 +99,15 @@ public final class LabTrainer {
     private static int integer(Map<String, String> a, String key, int fallback) {
         return a.containsKey(key) ? Integer.parseInt(a.get(key)) : fallback;
     }
+
+    /** The step at which an early-stopped run ended, or the schedule's length when it ran to the end. */
+    static int stoppedAt(Settings s) throws IOException {
+        Path marker = s.checkpointDir().resolve(STOPPED);
+        return Files.exists(marker) ? Integer.parseInt(Files.readString(marker).strip()) : s.steps();
+    }
+
+    /** The file whose presence says the run met its dev target and ended; it holds the step. */
+    private static final String STOPPED = "stopped-at-step";
 
     /** The model card's path: the GGUF's, with {@code .md}. */
     static Path card(Settings s) {
@@ -125,7 +140,12 @@ public final class LabTrainer {
                     adam.get(k)[1].set(arrays[2]);
                 });
                 first = saved.get().step() + 1;
-                LOG.info("resuming from the checkpoint at step {}", saved.get().step());
+                if (Files.exists(s.checkpointDir().resolve(STOPPED))) {
+                    first = s.steps() + 1; // met its dev target before the interruption: nothing left to train
+                    LOG.info("the run already met its dev target at step {}", saved.get().step());
+                } else {
+                    LOG.info("resuming from the checkpoint at step {}", saved.get().step());
+                }
             } else {
                 Files.createDirectories(s.checkpointDir());
                 Files.writeString(logFile, "step\tloss\tbalance\tgroup\t" + String.join("\t", WATCHED.stream().map(Split::name).toList()) + "\n");
@@ -135,6 +155,8 @@ public final class LabTrainer {
             long t0 = System.nanoTime(), lastCheckpoint = t0, tokens = 0;
             double lossSum = 0, balanceSum = 0, groupSum = 0;
             int window = 0;
+            double devMatch = 0;
+            boolean stop = false;
             for (int step = first; step <= s.steps(); step++) {
                 List<LabItem> items = LabSuiteV2.trainingBatch(s.seed(), step, s.batch(), heldOut, s.untaggedPercent(), s.misleadingPercent());
                 float lr = learningRate(s.lr(), s.steps(), step);
@@ -183,19 +205,27 @@ public final class LabTrainer {
                     StringBuilder msg = new StringBuilder("step " + step + ": teacher-forced exact match");
                     for (var e : watched.entrySet()) {
                         double em = exactMatch(twin, root, e.getValue());
+                        if (e.getKey().equals(WATCHED.getFirst())) devMatch = em;
                         line.append('\t').append(String.format(Locale.ROOT, "%.4f", em));
                         msg.append(String.format(Locale.ROOT, "  %s %.3f", e.getKey().name(), em));
                     }
                     LOG.info(msg.toString());
                     Files.writeString(logFile, line.append('\n'), StandardOpenOption.APPEND);
+                    stop = s.stopAtDev() > 0 && devMatch >= s.stopAtDev();
                 }
                 if (evaluate || System.nanoTime() - lastCheckpoint > s.checkpointMinutes() * 60e9) {
                     checkpoint(s, ckptFile, params, adam, step);
                     lastCheckpoint = System.nanoTime();
                 }
                 if (evaluate) export(s, twin, logFile);
+                if (stop) {
+                    // early stopping on dev: the model is the first one whose in-distribution dev accuracy reaches the target
+                    Files.writeString(s.checkpointDir().resolve(STOPPED), Integer.toString(step));
+                    LOG.info(String.format(Locale.ROOT, "dev exact match %.4f reached the target %s at step %d: stopping", devMatch, s.stopAtDev(), step));
+                    break;
+                }
             }
-            LabCard.write(s, logFile, card(s));
+            LabCard.write(s, logFile, card(s), stoppedAt(s));
             LOG.info("wrote {}, its training log and its model card", s.out());
         }
     }

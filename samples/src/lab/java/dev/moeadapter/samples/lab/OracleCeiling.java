@@ -3,6 +3,7 @@ package dev.moeadapter.samples.lab;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
+import dev.moeadapter.c3po.ModelFingerprint;
 import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.eval.Proportion;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
@@ -55,7 +56,8 @@ public final class OracleCeiling {
         List<LabItem> items = LabSuiteV2.split(split);
 
         OracleProgress p = Files.exists(file) ? JSON.readValue(file.toFile(), OracleProgress.class) : null;
-        if (p != null && !(p.model().equals(gguf.getFileName().toString()) && p.steps() == steps && p.lr() == lr)) {
+        String sha = ModelFingerprint.sha256(gguf);
+        if (p != null && !(p.of(sha) && p.steps() == steps && p.lr() == lr)) {
             throw new IllegalStateException(file + " holds another run's progress (" + p.model() + ", " + p.steps() + " steps, lr " + p.lr() + ")");
         }
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
@@ -64,7 +66,7 @@ public final class OracleCeiling {
                 boolean[] base = RouterOracle.answer(model, items, null);
                 Map<String, Boolean> b = new LinkedHashMap<>();
                 for (int i = 0; i < items.size(); i++) b.put(items.get(i).id(), base[i]);
-                p = new OracleProgress(gguf.getFileName().toString(), split.name(), steps, lr, b, new LinkedHashMap<>());
+                p = new OracleProgress(gguf.getFileName().toString(), sha, split.name(), steps, lr, b, new LinkedHashMap<>());
                 save(file, p);
             }
             for (int r = 0; r <= restarts; r++) {

@@ -116,11 +116,13 @@ public final class LabCheck {
     private final Session session;
     private final Path tasks;
     private final Path work;
+    private final String modelSha256;
     /** task id → per layer, the task's k most used experts on the in-distribution ref split. */
     private Map<String, int[][]> taskExperts;
 
-    LabCheck(Model model, Session session, Path tasks, Path work) {
+    LabCheck(Model model, Session session, Path tasks, Path work, String modelSha256) {
         this.model = model;
+        this.modelSha256 = modelSha256;
         this.session = session;
         this.tasks = tasks;
         this.work = work;
@@ -136,7 +138,8 @@ public final class LabCheck {
         C3poSettings c3po = C3poSettings.DEFAULTS.withAlgorithm(new Algorithm.KernelRegression(List.of(0.0)));
         try (Model model = Model.load(ModelParams.of(modelPath));
              Session session = model.newSession(new SessionParams(256 * c3po.sequencesNeeded(), 256, c3po.sequencesNeeded(), threads, threads))) {
-            LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out);
+            LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out,
+                    ModelFingerprint.sha256(modelPath));
             Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
             Files.createDirectories(out);
             JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(out.resolve("check.json").toFile(), r);
@@ -364,6 +367,9 @@ public final class LabCheck {
         Path file = work.resolve("oracle-" + split.name() + ".json");
         if (!Files.exists(file)) return Proportion.of(0, 0);
         OracleProgress progress = JsonMapper.builder().build().readValue(file.toFile(), OracleProgress.class);
+        if (!progress.of(modelSha256)) {
+            throw new IllegalStateException(file + " was measured on another " + progress.model() + " (the file has changed since): rerun ./moe lab ceiling");
+        }
         return Proportion.of((int) items.stream().filter(it -> progress.reached(it.id())).count(), items.size());
     }
 

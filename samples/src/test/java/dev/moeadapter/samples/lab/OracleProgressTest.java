@@ -10,7 +10,7 @@ class OracleProgressTest {
     @Test
     void anItemIsReachedByTheBaseOrAnEarlierAttempt() {
         OracleProgress p = JsonMapper.builder().build().readValue("""
-                {"model": "m.gguf", "split": "dev", "steps": 60, "lr": 0.3,
+                {"model": "m.gguf", "modelSha256": "ab12", "split": "dev", "steps": 60, "lr": 0.3,
                  "base": {"a": true, "b": false, "c": false, "d": false},
                  "attempts": {"0": {"b": false, "c": true, "d": false}, "1": {"b": true, "d": false}}}
                 """, OracleProgress.class);
@@ -20,5 +20,7 @@ class OracleProgressTest {
         assertThat(p.reached("b", 1)).isFalse();
         assertThat(p.reached("b")).isTrue();
         assertThat(p.reached("d")).isFalse();
+        assertThat(p.of("ab12")).isTrue();
+        assertThat(p.of("cd34")).as("a retrained model of the same name is another model").isFalse();
     }
 }
