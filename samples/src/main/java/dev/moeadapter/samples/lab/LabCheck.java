@@ -303,7 +303,8 @@ public final class LabCheck {
         ObjectNode splits = entry.has("splits") ? (ObjectNode) entry.get("splits")
                 : entry.putObject("splits");
         for (SplitCheck c : r.splits()) {
-            if (c.oracleCeiling().n() == 0) {
+            // a base outside its band settles "cannot test" whatever the oracle finds, so such a split freezes without it
+            if (c.oracleCeiling().n() == 0 && baseInBand(Split.named(c.split()), c.base())) {
                 LOG.warn("{} is not frozen: its routing ceiling needs the per-item oracle first (./moe lab ceiling --split {} with the same --out)",
                         c.split(), c.split());
                 continue;
@@ -314,19 +315,23 @@ public final class LabCheck {
             }
             ObjectNode s = splits.putObject(c.split());
             s.put("frozen", Instant.now().toString()).put("base", c.base().value()).put("ceiling", c.ceiling().value())
-                    .put("oracleCeiling", c.oracleCeiling().value())
+                    .put("oracleCeiling", c.oracleCeiling().n() == 0 ? null : c.oracleCeiling().value())
                     .put("usable", c.verdict().usable()).put("why", c.verdict().why());
             s.putObject("canTest").put("scmoe", c.verdict().scmoe()).put("rerouting", c.verdict().rerouting()).put("c3po", c.verdict().c3po());
         }
         json.writeValue(file.toFile(), root);
     }
 
+    /** In distribution the base must leave room (below 92%); on a shift it must sit in [25, 75]% to be worth adapting. */
+    static boolean baseInBand(Split split, Proportion base) {
+        return split.shift() == Shift.NONE ? base.value() < 0.92 : base.value() >= 0.25 && base.value() <= 0.75;
+    }
+
     static Verdict verdict(Split split, Proportion base, Proportion ceiling, boolean oracleRun, Proportion reach, Proportion picks, float fixing,
                            Proportion c3po) {
         List<String> why = new ArrayList<>();
-        boolean inDistribution = split.shift() == Shift.NONE;
-        boolean baseOk = inDistribution ? base.value() < 0.92 : base.value() >= 0.25 && base.value() <= 0.75;
-        if (!baseOk) why.add(String.format(Locale.ROOT, "base %.1f%% outside %s", 100 * base.value(), inDistribution ? "[0, 92)%" : "[25, 75]%"));
+        boolean baseOk = baseInBand(split, base);
+        if (!baseOk) why.add(String.format(Locale.ROOT, "base %.1f%% outside %s", 100 * base.value(), split.shift() == Shift.NONE ? "[0, 92)%" : "[25, 75]%"));
         // base + 20 points, or every item where that exceeds 100%: an in-distribution split with base in 80–92% can still qualify
         boolean headroom = ceiling.value() >= Math.min(1.0, base.value() + 0.20) - 1e-9;
         if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < min(base + 20 points, 100%%)%s", 100 * ceiling.value(),

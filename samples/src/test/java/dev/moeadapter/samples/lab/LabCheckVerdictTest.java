@@ -5,6 +5,13 @@ import dev.moeadapter.samples.lab.LabSuiteV2.Part;
 import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,5 +45,22 @@ class LabCheckVerdictTest {
         assertThat(LabCheck.verdict(dev, p(347), p(399), true, p(40), p(100), Float.NaN, p(296)).usable()).isFalse();
         assertThat(LabCheck.verdict(dev, p(370), p(400), true, p(40), p(100), Float.NaN, p(296)).why()).contains("outside [0, 92)");
         assertThat(LabCheck.verdict(dev, p(347), p(347), false, p(40), p(100), Float.NaN, p(296)).why()).contains("oracle not run");
+    }
+
+    @Test
+    void aSplitWhoseBaseRulesItOutFreezesWithoutTheOracleOthersWaitForIt(@TempDir Path dir) throws Exception {
+        Path model = Files.writeString(dir.resolve("m.gguf"), "a model");
+        var none = Proportion.of(0, 0);
+        Function<String, LabCheck.SplitCheck> check = name -> {
+            var base = name.startsWith("misleading") ? p(40) : p(160);
+            return new LabCheck.SplitCheck(name, base, Map.of(), Float.NaN, base, none, p(100), p(100), p(100), p(100),
+                    LabCheck.verdict(Split.named(name), base, base, false, p(100), p(100), Float.NaN, p(100)));
+        };
+        var report = new LabCheck.Report("m.gguf", List.of(), Map.of(), List.of(),
+                List.of(check.apply("misleading-dev"), check.apply("untagged-dev")));
+        Path file = dir.resolve("acceptance.json");
+        LabCheck.freeze(file, model, report);
+        String frozen = Files.readString(file);
+        assertThat(frozen).contains("\"misleading-dev\"").contains("base 10.0% outside").doesNotContain("untagged-dev");
     }
 }
