@@ -294,6 +294,14 @@ public final class LabCheck {
      * frozen before stays as it was: the table is fixed before any method runs on a test split.
      */
     static void freeze(Path file, Path model, Report r) throws IOException {
+        // checks of several models may finish at once: one writer at a time, each reading the other's entries
+        try (var lock = java.nio.channels.FileChannel.open(file.resolveSibling(file.getFileName() + ".lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE); var held = lock.lock()) {
+            freezeLocked(file, model, r);
+        }
+    }
+
+    private static void freezeLocked(Path file, Path model, Report r) throws IOException {
         JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
         ObjectNode root = Files.exists(file)
                 ? (ObjectNode) json.readTree(file.toFile()) : json.createObjectNode();

@@ -21,7 +21,8 @@ import java.util.Map;
  * suite's {@code acceptance.json} as a side effect), then every method at its defaults on each dev
  * split that the checks say can test it, paired against the base per seed and pooled over seeds
  * ({@link CompareCommand}), and a "cannot test" row with the reason everywhere else. Test splits are
- * not run here.
+ * not run here. Each architecture's section is kept under {@code OUT/sections}, and the page is put
+ * together from every section there, so architectures can be run separately.
  *
  * <p>{@code LabResults --arch olmoe=S1.gguf,S2.gguf [--arch mixtral=…] [--out target/lab-v2] [--doc docs/lab-results.md]}
  */
@@ -51,8 +52,8 @@ public final class LabResults {
         if (arches.isEmpty()) throw new IllegalArgumentException("name at least one --arch NAME=MODEL.gguf[,MODEL.gguf…] (one file per training seed)");
         List<Split> evaluated = Split.all().stream().filter(s -> s.part() != Part.REF).toList();
         List<Split> dev = evaluated.stream().filter(s -> s.part() == Part.DEV).toList();
-        StringBuilder md = new StringBuilder(HEADER);
         for (var arch : arches.entrySet()) {
+            StringBuilder md = new StringBuilder();
             md.append("\n## ").append(arch.getKey()).append(" (").append(arch.getValue().size()).append(" training seeds)\n\n### Acceptance checks\n\n");
             List<Path> checkDirs = new ArrayList<>();
             for (String model : arch.getValue()) {
@@ -87,9 +88,24 @@ public final class LabResults {
                 if (!arms.isEmpty()) md.append(CompareCommand.markdown(CompareCommand.compare(base, arms))).append('\n');
                 if (!cannot.isEmpty()) md.append("| arm | |\n|---|---|\n").append(String.join("\n", cannot)).append("\n\n");
             }
+            Path section = out.resolve("sections").resolve(arch.getKey() + ".md");
+            Files.createDirectories(section.getParent());
+            Files.writeString(section, md, StandardCharsets.UTF_8);
+        }
+        writeDoc(doc, out.resolve("sections"));
+        System.out.println("wrote " + doc);
+    }
+
+    /**
+     * The page: the header, then every architecture's latest section in name order, so that runs per
+     * architecture (side by side, or one after another) add up to one page.
+     */
+    static void writeDoc(Path doc, Path sections) throws java.io.IOException {
+        StringBuilder md = new StringBuilder(HEADER);
+        try (var files = Files.list(sections)) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".md")).sorted().toList()) md.append(Files.readString(f));
         }
         Files.writeString(doc, md, StandardCharsets.UTF_8);
-        System.out.println("wrote " + doc);
     }
 
     /** Puts the acceptance checks into the model card, replacing an earlier run's. */
