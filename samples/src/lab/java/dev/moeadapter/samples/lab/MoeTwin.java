@@ -118,6 +118,16 @@ public final class MoeTwin implements AutoCloseable {
      * experts (same result; much cheaper with many experts; ignored under a straight-through gate).
      */
     public Output forward(NDArray tokens, NDArray delta, boolean straightThrough, boolean sparse) {
+        return forward(tokens, delta, straightThrough, sparse, null);
+    }
+
+    /**
+     * As {@link #forward(NDArray, NDArray, boolean, boolean)} with the weight lever: {@code weightScales}
+     * {@code [B, T, layers, k]} multiplies the final mixing weight of each token's j-th choice (after
+     * renormalisation), as the engine's {@code RouterEdit.ScaleWeights} does; computed sparsely.
+     */
+    public Output forward(NDArray tokens, NDArray delta, boolean straightThrough, boolean sparse, NDArray weightScales) {
+        if (weightScales != null && straightThrough) throw new IllegalArgumentException("the weight lever has no straight-through form");
         NDManager m = tokens.getManager();
         long b = tokens.getShape().get(0), t = tokens.getShape().get(1);
         int e = shape.embd(), h = shape.heads(), hd = shape.headDim(), ex = shape.experts();
@@ -150,7 +160,8 @@ public final class MoeTwin implements AutoCloseable {
             }
             NDArray pr = logits.softmax(-1);
             probs.add(pr.reshape(b, t, ex));
-            NDArray moe = straightThrough || !sparse ? denseExperts(pre, f, pr, straightThrough) : sparseExperts(pre, f, pr);
+            NDArray scales = weightScales == null ? null : weightScales.get(":, :, " + l + ", :").reshape(b * t, shape.topK());
+            NDArray moe = scales == null && (straightThrough || !sparse) ? denseExperts(pre, f, pr, straightThrough) : sparseExperts(pre, f, pr, scales);
             x = x.add(moe.reshape(b, t, e));
         }
         NDArray out = rmsNorm(x, p("output_norm.weight")).matMul(p("output.weight").transpose());
@@ -186,7 +197,7 @@ public final class MoeTwin implements AutoCloseable {
      * instead of all of them. Same values and gradients as {@link #denseExperts} without a
      * straight-through gate.
      */
-    private NDArray sparseExperts(String pre, NDArray f, NDArray pr) {
+    private NDArray sparseExperts(String pre, NDArray f, NDArray pr, NDArray scales) {
         NDManager m = f.getManager();
         int n = Math.toIntExact(f.getShape().get(0));
         int e = shape.embd(), ex = shape.experts(), k = shape.topK();
@@ -195,6 +206,7 @@ public final class MoeTwin implements AutoCloseable {
         if (!shape.olmoe()) {
             w = w.div(w.sum(new int[] {-1}, true));
         }
+        if (scales != null) w = w.mul(scales);                                    // slot j is the j-th choice: topK sorts
         long[] expertOf = chosen.toLongArray();
         int[] load = new int[ex];
         for (long x : expertOf) load[(int) x]++;

@@ -23,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * layer l is computed from the twin's own router probabilities at layer l under the edits of the
  * layers below, and applied as a per-position delta. The default build's
  * {@code TwinEditParityTest} compares llama.cpp through the engine with these outputs. The weight
- * lever ({@code ScaleWeights}) acts after top-k, which the twin's delta cannot express: it has no
- * case here.
+ * lever ({@code ScaleWeights}) acts after top-k, which no delta expresses: the twin takes it as
+ * per-choice weight scales.
  */
 class TwinEditFixtureTest {
 
@@ -43,9 +43,20 @@ class TwinEditFixtureTest {
             Map<String, TwinEditCases.Expected> out = new LinkedHashMap<>();
             for (TwinEditCases.Case c : TwinEditCases.cases(s.layers(), s.experts(), s.topK(), tokens.length)) {
                 float[] delta = new float[tokens.length * s.layers() * s.experts()];
+                float[] scales = new float[tokens.length * s.layers() * s.topK()];
+                java.util.Arrays.fill(scales, 1f);
+                boolean scaled = false;
                 for (int l = 0; l < s.layers(); l++) {
                     int layer = l;
-                    List<RouterEdit> edits = c.plan().edits().stream().filter(e -> e.layer() == layer).toList();
+                    for (RouterEdit e : c.plan().edits()) {
+                        if (e instanceof RouterEdit.ScaleWeights w && w.layer() == l) { // the weight lever acts after top-k
+                            for (int p = w.positions().from(); p < Math.min(w.positions().to(), tokens.length); p++) {
+                                System.arraycopy(w.scales(), 0, scales, (p * s.layers() + l) * s.topK(), s.topK());
+                            }
+                            scaled = true;
+                        }
+                    }
+                    List<RouterEdit> edits = c.plan().edits().stream().filter(e -> e.layer() == layer && !(e instanceof RouterEdit.ScaleWeights)).toList();
                     if (edits.isEmpty()) {
                         continue;
                     }
@@ -67,7 +78,9 @@ class TwinEditFixtureTest {
                         }
                     }
                 }
-                float[] logits = twin.forward(input, m.create(delta, new Shape(1, tokens.length, s.layers(), s.experts()))).logits().toFloatArray();
+                NDArray weightScales = scaled ? m.create(scales, new Shape(1, tokens.length, s.layers(), s.topK())) : null;
+                float[] logits = twin.forward(input, m.create(delta, new Shape(1, tokens.length, s.layers(), s.experts())), false, scaled,
+                        weightScales).logits().toFloatArray();
                 out.put(c.name(), TwinEditCases.summarise(logits, tokens.length, TwinShape.VOCAB));
             }
             assertThat(out.get("rank-2").argmax()).as("the edits change the twin's answer, so the fixtures can catch a wrong edit")
@@ -129,7 +142,7 @@ class TwinEditFixtureTest {
                     }
                 }
             }
-            case RouterEdit.ScaleWeights w -> throw new IllegalArgumentException("the weight lever acts after top-k: no twin delta expresses it");
+            case RouterEdit.ScaleWeights w -> throw new IllegalArgumentException("the weight lever acts after top-k: the twin takes it as weight scales");
         }
     }
 

@@ -41,7 +41,11 @@ final class TwinEditCases {
         out.add(new Case("none", RoutingPlan.EMPTY));
         Random r = new Random(7);
         List<RouterEdit> delta = new ArrayList<>(), rank = new ArrayList<>(), top = new ArrayList<>(), mask = new ArrayList<>(),
-                replace = new ArrayList<>();
+                replace = new ArrayList<>(), ramp = new ArrayList<>(), weightsTop1 = new ArrayList<>();
+        float[] falling = new float[used];
+        for (int j = 0; j < used; j++) {
+            falling[j] = 1.5f / (j + 1); // first choice boosted, later ones damped: no renormalisation can undo it
+        }
         boolean[] allowed = new boolean[experts];
         for (int e = 0; e < experts; e++) {
             allowed[e] = e % 2 == 0; // half the experts, at least as many as the model selects
@@ -59,6 +63,8 @@ final class TwinEditCases {
             rank.add(new RouterEdit.KeepRank(l, 2, PositionRange.ALL));
             top.add(new RouterEdit.KeepTop(l, used - 1, PositionRange.ALL));
             mask.add(new RouterEdit.ExpertMask(l, allowed, PositionRange.ALL));
+            ramp.add(new RouterEdit.ScaleWeights(l, falling, PositionRange.ALL));
+            weightsTop1.add(RouterEdit.ScaleWeights.keepTop(l, used, 1, PositionRange.ALL));
             if (l >= layers - 2) {
                 replace.add(new RouterEdit.ReplaceDistribution(l, omega, PositionRange.of(length - 1, length)));
             }
@@ -68,6 +74,8 @@ final class TwinEditCases {
         out.add(new Case("top-" + (used - 1), new RoutingPlan(top)));
         out.add(new Case("mask", new RoutingPlan(mask)));
         out.add(new Case("replace-last", new RoutingPlan(replace)));
+        out.add(new Case("weights-ramp", new RoutingPlan(ramp)));
+        out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
         return out;
     }
 
