@@ -28,8 +28,17 @@ import java.util.Map;
  */
 public final class LabResults {
 
-    /** The arms of the first results: every method at its defaults; C3PO with the shift's own reference set. */
-    static final List<String> ARMS = List.of("scmoe", "rerouting", "c3po-kr", "c3po-mode", "c3po-ngd");
+    /**
+     * The arms of the first results: every method at its defaults; C3PO with the shift's own reference
+     * set, NGD both where the released code injects ω (from the last prompt token on, the default) and
+     * at the last prompt token only.
+     */
+    static final List<String> ARMS = List.of("scmoe", "rerouting", "c3po-kr", "c3po-mode", "c3po-ngd", "c3po-ngd-inject-last");
+
+    /** The harness's policy and extra flags of an arm. */
+    private static List<String> policyOf(String arm) {
+        return arm.equals("c3po-ngd-inject-last") ? List.of("--policy", "c3po-ngd", "--inject", "last") : List.of("--policy", arm);
+    }
     private static final Path TASKS = Path.of("samples/lab/v2/tasks");
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -135,7 +144,8 @@ public final class LabResults {
     private static String eval(String model, Split split, String arm, Path out, Path checkDir) throws Exception {
         Path dir = out.resolve(name(model)).resolve(split.name()).resolve(arm);
         List<String> args = new ArrayList<>(List.of("--model", model, "--bench", TASKS.resolve(split.fileName()).toString(),
-                "--policy", arm, "--max-tokens", "16", "--threads", "1", "--ctx", "256", "--out", dir.toString()));
+                "--max-tokens", "16", "--threads", "1", "--ctx", "256", "--out", dir.toString()));
+        args.addAll(policyOf(arm));
         if (arm.startsWith("c3po")) {
             args.addAll(List.of("--reference", checkDir.resolve(new Split(split.shift(), Part.REF).name() + ".c3po").toString()));
         }
