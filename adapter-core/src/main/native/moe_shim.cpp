@@ -797,6 +797,9 @@ bool probe_model(mae_model *mm) {
     info[MAE_INFO_SELECTION_BIAS] = bias;
     info[MAE_INFO_N_MOE_LAYERS] = (int32_t)mm->moe_layers.size();
     info[MAE_INFO_ADD_BOS] = llama_vocab_get_add_bos(mm->vocab) ? 1 : 0;
+    info[MAE_INFO_MEMORY] = llama_model_is_recurrent(mm->model) ? MAE_MEMORY_RECURRENT
+                            : llama_model_is_hybrid(mm->model)  ? MAE_MEMORY_HYBRID
+                                                                : MAE_MEMORY_ATTENTION;
     return true;
 }
 
@@ -975,7 +978,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
         return nullptr;
     }
     attach_pools(s, n_threads, n_threads_batch);
-    s->regroups = llama_model_is_recurrent(m->model) || llama_model_is_hybrid(m->model);
+    s->regroups = m->info[MAE_INFO_MEMORY] != MAE_MEMORY_ATTENTION;
     s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);

@@ -58,7 +58,15 @@ extern "C" {
 #define MAE_INFO_SELECTION_BIAS 10
 #define MAE_INFO_N_MOE_LAYERS 11
 #define MAE_INFO_ADD_BOS 12
-#define MAE_INFO_COUNT 13
+#define MAE_INFO_MEMORY 13 /* one of MAE_MEMORY_* */
+#define MAE_INFO_COUNT 14
+
+/* Memory kinds reported in model info. Recurrent and hybrid memories keep one recurrent state per
+ * sequence rather than one entry per position: a sequence can be emptied or copied whole, not cut
+ * back to a prefix (a partial removal fails, a partial copy copies the whole recurrent state). */
+#define MAE_MEMORY_ATTENTION 0
+#define MAE_MEMORY_RECURRENT 1
+#define MAE_MEMORY_HYBRID 2
 
 /* Per MoE layer, mae_model_layers fills MAE_LAYER_COUNT ints in this order. */
 #define MAE_LAYER_INDEX 0

@@ -3,6 +3,7 @@ package dev.moeadapter.c3po;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Batch;
@@ -22,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -38,6 +40,15 @@ import java.util.stream.Collectors;
 public final class C3poStrategy implements AdaptationStrategy {
     private static final Logger LOG = LoggerFactory.getLogger(C3poStrategy.class);
     private static final int ANSWER = 0, PROBE = 1;
+    /**
+     * The pathway is a softmax distribution over experts that replaces the router's; the prompt's
+     * prefix is shared through KV copies, and every candidate pathway decodes and then removes the
+     * neighbours' scored tokens.
+     */
+    public static final ModelRequirements REQUIREMENTS = ModelRequirements.routerEdits("c3po")
+            .onlyGating(Set.of(Gating.SOFTMAX), "it re-mixes the router's softmax distributions over experts")
+            .rollingBackPrefixes("shares a prompt's prefix between sequences (a KV copy of all but its last token) and removes the "
+                    + "tokens it scored after each candidate pathway (decode-then-remove)", null);
 
     private final ReferenceSet refs;
     private final Embedder embedder;
@@ -93,6 +104,11 @@ public final class C3poStrategy implements AdaptationStrategy {
     @Override
     public String name() {
         return "c3po";
+    }
+
+    @Override
+    public ModelRequirements requirements() {
+        return REQUIREMENTS;
     }
 
     @Override
@@ -190,12 +206,10 @@ public final class C3poStrategy implements AdaptationStrategy {
     }
 
     private void checkModel(ModelInfo info) {
+        REQUIREMENTS.require(info); // callers that skip the service's startup check
         if (!info.moeLayers().equals(refs.header().moeLayers()) || info.experts() != refs.header().experts()) {
             throw new ReferenceSetMismatchException("reference set " + refs.file() + " describes MoE layers " + refs.header().moeLayers()
                     + " x " + refs.header().experts() + " experts; the session's model has " + info.moeLayers() + " x " + info.experts());
-        }
-        if (info.gating() != Gating.SOFTMAX) {
-            throw new InvalidRequestException("c3po replaces softmax router distributions; this model's router uses " + info.gating());
         }
     }
 

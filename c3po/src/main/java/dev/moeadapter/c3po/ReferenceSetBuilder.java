@@ -1,7 +1,6 @@
 package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.InvalidRequestException;
-import dev.moeadapter.core.engine.Gating;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
@@ -71,10 +70,7 @@ public final class ReferenceSetBuilder {
         if (progressEvery < 1) {
             throw new InvalidRequestException("progress interval must be >= 1, got " + progressEvery);
         }
-        if (!model.info().isMoe() || model.info().gating() != Gating.SOFTMAX) {
-            throw new InvalidRequestException("c3po needs a Mixture-of-Experts model with a softmax router; '"
-                    + model.info().architecture() + "' has " + (model.info().isMoe() ? model.info().gating() + " gating" : "no MoE layers"));
-        }
+        C3poStrategy.REQUIREMENTS.require(model.info()); // a set for a model c3po cannot run on would be of no use
         this.answerTokens = answerTokens;
         this.progressEvery = progressEvery;
     }

@@ -5,6 +5,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.moeadapter.core.adaptation.CountingResultCache;
 import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
@@ -42,6 +43,29 @@ class C3poStrategyTest {
     static void buildReferenceSet() {
         model = TestModels.olmoe();
         sumsAndWords = Fixtures.build(model, Fixtures.answeredCorrectly(model, java.util.stream.Stream.concat(SUMS.stream(), WORDS.stream()).toList()));
+    }
+
+    @Test
+    void c3poAndItsBuilderRefuseModelsItCannotRunOnWithTheReason() {
+        record Case(String model, String reason) {
+        }
+        for (Case c : List.of(new Case("glm4moe", "layer 1 uses sigmoid gating with a selection bias"),
+                new Case("gpt-oss", "layer 0 uses softmax after top-k gating"),
+                new Case("qwen3next", "which this model's hybrid memory (qwen3next) cannot do"))) {
+            Model m = TestModels.byName(c.model());
+            try (Session s = Fixtures.session(m, 2)) {
+                assertThatThrownBy(() -> new ReferenceSetBuilder(m, s, new HiddenStateEmbedder(), 4, 10)).as(c.model())
+                        .isInstanceOf(UnsupportedModelException.class).hasMessageStartingWith("c3po ").hasMessageContaining(c.reason());
+            }
+        }
+        // a strategy handed such a model refuses before any decode, whatever its reference set
+        Model qwen3next = TestModels.byName("qwen3next");
+        try (ReferenceSet refs = ReferenceSet.load(sumsAndWords, model); Session s = Fixtures.session(qwen3next, 4)) {
+            C3poStrategy c3po = new C3poStrategy(refs, new HiddenStateEmbedder(), C3poSettings.DEFAULTS);
+            assertThatThrownBy(() -> c3po.adapt(s, qwen3next.tokenize(QUERY), new CancellationToken()))
+                    .isInstanceOf(UnsupportedModelException.class).hasMessageContaining("hybrid memory (qwen3next)");
+            assertThat(s.maxPosition(0)).isEqualTo(-1);
+        }
     }
 
     @Test

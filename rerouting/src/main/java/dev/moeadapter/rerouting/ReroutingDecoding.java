@@ -71,10 +71,7 @@ public final class ReroutingDecoding implements DecodingScheme {
                     + settings.sequencesNeeded() + " sequences per session (the answer, the context under the current deltas and 2q perturbed copies); this session has "
                     + session.sequences());
         }
-        if (!session.model().info().isMoe()) {
-            throw new InvalidRequestException("rerouting needs a Mixture-of-Experts model; '"
-                    + session.model().info().architecture() + "' has no MoE layers");
-        }
+        settings.requirements().require(session.model().info()); // callers that skip the service's startup check
         this.session = session;
         this.settings = settings;
         this.cancel = cancel;

@@ -1,6 +1,7 @@
 package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.optim.SpsaGains;
 
@@ -55,6 +56,19 @@ public record ReroutingSettings(int steps, int interval, SpsaGains gains, LayerS
         Objects.requireNonNull(gains, "gains");
         Objects.requireNonNull(layers, "layers");
         Objects.requireNonNull(parameterisation, "parameterisation");
+    }
+
+    /**
+     * Router deltas on every family the engine edits. Over the whole context a round only ever
+     * empties and re-decodes whole sequences; a loss window shares a prefix between the copies,
+     * which only an attention memory can.
+     */
+    public ModelRequirements requirements() {
+        if (window == 0) {
+            return ModelRequirements.routerEdits("rerouting");
+        }
+        return ModelRequirements.routerEdits("rerouting with a loss window").rollingBackPrefixes("shares the context's older tokens "
+                + "between its perturbed copies (a KV copy of a prefix) and cuts the copies back to that prefix at every step", "window");
     }
 
     /** Sequences of a session one request uses: the answer, the context under the current δ and its 2q perturbed copies. */

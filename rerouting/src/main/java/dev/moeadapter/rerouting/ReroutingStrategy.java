@@ -1,6 +1,7 @@
 package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Session;
@@ -43,6 +44,11 @@ public final class ReroutingStrategy implements AdaptationStrategy {
     @Override
     public String name() {
         return "rerouting";
+    }
+
+    @Override
+    public ModelRequirements requirements() {
+        return settings.requirements();
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.engine.Gating;
 import dev.moeadapter.core.engine.LayerRouting;
+import dev.moeadapter.core.engine.Memory;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RouterTrace;
@@ -86,7 +87,8 @@ class DeltaSpaceTest {
 
     @Test
     void layerScoresComeFromTheSelectedExpertsProbabilities() {
-        ModelInfo info = ModelInfo.of("test", "", 2, 4, 2, 10, 64, 8, 1, 2, true, List.of(new LayerRouting(1, Gating.SOFTMAX, false, false, 4, true, false)));
+        ModelInfo info = ModelInfo.of("test", "", 2, 4, 2, 10, 64, 8, 1, 2, true, Memory.ATTENTION,
+                List.of(new LayerRouting(1, Gating.SOFTMAX, false, false, 4, true, false)));
         RouterTrace trace = new RouterTrace(List.of(), List.of(
                 new TokenProbabilities(3, 0, 1, new float[] {0.5f, 0.3f, 0.1f, 0.1f}),
                 new TokenProbabilities(3, 1, 1, new float[] {0.1f, 0.2f, 0.3f, 0.4f}),

@@ -3,6 +3,7 @@ package dev.moeadapter.rerouting;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.CountingResultCache;
 import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
@@ -248,9 +249,14 @@ class ReroutingTest {
         }
     }
 
-    @Test
-    void afterRoundsTheAnswerMatchesAFreshPrefillUnderTheSameDelta() {
-        Model m = TestModels.olmoe();
+    /**
+     * Also on hybrid memories (lfm2moe, qwen3next): over the whole context a round only empties and
+     * re-decodes whole sequences, which a recurrent state allows.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "lfm2moe", "qwen3next"})
+    void afterRoundsTheAnswerMatchesAFreshPrefillUnderTheSameDelta(String name) {
+        Model m = TestModels.byName(name);
         int[] prompt = m.tokenize(PROMPT);
         ReroutingSettings settings = STRONG.withInterval(4).withSteps(3);
         int[] context = Arrays.copyOf(prompt, prompt.length + 10);
@@ -289,6 +295,25 @@ class ReroutingTest {
         double tolerance = 1e-3 * maxAbs(fresh);
         assertThat(maxAbsDiff(continued, fresh)).isLessThan(tolerance);
         assertThat(maxAbsDiff(untuned, fresh)).as("the deltas matter, so the comparison means something").isGreaterThan(100 * tolerance);
+    }
+
+    @Test
+    void aLossWindowIsRefusedWhereTheMemoryCannotShareAPrefix() {
+        ReroutingStrategy windowed = new ReroutingStrategy(ReroutingSettings.DEFAULTS.withWindow(8));
+        windowed.validate(TestModels.olmoe().info());
+        new ReroutingStrategy(ReroutingSettings.DEFAULTS).validate(TestModels.byName("lfm2moe").info());
+        assertThatThrownBy(() -> windowed.validate(TestModels.byName("lfm2moe").info()))
+                .isInstanceOfSatisfying(UnsupportedModelException.class, e -> assertThat(e.setting()).isEqualTo("window"))
+                .hasMessageStartingWith("rerouting with a loss window shares the context's older tokens")
+                .hasMessageContaining("hybrid memory (lfm2moe)");
+        Model qwen3next = TestModels.byName("qwen3next");
+        try (Session s = qwen3next.newSession(new SessionParams(512, 64, 10, 1, 1))) {
+            assertThatThrownBy(() -> generate(s, ReroutingSettings.DEFAULTS.withWindow(8), GenerationRequest.greedy(qwen3next.tokenize(PROMPT), 4)))
+                    .as("refused before any decode, also without the service's startup check")
+                    .isInstanceOf(UnsupportedModelException.class).hasMessageContaining("hybrid memory (qwen3next)");
+        }
+        assertThatThrownBy(() -> new ReroutingStrategy(ReroutingSettings.DEFAULTS).validate(TestModels.byName("deepseek4").info()))
+                .isInstanceOf(UnsupportedModelException.class).hasMessageContaining("layer 0 is hash-routed");
     }
 
     @Test

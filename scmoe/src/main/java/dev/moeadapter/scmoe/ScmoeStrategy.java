@@ -2,6 +2,7 @@ package dev.moeadapter.scmoe;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.ModelInfo;
@@ -19,6 +20,8 @@ import java.util.Set;
 public final class ScmoeStrategy implements AdaptationStrategy {
     /** The names {@link #withSettings} reads. */
     public static final Set<String> SETTINGS = Set.of("alpha", "beta", "weak", "mask-eos");
+    /** The weak view edits every MoE layer (rank-k, top-m, weight scales), which the engine does in every gating family. */
+    public static final ModelRequirements REQUIREMENTS = ModelRequirements.routerEdits("scmoe");
 
     private final ScmoeSettings settings;
 
@@ -64,7 +67,13 @@ public final class ScmoeStrategy implements AdaptationStrategy {
     }
 
     @Override
+    public ModelRequirements requirements() {
+        return REQUIREMENTS;
+    }
+
+    @Override
     public void validate(ModelInfo model) {
+        AdaptationStrategy.super.validate(model);
         settings.weak().validate(model);
     }
 

@@ -1,6 +1,7 @@
 package dev.moeadapter.scmoe;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
@@ -54,8 +55,10 @@ public sealed interface WeakRouting {
         @Override
         public void validate(ModelInfo info) {
             requireMoe(info);
-            if (k < 1 || k > info.experts()) {
-                throw new InvalidRequestException("scmoe rank-k: k must be in 1.." + info.experts() + " for this model, got " + k);
+            // groups leave fewer experts to rank (GLM-4.5: 8 of 16)
+            int deepest = info.routing().stream().mapToInt(LayerRouting::selectableExperts).min().orElseThrow();
+            if (k < 1 || k > deepest) {
+                throw new InvalidRequestException("scmoe rank-k: k must be in 1.." + deepest + " for this model, got " + k);
             }
         }
 

@@ -2,6 +2,7 @@ package dev.moeadapter.scmoe;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Sampler;
@@ -50,8 +51,9 @@ class ScmoeTest {
         }
     }
 
+    /** Also on hybrid memories (lfm2moe, qwen3next): SCMoE only ever empties whole sequences, so it needs no rollback. */
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral"})
+    @ValueSource(strings = {"olmoe", "mixtral", "lfm2moe", "qwen3next"})
     void batchedRunEqualsTwoSeparateSessionsWithTheContrastInJava(String name) {
         Model m = TestModels.byName(name);
         ScmoeSettings settings = ScmoeSettings.DEFAULTS;
@@ -183,6 +185,21 @@ class ScmoeTest {
             assertThatThrownBy(() -> new ContrastiveDecoding(one, ScmoeSettings.DEFAULTS, 0, 1))
                     .isInstanceOf(InvalidRequestException.class).hasMessageContaining("two distinct sequences");
         }
+    }
+
+    @Test
+    void theModelsItCannotRunOnAreRefusedWithTheReason() {
+        ScmoeStrategy scmoe = new ScmoeStrategy(ScmoeSettings.DEFAULTS);
+        assertThatThrownBy(() -> scmoe.validate(TestModels.byName("deepseek4").info())).isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("scmoe edits the router of every MoE layer").hasMessageContaining("layer 0 is hash-routed");
+        assertThatThrownBy(() -> scmoe.validate(TestModels.dense().info())).isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("no MoE layers");
+        for (String runs : List.of("olmoe", "gpt-oss", "llama4", "glm4moe", "lfm2moe", "qwen3next")) {
+            scmoe.validate(TestModels.byName(runs).info());
+        }
+        // expert groups leave 8 of glm4moe's 16 experts to rank
+        assertThatThrownBy(() -> new ScmoeStrategy(ScmoeSettings.DEFAULTS.withWeak(new WeakRouting.RankK(9))).validate(
+                TestModels.byName("glm4moe").info())).isInstanceOf(InvalidRequestException.class).hasMessageContaining("k must be in 1..8");
     }
 
     @Test

@@ -18,6 +18,7 @@ import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.core.adaptation.ResultCache;
+import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.ServingConfigException;
 import dev.moeadapter.serving.admission.Admission;
@@ -240,7 +241,12 @@ public class MoeAdapterAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        C3poStrategy c3poStrategy(ReferenceSet refs, Embedder embedder, MoeAdapterProperties props, ResultCache cache) {
+        C3poStrategy c3poStrategy(ReferenceSet refs, Embedder embedder, MoeAdapterProperties props, ResultCache cache, Model model) {
+            try {
+                C3poStrategy.REQUIREMENTS.require(model.info()); // asked for by name: refused, not left out
+            } catch (UnsupportedModelException e) {
+                throw new IllegalStateException("moe.adapter.c3po.reference-set: " + e.getMessage(), e);
+            }
             MoeAdapterProperties.C3po c = props.c3po();
             Algorithm algorithm = Algorithm.byLabel(c.algorithm());
             if (algorithm instanceof Algorithm.GradientDescent ngd) {

@@ -243,6 +243,7 @@ class GenerationEndpointTest {
         JsonNode b = json.readTree(r.body());
         assertThat(b.get("architecture").asString()).isEqualTo("olmoe");
         assertThat(b.get("experts").asInt()).isEqualTo(16);
+        assertThat(b.get("memory").asString()).isEqualTo("attention");
         assertThat(b.get("adaptations").toString()).contains("none", "scmoe", "rerouting");
     }
 }

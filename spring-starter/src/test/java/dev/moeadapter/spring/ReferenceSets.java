@@ -2,6 +2,8 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
+import dev.moeadapter.c3po.ModelFingerprint;
+import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
@@ -30,6 +32,22 @@ final class ReferenceSets {
                 new ReferenceSetBuilder(model, s, embedder, 4, 10).build(prompts.stream()
                         .map(p -> new ReferenceSetBuilder.Example(p, p, 4, List.of(), text -> !text.isEmpty())).toList(), file);
             }
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * An empty set bound to {@code model}'s file, written by hand: for a model c3po cannot run on,
+     * which the builder refuses.
+     */
+    static Path empty(Model model) {
+        try {
+            Path file = Files.createTempFile("starter-empty", ".c3po");
+            file.toFile().deleteOnExit();
+            ReferenceSet.write(file, new ReferenceSet.Header(ModelFingerprint.sha256(model.path()), HiddenStateEmbedder.ID,
+                    model.info().moeLayers(), model.info().experts()), List.of());
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -71,6 +71,30 @@ class StartupValidationTest {
         });
     }
 
+    /** README, "Which method runs on which model": a combination that cannot work is refused at startup, with the reason. */
+    @Test
+    void aMethodTheModelCannotRunFailsStartupWithTheReasonNamedByItsProperty() {
+        String[] lfm2moe = {"moe.adapter.model=" + TestModels.file(RandomModels.Spec.lfm2moe()), "moe.adapter.threads=1",
+                "moe.adapter.context-size=128", "moe.adapter.batch-size=32", "moe.adapter.sessions=1",
+                "moe.adapter.policies.ab.arms.x.adaptation=rerouting"};
+        runner.withPropertyValues(lfm2moe).withPropertyValues("moe.adapter.policies.ab.arms.x.settings.window=32").run(ctx -> {
+            assertThat(ctx).hasFailed();
+            assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.policies.ab.arms.x.settings.window: "
+                    + "rerouting with a loss window shares the context's older tokens").hasStackTraceContaining("hybrid memory (lfm2moe) cannot do");
+        });
+        // over the whole context rerouting only empties whole sequences, which a hybrid memory allows
+        runner.withPropertyValues(lfm2moe).run(ctx -> assertThat(ctx).hasNotFailed());
+
+        Model qwen3next = TestModels.byName("qwen3next");
+        runner.withPropertyValues("moe.adapter.model=" + qwen3next.path(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
+                "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.c3po.reference-set=" + ReferenceSets.empty(qwen3next))
+                .run(ctx -> {
+                    assertThat(ctx).hasFailed();
+                    assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.c3po.reference-set: c3po shares a prompt's prefix")
+                            .hasStackTraceContaining("hybrid memory (qwen3next) cannot do");
+                });
+    }
+
     @Test
     void sessionsHoldTheSequencesTheConfiguredArmsNeed() {
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",

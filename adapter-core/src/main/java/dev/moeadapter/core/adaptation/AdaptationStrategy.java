@@ -34,11 +34,19 @@ public interface AdaptationStrategy {
         return this;
     }
 
+    /** What this strategy, with its settings, needs of a model's routing and memory. */
+    default ModelRequirements requirements() {
+        return ModelRequirements.none(name());
+    }
+
     /**
-     * Checks this strategy's settings against {@code model} before any request runs (e.g. an expert
-     * rank the model does not have); an {@link InvalidRequestException} names the setting.
+     * Checks this strategy against {@code model} before any request runs: its {@link #requirements()}
+     * (an {@link UnsupportedModelException} with the reason), then its settings (e.g. an expert rank
+     * the model does not have; an {@link InvalidRequestException} naming the setting). An override
+     * checks its settings after calling this.
      */
     default void validate(ModelInfo model) {
+        requirements().require(model);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.moeadapter.core.doctor;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.MoeAdapterException;
+import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.Model;
@@ -27,7 +28,9 @@ import java.util.function.Supplier;
 /**
  * Checks, on a user's model, that llama.cpp loads it and that every routing edit does what the
  * README's gating-family table says, on the first MoE layer with a router (which sees the same input
- * with and without an edit). {@code ./moe doctor --model F.gguf} prints one verdict per check.
+ * with and without an edit), and which adaptation methods it runs: each method's
+ * {@link ModelRequirements}, the statement the service checks its arms against at startup.
+ * {@code ./moe doctor --model F.gguf} prints one verdict per check.
  */
 public final class Doctor {
     private static final String PROMPT = "The quick brown fox jumps over the lazy dog";
@@ -48,8 +51,11 @@ public final class Doctor {
         this.prompt = model.tokenize(PROMPT);
     }
 
-    /** Every verdict for the model at {@code path}; a model that does not load gives one FAIL. */
-    public static List<Verdict> examine(Path path) {
+    /**
+     * Every verdict for the model at {@code path}, the last ones whether each of {@code methods} runs
+     * on it (PASS) or not (REFUSED, with the reason); a model that does not load gives one FAIL.
+     */
+    public static List<Verdict> examine(Path path, List<ModelRequirements> methods) {
         ModelCheck check = ModelCheck.of(path.toAbsolutePath());
         if (!check.loads()) {
             return List.of(new Verdict("load", Status.FAIL, check.loadError().orElseThrow()));
@@ -60,13 +66,18 @@ public final class Doctor {
             d.verdicts.add(check.embeddingsError().map(e -> new Verdict("embeddings mode", Status.FAIL, e))
                     .orElse(new Verdict("embeddings mode", Status.PASS, "")));
             d.run();
+            for (ModelRequirements r : methods) {
+                d.verdicts.add(r.refusal(m.info()).map(reason -> new Verdict("method " + r.method(), Status.REFUSED, reason))
+                        .orElse(new Verdict("method " + r.method(), Status.PASS, "")));
+            }
             return List.copyOf(d.verdicts);
         }
     }
 
     private static String describe(ModelInfo i) {
-        return String.format(Locale.ROOT, "%s, %d layers, %d MoE layers, %d experts, top-%d, gating %s, renormalised %s, selection bias %s",
-                i.architecture(), i.layers(), i.moeLayers().size(), i.experts(), i.expertsUsed(), i.gating(), i.renormalized(), i.selectionBias());
+        return String.format(Locale.ROOT, "%s, %d layers, %d MoE layers, %d experts, top-%d, gating %s, renormalised %s, selection bias %s, "
+                        + "%s memory", i.architecture(), i.layers(), i.moeLayers().size(), i.experts(), i.expertsUsed(), i.gating(),
+                i.renormalized(), i.selectionBias(), i.memory().name().toLowerCase(Locale.ROOT));
     }
 
     private void run() {
@@ -272,16 +283,11 @@ public final class Doctor {
         }
     }
 
-    /** {@code Doctor MODEL.gguf}: prints the verdicts; exits 1 if any check failed. */
-    public static void main(String[] args) {
-        if (args.length != 1) {
-            System.err.println("usage: ./moe doctor --model F.gguf");
-            System.exit(2);
-        }
-        List<Verdict> verdicts = examine(Path.of(args[0]));
+    /** Prints {@code verdicts}, one a line; true if none failed. */
+    public static boolean print(List<Verdict> verdicts) {
         for (Verdict v : verdicts) {
             System.out.printf(Locale.ROOT, "%-8s %-55s %s%n", v.status(), v.check(), v.detail());
         }
-        System.exit(verdicts.stream().anyMatch(v -> v.status() == Status.FAIL) ? 1 : 0);
+        return verdicts.stream().noneMatch(v -> v.status() == Status.FAIL);
     }
 }

@@ -82,9 +82,9 @@ public final class Model implements AutoCloseable {
         }
         Model model = new Model(shim, handle, path, check.embeddingsError());
         ModelInfo i = model.info;
-        LOG.info("loaded {} in {} ms: arch {}, {} layers, {} MoE layers, {} experts (top-{}), gating {}, renormalised {}, vocab {}",
+        LOG.info("loaded {} in {} ms: arch {}, {} layers, {} MoE layers, {} experts (top-{}), gating {}, renormalised {}, {} memory, vocab {}",
                 path.getFileName(), (System.nanoTime() - started) / 1_000_000, i.architecture(), i.layers(),
-                i.moeLayers().size(), i.experts(), i.expertsUsed(), i.gating(), i.renormalized(), i.vocabSize());
+                i.moeLayers().size(), i.experts(), i.expertsUsed(), i.gating(), i.renormalized(), i.memory(), i.vocabSize());
         return model;
     }
 
@@ -130,7 +130,8 @@ public final class Model implements AutoCloseable {
                         l[o + 5] != 0, l[o + 6] != 0));
             }
             String arch = metadata("general.architecture").orElse("unknown");
-            return ModelInfo.of(arch, describe(), v[0], v[1], v[2], v[5], v[6], v[7], v[8], v[9], v[12] != 0, routing);
+            return ModelInfo.of(arch, describe(), v[0], v[1], v[2], v[5], v[6], v[7], v[8], v[9], v[12] != 0,
+                    Memory.fromNative(v[13]), routing);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }

@@ -10,11 +10,12 @@ import java.util.List;
  * @param gating        the gating of the MoE layers, {@link Gating#OTHER} if they differ
  * @param renormalized  whether every MoE layer's selected weights sum to 1 (Mixtral, gpt-oss: yes; OLMoE: no)
  * @param selectionBias whether some MoE layer selects by score + bias (DeepSeek-V3 style)
+ * @param memory        what the model keeps of past tokens, hence what a sequence can be rolled back to
  * @param routing       per MoE layer, in {@link #moeLayers()} order
  */
 public record ModelInfo(String architecture, String description, int layers, List<Integer> moeLayers,
                         int experts, int expertsUsed, Gating gating, boolean renormalized, boolean selectionBias,
-                        int vocabSize, int trainContext, int embeddingSize, int bos, int eos, boolean addBos,
+                        Memory memory, int vocabSize, int trainContext, int embeddingSize, int bos, int eos, boolean addBos,
                         List<LayerRouting> routing) {
     public ModelInfo {
         moeLayers = List.copyOf(moeLayers);
@@ -27,13 +28,13 @@ public record ModelInfo(String architecture, String description, int layers, Lis
     /** Model-wide flags summarised from per-layer routing. */
     public static ModelInfo of(String architecture, String description, int layers, int experts, int expertsUsed,
                                int vocabSize, int trainContext, int embeddingSize, int bos, int eos, boolean addBos,
-                               List<LayerRouting> routing) {
+                               Memory memory, List<LayerRouting> routing) {
         List<Gating> gatings = routing.stream().map(LayerRouting::gating).distinct().toList();
         Gating gating = gatings.isEmpty() ? Gating.NONE : gatings.size() == 1 ? gatings.getFirst() : Gating.OTHER;
         boolean renormalized = !routing.isEmpty() && routing.stream().allMatch(LayerRouting::renormalized);
         boolean bias = routing.stream().anyMatch(LayerRouting::selectionBias);
         return new ModelInfo(architecture, description, layers, routing.stream().map(LayerRouting::layer).toList(), experts,
-                expertsUsed, gating, renormalized, bias, vocabSize, trainContext, embeddingSize, bos, eos, addBos, routing);
+                expertsUsed, gating, renormalized, bias, memory, vocabSize, trainContext, embeddingSize, bos, eos, addBos, routing);
     }
 
     public boolean isMoe() {

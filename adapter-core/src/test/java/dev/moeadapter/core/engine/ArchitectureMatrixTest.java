@@ -95,6 +95,8 @@ class ArchitectureMatrixTest {
         assertThat(i.gating()).isEqualTo(want.gating());
         assertThat(i.renormalized()).isEqualTo(want.renormalized());
         assertThat(i.selectionBias()).isEqualTo(want.bias());
+        // a convolution (lfm2moe), gated-delta-net (qwen3next) or compressed (deepseek4) state beside the KV cache
+        assertThat(i.memory()).isEqualTo(List.of("lfm2moe", "qwen3next", "deepseek4").contains(name) ? Memory.HYBRID : Memory.ATTENTION);
         for (LayerRouting r : i.routing()) {
             assertThat(r.gating()).isEqualTo(want.gating());
             assertThat(r.renormalized()).isEqualTo(want.renormalized());

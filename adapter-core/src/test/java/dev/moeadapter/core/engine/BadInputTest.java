@@ -124,7 +124,7 @@ class BadInputTest {
                 .map(r -> r.layer() == 0 ? new LayerRouting(0, r.gating(), r.renormalized(), false, r.selectableExperts(), false, false) : r)
                 .toList();
         ModelInfo info = ModelInfo.of(i.architecture(), i.description(), i.layers(), i.experts(), i.expertsUsed(), i.vocabSize(),
-                i.trainContext(), i.embeddingSize(), i.bos(), i.eos(), i.addBos(), hashed);
+                i.trainContext(), i.embeddingSize(), i.bos(), i.eos(), i.addBos(), i.memory(), hashed);
         assertThatThrownBy(() -> new RouterEdit.KeepRank(0, 1, PositionRange.ALL).validate(info))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("layer 0 is hash-routed");
         new RouterEdit.KeepRank(1, 1, PositionRange.ALL).validate(info); // a routed layer of the same model is fine

@@ -86,16 +86,19 @@ public final class EvalCommand {
         }
         try (Model model = Model.load(ModelParams.of(modelPath))) {
             AdaptationStrategy strategy = strategy(policy, a, model);
-            int sequences = Math.max(2, strategy.sequencesNeeded());
-            try (Session session = model.newSession(new SessionParams(ctx * sequences, 512, sequences, threads, threads))) {
-                EvalRunner runner = new EvalRunner(model, session, strategy, maxTokens);
-                List<ItemResult> results = runner.run(items);
-                EvalReport report = EvalReport.of(modelPath.getFileName().toString(), bench.getFileName().toString(),
-                        policy, results, runner.expertUsage());
-                System.out.print(report.table());
-                report.writeJson(out.resolve("result.json"));
-                report.writeHtml(out.resolve("report.html"));
-                System.out.println("wrote " + out.resolve("result.json") + " and " + out.resolve("report.html"));
+            try {
+                strategy.validate(model.info()); // a method the model cannot run is refused before any item, as the service does
+                int sequences = Math.max(2, strategy.sequencesNeeded());
+                try (Session session = model.newSession(new SessionParams(ctx * sequences, 512, sequences, threads, threads))) {
+                    EvalRunner runner = new EvalRunner(model, session, strategy, maxTokens);
+                    List<ItemResult> results = runner.run(items);
+                    EvalReport report = EvalReport.of(modelPath.getFileName().toString(), bench.getFileName().toString(),
+                            policy, results, runner.expertUsage());
+                    System.out.print(report.table());
+                    report.writeJson(out.resolve("result.json"));
+                    report.writeHtml(out.resolve("report.html"));
+                    System.out.println("wrote " + out.resolve("result.json") + " and " + out.resolve("report.html"));
+                }
             } finally {
                 if (strategy instanceof C3poStrategy c3po) {
                     c3po.referenceSet().close();

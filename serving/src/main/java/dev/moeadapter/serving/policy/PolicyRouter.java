@@ -4,6 +4,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.MoeAdapterException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.BadParameterException;
@@ -34,8 +35,11 @@ import java.util.regex.Pattern;
  * A request without a caller key gets an arm at random by weight. A request may name its arm, or
  * send settings for it, only where the policy allows overrides, and may name a policy other than the
  * default one only where {@code selectable-policies} lists it. Every arm is checked against the
- * model at startup; sessions are sized for the arms configured ({@link #maxSequences()}). Built with
- * {@link #builder}; a mistake fails the build with a {@link ServingConfigException} naming the setting.
+ * model at startup, its method's requirements included ({@link AdaptationStrategy#validate}); without
+ * configured policies an adaptation the model cannot run is left out of the implicit one, with a
+ * warning, and a request naming it gets the reason. Sessions are sized for the arms configured
+ * ({@link #maxSequences()}). Built with {@link #builder}; a mistake fails the build with a
+ * {@link ServingConfigException} naming the setting.
  */
 public class PolicyRouter {
     private static final Logger LOG = LoggerFactory.getLogger(PolicyRouter.class);
@@ -46,13 +50,27 @@ public class PolicyRouter {
     private final Map<String, Policy> policies = new LinkedHashMap<>();
     private final Policy defaultPolicy;
     private final List<String> selectable;
+    /** Adaptations present that the model cannot run, with the reason (only without configured policies). */
+    private final Map<String, String> unsupported = new LinkedHashMap<>();
 
     private PolicyRouter(Builder b) {
         if (b.policies.isEmpty()) {
-            // every adaptation present is an arm a request may name; callers that name none get plain generation
-            List<Arm> arms = b.registry.names().stream().map(n -> new Arm(IMPLICIT_POLICY, n, Arm.PLAIN.equals(n) ? 1 : 0,
-                    checked(null, "adaptation '" + n + "': ", b.registry.get(n), b.model), StrategySettings.NONE,
-                    b.timeBudget)).toList();
+            // every adaptation present that the model can run is an arm a request may name; callers that
+            // name none get plain generation
+            List<Arm> arms = new ArrayList<>();
+            for (String n : b.registry.names()) {
+                AdaptationStrategy strategy = b.registry.get(n);
+                try {
+                    strategy.validate(b.model);
+                } catch (UnsupportedModelException e) {
+                    LOG.warn("adaptation '{}' is left out: {}", n, e.getMessage());
+                    unsupported.put(n, e.getMessage());
+                    continue;
+                } catch (InvalidRequestException e) {
+                    throw new ServingConfigException(null, "adaptation '" + n + "': " + e.getMessage(), e);
+                }
+                arms.add(new Arm(IMPLICIT_POLICY, n, Arm.PLAIN.equals(n) ? 1 : 0, strategy, StrategySettings.NONE, b.timeBudget));
+            }
             policies.put(IMPLICIT_POLICY, new Policy(IMPLICIT_POLICY, true, arms));
         }
         b.policies.forEach((name, p) -> policies.put(name, build(name, p, b)));
@@ -90,14 +108,18 @@ public class PolicyRouter {
         return policies.values().stream().flatMap(p -> p.arms().stream()).mapToInt(a -> a.strategy().sequencesNeeded()).max().orElse(1);
     }
 
-    /** {@code strategy} after checking its settings against the model; a refusal names {@code path}. */
-    private static AdaptationStrategy checked(String path, String prefix, AdaptationStrategy strategy, ModelInfo model) {
+    /**
+     * Checks an arm's strategy against the model. A refusal names the arm's settings; one for the
+     * model's sake names the setting that asks for what the model lacks, or else the arm's adaptation.
+     */
+    private static void check(String arm, AdaptationStrategy strategy, ModelInfo model) {
         try {
             strategy.validate(model);
+        } catch (UnsupportedModelException e) {
+            throw new ServingConfigException(arm + (e.setting() == null ? ".adaptation" : ".settings." + e.setting()), e.getMessage(), e);
         } catch (InvalidRequestException e) {
-            throw new ServingConfigException(path, prefix + e.getMessage(), e);
+            throw new ServingConfigException(arm + ".settings", e.getMessage(), e);
         }
-        return strategy;
     }
 
     private static Policy build(String name, PolicySpec p, Builder b) {
@@ -125,7 +147,7 @@ public class PolicyRouter {
             } catch (InvalidRequestException e) {
                 throw new ServingConfigException(at + ".settings", e.getMessage(), e);
             }
-            checked(at + ".settings", "", strategy, b.model);
+            check(at, strategy, b.model);
             if (a.timeBudget() != null && (a.timeBudget().isNegative() || a.timeBudget().isZero())) {
                 throw new ServingConfigException(at + ".time-budget", "must be positive, got " + a.timeBudget());
             }
@@ -191,6 +213,9 @@ public class PolicyRouter {
                     + "' assigns arms itself: a request may not name " + (armName != null ? "its arm" : "settings"));
         }
         if (armName != null) {
+            if (unsupported.containsKey(armName)) {
+                throw new BadParameterException("arm", "adaptation '" + armName + "' cannot run on this model: " + unsupported.get(armName));
+            }
             Arm arm = policy.arm(armName);
             return new Assignment(policy, arm, withSettings(arm, settings), Assignment.Basis.REQUEST);
         }

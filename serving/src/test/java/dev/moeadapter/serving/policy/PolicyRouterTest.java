@@ -5,12 +5,14 @@ import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Gating;
 import dev.moeadapter.core.engine.LayerRouting;
+import dev.moeadapter.core.engine.Memory;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.ReroutingStrategy;
 import dev.moeadapter.scmoe.ScmoeSettings;
 import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.serving.AdaptationRegistry;
+import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.ServingConfigException;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +29,7 @@ import static org.assertj.core.api.Assertions.within;
 /** Assignment by policy: weights, stickiness, overrides, and configuration mistakes named by their setting. */
 class PolicyRouterTest {
     /** An OLMoE-like model: 16 experts, 4 used per token, 3 MoE layers. */
-    private static final ModelInfo MODEL = ModelInfo.of("olmoe", "", 3, 16, 4, 100, 256, 8, 1, 2, true,
+    private static final ModelInfo MODEL = ModelInfo.of("olmoe", "", 3, 16, 4, 100, 256, 8, 1, 2, true, Memory.ATTENTION,
             IntStream.range(0, 3).mapToObj(l -> new LayerRouting(l, Gating.SOFTMAX, false, false, 16, true, false)).toList());
     private final AdaptationRegistry registry = new AdaptationRegistry(List.of(new PlainGeneration(), new ScmoeStrategy(ScmoeSettings.DEFAULTS),
             new ReroutingStrategy(ReroutingSettings.DEFAULTS, dev.moeadapter.core.adaptation.ResultCache.NONE)));
@@ -37,9 +39,13 @@ class PolicyRouterTest {
      * {@code default-policy=ab}, {@code selectable-policies=lab}.
      */
     private PolicyRouter router(String... settings) {
+        return router(MODEL, settings);
+    }
+
+    private PolicyRouter router(ModelInfo model, String... settings) {
         Map<String, Map<String, Map<String, String>>> arms = new LinkedHashMap<>();
         Map<String, Boolean> overrides = new LinkedHashMap<>();
-        PolicyRouter.Builder b = PolicyRouter.builder(registry, MODEL);
+        PolicyRouter.Builder b = PolicyRouter.builder(registry, model);
         for (String setting : settings) {
             String key = setting.substring(0, setting.indexOf('=')), value = setting.substring(setting.indexOf('=') + 1);
             String[] path = key.split("\\.", 5);
@@ -134,6 +140,37 @@ class PolicyRouterTest {
         assertThat(r.defaultPolicy().allowOverride()).isTrue();
         assertThat(r.defaultPolicy().arms()).extracting(Arm::name).containsExactly("none", "rerouting", "scmoe");
         assertThat(r.assign(null, "anyone", null, StrategySettings.NONE).arm().adaptation()).isEqualTo("none");
+    }
+
+    /** The same routing on a hybrid memory (LFM2-MoE style). */
+    private static final ModelInfo HYBRID = ModelInfo.of("lfm2moe", "", 3, 16, 4, 100, 256, 8, 1, 2, true, Memory.HYBRID, MODEL.routing());
+    /** Layer 0 hash-routed (DeepSeek-V4 style). */
+    private static final ModelInfo HASHED = ModelInfo.of("deepseek4", "", 3, 16, 4, 100, 256, 8, 1, 2, true, Memory.ATTENTION,
+            IntStream.range(0, 3).mapToObj(l -> new LayerRouting(l, Gating.SOFTMAX, false, false, 16, l > 0, false)).toList());
+
+    @Test
+    void anArmTheModelCannotRunFailsNamingTheSettingThatAsksForItOrElseTheAdaptation() {
+        assertThat(router(HYBRID, "policies.ab.arms.x.adaptation=rerouting").maxSequences()).as("over the whole context: no rollback")
+                .isEqualTo(10);
+        assertThatThrownBy(() -> router(HYBRID, "policies.ab.arms.x.adaptation=rerouting", "policies.ab.arms.x.settings.window=32"))
+                .isInstanceOf(ServingConfigException.class)
+                .hasMessageStartingWith("policies.ab.arms.x.settings.window: rerouting with a loss window shares the context's older tokens")
+                .hasMessageContaining("hybrid memory (lfm2moe) cannot do");
+        assertThatThrownBy(() -> router(HASHED, "policies.ab.arms.x.adaptation=scmoe"))
+                .isInstanceOf(ServingConfigException.class)
+                .hasMessageStartingWith("policies.ab.arms.x.adaptation: scmoe edits the router of every MoE layer; "
+                        + "this model's layer 0 is hash-routed");
+    }
+
+    @Test
+    void withoutPoliciesAnAdaptationTheModelCannotRunIsLeftOutAndARequestNamingItGetsTheReason() {
+        PolicyRouter r = router(HASHED);
+        assertThat(r.defaultPolicy().arms()).extracting(Arm::name).containsExactly("none");
+        assertThatThrownBy(() -> r.assign(null, null, "rerouting", StrategySettings.NONE))
+                .isInstanceOfSatisfying(BadParameterException.class, e -> assertThat(e.param()).isEqualTo("arm"))
+                .hasMessage("adaptation 'rerouting' cannot run on this model: rerouting edits the router of every MoE layer; "
+                        + "this model's layer 0 is hash-routed (its experts come from the token id), so it has no router to edit");
+        assertThat(router(HYBRID).defaultPolicy().arms()).extracting(Arm::name).containsExactly("none", "rerouting", "scmoe");
     }
 
     @Test

@@ -67,7 +67,7 @@ public class GenerationController {
         var i = service.model().info();
         return Map.of("model", service.model().path().getFileName().toString(), "architecture", i.architecture(),
                 "layers", i.layers(), "moe_layers", i.moeLayers(), "experts", i.experts(), "experts_used", i.expertsUsed(),
-                "gating", i.gating().name().toLowerCase(), "renormalized", i.renormalized(),
+                "gating", i.gating().name().toLowerCase(), "renormalized", i.renormalized(), "memory", i.memory().name().toLowerCase(),
                 "adaptations", List.copyOf(service.strategies().names()));
     }
 
