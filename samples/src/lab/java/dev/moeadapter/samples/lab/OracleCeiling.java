@@ -28,9 +28,11 @@ import java.util.Map;
  * by llama.cpp), run on every item the base gets wrong, then restarted from random deltas on the
  * items still wrong, at most twice. An item counts as reachable when the base or any attempt
  * answers it. Resumable: every chunk of 100 items is saved to {@code DIR/oracle-SPLIT.json} as it
- * finishes, and a rerun with the same settings skips what is done. Dev and test splits only.
+ * finishes, and a rerun with the same settings skips what is done. Dev and test splits only. A split
+ * whose base accuracy already rules it out (see {@link LabCheck#baseInBand}) is skipped unless
+ * {@code --always true}.
  *
- * <p>{@code OracleCeiling --model F.gguf --split misleading-dev [--restarts 2] [--steps 60] [--lr 0.3] [--out DIR]}
+ * <p>{@code OracleCeiling --model F.gguf --split misleading-dev [--restarts 2] [--steps 60] [--lr 0.3] [--out DIR] [--always true]}
  */
 public final class OracleCeiling {
 
@@ -65,7 +67,18 @@ public final class OracleCeiling {
             if (p == null) {
                 boolean[] base = RouterOracle.answer(model, items, null);
                 Map<String, Boolean> b = new LinkedHashMap<>();
-                for (int i = 0; i < items.size(); i++) b.put(items.get(i).id(), base[i]);
+                int right = 0;
+                for (int i = 0; i < items.size(); i++) {
+                    b.put(items.get(i).id(), base[i]);
+                    right += base[i] ? 1 : 0;
+                }
+                Proportion baseP = Proportion.of(right, items.size());
+                if (!LabCheck.baseInBand(split, baseP) && !Boolean.parseBoolean(a.getOrDefault("always", "false"))) {
+                    // hours of oracle work could not make this split usable: the acceptance check freezes it without
+                    System.out.printf("%s on %s: base %s is outside the band a split needs; the oracle is not run (--always true runs it)%n",
+                            gguf.getFileName(), split.name(), baseP);
+                    return;
+                }
                 p = new OracleProgress(gguf.getFileName().toString(), sha, split.name(), steps, lr, b, new LinkedHashMap<>());
                 save(file, p);
             }
