@@ -27,7 +27,7 @@ import java.util.function.LongSupplier;
 
 /**
  * {@code ./moe load [--clients 8] [--requests 3000] [--max-tokens 8] [--rss-from 500] [--references 200]
- * [--acquire-timeout 30s] [--tasks samples/lab/tasks/reference.jsonl]}: starts the service on the
+ * [--acquire-timeout 30s] [--tasks samples/lab/v2/tasks/ref.jsonl]}: starts the service on the
  * embedded lab model on a loopback port, with one policy whose arms are every adaptation (C3PO with
  * a reference set built first from the first {@code references} tasks; a short
  * {@code acquire-timeout} makes admission refuse), and runs a {@link LoadRun} against it; the server
@@ -47,7 +47,7 @@ public final class LoadCommand {
         int requests = Integer.parseInt(a.getOrDefault("requests", "3000"));
         int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "8"));
         int rssFrom = Integer.parseInt(a.getOrDefault("rss-from", String.valueOf(Math.min(500, requests / 2))));
-        List<BenchmarkItem> tasks = BenchmarkFile.read(Path.of(a.getOrDefault("tasks", "samples/lab/tasks/reference.jsonl")));
+        List<BenchmarkItem> tasks = BenchmarkFile.read(Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks/ref.jsonl")));
         List<String> prompts = tasks.stream().map(BenchmarkItem::prompt).toList();
         LoadReport report;
         if (a.containsKey("url")) {

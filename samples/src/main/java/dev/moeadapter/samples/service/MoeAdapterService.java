@@ -18,7 +18,7 @@ import java.util.Arrays;
 /**
  * The runnable service: the starter's endpoints over the model named by {@code moe.adapter.model}
  * ({@code ./moe serve --model FILE.gguf}, or MOE_ADAPTER_MODEL), or else over the embedded lab
- * model (OLMoE style, trained on the lab task suite; see samples/lab/README.md).
+ * model (the lab v2 OLMoE-style model of training seed 2; see samples/lab/README.md).
  */
 @SpringBootApplication
 public class MoeAdapterService {
@@ -26,7 +26,7 @@ public class MoeAdapterService {
     private static final Logger LOG = LoggerFactory.getLogger(MoeAdapterService.class);
 
     /** Classpath location of the embedded default model. */
-    static final String EMBEDDED_MODEL = "moe-adapter/lab/lab-olmoe.gguf";
+    static final String EMBEDDED_MODEL = "moe-adapter/lab/lab2-olmoe-seed2.gguf";
 
     public static void main(String[] args) {
         boolean named = Arrays.stream(args).anyMatch(a -> a.startsWith("--moe.adapter.model="))

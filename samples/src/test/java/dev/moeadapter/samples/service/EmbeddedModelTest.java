@@ -10,7 +10,10 @@ import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.samples.lab.LabItem;
-import dev.moeadapter.samples.lab.LabSuite;
+import dev.moeadapter.samples.lab.LabSuiteV2;
+import dev.moeadapter.samples.lab.LabSuiteV2.Part;
+import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
+import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -19,7 +22,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The service's default: the OLMoE-style lab model shipped on the classpath, which solves the lab tasks. */
+/** The service's default: a lab v2 model shipped on the classpath, which solves most in-distribution lab items. */
 class EmbeddedModelTest {
 
     @Test
@@ -29,14 +32,16 @@ class EmbeddedModelTest {
         try (Model model = Model.load(ModelParams.of(file));
              Session session = model.newSession(SessionParams.defaults().withContextSize(128).withBatchSize(128).withThreads(1))) {
             assertThat(model.info().architecture()).isEqualTo("olmoe");
-            assertThat(model.info().experts()).isEqualTo(16);
-            List<LabItem> items = LabSuite.split(LabSuite.Split.TEST).subList(0, 16); // two of each task
+            assertThat(model.info().experts()).isEqualTo(32);
+            List<LabItem> items = LabSuiteV2.split(new Split(Shift.NONE, Part.TEST)).subList(0, 40); // five of each task
+            int right = 0;
             for (LabItem it : items) {
                 session.clear();
                 String answer = new Generator(session, 0).generate(new GenerationRequest(model.tokenize(it.prompt()), 12,
                         SamplingParams.GREEDY, List.of("\n"), false), TokenListener.NONE, new CancellationToken()).text();
-                assertThat(answer).as(it.prompt()).isEqualTo(it.answer());
+                right += answer.equals(it.answer()) ? 1 : 0;
             }
+            assertThat(right).as("answers right of 40 in-distribution test items (the model's card: about 85%%)").isGreaterThanOrEqualTo(28);
         }
     }
 }
