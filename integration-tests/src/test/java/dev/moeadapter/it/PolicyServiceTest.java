@@ -179,6 +179,7 @@ class PolicyServiceTest {
         HttpResponse<String> ok = post("/v1/moe/feedback", "{\"request_id\":\"" + id + "\",\"correct\":true}", null);
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
         assertThat(json.readTree(ok.body()).get("arm").asString()).isEqualTo("plain");
+        assertThat(json.readTree(ok.body()).get("adaptation").asString()).isEqualTo("none");
         assertThat(post("/v1/moe/feedback", "{\"request_id\":\"" + other + "\",\"score\":0.25}", null).statusCode()).isEqualTo(200);
 
         JsonNode after = arm("lab", "plain").get("stats").get("feedback");
@@ -186,7 +187,7 @@ class PolicyServiceTest {
         assertThat(after.get("correct").asLong()).isEqualTo(before.get("correct").asLong() + 1);
         assertThat(after.get("correct_rate").asDouble()).isEqualTo(1.0);
         assertThat(after.get("mean_score").asDouble()).isEqualTo(0.25);
-        assertThat(meters.get("moe.adapter.feedback").tags("policy", "lab", "arm", "plain", "verdict", "correct").counter().count()).isEqualTo(1);
+        assertThat(meters.get("moe.adapter.feedback").tags("policy", "lab", "arm", "plain", "adaptation", "none", "verdict", "correct").counter().count()).isEqualTo(1);
         JsonNode metric = get("/actuator/metrics/moe.adapter.feedback.score?tag=policy:lab&tag=arm:plain", null);
         assertThat(metric.get("measurements").get(0).get("value").asDouble()).isEqualTo(1); // COUNT
 
@@ -240,6 +241,45 @@ class PolicyServiceTest {
         assertThat(meters.counter("moe.adapter.fallbacks", "policy", "lab", "arm", "slow", "reason", "time_budget").count())
                 .isEqualTo(fallbacks + 2);
         assertThat(arm("lab", "slow").get("stats").get("fallbacks").get("time_budget").asLong()).isEqualTo(fallbacks + 2);
+    }
+
+    @Test
+    void feedbackOnAFallbackAnswerIsCreditedToPlainGenerationInTheReport() throws Exception {
+        JsonNode r = generate(lab("slow", false), null);
+        assertThat(r.get("fallback").get("reason").asString()).isEqualTo("time_budget");
+        HttpResponse<String> credited = post("/v1/moe/feedback", "{\"request_id\":\"" + r.get("id").asString() + "\",\"correct\":true}", null);
+        assertThat(credited.statusCode()).as(credited.body()).isEqualTo(200);
+        assertThat(json.readTree(credited.body()).get("adaptation").asString()).isEqualTo("none");
+
+        JsonNode report = get("/v1/moe/policies/lab/report", null);
+        assertThat(report.get("control").asString()).isEqualTo("plain");
+        JsonNode slowArm = null;
+        for (JsonNode a : report.get("arms")) {
+            if (a.get("arm").asString().equals("slow")) {
+                slowArm = a;
+            }
+        }
+        assertThat(slowArm).isNotNull();
+        assertThat(slowArm.get("adaptation").asString()).isEqualTo("slow");
+        JsonNode fallbackGroup = null;
+        for (JsonNode g : slowArm.get("groups")) {
+            assertThat(g.get("answered_by").asString()).as("the slow adaptation never answered in time").isEqualTo("none");
+            fallbackGroup = g;
+        }
+        assertThat(fallbackGroup.get("fallback").asBoolean()).isTrue();
+        assertThat(fallbackGroup.get("correct").get("correct").asLong()).isPositive();
+        for (JsonNode c : report.get("comparisons")) {
+            if (c.get("arm").asString().equals("slow")) {
+                assertThat(c.get("arm_n").asLong()).as("the arm's own adaptation has no outcomes").isZero();
+                assertThat(c.get("decision").asString()).isEqualTo("not_enough_data");
+            }
+        }
+        assertThat(report.get("method").get("alpha").asDouble()).isEqualTo(0.05);
+
+        HttpResponse<String> unknown = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/moe/policies/nope/report"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(json.readTree(unknown.body()).at("/error/code").asString()).isEqualTo("unknown_policy");
     }
 
     @Test
