@@ -8,6 +8,9 @@ import dev.moeadapter.serving.guard.FallbackReason;
 import dev.moeadapter.serving.metrics.ServingMetrics;
 import dev.moeadapter.serving.policy.Arm;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.time.Clock;
 import java.time.Duration;
 
@@ -17,6 +20,7 @@ import java.time.Duration;
  * {@link OutcomeStore}. An answer can be credited once, within the retention.
  */
 public final class FeedbackLedger {
+    private static final Logger LOG = LoggerFactory.getLogger(FeedbackLedger.class);
     /** Scores are fractions (of full marks): bounded, so that no few scores can swamp an arm's mean. */
     static final double MIN_SCORE = 0, MAX_SCORE = 1;
 
@@ -37,7 +41,11 @@ public final class FeedbackLedger {
      * @param fallback   why plain generation answered instead of the arm's adaptation, or null
      */
     public void remember(String requestId, Arm arm, String answeredBy, FallbackReason fallback) {
-        store.answered(new AnswerRecord(requestId, arm.policy(), arm.name(), answeredBy, fallback, clock.instant()));
+        try {
+            store.answered(new AnswerRecord(requestId, arm.policy(), arm.name(), answeredBy, fallback, clock.instant()));
+        } catch (RuntimeException e) { // the client still gets its answer; the experiment misses it, and says so
+            LOG.warn("answer {} of {} not recorded for the A/B results: {}", requestId, arm.key(), e.toString());
+        }
     }
 
     /**
