@@ -55,7 +55,7 @@ import static org.assertj.core.api.Assertions.within;
                 "moe.adapter.guards.breaker.window=4", "moe.adapter.guards.breaker.minimum-calls=3",
                 "moe.adapter.guards.breaker.failure-rate=50", "moe.adapter.guards.breaker.wait-in-open=1s",
                 "moe.adapter.guards.breaker.half-open-calls=1",
-                "management.endpoints.web.exposure.include=health,metrics",
+                "management.endpoints.web.exposure.include=health,metrics,prometheus",
                 "management.endpoint.health.show-details=always"})
 class PolicyServiceTest {
     @DynamicPropertySource
@@ -297,6 +297,11 @@ class PolicyServiceTest {
             assertThat(System.nanoTime()).as("the holding request got its session").isLessThan(deadline);
             Thread.sleep(20);
         }
+        HttpResponse<String> notReady = raw("/actuator/health/readiness");
+        assertThat(notReady.statusCode()).as("no decode slot free: not ready").isEqualTo(503);
+        assertThat(json.readTree(notReady.body()).get("status").asString()).isEqualTo("BUSY");
+        assertThat(raw("/actuator/health/liveness").statusCode()).as("but alive").isEqualTo(200);
+        assertThat(get("/actuator/health", null).get("status").asString()).as("and healthy").isEqualTo("UP");
         HttpResponse<String> busy = post("/v1/moe/generate", "{\"prompt\":\"a\",\"max_tokens\":2}", null);
         assertThat(busy.statusCode()).isEqualTo(503);
         assertThat(busy.headers().firstValue("Retry-After").map(Long::parseLong)).hasValueSatisfying(s -> assertThat(s).isPositive());
@@ -308,6 +313,23 @@ class PolicyServiceTest {
         assertThat(held.statusCode()).isEqualTo(200);
         assertThat(json.readTree(held.body()).get("fallback").get("reason").asString()).isEqualTo("time_budget");
         assertThat(post("/v1/moe/generate", "{\"prompt\":\"a\",\"max_tokens\":2}", null).statusCode()).isEqualTo(200);
+        assertThat(raw("/actuator/health/readiness").statusCode()).as("a slot is free again").isEqualTo(200);
+    }
+
+    private HttpResponse<String> raw(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void prometheusScrapesTheGenAiAndMoeMetrics() throws Exception {
+        generate(lab("slow", false), null); // a fallback, so that moe.adapter.fallbacks exists
+        generate("{\"prompt\":\"Once upon a time\",\"max_tokens\":4,\"policy\":\"lab\",\"arm\":\"scmoe\"}", null);
+        HttpResponse<String> r = raw("/actuator/prometheus");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("gen_ai_server_request_duration_seconds_bucket{", "gen_ai_server_time_to_first_token_seconds_bucket{",
+                "gen_ai_client_token_usage_tokens_bucket{", "moe_adapter_adaptation_duration_seconds_count{",
+                "moe_adapter_routing_shift_count{", "moe_adapter_fallbacks_total{", "resilience4j_bulkhead_available_concurrent_calls");
+        assertThat(r.body()).containsPattern("gen_ai_server_request_duration_seconds_count\\{[^}]*arm=\"scmoe\"[^}]*policy=\"lab\"");
     }
 
     @Test

@@ -147,6 +147,11 @@ class StrictRequestsTest extends RunningService {
     }
 
     @Test
+    void prometheusScrapingIsOptIn() throws Exception {
+        assertThat(get("/actuator/prometheus").statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void thePolicyListAndReportsAreNotPublic() throws Exception {
         for (String path : new String[]{"/v1/moe/policies", "/v1/moe/policies/default/report"}) {
             HttpResponse<String> r = get(path);

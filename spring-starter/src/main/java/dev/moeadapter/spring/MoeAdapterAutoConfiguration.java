@@ -34,6 +34,7 @@ import dev.moeadapter.serving.guard.BreakerSettings;
 import dev.moeadapter.serving.policy.Arm;
 import dev.moeadapter.serving.policy.PolicyRouter;
 import dev.moeadapter.serving.policy.PolicySpec;
+import dev.moeadapter.spring.metrics.DecodeSlotsHealthIndicator;
 import dev.moeadapter.spring.metrics.ModelHealthIndicator;
 import dev.moeadapter.spring.metrics.MoeMetrics;
 import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetrics;
@@ -197,6 +198,13 @@ public class MoeAdapterAutoConfiguration {
     @ConditionalOnMissingBean(name = "moeAdapterHealthIndicator")
     public ModelHealthIndicator moeAdapterHealthIndicator(Model model, SessionPool pool) {
         return new ModelHealthIndicator(model, pool);
+    }
+
+    /** Health component "moeAdapterSlots", for the readiness probe: a decode slot free, or BUSY. */
+    @Bean
+    @ConditionalOnMissingBean(name = "moeAdapterSlotsHealthIndicator")
+    public DecodeSlotsHealthIndicator moeAdapterSlotsHealthIndicator(SessionPool pool) {
+        return new DecodeSlotsHealthIndicator(pool);
     }
 
     /** The application's registry; without one (no actuator metrics) meters go to Micrometer's empty global registry. */
