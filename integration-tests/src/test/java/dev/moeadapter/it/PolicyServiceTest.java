@@ -187,7 +187,8 @@ class PolicyServiceTest {
         assertThat(after.get("correct").asLong()).isEqualTo(before.get("correct").asLong() + 1);
         assertThat(after.get("correct_rate").asDouble()).isEqualTo(1.0);
         assertThat(after.get("mean_score").asDouble()).isEqualTo(0.25);
-        assertThat(meters.get("moe.adapter.feedback").tags("policy", "lab", "arm", "plain", "adaptation", "none", "verdict", "correct").counter().count()).isEqualTo(1);
+        assertThat(meters.get("moe.adapter.feedback").tags("policy", "lab", "arm", "plain", "adaptation", "none", "verdict", "correct").counter().count())
+                .isEqualTo(after.get("correct").asLong());
         JsonNode metric = get("/actuator/metrics/moe.adapter.feedback.score?tag=policy:lab&tag=arm:plain", null);
         assertThat(metric.get("measurements").get(0).get("value").asDouble()).isEqualTo(1); // COUNT
 
@@ -280,6 +281,25 @@ class PolicyServiceTest {
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertThat(unknown.statusCode()).isEqualTo(404);
         assertThat(json.readTree(unknown.body()).at("/error/code").asString()).isEqualTo("unknown_policy");
+    }
+
+    @Test
+    void theReportPageShowsTheResultsInARealBrowser() throws Exception {
+        String id = generate(lab("plain", false), null).get("id").asString();
+        assertThat(post("/v1/moe/feedback", "{\"request_id\":\"" + id + "\",\"correct\":true}", null).statusCode()).isEqualTo(200);
+        long verdicts = 0;
+        for (JsonNode a : get("/v1/moe/policies/lab/report", null).get("arms")) {
+            if (a.get("arm").asString().equals("plain")) {
+                verdicts = a.get("groups").get(0).get("correct").get("n").asLong();
+            }
+        }
+
+        String dom = HeadlessBrowser.dom("http://localhost:" + port + "/v1/moe/policies/lab/report.html");
+        assertThat(dom).contains("<title>A/B report: lab</title>", "<table id=\"arms\">", "<table id=\"comparisons\">");
+        assertThat(dom).containsPattern("<td class=\"t\">plain \\(control\\)</td><td class=\"t\">none</td><td class=\"t\">none</td>"
+                + "<td>\\d+</td><td>\\d+</td><td>1\\.000 \\[");
+        assertThat(dom).contains("<td>scmoe</td><td>correct_rate</td><td>" + verdicts + "</td>");
+        assertThat(dom).doesNotContain("<script");
     }
 
     @Test

@@ -79,6 +79,12 @@ public class PolicyController {
         return ExperimentReport.of(policy, outcomes.outcomes(name), MixtureSprt.DEFAULT, ALPHA);
     }
 
+    /** The same report as a page for a browser. */
+    @GetMapping(path = "/v1/moe/policies/{name}/report.html", produces = MediaType.TEXT_HTML_VALUE)
+    public String reportPage(@PathVariable("name") String name) {
+        return ReportPage.html(report(name));
+    }
+
     @GetMapping("/v1/moe/assignment")
     public AssignmentView assignment(@RequestParam(name = "policy", required = false) String policy, HttpServletRequest http) {
         Assignment a = router.assign(policy, callers.of(http), null, StrategySettings.NONE);
