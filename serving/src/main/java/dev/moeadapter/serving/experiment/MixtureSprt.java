@@ -69,6 +69,8 @@ public record MixtureSprt(double mixtureSd, long minPerArm) {
         Decision decision = !enough ? Decision.NOT_ENOUGH_DATA
                 : logLambda < Math.log(1 / alpha) ? Decision.CONTINUE
                 : theta > 0 ? Decision.ARM_HIGHER : Decision.ARM_LOWER;
-        return new Result(theta, new Interval(theta - radius, theta + radius), lambda, Math.min(1, Math.exp(-logLambda)), decision);
+        // a difference of two means in [0, 1] lies in [-1, 1]: a wider sequence says no more
+        Interval sequence = new Interval(Math.max(-1, theta - radius), Math.min(1, theta + radius));
+        return new Result(theta, sequence, lambda, Math.min(1, Math.exp(-logLambda)), decision);
     }
 }

@@ -95,6 +95,8 @@ class MixtureSprtTest {
         MixtureSprt.Result r = TEST.compare(Sample.bernoulli(20, 0), Sample.bernoulli(20, 20), ALPHA);
         assertThat(r.decision()).isEqualTo(MixtureSprt.Decision.NOT_ENOUGH_DATA);
         assertThat(TEST.compare(Sample.bernoulli(1, 1), Sample.bernoulli(50, 20), ALPHA).likelihoodRatio()).isNull();
+        Interval wide = TEST.compare(Sample.bernoulli(6, 4), Sample.bernoulli(6, 4), ALPHA).sequence();
+        assertThat(wide).as("never wider than the differences possible").isEqualTo(new Interval(-1, 1));
     }
 
     @Test
