@@ -55,7 +55,7 @@ import static org.assertj.core.api.Assertions.within;
                 "moe.adapter.guards.breaker.window=4", "moe.adapter.guards.breaker.minimum-calls=3",
                 "moe.adapter.guards.breaker.failure-rate=50", "moe.adapter.guards.breaker.wait-in-open=1s",
                 "moe.adapter.guards.breaker.half-open-calls=1",
-                "management.endpoints.web.exposure.include=health,metrics",
+                "management.endpoints.web.exposure.include=health,metrics,prometheus",
                 "management.endpoint.health.show-details=always"})
 class PolicyServiceTest {
     @DynamicPropertySource
@@ -179,6 +179,7 @@ class PolicyServiceTest {
         HttpResponse<String> ok = post("/v1/moe/feedback", "{\"request_id\":\"" + id + "\",\"correct\":true}", null);
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
         assertThat(json.readTree(ok.body()).get("arm").asString()).isEqualTo("plain");
+        assertThat(json.readTree(ok.body()).get("adaptation").asString()).isEqualTo("none");
         assertThat(post("/v1/moe/feedback", "{\"request_id\":\"" + other + "\",\"score\":0.25}", null).statusCode()).isEqualTo(200);
 
         JsonNode after = arm("lab", "plain").get("stats").get("feedback");
@@ -186,7 +187,8 @@ class PolicyServiceTest {
         assertThat(after.get("correct").asLong()).isEqualTo(before.get("correct").asLong() + 1);
         assertThat(after.get("correct_rate").asDouble()).isEqualTo(1.0);
         assertThat(after.get("mean_score").asDouble()).isEqualTo(0.25);
-        assertThat(meters.get("moe.adapter.feedback").tags("policy", "lab", "arm", "plain", "verdict", "correct").counter().count()).isEqualTo(1);
+        assertThat(meters.get("moe.adapter.feedback").tags("policy", "lab", "arm", "plain", "adaptation", "none", "verdict", "correct").counter().count())
+                .isEqualTo(after.get("correct").asLong());
         JsonNode metric = get("/actuator/metrics/moe.adapter.feedback.score?tag=policy:lab&tag=arm:plain", null);
         assertThat(metric.get("measurements").get(0).get("value").asDouble()).isEqualTo(1); // COUNT
 
@@ -243,6 +245,64 @@ class PolicyServiceTest {
     }
 
     @Test
+    void feedbackOnAFallbackAnswerIsCreditedToPlainGenerationInTheReport() throws Exception {
+        JsonNode r = generate(lab("slow", false), null);
+        assertThat(r.get("fallback").get("reason").asString()).isEqualTo("time_budget");
+        HttpResponse<String> credited = post("/v1/moe/feedback", "{\"request_id\":\"" + r.get("id").asString() + "\",\"correct\":true}", null);
+        assertThat(credited.statusCode()).as(credited.body()).isEqualTo(200);
+        assertThat(json.readTree(credited.body()).get("adaptation").asString()).isEqualTo("none");
+
+        JsonNode report = get("/v1/moe/policies/lab/report", null);
+        assertThat(report.get("control").asString()).isEqualTo("plain");
+        JsonNode slowArm = null;
+        for (JsonNode a : report.get("arms")) {
+            if (a.get("arm").asString().equals("slow")) {
+                slowArm = a;
+            }
+        }
+        assertThat(slowArm).isNotNull();
+        assertThat(slowArm.get("adaptation").asString()).isEqualTo("slow");
+        JsonNode fallbackGroup = null;
+        for (JsonNode g : slowArm.get("groups")) {
+            assertThat(g.get("answered_by").asString()).as("the slow adaptation never answered in time").isEqualTo("none");
+            fallbackGroup = g;
+        }
+        assertThat(fallbackGroup.get("fallback").asBoolean()).isTrue();
+        assertThat(fallbackGroup.get("correct").get("correct").asLong()).isPositive();
+        for (JsonNode c : report.get("comparisons")) {
+            if (c.get("arm").asString().equals("slow")) {
+                assertThat(c.get("arm_n").asLong()).as("the arm's own adaptation has no outcomes").isZero();
+                assertThat(c.get("decision").asString()).isEqualTo("not_enough_data");
+            }
+        }
+        assertThat(report.get("method").get("alpha").asDouble()).isEqualTo(0.05);
+
+        HttpResponse<String> unknown = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/moe/policies/nope/report"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(json.readTree(unknown.body()).at("/error/code").asString()).isEqualTo("unknown_policy");
+    }
+
+    @Test
+    void theReportPageShowsTheResultsInARealBrowser() throws Exception {
+        String id = generate(lab("plain", false), null).get("id").asString();
+        assertThat(post("/v1/moe/feedback", "{\"request_id\":\"" + id + "\",\"correct\":true}", null).statusCode()).isEqualTo(200);
+        long verdicts = 0;
+        for (JsonNode a : get("/v1/moe/policies/lab/report", null).get("arms")) {
+            if (a.get("arm").asString().equals("plain")) {
+                verdicts = a.get("groups").get(0).get("correct").get("n").asLong();
+            }
+        }
+
+        String dom = HeadlessBrowser.dom("http://localhost:" + port + "/v1/moe/policies/lab/report.html");
+        assertThat(dom).contains("<title>A/B report: lab</title>", "<table id=\"arms\">", "<table id=\"comparisons\">");
+        assertThat(dom).containsPattern("<td class=\"t\">plain \\(control\\)</td><td class=\"t\">none</td><td class=\"t\">none</td>"
+                + "<td>\\d+</td><td>\\d+</td><td>1\\.000 \\[");
+        assertThat(dom).contains("<td>scmoe</td><td>correct_rate</td><td>" + verdicts + "</td>");
+        assertThat(dom).doesNotContain("<script");
+    }
+
+    @Test
     void aFullPoolAnswers503WithRetryAfterAndRecovers() throws Exception {
         // "hold" keeps the only session for its 2 s budget, then answers plainly
         CompletableFuture<HttpResponse<String>> holder = CompletableFuture.supplyAsync(() -> {
@@ -257,6 +317,11 @@ class PolicyServiceTest {
             assertThat(System.nanoTime()).as("the holding request got its session").isLessThan(deadline);
             Thread.sleep(20);
         }
+        HttpResponse<String> notReady = raw("/actuator/health/readiness");
+        assertThat(notReady.statusCode()).as("no decode slot free: not ready").isEqualTo(503);
+        assertThat(json.readTree(notReady.body()).get("status").asString()).isEqualTo("BUSY");
+        assertThat(raw("/actuator/health/liveness").statusCode()).as("but alive").isEqualTo(200);
+        assertThat(get("/actuator/health", null).get("status").asString()).as("and healthy").isEqualTo("UP");
         HttpResponse<String> busy = post("/v1/moe/generate", "{\"prompt\":\"a\",\"max_tokens\":2}", null);
         assertThat(busy.statusCode()).isEqualTo(503);
         assertThat(busy.headers().firstValue("Retry-After").map(Long::parseLong)).hasValueSatisfying(s -> assertThat(s).isPositive());
@@ -268,6 +333,23 @@ class PolicyServiceTest {
         assertThat(held.statusCode()).isEqualTo(200);
         assertThat(json.readTree(held.body()).get("fallback").get("reason").asString()).isEqualTo("time_budget");
         assertThat(post("/v1/moe/generate", "{\"prompt\":\"a\",\"max_tokens\":2}", null).statusCode()).isEqualTo(200);
+        assertThat(raw("/actuator/health/readiness").statusCode()).as("a slot is free again").isEqualTo(200);
+    }
+
+    private HttpResponse<String> raw(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void prometheusScrapesTheGenAiAndMoeMetrics() throws Exception {
+        generate(lab("slow", false), null); // a fallback, so that moe.adapter.fallbacks exists
+        generate("{\"prompt\":\"Once upon a time\",\"max_tokens\":4,\"policy\":\"lab\",\"arm\":\"scmoe\"}", null);
+        HttpResponse<String> r = raw("/actuator/prometheus");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("gen_ai_server_request_duration_seconds_bucket{", "gen_ai_server_time_to_first_token_seconds_bucket{",
+                "gen_ai_client_token_usage_tokens_bucket{", "moe_adapter_adaptation_duration_seconds_count{",
+                "moe_adapter_routing_shift_count{", "moe_adapter_fallbacks_total{", "resilience4j_bulkhead_available_concurrent_calls");
+        assertThat(r.body()).containsPattern("gen_ai_server_request_duration_seconds_count\\{[^}]*arm=\"scmoe\"[^}]*policy=\"lab\"");
     }
 
     @Test

@@ -147,9 +147,16 @@ class StrictRequestsTest extends RunningService {
     }
 
     @Test
-    void thePolicyListIsNotPublic() throws Exception {
-        HttpResponse<String> r = get("/v1/moe/policies");
-        assertThat(r.statusCode()).isEqualTo(403);
-        assertThat(json(r.body()).at("/error/message").asString()).contains("moe.adapter.security.public-policies");
+    void prometheusScrapingIsOptIn() throws Exception {
+        assertThat(get("/actuator/prometheus").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void thePolicyListAndReportsAreNotPublic() throws Exception {
+        for (String path : new String[]{"/v1/moe/policies", "/v1/moe/policies/default/report"}) {
+            HttpResponse<String> r = get(path);
+            assertThat(r.statusCode()).as(path).isEqualTo(403);
+            assertThat(json(r.body()).at("/error/message").asString()).contains("moe.adapter.security.public-policies");
+        }
     }
 }

@@ -23,6 +23,8 @@ import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.ServingConfigException;
 import dev.moeadapter.serving.admission.Admission;
 import dev.moeadapter.serving.cache.CaffeineResultCache;
+import dev.moeadapter.serving.experiment.InMemoryOutcomeStore;
+import dev.moeadapter.serving.experiment.OutcomeStore;
 import dev.moeadapter.serving.feedback.FeedbackLedger;
 import dev.moeadapter.serving.generation.GenerationLimits;
 import dev.moeadapter.serving.generation.GenerationService;
@@ -32,6 +34,7 @@ import dev.moeadapter.serving.guard.BreakerSettings;
 import dev.moeadapter.serving.policy.Arm;
 import dev.moeadapter.serving.policy.PolicyRouter;
 import dev.moeadapter.serving.policy.PolicySpec;
+import dev.moeadapter.spring.metrics.DecodeSlotsHealthIndicator;
 import dev.moeadapter.spring.metrics.ModelHealthIndicator;
 import dev.moeadapter.spring.metrics.MoeMetrics;
 import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetrics;
@@ -50,6 +53,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -149,12 +153,22 @@ public class MoeAdapterAutoConfiguration {
         return new MoeMetrics(meters(meters), model.path().getFileName().toString(), policies.policies());
     }
 
+    /**
+     * Answers and feedback in this process's memory, where no other store (a database) is defined.
+     */
+    @Bean
+    @ConditionalOnMissingBean(OutcomeStore.class)
+    public InMemoryOutcomeStore moeOutcomeStore(MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
+        LOG.info("A/B outcomes are kept in memory only (no DataSource): they are lost on restart and not shared between replicas");
+        InMemoryOutcomeStore store = new InMemoryOutcomeStore(props.feedback().retention(), props.feedback().maxEntries());
+        CaffeineCacheMetrics.monitor(meters(meters), store.pending(), "moe.adapter.feedback");
+        return store;
+    }
+
     @Bean
     @ConditionalOnMissingBean
-    public FeedbackLedger moeFeedbackLedger(MoeAdapterProperties props, MoeMetrics metrics, ObjectProvider<MeterRegistry> meters) {
-        FeedbackLedger ledger = new FeedbackLedger(props.feedback().retention(), props.feedback().maxEntries(), metrics);
-        CaffeineCacheMetrics.monitor(meters(meters), ledger.cache(), "moe.adapter.feedback");
-        return ledger;
+    public FeedbackLedger moeFeedbackLedger(OutcomeStore store, MoeAdapterProperties props, MoeMetrics metrics) {
+        return new FeedbackLedger(store, props.feedback().retention(), Clock.systemUTC(), metrics);
     }
 
     /** Adaptation results worth reusing; method modules receive it where they can use it. */
@@ -184,6 +198,13 @@ public class MoeAdapterAutoConfiguration {
     @ConditionalOnMissingBean(name = "moeAdapterHealthIndicator")
     public ModelHealthIndicator moeAdapterHealthIndicator(Model model, SessionPool pool) {
         return new ModelHealthIndicator(model, pool);
+    }
+
+    /** Health component "moeAdapterSlots", for the readiness probe: a decode slot free, or BUSY. */
+    @Bean
+    @ConditionalOnMissingBean(name = "moeAdapterSlotsHealthIndicator")
+    public DecodeSlotsHealthIndicator moeAdapterSlotsHealthIndicator(SessionPool pool) {
+        return new DecodeSlotsHealthIndicator(pool);
     }
 
     /** The application's registry; without one (no actuator metrics) meters go to Micrometer's empty global registry. */

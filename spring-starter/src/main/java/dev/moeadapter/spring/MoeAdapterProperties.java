@@ -217,7 +217,8 @@ public record MoeAdapterProperties(
 
     /**
      * @param retention  how long after an answer its request id can be credited with feedback
-     * @param maxEntries most answers remembered for feedback; beyond it, some are forgotten early
+     * @param maxEntries most answers remembered for feedback where outcomes are kept in memory (no DataSource);
+     *                   beyond it, some are forgotten early. A database keeps every answer.
      */
     public record Feedback(@DefaultValue("24h") @NotNull Duration retention, @DefaultValue("100000") @Min(1) long maxEntries) {
     }

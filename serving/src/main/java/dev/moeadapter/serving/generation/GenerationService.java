@@ -162,7 +162,7 @@ public final class GenerationService {
             if (r.finishReason() != FinishReason.CANCELLED) {
                 metrics.answered(new Answered(operation, arm, r.promptTokens(), r.generatedTokens(), elapsed, firstToken,
                         answer.adaptationNanos(), answer.routing() == null ? null : answer.routing().mean(), fallback));
-                ledger.remember(id, arm);
+                ledger.remember(id, arm, answer.adaptation(), fallback);
             }
             LOG.debug("{}: {} + {} tokens on {} ({} by {}{}) in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), arm.key(),
                     answer.adaptation(), assignment.basis(), fallback == null ? "" : ", fallback " + fallback.label(),

@@ -1,6 +1,6 @@
 package dev.moeadapter.serving.metrics;
 
-import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.experiment.AnswerRecord;
 
 /** Where the serving core reports what it did; the host binds it to its metrics backend. */
 public interface ServingMetrics {
@@ -11,13 +11,13 @@ public interface ServingMetrics {
         }
 
         @Override
-        public void feedback(Arm arm, Boolean correct, Double score) {
+        public void feedback(AnswerRecord answer, Boolean correct, Double score) {
         }
     };
 
     /** One answered request (not one cancelled by its client). */
     void answered(Answered answered);
 
-    /** Feedback on an answer the arm gave: a verdict or a score (exactly one of them). */
-    void feedback(Arm arm, Boolean correct, Double score);
+    /** Feedback on an answer: a verdict or a score (exactly one of them), for what answered it. */
+    void feedback(AnswerRecord answer, Boolean correct, Double score);
 }

@@ -13,6 +13,8 @@ import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.admission.Admission;
 import dev.moeadapter.serving.admission.PoolExhaustedException;
+import dev.moeadapter.serving.experiment.AnswerRecord;
+import dev.moeadapter.serving.experiment.InMemoryOutcomeStore;
 import dev.moeadapter.serving.feedback.FeedbackLedger;
 import dev.moeadapter.serving.guard.ArmGuards;
 import dev.moeadapter.serving.guard.BreakerSettings;
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,12 +59,12 @@ class GenerationServiceTest {
             }
 
             @Override
-            public void feedback(Arm arm, Boolean correct, Double score) {
+            public void feedback(AnswerRecord answer, Boolean correct, Double score) {
             }
         };
         service = GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies)
                 .admission(new Admission(pool.size(), Duration.ZERO)).guards(guards).metrics(metrics)
-                .ledger(new FeedbackLedger(Duration.ofMinutes(1), 100, metrics))
+                .ledger(new FeedbackLedger(new InMemoryOutcomeStore(Duration.ofMinutes(1), 100), Duration.ofMinutes(1), Clock.systemUTC(), metrics))
                 .limits(new GenerationLimits(256, 16, new GenerationLimits.SamplingDefaults(4, 0, 0, 1, 0)))
                 .build();
     }

@@ -1,5 +1,6 @@
 package dev.moeadapter.spring.metrics;
 
+import dev.moeadapter.serving.experiment.AnswerRecord;
 import dev.moeadapter.serving.metrics.Answered;
 import dev.moeadapter.serving.metrics.ArmStatistics;
 import dev.moeadapter.serving.metrics.ServingMetrics;
@@ -87,9 +88,10 @@ public final class MoeMetrics implements ServingMetrics {
         stats(arm).answered(a);
     }
 
+    /** Tagged with what answered ({@code adaptation}): the arm's own adaptation, or {@code none} after a fallback. */
     @Override
-    public void feedback(Arm arm, Boolean correct, Double score) {
-        Tags armTags = Tags.of("policy", arm.policy(), "arm", arm.name());
+    public void feedback(AnswerRecord answer, Boolean correct, Double score) {
+        Tags armTags = Tags.of("policy", answer.policy(), "arm", answer.arm(), "adaptation", answer.answeredBy());
         String verdict = correct == null ? "score" : correct ? "correct" : "incorrect";
         Counter.builder("moe.adapter.feedback").description("Feedback received on the arm's answers")
                 .tags(armTags).tag("verdict", verdict).register(registry).increment();
@@ -97,7 +99,7 @@ public final class MoeMetrics implements ServingMetrics {
             DistributionSummary.builder("moe.adapter.feedback.score").description("Scores given to the arm's answers")
                     .tags(armTags).register(registry).record(score);
         }
-        stats(arm).feedback(correct, score);
+        arms.computeIfAbsent(answer.policy() + "/" + answer.arm(), k -> new ArmStatistics()).feedback(correct, score);
     }
 
     /** The arm's totals since startup. */

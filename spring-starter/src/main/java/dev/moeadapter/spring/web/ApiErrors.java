@@ -92,6 +92,11 @@ public class ApiErrors {
         return error(HttpStatus.NOT_FOUND, "not_found_error", "request_id", "unknown_request", e.getMessage());
     }
 
+    @ExceptionHandler(UnknownPolicyException.class)
+    ResponseEntity<Map<String, Object>> unknownPolicy(UnknownPolicyException e) {
+        return error(HttpStatus.NOT_FOUND, "not_found_error", "policy", "unknown_policy", e.getMessage());
+    }
+
     @ExceptionHandler(MoeAdapterException.class)
     ResponseEntity<Map<String, Object>> engine(MoeAdapterException e) {
         LOG.error("generation failed", e);
