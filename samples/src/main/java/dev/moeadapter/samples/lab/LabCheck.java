@@ -330,6 +330,9 @@ public final class LabCheck {
         json.writeValue(file.toFile(), root);
     }
 
+    /** The routing ceiling a split with a high base must reach instead of base + 20 points. */
+    static final double CEILING_CAP = 0.99;
+
     /** In distribution the base must leave room (below 92%); on a shift it must sit in [25, 75]% to be worth adapting. */
     static boolean baseInBand(Split split, Proportion base) {
         return split.shift() == Shift.NONE ? base.value() < 0.92 : base.value() >= 0.25 && base.value() <= 0.75;
@@ -340,9 +343,10 @@ public final class LabCheck {
         List<String> why = new ArrayList<>();
         boolean baseOk = baseInBand(split, base);
         if (!baseOk) why.add(String.format(Locale.ROOT, "base %.1f%% outside %s", 100 * base.value(), split.shift() == Shift.NONE ? "[0, 92)%" : "[25, 75]%"));
-        // base + 20 points, or every item where that exceeds 100%: an in-distribution split with base in 80–92% can still qualify
-        boolean headroom = ceiling.value() >= Math.min(1.0, base.value() + 0.20) - 1e-9;
-        if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < min(base + 20 points, 100%%)%s", 100 * ceiling.value(),
+        // base + 20 points, or 99% of the items where that exceeds what the split has: an in-distribution split with base
+        // in 80–92% can still qualify, and one or two items the (approximate) oracle misses do not rule it out
+        boolean headroom = ceiling.value() >= Math.min(CEILING_CAP, base.value() + 0.20) - 1e-9;
+        if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < min(base + 20 points, 99%%)%s", 100 * ceiling.value(),
                 oracleRun ? "" : " (per-item oracle not run yet)"));
         boolean usable = baseOk && headroom;
         boolean scmoe = usable && reach.n() > 0 && reach.value() >= 0.30;
