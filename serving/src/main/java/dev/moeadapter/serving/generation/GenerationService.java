@@ -130,6 +130,12 @@ public final class GenerationService {
             throw new BadParameterException("routing_trace.probabilities", "probabilities names distinct MoE layers of the model: "
                     + info.moeLayers());
         }
+        for (int layer : layers) {
+            if (!info.routing(layer).hasRouter()) {
+                throw new BadParameterException("routing_trace.probabilities", "MoE layer " + layer
+                        + " is hash-routed (its experts come from the token id): it has no router probabilities");
+            }
+        }
         if (!assignment.policy().allowOverride() && !assignment.arm().routingTrace().allows(trace.level())) {
             throw new OverrideNotAllowedException("routing_trace", "policy '" + assignment.policy().name()
                     + "' does not let a request read " + (layers.isEmpty() ? "its routing" : "router probabilities"));

@@ -23,7 +23,8 @@ public record RoutedExperts(int firstRow, int rows, List<Integer> layers, int to
 
     /**
      * Which rows a layer routed: all decoded rows, unless it runs only for rows that request output
-     * (most graphs cut the last layer so) or has no router (hash-routed: experts from the token id).
+     * (most graphs cut the last layer so). A layer without a router (hash-routed) takes its experts
+     * from the token id.
      *
      * @param spans the routed rows as half-open ranges
      */

@@ -14,8 +14,9 @@ import java.util.List;
  * same shape; entries a layer did not route, or a token's unused expert slots, are −1.
  * {@code first_token} is the position of the first row in prompt + completion (0 for a whole
  * answer; a streamed chunk carries the rows that produced its text). {@code coverage} says per
- * layer which rows it routed ([from, to) ranges), and why some are missing: the layer runs for
- * output rows only, or has no router (hash routing).
+ * layer which rows it routed ([from, to) ranges) and how: a layer that runs for output rows only
+ * misses the others; a hash-routed layer ({@code router: false}) shows the experts its token ids
+ * chose.
  */
 public record RoutingTrace(@JsonProperty("first_token") int firstToken, int tokens, List<Integer> layers,
                            @JsonProperty("top_k") int topK, String experts, String weights, List<Coverage> coverage,
