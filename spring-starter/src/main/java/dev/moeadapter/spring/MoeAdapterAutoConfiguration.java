@@ -116,7 +116,8 @@ public class MoeAdapterAutoConfiguration {
         Map<String, PolicySpec> specs = new LinkedHashMap<>();
         props.policies().forEach((name, p) -> {
             Map<String, PolicySpec.ArmSpec> arms = new LinkedHashMap<>();
-            p.arms().forEach((arm, a) -> arms.put(arm, new PolicySpec.ArmSpec(a.adaptation(), a.weight(), a.settings(), a.timeBudget())));
+            p.arms().forEach((arm, a) -> arms.put(arm, new PolicySpec.ArmSpec(a.adaptation(), a.weight(), a.settings(), a.timeBudget(),
+                    a.routingTrace())));
             specs.put(name, new PolicySpec(p.allowOverride(), arms));
         });
         try {
@@ -189,7 +190,8 @@ public class MoeAdapterAutoConfiguration {
         return GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies).admission(admission)
                 .guards(guards).metrics(metrics).ledger(ledger)
                 .limits(new GenerationLimits(props.contextSize(), props.limits().maxTokens(),
-                        new GenerationLimits.SamplingDefaults(d.maxTokens(), d.temperature(), d.topK(), d.topP(), d.minP())))
+                        new GenerationLimits.SamplingDefaults(d.maxTokens(), d.temperature(), d.topK(), d.topP(), d.minP()),
+                        props.limits().maxRoutingTrace().toBytes()))
                 .build();
     }
 

@@ -1,5 +1,6 @@
 package dev.moeadapter.spring;
 
+import dev.moeadapter.serving.routing.TraceLevel;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
@@ -109,14 +110,20 @@ public record MoeAdapterProperties(
      *
      * @param maxTokens most tokens one request may ask to generate
      * @param maxRequestSize largest request body, with or without a Content-Length header (413 above it)
+     * @param maxRoutingTrace largest routing trace one answer may carry, counted as its arrays before
+     *                        base64 for prompt + max_tokens rows (a request that could exceed it gets 400)
      */
     public record Limits(
             @DefaultValue("4096") @Min(1) int maxTokens,
-            @DefaultValue("1MB") @NotNull DataSize maxRequestSize) {
+            @DefaultValue("1MB") @NotNull DataSize maxRequestSize,
+            @DefaultValue("4MB") @NotNull DataSize maxRoutingTrace) {
 
         public Limits {
             if (maxRequestSize != null && maxRequestSize.toBytes() <= 0) {
                 throw new IllegalArgumentException("moe.adapter.limits.max-request-size must be positive, got " + maxRequestSize);
+            }
+            if (maxRoutingTrace != null && maxRoutingTrace.toBytes() < 0) {
+                throw new IllegalArgumentException("moe.adapter.limits.max-routing-trace must be >= 0, got " + maxRoutingTrace);
             }
         }
     }
@@ -171,9 +178,11 @@ public record MoeAdapterProperties(
      * @param timeBudget longest a request on the arm may run its adaptation, every round included: an
      *                   overrun before the first token is answered by plain generation, one after it
      *                   ends the answer there (default {@code guards.time-budget})
+     * @param routingTrace how much of its routing a request may read ({@code routing_trace}) where the
+     *                     policy allows no overrides: none (default), experts, probabilities
      */
     public record Arm(@NotBlank String adaptation, @DefaultValue("1") @DecimalMin("0") double weight,
-                      Map<String, String> settings, Duration timeBudget) {
+                      Map<String, String> settings, Duration timeBudget, @DefaultValue("none") TraceLevel routingTrace) {
         public Arm {
             settings = settings == null ? Map.of() : settings;
         }

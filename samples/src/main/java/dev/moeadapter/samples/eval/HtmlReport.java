@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /** A self-contained HTML page (inline SVG, no scripts) for an {@link EvalReport}. */
-final class HtmlReport {
+public final class HtmlReport {
     private HtmlReport() {}
 
     static String render(EvalReport r) {
@@ -100,7 +100,7 @@ final class HtmlReport {
         return s.append("</svg>").toString();
     }
 
-    static String esc(String s) {
+    public static String esc(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;");
     }
 }

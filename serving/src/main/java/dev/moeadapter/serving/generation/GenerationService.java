@@ -4,6 +4,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -20,10 +21,15 @@ import dev.moeadapter.serving.metrics.Answered;
 import dev.moeadapter.serving.metrics.ServingMetrics;
 import dev.moeadapter.serving.policy.Arm;
 import dev.moeadapter.serving.policy.Assignment;
+import dev.moeadapter.serving.policy.OverrideNotAllowedException;
 import dev.moeadapter.serving.policy.PolicyRouter;
+import dev.moeadapter.serving.routing.RoutedExperts;
+import dev.moeadapter.serving.routing.RoutingRecorder;
+import dev.moeadapter.serving.routing.RoutingTraceRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -93,15 +99,55 @@ public final class GenerationService {
         Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), settings(c));
         checkFits(assignment.strategy());
         GenerationRequest request = toRequest(c);
+        RoutingRecorder recorder = recorder(c.routingTrace(), assignment, request);
         String operation = c.prompt() != null ? "text_completion" : "chat";
         long started = System.nanoTime();
         Admission.Permit permit = admission.enter();
         try {
-            return new Prepared(assignment, request, operation, permit, pool.acquire(), started);
+            return new Prepared(assignment, request, operation, permit, pool.acquire(), started, recorder);
         } catch (RuntimeException e) {
             permit.close();
             throw e;
         }
+    }
+
+    /**
+     * Checks a routing trace request against the model, the policy and the size limit (with long
+     * arithmetic, before anything is allocated), and makes its recorder. The trace has at most one
+     * row per prompt token and generated token.
+     */
+    private RoutingRecorder recorder(RoutingTraceRequest trace, Assignment assignment, GenerationRequest request) {
+        ModelInfo info = model.info();
+        if (trace == null) {
+            return RoutingRecorder.none(info);
+        }
+        if (!info.isMoe()) {
+            throw new BadParameterException("routing_trace", "model '" + info.architecture() + "' has no MoE layers to trace");
+        }
+        List<Integer> layers = trace.probabilityLayers();
+        if (layers.size() > info.moeLayers().size() || layers.stream().distinct().count() != layers.size()
+                || !info.moeLayers().containsAll(layers)) {
+            throw new BadParameterException("routing_trace.probabilities", "probabilities names distinct MoE layers of the model: "
+                    + info.moeLayers());
+        }
+        for (int layer : layers) {
+            if (!info.routing(layer).hasRouter()) {
+                throw new BadParameterException("routing_trace.probabilities", "MoE layer " + layer
+                        + " is hash-routed (its experts come from the token id): it has no router probabilities");
+            }
+        }
+        if (!assignment.policy().allowOverride() && !assignment.arm().routingTrace().allows(trace.level())) {
+            throw new OverrideNotAllowedException("routing_trace", "policy '" + assignment.policy().name()
+                    + "' does not let a request read " + (layers.isEmpty() ? "its routing" : "router probabilities"));
+        }
+        long rows = (long) request.prompt().length + request.maxTokens();
+        long bytes = RoutingRecorder.bytes(info, trace, rows);
+        if (bytes > limits.maxRoutingTraceBytes()) {
+            throw new BadParameterException("routing_trace", "the routing trace of " + rows + " tokens would take up to " + bytes
+                    + " bytes; this service returns at most " + limits.maxRoutingTraceBytes()
+                    + " (ask for fewer tokens or fewer probability layers)");
+        }
+        return RoutingRecorder.of(info, trace, (int) rows);
     }
 
     private static StrategySettings settings(GenerationCommand c) {
@@ -135,16 +181,27 @@ public final class GenerationService {
         private final Admission.Permit permit;
         private final SessionPool.Lease lease;
         private final long started;
+        private final RoutingRecorder recorder;
         private final String id = "gen-" + UUID.randomUUID();
 
         private Prepared(Assignment assignment, GenerationRequest request, String operation, Admission.Permit permit,
-                         SessionPool.Lease lease, long started) {
+                         SessionPool.Lease lease, long started, RoutingRecorder recorder) {
             this.assignment = assignment;
             this.request = request;
             this.operation = operation;
             this.permit = permit;
             this.lease = lease;
             this.started = started;
+            this.recorder = recorder;
+        }
+
+        /**
+         * For a streamed answer, from within the listener: the routing rows that produced the text
+         * sent so far and were not taken yet (after {@link #run} returns: the rest), or null if none
+         * (or no routing trace was asked for).
+         */
+        public RoutedExperts takeRouting() {
+            return recorder.take();
         }
 
         /** The request's id, known before generation so that streamed answers can carry it from the start. */
@@ -154,7 +211,7 @@ public final class GenerationService {
 
         public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
             Arm arm = assignment.arm();
-            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), lease.session(), request, listener, cancel);
+            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), lease.session(), request, listener, cancel, recorder);
             GenerationResult r = answer.result();
             long elapsed = System.nanoTime() - started;
             long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;
@@ -169,7 +226,7 @@ public final class GenerationService {
                     elapsed / 1_000_000, r.finishReason());
             return new GenerationOutcome(id, r.text(), r.finishReason(), answer.cut(), r.promptTokens(), r.generatedTokens(),
                     r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, elapsed / 1e6, firstToken < 0 ? null : firstToken / 1e6,
-                    assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing());
+                    assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing(), recorder.all());
         }
 
         @Override

@@ -11,6 +11,7 @@ import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.serving.routing.RoutingProbe;
+import dev.moeadapter.serving.routing.RoutingRecorder;
 import dev.moeadapter.serving.routing.RoutingSummary;
 import dev.moeadapter.serving.policy.Arm;
 import dev.moeadapter.serving.policy.Policy;
@@ -88,18 +89,19 @@ public final class ArmGuards implements AutoCloseable {
      * open, or the adaptation fails before its first token, plain generation answers; when it runs
      * out later, the answer ends where it is ({@link Answer#cut()}). Request errors (bad settings
      * for this model, a full context) propagate: they are the request's fault, not the arm's.
+     * {@code recorder} receives the routing of whichever strategy answers.
      */
     public Answer run(Arm arm, AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
-               CancellationToken cancel) {
+               CancellationToken cancel, RoutingRecorder recorder) {
         if (arm.isPlain()) {
-            return unguarded(strategy, session, request, new Attempt(listener, cancel, session));
+            return unguarded(strategy, session, request, listener, cancel, recorder);
         }
         CircuitBreaker breaker = breaker(arm);
         if (!breaker.tryAcquirePermission()) {
-            return fallback(FallbackReason.CIRCUIT_OPEN, session, request, listener, cancel);
+            return fallback(FallbackReason.CIRCUIT_OPEN, session, request, listener, cancel, recorder);
         }
-        Attempt attempt = new Attempt(listener, cancel, session);
-        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length, recorder);
+        Attempt attempt = new Attempt(probe.tap(listener), cancel, session);
         GenerationResult result = null;
         RuntimeException failure = null;
         Attempt.End end;
@@ -117,7 +119,7 @@ public final class ArmGuards implements AutoCloseable {
             case EXPIRED -> {
                 probe.stop();
                 breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
-                return overBudget(arm, session, request, listener, cancel);
+                return overBudget(arm, session, request, listener, cancel, recorder);
             }
             case CUT -> {
                 probe.stop();
@@ -148,7 +150,7 @@ public final class ArmGuards implements AutoCloseable {
             LOG.warn("arm {}: adaptation '{}' failed before answering ({}); answering with plain generation", arm.key(),
                     strategy.name(), failure.toString());
             reset(session);
-            return fallback(FallbackReason.ADAPTATION_ERROR, session, request, listener, cancel);
+            return fallback(FallbackReason.ADAPTATION_ERROR, session, request, listener, cancel, recorder);
         }
         if (result.finishReason() == FinishReason.CANCELLED && cancel.isCancelled()) {
             breaker.releasePermission();
@@ -158,20 +160,23 @@ public final class ArmGuards implements AutoCloseable {
         return answer(strategy, result, attempt, probe, request);
     }
 
-    private Answer overBudget(Arm arm, Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+    private Answer overBudget(Arm arm, Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel,
+                              RoutingRecorder recorder) {
         LOG.info("arm {}: adaptation '{}' had no answer within its time budget of {} ms; answering with plain generation",
                 arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
-        return fallback(FallbackReason.TIME_BUDGET, session, request, listener, cancel);
+        return fallback(FallbackReason.TIME_BUDGET, session, request, listener, cancel, recorder);
     }
 
     private Answer fallback(FallbackReason reason, Session session, GenerationRequest request, TokenListener listener,
-                            CancellationToken cancel) {
-        Answer a = unguarded(plain, session, request, new Attempt(listener, cancel, session));
+                            CancellationToken cancel, RoutingRecorder recorder) {
+        Answer a = unguarded(plain, session, request, listener, cancel, recorder);
         return new Answer(a.result(), a.adaptation(), reason, false, a.firstTokenAt(), a.adaptationNanos(), a.routing());
     }
 
-    private Answer unguarded(AdaptationStrategy strategy, Session session, GenerationRequest request, Attempt attempt) {
-        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length);
+    private Answer unguarded(AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
+                             CancellationToken cancel, RoutingRecorder recorder) {
+        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length, recorder);
+        Attempt attempt = new Attempt(probe.tap(listener), cancel, session);
         try {
             return answer(strategy, strategy.generate(session, request, attempt, attempt.token()), attempt, probe, request);
         } finally {

@@ -9,6 +9,7 @@ import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.ServingConfigException;
+import dev.moeadapter.serving.routing.TraceLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,7 +70,8 @@ public class PolicyRouter {
                 } catch (InvalidRequestException e) {
                     throw new ServingConfigException(null, "adaptation '" + n + "': " + e.getMessage(), e);
                 }
-                arms.add(new Arm(IMPLICIT_POLICY, n, Arm.PLAIN.equals(n) ? 1 : 0, strategy, StrategySettings.NONE, b.timeBudget));
+                arms.add(new Arm(IMPLICIT_POLICY, n, Arm.PLAIN.equals(n) ? 1 : 0, strategy, StrategySettings.NONE, b.timeBudget,
+                        TraceLevel.PROBABILITIES));
             }
             policies.put(IMPLICIT_POLICY, new Policy(IMPLICIT_POLICY, true, arms));
         }
@@ -151,7 +153,8 @@ public class PolicyRouter {
             if (a.timeBudget() != null && (a.timeBudget().isNegative() || a.timeBudget().isZero())) {
                 throw new ServingConfigException(at + ".time-budget", "must be positive, got " + a.timeBudget());
             }
-            arms.add(new Arm(name, armName, a.weight(), strategy, settings, a.timeBudget() == null ? b.timeBudget : a.timeBudget()));
+            arms.add(new Arm(name, armName, a.weight(), strategy, settings, a.timeBudget() == null ? b.timeBudget : a.timeBudget(),
+                    a.routingTrace()));
         });
         arms.sort(Comparator.comparing(Arm::name));
         if (arms.stream().noneMatch(a -> a.weight() > 0)) {

@@ -1,5 +1,7 @@
 package dev.moeadapter.serving.policy;
 
+import dev.moeadapter.serving.routing.TraceLevel;
+
 import java.time.Duration;
 import java.util.Map;
 
@@ -17,10 +19,12 @@ public record PolicySpec(boolean allowOverride, Map<String, ArmSpec> arms) {
      * @param adaptation the strategy's name
      * @param settings   the strategy's settings for this arm (empty for its defaults)
      * @param timeBudget the arm's time budget, or null for the service's
+     * @param routingTrace how much of its routing a client may read where the policy allows no overrides (null: none)
      */
-    public record ArmSpec(String adaptation, double weight, Map<String, String> settings, Duration timeBudget) {
+    public record ArmSpec(String adaptation, double weight, Map<String, String> settings, Duration timeBudget, TraceLevel routingTrace) {
         public ArmSpec {
             settings = settings == null ? Map.of() : Map.copyOf(settings);
+            routingTrace = routingTrace == null ? TraceLevel.NONE : routingTrace;
         }
     }
 }

@@ -4,10 +4,12 @@ import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.RoutingDistance;
 import dev.moeadapter.core.routing.TokenProbabilities;
+import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 
 import java.util.ArrayList;
@@ -32,19 +34,39 @@ public final class RoutingProbe {
     private final ModelInfo info;
     private final int from;
     private final int routesOf;
+    private final RoutingRecorder recorder;
+    /** what {@link #tap} drained while the answer was generated */
+    private final List<TokenRoute> drainedRoutes = new ArrayList<>();
+    private final List<TokenProbabilities> drainedProbabilities = new ArrayList<>();
     private boolean stopped;
 
-    private RoutingProbe(Session session, RoutingViews views, int promptLength, int routesOf) {
+    private RoutingProbe(Session session, RoutingViews views, int promptLength, int routesOf, RoutingRecorder recorder) {
         this.session = session;
         this.views = views;
         this.info = session.model().info();
         this.from = promptLength - 1;
         this.routesOf = routesOf;
+        this.recorder = recorder;
     }
 
     /** Starts tracing the views a strategy names; call before it generates. */
     public static RoutingProbe start(Session session, RoutingViews views, int promptLength) {
-        return start(session, views, promptLength, NO_ROUTES);
+        return start(session, views, promptLength, NO_ROUTES, RoutingRecorder.none(session.model().info()));
+    }
+
+    /**
+     * Starts tracing as {@link #start(Session, RoutingViews, int)} does, and, where {@code recorder} is
+     * active, the answer's sequence for it (the planned one, the base of side-by-side views, else 0);
+     * {@link #tap} the strategy's listener so that each sent token makes its rows final.
+     */
+    public static RoutingProbe start(Session session, RoutingViews views, int promptLength, RoutingRecorder recorder) {
+        recorder.reset();
+        int answer = switch (views) {
+            case RoutingViews.Planned p -> p.sequence();
+            case RoutingViews.SideBySide s -> s.base();
+            case RoutingViews.Unchanged u -> 0;
+        };
+        return start(session, views, promptLength, recorder.active() ? answer : NO_ROUTES, recorder);
     }
 
     /**
@@ -52,22 +74,47 @@ public final class RoutingProbe {
      * selected experts of every token decoded on {@code sequence} (in {@link Measurement#trace()}).
      */
     public static RoutingProbe startWithRoutes(Session session, RoutingViews views, int promptLength, int sequence) {
-        return start(session, views, promptLength, sequence);
+        return start(session, views, promptLength, sequence, RoutingRecorder.none(session.model().info()));
     }
 
-    private static RoutingProbe start(Session session, RoutingViews views, int promptLength, int routesOf) {
-        RoutingProbe probe = new RoutingProbe(session, views, promptLength, routesOf);
-        boolean routesTraced = routesOf == NO_ROUTES || !probe.info.isMoe();
+    private static RoutingProbe start(Session session, RoutingViews views, int promptLength, int routesOf, RoutingRecorder recorder) {
+        RoutingProbe probe = new RoutingProbe(session, views, promptLength, routesOf, recorder);
+        Map<Integer, TraceSpec> specs = new HashMap<>();
         if (probe.traced()) {
             for (int s : probe.sequences()) {
-                session.setTrace(s, new TraceSpec(s == routesOf, PositionRange.from(probe.from)));
-                routesTraced |= s == routesOf;
+                specs.put(s, new TraceSpec(false, PositionRange.from(probe.from)));
             }
         }
-        if (!routesTraced) {
-            session.setTrace(routesOf, TraceSpec.ROUTES);
+        if (routesOf != NO_ROUTES && probe.info.isMoe()) {
+            // a client's probabilities cover every row, which includes the rows the summary compares
+            specs.merge(routesOf, new TraceSpec(true, recorder.wantsProbabilities() ? PositionRange.ALL : PositionRange.NONE),
+                    (measured, routes) -> new TraceSpec(true, recorder.wantsProbabilities() ? PositionRange.ALL : measured.probabilities()));
         }
+        specs.forEach(session::setTrace);
         return probe;
+    }
+
+    /**
+     * The listener to give the strategy: where a recorder is active, each token sent makes the rows
+     * decoded so far final before the client hears of it. Call on the generating thread.
+     */
+    public TokenListener tap(TokenListener listener) {
+        if (!recorder.active()) {
+            return listener;
+        }
+        return (token, text) -> {
+            drain();
+            recorder.freeze();
+            listener.onToken(token, text);
+        };
+    }
+
+    /** Drains the session's trace into the recorder, keeping it for the measurement. */
+    private void drain() {
+        RouterTrace t = session.drainTrace();
+        recorder.record(t, routesOf);
+        drainedRoutes.addAll(t.routes());
+        drainedProbabilities.addAll(t.probabilities());
     }
 
     private boolean traced() {
@@ -102,7 +149,9 @@ public final class RoutingProbe {
         if (!info.isMoe()) {
             return new Measurement(RoutingSummary.unchanged(info.moeLayers(), n), new RouterTrace(List.of(), List.of()));
         }
-        RouterTrace answered = session.drainTrace();
+        drain();
+        recorder.freeze(); // the last rows produced the end of the answer
+        RouterTrace answered = new RouterTrace(drainedRoutes, drainedProbabilities);
         if (views instanceof RoutingViews.Unchanged) {
             return new Measurement(RoutingSummary.unchanged(info.moeLayers(), n), answered);
         }

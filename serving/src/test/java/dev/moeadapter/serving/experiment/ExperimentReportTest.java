@@ -9,6 +9,7 @@ import dev.moeadapter.serving.feedback.UnknownRequestException;
 import dev.moeadapter.serving.guard.FallbackReason;
 import dev.moeadapter.serving.metrics.ServingMetrics;
 import dev.moeadapter.serving.policy.Arm;
+import dev.moeadapter.serving.routing.TraceLevel;
 import dev.moeadapter.serving.policy.Policy;
 import org.junit.jupiter.api.Test;
 
@@ -26,9 +27,10 @@ import static org.assertj.core.api.Assertions.tuple;
 
 class ExperimentReportTest {
     private static final Duration RETENTION = Duration.ofHours(1);
-    private static final Arm CONTROL = new Arm("ab", "control", 1, new PlainGeneration(), StrategySettings.NONE, Duration.ofSeconds(1));
+    private static final Arm CONTROL = new Arm("ab", "control", 1, new PlainGeneration(), StrategySettings.NONE, Duration.ofSeconds(1),
+            TraceLevel.NONE);
     private static final Arm CONTRAST = new Arm("ab", "contrast", 1, new ScmoeStrategy(ScmoeSettings.DEFAULTS), StrategySettings.NONE,
-            Duration.ofSeconds(1));
+            Duration.ofSeconds(1), TraceLevel.NONE);
     private static final Policy AB = new Policy("ab", false, List.of(CONTRAST, CONTROL));
 
     private Instant now = Instant.parse("2026-01-01T00:00:00Z");

@@ -65,7 +65,7 @@ class GenerationServiceTest {
         service = GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies)
                 .admission(new Admission(pool.size(), Duration.ZERO)).guards(guards).metrics(metrics)
                 .ledger(new FeedbackLedger(new InMemoryOutcomeStore(Duration.ofMinutes(1), 100), Duration.ofMinutes(1), Clock.systemUTC(), metrics))
-                .limits(new GenerationLimits(256, 16, new GenerationLimits.SamplingDefaults(4, 0, 0, 1, 0)))
+                .limits(new GenerationLimits(256, 16, new GenerationLimits.SamplingDefaults(4, 0, 0, 1, 0), 1 << 20))
                 .build();
     }
 
@@ -76,7 +76,7 @@ class GenerationServiceTest {
     }
 
     private static GenerationCommand command(String prompt, List<ChatMessage> messages, Integer maxTokens, Double temperature, String arm) {
-        return new GenerationCommand(prompt, messages, maxTokens, temperature, null, null, null, null, null, null, arm, null, null);
+        return new GenerationCommand(prompt, messages, maxTokens, temperature, null, null, null, null, null, null, arm, null, null, null);
     }
 
     @Test

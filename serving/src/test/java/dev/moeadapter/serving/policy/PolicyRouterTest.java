@@ -73,7 +73,7 @@ class PolicyRouterTest {
                     }
                 });
                 specs.put(arm, new PolicySpec.ArmSpec(fields.get("adaptation"), Double.parseDouble(fields.getOrDefault("weight", "1")),
-                        armSettings, fields.containsKey("time-budget") ? Duration.parse("PT" + fields.get("time-budget")) : null));
+                        armSettings, fields.containsKey("time-budget") ? Duration.parse("PT" + fields.get("time-budget")) : null, null));
             });
             b.policy(policy, new PolicySpec(overrides.getOrDefault(policy, false), specs));
         });

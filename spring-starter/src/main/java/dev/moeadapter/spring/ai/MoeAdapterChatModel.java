@@ -73,7 +73,7 @@ public class MoeAdapterChatModel implements ChatModel {
         List<ChatMessage> messages = prompt.getInstructions().stream().map(MoeAdapterChatModel::toChatMessage).toList();
         ChatOptions o = prompt.getOptions();
         if (o == null) {
-            return new GenerationCommand(null, messages, null, null, null, null, null, null, null, null, null, null, null);
+            return new GenerationCommand(null, messages, null, null, null, null, null, null, null, null, null, null, null, null);
         }
         if (o.getModel() != null && !o.getModel().equals(service.modelId())) {
             throw new ModelNotFoundException(o.getModel(), service.modelId());
@@ -84,7 +84,7 @@ public class MoeAdapterChatModel implements ChatModel {
         MoeAdapterChatOptions ours = o instanceof MoeAdapterChatOptions m ? m : null;
         return new GenerationCommand(null, messages, o.getMaxTokens(), o.getTemperature(), o.getTopK(), o.getTopP(), null,
                 ours == null ? null : ours.getSeed(), o.getStopSequences(), ours == null ? null : ours.getPolicy(),
-                ours == null ? null : ours.getArm(), null, null);
+                ours == null ? null : ours.getArm(), null, null, null);
     }
 
     private static ChatMessage toChatMessage(Message m) {

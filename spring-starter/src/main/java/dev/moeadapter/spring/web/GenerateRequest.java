@@ -11,7 +11,7 @@ import java.util.Map;
 /**
  * Body of {@code POST /v1/moe/generate}. {@code policy} picks an A/B policy (default: the configured
  * one); {@code arm} and {@code settings} ask for an arm and settings for its adaptation, where the
- * policy allows overrides.
+ * policy allows overrides. {@code routing_trace} asks for the answer's routing (see {@link RoutingTrace}).
  */
 public record GenerateRequest(
         String prompt,
@@ -26,6 +26,7 @@ public record GenerateRequest(
         String policy,
         String arm,
         Map<String, Object> settings,
+        @JsonProperty("routing_trace") RoutingTraceOption routingTrace,
         Boolean stream) {
 
     public record Message(String role, String content) {
@@ -40,6 +41,7 @@ public record GenerateRequest(
             throw new InvalidRequestException("messages must not contain null entries");
         }
         List<ChatMessage> chat = messages == null ? null : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
-        return new GenerationCommand(prompt, chat, maxTokens, temperature, topK, topP, minP, seed, stop, policy, arm, settings, callerKey);
+        return new GenerationCommand(prompt, chat, maxTokens, temperature, topK, topP, minP, seed, stop, policy, arm, settings, callerKey,
+                RoutingTraceOption.toRequest(routingTrace));
     }
 }

@@ -14,6 +14,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,6 +24,8 @@ import java.util.Map;
  * with the full response, then {@code [DONE]}; each event is flushed as it is sent. A refusal before
  * the first event has the status it would have unstreamed; a failure after it is an
  * {@code {"type":"error",…}} event. A streaming client that disconnects cancels its generation.
+ * With {@code routing_trace}, each event carries the routing rows that produced its text (the
+ * done event the rows left, e.g. the one that produced the end of generation).
  * The caller ({@link CallerIdentity}) stays on one arm of its policy.
  */
 @RestController
@@ -52,14 +55,26 @@ public class GenerationController {
         }
         return answers.stream(http, httpResponse, events -> {
             try (prepared) {
-                var outcome = prepared.run((token, text) -> events.send(Map.of("type", "token", "text", text)), events.cancel());
+                var outcome = prepared.run((token, text) -> events.send(withRouting(prepared, Map.of("type", "token", "text", text))),
+                        events.cancel());
                 if (!events.cancel().isCancelled()) {
-                    events.send(Map.of("type", "done", "response", GenerateResponse.of(outcome)));
+                    events.send(withRouting(prepared, Map.of("type", "done", "response", GenerateResponse.streamed(outcome))));
                     events.done();
                 }
             }
         }, (events, e) -> events.send(Map.of("type", "error", "error", ApiErrors.body("server_error", null, "server_error",
                 String.valueOf(e.getMessage())).get("error"))));
+    }
+
+    /** The event with the routing rows not sent yet, if any. */
+    private static Map<String, Object> withRouting(GenerationService.Prepared prepared, Map<String, Object> event) {
+        RoutingTrace rows = RoutingTrace.of(prepared.takeRouting());
+        if (rows == null) {
+            return event;
+        }
+        Map<String, Object> e = new LinkedHashMap<>(event);
+        e.put("routing_trace", rows);
+        return e;
     }
 
     @GetMapping("/v1/moe/info")

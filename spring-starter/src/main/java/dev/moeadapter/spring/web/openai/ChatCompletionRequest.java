@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.spring.web.RoutingTraceOption;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
@@ -33,7 +34,8 @@ public record ChatCompletionRequest(
         Boolean logprobs,
         String policy,
         String arm,
-        Map<String, Object> settings) implements OpenAiRequest {
+        Map<String, Object> settings,
+        @JsonProperty("routing_trace") RoutingTraceOption routingTrace) implements OpenAiRequest {
 
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.spring.web.RoutingTraceOption;
 
 import java.util.List;
 import java.util.Map;
@@ -26,7 +27,8 @@ public record CompletionRequest(
         @JsonProperty("frequency_penalty") Double frequencyPenalty,
         String policy,
         String arm,
-        Map<String, Object> settings) implements OpenAiRequest {
+        Map<String, Object> settings,
+        @JsonProperty("routing_trace") RoutingTraceOption routingTrace) implements OpenAiRequest {
 
     GenerationCommand toCommand(String callerKey) {
         if (prompt == null || prompt.size() != 1 || prompt.getFirst() == null) {

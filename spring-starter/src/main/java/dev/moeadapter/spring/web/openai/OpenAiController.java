@@ -9,6 +9,7 @@ import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.EventStream;
 import dev.moeadapter.spring.web.AsyncAnswers;
 import dev.moeadapter.spring.web.RequestBodies;
+import dev.moeadapter.spring.web.RoutingTrace;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -106,10 +107,10 @@ public class OpenAiController {
                 };
                 GenerationOutcome o = prepared.run((token, text) -> {
                     open.run();
-                    events.send(format.delta(stamp, text));
+                    events.send(format.delta(stamp, text, RoutingTrace.of(prepared.takeRouting())));
                 }, events.cancel());
                 open.run();
-                send(events, format.finish(stamp, FinishReasons.of(o)));
+                send(events, format.finish(stamp, FinishReasons.of(o), RoutingTrace.of(prepared.takeRouting())));
                 if (body.includeUsage()) {
                     events.send(format.usageChunk(stamp, CompletionFormat.usage(o)));
                 }

@@ -5,6 +5,7 @@ import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.ModelNotFoundException;
+import dev.moeadapter.spring.web.RoutingTraceOption;
 
 import java.util.List;
 import java.util.Map;
@@ -13,9 +14,10 @@ import java.util.Map;
  * The fields {@code /v1/chat/completions} and {@code /v1/completions} share. Fields OpenAI defines
  * but this service cannot honour are refused, not ignored (unknown fields are refused when the body
  * is read; {@code user}, which only labels the end user, is the one ignored). Values are held to
- * OpenAI's ranges; an absent temperature is OpenAI's default, 1. {@code policy}, {@code arm} and
- * {@code settings} are our extensions, as on the native endpoint: without them the policy assigns
- * the arm; {@code arm} and {@code settings} need a policy that allows overrides.
+ * OpenAI's ranges; an absent temperature is OpenAI's default, 1. {@code policy}, {@code arm},
+ * {@code settings} and {@code routing_trace} are our extensions, as on the native endpoint: without
+ * them the policy assigns the arm; {@code arm} and {@code settings} need a policy that allows
+ * overrides, {@code routing_trace} that or an arm that lets clients read its routing.
  */
 interface OpenAiRequest {
     /** OpenAI's sampling temperature when a request gives none. */
@@ -50,6 +52,8 @@ interface OpenAiRequest {
     String arm();
 
     Map<String, Object> settings();
+
+    RoutingTraceOption routingTrace();
 
     /** {@code stream_options}: with {@code include_usage} a last chunk carries the token counts. */
     record StreamOptions(@JsonProperty("include_usage") Boolean includeUsage) {
@@ -93,6 +97,7 @@ interface OpenAiRequest {
 
     default GenerationCommand command(String prompt, List<ChatMessage> messages, Integer maxTokens, String callerKey) {
         return new GenerationCommand(prompt, messages, maxTokens, temperature() == null ? DEFAULT_TEMPERATURE : temperature(), null,
-                topP(), null, seed(), stop(), policy(), arm(), settings(), callerKey);
+                topP(), null, seed(), stop(), policy(), arm(), settings(), callerKey,
+                RoutingTraceOption.toRequest(routingTrace()));
     }
 }
