@@ -15,7 +15,7 @@ import java.util.stream.IntStream;
  * only, rescaled so that they keep the probability mass they had in ω0: the other experts keep
  * their own probabilities exactly, and each row stays a distribution.
  */
-final class CriticalRegion {
+public final class CriticalRegion {
     private final int[] slots;
     private final int[] layers;
     private final int[][] core;
@@ -36,7 +36,7 @@ final class CriticalRegion {
     }
 
     /** The last {@code criticalLayers} MoE layers and the top {@code coreExperts} of ω0 in each (both clamped). */
-    static CriticalRegion of(List<Integer> moeLayers, int experts, float[] ownPathway, int criticalLayers, int coreExperts) {
+    public static CriticalRegion of(List<Integer> moeLayers, int experts, float[] ownPathway, int criticalLayers, int coreExperts) {
         int c = Math.min(criticalLayers, moeLayers.size());
         int n = Math.min(coreExperts, experts);
         int[] slots = new int[c], layers = new int[c];
@@ -58,8 +58,17 @@ final class CriticalRegion {
         return slots.clone();
     }
 
-    List<Integer> layers() {
+    public List<Integer> layers() {
         return Arrays.stream(layers).boxed().toList();
+    }
+
+    /** The core experts of each critical layer, in the order of NGD's parameters ({@link #logCore()}). */
+    public int[][] core() {
+        int[][] out = new int[core.length][];
+        for (int l = 0; l < core.length; l++) {
+            out[l] = core[l].clone();
+        }
+        return out;
     }
 
     int coreSize() {
@@ -67,7 +76,7 @@ final class CriticalRegion {
     }
 
     /** ω0 restricted to the critical layers. */
-    float[][] own() {
+    public float[][] own() {
         return copy(own);
     }
 
@@ -101,7 +110,7 @@ final class CriticalRegion {
     }
 
     /** NGD's parameters at ω0: the log-probabilities of the core experts, layer after layer. */
-    float[] logCore() {
+    public float[] logCore() {
         int n = coreSize();
         float[] theta = new float[core.length * n];
         for (int l = 0; l < core.length; l++) {
@@ -113,7 +122,7 @@ final class CriticalRegion {
     }
 
     /** The pathway for NGD parameters θ: core experts get coreMass·softmax(θ_l); the others keep ω0. */
-    float[][] fromLogCore(float[] theta) {
+    public float[][] fromLogCore(float[] theta) {
         int n = coreSize();
         float[][] out = copy(own);
         for (int l = 0; l < core.length; l++) {
@@ -138,7 +147,7 @@ final class CriticalRegion {
     }
 
     /** Replaces the router distribution of each of {@code layers} by its row of {@code omega} at {@code positions}. */
-    static RoutingPlan plan(List<Integer> layers, float[][] omega, PositionRange positions) {
+    public static RoutingPlan plan(List<Integer> layers, float[][] omega, PositionRange positions) {
         List<RouterEdit> edits = new ArrayList<>(layers.size());
         for (int l = 0; l < layers.size(); l++) {
             edits.add(new RouterEdit.ReplaceDistribution(layers.get(l), omega[l], positions));

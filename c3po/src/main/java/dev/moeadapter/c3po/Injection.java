@@ -21,7 +21,7 @@ public enum Injection {
     }
 
     /** The positions ω covers for a prompt whose last token sits at {@code last}. */
-    PositionRange positions(int last) {
+    public PositionRange positions(int last) {
         return this == LAST_PROMPT_TOKEN ? PositionRange.of(last, last + 1) : PositionRange.from(last);
     }
 

@@ -18,7 +18,7 @@ import java.util.List;
  * (router probabilities of every MoE layer) and, if asked, the mean final hidden state over the
  * prompt's tokens. The sequence then holds the whole prompt. Drains the session's router trace.
  */
-final class PromptProbe {
+public final class PromptProbe {
     /**
      * Chunk size while hidden states are read: embeddings mode outputs logits for every token, and
      * llama.cpp keeps an output buffer of vocabulary × chunk floats per session.
@@ -26,12 +26,12 @@ final class PromptProbe {
     private static final int HIDDEN_STATE_CHUNK = 128;
 
     /** @param meanHiddenState null unless asked for; @param pathway MoE layers × experts */
-    record Result(float[] meanHiddenState, float[] pathway) {
+    public record Result(float[] meanHiddenState, float[] pathway) {
     }
 
     private PromptProbe() {}
 
-    static Result run(Session session, int sequence, int[] prompt, boolean hiddenState, CancellationToken cancel) {
+    public static Result run(Session session, int sequence, int[] prompt, boolean hiddenState, CancellationToken cancel) {
         List<Integer> moeLayers = session.model().info().moeLayers();
         int experts = session.model().info().experts();
         int last = prompt.length - 1;

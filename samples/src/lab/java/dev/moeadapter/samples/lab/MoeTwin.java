@@ -39,6 +39,13 @@ public final class MoeTwin implements AutoCloseable {
     /** Outputs of one forward pass: logits {@code [B,T,V]} and per-layer router probabilities {@code [B,T,E]}. */
     public record Output(NDArray logits, List<NDArray> routerProbs) {}
 
+    /**
+     * Router logits replaced outright where {@code mask} {@code [B, T, layers]} is 1: logits := {@code logits}
+     * (broadcastable to {@code [B, T, layers, E]}) — with softmax gating, the engine's
+     * {@code RouterEdit.ReplaceDistribution} of ω is logits := log ω. The values must be finite.
+     */
+    public record Replacement(NDArray mask, NDArray logits) {}
+
     private MoeTwin(TwinShape shape, NDManager manager) {
         this.shape = shape;
         this.manager = manager;
@@ -127,6 +134,11 @@ public final class MoeTwin implements AutoCloseable {
      * renormalisation), as the engine's {@code RouterEdit.ScaleWeights} does; computed sparsely.
      */
     public Output forward(NDArray tokens, NDArray delta, boolean straightThrough, boolean sparse, NDArray weightScales) {
+        return forward(tokens, delta, straightThrough, sparse, weightScales, null);
+    }
+
+    /** As {@link #forward(NDArray, NDArray, boolean, boolean, NDArray)}, with router logits replaced after the delta where asked. */
+    public Output forward(NDArray tokens, NDArray delta, boolean straightThrough, boolean sparse, NDArray weightScales, Replacement replace) {
         if (weightScales != null && straightThrough) throw new IllegalArgumentException("the weight lever has no straight-through form");
         NDManager m = tokens.getManager();
         long b = tokens.getShape().get(0), t = tokens.getShape().get(1);
@@ -157,6 +169,11 @@ public final class MoeTwin implements AutoCloseable {
             if (delta != null) { // [B, layers, E] for every position, or [B, T, layers, E] per position
                 NDArray dl = delta.getShape().dimension() == 4 ? delta.get(":, :, " + l + ", :") : delta.get(":, " + l + ", :").expandDims(1);
                 logits = logits.reshape(b, t, ex).add(dl).reshape(b * t, ex);
+            }
+            if (replace != null) {
+                NDArray at = replace.mask().get(":, :, " + l).expandDims(-1);   // [B,T,1]
+                NDArray to = replace.logits().get(":, :, " + l + ", :");       // broadcast to [B,T,E]
+                logits = logits.reshape(b, t, ex).mul(at.neg().add(1)).add(to.mul(at)).reshape(b * t, ex);
             }
             NDArray pr = logits.softmax(-1);
             probs.add(pr.reshape(b, t, ex));
