@@ -37,8 +37,8 @@ public final class CompareCommand {
     /** One arm's comparison with the base. */
     public record ArmComparison(String arm, List<String> files, PooledComparison pooled, double holmP) {}
 
-    /** The whole comparison: base files, the benchmark, and every arm. */
-    public record Comparison(String benchmark, List<String> base, List<ArmComparison> arms) {}
+    /** The whole comparison: base files, the model each seed's base ran (the seeds' labels), the benchmark, and every arm. */
+    public record Comparison(String benchmark, List<String> base, List<String> seedModels, List<ArmComparison> arms) {}
 
     private CompareCommand() {}
 
@@ -106,17 +106,17 @@ public final class CompareCommand {
             out.add(new ArmComparison(arm.getKey(), arm.getValue(), pooled.get(i), holm[i]));
             i++;
         }
-        return new Comparison(baseRuns.getFirst().benchmark(), List.copyOf(base), out);
+        return new Comparison(baseRuns.getFirst().benchmark(), List.copyOf(base), baseRuns.stream().map(Outcomes::model).toList(), out);
     }
 
     /** Item outcomes of one result file, by id. */
-    private record Outcomes(Path file, String benchmark, Map<String, Boolean> byId) {
+    private record Outcomes(Path file, String model, String benchmark, Map<String, Boolean> byId) {
         static Outcomes read(Path file) throws IOException {
             JsonNode root = JSON.readTree(file.toFile());
             Map<String, Boolean> byId = new LinkedHashMap<>();
             for (JsonNode it : root.path("items")) byId.put(it.path("id").asString(), it.path("correct").asBoolean());
             if (byId.isEmpty()) throw new InvalidRequestException(file + " holds no item results (expected the harness's result.json)");
-            return new Outcomes(file, root.path("benchmark").asString(), byId);
+            return new Outcomes(file, root.path("model").asString(file.toString()), root.path("benchmark").asString(), byId);
         }
 
         List<String> ids() { return List.copyOf(byId.keySet()); }
@@ -138,24 +138,24 @@ public final class CompareCommand {
         StringBuilder sb = new StringBuilder("paired comparison on " + c.benchmark() + " (arm − base)\n");
         for (ArmComparison a : c.arms()) {
             PooledComparison p = a.pooled();
-            for (int s = 0; s < p.perSeed().size(); s++) sb.append(String.format(Locale.ROOT, "  %-20s seed %d  %s%n", a.arm(), s + 1, p.perSeed().get(s)));
+            for (int s = 0; s < p.perSeed().size(); s++) sb.append(String.format(Locale.ROOT, "  %-20s %s  %s%n", a.arm(), c.seedModels().get(s), p.perSeed().get(s)));
             sb.append(String.format(Locale.ROOT, "  %-20s pooled  %s, Holm p = %.4g%n", a.arm(), p, a.holmP()));
         }
         return sb.toString();
     }
 
     public static String markdown(Comparison c) {
-        StringBuilder sb = new StringBuilder("| arm | seed | accuracy change [95% CI] | wrong→right | right→wrong | p | Holm p |\n|---|---|---|---|---|---|---|\n");
+        StringBuilder sb = new StringBuilder("| arm | model (seed) | accuracy change [95% CI] | wrong→right | right→wrong | p | Holm p |\n|---|---|---|---|---|---|---|\n");
         for (ArmComparison a : c.arms()) {
             PooledComparison p = a.pooled();
             for (int s = 0; s < p.perSeed().size(); s++) {
                 PairedComparison x = p.perSeed().get(s);
-                sb.append(String.format(Locale.ROOT, "| %s | %d | %+.1f [%+.1f, %+.1f] | %d | %d | %.3g (McNemar) | |%n",
-                        a.arm(), s + 1, 100 * x.difference(), 100 * x.low(), 100 * x.high(), x.wrongToRight(), x.rightToWrong(), x.mcnemarP()));
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %+.2f [%+.2f, %+.2f] | %d | %d | %.3g (McNemar) | |%n",
+                        a.arm(), c.seedModels().get(s), 100 * x.difference(), 100 * x.low(), 100 * x.high(), x.wrongToRight(), x.rightToWrong(), x.mcnemarP()));
             }
             int wr = p.perSeed().stream().mapToInt(PairedComparison::wrongToRight).sum();
             int rw = p.perSeed().stream().mapToInt(PairedComparison::rightToWrong).sum();
-            sb.append(String.format(Locale.ROOT, "| %s | pooled (%d) | %+.1f [%+.1f, %+.1f] | %d | %d | %.3g (sign-flip) | %.3g |%n",
+            sb.append(String.format(Locale.ROOT, "| %s | pooled (%d) | %+.2f [%+.2f, %+.2f] | %d | %d | %.3g (sign-flip) | %.3g |%n",
                     a.arm(), p.seeds(), 100 * p.difference(), 100 * p.low(), 100 * p.high(), wr, rw, p.p(), a.holmP()));
         }
         return sb.toString();

@@ -347,7 +347,7 @@ public final class LabCheck {
         // in 80–92% can still qualify, and one or two items the (approximate) oracle misses do not rule it out
         boolean headroom = ceiling.value() >= Math.min(CEILING_CAP, base.value() + 0.20) - 1e-9;
         if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < min(base + 20 points, 99%%)%s", 100 * ceiling.value(),
-                oracleRun ? "" : " (per-item oracle not run yet)"));
+                oracleRun ? "" : baseOk ? " (per-item oracle not run yet)" : " (per-item oracle not run: the base rules the split out)"));
         boolean usable = baseOk && headroom;
         boolean scmoe = usable && reach.n() > 0 && reach.value() >= 0.30;
         if (usable && !scmoe) why.add("SCMoE: mask reach below 30% of base failures");

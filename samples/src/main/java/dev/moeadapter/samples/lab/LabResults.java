@@ -24,7 +24,9 @@ import java.util.Map;
  * not run here. Each architecture's section is kept under {@code OUT/sections}, and the page is put
  * together from every section there, so architectures can be run separately.
  *
- * <p>{@code LabResults --arch olmoe=S1.gguf,S2.gguf [--arch mixtral=…] [--out target/lab-v2] [--doc docs/lab-results.md]}
+ * <p>{@code LabResults --arch olmoe=S1.gguf,S2.gguf [--arch mixtral=…] [--out target/lab-v2] [--doc docs/lab-results.md]
+ * [--reuse true]}: with {@code --reuse}, checks and runs already in {@code OUT} that are newer than the model and its
+ * oracle files are read instead of measured again (after a change to a method, leave it off).
  */
 public final class LabResults {
 
@@ -47,6 +49,7 @@ public final class LabResults {
     public static void main(String[] args) throws Exception {
         Map<String, List<String>> arches = new LinkedHashMap<>();
         Path out = Path.of("target/lab-v2"), doc = Path.of("docs/lab-results.md");
+        boolean reuse = false;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--arch" -> {
@@ -55,6 +58,7 @@ public final class LabResults {
                 }
                 case "--out" -> out = Path.of(args[i + 1]);
                 case "--doc" -> doc = Path.of(args[i + 1]);
+                case "--reuse" -> reuse = Boolean.parseBoolean(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -63,12 +67,18 @@ public final class LabResults {
         List<Split> dev = evaluated.stream().filter(s -> s.part() == Part.DEV).toList();
         for (var arch : arches.entrySet()) {
             StringBuilder md = new StringBuilder();
-            md.append("\n## ").append(arch.getKey()).append(" (").append(arch.getValue().size()).append(" training seeds)\n\n### Acceptance checks\n\n");
+            int seeds = arch.getValue().size();
+            md.append("\n## ").append(arch.getKey()).append(" (").append(seeds).append(seeds == 1 ? " training seed" : " training seeds")
+                    .append(")\n\n### Acceptance checks\n\n");
             List<Path> checkDirs = new ArrayList<>();
             for (String model : arch.getValue()) {
                 Path dir = out.resolve(name(model)).resolve("check");
-                LabCheck.main(new String[] {"--model", model, "--splits", String.join(",", evaluated.stream().map(Split::name).toList()),
-                        "--out", dir.toString(), "--freeze", "true"});
+                if (reuse && upToDate(dir.resolve("check.json"), Path.of(model), dir)) {
+                    System.out.println("reusing " + dir.resolve("check.json") + " (newer than the model and its oracle files)");
+                } else {
+                    LabCheck.main(new String[] {"--model", model, "--splits", String.join(",", evaluated.stream().map(Split::name).toList()),
+                            "--out", dir.toString(), "--freeze", "true"});
+                }
                 checkDirs.add(dir);
                 String check = Files.readString(dir.resolve("check.md"));
                 md.append(check).append('\n');
@@ -82,7 +92,7 @@ public final class LabResults {
                 List<String> cannot = new ArrayList<>();
                 for (int s = 0; s < arch.getValue().size(); s++) {
                     String model = arch.getValue().get(s);
-                    base.add(eval(model, split, "none", out, checkDirs.get(s)));
+                    base.add(eval(model, split, "none", out, checkDirs.get(s), reuse));
                 }
                 for (String arm : ARMS) {
                     String why = cannotTest(checkDirs, split, arm);
@@ -91,7 +101,7 @@ public final class LabResults {
                         continue;
                     }
                     List<String> files = new ArrayList<>();
-                    for (int s = 0; s < arch.getValue().size(); s++) files.add(eval(arch.getValue().get(s), split, arm, out, checkDirs.get(s)));
+                    for (int s = 0; s < arch.getValue().size(); s++) files.add(eval(arch.getValue().get(s), split, arm, out, checkDirs.get(s), reuse));
                     arms.put(arm, files);
                 }
                 if (!arms.isEmpty()) md.append(CompareCommand.markdown(CompareCommand.compare(base, arms))).append('\n');
@@ -135,14 +145,47 @@ public final class LabResults {
         for (Path dir : checkDirs) {
             for (JsonNode c : JSON.readTree(dir.resolve("check.json").toFile()).path("splits")) {
                 if (!c.path("split").asString().equals(split.name())) continue;
-                if (!c.path("verdict").path(method).asBoolean(false)) return c.path("verdict").path("why").asString();
+                if (!c.path("verdict").path(method).asBoolean(false)) return reasonFor(method, c.path("verdict").path("why").asString());
             }
         }
         return null;
     }
 
-    private static String eval(String model, Split split, String arm, Path out, Path checkDir) throws Exception {
+    /** The parts of a verdict's reasons that concern {@code method}: the split's own, and the method's check (e.g. "C3PO: …"). */
+    static String reasonFor(String method, String why) {
+        List<String> kept = new ArrayList<>();
+        for (String part : why.split("; ")) {
+            String label = part.contains(":") ? part.substring(0, part.indexOf(':')).toLowerCase(java.util.Locale.ROOT) : "";
+            boolean methodCheck = label.equals("scmoe") || label.equals("rerouting") || label.equals("c3po");
+            if (!methodCheck || label.equals(method)) kept.add(part);
+        }
+        return kept.isEmpty() ? why : String.join("; ", kept);
+    }
+
+    /** Whether {@code file} was written after the model and every file in {@code dir} it reads (oracle progress). */
+    private static boolean upToDate(Path file, Path model, Path dir) throws java.io.IOException {
+        if (!Files.exists(file)) return false;
+        var written = Files.getLastModifiedTime(file);
+        if (Files.getLastModifiedTime(model).compareTo(written) > 0) return false;
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("oracle-"))
+                    .allMatch(f -> uncheckedTime(f).compareTo(written) <= 0);
+        }
+    }
+
+    private static java.nio.file.attribute.FileTime uncheckedTime(Path f) {
+        try {
+            return Files.getLastModifiedTime(f);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static String eval(String model, Split split, String arm, Path out, Path checkDir, boolean reuse) throws Exception {
         Path dir = out.resolve(name(model)).resolve(split.name()).resolve(arm);
+        if (reuse && upToDate(dir.resolve("result.json"), Path.of(model), checkDir)) {
+            return dir.resolve("result.json").toString(); // this model's run of the arm, after its checks: the answers would be the same
+        }
         List<String> args = new ArrayList<>(List.of("--model", model, "--bench", TASKS.resolve(split.fileName()).toString(),
                 "--max-tokens", "16", "--threads", "1", "--ctx", "256", "--out", dir.toString()));
         args.addAll(policyOf(arm));

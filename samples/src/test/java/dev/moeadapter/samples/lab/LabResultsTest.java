@@ -21,4 +21,12 @@ class LabResultsTest {
         assertThat(page).startsWith("# Results on the lab models");
         assertThat(page.indexOf("## mixtral")).isPositive().isLessThan(page.indexOf("## olmoe"));
     }
+
+    @Test
+    void aMethodsCannotTestRowGivesTheSplitsReasonsAndItsOwnNotTheOtherMethods() {
+        String why = "routing ceiling 80.0% < min(base + 20 points, 99%); rerouting: prompt NLL picks the true task on fewer than 80% of items;"
+                + " C3PO: neighbours' pathways reach less than base + 10 points";
+        assertThat(LabResults.reasonFor("c3po", why)).isEqualTo("routing ceiling 80.0% < min(base + 20 points, 99%); C3PO: neighbours' pathways reach less than base + 10 points");
+        assertThat(LabResults.reasonFor("rerouting", why)).doesNotContain("C3PO").contains("rerouting: prompt NLL");
+    }
 }
