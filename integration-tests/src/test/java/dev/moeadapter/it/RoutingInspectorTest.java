@@ -36,7 +36,7 @@ class RoutingInspectorTest {
 
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry r) {
-        r.add("moe.adapter.model", () -> MoeAdapterService.embeddedModel().toString());
+        r.add("moe.adapter.model", () -> RoutingTraceTest.LAB_MODEL.toString());
     }
 
     @LocalServerPort

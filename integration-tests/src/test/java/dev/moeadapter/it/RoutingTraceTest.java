@@ -24,6 +24,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -32,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Routing in the response, on the embedded lab model (4 MoE layers of 16 experts, top-4; the last
+ * Routing in the response, on the version-1 lab model (4 MoE layers of 16 experts, top-4; the last
  * layer runs for output rows only): decoded from SGLang's encoding, shaped and padded as documented,
  * equal to the engine's own trace of the same request, streamed chunk by chunk to the same arrays,
  * bounded by the size limit and by the policy.
@@ -55,10 +56,12 @@ class RoutingTraceTest {
     private static final String PROMPT = "REV:abc=cba,hgde=edgh,bfa=";
     private static final int MAX_TOKENS = 8;
     private static final JsonMapper JSON = JsonMapper.shared();
+    /** The version-1 OLMoE-style lab model (4 MoE layers of 16 experts, top-4), whose sizes the expected figures use. */
+    static final Path LAB_MODEL = Path.of("../samples/lab/models/lab-olmoe.gguf").toAbsolutePath();
 
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry r) {
-        r.add("moe.adapter.model", () -> MoeAdapterService.embeddedModel().toString());
+        r.add("moe.adapter.model", () -> LAB_MODEL.toString());
     }
 
     @LocalServerPort
