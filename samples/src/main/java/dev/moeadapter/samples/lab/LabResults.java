@@ -211,7 +211,7 @@ public final class LabResults {
             item-level sign-flip test, p-values Holm-corrected across the arms of a split
             ([docs/evaluation.md](evaluation.md)). A split whose acceptance check fails for a method is reported as
             "cannot test", not as a null result. Test splits are run once per pre-registered arm, through the run ledger
-            (`samples/lab/v2/ledger.jsonl`); none is reported here yet.
+            (`samples/lab/v2/ledger.jsonl`); their results are in [lab-test-results.md](lab-test-results.md), not here.
 
             The version-1 models and suite (`samples/lab/models`, `samples/lab/tasks`) stay as regression fixtures; no
             result is reported on them any more: their shifted split could not test any method (see the lab README).
