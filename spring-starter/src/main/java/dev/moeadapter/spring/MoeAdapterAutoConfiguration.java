@@ -276,7 +276,7 @@ public class MoeAdapterAutoConfiguration {
                 algorithm = ngd.withSteps(c.steps());
             }
             C3poSettings settings = new C3poSettings(algorithm, c.neighbours(), c.bandwidth(), c.duplicateSimilarity(),
-                    c.criticalLayers(), c.coreExperts(), c.minReferences(), c.lossTokens());
+                    c.criticalLayers(), c.coreExperts(), c.minReferences(), c.lossTokens() == null ? C3poSettings.DEFAULTS.lossTokens() : c.lossTokens());
             try {
                 return new C3poStrategy(refs, embedder, settings, cache);
             } catch (ReferenceSetException e) {

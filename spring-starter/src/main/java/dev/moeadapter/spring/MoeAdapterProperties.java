@@ -133,7 +133,8 @@ public record MoeAdapterProperties(
      * {@code c3po-build} for the served model.
      *
      * @param referenceSet the reference set file
-     * @param algorithm kr (kernel regression), mode (mode finding) or ngd (neighbourhood gradient descent)
+     * @param algorithm kr (kernel regression), kr-paper (the released code's kernel regression), mode (mode finding) or ngd
+     *                  (neighbourhood gradient descent)
      * @param neighbours k nearest references
      * @param bandwidth of the Gaussian kernel on embeddings
      * @param duplicateSimilarity references more similar than this to the prompt are left out
@@ -141,13 +142,13 @@ public record MoeAdapterProperties(
      * @param coreExperts per critical layer, the prompt's own top-n experts that may change
      * @param minReferences a smaller reference set keeps the base model's routing
      * @param steps NGD steps
-     * @param lossTokens answer tokens per neighbour scored by the neighbour loss
+     * @param lossTokens answer tokens per neighbour scored by the neighbour loss (default: the method's own, 8)
      * @param embeddingModelName with an application's Spring AI EmbeddingModel, the name recorded as the
      *                           embedding space of reference sets (default: the bean's class name)
      */
     public record C3po(
             Path referenceSet,
-            @DefaultValue("ngd") @Pattern(regexp = "kr|mode|ngd") String algorithm,
+            @DefaultValue("ngd") @Pattern(regexp = "kr|kr-paper|mode|ngd") String algorithm,
             @DefaultValue("3") @Min(1) @Max(64) int neighbours,
             @DefaultValue("0.5") @DecimalMin(value = "0", inclusive = false) double bandwidth,
             @DefaultValue("0.95") @DecimalMin(value = "-1", inclusive = false) @DecimalMax("1") double duplicateSimilarity,
@@ -155,7 +156,7 @@ public record MoeAdapterProperties(
             @DefaultValue("20") @Min(1) int coreExperts,
             @DefaultValue("3") @Min(1) int minReferences,
             @DefaultValue("10") @Min(1) @Max(1000) int steps,
-            @DefaultValue("1") @Min(1) @Max(64) int lossTokens,
+            @Min(1) @Max(64) Integer lossTokens,
             String embeddingModelName) {
     }
 

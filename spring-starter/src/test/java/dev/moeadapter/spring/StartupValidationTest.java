@@ -1,6 +1,7 @@
 package dev.moeadapter.spring;
 
 import dev.moeadapter.c3po.Algorithm;
+import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Model;
@@ -169,8 +170,17 @@ class StartupValidationTest {
                     assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "rerouting", "scmoe");
                     C3poStrategy c3po = ctx.getBean(C3poStrategy.class);
                     assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.KernelRegression.class);
+                    assertThat(c3po.settings().lossTokens()).as("the method's own default").isEqualTo(C3poSettings.DEFAULTS.lossTokens());
                     assertThat(c3po.referenceSet().size()).isEqualTo(ReferenceSets.PROMPTS.size());
                     assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
+                });
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=kr-paper",
+                        "moe.adapter.c3po.loss-tokens=3")
+                .run(ctx -> {
+                    assertThat(ctx).hasNotFailed();
+                    C3poStrategy c3po = ctx.getBean(C3poStrategy.class);
+                    assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.PaperKernelRegression.class);
+                    assertThat(c3po.settings().lossTokens()).isEqualTo(3);
                 });
         runner.withPropertyValues(base).run(ctx -> assertThat(ctx).doesNotHaveBean(C3poStrategy.class));
         String otherModel = ReferenceSets.build(TestModels.mixtral(), ReferenceSets.PROMPTS).toString();
