@@ -4,6 +4,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.optim.Vectors;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -20,9 +21,9 @@ class CharNgramEmbedderTest {
         float[] a = e.embed("REV:abc=cba,hgde=edgh,bfa=", null);
         assertThat(e.embed("REV:abc=cba,hgde=edgh,bfa=", null)).containsExactly(a);
         assertThat(a).hasSize(CharNgramEmbedder.DIMENSION);
-        double sameTag = Fixtures.cosine(a, e.embed("REV:dca=acd,hgfe=efgh,bda=", null));
-        double otherTag = Fixtures.cosine(a, e.embed("SRT:dca=acd,hgfe=efgh,bda=", null));
-        double unrelated = Fixtures.cosine(a, e.embed("Once upon a time there was", null));
+        double sameTag = Vectors.cosine(a, e.embed("REV:dca=acd,hgfe=efgh,bda=", null));
+        double otherTag = Vectors.cosine(a, e.embed("SRT:dca=acd,hgfe=efgh,bda=", null));
+        double unrelated = Vectors.cosine(a, e.embed("Once upon a time there was", null));
         assertThat(sameTag).isGreaterThan(otherTag).isGreaterThan(unrelated);
         assertThat(e.embed("", null)).as("too short for a trigram").containsOnly(0f);
     }

@@ -60,15 +60,4 @@ final class Fixtures {
             throw new UncheckedIOException(e);
         }
     }
-
-    /** Cosine of the angle between two vectors (raw, not centred). */
-    static double cosine(float[] a, float[] b) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return ab / Math.sqrt(aa * bb);
-    }
 }

@@ -1,5 +1,6 @@
 package dev.moeadapter.c3po;
 
+import dev.moeadapter.core.optim.Vectors;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -27,7 +28,7 @@ class PaperKernelRegressionTest {
         // the neighbours by raw cosine, as the released code ranks them
         double[] cos = new double[f.embeddings.length];
         for (int i = 0; i < cos.length; i++) {
-            cos[i] = Fixtures.cosine(f.embeddings[i], f.query);
+            cos[i] = Vectors.cosine(f.embeddings[i], f.query);
         }
         BestK best = new BestK(f.k);
         for (int i = 0; i < cos.length; i++) {

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static dev.moeadapter.core.optim.Vectors.cosine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -149,13 +150,4 @@ class ReroutingOnLabTest {
         return new RoutingPlan(edits);
     }
 
-    private static double cosine(double[] a, double[] b) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += a[i] * b[i];
-            aa += a[i] * a[i];
-            bb += b[i] * b[i];
-        }
-        return ab / Math.sqrt(aa * bb);
-    }
 }

@@ -29,6 +29,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static dev.moeadapter.core.optim.Vectors.cosine;
+
 /**
  * C3PO's neighbourhood gradient descent two ways, on the same neighbours, critical region and
  * parameters θ (the core experts' log-probabilities): ours (zeroth order through llama.cpp, as
@@ -203,16 +205,6 @@ public final class NgdLab {
             }
         }
         return d;
-    }
-
-    private static double cosine(double[] a, double[] b) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += a[i] * b[i];
-            aa += a[i] * a[i];
-            bb += b[i] * b[i];
-        }
-        return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
     }
 
     /** The greedy answer with ω (null: none) injected in the critical layers as the settings inject it. */

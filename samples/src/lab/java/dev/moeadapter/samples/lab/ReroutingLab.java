@@ -27,6 +27,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import static dev.moeadapter.core.optim.Vectors.cosine;
+
 /**
  * Two measurements of rerouting against what the twin can compute exactly, on the same items.
  * <ul>
@@ -210,13 +212,4 @@ public final class ReroutingLab {
         return r;
     }
 
-    private static double cosine(float[] a, float[] b) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
-    }
 }

@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import static dev.moeadapter.core.optim.Vectors.cosine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -109,13 +110,4 @@ class SpsaGradientTest {
         return sum / rows.length;
     }
 
-    static double cosine(float[] a, float[] b) {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += a[i] * b[i];
-            na += a[i] * a[i];
-            nb += b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
-    }
 }
