@@ -165,20 +165,15 @@ public final class LabResults {
     /** Whether {@code file} was written after the model and every file in {@code dir} it reads (oracle progress). */
     private static boolean upToDate(Path file, Path model, Path dir) throws java.io.IOException {
         if (!Files.exists(file)) return false;
-        var written = Files.getLastModifiedTime(file);
-        if (Files.getLastModifiedTime(model).compareTo(written) > 0) return false;
+        List<Path> inputs = new ArrayList<>(List.of(model));
         try (var files = Files.list(dir)) {
-            return files.filter(f -> f.getFileName().toString().startsWith("oracle-"))
-                    .allMatch(f -> uncheckedTime(f).compareTo(written) <= 0);
+            files.filter(f -> f.getFileName().toString().startsWith("oracle-")).forEach(inputs::add);
         }
-    }
-
-    private static java.nio.file.attribute.FileTime uncheckedTime(Path f) {
-        try {
-            return Files.getLastModifiedTime(f);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        var written = Files.getLastModifiedTime(file);
+        for (Path input : inputs) {
+            if (Files.getLastModifiedTime(input).compareTo(written) > 0) return false;
         }
+        return true;
     }
 
     private static String eval(String model, Split split, String arm, Path out, Path checkDir, boolean reuse) throws Exception {
