@@ -264,6 +264,24 @@ float inverse_gating(double p, int gating) {
     }
 }
 
+// SteerMoE's rule: a promoted expert (vec > 0) takes the row's highest score plus vec, a suppressed
+// one (vec < 0) its lowest plus vec, both read before the edit over the finite entries (group
+// masking leaves -inf), so the expert ranks first (last) whatever it scored.
+bool steer(const Edit &e, float *z, int n) {
+    float hi = -INFINITY, lo = INFINITY;
+    for (int i = 0; i < n; i++)
+        if (std::isfinite(z[i])) {
+            hi = std::max(hi, z[i]);
+            lo = std::min(lo, z[i]);
+        }
+    if (hi == -INFINITY) return false;
+    for (int i = 0; i < n; i++) {
+        if (e.vec[i] > 0.0f) z[i] = hi + e.vec[i];
+        else if (e.vec[i] < 0.0f) z[i] = lo + e.vec[i];
+    }
+    return true;
+}
+
 // Edits of the router logits. Without a selection bias the logits decide selection and weights
 // alike, so every selection edit acts here; with one, only deltas and replacements do, and the
 // selection edits act on the selection scores (edit_score, edit_select) and weights (edit_raw_weights).
@@ -287,6 +305,8 @@ bool edit_logits(const Edit &e, float *z, int n, const LayerRouting &lr, std::ve
             if (lr.bias) return false;
             push_denied(z, n, e.vec);
             return true;
+        case MAE_EDIT_STEER:  // the weights read the logits in every family; under a bias, selection is steered below too
+            return steer(e, z, n);
         default:
             return false;
     }
@@ -304,6 +324,7 @@ bool edit_score(const Edit &e, float *z, int n) {
         push_denied(z, n, e.vec);
         return true;
     }
+    if (e.kind == MAE_EDIT_STEER) return steer(e, z, n);
     return false;
 }
 
@@ -324,6 +345,8 @@ bool edit_select(const Edit &e, float *z, int n, bool masked, std::vector<int> &
             if (!masked) return false;  // already pushed before the group choice
             push_denied(z, n, e.vec);
             return true;
+        case MAE_EDIT_STEER:  // a promoted expert of a group the choice masked out is selected still
+            return masked && steer(e, z, n);
         default:
             return false;
     }
@@ -344,7 +367,32 @@ bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32
     return changed;
 }
 
-bool edit_final_weights(const Edit &e, float *w, size_t stride, int k) {
+// Top-p over the selected experts: the fewest (largest first) whose share of the selected weight
+// reaches p keep their weights, the rest get 0; where the layer renormalises, the kept weights are
+// scaled back to the selected total, so the output keeps the model's scale.
+bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm) {
+    auto at = [&](int j) -> float & { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); };
+    int order[64];
+    if (k > 64) return false;
+    double total = 0.0;
+    for (int j = 0; j < k; j++) {
+        order[j] = j;
+        total += at(j);
+    }
+    if (!(total > 0.0)) return false;
+    std::sort(order, order + k, [&](int a, int b) { return at(a) > at(b) || (at(a) == at(b) && a < b); });
+    double kept = 0.0;
+    int n_keep = 0;
+    while (n_keep < k && kept < p * total) kept += at(order[n_keep++]);
+    if (n_keep == k) return false;
+    for (int i = n_keep; i < k; i++) at(order[i]) = 0.0f;
+    if (renorm && kept > 0.0)
+        for (int i = 0; i < n_keep; i++) at(order[i]) = (float)(at(order[i]) * (total / kept));
+    return true;
+}
+
+bool edit_final_weights(const Edit &e, float *w, size_t stride, int k, bool renorm) {
+    if (e.kind == MAE_EDIT_TOP_P) return keep_top_p(e.vec[0], w, stride, k, renorm);
     if (e.kind != MAE_EDIT_SCALE_WEIGHTS) return false;
     for (int j = 0; j < k; j++) *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) *= e.vec[j];
     return true;
@@ -390,6 +438,7 @@ namespace {
 
 constexpr uint32_t kind_bit(int kind) { return 1u << kind; }
 constexpr uint32_t SELECTION_KINDS = kind_bit(MAE_EDIT_RANK_K) | kind_bit(MAE_EDIT_TOP_M) | kind_bit(MAE_EDIT_ALLOW);
+constexpr uint32_t WEIGHT_KINDS = kind_bit(MAE_EDIT_SCALE_WEIGHTS) | kind_bit(MAE_EDIT_TOP_P);
 
 int token_of_row(const mae_session *s, int64_t rows, int64_t r) {
     return rows == s->n_tokens ? (int)r : s->out_rows[r];
@@ -493,7 +542,8 @@ void do_raw_weights(mae_session *s, ggml_tensor *t, int layer) {
 void do_final_weights(mae_session *s, ggml_tensor *t, int layer) {
     WeightsLayout w;
     if (!weights_layout(s, t, w)) return;
-    edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t) { return edit_final_weights(e, row, w.nb_j, (int)w.k); });
+    const bool renorm = s->m->routing[layer].renorm;
+    edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t) { return edit_final_weights(e, row, w.nb_j, (int)w.k, renorm); });
 }
 
 void trace_weights(mae_session *s, ggml_tensor *t, int layer) {
@@ -557,15 +607,15 @@ void do_probs(mae_session *s, ggml_tensor *t, int layer) {
 uint8_t wanted_roles(const mae_session *s, const TensorRole &tr) {
     const uint32_t kinds = s->edit_kinds[tr.layer];
     const bool bias = s->m->routing[tr.layer].bias;
-    const uint32_t logit_kinds = bias ? kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_REPLACE)
-                                      : kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_REPLACE) | SELECTION_KINDS;
+    const uint32_t always = kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_REPLACE) | kind_bit(MAE_EDIT_STEER);
+    const uint32_t logit_kinds = bias ? always : always | SELECTION_KINDS;
     uint8_t want = 0;
     if ((tr.roles & ROLE_EDIT) && (kinds & logit_kinds)) want |= ROLE_EDIT;
-    if ((tr.roles & ROLE_SCORE) && (kinds & (kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_ALLOW)))) want |= ROLE_SCORE;
-    if ((tr.roles & ROLE_SELECT) && (kinds & (kind_bit(MAE_EDIT_REPLACE) | SELECTION_KINDS))) want |= ROLE_SELECT;
+    if ((tr.roles & ROLE_SCORE) && (kinds & (kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_ALLOW) | kind_bit(MAE_EDIT_STEER)))) want |= ROLE_SCORE;
+    if ((tr.roles & ROLE_SELECT) && (kinds & (kind_bit(MAE_EDIT_REPLACE) | kind_bit(MAE_EDIT_STEER) | SELECTION_KINDS))) want |= ROLE_SELECT;
     if ((tr.roles & ROLE_WEIGHTS_RAW) && (kinds & SELECTION_KINDS)) want |= ROLE_WEIGHTS_RAW;
     if ((tr.roles & ROLE_TOPK) && (s->routes_active || (bias && (kinds & kind_bit(MAE_EDIT_ALLOW))))) want |= ROLE_TOPK;
-    if ((tr.roles & ROLE_WEIGHTS) && (s->routes_active || (kinds & kind_bit(MAE_EDIT_SCALE_WEIGHTS)))) want |= ROLE_WEIGHTS;
+    if ((tr.roles & ROLE_WEIGHTS) && (s->routes_active || (kinds & WEIGHT_KINDS))) want |= ROLE_WEIGHTS;
     if ((tr.roles & ROLE_PROBS) && s->probs_active) want |= ROLE_PROBS;
     return want;
 }
@@ -589,7 +639,7 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
         if (want & ROLE_TOPK) do_topk(s, t, layer);
         if (want & ROLE_WEIGHTS_RAW) do_raw_weights(s, t, layer);
         if (want & ROLE_WEIGHTS) {
-            if (s->edit_kinds[layer] & kind_bit(MAE_EDIT_SCALE_WEIGHTS)) do_final_weights(s, t, layer);
+            if (s->edit_kinds[layer] & WEIGHT_KINDS) do_final_weights(s, t, layer);
             if (s->routes_active) trace_weights(s, t, layer);
         }
     } catch (const std::exception &ex) {
@@ -1187,8 +1237,8 @@ int mae_plan_add(mae_session *s, int32_t seq, int32_t layer, int32_t kind, int32
         return fail(MAE_ERR_ARG, "layer " + std::to_string(layer) + " is not a MoE layer");
     const LayerRouting &lr = m->routing[layer];
     if (!lr.router) return fail(MAE_ERR_ARG, "layer " + std::to_string(layer) + " has no router to edit (hash-routed)");
-    if (kind < MAE_EDIT_DELTA || kind > MAE_EDIT_SCALE_WEIGHTS) return fail(MAE_ERR_ARG, "unknown edit kind");
-    const int n_vec = kind == MAE_EDIT_SCALE_WEIGHTS ? m->info[MAE_INFO_N_EXPERT_USED] : m->info[MAE_INFO_N_EXPERT];
+    if (kind < MAE_EDIT_DELTA || kind > MAE_EDIT_TOP_P) return fail(MAE_ERR_ARG, "unknown edit kind");
+    const int n_vec = kind == MAE_EDIT_SCALE_WEIGHTS ? m->info[MAE_INFO_N_EXPERT_USED] : kind == MAE_EDIT_TOP_P ? 1 : m->info[MAE_INFO_N_EXPERT];
     const bool needs_vec = kind != MAE_EDIT_RANK_K && kind != MAE_EDIT_TOP_M;
     if (needs_vec && (vec == nullptr || n != n_vec)) return fail(MAE_ERR_ARG, "edit vector length must equal the expert count (experts used for weight scales)");
     if ((kind == MAE_EDIT_RANK_K || kind == MAE_EDIT_TOP_M) && (param < 1 || param > lr.selectable))
@@ -1199,6 +1249,8 @@ int mae_plan_add(mae_session *s, int32_t seq, int32_t layer, int32_t kind, int32
         e.vec.assign(vec, vec + n);
         for (float v : e.vec)
             if (!std::isfinite(v)) return fail(MAE_ERR_ARG, "edit vector has a non-finite value");
+        if (kind == MAE_EDIT_TOP_P && !(e.vec[0] > 0.0f && e.vec[0] <= 1.0f)) return fail(MAE_ERR_ARG, "top-p must lie in (0, 1]");
+        if (kind == MAE_EDIT_TOP_P && m->info[MAE_INFO_N_EXPERT_USED] > 64) return fail(MAE_ERR_ARG, "top-p supports at most 64 experts used");
     }
     s->seqs[seq].layers[layer].push_back(std::move(e));
     return MAE_OK;

@@ -32,6 +32,8 @@ extern "C" {
 #define MAE_EDIT_TOP_M 4   /* keep the top param experts; others pushed down */
 #define MAE_EDIT_ALLOW 5   /* vec[e] != 0 marks allowed experts; the rest pushed down */
 #define MAE_EDIT_SCALE_WEIGHTS 6 /* final mixing weight of the selected slot j *= vec[j] (n = experts used) */
+#define MAE_EDIT_STEER 7   /* SteerMoE: vec[e] > 0: z_e := max z + vec[e]; vec[e] < 0: z_e := min z + vec[e] */
+#define MAE_EDIT_TOP_P 8   /* keep the fewest selected experts whose share of the selected weight reaches vec[0] (n = 1) */
 /* What each edit means per gating family is documented in the README's gating-family table; under a
  * selection bias (DeepSeek-V3 style) selection edits act on the biased, group-masked selection
  * scores and zero the mixing weights of slots they do not keep. */

@@ -347,6 +347,8 @@ public final class Session implements AutoCloseable {
                         case RouterEdit.ReplaceDistribution r -> r.probabilities();
                         case RouterEdit.ExpertMask m -> maskVector(m.allowed());
                         case RouterEdit.ScaleWeights w -> w.scales();
+                        case RouterEdit.Steer st -> st.offsets();
+                        case RouterEdit.TopP tp -> new float[] {tp.p()};
                         case RouterEdit.KeepRank k -> null;
                         case RouterEdit.KeepTop t -> null;
                     };
@@ -357,6 +359,8 @@ public final class Session implements AutoCloseable {
                         case RouterEdit.KeepRank k -> Shim.EDIT_RANK_K;
                         case RouterEdit.KeepTop t -> Shim.EDIT_TOP_M;
                         case RouterEdit.ScaleWeights w -> Shim.EDIT_SCALE_WEIGHTS;
+                        case RouterEdit.Steer st -> Shim.EDIT_STEER;
+                        case RouterEdit.TopP tp -> Shim.EDIT_TOP_P;
                     };
                     int param = switch (edit) {
                         case RouterEdit.KeepRank k -> k.rank();

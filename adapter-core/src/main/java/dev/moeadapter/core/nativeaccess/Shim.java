@@ -30,7 +30,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 public final class Shim {
     public static final int ERR_ARG = -1, ERR_LLAMA = -2, ERR_NO_SLOT = -3, ERR_ABORTED = -4, ERR_INTERNAL = -5;
-    public static final int EDIT_DELTA = 1, EDIT_REPLACE = 2, EDIT_RANK_K = 3, EDIT_TOP_M = 4, EDIT_ALLOW = 5, EDIT_SCALE_WEIGHTS = 6;
+    public static final int EDIT_DELTA = 1, EDIT_REPLACE = 2, EDIT_RANK_K = 3, EDIT_TOP_M = 4, EDIT_ALLOW = 5, EDIT_SCALE_WEIGHTS = 6,
+            EDIT_STEER = 7, EDIT_TOP_P = 8;
     public static final int INFO_COUNT = 14;
     /** Ints per MoE layer from mae_model_layers: layer, gating, renorm, bias, selectable, router, output rows only. */
     public static final int LAYER_COUNT = 7;

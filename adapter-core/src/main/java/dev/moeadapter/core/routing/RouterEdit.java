@@ -255,6 +255,67 @@ public sealed interface RouterEdit {
         }
     }
 
+    /**
+     * SteerMoE's rule, per token: a promoted expert ({@code offsets[e] > 0}) takes the token's highest
+     * router score plus its offset, a suppressed one ({@code offsets[e] < 0}) the lowest score plus its
+     * offset; 0 leaves an expert alone. The expert then ranks first (last) with a weight next to the
+     * token's best (worst) expert's, instead of the near-one weight a large delta would give it.
+     * Under a selection bias the selection scores are steered the same way.
+     */
+    record Steer(int layer, float[] offsets, PositionRange positions) implements RouterEdit {
+        public Steer {
+            offsets = copy(offsets, "offsets");
+            Objects.requireNonNull(positions, "positions");
+        }
+
+        @Override
+        public float[] offsets() {
+            return offsets.clone();
+        }
+
+        @Override
+        public void validate(ModelInfo info) {
+            checkLayer(info, layer);
+            checkVector(info, offsets, "offsets");
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Steer(int l, float[] v, PositionRange p) && l == layer && Arrays.equals(v, offsets) && p.equals(positions);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(layer, Arrays.hashCode(offsets), positions);
+        }
+    }
+
+    /**
+     * Dynamic expert count (top-p routing), per token: of the experts the model selected, the fewest,
+     * largest weight first, whose share of the selected weight reaches {@code p} keep their weights
+     * and the rest get 0 (the weight lever, so it cannot use more experts than the model selects);
+     * where the model renormalises, the kept weights are scaled back to the selected total.
+     */
+    record TopP(int layer, float p, PositionRange positions) implements RouterEdit {
+        /** The most experts per token the native top-p handles. */
+        public static final int MAX_EXPERTS_USED = 64;
+
+        public TopP {
+            if (!(p > 0 && p <= 1)) {
+                throw new InvalidRequestException("top-p must lie in (0, 1], got " + p);
+            }
+            Objects.requireNonNull(positions, "positions");
+        }
+
+        @Override
+        public void validate(ModelInfo info) {
+            checkLayer(info, layer);
+            if (info.expertsUsed() > MAX_EXPERTS_USED) {
+                throw new InvalidRequestException("top-p handles at most " + MAX_EXPERTS_USED + " experts per token; the model selects " + info.expertsUsed());
+            }
+        }
+    }
+
     private static float[] copy(float[] v, String what) {
         return Objects.requireNonNull(v, what).clone();
     }

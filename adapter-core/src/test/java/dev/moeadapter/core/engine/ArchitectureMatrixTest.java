@@ -246,6 +246,106 @@ class ArchitectureMatrixTest {
         assertThat(routes(masked, layer)).isNotEmpty().allSatisfy(r -> assertThat(r.weightOf(popular)).isLessThan(1e-6f));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    void steeringPromotesAnExpertFirstWithAWeightNextToTheTokensBest(String name) {
+        Model m = TestModels.byName(name);
+        int e = m.info().experts();
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        for (int layer : routedLayers(m)) {
+            int[] first = new int[e];
+            routes(base, layer).forEach(r -> first[r.experts()[0]]++);
+            int expert = 0;
+            for (int x = 1; x < e; x++) {
+                if (first[x] < first[expert]) {
+                    expert = x;
+                }
+            }
+            float[] offsets = new float[e];
+            offsets[expert] = 0.01f;
+            final int promoted = expert;
+            final boolean biased = m.info().routing(layer).selectionBias();
+            RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.Steer(layer, offsets, PositionRange.ALL)));
+            assertThat(routes(t, layer)).as("%s layer %d", name, layer).isNotEmpty().allSatisfy(r -> {
+                assertThat(r.experts()[0]).isEqualTo(promoted);
+                if (base.route(0, r.position(), layer).orElseThrow().experts()[0] == promoted) {
+                    return; // already first: it takes its own score + ε
+                }
+                float best = 0;
+                for (int j = 1; j < r.weights().length; j++) {
+                    best = Math.max(best, r.weights()[j]);
+                }
+                assertThat(r.weights()[0]).isGreaterThanOrEqualTo(best);
+                if (!biased) { // SteerMoE's rule, not a forcing delta: the promoted weight stays next to the best other one
+                    assertThat(r.weights()[0]).isLessThanOrEqualTo(best * 1.05f);
+                } // under a bias the best score may lie outside the selection, so the selected weights can sit lower
+
+            });
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    void steeringSuppressesAnExpertAndAZeroSteerChangesNoBit(String name) {
+        Model m = TestModels.byName(name);
+        int layer = firstRoutedLayer(m);
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        int popular = routes(base, layer).getFirst().experts()[0];
+        float[] offsets = new float[m.info().experts()];
+        offsets[popular] = -0.01f;
+        RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.Steer(layer, offsets, PositionRange.ALL)));
+        assertThat(routes(t, layer)).isNotEmpty().allSatisfy(r -> assertThat(r.experts()).doesNotContain(popular));
+
+        RoutingPlan zero = RoutingPlan.of(new RouterEdit.Steer(layer, new float[m.info().experts()], PositionRange.ALL));
+        assertThat(lastLogits(m, zero)).isEqualTo(lastLogits(m, RoutingPlan.EMPTY));
+    }
+
+    private static float[] lastLogits(Model m, RoutingPlan plan) {
+        try (Session s = open(m, 1)) {
+            s.setPlan(0, plan);
+            int[] tokens = m.tokenize(PROMPT);
+            s.decode(Batch.of(0, 0, tokens));
+            return s.logits(tokens.length - 1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    void topPKeepsTheFewestSelectedExpertsWhoseWeightReachesP(String name) {
+        Model m = TestModels.byName(name);
+        int layer = firstRoutedLayer(m);
+        boolean renorm = m.info().routing(layer).renormalized();
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        RouterTrace half = trace(m, RoutingPlan.of(new RouterEdit.TopP(layer, 0.5f, PositionRange.ALL)));
+        int dropped = 0;
+        for (TokenRoute h : routes(half, layer)) {
+            TokenRoute b = base.route(0, h.position(), layer).orElseThrow();
+            assertThat(h.experts()).as("top-p acts after selection").containsExactly(b.experts());
+            float[] w = b.weights();
+            double total = 0;
+            for (float v : w) {
+                total += v;
+            }
+            Integer[] order = new Integer[w.length];
+            for (int j = 0; j < w.length; j++) {
+                order[j] = j;
+            }
+            Arrays.sort(order, (x, y) -> Float.compare(w[y], w[x]));
+            double kept = 0;
+            int n = 0;
+            while (n < w.length && kept < 0.5 * total) {
+                kept += w[order[n++]];
+            }
+            for (int i = 0; i < w.length; i++) {
+                int j = order[i];
+                float want = i >= n ? 0f : renorm ? (float) (w[j] * total / kept) : w[j];
+                assertThat(h.weights()[j]).as("%s position %d choice %d", name, h.position(), j).isCloseTo(want, within(1e-5f));
+            }
+            dropped += w.length - n;
+        }
+        assertThat(dropped).as("p = 0.5 drops experts somewhere").isPositive();
+    }
+
     private static float secondLargest(float[] v) {
         float[] sorted = v.clone();
         Arrays.sort(sorted);

@@ -142,7 +142,19 @@ class TwinEditFixtureTest {
                     }
                 }
             }
+            case RouterEdit.Steer st -> {
+                double hi = Double.NEGATIVE_INFINITY, lo = Double.POSITIVE_INFINITY;
+                for (double v : z) {
+                    hi = Math.max(hi, v);
+                    lo = Math.min(lo, v);
+                }
+                for (int e = 0; e < z.length; e++) {
+                    float o = st.offsets()[e];
+                    z[e] = o > 0 ? hi + o : o < 0 ? lo + o : z[e];
+                }
+            }
             case RouterEdit.ScaleWeights w -> throw new IllegalArgumentException("the weight lever acts after top-k: the twin takes it as weight scales");
+            case RouterEdit.TopP tp -> throw new IllegalArgumentException("top-p acts after top-k on the selected weights");
         }
     }
 
