@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.experts;
 
+import dev.moeadapter.steering.SteeringFile;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

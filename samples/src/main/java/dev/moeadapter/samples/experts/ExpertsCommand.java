@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.experts;
 
+import dev.moeadapter.steering.SteeringFile;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;

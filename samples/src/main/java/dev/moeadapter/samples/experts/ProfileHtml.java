@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.experts;
 
+import dev.moeadapter.steering.SteeringFile;
 import dev.moeadapter.samples.eval.HtmlReport;
 
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.experts;
 
+import dev.moeadapter.steering.SteeringFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

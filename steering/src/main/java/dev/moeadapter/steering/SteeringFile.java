@@ -1,4 +1,4 @@
-package dev.moeadapter.samples.experts;
+package dev.moeadapter.steering;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,20 +10,22 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A steering file: which experts to promote or suppress. TSV, UTF-8, lines starting with {@code #}
+ * A steering file: which experts to steer, and how. TSV, UTF-8, lines starting with {@code #}
  * are comments, then a header {@code layer expert action strength} and one line per expert:
- * {@code layer} a MoE layer (model layer index), {@code expert} its expert, {@code action}
- * {@code promote} or {@code suppress}, {@code strength} in [0, 1] (the profiler writes the risk
- * difference that chose it).
+ * {@code layer} a MoE layer (model layer index), {@code expert} its expert, {@code action} one of
+ * {@code promote}, {@code suppress} (SteerMoE's rule), {@code boost} (RICE: a fixed logit boost
+ * times the strength), {@code mask} (MoTE: the expert is switched off); {@code strength} in [0, 1]
+ * (the profiler writes the risk difference that chose it). An entry of strength 0 steers nothing,
+ * so a file of zeros leaves the model's routing exactly as it is.
  */
 public final class SteeringFile {
     static final String HEADER = "layer\texpert\taction\tstrength";
 
     /** What to do with an expert. */
     public enum Action {
-        PROMOTE, SUPPRESS;
+        PROMOTE, SUPPRESS, BOOST, MASK;
 
-        String label() {
+        public String label() {
             return name().toLowerCase(Locale.ROOT);
         }
     }
@@ -63,6 +65,11 @@ public final class SteeringFile {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
+        return parse(file.getFileName().toString(), lines);
+    }
+
+    /** The entries of a steering file's lines; {@code name} prefixes every error. */
+    public static List<Entry> parse(String name, List<String> lines) {
         List<Entry> entries = new ArrayList<>();
         boolean header = false;
         for (int n = 1; n <= lines.size(); n++) {
@@ -72,7 +79,7 @@ public final class SteeringFile {
             }
             if (!header) {
                 if (!line.equals(HEADER)) {
-                    throw new IllegalArgumentException(file + ":" + n + ": expected the header '" + HEADER.replace('\t', ' ') + "'");
+                    throw new IllegalArgumentException(name + ":" + n + ": expected the header '" + HEADER.replace('\t', ' ') + "'");
                 }
                 header = true;
                 continue;
@@ -85,7 +92,7 @@ public final class SteeringFile {
                 entries.add(new Entry(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Action.valueOf(f[2].toUpperCase(Locale.ROOT)),
                         Double.parseDouble(f[3])));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + ":" + n + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException(name + ":" + n + ": " + e.getMessage(), e);
             }
         }
         return entries;
