@@ -99,6 +99,8 @@ public final class Doctor {
         check("replace the distribution (ReplaceDistribution)", () -> replace(l));
         check("mask an expert (ExpertMask)", () -> mask(base, l));
         check("scale weights, raw top-1 (ScaleWeights)", () -> scale(base, l));
+        check("promote and suppress experts (Steer)", () -> steer(base, l));
+        check("top-p over the selected experts (TopP)", () -> topP(base, l));
         check("an edited sequence leaves its neighbour bit-identical", () -> isolation(l));
     }
 
@@ -252,6 +254,53 @@ public final class Doctor {
             }
         }
         return "";
+    }
+
+    /** SteerMoE's rule: the least-often-first expert leads every token, the most popular one is never selected. */
+    private String steer(RouterTrace base, int l) {
+        int popular = routes(base, l).getFirst().experts()[0];
+        int[] first = new int[info.experts()];
+        routes(base, l).forEach(r -> first[r.experts()[0]]++);
+        int rare = popular == 0 ? 1 : 0;
+        for (int x = 0; x < first.length; x++) {
+            if (x != popular && first[x] < first[rare]) {
+                rare = x;
+            }
+        }
+        float[] offsets = new float[info.experts()];
+        offsets[rare] = 0.01f;
+        offsets[popular] = -0.01f;
+        for (TokenRoute r : routes(trace(RoutingPlan.of(new RouterEdit.Steer(l, offsets, PositionRange.ALL))), l)) {
+            if (r.experts()[0] != rare) {
+                return "position " + r.position() + " leads with expert " + r.experts()[0] + ", promoted " + rare;
+            }
+            for (int x : r.experts()) {
+                if (x == popular) {
+                    return "position " + r.position() + " selected the suppressed expert " + popular;
+                }
+            }
+        }
+        return "";
+    }
+
+    /** Top-p 0.5 keeps at least one expert per token, never adds one, and drops some somewhere. */
+    private String topP(RouterTrace base, int l) {
+        int dropped = 0;
+        for (TokenRoute r : routes(trace(RoutingPlan.of(new RouterEdit.TopP(l, 0.5f, PositionRange.ALL))), l)) {
+            TokenRoute b = base.route(0, r.position(), l).orElseThrow();
+            int kept = 0;
+            for (int j = 0; j < r.weights().length; j++) {
+                if (r.experts()[j] != b.experts()[j]) {
+                    return "position " + r.position() + " changed the selection";
+                }
+                kept += r.weights()[j] > 0 ? 1 : 0;
+            }
+            if (kept == 0) {
+                return "position " + r.position() + " kept no expert";
+            }
+            dropped += r.weights().length - kept;
+        }
+        return info.expertsUsed() > 1 && dropped == 0 ? "no token dropped an expert" : "";
     }
 
     /** Two sequences interleaved in one batch, sequence 1 edited or not: sequence 0 must not notice. */

@@ -24,13 +24,13 @@ class DoctorTest {
     void everyEditPassesOnAWorkingModel(String name) {
         Path file = TestModels.byName(name).path();
         List<Verdict> verdicts = Doctor.examine(file, List.of());
-        assertThat(verdicts).hasSize(10).allSatisfy(v -> assertThat(v.status()).as(v.check() + ": " + v.detail()).isEqualTo(Status.PASS));
+        assertThat(verdicts).hasSize(12).allSatisfy(v -> assertThat(v.status()).as(v.check() + ": " + v.detail()).isEqualTo(Status.PASS));
     }
 
     @Test
     void aHashRoutedFirstLayerIsSkippedAndAnAbortingEmbeddingsModeFails() {
         List<Verdict> verdicts = Doctor.examine(TestModels.byName("deepseek4").path(), List.of());
-        assertThat(verdicts).hasSize(10);
+        assertThat(verdicts).hasSize(12);
         assertThat(verdicts.get(1).check()).isEqualTo("embeddings mode");
         assertThat(verdicts.get(1).status()).isEqualTo(Status.FAIL);
         assertThat(verdicts.get(1).detail()).contains("out of bounds");
