@@ -98,6 +98,18 @@ class StreamsAndBudgetsTest extends RunningService {
     }
 
     @Test
+    void aClientThatLeavesBeforeAWholeAnswerStopsItWithinOneToken() throws Exception {
+        try (java.net.Socket ignored = SseClient.send(port, "/v1/moe/generate",
+                "{\"prompt\":\"Once upon a time\",\"max_tokens\":64,\"arm\":\"pausing\",\"stream\":false}")) {
+            assertThat(pausing.paused.await(60, TimeUnit.SECONDS)).isTrue();
+        } // the client leaves while the answer, not yet sent, is held after its first token
+        assertThat(pausing.finished.await(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(pausing.sawCancel).as("the departure was noticed though nothing had been written").isTrue();
+        assertThat(pausing.tokensAfterPause.get()).as("tokens generated after the client left").isLessThanOrEqualTo(1);
+        assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    @Test
     void aClientThatLeavesDuringTheAdaptationFreesItsSessionBeforeTheBudgetEnds() throws Exception {
         slow.started = new java.util.concurrent.CountDownLatch(1);
         slow.stoppedAfterNanos.set(-1);

@@ -10,13 +10,17 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 import tools.jackson.databind.json.JsonMapper;
 
+import dev.moeadapter.core.generation.TokenListener;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * Answers that are generated off the request thread (asynchronous servlet requests), so that the
@@ -38,13 +42,80 @@ public final class AsyncAnswers implements AutoCloseable {
         this.keepAlive = keepAlive;
     }
 
-    /** A 200 JSON answer: {@code body} generates it, stopped by the token when the client goes away. */
-    public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, Function<CancellationToken, Object> body) {
+    /**
+     * A 200 JSON answer that {@code body} generates, stopped when the client goes away. A servlet
+     * container only notices a departed client when it writes, so once the answer is underway (its
+     * first token made: every refusal comes before that and keeps its own status) a space — JSON's
+     * leading whitespace — is written and flushed every keep-alive interval; the write that fails
+     * cancels the generation.
+     */
+    public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> {
             CancellationToken cancel = new CancellationToken();
             cancelWhenGone(request, cancel);
-            out.write(json.writeValueAsBytes(body.apply(cancel)));
+            Probe probe = new Probe(out, response, cancel);
+            ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(probe::ping, keepAlive.toMillis(), keepAlive.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            try {
+                Object answer;
+                try {
+                    answer = body.generate((token, text) -> probe.underway = true, cancel);
+                } catch (RuntimeException e) {
+                    if (!probe.wrote()) {
+                        throw e; // nothing sent: answered as any refusal, with its own status
+                    }
+                    answer = ApiErrors.body("server_error", null, "server_error", String.valueOf(e.getMessage()));
+                }
+                probe.finish(json.writeValueAsBytes(answer));
+            } finally {
+                probing.cancel(false);
+            }
         });
+    }
+
+    /** Generates a whole answer, telling {@code listener} of each token made. */
+    @FunctionalInterface
+    public interface WholeAnswer {
+        Object generate(TokenListener listener, CancellationToken cancel);
+    }
+
+    /** The whole answer's connection check: a flushed space per interval once underway. */
+    private static final class Probe {
+        private static final byte[] SPACE = {' '};
+        private final OutputStream out;
+        private final HttpServletResponse response;
+        private final CancellationToken cancel;
+        volatile boolean underway;
+        private boolean finished, wrote;
+
+        Probe(OutputStream out, HttpServletResponse response, CancellationToken cancel) {
+            this.out = out;
+            this.response = response;
+            this.cancel = cancel;
+        }
+
+        synchronized void ping() {
+            if (!underway || finished || cancel.isCancelled()) {
+                return;
+            }
+            try {
+                wrote = true;
+                out.write(SPACE);
+                response.flushBuffer(); // Spring's body stream ignores flush()
+            } catch (IOException | UncheckedIOException e) {
+                cancel.cancel(); // the client went away
+            }
+        }
+
+        /** Whether the 200 went out already (a space was sent), so that a late failure must be the body. */
+        synchronized boolean wrote() {
+            return wrote;
+        }
+
+        synchronized void finish(byte[] answer) throws IOException {
+            finished = true;
+            out.write(answer);
+        }
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.moeadapter.spring.web;
 
-import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.security.CallerIdentity;
@@ -47,9 +46,9 @@ public class GenerationController {
         GenerationCommand command = body.toCommand(callers.of(http));
         GenerationService.Prepared prepared = service.prepare(command);
         if (!body.streaming()) {
-            return answers.whole(http, cancel -> {
+            return answers.whole(http, httpResponse, (listener, cancel) -> {
                 try (prepared) {
-                    return GenerateResponse.of(prepared.run(TokenListener.NONE, cancel));
+                    return GenerateResponse.of(prepared.run(listener, cancel));
                 }
             });
         }

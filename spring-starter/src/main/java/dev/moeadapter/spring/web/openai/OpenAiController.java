@@ -1,6 +1,5 @@
 package dev.moeadapter.spring.web.openai;
 
-import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.GenerationOutcome;
 import dev.moeadapter.serving.generation.GenerationService;
@@ -88,9 +87,9 @@ public class OpenAiController {
         // refusals (bad input, no free session) happen here, before the 200 is committed
         GenerationService.Prepared prepared = service.prepare(command);
         if (!body.streaming()) {
-            return answers.whole(request, cancel -> {
+            return answers.whole(request, response, (listener, cancel) -> {
                 try (prepared) {
-                    GenerationOutcome o = prepared.run(TokenListener.NONE, cancel);
+                    GenerationOutcome o = prepared.run(listener, cancel);
                     return format.whole(new Stamp(o.id(), created, service.modelId()), o);
                 }
             });
