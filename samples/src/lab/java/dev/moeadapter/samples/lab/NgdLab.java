@@ -153,7 +153,7 @@ public final class NgdLab {
                       final surrogate: ours %.4f through llama.cpp (%.4f in the twin), exact %.4f in the twin
                       ours moved from ω0 on %d/%d; mean cosine of the moves there (centred log ω − log ω0 over the core experts) %.3f
                       greedy answers: ours and exact agree on %d/%d; right: base %d, ours %d, exact %d
-                    """, gguf.getFileName(), split.name(), n, degraded, injection.label(), ((Algorithm.GradientDescent) settings.algorithm()).steps(),
+                    """, gguf.getFileName(), split.name(), n, degraded, settings.injection().label(), ((Algorithm.GradientDescent) settings.algorithm()).steps(),
                     lr, base / m, parity / m, maxParity, oursLoss / m, oursTwin / m, exact / m, moved, n, cos / Math.max(1, moved), agree, n, rightBase, rightOurs, rightExact);
         }
     }
