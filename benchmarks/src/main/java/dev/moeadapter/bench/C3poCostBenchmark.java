@@ -1,7 +1,7 @@
 package dev.moeadapter.bench;
 
-import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSet;
@@ -26,7 +26,7 @@ import java.util.Map;
  * Cost per item of C3PO against plain greedy generation, in one run on one session: for each item
  * of a JSONL benchmark ({@code prompt} field) the two arms answer alternately, so machine noise
  * hits both alike. {@code C3poCostBenchmark --model F.gguf --reference F.c3po --bench F.jsonl
- * [--algorithm kr|mode|ngd] [--items 100] [--threads 1] [--max-tokens 12]}
+ * [--algorithm kr|kr-paper|mode|ngd] (any c3po setting, docs/settings.md) [--items 100] [--threads 1] [--max-tokens 12]}
  */
 public final class C3poCostBenchmark {
     private C3poCostBenchmark() {}
@@ -36,12 +36,15 @@ public final class C3poCostBenchmark {
         int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
         int items = Integer.parseInt(a.getOrDefault("items", "100"));
         int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "12"));
-        String algorithm = a.getOrDefault("algorithm", "ngd");
+        // any c3po setting as a flag (--algorithm, --k, --steps, ...), read by the method's schema
+        Map<String, String> named = new java.util.HashMap<>(a);
+        named.keySet().retainAll(C3poSettings.SCHEMA.names());
+        C3poSettings settings = C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
         List<String> prompts = Files.readAllLines(Path.of(a.get("bench"))).stream().filter(l -> !l.isBlank())
                 .limit(items).map(l -> Results.JSON.readTree(l).get("prompt").asString()).toList();
         try (Model model = Model.load(ModelParams.of(Path.of(a.get("model"))));
              ReferenceSet refs = ReferenceSet.load(Path.of(a.get("reference")), model)) {
-            C3poStrategy c3po = new C3poStrategy(refs, new HiddenStateEmbedder(), C3poSettings.DEFAULTS.withAlgorithm(Algorithm.byLabel(algorithm)));
+            C3poStrategy c3po = new C3poStrategy(refs, new HiddenStateEmbedder(), settings);
             AdaptationStrategy[] arms = {new PlainGeneration(), c3po};
             int sequences = Math.max(arms[0].sequencesNeeded(), arms[1].sequencesNeeded());
             double[][] seconds = new double[2][prompts.size()];
@@ -64,7 +67,7 @@ public final class C3poCostBenchmark {
                     | greedy | %.2f ± %.2f |
                     | C3PO %s | %.2f ± %.2f |
                     | ratio C3PO / greedy | %.2f |
-                    """, prompts.size(), threads, 1000 * plain, 1000 * Series.stddev(seconds[0]), algorithm,
+                    """, prompts.size(), threads, 1000 * plain, 1000 * Series.stddev(seconds[0]), settings.algorithm().label(),
                     1000 * adapted, 1000 * Series.stddev(seconds[1]), adapted / plain);
         }
     }

@@ -12,6 +12,7 @@ import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.rerouting.ReroutingDecoding;
 import dev.moeadapter.rerouting.ReroutingSettings;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.rerouting.RoundReport;
 
 import java.nio.file.Files;
@@ -27,7 +28,7 @@ import java.util.Random;
  * and a {@code gen}-token answer (EOS ignored), so rerouting runs its rounds at prefill and every
  * {@code interval} tokens.
  * {@code ReroutingLatencyBenchmark --model F.gguf [--threads 2] [--prompt 64] [--gen 256] [--reps 3]
- * [--steps 5] [--interval 128] [--q 4] [--window 0] [--out F.json]}
+ * [--steps 5] [--interval 128] [--q 4] [--window 0] (any rerouting setting, docs/settings.md) [--out F.json]}
  */
 public final class ReroutingLatencyBenchmark {
     private ReroutingLatencyBenchmark() {}
@@ -39,11 +40,10 @@ public final class ReroutingLatencyBenchmark {
         int promptLen = Integer.parseInt(a.getOrDefault("prompt", "64"));
         int gen = Integer.parseInt(a.getOrDefault("gen", "256"));
         int reps = Integer.parseInt(a.getOrDefault("reps", "3"));
-        ReroutingSettings d = ReroutingSettings.DEFAULTS;
-        ReroutingSettings settings = d.withSteps(Integer.parseInt(a.getOrDefault("steps", String.valueOf(d.steps()))))
-                .withInterval(Integer.parseInt(a.getOrDefault("interval", String.valueOf(d.interval()))))
-                .withWindow(Integer.parseInt(a.getOrDefault("window", String.valueOf(d.window()))))
-                .withGains(d.gains().withDirections(Integer.parseInt(a.getOrDefault("q", String.valueOf(d.gains().directions())))));
+        // any rerouting setting as a flag (--steps, --interval, --window, --q, ...), read by the method's schema
+        Map<String, String> named = new java.util.HashMap<>(a);
+        named.keySet().retainAll(ReroutingSettings.SCHEMA.names());
+        ReroutingSettings settings = ReroutingSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
         int sequences = settings.sequencesNeeded();
 
         try (Model model = Model.load(ModelParams.of(modelPath));

@@ -149,10 +149,11 @@ public sealed interface Algorithm {
      */
     record GradientDescent(int steps, SpsaGains gains, long seed) implements Algorithm {
         public static final GradientDescent DEFAULTS = new GradientDescent(10, new SpsaGains(0.5f, 0.1f, 4, 1f), 0);
+        public static final int MAX_STEPS = 1000;
 
         public GradientDescent {
-            if (steps < 1 || steps > 1000) {
-                throw new InvalidRequestException("c3po NGD steps must be 1..1000, got " + steps);
+            if (steps < 1 || steps > MAX_STEPS) {
+                throw new InvalidRequestException("c3po NGD steps must be 1.." + MAX_STEPS + ", got " + steps);
             }
             Objects.requireNonNull(gains, "gains");
         }
@@ -177,6 +178,9 @@ public sealed interface Algorithm {
     }
 
     /** The algorithm named by a policy label: kr, mode or ngd, with default parameters. */
+    /** The labels {@link #byLabel} reads. */
+    List<String> LABELS = List.of("kr", "kr-paper", "mode", "ngd");
+
     static Algorithm byLabel(String label) {
         return switch (label) {
             case "kr" -> KernelRegression.DEFAULTS;

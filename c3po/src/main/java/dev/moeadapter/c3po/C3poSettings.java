@@ -1,11 +1,14 @@
 package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.SettingSpec;
+import dev.moeadapter.core.adaptation.SettingSpec.Range;
+import dev.moeadapter.core.adaptation.SettingsSchema;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.optim.SpsaGains;
 
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * C3PO settings (paper defaults where the paper has them).
@@ -27,11 +30,13 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
                            int criticalLayers, int coreExperts, int minReferences, int lossTokens, Injection injection) {
     public static final C3poSettings DEFAULTS = new C3poSettings(Algorithm.GradientDescent.DEFAULTS, 3, 0.5, 0.95, 5, 20, 3, 8,
             Injection.FROM_LAST_PROMPT_TOKEN);
+    public static final int MAX_NEIGHBOURS = 64;
+    public static final int MAX_LOSS_TOKENS = 64;
 
     public C3poSettings {
         Objects.requireNonNull(algorithm, "algorithm");
-        if (neighbours < 1 || neighbours > 64) {
-            throw new InvalidRequestException("c3po neighbours (k) must be 1..64, got " + neighbours);
+        if (neighbours < 1 || neighbours > MAX_NEIGHBOURS) {
+            throw new InvalidRequestException("c3po neighbours (k) must be 1.." + MAX_NEIGHBOURS + ", got " + neighbours);
         }
         if (!(bandwidth > 0) || !Double.isFinite(bandwidth)) {
             throw new InvalidRequestException("c3po kernel bandwidth must be finite and > 0, got " + bandwidth);
@@ -48,8 +53,8 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
         if (minReferences < 1) {
             throw new InvalidRequestException("c3po minimum reference count must be >= 1, got " + minReferences);
         }
-        if (lossTokens < 1 || lossTokens > 64) {
-            throw new InvalidRequestException("c3po loss tokens must be 1..64, got " + lossTokens);
+        if (lossTokens < 1 || lossTokens > MAX_LOSS_TOKENS) {
+            throw new InvalidRequestException("c3po loss tokens must be 1.." + MAX_LOSS_TOKENS + ", got " + lossTokens);
         }
         Objects.requireNonNull(injection, "injection");
     }
@@ -61,37 +66,59 @@ public record C3poSettings(Algorithm algorithm, int neighbours, double bandwidth
                 Injection.FROM_LAST_PROMPT_TOKEN);
     }
 
-    /** Names {@link #withOverrides} reads. */
-    public static final Set<String> NAMES = Set.of("algorithm", "k", "bandwidth", "critical-layers", "core-experts", "steps", "q",
-            "loss-tokens", "inject");
+    /**
+     * The settings an arm, a request, a flag or the starter's {@code moe.adapter.c3po.*} properties may
+     * give, with {@link #DEFAULTS}' values (NGD's from {@link Algorithm.GradientDescent#DEFAULTS}) as defaults.
+     */
+    public static final SettingsSchema SCHEMA = SettingsSchema.of("c3po",
+            SettingSpec.choice("algorithm", Algorithm.LABELS, DEFAULTS.algorithm().label(),
+                    "Kernel regression, the released code's kernel regression, mode finding, or neighbourhood gradient descent."),
+            SettingSpec.integer("k", Range.closed(1, MAX_NEIGHBOURS), DEFAULTS.neighbours(),
+                    "Nearest references by cosine of embeddings whose pathways are re-mixed."),
+            SettingSpec.number("bandwidth", Range.greaterThan(0), DEFAULTS.bandwidth(),
+                    "Bandwidth h of the Gaussian kernel exp(-|a - b|^2 / (2 h^2)) on unit embeddings."),
+            SettingSpec.number("duplicate-similarity", Range.above(-1, 1), DEFAULTS.duplicateSimilarity(),
+                    "References more similar than this to the prompt are left out as near-duplicates."),
+            SettingSpec.integer("critical-layers", Range.atLeast(1), DEFAULTS.criticalLayers(),
+                    "The last this-many MoE layers are re-mixed (clamped to the model's)."),
+            SettingSpec.integer("core-experts", Range.atLeast(1), DEFAULTS.coreExperts(),
+                    "Per critical layer, only the prompt's own top-n experts change (clamped to the model's)."),
+            SettingSpec.integer("min-references", Range.atLeast(1), DEFAULTS.minReferences(),
+                    "A reference set smaller than this keeps the base model's routing."),
+            SettingSpec.integer("steps", Range.closed(1, Algorithm.GradientDescent.MAX_STEPS), Algorithm.GradientDescent.DEFAULTS.steps(),
+                    "NGD's optimisation steps (algorithm ngd only)."),
+            SettingSpec.integer("q", Range.closed(1, SpsaGains.MAX_DIRECTIONS), Algorithm.GradientDescent.DEFAULTS.gains().directions(),
+                    "NGD's antithetic probe directions per step (algorithm ngd only)."),
+            SettingSpec.integer("loss-tokens", Range.closed(1, MAX_LOSS_TOKENS), DEFAULTS.lossTokens(),
+                    "At most this many answer tokens of each neighbour are scored by the neighbour loss."),
+            SettingSpec.choice("inject", Injection.LABELS, DEFAULTS.injection().label(),
+                    "Where the pathway replaces the router distribution: the last prompt token only, or from it on."));
 
     /**
-     * These settings with named overrides (an arm's configuration, a request's settings, command-line
-     * flags): {@code algorithm (kr | kr-paper | mode | ngd), k, bandwidth, critical-layers, core-experts,
-     * steps and q (NGD), loss-tokens, inject (last | from-last)}. Unknown names and bad values are refused, naming the setting.
+     * These settings with those given (an arm's, a request's, command-line flags, the starter's
+     * properties; see {@link #SCHEMA}) applied on top. Unknown names and bad values are refused,
+     * naming the setting.
      */
     public C3poSettings withOverrides(StrategySettings s) {
-        if (s.isEmpty()) {
+        SettingsSchema.Values v = SCHEMA.parse(s);
+        if (v.isEmpty()) {
             return this;
         }
-        s.requireOnly("c3po", NAMES);
-        String label = s.stringValue("algorithm", null);
-        Algorithm a = label == null ? algorithm : Algorithm.byLabel(label.trim());
+        String label = v.text("algorithm", null);
+        Algorithm a = label == null ? algorithm : Algorithm.byLabel(label);
         for (String ngdOnly : List.of("steps", "q")) {
-            if (s.values().containsKey(ngdOnly) && !(a instanceof Algorithm.GradientDescent)) {
+            if (v.has(ngdOnly) && !(a instanceof Algorithm.GradientDescent)) {
                 throw new InvalidRequestException("c3po setting '" + ngdOnly + "' applies to algorithm ngd only, not " + a.label());
             }
         }
         if (a instanceof Algorithm.GradientDescent ngd) {
-            a = ngd.withSteps(s.intValue("steps", ngd.steps())).withGains(ngd.gains().withDirections(s.intValue("q", ngd.gains().directions())));
+            a = ngd.withSteps(v.integer("steps", ngd.steps())).withGains(ngd.gains().withDirections(v.integer("q", ngd.gains().directions())));
         }
-        String inject = s.stringValue("inject", null);
-        return withAlgorithm(a).withNeighbours(s.intValue("k", neighbours))
-                .withBandwidth(s.floatValue("bandwidth", (float) bandwidth))
-                .withCriticalLayers(s.intValue("critical-layers", criticalLayers))
-                .withCoreExperts(s.intValue("core-experts", coreExperts))
-                .withLossTokens(s.intValue("loss-tokens", lossTokens))
-                .withInjection(inject == null ? injection : Injection.parse(inject));
+        String inject = v.text("inject", null);
+        return new C3poSettings(a, v.integer("k", neighbours), v.number("bandwidth", bandwidth),
+                v.number("duplicate-similarity", duplicateSimilarity), v.integer("critical-layers", criticalLayers),
+                v.integer("core-experts", coreExperts), v.integer("min-references", minReferences), v.integer("loss-tokens", lossTokens),
+                inject == null ? injection : Injection.parse(inject));
     }
 
     public C3poSettings withAlgorithm(Algorithm a) {

@@ -69,7 +69,7 @@ public final class C3poStrategy implements AdaptationStrategy {
      *              under the same settings skips the probe, the neighbour search and the optimisation
      * @throws ReferenceSetMismatchException when the set was built with another embedder
      */
-    /** This strategy with an arm's or a request's settings applied (see {@link C3poSettings#withOverrides}). */
+    /** This strategy with an arm's or a request's settings applied (see {@link C3poSettings#SCHEMA}). */
     @Override
     public C3poStrategy withSettings(StrategySettings s) {
         return s.isEmpty() ? this : new C3poStrategy(refs, embedder, settings.withOverrides(s), cache);

@@ -10,6 +10,9 @@ public enum Injection {
     /** From the last prompt token on, every generated token included, as the paper's released code does. */
     FROM_LAST_PROMPT_TOKEN("from-last");
 
+    /** The labels {@link #parse} reads. */
+    public static final java.util.List<String> LABELS = java.util.Arrays.stream(values()).map(Injection::label).toList();
+
     private final String label;
 
     Injection(String label) {

@@ -50,7 +50,7 @@ class C3poSettingsTest {
         assertThatThrownBy(() -> d.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("inject", "everywhere"))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'inject' must be last or from-last");
         assertThatThrownBy(() -> d.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("q", "65"))))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("q must be in 1..64");
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'q' must be in 1..64");
         assertThat(d.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("inject", "last", "q", "2"))))
                 .satisfies(o -> {
                     assertThat(o.injection()).isEqualTo(Injection.LAST_PROMPT_TOKEN);

@@ -162,11 +162,11 @@ class PolicyServiceTest {
             assertThat(r.statusCode()).as(body).isEqualTo(403);
             assertThat(json.readTree(r.body()).get("error").get("message").asString()).contains("policy 'ab' assigns arms itself");
         }
-        JsonNode r = generate("{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"policy\":\"lab\",\"arm\":\"scmoe\",\"settings\":{\"beta\":0.9,\"weak\":\"rank-3\"}}", null);
+        JsonNode r = generate("{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"policy\":\"lab\",\"arm\":\"scmoe\",\"settings\":{\"beta\":0.9,\"weak\":\"rank:3\"}}", null);
         assertThat(r.get("arm").asString()).isEqualTo("scmoe");
         assertThat(r.get("adaptation").asString()).isEqualTo("scmoe");
         assertThat(r.get("routing").get("mean").asDouble()).isPositive();
-        HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"a\",\"policy\":\"lab\",\"arm\":\"scmoe\",\"settings\":{\"weak\":\"rank-99\"}}", null);
+        HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"a\",\"policy\":\"lab\",\"arm\":\"scmoe\",\"settings\":{\"weak\":\"rank:99\"}}", null);
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(json.readTree(bad.body()).get("error").get("message").asString()).contains("k must be in 1..16");
     }

@@ -201,7 +201,7 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(json(r.body()).get("adaptation").asString()).isEqualTo("rerouting");
         record Case(String settings, String message) {
         }
-        for (Case c : List.of(new Case("{\"q\":2147483647}", "q must be in 1..64"),
+        for (Case c : List.of(new Case("{\"q\":2147483647}", "'q' must be in 1..64"),
                 new Case("{\"q\":20}", "needs 42 sequences per session; this service's sessions have 18"),
                 new Case("{\"steps\":1e300}", "must be an integer"))) {
             HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"a\",\"arm\":\"reroute\",\"settings\":" + c.settings() + "}");

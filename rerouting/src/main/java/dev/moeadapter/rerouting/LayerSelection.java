@@ -13,6 +13,12 @@ public sealed interface LayerSelection {
     /** The chosen layers with the weight of their updates (1 for a hard choice), in layer order. */
     List<WeightedLayer> select(ContextStatistics stats);
 
+    /** The forms {@link #parse} reads. */
+    String FORM = "soft|top:(\\d+(\\.\\d*)?|\\.\\d+)";
+
+    /** This selection as the {@code layers} setting writes it, e.g. "top:1". */
+    String label();
+
     /** {@code top:R} (R a fraction in (0, 1]) or {@code soft}, as settings and the command line write it. */
     static LayerSelection parse(String spec) {
         String t = spec.trim();
@@ -42,6 +48,11 @@ public sealed interface LayerSelection {
         }
 
         @Override
+        public String label() {
+            return "top:" + (fraction == Math.rint(fraction) ? String.valueOf((long) fraction) : String.valueOf(fraction));
+        }
+
+        @Override
         public List<WeightedLayer> select(ContextStatistics stats) {
             List<Integer> layers = stats.layers();
             int count = Math.max(1, (int) Math.ceil(fraction * layers.size() - 1e-9));
@@ -61,6 +72,11 @@ public sealed interface LayerSelection {
      * gets weight 0 and is left out. Equal scores give every layer weight 1.
      */
     record Soft() implements LayerSelection {
+        @Override
+        public String label() {
+            return "soft";
+        }
+
         @Override
         public List<WeightedLayer> select(ContextStatistics stats) {
             List<Integer> layers = stats.layers();

@@ -8,6 +8,12 @@ import dev.moeadapter.core.InvalidRequestException;
  */
 public sealed interface Parameterisation {
 
+    /** The forms {@link #parse} reads. */
+    String FORM = "full|scalar|top:\\d{1,9}";
+
+    /** This parameterisation as the {@code param} setting writes it, e.g. "full". */
+    String label();
+
     /** {@code full}, {@code scalar} or {@code top:M}, as settings and the command line write it. */
     static Parameterisation parse(String spec) {
         String t = spec.trim();
@@ -28,6 +34,10 @@ public sealed interface Parameterisation {
     }
     /** δ_l ∈ R^E free on every selected layer: d = layers·E. */
     record Full() implements Parameterisation {
+        @Override
+        public String label() {
+            return "full";
+        }
     }
 
     /**
@@ -40,6 +50,11 @@ public sealed interface Parameterisation {
                 throw new InvalidRequestException("rerouting top-experts count must be >= 1, got " + experts);
             }
         }
+
+        @Override
+        public String label() {
+            return "top:" + experts;
+        }
     }
 
     /**
@@ -48,5 +63,9 @@ public sealed interface Parameterisation {
      * preference, a_l < 0 flattens it.
      */
     record LayerScalar() implements Parameterisation {
+        @Override
+        public String label() {
+            return "scalar";
+        }
     }
 }

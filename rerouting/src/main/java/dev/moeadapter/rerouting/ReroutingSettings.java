@@ -2,11 +2,13 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.ModelRequirements;
+import dev.moeadapter.core.adaptation.SettingSpec;
+import dev.moeadapter.core.adaptation.SettingSpec.Range;
+import dev.moeadapter.core.adaptation.SettingsSchema;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.optim.SpsaGains;
 
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Continuous rerouting ("Rewiring Experts on the Fly"): per request, router deltas on the selected
@@ -76,25 +78,44 @@ public record ReroutingSettings(int steps, int interval, SpsaGains gains, LayerS
         return 1 + gains.pointsPerStep();
     }
 
-    /** Names {@link #withOverrides} reads: steps, interval, c, q, step, stability, layers, param, window, seed. */
-    public static final Set<String> NAMES = Set.of("steps", "interval", "c", "q", "step", "stability", "layers", "param", "window", "seed");
+    /** The settings an arm, a request or a flag may give, with {@link #DEFAULTS}' values as defaults. */
+    public static final SettingsSchema SCHEMA = SettingsSchema.of("rerouting",
+            SettingSpec.integer("steps", Range.closed(0, MAX_STEPS), DEFAULTS.steps(),
+                    "Optimisation steps per round (0 = plain generation)."),
+            SettingSpec.integer("interval", Range.closed(1, MAX_INTERVAL), DEFAULTS.interval(),
+                    "Generated tokens between rounds."),
+            SettingSpec.number("c", Range.above(0, SpsaGains.MAX_PERTURBATION), DEFAULTS.gains().perturbation(),
+                    "SPSA probe size c at the first step, in logits."),
+            SettingSpec.integer("q", Range.closed(1, SpsaGains.MAX_DIRECTIONS), DEFAULTS.gains().directions(),
+                    "Antithetic probe pairs per step; a request uses 2 + 2q sequences."),
+            SettingSpec.number("step", Range.above(0, SpsaGains.MAX_STEP), DEFAULTS.gains().step(),
+                    "Root-mean-square size of the first step, in logits."),
+            SettingSpec.number("stability", Range.closed(0, SpsaGains.MAX_STABILITY), DEFAULTS.gains().stability(),
+                    "Stability constant A of the gain sequence a_k = a / (k + 1 + A)^0.602: delays the decay of the step gain."),
+            SettingSpec.text("layers", LayerSelection.FORM, "top:R | soft", DEFAULTS.layers().label(),
+                    "The top fraction R in (0, 1] of MoE layers by routing uncertainty C_l, or every layer weighted by its normalised C_l."),
+            SettingSpec.text("param", Parameterisation.FORM, "full | scalar | top:M", DEFAULTS.parameterisation().label(),
+                    "Router deltas free per expert, one scalar per layer along the context's own routing, or free on the context's M most used experts."),
+            SettingSpec.integer("window", Range.closed(0, MAX_WINDOW), DEFAULTS.window(),
+                    "Newest next-token losses a round measures (0 = the whole context); older tokens are shared by the copies."),
+            SettingSpec.integer("seed", Range.closed(Integer.MIN_VALUE, Integer.MAX_VALUE), DEFAULTS.seed(),
+                    "Seed of the perturbation directions, the same for every request, so answers are reproducible."));
 
     /**
-     * These settings with named overrides (an arm's configuration, a request's settings, command-line
-     * flags): {@code steps, interval, c, q, step, stability, layers (top:R | soft), param (full |
-     * scalar | top:M), window, seed}. Unknown names and bad values are refused, naming the setting.
+     * These settings with those given (an arm's, a request's, command-line flags; see {@link #SCHEMA})
+     * applied on top; unknown names and bad values are refused, naming the setting.
      */
     public ReroutingSettings withOverrides(StrategySettings s) {
-        if (s.isEmpty()) {
+        SettingsSchema.Values v = SCHEMA.parse(s);
+        if (v.isEmpty()) {
             return this;
         }
-        s.requireOnly("rerouting", NAMES);
-        SpsaGains g = new SpsaGains(s.floatValue("step", gains.step()), s.floatValue("c", gains.perturbation()),
-                s.intValue("q", gains.directions()), s.floatValue("stability", gains.stability()));
-        String l = s.stringValue("layers", null), p = s.stringValue("param", null);
-        return new ReroutingSettings(s.intValue("steps", steps), s.intValue("interval", interval), g,
+        SpsaGains g = new SpsaGains((float) v.number("step", gains.step()), (float) v.number("c", gains.perturbation()),
+                v.integer("q", gains.directions()), (float) v.number("stability", gains.stability()));
+        String l = v.text("layers", null), p = v.text("param", null);
+        return new ReroutingSettings(v.integer("steps", steps), v.integer("interval", interval), g,
                 l == null ? layers : LayerSelection.parse(l), p == null ? parameterisation : Parameterisation.parse(p),
-                s.intValue("window", window), s.intValue("seed", (int) seed));
+                v.integer("window", window), v.longInteger("seed", seed));
     }
 
     public ReroutingSettings withSteps(int n) {

@@ -413,7 +413,7 @@ class ReroutingTest {
         assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withWindow(-1))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("window");
         assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("step", "11"))))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("first step size");
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'step' must be in (0, 10]");
         assertThatThrownBy(() -> ReroutingSettings.DEFAULTS.withOverrides(dev.moeadapter.core.adaptation.StrategySettings.of(java.util.Map.of("lr", "0.1"))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'lr'");
         assertThatThrownBy(() -> new LayerSelection.Top(0))

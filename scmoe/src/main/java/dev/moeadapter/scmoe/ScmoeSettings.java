@@ -1,6 +1,10 @@
 package dev.moeadapter.scmoe;
 
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.SettingSpec;
+import dev.moeadapter.core.adaptation.SettingSpec.Range;
+import dev.moeadapter.core.adaptation.SettingsSchema;
+import dev.moeadapter.core.adaptation.StrategySettings;
 
 import java.util.Objects;
 
@@ -15,6 +19,17 @@ import java.util.Objects;
 public record ScmoeSettings(WeakRouting weak, float alpha, float beta, boolean maskEos) {
     public static final ScmoeSettings DEFAULTS = new ScmoeSettings(new WeakRouting.RankK(2), 0.1f, 0.5f, false);
 
+    /** The settings an arm, a request or a flag may give, with {@link #DEFAULTS}' values as defaults. */
+    public static final SettingsSchema SCHEMA = SettingsSchema.of("scmoe",
+            SettingSpec.number("alpha", Range.above(0, 1), DEFAULTS.alpha(),
+                    "Plausibility mask: only tokens with p_strong >= alpha * max p_strong are candidates."),
+            SettingSpec.number("beta", Range.atLeast(0), DEFAULTS.beta(),
+                    "Contrast strength: tokens are scored (1 + beta) * z_strong - beta * z_weak."),
+            SettingSpec.text("weak", WeakRouting.FORM, "rank:K | routed-tok:I | top:M", DEFAULTS.weak().label(),
+                    "The weak view: only the K-th best expert (from 1), the released code's 0-based rank I, or the model's M best experts."),
+            SettingSpec.bool("mask-eos", DEFAULTS.maskEos(),
+                    "Never pick the end-of-generation token, as the released code does (greedy decoding only)."));
+
     public ScmoeSettings {
         Objects.requireNonNull(weak, "weak");
         if (!(alpha > 0 && alpha <= 1)) {
@@ -28,6 +43,20 @@ public record ScmoeSettings(WeakRouting weak, float alpha, float beta, boolean m
     /** Settings that let the end-of-generation token be picked. */
     public ScmoeSettings(WeakRouting weak, float alpha, float beta) {
         this(weak, alpha, beta, false);
+    }
+
+    /**
+     * These settings with those given (an arm's, a request's, command-line flags; see {@link #SCHEMA})
+     * applied on top; unknown names and bad values are refused, naming the setting.
+     */
+    public ScmoeSettings withOverrides(StrategySettings s) {
+        SettingsSchema.Values v = SCHEMA.parse(s);
+        if (v.isEmpty()) {
+            return this;
+        }
+        String w = v.text("weak", null);
+        return new ScmoeSettings(w == null ? weak : WeakRouting.parse(w), (float) v.number("alpha", alpha), (float) v.number("beta", beta),
+                v.bool("mask-eos", maskEos));
     }
 
     public ScmoeSettings withBeta(float b) {

@@ -1,6 +1,5 @@
 package dev.moeadapter.scmoe;
 
-import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.RoutingViews;
@@ -14,12 +13,9 @@ import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.TokenListener;
 
 import java.util.Objects;
-import java.util.Set;
 
 /** SCMoE ("Unchosen Experts Can Contribute Too", NeurIPS 2024) on sequences 0 (strong) and 1 (weak). */
 public final class ScmoeStrategy implements AdaptationStrategy {
-    /** The names {@link #withSettings} reads. */
-    public static final Set<String> SETTINGS = Set.of("alpha", "beta", "weak", "mask-eos");
     /** The weak view edits every MoE layer (rank-k, top-m, weight scales), which the engine does in every gating family. */
     public static final ModelRequirements REQUIREMENTS = ModelRequirements.routerEdits("scmoe");
 
@@ -43,27 +39,10 @@ public final class ScmoeStrategy implements AdaptationStrategy {
         return 2;
     }
 
-    /**
-     * Settings {@code alpha}, {@code beta}, {@code weak} (see {@link WeakRouting#parse}) and
-     * {@code mask-eos} (true | false), each defaulting to this strategy's.
-     */
+    /** This strategy with an arm's or a request's settings applied (see {@link ScmoeSettings#SCHEMA}). */
     @Override
     public ScmoeStrategy withSettings(StrategySettings s) {
-        if (s.isEmpty()) {
-            return this;
-        }
-        s.requireOnly("scmoe", SETTINGS);
-        String w = s.stringValue("weak", null);
-        WeakRouting weak = w == null ? settings.weak() : WeakRouting.parse(w);
-        String eos = s.stringValue("mask-eos", null);
-        boolean maskEos = settings.maskEos();
-        if (eos != null) {
-            if (!eos.equals("true") && !eos.equals("false")) {
-                throw new InvalidRequestException("scmoe setting 'mask-eos' must be true or false, got '" + eos + "'");
-            }
-            maskEos = Boolean.parseBoolean(eos);
-        }
-        return new ScmoeStrategy(new ScmoeSettings(weak, s.floatValue("alpha", settings.alpha()), s.floatValue("beta", settings.beta()), maskEos));
+        return s.isEmpty() ? this : new ScmoeStrategy(settings.withOverrides(s));
     }
 
     @Override

@@ -23,14 +23,19 @@ public sealed interface WeakRouting {
         return new RoutingPlan(info.moeLayers().stream().map(l -> editFor(info, l)).toList());
     }
 
+    /** The forms {@link #parse} reads. */
+    String FORM = "(rank|routed-tok|top):(\\d{1,4})";
+
+    /** This weak view as the {@code weak} setting writes it, e.g. "rank:2". */
+    String label();
+
     /**
      * {@code rank:K} (the paper's text: the K-th best expert, counting from 1), {@code routed-tok:I}
      * (the released code's {@code --student_routed_tok I}: the expert at 0-based rank I, so
-     * {@code routed-tok:2} is the third best) or {@code top:M}; {@code rank-K} and {@code top-M} are
-     * accepted too.
+     * {@code routed-tok:2} is the third best) or {@code top:M}.
      */
     static WeakRouting parse(String spec) {
-        Matcher m = Pattern.compile("(rank|routed-tok|top)[-:](\\d{1,4})").matcher(spec.trim());
+        Matcher m = Pattern.compile(FORM).matcher(spec.trim());
         if (!m.matches()) {
             throw new InvalidRequestException("scmoe setting 'weak' must be rank:K, routed-tok:I or top:M, got '" + spec + "'");
         }
@@ -50,6 +55,11 @@ public sealed interface WeakRouting {
          */
         public static RankK ofReleasedCodeIndex(int index) {
             return new RankK(index + 1);
+        }
+
+        @Override
+        public String label() {
+            return "rank:" + k;
         }
 
         @Override
@@ -75,6 +85,11 @@ public sealed interface WeakRouting {
      * only the weight lever {@link RouterEdit.ScaleWeights} can express — no logit edit can.
      */
     record TopM(int m) implements WeakRouting {
+        @Override
+        public String label() {
+            return "top:" + m;
+        }
+
         @Override
         public void validate(ModelInfo info) {
             requireMoe(info);

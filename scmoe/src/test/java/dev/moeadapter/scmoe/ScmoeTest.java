@@ -216,7 +216,7 @@ class ScmoeTest {
     void settingsFromConfigurationOrJsonApplyOnTopOfTheStrategysOwn() {
         ScmoeStrategy base = new ScmoeStrategy(ScmoeSettings.DEFAULTS.withBeta(0.7f));
         assertThat(base.withSettings(StrategySettings.NONE)).isSameAs(base);
-        ScmoeSettings s = base.withSettings(StrategySettings.of(Map.of("alpha", "0.2", "weak", "top-1"))).settings();
+        ScmoeSettings s = base.withSettings(StrategySettings.of(Map.of("alpha", "0.2", "weak", "top:1"))).settings();
         assertThat(s.alpha()).isEqualTo(0.2f);
         assertThat(s.beta()).isEqualTo(0.7f);
         assertThat(s.weak()).isEqualTo(new WeakRouting.TopM(1));
@@ -226,7 +226,7 @@ class ScmoeTest {
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", "lots"))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'beta' must be a finite number");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", -1))))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("beta must be finite and >= 0");
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'beta' must be >= 0");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("weak", "rank2"))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("rank:K, routed-tok:I or top:M");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("mask-eos", "yes"))))

@@ -1,22 +1,19 @@
 package dev.moeadapter.spring;
 
-import dev.moeadapter.c3po.Algorithm;
-import dev.moeadapter.c3po.C3poSettings;
-import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.c3po.C3poProvider;
 import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.c3po.ReferenceSetException;
 import dev.moeadapter.core.ModelLoadException;
+import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
-import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.ProviderContext;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.SessionParams;
-import dev.moeadapter.rerouting.ReroutingSettings;
-import dev.moeadapter.rerouting.ReroutingStrategy;
-import dev.moeadapter.scmoe.ScmoeSettings;
-import dev.moeadapter.scmoe.ScmoeStrategy;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.serving.AdaptationRegistry;
@@ -44,6 +41,7 @@ import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import io.micrometer.core.instrument.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -55,11 +53,14 @@ import org.springframework.context.annotation.Configuration;
 
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Loads the model named by {@code moe.adapter.model} once, opens a pool of sessions sized for the
- * arms configured, registers one strategy per method module on the classpath, and builds the serving
+ * arms configured, registers one strategy per method module on the classpath (its
+ * {@link AdaptationProvider}, found with {@link java.util.ServiceLoader}) besides the application's
+ * own {@link AdaptationStrategy} beans, and builds the serving
  * core ({@code dev.moeadapter.serving}: A/B policies, admission, guards, feedback ledger,
  * adaptation-result cache) from {@code moe.adapter.*}, binding its metrics hooks to Micrometer.
  */
@@ -79,16 +80,48 @@ public class MoeAdapterAutoConfiguration {
         }
     }
 
-    @Bean
-    @ConditionalOnMissingBean(name = "plainGeneration")
-    public PlainGeneration plainGeneration() {
-        return new PlainGeneration();
+    /**
+     * Settings of one adaptation from properties, applied when its provider builds the strategy:
+     * refused settings fail startup naming {@code prefix}, a model the method cannot run or a
+     * strategy that cannot be built naming {@code askedBy}, the property that asked for the method.
+     */
+    public record ConfiguredAdaptation(String name, String prefix, String askedBy, StrategySettings settings) {
     }
 
+    /**
+     * One strategy per provider on the class path that this application can build (collaborators
+     * such as C3PO's reference set come from its beans), and the application's own strategy beans,
+     * which replace a provider's of the same name.
+     */
     @Bean
     @ConditionalOnMissingBean
-    public AdaptationRegistry moeAdaptationRegistry(ObjectProvider<AdaptationStrategy> strategies) {
-        return new AdaptationRegistry(strategies.orderedStream().toList());
+    public AdaptationRegistry moeAdaptationRegistry(Model model, ResultCache cache, BeanFactory beans, ObjectProvider<AdaptationStrategy> own,
+                                                    ObjectProvider<ConfiguredAdaptation> configured) {
+        ProviderContext context = ProviderContext.of(model.info(), cache, type -> beans.getBeanProvider(type).getIfAvailable());
+        Map<String, StrategySettings> settings = new LinkedHashMap<>();
+        List<ConfiguredAdaptation> asked = configured.orderedStream().toList();
+        for (ConfiguredAdaptation c : asked) {
+            AdaptationProvider provider = AdaptationProvider.named(c.name())
+                    .orElseThrow(() -> new IllegalStateException(c.askedBy() + ": no adaptation module '" + c.name() + "' on the classpath"));
+            try {
+                provider.requirements(c.settings()).model().require(model.info()); // asked for by name: refused, not left out
+            } catch (UnsupportedModelException e) {
+                throw new IllegalStateException(c.askedBy() + ": " + e.getMessage(), e);
+            } catch (InvalidRequestException e) {
+                throw new IllegalStateException(c.prefix() + ": " + e.getMessage(), e);
+            }
+            settings.put(c.name(), c.settings());
+        }
+        try {
+            return AdaptationRegistry.fromProviders(context, settings, own.orderedStream().toList());
+        } catch (AdaptationRegistry.ProviderException e) {
+            for (ConfiguredAdaptation c : asked) {
+                if (c.name().equals(e.provider())) {
+                    throw new IllegalStateException(c.askedBy() + ": " + e.getCause().getMessage(), e);
+                }
+            }
+            throw e;
+        }
     }
 
     /**
@@ -214,36 +247,15 @@ public class MoeAdapterAutoConfiguration {
         return meters.getIfAvailable(() -> Metrics.globalRegistry);
     }
 
-    /** SCMoE, when the scmoe module is on the classpath. */
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(ScmoeStrategy.class)
-    static class Scmoe {
-        @Bean
-        @ConditionalOnMissingBean
-        ScmoeStrategy scmoeStrategy() {
-            return new ScmoeStrategy(ScmoeSettings.DEFAULTS);
-        }
-    }
-
-    /** Continuous rerouting, when the rerouting module is on the classpath. */
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(ReroutingStrategy.class)
-    static class Rerouting {
-        @Bean
-        @ConditionalOnMissingBean
-        ReroutingStrategy reroutingStrategy(ResultCache cache) {
-            return new ReroutingStrategy(ReroutingSettings.DEFAULTS, cache);
-        }
-    }
-
     /**
-     * C3PO, when the c3po module is on the classpath and {@code moe.adapter.c3po.reference-set} names
-     * a reference set. Neighbours are searched by the served model's own hidden state unless the
-     * application defines an {@link Embedder} bean (e.g. over a sentence-embedding model; the
-     * reference set must then be built with the same embedder).
+     * C3PO's collaborators, when the c3po module is on the classpath and
+     * {@code moe.adapter.c3po.reference-set} names a reference set: the set, and the embedder that
+     * searches its neighbours, by the served model's own hidden state unless the application defines
+     * an {@link Embedder} bean (e.g. over a sentence-embedding model; the reference set must then be
+     * built with the same embedder). The other {@code moe.adapter.c3po.*} properties are c3po's settings.
      */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(C3poStrategy.class)
+    @ConditionalOnClass(C3poProvider.class)
     @ConditionalOnProperty(prefix = "moe.adapter.c3po", name = "reference-set")
     static class C3po {
         @Bean(destroyMethod = "close")
@@ -263,25 +275,9 @@ public class MoeAdapterAutoConfiguration {
         }
 
         @Bean
-        @ConditionalOnMissingBean
-        C3poStrategy c3poStrategy(ReferenceSet refs, Embedder embedder, MoeAdapterProperties props, ResultCache cache, Model model) {
-            try {
-                C3poStrategy.REQUIREMENTS.require(model.info()); // asked for by name: refused, not left out
-            } catch (UnsupportedModelException e) {
-                throw new IllegalStateException("moe.adapter.c3po.reference-set: " + e.getMessage(), e);
-            }
-            MoeAdapterProperties.C3po c = props.c3po();
-            Algorithm algorithm = Algorithm.byLabel(c.algorithm());
-            if (algorithm instanceof Algorithm.GradientDescent ngd) {
-                algorithm = ngd.withSteps(c.steps());
-            }
-            C3poSettings settings = new C3poSettings(algorithm, c.neighbours(), c.bandwidth(), c.duplicateSimilarity(),
-                    c.criticalLayers(), c.coreExperts(), c.minReferences(), c.lossTokens() == null ? C3poSettings.DEFAULTS.lossTokens() : c.lossTokens());
-            try {
-                return new C3poStrategy(refs, embedder, settings, cache);
-            } catch (ReferenceSetException e) {
-                throw new IllegalStateException("moe.adapter.c3po.reference-set: " + e.getMessage(), e);
-            }
+        ConfiguredAdaptation c3poSettings(MoeAdapterProperties props) {
+            return new ConfiguredAdaptation("c3po", "moe.adapter.c3po", "moe.adapter.c3po.reference-set",
+                    StrategySettings.of(props.c3po().settings()));
         }
     }
 }

@@ -9,7 +9,6 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -129,35 +128,51 @@ public record MoeAdapterProperties(
     }
 
     /**
-     * C3PO settings; the strategy "c3po" exists when {@code reference-set} names a file built with
-     * {@code c3po-build} for the served model.
+     * C3PO; the strategy "c3po" exists when {@code reference-set} names a file built with
+     * {@code c3po-build} for the served model. The other properties are c3po's settings, under the
+     * same names and with the same types, ranges and defaults as an arm's ({@code docs/settings.md});
+     * unset ones take the method's defaults.
      *
      * @param referenceSet the reference set file
-     * @param algorithm kr (kernel regression), kr-paper (the released code's kernel regression), mode (mode finding) or ngd
-     *                  (neighbourhood gradient descent)
-     * @param neighbours k nearest references
-     * @param bandwidth of the Gaussian kernel on embeddings
-     * @param duplicateSimilarity references more similar than this to the prompt are left out
-     * @param criticalLayers the last this-many MoE layers are re-mixed
-     * @param coreExperts per critical layer, the prompt's own top-n experts that may change
-     * @param minReferences a smaller reference set keeps the base model's routing
-     * @param steps NGD steps
-     * @param lossTokens answer tokens per neighbour scored by the neighbour loss (default: the method's own, 8)
      * @param embeddingModelName with an application's Spring AI EmbeddingModel, the name recorded as the
      *                           embedding space of reference sets (default: the bean's class name)
+     * @param neighbours no longer read: the setting is {@code k}, as arms and requests spell it
      */
     public record C3po(
             Path referenceSet,
-            @DefaultValue("ngd") @Pattern(regexp = "kr|kr-paper|mode|ngd") String algorithm,
-            @DefaultValue("3") @Min(1) @Max(64) int neighbours,
-            @DefaultValue("0.5") @DecimalMin(value = "0", inclusive = false) double bandwidth,
-            @DefaultValue("0.95") @DecimalMin(value = "-1", inclusive = false) @DecimalMax("1") double duplicateSimilarity,
-            @DefaultValue("5") @Min(1) int criticalLayers,
-            @DefaultValue("20") @Min(1) int coreExperts,
-            @DefaultValue("3") @Min(1) int minReferences,
-            @DefaultValue("10") @Min(1) @Max(1000) int steps,
-            @Min(1) @Max(64) Integer lossTokens,
-            String embeddingModelName) {
+            String algorithm,
+            String k,
+            String bandwidth,
+            String duplicateSimilarity,
+            String criticalLayers,
+            String coreExperts,
+            String minReferences,
+            String steps,
+            String q,
+            String lossTokens,
+            String inject,
+            String embeddingModelName,
+            String neighbours) {
+        public C3po {
+            if (neighbours != null) {
+                throw new IllegalArgumentException("moe.adapter.c3po.neighbours is spelled moe.adapter.c3po.k, as the c3po setting is "
+                        + "(docs/settings.md)");
+            }
+        }
+
+        /** The c3po settings these properties give, by the setting's name. */
+        public Map<String, String> settings() {
+            Map<String, String> m = new java.util.LinkedHashMap<>();
+            String[][] named = {{"algorithm", algorithm}, {"k", k}, {"bandwidth", bandwidth}, {"duplicate-similarity", duplicateSimilarity},
+                    {"critical-layers", criticalLayers}, {"core-experts", coreExperts}, {"min-references", minReferences},
+                    {"steps", steps}, {"q", q}, {"loss-tokens", lossTokens}, {"inject", inject}};
+            for (String[] n : named) {
+                if (n[1] != null) {
+                    m.put(n[0], n[1]);
+                }
+            }
+            return m;
+        }
     }
 
     /**

@@ -222,7 +222,7 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"arm\":\"none\",\"settings\":{\"beta\":1}}", 400, "takes no settings"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"beta\":1}}", 400, "unknown rerouting setting 'beta'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"param\":\"half\"}}", 400, "'param' must be full, scalar or top:M"),
-                new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"magic\"}}", 400, "unknown c3po algorithm 'magic'"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"magic\"}}", 400, "'algorithm' must be kr, kr-paper, mode or ngd"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"c3po\",\"settings\":{\"algorithm\":\"kr\",\"steps\":5}}", 400,
                         "'steps' applies to algorithm ngd only"),
                 new Case("{\"prompt\":\"a\",\"stop\":[\"\"]}", 400, "stop strings must not be empty"),
@@ -245,5 +245,32 @@ class GenerationEndpointTest {
         assertThat(b.get("experts").asInt()).isEqualTo(16);
         assertThat(b.get("memory").asString()).isEqualTo("attention");
         assertThat(b.get("adaptations").toString()).contains("none", "scmoe", "rerouting");
+    }
+
+    @Test
+    void infoListsEachAdaptationsSettingsSchema() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/moe/info")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode settings = json.readTree(r.body()).get("adaptation_settings");
+        assertThat(settings.get("none").isArray()).isTrue();
+        assertThat(settings.get("none").size()).isZero();
+        JsonNode beta = null;
+        for (JsonNode s : settings.get("scmoe")) {
+            if (s.get("name").asString().equals("beta")) {
+                beta = s;
+            }
+        }
+        assertThat(beta).as("scmoe's beta in %s", settings.get("scmoe")).isNotNull();
+        assertThat(beta.get("type").asString()).isEqualTo("number");
+        assertThat(beta.get("default").asDouble()).isEqualTo(0.5);
+        assertThat(beta.get("range").get("min").asDouble()).isEqualTo(0.0);
+        assertThat(beta.get("range").get("min_inclusive").asBoolean()).isTrue();
+        assertThat(beta.get("range").get("max").isNull()).isTrue();
+        assertThat(beta.get("meaning").asString()).contains("Contrast strength");
+        assertThat(settings.get("rerouting").toString()).contains("\"name\":\"steps\"", "\"max\":100");
+        assertThat(settings.get("c3po").toString()).contains("\"choices\":[\"kr\",\"kr-paper\",\"mode\",\"ngd\"]");
+        // the application's own strategy describes no schema
+        assertThat(settings.get("last-rank-2").isNull()).isTrue();
     }
 }

@@ -3,6 +3,7 @@ package dev.moeadapter.spring;
 import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.c3po.Injection;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.testmodels.RandomModels;
@@ -65,7 +66,7 @@ class StartupValidationTest {
             });
         }
         runner.withPropertyValues(base).withPropertyValues("moe.adapter.policies.ab.arms.x.adaptation=scmoe",
-                "moe.adapter.policies.ab.arms.x.settings.weak=rank-99").run(ctx -> {
+                "moe.adapter.policies.ab.arms.x.settings.weak=rank:99").run(ctx -> {
             assertThat(ctx).hasFailed();
             assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.policies.ab.arms.x.settings")
                     .hasStackTraceContaining("k must be in 1..16");
@@ -147,16 +148,20 @@ class StartupValidationTest {
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1").run(ctx -> {
             assertThat(ctx).hasNotFailed();
-            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class).hasSingleBean(ScmoeStrategy.class)
-                    .hasSingleBean(ReroutingStrategy.class)
+            assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class)
                     .hasSingleBean(PolicyRouter.class).hasSingleBean(ResultCache.class).hasBean("moeAdapterHealthIndicator");
-            assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("none", "rerouting", "scmoe");
+            AdaptationRegistry registry = ctx.getBean(AdaptationRegistry.class);
+            assertThat(registry.names()).containsExactly("none", "rerouting", "scmoe");
+            assertThat(registry.get("scmoe")).isInstanceOf(ScmoeStrategy.class);
+            assertThat(registry.get("rerouting")).isInstanceOf(ReroutingStrategy.class);
+            assertThat(registry.unavailable()).containsOnlyKeys("c3po");
             assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(1);
         });
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
                         "moe.adapter.batch-size=32", "moe.adapter.sessions=1")
                 .withBean("scmoeStrategy", ScmoeStrategy.class, () -> new ScmoeStrategy(dev.moeadapter.scmoe.ScmoeSettings.DEFAULTS.withBeta(0.9f)))
-                .run(ctx -> assertThat(ctx.getBean(ScmoeStrategy.class).settings().beta()).isEqualTo(0.9f));
+                .run(ctx -> assertThat(((ScmoeStrategy) ctx.getBean(AdaptationRegistry.class).get("scmoe")).settings().beta())
+                        .as("the application's own strategy replaces the module's").isEqualTo(0.9f));
     }
 
     @Test
@@ -168,7 +173,7 @@ class StartupValidationTest {
                 .run(ctx -> {
                     assertThat(ctx).hasNotFailed();
                     assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "rerouting", "scmoe");
-                    C3poStrategy c3po = ctx.getBean(C3poStrategy.class);
+                    C3poStrategy c3po = (C3poStrategy) ctx.getBean(AdaptationRegistry.class).get("c3po");
                     assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.KernelRegression.class);
                     assertThat(c3po.settings().lossTokens()).as("the method's own default").isEqualTo(C3poSettings.DEFAULTS.lossTokens());
                     assertThat(c3po.referenceSet().size()).isEqualTo(ReferenceSets.PROMPTS.size());
@@ -178,11 +183,11 @@ class StartupValidationTest {
                         "moe.adapter.c3po.loss-tokens=3")
                 .run(ctx -> {
                     assertThat(ctx).hasNotFailed();
-                    C3poStrategy c3po = ctx.getBean(C3poStrategy.class);
+                    C3poStrategy c3po = (C3poStrategy) ctx.getBean(AdaptationRegistry.class).get("c3po");
                     assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.PaperKernelRegression.class);
                     assertThat(c3po.settings().lossTokens()).isEqualTo(3);
                 });
-        runner.withPropertyValues(base).run(ctx -> assertThat(ctx).doesNotHaveBean(C3poStrategy.class));
+        runner.withPropertyValues(base).run(ctx -> assertThat(ctx.getBean(AdaptationRegistry.class).names()).doesNotContain("c3po"));
         String otherModel = ReferenceSets.build(TestModels.mixtral(), ReferenceSets.PROMPTS).toString();
         runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + otherModel).run(ctx -> {
             assertThat(ctx).hasFailed();
@@ -190,7 +195,20 @@ class StartupValidationTest {
                     .hasStackTraceContaining("built for another model");
         });
         runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=oracle")
-                .run(ctx -> assertThat(ctx).hasFailed());
+                .run(ctx -> assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.c3po: c3po setting 'algorithm' must be kr, kr-paper, mode or ngd"));
+        // the properties are c3po's settings, read by its schema: same names, ranges and refusals as an arm's
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.k=2",
+                        "moe.adapter.c3po.inject=last", "moe.adapter.c3po.min-references=2").run(ctx -> {
+                    assertThat(ctx).hasNotFailed();
+                    C3poSettings s = ((C3poStrategy) ctx.getBean(AdaptationRegistry.class).get("c3po")).settings();
+                    assertThat(s.neighbours()).isEqualTo(2);
+                    assertThat(s.injection()).isEqualTo(Injection.LAST_PROMPT_TOKEN);
+                    assertThat(s.minReferences()).isEqualTo(2);
+                });
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.k=65")
+                .run(ctx -> assertThat(ctx.getStartupFailure()).hasStackTraceContaining("moe.adapter.c3po: c3po setting 'k' must be in 1..64"));
+        runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.neighbours=2")
+                .run(ctx -> assertThat(ctx.getStartupFailure()).hasStackTraceContaining("is spelled moe.adapter.c3po.k"));
     }
 
     @Test

@@ -4,10 +4,10 @@ import ai.djl.ndarray.NDManager;
 import dev.moeadapter.c3po.Adaptation;
 import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.c3po.CriticalRegion;
 import dev.moeadapter.c3po.Embedder;
-import dev.moeadapter.c3po.Injection;
 import dev.moeadapter.c3po.PromptProbe;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.engine.Model;
@@ -109,8 +109,8 @@ public final class NgdLab {
         Split split = Split.named(EvalCommand.require(a, "split"));
         List<LabItem> all = LabSuiteV2.split(split);
         List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.getOrDefault("limit", "40"))));
-        Injection injection = injection(a.getOrDefault("inject", C3poSettings.DEFAULTS.injection().label()));
-        C3poSettings settings = C3poSettings.DEFAULTS.withInjection(injection);
+        C3poSettings settings = a.containsKey("inject")
+                ? C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(Map.of("inject", a.get("inject")))) : C3poSettings.DEFAULTS;
         float lr = Float.parseFloat(a.getOrDefault("lr", "1"));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf));
@@ -153,14 +153,9 @@ public final class NgdLab {
                       final surrogate: ours %.4f through llama.cpp (%.4f in the twin), exact %.4f in the twin
                       ours moved from ω0 on %d/%d; mean cosine of the moves there (centred log ω − log ω0 over the core experts) %.3f
                       greedy answers: ours and exact agree on %d/%d; right: base %d, ours %d, exact %d
-                    """, gguf.getFileName(), split.name(), n, degraded, injection.label(), ((Algorithm.GradientDescent) settings.algorithm()).steps(),
+                    """, gguf.getFileName(), split.name(), n, degraded, settings.injection().label(), ((Algorithm.GradientDescent) settings.algorithm()).steps(),
                     lr, base / m, parity / m, maxParity, oursLoss / m, oursTwin / m, exact / m, moved, n, cos / Math.max(1, moved), agree, n, rightBase, rightOurs, rightExact);
         }
-    }
-
-    private static Injection injection(String label) {
-        return Arrays.stream(Injection.values()).filter(i -> i.label().equals(label)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("--inject must be last or from-last, got '" + label + "'"));
     }
 
     /** ω outside the core experts is ω0's: a mismatch means the probe saw another pathway than the strategy did. */

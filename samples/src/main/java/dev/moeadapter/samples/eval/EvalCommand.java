@@ -1,34 +1,30 @@
 package dev.moeadapter.samples.eval;
 
-import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
-import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
-import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.ProviderContext;
+import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
-import dev.moeadapter.rerouting.ReroutingSettings;
-import dev.moeadapter.rerouting.ReroutingStrategy;
-import dev.moeadapter.scmoe.ScmoeSettings;
-import dev.moeadapter.scmoe.ScmoeStrategy;
 
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-kr-paper|c3po-mode|c3po-ngd]
- * [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, SCMoE: {@code [--alpha 0.1]
- * [--beta 0.5] [--weak rank:2|routed-tok:2|top:1] [--mask-eos false]}, rerouting: {@code [--steps 5] [--interval 128] [--c 0.1] [--q 4]
- * [--step 0.5] [--stability 2] [--layers top:1|soft] [--param full|scalar|top:8] [--window 0] [--seed 0]}, C3PO: {@code --reference
- * FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20] [--steps 10] [--q 4] [--loss-tokens 8]
- * [--inject from-last|last]}; a set built with {@code c3po-build --embedder ID} is searched with that embedder.
+ * [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]}, C3PO also {@code --reference FILE.c3po}, and any
+ * setting of the policy's method as {@code --NAME VALUE} (its schema, docs/settings.md: e.g. SCMoE {@code --beta 0.5
+ * --weak rank:2}, rerouting {@code --steps 5 --q 4}, C3PO {@code --k 3 --steps 10}); a set built with
+ * {@code c3po-build --embedder ID} is searched with that embedder.
  * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
  * Prints the table and writes DIR/result.json and DIR/report.html. A test split of a guarded suite
  * (an {@code acceptance.json} beside its tasks folder) runs only as {@link RunLedger} allows, and is
@@ -36,13 +32,10 @@ import java.util.Map;
  */
 public final class EvalCommand {
     static final String USAGE = """
-            usage: ./moe eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-mode|c3po-ngd]
-                              [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR]
-              scmoe:     [--alpha 0.1] [--beta 0.5] [--weak rank:2|top:1]
-              rerouting: [--steps 5] [--interval 128] [--c 0.1] [--q 4] [--lr 0.05] [--layers top:0.25|soft]
-                         [--param scalar|full|top:8] [--window 0] [--seed 0]
-              c3po-*:    --reference FILE.c3po [--k 3] [--bandwidth 0.5] [--critical-layers 5] [--core-experts 20]
-                         [--steps 10 (ngd)] [--loss-tokens 1]
+            usage: ./moe eval --model FILE.gguf --bench FILE.jsonl [--policy none|scmoe|rerouting|c3po-kr|c3po-kr-paper|c3po-mode|c3po-ngd]
+                              [--max-tokens 32] [--limit N] [--threads N] [--ctx 2048] [--out DIR] [--reference FILE.c3po (c3po-*)]
+                              [--NAME VALUE ...]   settings of the policy's method, e.g. --beta 0.5 --weak rank:2 (scmoe),
+                                                   --steps 5 --q 4 (rerouting), --k 3 --loss-tokens 8 (c3po); see docs/settings.md
             --ctx is per sequence. Prints the table and writes DIR/result.json and DIR/report.html (see docs/evaluation.md).
             """;
 
@@ -77,7 +70,7 @@ public final class EvalCommand {
         RunLedger guard = RunLedger.forBenchmark(bench);
         if (guard != null) {
             Map<String, String> settings = new HashMap<>(a);
-            settings.keySet().removeAll(java.util.Set.of("model", "bench", "out", "threads"));
+            settings.keySet().removeAll(Set.of("model", "bench", "out", "threads"));
             guard.admit(modelPath, bench, policy, settings);
         }
         List<BenchmarkItem> items = BenchmarkFile.read(bench);
@@ -107,39 +100,39 @@ public final class EvalCommand {
         }
     }
 
+    /** Flags of the harness itself; every other flag is a setting of the policy's method. */
+    static final Set<String> HARNESS_FLAGS = Set.of("model", "bench", "policy", "max-tokens", "limit", "threads", "ctx", "out", "reference");
+    private static final String POLICIES = "none, scmoe, rerouting, c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd";
+
+    /**
+     * The strategy a policy names, built by its method's provider with the flags that are not the
+     * harness's as settings: the provider's schema reads them, so a flag the method does not know is
+     * refused, naming the method's settings.
+     */
     static AdaptationStrategy strategy(String policy, Map<String, String> a, Model model) {
-        if (policy.startsWith("c3po-")) {
-            Map<String, String> named = only(a, C3poSettings.NAMES);
-            named.put("algorithm", policy.substring("c3po-".length()));
-            C3poSettings settings = C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(named));
-            ReferenceSet refs = ReferenceSet.load(Path.of(require(a, "reference")), model);
-            try {
-                // the set records the embedding space it was built in
-                return new C3poStrategy(refs, Embedder.builtIn(refs.header().embedderId()), settings);
-            } catch (RuntimeException e) {
-                refs.close();
-                throw e;
-            }
+        boolean c3po = policy.startsWith("c3po-");
+        AdaptationProvider provider = (policy.equals("c3po") ? java.util.Optional.<AdaptationProvider>empty()
+                : AdaptationProvider.named(c3po ? "c3po" : policy))
+                .orElseThrow(() -> new InvalidRequestException("unknown policy '" + policy + "' (" + POLICIES + ")"));
+        Map<String, String> settings = new HashMap<>(a);
+        settings.keySet().removeAll(HARNESS_FLAGS);
+        if (!c3po) {
+            return provider.create(ProviderContext.of(model.info(), ResultCache.NONE), StrategySettings.of(settings));
         }
-        return switch (policy) {
-            case "none" -> new PlainGeneration();
-            case "scmoe" -> new ScmoeStrategy(ScmoeSettings.DEFAULTS).withSettings(StrategySettings.of(only(a, ScmoeStrategy.SETTINGS)));
-            case "rerouting" -> new ReroutingStrategy(rerouting(a));
-            default -> throw new InvalidRequestException("unknown policy '" + policy + "' (none, scmoe, rerouting, c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd)");
-        };
-    }
-
-    private static ReroutingSettings rerouting(Map<String, String> a) {
-        return ReroutingSettings.DEFAULTS.withOverrides(StrategySettings.of(only(a, ReroutingSettings.NAMES)));
-    }
-
-
-
-    /** The flags among {@code names}, as named settings. */
-    private static Map<String, String> only(Map<String, String> a, java.util.Set<String> names) {
-        Map<String, String> named = new HashMap<>(a);
-        named.keySet().retainAll(names);
-        return named;
+        if (settings.containsKey("algorithm")) {
+            throw new InvalidRequestException("the c3po algorithm is named by the policy (c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd), not --algorithm");
+        }
+        settings.put("algorithm", policy.substring("c3po-".length()));
+        StrategySettings named = StrategySettings.of(settings);
+        provider.requirements(named); // refused settings before the reference set is read
+        ReferenceSet refs = ReferenceSet.load(Path.of(require(a, "reference")), model);
+        try {
+            // without an embedder of its own the provider searches with the one the set was built with
+            return provider.create(ProviderContext.of(model.info(), ResultCache.NONE, refs), named);
+        } catch (RuntimeException e) {
+            refs.close();
+            throw e;
+        }
     }
 
     public static Map<String, String> parse(String[] args) {

@@ -136,8 +136,9 @@ public class PolicyRouter {
                 throw new ServingConfigException(at, "an arm name is 1 to 64 letters, digits, '_', '.' or '-'");
             }
             if (!b.registry.names().contains(a.adaptation())) {
-                throw new ServingConfigException(at + ".adaptation", "no adaptation '" + a.adaptation()
-                        + "' in this service (its module is not on the classpath?); available: " + b.registry.names());
+                String why = b.registry.unavailable().get(a.adaptation());
+                throw new ServingConfigException(at + ".adaptation", "no adaptation '" + a.adaptation() + "' in this service ("
+                        + (why == null ? "its module is not on the classpath?" : why) + "); available: " + b.registry.names());
             }
             if (!Double.isFinite(a.weight()) || a.weight() < 0) {
                 throw new ServingConfigException(at + ".weight", "must be a finite number >= 0");

@@ -189,11 +189,11 @@ class PolicyRouterTest {
         assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=none", "policies.ab.arms.x.time-budget=0s"))
                 .hasMessageContaining("policies.ab.arms.x.time-budget");
         // checked against the model, not first at a request: this model has 16 experts
-        assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=scmoe", "policies.ab.arms.x.settings.weak=rank-99"))
+        assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=scmoe", "policies.ab.arms.x.settings.weak=rank:99"))
                 .hasMessageContaining("policies.ab.arms.x.settings").hasMessageContaining("k must be in 1..16");
         assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=rerouting",
                 "policies.ab.arms.x.settings.q=2147483647"))
-                .hasMessageContaining("policies.ab.arms.x.settings").hasMessageContaining("q must be in 1..64");
+                .hasMessageContaining("policies.ab.arms.x.settings").hasMessageContaining("'q' must be in 1..64");
         assertThatThrownBy(() -> router("policies.ab.arms.x.adaptation=none", "selectable-policies=lab"))
                 .hasMessageContaining("selectable-policies").hasMessageContaining("no policy 'lab'");
     }

@@ -1,5 +1,7 @@
 package dev.moeadapter.spring.web;
 
+import dev.moeadapter.core.adaptation.SettingSpec;
+import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.security.CallerIdentity;
@@ -76,13 +78,32 @@ public class GenerationController {
         return e;
     }
 
+    /**
+     * The model, the adaptations available (names, as before) and each one's settings: name, type,
+     * accepted values, range, default and meaning (null for an application's own strategy, which
+     * describes none), and the adaptations present but unavailable here, with the reason.
+     */
     @GetMapping("/v1/moe/info")
     public Map<String, Object> info() {
         var i = service.model().info();
-        return Map.of("model", service.model().path().getFileName().toString(), "architecture", i.architecture(),
-                "layers", i.layers(), "moe_layers", i.moeLayers(), "experts", i.experts(), "experts_used", i.expertsUsed(),
-                "gating", i.gating().name().toLowerCase(), "renormalized", i.renormalized(), "memory", i.memory().name().toLowerCase(),
-                "adaptations", List.copyOf(service.strategies().names()));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("model", service.model().path().getFileName().toString());
+        body.put("architecture", i.architecture());
+        body.put("layers", i.layers());
+        body.put("moe_layers", i.moeLayers());
+        body.put("experts", i.experts());
+        body.put("experts_used", i.expertsUsed());
+        body.put("gating", i.gating().name().toLowerCase());
+        body.put("renormalized", i.renormalized());
+        body.put("memory", i.memory().name().toLowerCase());
+        body.put("adaptations", List.copyOf(service.strategies().names()));
+        Map<String, Object> settings = new LinkedHashMap<>();
+        for (AdaptationRegistry.Entry e : service.strategies().entries()) {
+            settings.put(e.name(), e.schema().map(s -> s.specs().stream().map(SettingSpec::describe).toList()).orElse(null));
+        }
+        body.put("adaptation_settings", settings);
+        body.put("unavailable_adaptations", service.strategies().unavailable());
+        return body;
     }
 
 }
