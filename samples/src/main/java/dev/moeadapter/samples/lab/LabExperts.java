@@ -53,7 +53,8 @@ import java.util.stream.IntStream;
  *   <li><b>causal check</b> on the in-distribution {@code dev} split: every item answered with T's
  *       named experts masked (MoTE: an expert mask at every position, through {@link SteerStrategy}),
  *       paired against the base on the same items, on T's items and on the other tasks'; and a control
- *       that masks as many experts per layer chosen at random (fixed seed {@link #SEED});</li>
+ *       that masks as many experts per layer chosen at random (fixed seed {@link #SEED}) from all of
+ *       the layer's experts, and a second one that draws them from the experts not named for T;</li>
  *   <li><b>oracle steering</b> on {@code untagged-dev} (the task tag removed) and on the tagged
  *       {@code dev} split: each item promoted toward its true task's named experts by SteerMoE's rule
  *       (the task label chooses the steering file), for the pre-registered arms {@link #ARMS};
@@ -84,8 +85,22 @@ public final class LabExperts {
             new Arm("top-k, ε 0.01", 0, 0.01f), new Arm("top-k, ε 1", 0, 1f));
     static final List<String> STEER_SPLITS = List.of("untagged-dev", "dev");
 
-    /** One task's causal check on one model: base, named-mask and random-mask answers of every dev item. */
-    record TaskCheck(String task, int[] namedPerLayer, boolean[] named, boolean[] random) {}
+    /**
+     * One task's causal check on one model: the answers of every dev item with the task's named experts
+     * masked, with as many random experts masked, and with as many random experts not named for the task masked.
+     */
+    record TaskCheck(String task, int[] namedPerLayer, boolean[] named, boolean[] random, boolean[] unnamed) {
+        boolean[] arm(Mask m) {
+            return switch (m) {
+                case NAMED -> named;
+                case RANDOM -> random;
+                case UNNAMED -> unnamed;
+            };
+        }
+    }
+
+    /** Which experts a causal-check arm masks. */
+    enum Mask { NAMED, RANDOM, UNNAMED }
 
     /** Everything measured on one model. */
     record ModelRun(String model, int moeLayers, int experts, int topK, List<String> dev, boolean[] base, List<TaskCheck> tasks,
@@ -170,11 +185,11 @@ public final class LabExperts {
             List<TaskCheck> checks = new ArrayList<>();
             for (var p : profiles.entrySet()) {
                 List<SteeringFile.Entry> named = lab.named(p.getValue(), 0);
-                List<SteeringFile.Entry> control = lab.randomLike(named, random);
-                RoutingPlan namedMask = lab.mask(named), randomMask = lab.mask(control);
-                LOG.info("{}: task {}: masking {} named experts, then {} random ones", name, p.getKey(), named.size(), control.size());
-                checks.add(new TaskCheck(p.getKey(), lab.perLayer(named),
-                        lab.correct(dev, lab.answers(dev, it -> namedMask)), lab.correct(dev, lab.answers(dev, it -> randomMask))));
+                RoutingPlan namedMask = lab.mask(named), randomMask = lab.mask(lab.randomLike(named, random, false)),
+                        unnamedMask = lab.mask(lab.randomLike(named, random, true));
+                LOG.info("{}: task {}: masking its {} named experts, then as many random ones, then as many random unnamed ones", name, p.getKey(), named.size());
+                checks.add(new TaskCheck(p.getKey(), lab.perLayer(named), lab.correct(dev, lab.answers(dev, it -> namedMask)),
+                        lab.correct(dev, lab.answers(dev, it -> randomMask)), lab.correct(dev, lab.answers(dev, it -> unnamedMask))));
             }
             Map<String, boolean[]> steerBase = new LinkedHashMap<>();
             Map<String, Map<String, boolean[]>> steered = new LinkedHashMap<>();
@@ -234,12 +249,16 @@ public final class LabExperts {
                 .filter(e -> e.action() == SteeringFile.Action.PROMOTE).toList();
     }
 
-    /** As many experts per layer as {@code named} has, drawn uniformly from all of the layer's experts, as promote entries of strength 1. */
-    List<SteeringFile.Entry> randomLike(List<SteeringFile.Entry> named, Random random) {
+    /**
+     * As many experts per layer as {@code named} has, drawn uniformly from all of the layer's experts
+     * (or, with {@code excludeNamed}, from those not in {@code named}), as promote entries of strength 1.
+     */
+    List<SteeringFile.Entry> randomLike(List<SteeringFile.Entry> named, Random random, boolean excludeNamed) {
         List<SteeringFile.Entry> out = new ArrayList<>();
         for (int layer : info.moeLayers()) {
-            long n = named.stream().filter(e -> e.layer() == layer).count();
-            List<Integer> all = new ArrayList<>(IntStream.range(0, info.experts()).boxed().toList());
+            List<Integer> own = named.stream().filter(e -> e.layer() == layer).map(SteeringFile.Entry::expert).toList();
+            long n = own.size();
+            List<Integer> all = new ArrayList<>(IntStream.range(0, info.experts()).boxed().filter(x -> !excludeNamed || !own.contains(x)).toList());
             java.util.Collections.shuffle(all, random);
             all.subList(0, (int) n).stream().sorted().forEach(x -> out.add(new SteeringFile.Entry(layer, x, SteeringFile.Action.PROMOTE, 1)));
         }
@@ -299,11 +318,11 @@ public final class LabExperts {
         return out;
     }
 
-    /** Every dev item answered under its own task's mask (named or random). */
-    static boolean[] ownMasked(ModelRun r, boolean random) {
+    /** Every dev item answered under its own task's mask of kind {@code m}. */
+    static boolean[] ownMasked(ModelRun r, Mask m) {
         boolean[] out = new boolean[r.base().length];
         for (TaskCheck c : r.tasks()) {
-            boolean[] a = random ? c.random() : c.named();
+            boolean[] a = c.arm(m);
             for (int i = 0; i < out.length; i++) if (r.dev().get(i).equals(c.task())) out[i] = a[i];
         }
         return out;
@@ -337,8 +356,9 @@ public final class LabExperts {
                 files are written beside the run's output). **Causal check** on the in-distribution `dev` split
                 (400 items, 50 per task; greedy, exact match): every item answered with T's named experts masked at
                 every position (MoTE's expert mask, through the steer strategy), paired with the base on the same
-                items: on T's 50 items ("own") and on the other 350 ("others"). **Control**: as many experts per
-                layer drawn uniformly at random (fixed seed %d) and masked the same way. Per model the exact
+                items: on T's 50 items ("own") and on the other 350 ("others"). **Controls**: as many experts per
+                layer drawn uniformly at random (fixed seed %d) and masked the same way, once from all of the
+                layer's experts ("random") and once from the experts not named for T ("unnamed"). Per model the exact
                 McNemar p and Newcombe's paired 95%% interval; pooled over the two training seeds the exact
                 item-level sign-flip test and its interval. "All tasks, own" answers every dev item under its own
                 task's mask (400 pairs); "others" there is the mean over the eight masks (each item counted in seven).
@@ -366,14 +386,14 @@ public final class LabExperts {
                     seeds.size(), seeds.size() == 1 ? "" : "s", first.moeLayers(), first.experts(), first.topK()));
             s.append(summary(arch.getKey(), seeds));
             s.append("#### Causal check per task, pooled over seeds\n\n");
-            s.append("| task | named experts per layer (seed 1; seed 2) | base own | own, named masked | p | others, named masked | p | own, random masked | p | others, random masked |\n");
-            s.append("|---|---|---|---|---|---|---|---|---|---|\n");
+            s.append("| task | named experts per layer (seed 1; seed 2) | base own | own, named masked | p | others, named masked | p | own, random masked | p | others, random masked | own, unnamed masked | p | others, unnamed masked |\n");
+            s.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             List<String> tasks = seeds.getFirst().tasks().stream().map(TaskCheck::task).toList();
             for (int t = 0; t < tasks.size(); t++) {
                 String task = tasks.get(t);
                 int ti = t;
                 List<boolean[]> bOwn = new ArrayList<>(), nOwn = new ArrayList<>(), rOwn = new ArrayList<>(), bOth = new ArrayList<>(),
-                        nOth = new ArrayList<>(), rOth = new ArrayList<>();
+                        nOth = new ArrayList<>(), rOth = new ArrayList<>(), uOwn = new ArrayList<>(), uOth = new ArrayList<>();
                 for (ModelRun r : seeds) {
                     TaskCheck c = r.tasks().get(ti);
                     bOwn.add(pick(r.base(), r.dev(), task, true));
@@ -382,25 +402,28 @@ public final class LabExperts {
                     bOth.add(pick(r.base(), r.dev(), task, false));
                     nOth.add(pick(c.named(), r.dev(), task, false));
                     rOth.add(pick(c.random(), r.dev(), task, false));
+                    uOwn.add(pick(c.unnamed(), r.dev(), task, true));
+                    uOth.add(pick(c.unnamed(), r.dev(), task, false));
                 }
                 PooledComparison n = PooledComparison.of(bOwn, nOwn), no = PooledComparison.of(bOth, nOth), ra = PooledComparison.of(bOwn, rOwn),
-                        ro = PooledComparison.of(bOth, rOth);
+                        ro = PooledComparison.of(bOth, rOth), uo = PooledComparison.of(bOwn, uOwn), ut = PooledComparison.of(bOth, uOth);
                 double baseOwn = bOwn.stream().mapToDouble(LabExperts::acc).average().orElse(Double.NaN);
-                s.append(String.format(Locale.ROOT, "| %s | %s | %.1f%% | %s | %s | %s | %s | %s | %s | %s |%n", task,
+                s.append(String.format(Locale.ROOT, "| %s | %s | %.1f%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", task,
                         String.join("; ", seeds.stream().map(r -> Arrays.toString(r.tasks().get(ti).namedPerLayer())).toList()), baseOwn,
-                        pooled(n), p(n.p()), pooled(no), p(no.p()), pooled(ra), p(ra.p()), pooled(ro)));
+                        pooled(n), p(n.p()), pooled(no), p(no.p()), pooled(ra), p(ra.p()), pooled(ro), pooled(uo), p(uo.p()), pooled(ut)));
             }
             s.append("\n#### Causal check per model\n\n");
-            s.append("| model | task | base own | own, named masked: change [95% CI] | McNemar p | base others | others, named masked | McNemar p | own, random masked | McNemar p |\n");
-            s.append("|---|---|---|---|---|---|---|---|---|---|\n");
+            s.append("| model | task | base own | own, named masked: change [95% CI] | McNemar p | base others | others, named masked | McNemar p | own, random masked | McNemar p | own, unnamed masked | McNemar p |\n");
+            s.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             for (ModelRun r : seeds) {
                 for (TaskCheck c : r.tasks()) {
                     boolean[] bo = pick(r.base(), r.dev(), c.task(), true), bt = pick(r.base(), r.dev(), c.task(), false);
                     PairedComparison own = PairedComparison.of(bo, pick(c.named(), r.dev(), c.task(), true));
                     PairedComparison oth = PairedComparison.of(bt, pick(c.named(), r.dev(), c.task(), false));
                     PairedComparison rnd = PairedComparison.of(bo, pick(c.random(), r.dev(), c.task(), true));
-                    s.append(String.format(Locale.ROOT, "| %s | %s | %.1f%% | %s | %s | %.1f%% | %s | %s | %s | %s |%n", r.model(), c.task(), acc(bo), paired(own),
-                            p(own.mcnemarP()), acc(bt), paired(oth), p(oth.mcnemarP()), paired(rnd), p(rnd.mcnemarP())));
+                    PairedComparison unn = PairedComparison.of(bo, pick(c.unnamed(), r.dev(), c.task(), true));
+                    s.append(String.format(Locale.ROOT, "| %s | %s | %.1f%% | %s | %s | %.1f%% | %s | %s | %s | %s | %s | %s |%n", r.model(), c.task(), acc(bo), paired(own),
+                            p(own.mcnemarP()), acc(bt), paired(oth), p(oth.mcnemarP()), paired(rnd), p(rnd.mcnemarP()), paired(unn), p(unn.mcnemarP())));
                 }
             }
             s.append("\n#### Oracle steering (true task's named experts promoted), per model and pooled\n\n");
@@ -451,11 +474,16 @@ public final class LabExperts {
                 seeds.stream().map(r -> r.steered().get(arm.name()).get(split)).toList());
     }
 
-    /** The architecture's headline: own drop, others drop, random control, and the chosen oracle steering arm on untagged-dev. */
+    /** The architecture's headline: own drop, others drop, the random controls, and the chosen oracle steering arm on untagged-dev. */
     static String summary(String arch, List<ModelRun> seeds) {
-        PooledComparison own = PooledComparison.of(seeds.stream().map(ModelRun::base).toList(), seeds.stream().map(r -> ownMasked(r, false)).toList());
-        PooledComparison rnd = PooledComparison.of(seeds.stream().map(ModelRun::base).toList(), seeds.stream().map(r -> ownMasked(r, true)).toList());
-        double[] others = othersDrop(seeds, false), othersRandom = othersDrop(seeds, true);
+        List<boolean[]> base = seeds.stream().map(ModelRun::base).toList();
+        PooledComparison own = PooledComparison.of(base, seeds.stream().map(r -> ownMasked(r, Mask.NAMED)).toList());
+        PooledComparison rnd = PooledComparison.of(base, seeds.stream().map(r -> ownMasked(r, Mask.RANDOM)).toList());
+        PooledComparison unn = PooledComparison.of(base, seeds.stream().map(r -> ownMasked(r, Mask.UNNAMED)).toList());
+        // named against the unnamed control, item by item: is masking the named experts worse than masking as many others?
+        PooledComparison vsUnnamed = PooledComparison.of(seeds.stream().map(r -> ownMasked(r, Mask.UNNAMED)).toList(),
+                seeds.stream().map(r -> ownMasked(r, Mask.NAMED)).toList());
+        double[] others = othersDrop(seeds, Mask.NAMED), othersRandom = othersDrop(seeds, Mask.RANDOM), othersUnnamed = othersDrop(seeds, Mask.UNNAMED);
         Arm best = ARMS.getFirst();
         for (Arm a : ARMS) if (steerPooled(seeds, a, "untagged-dev").difference() > steerPooled(seeds, best, "untagged-dev").difference()) best = a;
         PooledComparison untagged = steerPooled(seeds, best, "untagged-dev"), tagged = steerPooled(seeds, best, "dev");
@@ -469,31 +497,74 @@ public final class LabExperts {
         s.append(String.format(Locale.ROOT, "| all tasks, own: as many random experts masked (control) | %s | %s (sign-flip) |%n", pooled(rnd), p(rnd.p())));
         s.append(String.format(Locale.ROOT, "| all tasks, others: random experts masked (mean; range) | %s (%s to %s) | |%n",
                 pts(othersRandom[0]), pts(othersRandom[1]), pts(othersRandom[2])));
+        s.append(String.format(Locale.ROOT, "| all tasks, own: as many random unnamed experts masked (control) | %s | %s (sign-flip) |%n", pooled(unn), p(unn.p())));
+        s.append(String.format(Locale.ROOT, "| all tasks, others: random unnamed experts masked (mean; range) | %s (%s to %s) | |%n",
+                pts(othersUnnamed[0]), pts(othersUnnamed[1]), pts(othersUnnamed[2])));
+        s.append(String.format(Locale.ROOT, "| all tasks, own: named masked against unnamed masked | %s | %s (sign-flip) |%n", pooled(vsUnnamed), p(vsUnnamed.p())));
         s.append(String.format(Locale.ROOT, "| untagged-dev, oracle steering (%s; chosen on untagged-dev) | %s, wrong→right %d, right→wrong %d | %s (sign-flip, before Holm) |%n",
                 best.name(), pooled(untagged), uwr, urw, p(untagged.p())));
         s.append(String.format(Locale.ROOT, "| dev (tagged), same steering | %s, wrong→right %d, right→wrong %d | %s (sign-flip) |%n%n", pooled(tagged), wr, rw, p(tagged.p())));
-        boolean causal = own.high() < 0 && own.difference() < 2 * Math.min(rnd.difference(), others[0]) && own.difference() <= -0.10;
+
+        boolean causal = own.high() < 0 && own.difference() <= -0.10;
+        boolean beyondOthers = vsUnnamed.high() < 0;
+        boolean specific = Math.abs(others[0]) <= 0.25 * Math.abs(own.difference());
+        String worst = worstOthers(seeds);
+        String verdict = !causal ? "No clear causal effect."
+                : !beyondOthers ? "Masking them hurts, but no more than masking as many experts not named for the task: no evidence that they are special."
+                : specific ? "Yes: they matter causally for their task, far more than for the other tasks, and more than as many other experts."
+                : "Yes for their own task, and more than as many other experts, but not specifically: masking them also costs the other tasks much.";
         s.append(String.format(Locale.ROOT, "**Do the named experts matter?** %s Masking each task's named experts changes its own accuracy by %s points "
-                        + "(p %s), the other tasks' by %s on average, and masking as many random experts changes the task's own accuracy by %s. ",
-                causal ? "Yes, causally and specifically." : own.high() < 0 ? "They matter, but not specifically to their task (see the others and the random control)."
-                        : "No clear causal effect.",
-                pts(own.difference()), p(own.p()), pts(others[0]), pts(rnd.difference())));
+                        + "(p %s); masking as many experts drawn from those not named for the task changes it by %s (named against that control: %s, p %s), "
+                        + "as many drawn from all experts by %s. The named masks change the other tasks' accuracy by %s points on average (%s to %s over tasks; "
+                        + "the most shared: %s). ",
+                verdict, pts(own.difference()), p(own.p()), pts(unn.difference()), pts(vsUnnamed.difference()), p(vsUnnamed.p()), pts(rnd.difference()),
+                pts(others[0]), pts(others[1]), pts(others[2]), worst));
         boolean helped = untagged.low() > 0;
         s.append(String.format(Locale.ROOT, "**Did oracle steering help on untagged?** %s The best of the four pre-registered arms (%s, chosen on the same split) "
-                        + "changes untagged-dev accuracy by %s points (%d wrong→right, %d right→wrong, p %s before Holm), and costs %d right answers on the tagged dev split (%d gained).%n%n",
-                helped ? "Yes, on dev (no test split could confirm it)." : "No measurable help.", best.name(), pts(untagged.difference()), uwr, urw, p(untagged.p()), rw, wr));
+                        + "changes untagged-dev accuracy by %s points (%d wrong→right, %d right→wrong, p %s before Holm); the same steering on the tagged dev split "
+                        + "turns %d right answers wrong (%d wrong ones right, %s points).%s%n%n",
+                helped ? "On dev, yes, modestly, with the true task given (no test split could confirm it), and at a clear in-distribution cost."
+                        : "No measurable help.", best.name(), pts(untagged.difference()), uwr, urw, p(untagged.p()), rw, wr, pts(tagged.difference()), topK(seeds)));
         return s.toString();
     }
 
+    /** What promoting every named expert (the top-k arms) did on the tagged dev split. */
+    static String topK(List<ModelRun> seeds) {
+        List<String> parts = new ArrayList<>();
+        for (Arm a : ARMS) {
+            if (a.perLayer() == 0) parts.add(a.name() + " " + pts(steerPooled(seeds, a, "dev").difference()));
+        }
+        return " Promoting all of a task's named experts (the top-k arms: where a layer has k named experts, every routed slot goes to them) changes tagged dev accuracy by "
+                + String.join(" and ", parts) + " points.";
+    }
+
+    /** The task whose named mask costs the other tasks most (seed-averaged), with that cost. */
+    static String worstOthers(List<ModelRun> seeds) {
+        String worst = null;
+        double most = Double.POSITIVE_INFINITY;
+        for (int t = 0; t < seeds.getFirst().tasks().size(); t++) {
+            double d = 0;
+            for (ModelRun r : seeds) {
+                TaskCheck c = r.tasks().get(t);
+                d += PairedComparison.of(pick(r.base(), r.dev(), c.task(), false), pick(c.named(), r.dev(), c.task(), false)).difference() / seeds.size();
+            }
+            if (d < most) {
+                most = d;
+                worst = seeds.getFirst().tasks().get(t).task();
+            }
+        }
+        return String.format(Locale.ROOT, "%s's experts, %s", worst, pts(most));
+    }
+
     /** Mean over tasks and seeds of the others' accuracy change under the task's mask; min and max over tasks (seed-averaged). */
-    static double[] othersDrop(List<ModelRun> seeds, boolean random) {
+    static double[] othersDrop(List<ModelRun> seeds, Mask m) {
         int tasks = seeds.getFirst().tasks().size();
         double sum = 0, min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
         for (int t = 0; t < tasks; t++) {
             double d = 0;
             for (ModelRun r : seeds) {
                 TaskCheck c = r.tasks().get(t);
-                d += PairedComparison.of(pick(r.base(), r.dev(), c.task(), false), pick(random ? c.random() : c.named(), r.dev(), c.task(), false)).difference();
+                d += PairedComparison.of(pick(r.base(), r.dev(), c.task(), false), pick(c.arm(m), r.dev(), c.task(), false)).difference();
             }
             d /= seeds.size();
             sum += d;

@@ -53,9 +53,13 @@ class LabExpertsTest {
             assertThat(lab.answers(rev, it -> none)).containsExactly(base);
 
             // the random control draws as many experts per layer as were named, the same ones for the same seed
-            List<SteeringFile.Entry> random = lab.randomLike(named, new Random(LabExperts.SEED));
+            List<SteeringFile.Entry> random = lab.randomLike(named, new Random(LabExperts.SEED), false);
             assertThat(lab.perLayer(random)).containsExactly(lab.perLayer(named));
-            assertThat(lab.randomLike(named, new Random(LabExperts.SEED))).isEqualTo(random);
+            assertThat(lab.randomLike(named, new Random(LabExperts.SEED), false)).isEqualTo(random);
+            // the unnamed control never draws a named expert
+            List<SteeringFile.Entry> unnamed = lab.randomLike(named, new Random(LabExperts.SEED), true);
+            assertThat(lab.perLayer(unnamed)).containsExactly(lab.perLayer(named));
+            assertThat(unnamed).noneMatch(u -> named.stream().anyMatch(e -> e.layer() == u.layer() && e.expert() == u.expert()));
         }
     }
 
