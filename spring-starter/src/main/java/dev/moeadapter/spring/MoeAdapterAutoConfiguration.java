@@ -17,6 +17,7 @@ import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.UnsupportedModelException;
 import dev.moeadapter.serving.AdaptationRegistry;
+import dev.moeadapter.steering.SteeringDirectory;
 import dev.moeadapter.serving.ServingConfigException;
 import dev.moeadapter.serving.admission.Admission;
 import dev.moeadapter.serving.cache.CaffeineResultCache;
@@ -245,6 +246,21 @@ public class MoeAdapterAutoConfiguration {
     /** The application's registry; without one (no actuator metrics) meters go to Micrometer's empty global registry. */
     private static MeterRegistry meters(ObjectProvider<MeterRegistry> meters) {
         return meters.getIfAvailable(() -> Metrics.globalRegistry);
+    }
+
+    /** The steering directory of {@code steer} arms, when the steering module is on the classpath and it is set. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(SteeringDirectory.class)
+    @ConditionalOnProperty(prefix = "moe.adapter", name = "steering-directory")
+    static class Steering {
+        @Bean
+        @ConditionalOnMissingBean
+        SteeringDirectory steeringDirectory(MoeAdapterProperties props) {
+            if (!java.nio.file.Files.isDirectory(props.steeringDirectory())) {
+                throw new IllegalStateException("moe.adapter.steering-directory: no directory " + props.steeringDirectory());
+            }
+            return new SteeringDirectory(props.steeringDirectory());
+        }
     }
 
     /**

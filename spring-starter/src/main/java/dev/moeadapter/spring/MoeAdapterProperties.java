@@ -41,6 +41,8 @@ import java.util.List;
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  * @param c3po C3PO (with the c3po module on the classpath and a reference set named)
+ * @param steeringDirectory where the steering files that a {@code steer} arm's {@code file} setting
+ *                          names are read from (by name only; unset: the setting is refused)
  * @param callerHeader the request header whose value (a user or tenant id) names the caller: it keeps a
  *                     caller on one arm of a policy (the arm is chosen by hashing it) and is what the
  *                     rate limit counts by. Read only on requests from {@code security.trusted-proxies}
@@ -72,6 +74,7 @@ public record MoeAdapterProperties(
         @DefaultValue @Valid Sampling sampling,
         @DefaultValue @Valid Limits limits,
         @DefaultValue @Valid C3po c3po,
+        Path steeringDirectory,
         @DefaultValue("X-Caller-Id") @NotBlank String callerHeader,
         String defaultPolicy,
         @DefaultValue List<@NotBlank String> selectablePolicies,

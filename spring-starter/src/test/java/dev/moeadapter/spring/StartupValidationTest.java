@@ -151,7 +151,7 @@ class StartupValidationTest {
             assertThat(ctx).hasSingleBean(Model.class).hasSingleBean(SessionPool.class)
                     .hasSingleBean(PolicyRouter.class).hasSingleBean(ResultCache.class).hasBean("moeAdapterHealthIndicator");
             AdaptationRegistry registry = ctx.getBean(AdaptationRegistry.class);
-            assertThat(registry.names()).containsExactly("none", "rerouting", "scmoe");
+            assertThat(registry.names()).containsExactly("none", "rerouting", "scmoe", "steer");
             assertThat(registry.get("scmoe")).isInstanceOf(ScmoeStrategy.class);
             assertThat(registry.get("rerouting")).isInstanceOf(ReroutingStrategy.class);
             assertThat(registry.unavailable()).containsOnlyKeys("c3po");
@@ -172,7 +172,7 @@ class StartupValidationTest {
         runner.withPropertyValues(base).withPropertyValues("moe.adapter.c3po.reference-set=" + refs, "moe.adapter.c3po.algorithm=kr")
                 .run(ctx -> {
                     assertThat(ctx).hasNotFailed();
-                    assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "rerouting", "scmoe");
+                    assertThat(ctx.getBean(AdaptationRegistry.class).names()).containsExactly("c3po", "none", "rerouting", "scmoe", "steer");
                     C3poStrategy c3po = (C3poStrategy) ctx.getBean(AdaptationRegistry.class).get("c3po");
                     assertThat(c3po.settings().algorithm()).isInstanceOf(Algorithm.KernelRegression.class);
                     assertThat(c3po.settings().lossTokens()).as("the method's own default").isEqualTo(C3poSettings.DEFAULTS.lossTokens());

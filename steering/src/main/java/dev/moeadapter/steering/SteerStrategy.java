@@ -3,6 +3,7 @@ package dev.moeadapter.steering;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.ModelRequirements;
+import dev.moeadapter.core.adaptation.SettingsSchema;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.ModelInfo;
@@ -25,9 +26,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * Steering: named experts promoted or suppressed by SteerMoE's rule, boosted by a fixed logit
@@ -37,14 +36,8 @@ import java.util.regex.Pattern;
  * bit for bit as plain generation.
  */
 public final class SteerStrategy implements AdaptationStrategy {
-    /** The names {@link #withSettings} reads. */
-    public static final Set<String> SETTINGS = Set.of("file", "promote", "suppress", "boost", "mask", "epsilon", "boost-by", "top-p");
     /** Every edit it makes (steer, delta, mask, top-p) means the same in every gating family; hash-routed layers have no router. */
     public static final ModelRequirements REQUIREMENTS = ModelRequirements.routerEdits("steer");
-    /** A steering file is named, not given as a path: it must lie in the configured steering directory. */
-    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}");
-    private static final Pattern EXPERT_LIST = Pattern.compile("\\s*(\\d{1,6}:\\d{1,6}(\\s*[,\\s]\\s*\\d{1,6}:\\d{1,6})*)?\\s*");
-    private static final int MAX_LIST_LENGTH = 1 << 16;
     /** The largest steering file read, so that a file cannot exhaust memory. */
     private static final long MAX_FILE_BYTES = 8L << 20;
 
@@ -87,31 +80,25 @@ public final class SteerStrategy implements AdaptationStrategy {
      */
     @Override
     public SteerStrategy withSettings(StrategySettings s) {
-        if (s.isEmpty()) {
+        SettingsSchema.Values v = SteeringSettings.SCHEMA.parse(s);
+        if (v.isEmpty()) {
             return this;
         }
-        s.requireOnly("steer", SETTINGS);
         List<SteeringFile.Entry> entries = new ArrayList<>(settings.entries());
-        String file = s.stringValue("file", null);
-        if (file != null) {
+        String file = v.text("file", "");
+        if (!file.isEmpty()) {
             entries = new ArrayList<>(readFile(file));
         }
         for (SteeringFile.Action a : SteeringFile.Action.values()) {
-            String list = s.stringValue(a.label(), null);
-            if (list != null) {
-                entries.addAll(parseList(a, list));
-            }
+            entries.addAll(parseList(a, v.text(a.label(), "")));
         }
-        return new SteerStrategy(new SteeringSettings(entries, s.floatValue("epsilon", settings.epsilon()),
-                s.floatValue("boost-by", settings.boost()), s.floatValue("top-p", settings.topP())), directory);
+        return new SteerStrategy(new SteeringSettings(entries, (float) v.number("epsilon", settings.epsilon()),
+                (float) v.number("boost-by", settings.boost()), (float) v.number("top-p", settings.topP())), directory);
     }
 
     private List<SteeringFile.Entry> readFile(String name) {
         if (directory == null) {
-            throw new InvalidRequestException("steer setting 'file': no steering directory is configured");
-        }
-        if (!FILE_NAME.matcher(name).matches()) {
-            throw new InvalidRequestException("steer setting 'file' must name a file of the steering directory (letters, digits, '.', '_', '-'), got '" + name + "'");
+            throw new InvalidRequestException("steer setting 'file': no steering directory is configured (moe.adapter.steering-directory)");
         }
         Path path = directory.resolve(name);
         try {
@@ -126,12 +113,8 @@ public final class SteerStrategy implements AdaptationStrategy {
         }
     }
 
+    /** A list the schema accepted: {@code layer:expert} pairs, strength 1. */
     private static List<SteeringFile.Entry> parseList(SteeringFile.Action action, String list) {
-        String name = action.label();
-        if (list.length() > MAX_LIST_LENGTH || !EXPERT_LIST.matcher(list).matches()) {
-            throw new InvalidRequestException("steer setting '" + name + "' must list layer:expert pairs separated by commas or spaces, e.g. '3:5, 3:7', got '"
-                    + (list.length() > 80 ? list.substring(0, 80) + "…" : list) + "'");
-        }
         List<SteeringFile.Entry> entries = new ArrayList<>();
         for (String pair : list.trim().split("\\s*[,\\s]\\s*")) {
             if (!pair.isEmpty()) {

@@ -110,14 +110,24 @@ class SteerStrategyTest {
     }
 
     @Test
+    void serviceLoaderFindsTheSteerPlugInWithItsSchema() {
+        var provider = dev.moeadapter.core.adaptation.AdaptationProvider.named("steer").orElseThrow();
+        assertThat(provider.schema().names()).containsExactly("file", "promote", "suppress", "boost", "mask", "epsilon", "boost-by", "top-p");
+        assertThat(provider.schema().spec("epsilon").defaultValue()).isEqualTo(SteeringSettings.DEFAULTS.epsilon());
+        assertThat(provider.requirements(StrategySettings.NONE).sequences()).isEqualTo(1);
+    }
+
+    @Test
     void badSettingsAreRefusedNamingTheSetting(@TempDir Path dir) throws Exception {
         Model m = TestModels.olmoe();
         assertThatThrownBy(() -> steer(Map.of("promote", "1-2"), dir)).isInstanceOf(InvalidRequestException.class).hasMessageContaining("'promote'");
         assertThatThrownBy(() -> steer(Map.of("promote", "0:1", "suppress", "0:1"), dir)).hasMessageContaining("steered twice");
         assertThatThrownBy(() -> steer(Map.of("top-p", 0), dir)).hasMessageContaining("'top-p'");
         assertThatThrownBy(() -> steer(Map.of("epsilon", 1e9), dir)).hasMessageContaining("'epsilon'");
+        assertThatThrownBy(() -> steer(Map.of("promote", "0:1" + " ".repeat(100_000) + "x"), dir)).hasMessageContaining("'promote'");
+        assertThat(steer(Map.of("promote", " 0:1 , 0:2  1:3 ", "mask", ""), dir).settings().entries()).hasSize(3);
         assertThatThrownBy(() -> steer(Map.of("alpha", 1), dir)).hasMessageContaining("unknown steer setting 'alpha'");
-        assertThatThrownBy(() -> steer(Map.of("file", "../etc/passwd"), dir)).hasMessageContaining("'file' must name a file of the steering directory");
+        assertThatThrownBy(() -> steer(Map.of("file", "../etc/passwd"), dir)).hasMessageContaining("'file' must be NAME of a file in moe.adapter.steering-directory, got");
         assertThatThrownBy(() -> steer(Map.of("file", "absent.tsv"), dir)).hasMessageContaining("no steering file 'absent.tsv'");
         assertThatThrownBy(() -> steer(Map.of("file", "x.tsv"), null)).hasMessageContaining("no steering directory");
         Files.writeString(dir.resolve("bad.tsv"), "layer\texpert\taction\tstrength\n0\t1\tpush\t1\n");

@@ -176,7 +176,7 @@ public record SettingSpec(String name, Type type, Range range, List<String> choi
             }
             case TEXT -> {
                 if (!(raw instanceof CharSequence) || !pattern.matcher(text).matches()) {
-                    throw refuse(method, "must be " + words(List.of(format.split(" \\| "))) + " (e.g. " + defaultText() + ")", raw);
+                    throw refuse(method, "must be " + words(List.of(format.split(" \\| "))) + (defaultText().isEmpty() ? "" : " (e.g. " + defaultText() + ")"), raw);
                 }
                 yield text;
             }

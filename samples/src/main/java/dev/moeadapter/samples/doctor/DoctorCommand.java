@@ -1,11 +1,9 @@
 package dev.moeadapter.samples.doctor;
 
-import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.ModelRequirements;
-import dev.moeadapter.core.adaptation.PlainGeneration;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.doctor.Doctor;
-import dev.moeadapter.rerouting.ReroutingSettings;
-import dev.moeadapter.scmoe.ScmoeStrategy;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -20,8 +18,24 @@ public final class DoctorCommand {
      * Every method, at its default settings, plus each setting that changes what a method needs of
      * a model (rerouting's loss window). The README's methods table is held to these.
      */
-    public static final List<ModelRequirements> METHODS = List.of(new PlainGeneration().requirements(), ScmoeStrategy.REQUIREMENTS,
-            ReroutingSettings.DEFAULTS.requirements(), ReroutingSettings.DEFAULTS.withWindow(64).requirements(), C3poStrategy.REQUIREMENTS);
+    /**
+     * What each adaptation on the class path needs with its default settings (the plug-ins' own
+     * statement), plain generation first, and rerouting with a loss window besides.
+     */
+    public static final List<ModelRequirements> METHODS = methods();
+
+    private static List<ModelRequirements> methods() {
+        List<ModelRequirements> all = new java.util.ArrayList<>();
+        List<AdaptationProvider> providers = AdaptationProvider.all().stream()
+                .sorted(java.util.Comparator.comparing((AdaptationProvider p) -> !p.name().equals("none")).thenComparing(AdaptationProvider::name)).toList();
+        for (AdaptationProvider p : providers) {
+            all.add(p.requirements(StrategySettings.NONE).model());
+            if (p.name().equals("rerouting")) {
+                all.add(p.requirements(StrategySettings.of(java.util.Map.of("window", 64))).model());
+            }
+        }
+        return List.copyOf(all);
+    }
 
     private DoctorCommand() {}
 

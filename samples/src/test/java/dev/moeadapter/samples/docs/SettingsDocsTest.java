@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SettingsDocsTest {
     @Test
     void serviceLoaderFindsEveryMethodModulesProvider() {
-        assertThat(AdaptationProvider.all()).extracting(AdaptationProvider::name).containsExactly("c3po", "none", "rerouting", "scmoe");
+        assertThat(AdaptationProvider.all()).extracting(AdaptationProvider::name).containsExactly("c3po", "none", "rerouting", "scmoe", "steer");
     }
 
     @Test

@@ -136,11 +136,12 @@ class MethodsTableTest {
     void theDoctorPrintsEachMethodsVerdictWithTheReason() {
         List<Verdict> verdicts = Doctor.examine(TestModels.byName("lfm2moe").path(), DoctorCommand.METHODS);
         List<Verdict> methods = verdicts.subList(verdicts.size() - DoctorCommand.METHODS.size(), verdicts.size());
-        assertThat(methods).extracting(Verdict::check).containsExactly("method none", "method scmoe", "method rerouting",
-                "method rerouting with a loss window", "method c3po");
-        assertThat(methods).extracting(Verdict::status).containsExactly(Status.PASS, Status.PASS, Status.PASS, Status.REFUSED, Status.REFUSED);
+        assertThat(methods).extracting(Verdict::check).containsExactly("method none", "method c3po", "method rerouting",
+                "method rerouting with a loss window", "method scmoe", "method steer");
+        assertThat(methods).extracting(Verdict::status).containsExactly(Status.PASS, Status.REFUSED, Status.PASS, Status.REFUSED, Status.PASS,
+                Status.PASS);
         assertThat(methods.get(3).detail()).contains("hybrid memory (lfm2moe)");
-        assertThat(methods.get(4).detail()).contains("c3po needs softmax gating on every MoE layer")
+        assertThat(methods.get(1).detail()).contains("c3po needs softmax gating on every MoE layer")
                 .contains("layer 1 uses sigmoid gating with a selection bias");
         assertThat(verdicts).filteredOn(v -> !methods.contains(v)).allSatisfy(v -> assertThat(v.status()).isEqualTo(Status.PASS));
     }
