@@ -31,8 +31,26 @@ class EveryArmTest extends RunningService {
         r.add("moe.adapter.c3po.algorithm", () -> "kr");
         r.add("moe.adapter.default-policy", () -> "every");
         r.add("moe.adapter.policies.every.allow-override", () -> "true");
-        for (String arm : List.of("none", "scmoe", "rerouting", "c3po")) {
+        for (String arm : List.of("none", "scmoe", "rerouting", "c3po", "steer")) {
             r.add("moe.adapter.policies.every.arms." + arm + ".adaptation", () -> arm);
+        }
+        r.add("moe.adapter.steering-directory", () -> steeringDirectory().toString());
+        r.add("moe.adapter.policies.every.arms.steer.settings.file", () -> "toward.tsv");
+    }
+
+    /** The steered expert: promoted on MoE layer 0 by the steer arm's file. */
+    private static final int PROMOTED = 3;
+
+    private static Path steeringDirectory() {
+        try {
+            Path dir = Files.createTempDirectory("every-arm-steering");
+            dir.toFile().deleteOnExit();
+            Files.writeString(dir.resolve("toward.tsv"), "# toward expert " + PROMOTED + "\nlayer\texpert\taction\tstrength\n0\t" + PROMOTED
+                    + "\tpromote\t1\n");
+            dir.resolve("toward.tsv").toFile().deleteOnExit();
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -52,8 +70,29 @@ class EveryArmTest extends RunningService {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void theSteerArmsFileLeadsEveryTokenWithItsExpertAsTheRoutingTraceShows() throws Exception {
+        HttpResponse<String> r = post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"arm\":\"steer\",\"routing_trace\":{}}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        DecodedTrace t = DecodedTrace.of(json(r.body()).get("routing_trace"));
+        int layer0 = t.layers().indexOf(0);
+        assertThat(t.tokens()).isGreaterThan(6);
+        for (int pos = t.firstToken(); pos < t.firstToken() + t.tokens(); pos++) {
+            assertThat(t.experts(pos, layer0)[0]).as("position %d", pos).isEqualTo(PROMOTED);
+        }
+        HttpResponse<String> plain = post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"arm\":\"none\",\"routing_trace\":{}}");
+        DecodedTrace p = DecodedTrace.of(json(plain.body()).get("routing_trace"));
+        assertThat(java.util.stream.IntStream.range(p.firstToken(), p.firstToken() + p.tokens())
+                .filter(pos -> p.experts(pos, p.layers().indexOf(0))[0] != PROMOTED).count())
+                .as("the model alone does not lead with it everywhere").isPositive();
+        // a request's own steering, where the policy allows overrides: a file outside the directory is refused by name
+        HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"hi\",\"arm\":\"steer\",\"settings\":{\"file\":\"../x\"}}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("'file'");
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"none", "scmoe", "rerouting", "c3po"})
+    @ValueSource(strings = {"none", "scmoe", "rerouting", "c3po", "steer"})
     void everyEndpointAnswersPlainAndStreamedWithTheArm(String arm) throws Exception {
         String nativeBody = "{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"arm\":\"" + arm + "\"";
         HttpResponse<String> plain = post("/v1/moe/generate", nativeBody + "}");
