@@ -367,10 +367,11 @@ bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32
     return changed;
 }
 
-// Top-p over the selected experts: the fewest (largest first) whose share of the selected weight
-// reaches p keep their weights, the rest get 0; where the layer renormalises, the kept weights are
-// scaled back to the selected total, so the output keeps the model's scale.
-bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm) {
+// Top-p over the selected experts: the fewest (largest first) whose probability mass reaches p keep
+// their weights, the rest get 0. Where the weights are softmax probabilities over all experts (no
+// renormalisation) the mass is theirs; elsewhere it is the share of the selected weight. Where the
+// layer renormalises, the kept weights are scaled back to the selected total (the model's scale).
+bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm, bool absolute) {
     auto at = [&](int j) -> float & { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); };
     int order[64];
     if (k > 64) return false;
@@ -383,7 +384,8 @@ bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm) {
     std::sort(order, order + k, [&](int a, int b) { return at(a) > at(b) || (at(a) == at(b) && a < b); });
     double kept = 0.0;
     int n_keep = 0;
-    while (n_keep < k && kept < p * total) kept += at(order[n_keep++]);
+    const double target = absolute ? p : p * total;
+    while (n_keep < k && kept < target) kept += at(order[n_keep++]);
     if (n_keep == k) return false;
     for (int i = n_keep; i < k; i++) at(order[i]) = 0.0f;
     if (renorm && kept > 0.0)
@@ -391,8 +393,8 @@ bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm) {
     return true;
 }
 
-bool edit_final_weights(const Edit &e, float *w, size_t stride, int k, bool renorm) {
-    if (e.kind == MAE_EDIT_TOP_P) return keep_top_p(e.vec[0], w, stride, k, renorm);
+bool edit_final_weights(const Edit &e, float *w, size_t stride, int k, const LayerRouting &lr) {
+    if (e.kind == MAE_EDIT_TOP_P) return keep_top_p(e.vec[0], w, stride, k, lr.renorm, !lr.renorm && lr.gating == MAE_GATING_SOFTMAX);
     if (e.kind != MAE_EDIT_SCALE_WEIGHTS) return false;
     for (int j = 0; j < k; j++) *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) *= e.vec[j];
     return true;
@@ -542,8 +544,8 @@ void do_raw_weights(mae_session *s, ggml_tensor *t, int layer) {
 void do_final_weights(mae_session *s, ggml_tensor *t, int layer) {
     WeightsLayout w;
     if (!weights_layout(s, t, w)) return;
-    const bool renorm = s->m->routing[layer].renorm;
-    edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t) { return edit_final_weights(e, row, w.nb_j, (int)w.k, renorm); });
+    const LayerRouting &lr = s->m->routing[layer];
+    edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t) { return edit_final_weights(e, row, w.nb_j, (int)w.k, lr); });
 }
 
 void trace_weights(mae_session *s, ggml_tensor *t, int layer) {

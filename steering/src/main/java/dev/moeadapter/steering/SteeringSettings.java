@@ -18,8 +18,8 @@ import java.util.Set;
  * @param epsilon SteerMoE's ε: a promoted expert's router score becomes the token's best + ε, a
  *                suppressed one's the worst − ε (times the entry's strength)
  * @param boost   RICE's fixed boost: the logit added to a boosted expert (times the entry's strength)
- * @param topP    dynamic expert count: of the selected experts, the fewest whose share of the
- *                selected weight reaches p answer (1 = all of them, no edit)
+ * @param topP    dynamic expert count: of the selected experts, the fewest whose probability mass
+ *                reaches p answer (1 = all of them, no edit; {@code RouterEdit.TopP})
  */
 public record SteeringSettings(List<SteeringFile.Entry> entries, float epsilon, float boost, float topP) {
     public static final float MAX_EPSILON = 10f, MAX_BOOST = 20f;
@@ -50,7 +50,7 @@ public record SteeringSettings(List<SteeringFile.Entry> entries, float epsilon, 
             SettingSpec.number("boost-by", Range.closed(0, MAX_BOOST), DEFAULTS_BOOST,
                     "The logit a boosted expert gets added (times its strength in a file)."),
             SettingSpec.number("top-p", Range.above(0, 1), DEFAULTS_TOP_P,
-                    "Dynamic expert count: of the selected experts, the fewest whose share of the selected weight reaches p answer (1 = all)."));
+                    "Dynamic expert count: of the selected experts, the fewest whose probability mass reaches p answer (1 = all)."));
 
     public SteeringSettings {
         entries = List.copyOf(Objects.requireNonNull(entries, "entries"));

@@ -292,9 +292,11 @@ public sealed interface RouterEdit {
 
     /**
      * Dynamic expert count (top-p routing), per token: of the experts the model selected, the fewest,
-     * largest weight first, whose share of the selected weight reaches {@code p} keep their weights
-     * and the rest get 0 (the weight lever, so it cannot use more experts than the model selects);
-     * where the model renormalises, the kept weights are scaled back to the selected total.
+     * largest weight first, whose probability mass reaches {@code p} keep their weights and the rest
+     * get 0 (the weight lever, so it cannot use more experts than the model selects). The mass is the
+     * weights' own where they are softmax probabilities over all experts (OLMoE: if the selected
+     * experts hold less than p, all stay), else their share of the selected weight; where the model
+     * renormalises, the kept weights are scaled back to the selected total.
      */
     record TopP(int layer, float p, PositionRange positions) implements RouterEdit {
         /** The most experts per token the native top-p handles. */
