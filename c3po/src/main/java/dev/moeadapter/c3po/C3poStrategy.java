@@ -9,7 +9,7 @@ import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Gating;
 import dev.moeadapter.core.engine.ModelInfo;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -117,7 +117,7 @@ public final class C3poStrategy implements AdaptationStrategy {
     }
 
     @Override
-    public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+    public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         long t0 = System.nanoTime();
         try {
             Adaptation a;
@@ -138,7 +138,7 @@ public final class C3poStrategy implements AdaptationStrategy {
      * (routed plainly) and, unless C3PO degraded to the base model, a plan that replaces the critical
      * layers' router distribution by the optimised pathway from the last prompt token on.
      */
-    public Adaptation adapt(Session session, int[] prompt, CancellationToken cancel) {
+    public Adaptation adapt(DecodeLane session, int[] prompt, CancellationToken cancel) {
         long t0 = System.nanoTime();
         checkModel(session.model().info());
         if (prompt.length == 0) {
@@ -178,7 +178,7 @@ public final class C3poStrategy implements AdaptationStrategy {
     }
 
     /** Probes the prompt, finds its neighbours and optimises the pathway; leaves the prompt's prefix in the answer's sequence. */
-    private Adaptation findPathway(Session session, int[] prompt, String label, CancellationToken cancel, long t0) {
+    private Adaptation findPathway(DecodeLane session, int[] prompt, String label, CancellationToken cancel, long t0) {
         int last = prompt.length - 1;
         PromptProbe.Result probe = PromptProbe.run(session, PROBE, prompt, embedder.usesHiddenState(), cancel);
         if (last > 0) {
@@ -213,7 +213,7 @@ public final class C3poStrategy implements AdaptationStrategy {
         }
     }
 
-    private static void prefillPlain(Session session, int[] tokens, CancellationToken cancel) {
+    private static void prefillPlain(DecodeLane session, int[] tokens, CancellationToken cancel) {
         for (int start = 0; start < tokens.length; start += session.batchSize()) {
             if (cancel.isCancelled()) {
                 throw new CancelledException("cancelled during prefill");

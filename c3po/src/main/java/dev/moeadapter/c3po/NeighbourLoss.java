@@ -3,7 +3,7 @@ package dev.moeadapter.c3po;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -24,7 +24,7 @@ import java.util.List;
  * prefix's KV cells (copied once), all in one batch, and the scored positions are removed afterwards.
  */
 final class NeighbourLoss {
-    private final Session session;
+    private final DecodeLane session;
     private final CriticalRegion region;
     private final int first, slots, count;
     private final int[][] prompts, targets;
@@ -38,7 +38,7 @@ final class NeighbourLoss {
      * @param firstSequence neighbours use sequences from here on: neighbour i's prefix lives in
      *                      {@code firstSequence + i·slots}, its candidate copies right after it
      */
-    NeighbourLoss(Session session, ReferenceSet refs, List<Neighbour> neighbours, CriticalRegion region, int lossTokens,
+    NeighbourLoss(DecodeLane session, ReferenceSet refs, List<Neighbour> neighbours, CriticalRegion region, int lossTokens,
                   Injection injection, int firstSequence, CancellationToken cancel) {
         this.session = session;
         this.injection = injection;

@@ -1,6 +1,6 @@
 package dev.moeadapter.c3po;
 
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.optim.SpsaDescent;
 
@@ -29,7 +29,7 @@ final class PathwaySearch {
      * @param neighbourSequence first session sequence the neighbour loss may use (sequences below it
      *                          are left alone)
      */
-    Outcome search(Session session, CriticalRegion region, NeighbourSearch.Result found, int neighbourSequence, CancellationToken cancel) {
+    Outcome search(DecodeLane session, CriticalRegion region, NeighbourSearch.Result found, int neighbourSequence, CancellationToken cancel) {
         if (settings.algorithm() instanceof Algorithm.ModeFinding mode) {
             return modeFinding(mode, region, found.duplicates());
         }

@@ -5,7 +5,7 @@ import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 
 /**
  * Plain decoding of a sequence that already holds the prompt except its last token: the prefix's
@@ -13,10 +13,10 @@ import dev.moeadapter.core.engine.Session;
  * decoded, under the sequence's routing plan.
  */
 final class PrefixedDecoding implements DecodingScheme {
-    private final Session session;
+    private final DecodeLane session;
     private final int sequence;
 
-    PrefixedDecoding(Session session, int sequence) {
+    PrefixedDecoding(DecodeLane session, int sequence) {
         this.session = session;
         this.sequence = sequence;
     }

@@ -2,7 +2,7 @@ package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.engine.Batch;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
@@ -31,7 +31,7 @@ public final class PromptProbe {
 
     private PromptProbe() {}
 
-    public static Result run(Session session, int sequence, int[] prompt, boolean hiddenState, CancellationToken cancel) {
+    public static Result run(DecodeLane session, int sequence, int[] prompt, boolean hiddenState, CancellationToken cancel) {
         List<Integer> moeLayers = session.model().info().moeLayers();
         int experts = session.model().info().experts();
         int last = prompt.length - 1;

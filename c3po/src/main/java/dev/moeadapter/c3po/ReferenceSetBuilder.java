@@ -2,7 +2,7 @@ package dev.moeadapter.c3po;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Model;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -48,7 +48,7 @@ public final class ReferenceSetBuilder {
     }
 
     private final Model model;
-    private final Session session;
+    private final DecodeLane session;
     private final Embedder embedder;
     private final int answerTokens;
     private final int progressEvery;
@@ -57,7 +57,7 @@ public final class ReferenceSetBuilder {
      * @param answerTokens  answer tokens stored per reference (the neighbour loss scores up to this many)
      * @param progressEvery log progress after this many prompts
      */
-    public ReferenceSetBuilder(Model model, Session session, Embedder embedder, int answerTokens, int progressEvery) {
+    public ReferenceSetBuilder(Model model, DecodeLane session, Embedder embedder, int answerTokens, int progressEvery) {
         this.model = Objects.requireNonNull(model, "model");
         this.session = Objects.requireNonNull(session, "session");
         this.embedder = Objects.requireNonNull(embedder, "embedder");

@@ -1,5 +1,6 @@
 package dev.moeadapter.it;
 
+import dev.moeadapter.core.engine.DecodeLane;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
@@ -8,7 +9,6 @@ import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.PlainGeneration;
-import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -155,7 +155,7 @@ class SecurityTest extends RunningService {
         }
 
         @Override
-        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             runs.incrementAndGet();
             return plain.generate(session, request, listener, cancel);
         }

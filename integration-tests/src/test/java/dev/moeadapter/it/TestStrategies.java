@@ -1,10 +1,10 @@
 package dev.moeadapter.it;
 
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.RoutingViews;
-import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -64,7 +64,7 @@ class TestStrategies {
         }
 
         @Override
-        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             long t0 = System.nanoTime();
             started.countDown();
             while (!cancel.isCancelled() && System.nanoTime() - t0 < 60_000_000_000L) {
@@ -117,7 +117,7 @@ class TestStrategies {
         }
 
         @Override
-        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             AtomicInteger seen = new AtomicInteger();
             try {
                 result = plain.generate(session, request, (token, text) -> {
@@ -159,7 +159,7 @@ class TestStrategies {
         }
 
         @Override
-        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             throw new InvalidRequestException("refusing: this prompt does not suit the arm's settings");
         }
     }
@@ -177,7 +177,7 @@ class TestStrategies {
         }
 
         @Override
-        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             throw new OutOfMemoryError("crashing: simulated");
         }
     }
@@ -204,7 +204,7 @@ class TestStrategies {
         }
 
         @Override
-        public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             calls.incrementAndGet();
             if (failing) {
                 throw new IllegalStateException("flaky adaptation failed");

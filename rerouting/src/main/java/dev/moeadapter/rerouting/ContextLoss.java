@@ -2,7 +2,7 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.engine.Batch;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.routing.RoutingPlan;
 
@@ -17,9 +17,9 @@ import java.util.List;
  * per decode, so each decode is one large batch; the NLL is read natively, row by row.
  */
 final class ContextLoss {
-    private final Session session;
+    private final DecodeLane session;
 
-    ContextLoss(Session session) {
+    ContextLoss(DecodeLane session) {
         this.session = session;
     }
 

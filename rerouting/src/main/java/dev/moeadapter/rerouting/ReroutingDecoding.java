@@ -5,7 +5,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Sampler;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
 import dev.moeadapter.core.optim.SpsaDescent;
@@ -44,7 +44,7 @@ public final class ReroutingDecoding implements DecodingScheme {
     private static final int ANSWER = 0;
     private static final int FIRST_PROBE = 1;
 
-    private final Session session;
+    private final DecodeLane session;
     private final ReroutingSettings settings;
     private final CancellationToken cancel;
     private final ResultCache cache;
@@ -60,12 +60,12 @@ public final class ReroutingDecoding implements DecodingScheme {
     private int last;
     private boolean reused;
 
-    public ReroutingDecoding(Session session, ReroutingSettings settings, CancellationToken cancel) {
+    public ReroutingDecoding(DecodeLane session, ReroutingSettings settings, CancellationToken cancel) {
         this(session, settings, cancel, ResultCache.NONE);
     }
 
     /** @param cache keeps the outcome of the prefill round per prompt and settings */
-    public ReroutingDecoding(Session session, ReroutingSettings settings, CancellationToken cancel, ResultCache cache) {
+    public ReroutingDecoding(DecodeLane session, ReroutingSettings settings, CancellationToken cancel, ResultCache cache) {
         if (session.sequences() < settings.sequencesNeeded()) {
             throw new InvalidRequestException("rerouting with q = " + settings.gains().directions() + " needs "
                     + settings.sequencesNeeded() + " sequences per session (the answer, the context under the current deltas and 2q perturbed copies); this session has "

@@ -4,7 +4,7 @@ import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.StrategySettings;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -57,7 +57,7 @@ public final class ReroutingStrategy implements AdaptationStrategy {
     }
 
     @Override
-    public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+    public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         ReroutingDecoding scheme = new ReroutingDecoding(session, settings, cancel, cache);
         try {
             return new Generator(session, scheme).generate(request, listener, cancel);

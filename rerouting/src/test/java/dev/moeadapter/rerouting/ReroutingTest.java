@@ -1,5 +1,6 @@
 package dev.moeadapter.rerouting;
 
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.CountingResultCache;
 import dev.moeadapter.core.adaptation.PlainGeneration;
@@ -39,7 +40,7 @@ class ReroutingTest {
         return m.newSession(new SessionParams(2048, 256, 10, 1, 1));
     }
 
-    private static GenerationResult generate(Session s, ReroutingSettings settings, GenerationRequest req) {
+    private static GenerationResult generate(DecodeLane s, ReroutingSettings settings, GenerationRequest req) {
         return new ReroutingStrategy(settings).generate(s, req, TokenListener.NONE, new CancellationToken());
     }
 

@@ -4,7 +4,7 @@ import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Sampler;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -15,12 +15,12 @@ import dev.moeadapter.core.routing.RoutingPlan;
  * Every step is one decode of two tokens; the choice is made natively from both output rows.
  */
 public final class ContrastiveDecoding implements DecodingScheme {
-    private final Session session;
+    private final DecodeLane session;
     private final ScmoeSettings settings;
     private final int strong, weak;
     private int strongIndex, weakIndex;
 
-    public ContrastiveDecoding(Session session, ScmoeSettings settings, int strongSequence, int weakSequence) {
+    public ContrastiveDecoding(DecodeLane session, ScmoeSettings settings, int strongSequence, int weakSequence) {
         if (session.sequences() < 2 || strongSequence == weakSequence
                 || Math.min(strongSequence, weakSequence) < 0 || Math.max(strongSequence, weakSequence) >= session.sequences()) {
             throw new InvalidRequestException("scmoe needs two distinct sequences of the session, got "

@@ -5,7 +5,7 @@ import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.ModelInfo;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -63,7 +63,7 @@ public final class ScmoeStrategy implements AdaptationStrategy {
     }
 
     @Override
-    public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+    public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         ContrastiveDecoding scheme = new ContrastiveDecoding(session, settings, 0, 1);
         try {
             return new Generator(session, scheme).generate(request, listener, cancel);

@@ -1,9 +1,9 @@
 package dev.moeadapter.spring;
 
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
-import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -143,7 +143,7 @@ class GenerationEndpointTest {
                 }
 
                 @Override
-                public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+                public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
                     int last = session.model().info().lastMoeLayer();
                     session.setPlan(0, new RoutingPlan(List.of(new RouterEdit.KeepRank(last, 2, PositionRange.ALL))));
                     return new Generator(session, 0).generate(request, listener, cancel);
@@ -272,5 +272,12 @@ class GenerationEndpointTest {
         assertThat(settings.get("c3po").toString()).contains("\"choices\":[\"kr\",\"kr-paper\",\"mode\",\"ngd\"]");
         // the application's own strategy describes no schema
         assertThat(settings.get("last-rank-2").isNull()).isTrue();
+        // capacity in requests, sequences, KV cells and threads: a session's cells are its sequences' cells
+        JsonNode c = json.readTree(r.body()).get("capacity");
+        assertThat(c.get("sessions").asInt()).isPositive();
+        assertThat(c.get("kv_cells_per_session").asInt())
+                .isEqualTo(c.get("sequences_per_session").asInt() * c.get("kv_cells_per_sequence").asInt());
+        assertThat(c.get("kv_cells_per_sequence").asInt()).as("moe.adapter.context-size").isEqualTo(256);
+        assertThat(c.get("threads_per_decode").asInt()).isPositive();
     }
 }

@@ -7,7 +7,7 @@ import dev.moeadapter.core.adaptation.SettingsSchema;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.LayerRouting;
 import dev.moeadapter.core.engine.ModelInfo;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -174,7 +174,7 @@ public final class SteerStrategy implements AdaptationStrategy {
     }
 
     @Override
-    public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+    public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         session.setPlan(0, plan(session.model().info()));
         return new Generator(session, 0).generate(request, listener, cancel);
     }

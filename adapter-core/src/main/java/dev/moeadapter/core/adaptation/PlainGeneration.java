@@ -1,6 +1,6 @@
 package dev.moeadapter.core.adaptation;
 
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -26,7 +26,7 @@ public final class PlainGeneration implements AdaptationStrategy {
     }
 
     @Override
-    public GenerationResult generate(Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+    public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         session.setPlan(0, RoutingPlan.EMPTY);
         return new Generator(session, 0).generate(request, listener, cancel);
     }

@@ -30,7 +30,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@link InvalidRequestException} and leaves the session as it was. Calls are serialised by a lock;
  * {@link #abortDecode()} may be called from any thread to stop a decode in flight.
  */
-public final class Session implements AutoCloseable {
+public final class Session implements DecodeLane, AutoCloseable {
     private final Model model;
     private final Shim shim;
     private final ModelInfo info;

@@ -5,7 +5,7 @@ import dev.moeadapter.core.ContextFullException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Sampler;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,16 +18,16 @@ import java.util.Arrays;
 public final class Generator {
     private static final Logger LOG = LoggerFactory.getLogger(Generator.class);
 
-    private final Session session;
+    private final DecodeLane session;
     private final Model model;
     private final DecodingScheme scheme;
 
     /** Plain generation on {@code sequence}; its KV cache is reset first. */
-    public Generator(Session session, int sequence) {
+    public Generator(DecodeLane session, int sequence) {
         this(session, new PlainDecoding(session, sequence));
     }
 
-    public Generator(Session session, DecodingScheme scheme) {
+    public Generator(DecodeLane session, DecodingScheme scheme) {
         this.session = session;
         this.model = session.model();
         this.scheme = scheme;

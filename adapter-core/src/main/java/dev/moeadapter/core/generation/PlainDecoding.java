@@ -4,17 +4,17 @@ import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Sampler;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 
 import java.util.Arrays;
 
 /** Ordinary decoding of one sequence, with whatever routing plan that sequence has. */
 public final class PlainDecoding implements DecodingScheme {
-    private final Session session;
+    private final DecodeLane session;
     private final int sequence;
     private int last;
 
-    public PlainDecoding(Session session, int sequence) {
+    public PlainDecoding(DecodeLane session, int sequence) {
         if (sequence < 0 || sequence >= session.sequences()) {
             throw new InvalidRequestException("sequence " + sequence + " out of range 0.." + (session.sequences() - 1));
         }

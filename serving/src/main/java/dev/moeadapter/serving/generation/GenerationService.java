@@ -74,6 +74,11 @@ public final class GenerationService {
         return model;
     }
 
+    /** The sessions' capacity: requests at once, sequences, KV cells and threads. */
+    public SessionPool.Capacity capacity() {
+        return pool.capacity();
+    }
+
     public AdaptationRegistry strategies() {
         return strategies;
     }

@@ -21,16 +21,26 @@ public final class SessionPool implements AutoCloseable {
     private final List<Session> all = new ArrayList<>();
     private final Queue<Session> free = new ConcurrentLinkedQueue<>();
     private final int sequences;
+    private final Capacity capacity;
+
+    /**
+     * What the pool holds, counted as an operator sizes it: concurrent requests (sessions), sequences
+     * and KV cells per session (every sequence of a request can hold {@code kvCellsPerSequence}
+     * cells: prompt plus answer), and threads per decode.
+     */
+    public record Capacity(int sessions, int sequencesPerSession, int kvCellsPerSession, int kvCellsPerSequence, int threadsPerDecode) {
+    }
 
     public SessionPool(Model model, SessionParams params, int size) {
         this.sequences = params.sequences();
+        this.capacity = new Capacity(size, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(), params.threads());
         for (int i = 0; i < size; i++) {
             Session s = model.newSession(params);
             all.add(s);
             free.add(s);
         }
-        LOG.info("session pool ready: {} sessions, context {}, batch {}, {} sequences, {} threads each",
-                size, params.contextSize(), params.batchSize(), params.sequences(), params.threads());
+        LOG.info("session pool ready: {} sessions of {} KV cells ({} sequences of {} cells: prompt + answer), batch {}, {} threads each",
+                size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(), params.batchSize(), params.threads());
     }
 
     /** A free session; the caller holds an admission permit, so there is one. */
@@ -45,6 +55,10 @@ public final class SessionPool implements AutoCloseable {
     /** Sequences each session has: as many as the most demanding configured arm needs. */
     public int sequences() {
         return sequences;
+    }
+
+    public Capacity capacity() {
+        return capacity;
     }
 
     public int size() {

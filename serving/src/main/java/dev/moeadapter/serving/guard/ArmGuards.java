@@ -3,7 +3,7 @@ package dev.moeadapter.serving.guard;
 import dev.moeadapter.core.ContextFullException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -91,7 +91,7 @@ public final class ArmGuards implements AutoCloseable {
      * for this model, a full context) propagate: they are the request's fault, not the arm's.
      * {@code recorder} receives the routing of whichever strategy answers.
      */
-    public Answer run(Arm arm, AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
+    public Answer run(Arm arm, AdaptationStrategy strategy, DecodeLane session, GenerationRequest request, TokenListener listener,
                CancellationToken cancel, RoutingRecorder recorder) {
         if (arm.isPlain()) {
             return unguarded(strategy, session, request, listener, cancel, recorder);
@@ -160,20 +160,20 @@ public final class ArmGuards implements AutoCloseable {
         return answer(strategy, result, attempt, probe, request);
     }
 
-    private Answer overBudget(Arm arm, Session session, GenerationRequest request, TokenListener listener, CancellationToken cancel,
+    private Answer overBudget(Arm arm, DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel,
                               RoutingRecorder recorder) {
         LOG.info("arm {}: adaptation '{}' had no answer within its time budget of {} ms; answering with plain generation",
                 arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
         return fallback(FallbackReason.TIME_BUDGET, session, request, listener, cancel, recorder);
     }
 
-    private Answer fallback(FallbackReason reason, Session session, GenerationRequest request, TokenListener listener,
+    private Answer fallback(FallbackReason reason, DecodeLane session, GenerationRequest request, TokenListener listener,
                             CancellationToken cancel, RoutingRecorder recorder) {
         Answer a = unguarded(plain, session, request, listener, cancel, recorder);
         return new Answer(a.result(), a.adaptation(), reason, false, a.firstTokenAt(), a.adaptationNanos(), a.routing());
     }
 
-    private Answer unguarded(AdaptationStrategy strategy, Session session, GenerationRequest request, TokenListener listener,
+    private Answer unguarded(AdaptationStrategy strategy, DecodeLane session, GenerationRequest request, TokenListener listener,
                              CancellationToken cancel, RoutingRecorder recorder) {
         RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length, recorder);
         Attempt attempt = new Attempt(probe.tap(listener), cancel, session);
@@ -198,7 +198,7 @@ public final class ArmGuards implements AutoCloseable {
      * Ends an attempt and its budget. If the budget expired first, its expiry may have aborted a
      * decode that was not running, which would stop the next one: wait for it and withdraw it.
      */
-    private static Attempt.End settle(Attempt attempt, ScheduledFuture<?> budget, Session session) {
+    private static Attempt.End settle(Attempt attempt, ScheduledFuture<?> budget, DecodeLane session) {
         Attempt.End end = attempt.finish();
         if (end == Attempt.End.DONE) {
             budget.cancel(false);
@@ -216,7 +216,7 @@ public final class ArmGuards implements AutoCloseable {
     }
 
     /** Leaves a session as a new attempt expects it: no plans, no traces, no pending abort. */
-    private static void reset(Session session) {
+    private static void reset(DecodeLane session) {
         for (int s = 0; s < session.sequences(); s++) {
             session.clearPlan(s);
             session.setTrace(s, TraceSpec.OFF);

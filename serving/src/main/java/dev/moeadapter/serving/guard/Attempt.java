@@ -1,6 +1,6 @@
 package dev.moeadapter.serving.guard;
 
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -31,14 +31,14 @@ final class Attempt implements TokenListener {
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final TokenListener client;
     private final CancellationToken token;
-    private final Session session;
+    private final DecodeLane session;
     private final long started = System.nanoTime();
     private volatile long firstTokenAt;
     private final StringBuilder sent = new StringBuilder();
     private int[] sentTokens = new int[16];
     private int sentCount;
 
-    Attempt(TokenListener client, CancellationToken clientCancel, Session session) {
+    Attempt(TokenListener client, CancellationToken clientCancel, DecodeLane session) {
         this.client = client;
         this.token = clientCancel.child();
         this.session = session;

@@ -3,7 +3,7 @@ package dev.moeadapter.serving.routing;
 import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.ModelInfo;
-import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
@@ -29,7 +29,7 @@ public final class RoutingProbe {
     /** No sequence's routes are recorded. */
     private static final int NO_ROUTES = -1;
 
-    private final Session session;
+    private final DecodeLane session;
     private final RoutingViews views;
     private final ModelInfo info;
     private final int from;
@@ -40,7 +40,7 @@ public final class RoutingProbe {
     private final List<TokenProbabilities> drainedProbabilities = new ArrayList<>();
     private boolean stopped;
 
-    private RoutingProbe(Session session, RoutingViews views, int promptLength, int routesOf, RoutingRecorder recorder) {
+    private RoutingProbe(DecodeLane session, RoutingViews views, int promptLength, int routesOf, RoutingRecorder recorder) {
         this.session = session;
         this.views = views;
         this.info = session.model().info();
@@ -50,16 +50,16 @@ public final class RoutingProbe {
     }
 
     /** Starts tracing the views a strategy names; call before it generates. */
-    public static RoutingProbe start(Session session, RoutingViews views, int promptLength) {
+    public static RoutingProbe start(DecodeLane session, RoutingViews views, int promptLength) {
         return start(session, views, promptLength, NO_ROUTES, RoutingRecorder.none(session.model().info()));
     }
 
     /**
-     * Starts tracing as {@link #start(Session, RoutingViews, int)} does, and, where {@code recorder} is
+     * Starts tracing as {@link #start(DecodeLane, RoutingViews, int)} does, and, where {@code recorder} is
      * active, the answer's sequence for it (the planned one, the base of side-by-side views, else 0);
      * {@link #tap} the strategy's listener so that each sent token makes its rows final.
      */
-    public static RoutingProbe start(Session session, RoutingViews views, int promptLength, RoutingRecorder recorder) {
+    public static RoutingProbe start(DecodeLane session, RoutingViews views, int promptLength, RoutingRecorder recorder) {
         recorder.reset();
         int answer = switch (views) {
             case RoutingViews.Planned p -> p.sequence();
@@ -70,14 +70,14 @@ public final class RoutingProbe {
     }
 
     /**
-     * Starts tracing as {@link #start(Session, RoutingViews, int)} does, and records besides the
+     * Starts tracing as {@link #start(DecodeLane, RoutingViews, int)} does, and records besides the
      * selected experts of every token decoded on {@code sequence} (in {@link Measurement#trace()}).
      */
-    public static RoutingProbe startWithRoutes(Session session, RoutingViews views, int promptLength, int sequence) {
+    public static RoutingProbe startWithRoutes(DecodeLane session, RoutingViews views, int promptLength, int sequence) {
         return start(session, views, promptLength, sequence, RoutingRecorder.none(session.model().info()));
     }
 
-    private static RoutingProbe start(Session session, RoutingViews views, int promptLength, int routesOf, RoutingRecorder recorder) {
+    private static RoutingProbe start(DecodeLane session, RoutingViews views, int promptLength, int routesOf, RoutingRecorder recorder) {
         RoutingProbe probe = new RoutingProbe(session, views, promptLength, routesOf, recorder);
         Map<Integer, TraceSpec> specs = new HashMap<>();
         if (probe.traced()) {

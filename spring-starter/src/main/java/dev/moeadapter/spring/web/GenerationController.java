@@ -103,6 +103,10 @@ public class GenerationController {
         }
         body.put("adaptation_settings", settings);
         body.put("unavailable_adaptations", service.strategies().unavailable());
+        var c = service.capacity();
+        body.put("capacity", Map.of("sessions", c.sessions(), "sequences_per_session", c.sequencesPerSession(),
+                "kv_cells_per_session", c.kvCellsPerSession(), "kv_cells_per_sequence", c.kvCellsPerSequence(),
+                "threads_per_decode", c.threadsPerDecode()));
         return body;
     }
 

@@ -1,0 +1,73 @@
+package dev.moeadapter.core.engine;
+
+import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TraceSpec;
+
+/**
+ * What an adaptation decodes through: rows in (tokens of its own sequences {@code 0..sequences()-1},
+ * each sequence under its routing plan), logits, native NLL, samples, hidden states and router
+ * traces out, and KV operations on its own sequences. Nothing in it names a llama.cpp context, so a
+ * method works unchanged whether a {@link Session} it holds backs the lane (one request per context)
+ * or a decode loop shared by many requests does. Calls refer to the lane's last decode: batch
+ * indices are those of the batch that decode was given. Bad arguments are an
+ * {@link dev.moeadapter.core.InvalidRequestException}; a full context a
+ * {@link dev.moeadapter.core.ContextFullException}.
+ */
+public interface DecodeLane {
+    Model model();
+
+    /** KV cells of the lane, shared by its sequences. */
+    int contextSize();
+
+    /** Most tokens one {@link #decode} takes. */
+    int batchSize();
+
+    /** The lane's sequences: ids 0..sequences()-1. */
+    int sequences();
+
+    /** Decodes the batch with each sequence's routing plan; positions continue each sequence's KV cache. */
+    void decode(Batch batch);
+
+    float[] logits(int batchIndex);
+
+    /** Whether decodes also output each row's final hidden state. */
+    void setEmbeddings(boolean on);
+
+    float[] embedding(int batchIndex);
+
+    int argmax(int batchIndex);
+
+    /** Negative log-likelihood of {@code targets[i]} at output row {@code batchIndices[i]}, computed natively. */
+    float[] nll(int[] batchIndices, int[] targets);
+
+    int sample(Sampler sampler, int batchIndex);
+
+    /** SCMoE's contrast choice between a strong and a weak output row, computed natively. */
+    int pickContrast(Sampler sampler, int strongIndex, int weakIndex, float alpha, float beta);
+
+    float[] contrastScores(int strongIndex, int weakIndex, float alpha, float beta);
+
+    /** The highest position a sequence holds, or -1 when it is empty. */
+    int maxPosition(int sequence);
+
+    void removeTokens(int sequence, int from, int to);
+
+    void clearSequence(int sequence);
+
+    void copySequence(int source, int target, int from, int to);
+
+    void setPlan(int sequence, RoutingPlan plan);
+
+    void clearPlan(int sequence);
+
+    void setTrace(int sequence, TraceSpec spec);
+
+    RouterTrace drainTrace();
+
+    /** Stops the decode in flight (or the next one); safe from any thread. */
+    void abortDecode();
+
+    /** Withdraws an {@link #abortDecode()} that found no decode in flight. */
+    void clearAbort();
+}
