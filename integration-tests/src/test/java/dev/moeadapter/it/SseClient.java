@@ -35,7 +35,7 @@ final class SseClient implements AutoCloseable {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         OutputStream out = socket.getOutputStream();
         out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                + "Accept: text/event-stream\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                + "Accept: text/event-stream\r\nConnection: close\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
         out.write(bytes);
         out.flush();
         return socket;
@@ -58,6 +58,15 @@ final class SseClient implements AutoCloseable {
             all.add(d);
         }
         return all;
+    }
+
+    /** The rest of the response as text (chunk sizes included), e.g. a refusal's body. */
+    String remaining() throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            b.append(line).append('\n');
+        }
+        return b.toString();
     }
 
     @Override

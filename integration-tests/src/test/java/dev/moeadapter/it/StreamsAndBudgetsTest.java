@@ -11,6 +11,7 @@ import tools.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import dev.moeadapter.core.generation.FinishReason;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,6 +40,12 @@ import static org.assertj.core.api.Assertions.assertThat;
         "moe.adapter.policies.open.arms.crashing.adaptation=crashing",
         "moe.adapter.policies.open.arms.crashing.weight=0",
         "moe.adapter.policies.open.arms.crashing.time-budget=300ms",
+        "moe.adapter.policies.open.arms.dripping.adaptation=dripping",
+        "moe.adapter.policies.open.arms.dripping.weight=0",
+        "moe.adapter.policies.open.arms.dripping.time-budget=5m",
+        "moe.adapter.policies.open.arms.late.adaptation=late-failing",
+        "moe.adapter.policies.open.arms.late.weight=0",
+        "moe.adapter.policies.open.arms.late.time-budget=5m",
         "moe.adapter.policies.open.arms.reroute.adaptation=rerouting",
         "moe.adapter.policies.open.arms.reroute.weight=0",
         "moe.adapter.policies.open.arms.reroute.settings.q=8",
@@ -52,6 +59,9 @@ class StreamsAndBudgetsTest extends RunningService {
     @Autowired
     TestStrategies.Slow slow;
 
+    @Autowired
+    TestStrategies.Dripping dripping;
+
     @BeforeEach
     void armThePausingAdaptation() {
         pausing.reset();
@@ -59,30 +69,6 @@ class StreamsAndBudgetsTest extends RunningService {
 
     private static String generate(String arm, boolean stream) {
         return "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"arm\":\"" + arm + "\",\"stream\":" + stream + "}";
-    }
-
-    @Test
-    void eachTokenReachesTheClientAsItIsMade() throws Exception {
-        try (SseClient client = new SseClient(port, "/v1/moe/generate", generate("pausing", true))) {
-            assertThat(client.status).isEqualTo(200);
-            JsonNode first = json(client.nextData());
-            assertThat(first.get("type").asString()).isEqualTo("token");
-            assertThat(pausing.release.getCount()).as("the first token arrived while generation is held after it").isEqualTo(1);
-            pausing.release.countDown();
-            List<String> rest = client.rest();
-            assertThat(json(rest.getLast()).get("type").asString()).isEqualTo("done");
-        }
-        // the OpenAI stream too: its opening chunk and first text before the rest is generated
-        pausing.reset();
-        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8,"
-                + "\"arm\":\"pausing\",\"stream\":true}";
-        try (SseClient client = new SseClient(port, "/v1/chat/completions", chat)) {
-            assertThat(json(client.nextData()).at("/choices/0/delta/role").asString()).isEqualTo("assistant");
-            assertThat(json(client.nextData()).at("/choices/0/delta/content").isString()).isTrue();
-            assertThat(pausing.release.getCount()).isEqualTo(1);
-            pausing.release.countDown();
-            assertThat(client.rest()).isNotEmpty();
-        }
     }
 
     @Test
@@ -107,6 +93,48 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(pausing.sawCancel).as("the departure was noticed though nothing had been written").isTrue();
         assertThat(pausing.tokensAfterPause.get()).as("tokens generated after the client left").isLessThanOrEqualTo(1);
         assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    @Test
+    void aClientThatLeavesWhileTokensFlowStopsTheAnswerWithinOneTokenStreamedOrWhole() throws Exception {
+        for (boolean stream : new boolean[] {true, false}) {
+            dripping.reset();
+            String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":64,\"arm\":\"dripping\",\"stream\":" + stream + "}";
+            int atDeparture;
+            try (SseClient client = new SseClient(port, "/v1/moe/generate", body)) {
+                assertThat(client.status).as("stream %s: %s", stream, client.status == 200 ? "" : client.remaining()).isEqualTo(200);
+                assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
+                atDeparture = dripping.tokens.get();
+            } // leaves while tokens keep coming, 20 ms apart
+            assertThat(dripping.finished.await(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(dripping.result.finishReason()).as("stream %s: cut by the departure, not by its length", stream)
+                    .isEqualTo(FinishReason.CANCELLED);
+            assertThat(dripping.tokens.get() - atDeparture).as("stream %s: tokens decoded after the client left", stream).isLessThanOrEqualTo(1);
+        }
+        assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    @Test
+    void aFailureAfterTheFirstTokenIsTheLastEventOrTheBodyOfTheAnswer() throws Exception {
+        try (SseClient client = new SseClient(port, "/v1/moe/generate", generate("late", true))) {
+            assertThat(client.status).isEqualTo(200);
+            assertThat(json(client.nextData()).get("type").asString()).isEqualTo("token");
+            JsonNode last = json(client.rest().getLast());
+            assertThat(last.get("type").asString()).isEqualTo("error");
+            assertThat(last.at("/error/message").asString()).contains("failed after its first token");
+        }
+        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8,"
+                + "\"arm\":\"late\",\"stream\":true}";
+        try (SseClient client = new SseClient(port, "/v1/chat/completions", chat)) {
+            assertThat(client.status).isEqualTo(200);
+            List<String> events = client.rest();
+            assertThat(json(events.getLast()).at("/error/type").asString()).isEqualTo("server_error");
+        }
+        // a whole answer has sent spaces since its first token: the failure is the 200's body, in OpenAI's error shape
+        HttpResponse<String> whole = post("/v1/moe/generate", generate("late", false));
+        assertThat(whole.statusCode()).isEqualTo(200);
+        assertThat(whole.body()).startsWith(" ");
+        assertThat(json(whole.body()).at("/error/type").asString()).isEqualTo("server_error");
     }
 
     @Test

@@ -16,6 +16,7 @@ import org.springframework.context.annotation.Bean;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Adaptations that misbehave on purpose, to drive the guards: registered like any method module's. */
@@ -44,6 +45,86 @@ class TestStrategies {
     @Bean
     Crashing crashingStrategy() {
         return new Crashing();
+    }
+
+    @Bean
+    Dripping drippingStrategy() {
+        return new Dripping();
+    }
+
+    @Bean
+    LateFailing lateFailingStrategy() {
+        return new LateFailing();
+    }
+
+    /**
+     * Plain generation that never stops decoding for long: a few milliseconds between tokens, so that
+     * a client can leave while tokens flow. Counts the tokens it made.
+     */
+    static final class Dripping implements AdaptationStrategy {
+        private final PlainGeneration plain = new PlainGeneration();
+        final AtomicInteger tokens = new AtomicInteger();
+        volatile CountDownLatch third = new CountDownLatch(3);
+        volatile CountDownLatch finished = new CountDownLatch(1);
+        volatile GenerationResult result;
+
+        void reset() {
+            result = null;
+            tokens.set(0);
+            third = new CountDownLatch(3);
+            finished = new CountDownLatch(1);
+        }
+
+        @Override
+        public String name() {
+            return "dripping";
+        }
+
+        @Override
+        public int sequencesNeeded() {
+            return 1;
+        }
+
+        @Override
+        public GenerationResult generate(DecodeLane lane, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            try {
+                result = plain.generate(lane, request.withIgnoreEos(true), (token, text) -> {
+                    tokens.incrementAndGet();
+                    listener.onToken(token, text);
+                    third.countDown();
+                    LockSupport.parkNanos(20_000_000L);
+                }, cancel);
+                return result;
+            } finally {
+                finished.countDown();
+            }
+        }
+    }
+
+    /** Fails after its first token went to the client. */
+    static final class LateFailing implements AdaptationStrategy {
+        private final PlainGeneration plain = new PlainGeneration();
+
+        @Override
+        public String name() {
+            return "late-failing";
+        }
+
+        @Override
+        public int sequencesNeeded() {
+            return 1;
+        }
+
+        @Override
+        public GenerationResult generate(DecodeLane lane, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            AtomicInteger seen = new AtomicInteger();
+            return plain.generate(lane, request, (token, text) -> {
+                listener.onToken(token, text);
+                if (seen.incrementAndGet() == 1) {
+                    throw new IllegalStateException("late-failing: failed after its first token");
+                }
+            }, cancel);
+        }
     }
 
     /** Works until it is cancelled (at most a minute), producing nothing. */

@@ -37,7 +37,10 @@ import java.util.function.LongSupplier;
  * report and exits 1 if the run broke a promise ({@link LoadReport#failures()}).
  */
 public final class LoadCommand {
-    static final List<String> EVERY_ARM = List.of("none", "scmoe", "rerouting", "c3po");
+    static final List<String> EVERY_ARM = List.of("none", "scmoe", "rerouting", "c3po", "steer");
+
+    /** The load's steer arm promotes this expert (layer:expert) of the embedded lab model. */
+    private static final String STEERED = "0:1";
 
     private LoadCommand() {}
 
@@ -76,6 +79,9 @@ public final class LoadCommand {
                     "moe.adapter.c3po.reference-set=" + referenceSet, "moe.adapter.default-policy=load",
                     "moe.adapter.policies.load.allow-override=true"));
             EVERY_ARM.forEach(arm -> properties.add("moe.adapter.policies.load.arms." + arm + ".adaptation=" + arm));
+            // steering that edits something: an expert promoted on the first MoE layer, and a dynamic expert count
+            properties.add("moe.adapter.policies.load.arms.steer.settings.promote=" + STEERED);
+            properties.add("moe.adapter.policies.load.arms.steer.settings.top-p=0.8");
             // as command-line arguments: they take precedence over the service's application.properties (port 8080)
             try (ConfigurableApplicationContext ctx = new SpringApplicationBuilder(MoeAdapterService.class)
                     .run(properties.stream().map(p -> "--" + p).toArray(String[]::new))) {

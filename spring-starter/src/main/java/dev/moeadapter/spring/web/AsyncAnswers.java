@@ -44,22 +44,23 @@ public final class AsyncAnswers implements AutoCloseable {
 
     /**
      * A 200 JSON answer that {@code body} generates, stopped when the client goes away. A servlet
-     * container only notices a departed client when it writes, so once the answer is underway (its
-     * first token made: every refusal comes before that and keeps its own status) a space — JSON's
-     * leading whitespace — is written and flushed every keep-alive interval; the write that fails
-     * cancels the generation.
+     * container only notices a departed client when it writes, so a whole answer writes spaces —
+     * JSON's leading whitespace — as it goes: after each token (two flushed writes, so that the
+     * departure is seen before the next token is decoded) and, while no token comes (an adaptation
+     * at work), once per keep-alive interval, as a stream's keep-alive comment does. A refusal found
+     * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> {
             CancellationToken cancel = new CancellationToken();
             cancelWhenGone(request, cancel);
             Probe probe = new Probe(out, response, cancel);
-            ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(probe::ping, keepAlive.toMillis(), keepAlive.toMillis(),
+            ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(probe::idle, keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
             try {
                 Object answer;
                 try {
-                    answer = body.generate((token, text) -> probe.underway = true, cancel);
+                    answer = body.generate((token, text) -> probe.token(), cancel);
                 } catch (RuntimeException e) {
                     if (!probe.wrote()) {
                         throw e; // nothing sent: answered as any refusal, with its own status
@@ -79,14 +80,13 @@ public final class AsyncAnswers implements AutoCloseable {
         Object generate(TokenListener listener, CancellationToken cancel);
     }
 
-    /** The whole answer's connection check: a flushed space per interval once underway. */
+    /** The whole answer's connection check: spaces written per token, and per idle keep-alive interval. */
     private static final class Probe {
-        private static final byte[] SPACE = {' '};
+        private static final byte[] SPACES = {' ', ' '};
         private final OutputStream out;
         private final HttpServletResponse response;
         private final CancellationToken cancel;
-        volatile boolean underway;
-        private boolean finished, wrote;
+        private boolean finished, wrote, quiet;
 
         Probe(OutputStream out, HttpServletResponse response, CancellationToken cancel) {
             this.out = out;
@@ -94,20 +94,32 @@ public final class AsyncAnswers implements AutoCloseable {
             this.cancel = cancel;
         }
 
-        synchronized void ping() {
-            if (!underway || finished || cancel.isCancelled()) {
+        synchronized void token() {
+            quiet = false;
+            write();
+        }
+
+        /** Per keep-alive interval: writes only when no token came since the last call. */
+        synchronized void idle() {
+            if (quiet) {
+                write();
+            }
+            quiet = true;
+        }
+
+        private void write() {
+            if (finished || cancel.isCancelled()) {
                 return;
             }
             try {
                 wrote = true;
-                out.write(SPACE);
-                response.flushBuffer(); // Spring's body stream ignores flush()
+                EventStream.writeInTwo(out, response, SPACES);
             } catch (IOException | UncheckedIOException e) {
                 cancel.cancel(); // the client went away
             }
         }
 
-        /** Whether the 200 went out already (a space was sent), so that a late failure must be the body. */
+        /** Whether the 200 went out already, so that a late failure must be the body. */
         synchronized boolean wrote() {
             return wrote;
         }

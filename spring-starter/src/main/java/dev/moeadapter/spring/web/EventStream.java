@@ -13,8 +13,9 @@ import java.nio.charset.StandardCharsets;
  * One answer's server-sent events. Each event is flushed to the client as it is sent (through the
  * servlet response: Spring's body stream ignores flush). Nothing is written before the first event
  * or keep-alive comment, so a refusal found before then is answered with its own status
- * ({@link #started()}). A client that went away — seen when a write fails, also a keep-alive
- * comment written while the answer is idle ({@link #keepAlive()}) — cancels the generation.
+ * ({@link #started()}). A client that went away — seen when a write fails ({@link #writeInTwo}),
+ * also a keep-alive comment written while the answer is idle ({@link #keepAlive()}) — cancels the
+ * generation.
  */
 public final class EventStream {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
@@ -75,10 +76,21 @@ public final class EventStream {
         }
         try {
             started = true;
-            out.write(bytes);
-            response.flushBuffer();
+            writeInTwo(out, response, bytes);
         } catch (IOException | UncheckedIOException e) {
             cancel.cancel(); // the client went away: stop generating
         }
+    }
+
+    /**
+     * Writes {@code bytes} (at least two) as two flushed writes. A peer that closed its end answers
+     * the first with a reset, which on a nearby client arrives before the second: that write fails,
+     * so a departure is seen at the write that follows it, not one token later.
+     */
+    static void writeInTwo(OutputStream out, HttpServletResponse response, byte[] bytes) throws IOException {
+        out.write(bytes, 0, bytes.length - 1);
+        response.flushBuffer();
+        out.write(bytes, bytes.length - 1, 1);
+        response.flushBuffer();
     }
 }
