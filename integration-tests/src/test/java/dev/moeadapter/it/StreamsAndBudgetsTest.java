@@ -46,6 +46,12 @@ import static org.assertj.core.api.Assertions.assertThat;
         "moe.adapter.policies.open.arms.late.adaptation=late-failing",
         "moe.adapter.policies.open.arms.late.weight=0",
         "moe.adapter.policies.open.arms.late.time-budget=5m",
+        "moe.adapter.policies.open.arms.hungry.adaptation=rerouting",
+        "moe.adapter.policies.open.arms.hungry.weight=0",
+        "moe.adapter.policies.open.arms.hungry.time-budget=1s",
+        "moe.adapter.policies.open.arms.hungry.settings.q=16",
+        "moe.adapter.policies.open.arms.hungry.settings.steps=100",
+        "moe.adapter.policies.open.arms.hungry.settings.interval=1",
         "moe.adapter.policies.open.arms.reroute.adaptation=rerouting",
         "moe.adapter.policies.open.arms.reroute.weight=0",
         "moe.adapter.policies.open.arms.reroute.settings.q=8",
@@ -112,6 +118,18 @@ class StreamsAndBudgetsTest extends RunningService {
             assertThat(dripping.tokens.get() - atDeparture).as("stream %s: tokens decoded after the client left", stream).isLessThanOrEqualTo(1);
         }
         assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    @Test
+    void realReroutingStopsAtItsTimeBudgetWhateverItsRoundsAsk() throws Exception {
+        // 100 steps of 32 context copies per round, a round per token: minutes of work, cut at 1 s
+        long t0 = System.nanoTime();
+        JsonNode r = json(post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":64,\"arm\":\"hungry\"}").body());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        boolean cut = r.get("finish_reason").asString().equals("time_budget");
+        boolean replaced = !r.get("fallback").isNull() && r.at("/fallback/reason").asString().equals("time_budget");
+        assertThat(cut || replaced).as("%s", r).isTrue();
+        assertThat(seconds).as("one deadline over every round: the answer comes soon after its 1 s budget").isLessThan(20);
     }
 
     @Test
@@ -230,7 +248,7 @@ class StreamsAndBudgetsTest extends RunningService {
         record Case(String settings, String message) {
         }
         for (Case c : List.of(new Case("{\"q\":2147483647}", "'q' must be in 1..64"),
-                new Case("{\"q\":20}", "needs 42 sequences per session; this service's sessions have 18"),
+                new Case("{\"q\":20}", "needs 42 sequences per session; this service's sessions have 34"),
                 new Case("{\"steps\":1e300}", "must be an integer"))) {
             HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"a\",\"arm\":\"reroute\",\"settings\":" + c.settings() + "}");
             assertThat(bad.statusCode()).as(c.settings()).isEqualTo(400);

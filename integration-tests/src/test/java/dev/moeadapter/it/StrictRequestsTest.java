@@ -121,6 +121,25 @@ class StrictRequestsTest extends RunningService {
     }
 
     @Test
+    void anAbsentTemperatureOnTheOpenAiEndpointsIsOpenAisDefaultOfOne() throws Exception {
+        String greedy = chatText(",\"max_tokens\":24,\"temperature\":0,\"seed\":1");
+        boolean sampled = false;
+        for (long seed = 1; seed <= 5; seed++) {
+            String absent = chatText(",\"max_tokens\":24,\"seed\":" + seed);
+            assertThat(absent).as("seed %d: no temperature samples as temperature 1", seed)
+                    .isEqualTo(chatText(",\"max_tokens\":24,\"temperature\":1,\"seed\":" + seed));
+            sampled |= !absent.equals(greedy);
+        }
+        assertThat(sampled).as("some seed leaves the greedy answer: it is not temperature 0").isTrue();
+    }
+
+    private String chatText(String fields) throws Exception {
+        HttpResponse<String> r = post(CHAT, chat(fields));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return json(r.body()).at("/choices/0/message/content").asString();
+    }
+
+    @Test
     void messageTextIsNeverAControlToken() throws Exception {
         String eos = new String(model.tokenBytes(model.info().eos(), true), StandardCharsets.UTF_8);
         assertThat(model.tokenize(eos, false, true)).as("parsed as special, '" + eos + "' is one control token").hasSize(1);

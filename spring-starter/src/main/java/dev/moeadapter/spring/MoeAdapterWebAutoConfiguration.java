@@ -66,14 +66,14 @@ public class MoeAdapterWebAutoConfiguration {
 
     /** First API keys (when configured), then the rate limit per caller (when configured), then the size limit. */
     @Bean
-    public FilterRegistrationBean<ApiKeyAuthentication> moeApiKeyAuthentication(MoeAdapterProperties props) {
+    public FilterRegistrationBean<ApiKeyAuthentication> moeApiKeyAuthentication(MoeAdapterProperties props, CallerIdentity callers) {
         List<String> keys = props.security().apiKeys();
         if (keys.isEmpty()) {
             LOG.info("API-key authentication is off (moe.adapter.security.api-keys is empty)");
         } else {
             LOG.info("API-key authentication is on for /v1/*: {} keys", keys.size());
         }
-        return guard(new ApiKeyAuthentication(keys, props.security().authFailures()), 1, !keys.isEmpty());
+        return guard(new ApiKeyAuthentication(keys, props.security().authFailures(), callers), 1, !keys.isEmpty());
     }
 
     @Bean

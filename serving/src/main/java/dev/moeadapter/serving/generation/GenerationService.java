@@ -271,12 +271,15 @@ public final class GenerationService {
         }
     }
 
+    /** More candidates than any vocabulary has is a mistake, not a setting. */
+    static final int MAX_TOP_K = 1 << 20;
+
     private static SamplingParams sampling(double temperature, int topK, double topP, double minP, long seed) {
         if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
             throw new BadParameterException("temperature", "temperature must be in [0, " + (int) MAX_TEMPERATURE + "], got " + temperature);
         }
-        if (topK < 0) {
-            throw new BadParameterException("top_k", "top_k must be >= 0, got " + topK);
+        if (topK < 0 || topK > MAX_TOP_K) {
+            throw new BadParameterException("top_k", "top_k must be in 0.." + MAX_TOP_K + " (0 = off), got " + topK);
         }
         if (!(topP > 0 && topP <= 1)) {
             throw new BadParameterException("top_p", "top_p must be in (0, 1], got " + topP);

@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A fixed set of sessions on one model; a request holds one for its whole generation. It does not
- * queue: admission ({@link Guards#enter()}, a permit per session) happens before a session is taken.
+ * queue: admission (a permit per session, {@code dev.moeadapter.serving.admission.Admission}) happens before a session is taken.
  */
 public final class SessionPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SessionPool.class);

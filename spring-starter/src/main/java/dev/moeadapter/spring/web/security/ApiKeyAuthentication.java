@@ -21,7 +21,8 @@ import java.util.List;
  * send it. Keys are kept and compared as SHA-256 digests with {@link MessageDigest#isEqual}, every
  * key each time, so neither the time taken nor the logs tell anything about a key. A request that
  * passes carries the caller's name ("key-N", N its place in the configuration) for the rate limit.
- * Failures are limited per client address ({@link AuthFailures}).
+ * Failures are limited per client address ({@link AuthFailures}; behind a trusted proxy, the address
+ * it forwards: {@link CallerIdentity#address}).
  */
 public class ApiKeyAuthentication extends OncePerRequestFilter {
     /** Request attribute naming the authenticated caller. */
@@ -32,7 +33,10 @@ public class ApiKeyAuthentication extends OncePerRequestFilter {
     private final List<byte[]> digests;
     private final AuthFailures failures;
 
-    public ApiKeyAuthentication(List<String> keys, MoeAdapterProperties.AuthFailures failures) {
+    private final CallerIdentity callers;
+
+    public ApiKeyAuthentication(List<String> keys, MoeAdapterProperties.AuthFailures failures, CallerIdentity callers) {
+        this.callers = callers;
         this.digests = keys.stream().map(ApiKeyAuthentication::sha256).toList();
         this.failures = new AuthFailures(failures);
     }
@@ -40,8 +44,9 @@ public class ApiKeyAuthentication extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        if (failures.throttled(request.getRemoteAddr())) {
-            failures.log(request.getRemoteAddr(), request.getMethod(), request.getRequestURI(), "too many failed authentications");
+        String address = callers.address(request);
+        if (failures.throttled(address)) {
+            failures.log(address, request.getMethod(), request.getRequestURI(), "too many failed authentications");
             response.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, failures.period().toSeconds())));
             ApiErrors.write(response, HttpStatus.TOO_MANY_REQUESTS, "requests", "too_many_failed_authentications",
                     "too many requests with a wrong API key from this address; retry later");
@@ -68,7 +73,7 @@ public class ApiKeyAuthentication extends OncePerRequestFilter {
     }
 
     private void refuse(HttpServletRequest request, HttpServletResponse response, String reason) throws IOException {
-        failures.failed(request.getRemoteAddr(), request.getMethod(), request.getRequestURI(), reason);
+        failures.failed(callers.address(request), request.getMethod(), request.getRequestURI(), reason);
         response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
         ApiErrors.write(response, HttpStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key", reason);
     }

@@ -12,6 +12,8 @@ import java.util.stream.Collectors;
  * ({@code moe.adapter.caller-header}) on a request from a trusted proxy (a gateway that sets it;
  * from anyone else the header is whatever the client wants it to be, so it is ignored), else the
  * name of the API key that authenticated it ("key-N") when keys are configured, else nobody (null).
+ * And from where: the client's address, which behind a trusted proxy is the one the proxy forwards
+ * ({@link #address}).
  */
 public final class CallerIdentity {
     private final String header;
@@ -35,6 +37,27 @@ public final class CallerIdentity {
             }
         }
         return request.getAttribute(ApiKeyAuthentication.CALLER) instanceof String key ? key : null;
+    }
+
+    /**
+     * The client's address, for what is counted per address (failed authentications, the rate limit
+     * of unnamed callers): on a request from a trusted proxy, the last address of its
+     * {@code X-Forwarded-For} (the one that proxy saw; earlier entries are the client's to write),
+     * else the connection's peer.
+     */
+    public String address(HttpServletRequest request) {
+        if (fromTrustedProxy(request)) {
+            String forwarded = request.getHeader("X-Forwarded-For");
+            if (forwarded != null && forwarded.length() <= 4096) {
+                String last = forwarded.substring(forwarded.lastIndexOf(',') + 1).strip();
+                try {
+                    return InetAddress.ofLiteral(last).getHostAddress();
+                } catch (IllegalArgumentException e) {
+                    // not an address: the peer's own counts
+                }
+            }
+        }
+        return request.getRemoteAddr();
     }
 
     private boolean fromTrustedProxy(HttpServletRequest request) {

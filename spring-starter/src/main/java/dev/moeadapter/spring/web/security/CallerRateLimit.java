@@ -68,7 +68,7 @@ public class CallerRateLimit extends OncePerRequestFilter {
         if (named != null) {
             return "caller-" + Base64.getUrlEncoder().withoutPadding().encodeToString(ApiKeyAuthentication.sha256(named));
         }
-        return "address-" + request.getRemoteAddr();
+        return "address-" + callers.address(request);
     }
 
     private long retryAfterSeconds(RateLimiter limiter) {
