@@ -65,6 +65,11 @@ abstract class RunningService {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A native request of 8 tokens on {@code arm}, streamed or not. */
+    static String generate(String arm, boolean stream) {
+        return "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"arm\":\"" + arm + "\",\"stream\":" + stream + "}";
+    }
+
     static JsonNode json(String body) {
         return JSON.readTree(body);
     }

@@ -34,10 +34,6 @@ class StreamFlushTest extends RunningService {
         pausing.reset();
     }
 
-    private static String generate(String arm, boolean stream) {
-        return "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"arm\":\"" + arm + "\",\"stream\":" + stream + "}";
-    }
-
     @Test
     void eachTokenReachesTheClientAsItIsMade() throws Exception {
         try (SseClient client = new SseClient(port, "/v1/moe/generate", generate("pausing", true))) {

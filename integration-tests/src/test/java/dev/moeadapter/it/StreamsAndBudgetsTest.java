@@ -73,10 +73,6 @@ class StreamsAndBudgetsTest extends RunningService {
         pausing.reset();
     }
 
-    private static String generate(String arm, boolean stream) {
-        return "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"arm\":\"" + arm + "\",\"stream\":" + stream + "}";
-    }
-
     @Test
     void aClientThatLeavesMidAnswerStopsItWithinOneToken() throws Exception {
         try (SseClient client = new SseClient(port, "/v1/moe/generate",

@@ -63,6 +63,19 @@ class ArchitectureMatrixTest {
         return m.info().routing().stream().filter(LayerRouting::hasRouter).map(LayerRouting::layer).toList();
     }
 
+    /** The expert the model picks first least often on {@code layer}. */
+    private static int rarestFirstChoice(RouterTrace base, int layer, int experts) {
+        int[] first = new int[experts];
+        routes(base, layer).forEach(r -> first[r.experts()[0]]++);
+        int expert = 0;
+        for (int x = 1; x < experts; x++) {
+            if (first[x] < first[expert]) {
+                expert = x;
+            }
+        }
+        return expert;
+    }
+
     /** The first routed layer: it sees the same input with and without an edit. */
     private static int firstRoutedLayer(Model m) {
         return routedLayers(m).getFirst();
@@ -170,17 +183,9 @@ class ArchitectureMatrixTest {
         RouterTrace base = trace(m, RoutingPlan.EMPTY);
         for (int layer : routedLayers(m)) {
             // the expert the model picks first least often here: forcing it must overrule score, bias and groups
-            int[] first = new int[e];
-            routes(base, layer).forEach(r -> first[r.experts()[0]]++);
-            int expert = 0;
-            for (int x = 1; x < e; x++) {
-                if (first[x] < first[expert]) {
-                    expert = x;
-                }
-            }
+            int forced = rarestFirstChoice(base, layer, e);
             float[] force = new float[e];
-            force[expert] = 100f;
-            final int forced = expert;
+            force[forced] = 100f;
             RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.AddDelta(layer, force, PositionRange.ALL)));
             assertThat(routes(t, layer)).isNotEmpty().allSatisfy(r -> assertThat(r.experts()[0]).isEqualTo(forced));
         }
@@ -253,17 +258,9 @@ class ArchitectureMatrixTest {
         int e = m.info().experts();
         RouterTrace base = trace(m, RoutingPlan.EMPTY);
         for (int layer : routedLayers(m)) {
-            int[] first = new int[e];
-            routes(base, layer).forEach(r -> first[r.experts()[0]]++);
-            int expert = 0;
-            for (int x = 1; x < e; x++) {
-                if (first[x] < first[expert]) {
-                    expert = x;
-                }
-            }
+            int promoted = rarestFirstChoice(base, layer, e);
             float[] offsets = new float[e];
-            offsets[expert] = 0.01f;
-            final int promoted = expert;
+            offsets[promoted] = 0.01f;
             final boolean biased = m.info().routing(layer).selectionBias();
             RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.Steer(layer, offsets, PositionRange.ALL)));
             assertThat(routes(t, layer)).as("%s layer %d", name, layer).isNotEmpty().allSatisfy(r -> {
