@@ -157,7 +157,8 @@ class PolicyServiceTest {
 
     @Test
     void overridesAreRefusedWhereThePolicyDoesNotAllowThem() throws Exception {
-        for (String body : new String[]{"{\"prompt\":\"a\",\"arm\":\"control\"}", "{\"prompt\":\"a\",\"settings\":{\"beta\":0.1}}"}) {
+        for (String body : new String[]{"{\"prompt\":\"a\",\"arm\":\"control\"}", "{\"prompt\":\"a\",\"settings\":{\"beta\":0.1}}",
+                "{\"prompt\":\"a\",\"arm\":\"steer\",\"settings\":{\"promote\":\"0:1\"}}"}) {
             HttpResponse<String> r = post("/v1/moe/generate", body, "user-1");
             assertThat(r.statusCode()).as(body).isEqualTo(403);
             assertThat(json.readTree(r.body()).get("error").get("message").asString()).contains("policy 'ab' assigns arms itself");
