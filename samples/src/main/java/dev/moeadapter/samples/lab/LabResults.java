@@ -207,6 +207,8 @@ public final class LabResults {
             ([docs/evaluation.md](evaluation.md)). A split whose acceptance check fails for a method is reported as
             "cannot test", not as a null result. Test splits are run once per pre-registered arm, through the run ledger
             (`samples/lab/v2/ledger.jsonl`); their results are in [lab-test-results.md](lab-test-results.md), not here.
+            C3PO's neighbour purity per embedder (character trigrams and each model's hidden state, on every split) is in
+            [lab-purity.md](lab-purity.md), generated separately by `./moe lab purity`.
 
             The version-1 models and suite (`samples/lab/models`, `samples/lab/tasks`) stay as regression fixtures; no
             result is reported on them any more: their shifted split could not test any method (see the lab README).
