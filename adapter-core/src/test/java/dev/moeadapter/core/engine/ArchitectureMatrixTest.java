@@ -391,6 +391,10 @@ class ArchitectureMatrixTest {
         Model m = TestModels.byName(name);
         NeighbourIsolation.assertPlanStaysOnItsSequence(m, RoutingPlan.of(new RouterEdit.KeepRank(firstRoutedLayer(m), 2, PositionRange.ALL),
                 RouterEdit.ScaleWeights.keepTop(m.info().lastMoeLayer(), m.info().expertsUsed(), 1, PositionRange.ALL)));
+        float[] offsets = new float[m.info().experts()];
+        offsets[m.info().experts() - 1] = 0.01f;
+        NeighbourIsolation.assertPlanStaysOnItsSequence(m, RoutingPlan.of(new RouterEdit.Steer(firstRoutedLayer(m), offsets, PositionRange.ALL),
+                new RouterEdit.TopP(m.info().lastMoeLayer(), 0.5f, PositionRange.ALL)));
     }
 
     @ParameterizedTest
