@@ -85,6 +85,20 @@ class EveryArmTest extends RunningService {
         assertThat(java.util.stream.IntStream.range(p.firstToken(), p.firstToken() + p.tokens())
                 .filter(pos -> p.experts(pos, p.layers().indexOf(0))[0] != PROMOTED).count())
                 .as("the model alone does not lead with it everywhere").isPositive();
+        // a dynamic expert count: the experts a token did not use are -1 in the trace, and every token keeps one
+        HttpResponse<String> topP = post("/v1/moe/generate", "{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"arm\":\"steer\","
+                + "\"settings\":{\"top-p\":0.3},\"routing_trace\":{}}");
+        assertThat(topP.statusCode()).as(topP.body()).isEqualTo(200);
+        DecodedTrace d = DecodedTrace.of(json(topP.body()).get("routing_trace"));
+        int unused = 0;
+        for (int pos = d.firstToken(); pos < d.firstToken() + d.tokens(); pos++) {
+            int[] ex = d.experts(pos, d.layers().indexOf(0));
+            assertThat(ex[0]).as("position %d keeps its best expert", pos).isNotNegative();
+            for (int x : ex) {
+                unused += x < 0 ? 1 : 0;
+            }
+        }
+        assertThat(unused).as("slots top-p 0.3 left unused").isPositive();
         // a request's own steering, where the policy allows overrides: a file outside the directory is refused by name
         HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"hi\",\"arm\":\"steer\",\"settings\":{\"file\":\"../x\"}}");
         assertThat(bad.statusCode()).isEqualTo(400);
