@@ -68,19 +68,19 @@ public record Batch(int[] tokens, int[] positions, int[] sequences, boolean[] ou
         return outputs.clone();
     }
 
-    int token(int i) {
+    public int token(int i) {
         return tokens[i];
     }
 
-    int position(int i) {
+    public int position(int i) {
         return positions[i];
     }
 
-    int sequence(int i) {
+    public int sequence(int i) {
         return sequences[i];
     }
 
-    boolean output(int i) {
+    public boolean output(int i) {
         return outputs[i];
     }
 

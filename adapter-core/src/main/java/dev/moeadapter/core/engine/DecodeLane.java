@@ -70,4 +70,12 @@ public interface DecodeLane {
 
     /** Withdraws an {@link #abortDecode()} that found no decode in flight. */
     void clearAbort();
+
+    /**
+     * Says that the outputs of the last decode will not be read again (the next token is chosen):
+     * a lane shared with other requests may then decode theirs. Reading them afterwards is an error;
+     * the next {@link #decode} releases them too. A session's lane keeps them.
+     */
+    default void release() {
+    }
 }

@@ -125,6 +125,20 @@ public final class Session implements DecodeLane, AutoCloseable {
         }
     }
 
+    /**
+     * Checks {@code batch} as {@link #decode} would (size, token ids, sequences, positions) without
+     * decoding it: an {@link InvalidRequestException} with the reason.
+     */
+    public void check(Batch batch) {
+        lock.lock();
+        try {
+            ensureOpen();
+            validate(batch);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void validate(Batch batch) {
         int n = batch.size();
         if (n > batchSize) {

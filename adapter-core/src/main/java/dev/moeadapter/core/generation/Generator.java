@@ -65,6 +65,7 @@ public final class Generator {
                     break;
                 }
                 int token = scheme.next(sampler);
+                session.release(); // the token is chosen: a shared lane may decode others' rows meanwhile
                 if (!request.ignoreEos() && model.isEndOfGeneration(token)) {
                     reason = FinishReason.END_OF_GENERATION;
                     break;
