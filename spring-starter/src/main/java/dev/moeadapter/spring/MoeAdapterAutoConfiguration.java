@@ -134,6 +134,15 @@ public class MoeAdapterAutoConfiguration {
     @ConditionalOnMissingBean
     public SessionPool moeSessionPool(Model model, MoeAdapterProperties props, PolicyRouter policies) {
         int processors = Runtime.getRuntime().availableProcessors();
+        if (props.batchingLanes() > 0) {
+            int sequences = policies.maxSequences(), threads = props.threads() > 0 ? props.threads() : processors;
+            try {
+                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads),
+                        props.batchingLanes());
+            } catch (InvalidRequestException e) {
+                throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
+            }
+        }
         int sessions = props.effectiveSessions(processors), threads = props.effectiveThreads(processors);
         if (sessions * threads > processors) {
             LOG.warn("moe.adapter.sessions ({}) x moe.adapter.threads ({}) = {} threads decoding at once on {} processors: "

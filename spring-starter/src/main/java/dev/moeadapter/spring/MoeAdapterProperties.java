@@ -33,6 +33,10 @@ import java.util.List;
  * @param batchSize most tokens per decode
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)
+ * @param batchingLanes continuous batching: when above 0, instead of {@code sessions} contexts, one
+ *                      context whose decode loop batches the rows of up to this many concurrent
+ *                      requests per step, each in its own lane of sequences, with every processor's
+ *                      thread (0, the default: one context per concurrent request)
  * @param acquireTimeout how long a request waits for a free session before it is refused
  * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
  *                      its generation is cancelled
@@ -68,6 +72,7 @@ public record MoeAdapterProperties(
         @DefaultValue("4096") @Min(64) int contextSize,
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
+        @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
         @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue("1s") @NotNull Duration streamKeepAlive,

@@ -74,6 +74,11 @@ public final class GenerationService {
         return model;
     }
 
+    /** With continuous batching, the decode loop (for its steps and rows). */
+    public java.util.Optional<dev.moeadapter.serving.batching.DecodeLoop> decodeLoop() {
+        return pool.loop();
+    }
+
     /** The sessions' capacity: requests at once, sequences, KV cells and threads. */
     public SessionPool.Capacity capacity() {
         return pool.capacity();
@@ -216,7 +221,7 @@ public final class GenerationService {
 
         public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
             Arm arm = assignment.arm();
-            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), lease.session(), request, listener, cancel, recorder);
+            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), lease.lane(), request, listener, cancel, recorder);
             GenerationResult r = answer.result();
             long elapsed = System.nanoTime() - started;
             long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;

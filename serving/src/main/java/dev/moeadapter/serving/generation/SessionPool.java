@@ -1,7 +1,10 @@
 package dev.moeadapter.serving.generation;
 
 import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.serving.batching.DecodeLoop;
+import dev.moeadapter.serving.batching.LoopLane;
 import dev.moeadapter.core.engine.SessionParams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fixed set of sessions on one model; a request holds one for its whole generation. It does not
@@ -22,6 +26,9 @@ public final class SessionPool implements AutoCloseable {
     private final Queue<Session> free = new ConcurrentLinkedQueue<>();
     private final int sequences;
     private final Capacity capacity;
+    /** With continuous batching: the one decode loop whose lanes requests hold (else null). */
+    private final DecodeLoop loop;
+    private final AtomicInteger freeLanes = new AtomicInteger();
 
     /**
      * What the pool holds, counted as an operator sizes it: concurrent requests (sessions), sequences
@@ -32,6 +39,7 @@ public final class SessionPool implements AutoCloseable {
     }
 
     public SessionPool(Model model, SessionParams params, int size) {
+        this.loop = null;
         this.sequences = params.sequences();
         this.capacity = new Capacity(size, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(), params.threads());
         for (int i = 0; i < size; i++) {
@@ -43,13 +51,56 @@ public final class SessionPool implements AutoCloseable {
                 size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(), params.batchSize(), params.threads());
     }
 
-    /** A free session; the caller holds an admission permit, so there is one. */
+    /**
+     * Continuous batching: one session of {@code lanes} × {@code perLane.sequences()} sequences, its
+     * decodes run by one {@link DecodeLoop} that batches the rows of every request in flight; a
+     * request holds a lane of {@code perLane.sequences()} sequences.
+     */
+    private SessionPool(Session shared, SessionParams perLane, int lanes) {
+        this.sequences = perLane.sequences();
+        int total = perLane.sequences() * lanes;
+        all.add(shared);
+        this.loop = new DecodeLoop(shared);
+        this.freeLanes.set(lanes);
+        this.capacity = new Capacity(lanes, perLane.sequences(), perLane.contextSize(), perLane.contextSize() / perLane.sequences(),
+                perLane.threads());
+        LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session, batch {}, {} threads",
+                lanes, perLane.sequences(), perLane.contextSize(), Math.max(perLane.batchSize(), total), perLane.threads());
+    }
+
+    /** Continuous batching over {@code lanes} concurrent requests, each shaped as {@code perLane}. */
+    public static SessionPool batched(Model model, SessionParams perLane, int lanes) {
+        int total = perLane.sequences() * lanes;
+        Session shared = model.newSession(new SessionParams(perLane.contextSize() * lanes, Math.max(perLane.batchSize(), total), total,
+                perLane.threads(), perLane.batchThreads()));
+        return new SessionPool(shared, perLane, lanes);
+    }
+
+    /** Whether requests share one decode loop (continuous batching). */
+    public boolean batching() {
+        return loop != null;
+    }
+
+    /** The decode loop of continuous batching, for its statistics; empty without batching. */
+    public java.util.Optional<DecodeLoop> loop() {
+        return java.util.Optional.ofNullable(loop);
+    }
+
+    /** A free session, or a lane of the decode loop; the caller holds an admission permit, so there is one. */
     public Lease acquire() {
+        if (loop != null) {
+            freeLanes.decrementAndGet();
+            LoopLane lane = loop.open(sequences);
+            return new Lease(lane, () -> {
+                lane.close();
+                freeLanes.incrementAndGet();
+            });
+        }
         Session s = free.poll();
         if (s == null) {
             throw new IllegalStateException("no free session although admitted: more permits than sessions");
         }
-        return new Lease(s);
+        return new Lease(s, () -> free.add(s));
     }
 
     /** Sequences each session has: as many as the most demanding configured arm needs. */
@@ -61,37 +112,44 @@ public final class SessionPool implements AutoCloseable {
         return capacity;
     }
 
+    /** Requests that can decode at once: sessions, or the decode loop's lanes. */
     public int size() {
-        return all.size();
+        return loop != null ? capacity.sessions() : all.size();
     }
 
     public int available() {
-        return free.size();
+        return loop != null ? freeLanes.get() : free.size();
     }
 
     @Override
     public void close() {
+        if (loop != null) {
+            loop.close();
+        }
         all.forEach(Session::close);
     }
 
-    /** A session on loan; closing returns it. */
-    public final class Lease implements AutoCloseable {
-        private final Session session;
+    /** A session, or a decode loop's lane, on loan; closing returns it. */
+    public static final class Lease implements AutoCloseable {
+        private final DecodeLane lane;
+        private final Runnable giveBack;
         private boolean returned;
 
-        private Lease(Session session) {
-            this.session = session;
+        private Lease(DecodeLane lane, Runnable giveBack) {
+            this.lane = lane;
+            this.giveBack = giveBack;
         }
 
-        public Session session() {
-            return session;
+        /** What the request decodes through. */
+        public DecodeLane lane() {
+            return lane;
         }
 
         @Override
         public void close() {
             if (!returned) {
                 returned = true;
-                free.add(session);
+                giveBack.run();
             }
         }
     }

@@ -107,6 +107,8 @@ public class GenerationController {
         body.put("capacity", Map.of("sessions", c.sessions(), "sequences_per_session", c.sequencesPerSession(),
                 "kv_cells_per_session", c.kvCellsPerSession(), "kv_cells_per_sequence", c.kvCellsPerSequence(),
                 "threads_per_decode", c.threadsPerDecode()));
+        service.decodeLoop().ifPresent(loop -> body.put("batching", Map.of("steps", loop.steps(), "rows", loop.rows(),
+                "free_sequences", loop.freeSequences())));
         return body;
     }
 

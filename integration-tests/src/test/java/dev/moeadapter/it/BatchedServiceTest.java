@@ -1,0 +1,82 @@
+package dev.moeadapter.it;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.test.context.TestPropertySource;
+import tools.jackson.databind.JsonNode;
+
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The service with continuous batching: one context whose decode loop batches the rows of every
+ * request in flight, each request in its own lane. Concurrent requests of every arm answer, plain
+ * greedy answers equal those of the same requests sent one at a time, and the loop decoded more
+ * than one row per step.
+ */
+@TestPropertySource(properties = {
+        "moe.adapter.batching-lanes=4", "moe.adapter.acquire-timeout=60s",
+        "moe.adapter.default-policy=open",
+        "moe.adapter.policies.open.allow-override=true",
+        "moe.adapter.policies.open.arms.none.adaptation=none",
+        "moe.adapter.policies.open.arms.scmoe.adaptation=scmoe",
+        "moe.adapter.policies.open.arms.scmoe.weight=0",
+        "moe.adapter.policies.open.arms.rerouting.adaptation=rerouting",
+        "moe.adapter.policies.open.arms.rerouting.weight=0",
+        "moe.adapter.policies.open.arms.rerouting.settings.q=2",
+        "moe.adapter.policies.open.arms.steer.adaptation=steer",
+        "moe.adapter.policies.open.arms.steer.weight=0",
+        "moe.adapter.policies.open.arms.steer.settings.promote=0:3"})
+class BatchedServiceTest extends RunningService {
+    private static final String[] PROMPTS = {"Once upon a time", "The quick brown fox", "abc def ghi", "My favourite colour is"};
+
+    private String body(String prompt, String arm) {
+        return "{\"prompt\":\"" + prompt + "\",\"max_tokens\":12,\"arm\":\"" + arm + "\"}";
+    }
+
+    @Test
+    void concurrentRequestsOfEveryArmShareTheLoopAndPlainAnswersAreTheSameAsAlone() throws Exception {
+        List<String> alone = new ArrayList<>();
+        for (String p : PROMPTS) {
+            alone.add(json(post("/v1/moe/generate", body(p, "none")).body()).get("text").asString());
+        }
+        long rowsBefore = info().at("/batching/rows").asLong(), stepsBefore = info().at("/batching/steps").asLong();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<HttpResponse<String>>> plain = new ArrayList<>(), others = new ArrayList<>();
+            for (int round = 0; round < 2; round++) {
+                for (String p : PROMPTS) {
+                    plain.add(pool.submit(() -> post("/v1/moe/generate", body(p, "none"))));
+                }
+                for (String arm : List.of("scmoe", "rerouting", "steer")) {
+                    String p = PROMPTS[round];
+                    others.add(pool.submit(() -> post("/v1/moe/generate", body(p, arm))));
+                }
+            }
+            for (int i = 0; i < plain.size(); i++) {
+                HttpResponse<String> r = plain.get(i).get();
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(json(r.body()).get("text").asString()).as("plain request %d, batched with others", i)
+                        .isEqualTo(alone.get(i % PROMPTS.length));
+            }
+            for (Future<HttpResponse<String>> f : others) {
+                HttpResponse<String> r = f.get();
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(json(r.body()).get("fallback").isNull()).as(r.body()).isTrue();
+            }
+        }
+        JsonNode after = info();
+        long rows = after.at("/batching/rows").asLong() - rowsBefore, steps = after.at("/batching/steps").asLong() - stepsBefore;
+        assertThat((double) rows / steps).as("rows per step over %d steps", steps).isGreaterThan(1.5);
+        assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(after.at("/capacity/sessions").asInt()
+                * after.at("/capacity/sequences_per_session").asInt());
+    }
+
+    private JsonNode info() throws Exception {
+        return json(get("/v1/moe/info").body());
+    }
+}
