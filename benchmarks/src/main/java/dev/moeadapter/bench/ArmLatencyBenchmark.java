@@ -196,16 +196,8 @@ public final class ArmLatencyBenchmark {
         return s;
     }
 
-    /** Experts with a nonzero mixing weight, per traced token and MoE layer. */
+    /** Experts that answered, per traced token and MoE layer. */
     private static double meanExpertsUsed(RouterTrace t) {
-        return t.routes().stream().mapToDouble(ArmLatencyBenchmark::used).average().orElse(Double.NaN);
-    }
-
-    private static int used(TokenRoute r) {
-        int n = 0;
-        for (float w : r.weights()) {
-            n += w > 0 ? 1 : 0;
-        }
-        return n;
+        return t.routes().stream().mapToInt(TokenRoute::answering).average().orElse(Double.NaN);
     }
 }

@@ -98,15 +98,9 @@ class SteerStrategyTest {
         assertThat(meanExpertsUsed(half.trace())).isGreaterThanOrEqualTo(1).isLessThan(k);
     }
 
-    /** Experts with a nonzero weight per token and layer, averaged. */
+    /** Experts that answered per token and layer, averaged. */
     static double meanExpertsUsed(RouterTrace t) {
-        return t.routes().stream().mapToDouble(r -> {
-            int n = 0;
-            for (float w : r.weights()) {
-                n += w > 0 ? 1 : 0;
-            }
-            return n;
-        }).average().orElseThrow();
+        return t.routes().stream().mapToInt(TokenRoute::answering).average().orElseThrow();
     }
 
     @Test

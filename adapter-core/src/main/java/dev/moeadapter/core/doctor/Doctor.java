@@ -288,13 +288,10 @@ public final class Doctor {
         int dropped = 0;
         for (TokenRoute r : routes(trace(RoutingPlan.of(new RouterEdit.TopP(l, 0.5f, PositionRange.ALL))), l)) {
             TokenRoute b = base.route(0, r.position(), l).orElseThrow();
-            int kept = 0;
-            for (int j = 0; j < r.weights().length; j++) {
-                if (r.experts()[j] != b.experts()[j]) {
-                    return "position " + r.position() + " changed the selection";
-                }
-                kept += r.weights()[j] > 0 ? 1 : 0;
+            if (!Arrays.equals(r.experts(), b.experts())) {
+                return "position " + r.position() + " changed the selection";
             }
+            int kept = r.answering();
             if (kept == 0) {
                 return "position " + r.position() + " kept no expert";
             }

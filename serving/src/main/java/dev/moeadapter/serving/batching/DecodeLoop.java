@@ -7,6 +7,7 @@ import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
+import dev.moeadapter.core.routing.TraceSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -124,7 +125,6 @@ public final class DecodeLoop implements AutoCloseable {
         if (batch.size() > session.batchSize()) {
             throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds the session's batch size " + session.batchSize());
         }
-        session.check(batch); // a lane's mistake is refused here, not in the step it would share
         Submission s = new Submission(lane, batch, embeddings);
         lock.lock();
         try {
@@ -186,7 +186,7 @@ public final class DecodeLoop implements AutoCloseable {
             for (int s : lane.sequenceIds()) {
                 session.clearSequence(s);
                 session.clearPlan(s);
-                session.setTrace(s, dev.moeadapter.core.routing.TraceSpec.OFF);
+                session.setTrace(s, TraceSpec.OFF);
                 laneOf[s] = null;
                 free.set(s);
             }
@@ -238,10 +238,38 @@ public final class DecodeLoop implements AutoCloseable {
             distribute(session.drainTrace());
             steps.incrementAndGet();
             rows.addAndGet(all.size());
+        } catch (InvalidRequestException e) {
+            // the batch was refused before any native work: fail the lanes whose rows are wrong, decode the rest
+            List<Submission> valid = new ArrayList<>();
+            for (Submission s : step) {
+                try {
+                    session.check(s.batch);
+                    valid.add(s);
+                } catch (InvalidRequestException wrong) {
+                    finish(List.of(s), wrong);
+                }
+            }
+            if (valid.size() < step.size()) {
+                if (!valid.isEmpty()) {
+                    int offset = 0;
+                    for (Submission s : valid) {
+                        s.offset = offset;
+                        offset += s.batch.size();
+                    }
+                    decodeStep(valid);
+                }
+                return;
+            }
+            failure = e;
         } catch (RuntimeException e) {
             LOG.warn("a decode step of {} lanes failed: {}", step.size(), e.toString());
             failure = e;
         }
+        finish(step, failure);
+    }
+
+    /** Wakes the step's lanes: with {@code failure}, or as readers of the step's outputs. */
+    private void finish(List<Submission> step, RuntimeException failure) {
         lock.lock();
         try {
             for (Submission s : step) {

@@ -14,6 +14,7 @@ import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.admission.Admission;
+import dev.moeadapter.serving.batching.DecodeLoop;
 import dev.moeadapter.serving.feedback.FeedbackLedger;
 import dev.moeadapter.serving.guard.ArmGuards;
 import dev.moeadapter.serving.guard.FallbackReason;
@@ -31,6 +32,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -75,7 +77,7 @@ public final class GenerationService {
     }
 
     /** With continuous batching, the decode loop (for its steps and rows). */
-    public java.util.Optional<dev.moeadapter.serving.batching.DecodeLoop> decodeLoop() {
+    public Optional<DecodeLoop> decodeLoop() {
         return pool.loop();
     }
 

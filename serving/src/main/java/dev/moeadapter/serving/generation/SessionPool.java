@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -82,8 +83,8 @@ public final class SessionPool implements AutoCloseable {
     }
 
     /** The decode loop of continuous batching, for its statistics; empty without batching. */
-    public java.util.Optional<DecodeLoop> loop() {
-        return java.util.Optional.ofNullable(loop);
+    public Optional<DecodeLoop> loop() {
+        return Optional.ofNullable(loop);
     }
 
     /** A free session, or a lane of the decode loop; the caller holds an admission permit, so there is one. */

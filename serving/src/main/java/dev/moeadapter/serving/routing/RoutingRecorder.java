@@ -99,8 +99,7 @@ public final class RoutingRecorder {
             int[] ex = r.experts();
             float[] w = r.weights();
             for (int j = 0; j < k; j++) {
-                // a token may use fewer experts than k: a selected expert whose weight an edit zeroed (top-p, a mask) did not answer
-                boolean used = j < ex.length && ex[j] >= 0 && w[j] != 0f;
+                boolean used = r.answered(j); // a token may use fewer experts than k
                 experts[at + j] = used ? ex[j] : -1;
                 weights[at + j] = used ? w[j] : -1;
             }

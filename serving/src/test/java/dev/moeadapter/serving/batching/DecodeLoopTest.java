@@ -83,6 +83,8 @@ class DecodeLoopTest {
             assertThatThrownBy(() -> a.decode(Batch.of(2, 0, m.tokenize("x")))).isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining("out of range 0..1 of this lane");
             assertThatThrownBy(() -> loop.open(1)).isInstanceOf(InvalidRequestException.class).hasMessageContaining("0 of 4 are free");
+            assertThatThrownBy(() -> a.decode(Batch.of(0, 5, m.tokenize("x")))).isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("expects position 0");
             b.setTrace(1, TraceSpec.ROUTES);
             int[] prompt = m.tokenize("Once upon a time");
             b.decode(Batch.of(1, 0, prompt));
