@@ -22,7 +22,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -134,17 +133,13 @@ public final class SteerStrategy implements AdaptationStrategy {
     /** The routing plan these settings make on {@code model}: empty when they edit nothing. */
     public RoutingPlan plan(ModelInfo model) {
         Map<Integer, float[]> steer = new TreeMap<>(), boost = new TreeMap<>();
-        Map<Integer, boolean[]> allowed = new TreeMap<>();
+        Map<Integer, List<Integer>> masked = new TreeMap<>();
         int n = model.experts();
         for (SteeringFile.Entry e : settings.entries()) {
             if (e.strength() == 0) {
                 continue;
             }
-            if (!model.isMoeLayer(e.layer()) || !model.routing(e.layer()).hasRouter()) {
-                throw new InvalidRequestException("steer: layer " + e.layer() + " is not a MoE layer with a router; routed layers: "
-                        + model.routing().stream().filter(LayerRouting::hasRouter).map(LayerRouting::layer).toList());
-            }
-            if (e.expert() >= n) {
+            if (e.expert() >= n) { // the layer is the edits' to check (RouterEdit.validate)
                 throw new InvalidRequestException("steer: expert " + e.expert() + " out of range 0.." + (n - 1));
             }
             float strength = (float) e.strength();
@@ -152,25 +147,19 @@ public final class SteerStrategy implements AdaptationStrategy {
                 case PROMOTE -> steer.computeIfAbsent(e.layer(), l -> new float[n])[e.expert()] = settings.epsilon() * strength;
                 case SUPPRESS -> steer.computeIfAbsent(e.layer(), l -> new float[n])[e.expert()] = -settings.epsilon() * strength;
                 case BOOST -> boost.computeIfAbsent(e.layer(), l -> new float[n])[e.expert()] = settings.boost() * strength;
-                case MASK -> allowed.computeIfAbsent(e.layer(), l -> filled(n))[e.expert()] = false;
+                case MASK -> masked.computeIfAbsent(e.layer(), l -> new ArrayList<>()).add(e.expert());
             }
         }
         List<RouterEdit> edits = new ArrayList<>();
         // a boost shifts the scores the rule reads; the mask then has the last word on selection
         boost.forEach((l, d) -> edits.add(new RouterEdit.AddDelta(l, d, PositionRange.ALL)));
         steer.forEach((l, o) -> edits.add(new RouterEdit.Steer(l, o, PositionRange.ALL)));
-        allowed.forEach((l, a) -> edits.add(new RouterEdit.ExpertMask(l, a, PositionRange.ALL)));
+        masked.forEach((l, x) -> edits.add(RouterEdit.ExpertMask.deny(l, n, PositionRange.ALL, x.stream().mapToInt(Integer::intValue).toArray())));
         if (settings.topP() < 1) {
             model.routing().stream().filter(LayerRouting::hasRouter)
                     .forEach(r -> edits.add(new RouterEdit.TopP(r.layer(), settings.topP(), PositionRange.ALL)));
         }
         return new RoutingPlan(edits);
-    }
-
-    private static boolean[] filled(int n) {
-        boolean[] a = new boolean[n];
-        Arrays.fill(a, true);
-        return a;
     }
 
     @Override
