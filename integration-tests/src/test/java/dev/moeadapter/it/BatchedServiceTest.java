@@ -17,10 +17,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The service with continuous batching: one context whose decode loop batches the rows of every
  * request in flight, each request in its own lane. Concurrent requests of every arm answer, plain
  * greedy answers equal those of the same requests sent one at a time, and the loop decoded more
- * than one row per step.
+ * than one row per step. Counted from the service's own figures: no request added more than its
+ * lane's rows to a step (rerouting's perturbed copies and the prompts went in chunks), every
+ * waiting lane was in the next step, and repeated prompts shared the KV cells of kept ones.
  */
 @TestPropertySource(properties = {
-        "moe.adapter.batching-lanes=4", "moe.adapter.acquire-timeout=60s",
+        "moe.adapter.batching-lanes=4", "moe.adapter.batching-lane-rows=16", "moe.adapter.acquire-timeout=60s",
         "moe.adapter.default-policy=open",
         "moe.adapter.policies.open.allow-override=true",
         "moe.adapter.policies.open.arms.none.adaptation=none",
@@ -72,6 +74,14 @@ class BatchedServiceTest extends RunningService {
         JsonNode after = info();
         long rows = after.at("/batching/rows").asLong() - rowsBefore, steps = after.at("/batching/steps").asLong() - stepsBefore;
         assertThat((double) rows / steps).as("rows per step over %d steps", steps).isGreaterThan(1.5);
+        assertThat(after.at("/batching/lane_rows").asInt()).isEqualTo(16);
+        assertThat(after.at("/batching/max_lane_rows").asInt()).as("rows one request added to a step").isEqualTo(16);
+        assertThat(after.at("/batching/max_step_rows").asInt()).as("rows of a step").isLessThanOrEqualTo(4 * 16);
+        assertThat(after.at("/batching/max_steps_waited").asLong()).as("steps a lane's rows waited").isLessThanOrEqualTo(1);
+        assertThat(after.at("/batching/lanes_held").asInt()).isZero();
+        assertThat(after.at("/batching/reused_prompt_tokens").asLong()).as("repeated prompts shared, not decoded again").isPositive();
+        assertThat(after.at("/admission/admitted").asLong()).isEqualTo(PROMPTS.length + 2 * (PROMPTS.length + 3));
+        assertThat(after.at("/admission/in_use").asInt()).isZero();
         assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(after.at("/capacity/sessions").asInt()
                 * after.at("/capacity/sequences_per_session").asInt());
     }

@@ -35,7 +35,7 @@ import dev.moeadapter.serving.policy.PolicySpec;
 import dev.moeadapter.spring.metrics.DecodeSlotsHealthIndicator;
 import dev.moeadapter.spring.metrics.ModelHealthIndicator;
 import dev.moeadapter.spring.metrics.MoeMetrics;
-import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetrics;
+import dev.moeadapter.spring.metrics.SchedulingMetrics;
 import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
@@ -137,8 +137,8 @@ public class MoeAdapterAutoConfiguration {
         if (props.batchingLanes() > 0) {
             int sequences = policies.maxSequences(), threads = props.threads() > 0 ? props.threads() : processors;
             try {
-                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads),
-                        props.batchingLanes());
+                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences, threads, threads),
+                        props.batchingLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
             }
@@ -171,12 +171,12 @@ public class MoeAdapterAutoConfiguration {
         }
     }
 
-    /** Admission, the one bulkhead: a permit per session. */
+    /** Admission, the one queue: a permit per session or lane, fair across callers. */
     @Bean
     @ConditionalOnMissingBean
     public Admission moeAdmission(SessionPool pool, MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
         Admission admission = new Admission(pool.size(), props.acquireTimeout());
-        TaggedBulkheadMetrics.ofBulkheadRegistry(admission.registry()).bindTo(meters(meters));
+        SchedulingMetrics.bind(meters(meters), admission, pool.loop());
         return admission;
     }
 

@@ -37,6 +37,13 @@ import java.util.List;
  *                      context whose decode loop batches the rows of up to this many concurrent
  *                      requests per step, each in its own lane of sequences, with every processor's
  *                      thread (0, the default: one context per concurrent request)
+ * @param batchingLaneRows with continuous batching, most rows one request adds to a decode step (at least
+ *                         one per sequence of a lane): prompts, perturbed copies and neighbour
+ *                         evaluations are decoded in chunks of this many, so an adapting request
+ *                         delays the others' next token by at most this many rows
+ * @param batchingPrefixes with continuous batching, recent prompts kept (a sequence of
+ *                         {@code context-size} cells each) whose KV cells a request whose prompt starts
+ *                         the same way shares instead of decoding them again (0: no prefix reuse)
  * @param acquireTimeout how long a request waits for a free session before it is refused
  * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
  *                      its generation is cancelled
@@ -73,6 +80,8 @@ public record MoeAdapterProperties(
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
         @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
+        @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,
+        @DefaultValue("2") @Min(0) @Max(64) int batchingPrefixes,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
         @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue("1s") @NotNull Duration streamKeepAlive,

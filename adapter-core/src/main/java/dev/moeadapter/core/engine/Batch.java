@@ -31,6 +31,15 @@ public record Batch(int[] tokens, int[] positions, int[] sequences, boolean[] ou
         return b.build();
     }
 
+    /** Like {@link #of} but no token outputs logits (a prompt's chunk before its last). */
+    public static Batch noOutputs(int sequence, int start, int... tokens) {
+        Builder b = builder();
+        for (int i = 0; i < tokens.length; i++) {
+            b.add(tokens[i], start + i, sequence, false);
+        }
+        return b.build();
+    }
+
     /** Like {@link #of} but every token outputs logits (for losses over a whole span). */
     public static Batch allOutputs(int sequence, int start, int... tokens) {
         Builder b = builder();

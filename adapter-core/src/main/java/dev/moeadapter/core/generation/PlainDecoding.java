@@ -31,7 +31,8 @@ public final class PlainDecoding implements DecodingScheme {
                 throw new CancelledException("cancelled during prefill");
             }
             int end = Math.min(prompt.length, start + size);
-            session.decode(Batch.of(sequence, start, Arrays.copyOfRange(prompt, start, end)));
+            int[] chunk = Arrays.copyOfRange(prompt, start, end);
+            session.decode(end < prompt.length ? Batch.noOutputs(sequence, start, chunk) : Batch.of(sequence, start, chunk));
             last = end - start - 1;
         }
     }

@@ -1,76 +1,209 @@
 package dev.moeadapter.serving.admission;
 
-import io.github.resilience4j.bulkhead.Bulkhead;
-import io.github.resilience4j.bulkhead.BulkheadConfig;
-import io.github.resilience4j.bulkhead.BulkheadFullException;
-import io.github.resilience4j.bulkhead.BulkheadRegistry;
-
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Admission, the only one: a bulkhead with one permit per session, so a permit holder always finds
- * a free session and a request beyond capacity is refused (503 with Retry-After) instead of
- * queueing without bound.
+ * Admission, the only queue: one permit per session (or decode-loop lane), so a permit holder always
+ * finds one free. A request that finds none waits up to the configured time, then is refused (503
+ * with Retry-After) instead of queueing without bound. Waiting is fair across callers, not across
+ * requests: a returned permit goes to the waiting caller that holds the fewest permits (the one
+ * that waited longest among equals), so one caller's burst takes the free permits but cannot keep
+ * another caller's request out for longer than one of its own requests lasts.
  */
 public final class Admission {
-    private final BulkheadRegistry registry;
-    private final Bulkhead bulkhead;
+    private final int permits;
+    private final long waitNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Waiting requests per caller, callers in the order they started to wait. */
+    private final Map<String, Deque<Waiter>> waiting = new LinkedHashMap<>();
+    private final Map<String, Integer> held = new HashMap<>();
+    private int inUse, queued;
+    private long admitted, refused, waitedNanos;
     /** Running mean of how long a request holds its permit (an exponentially weighted one): what Retry-After is derived from. */
     private final AtomicLong meanHoldNanos = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
 
     /**
-     * @param permits the sessions there are
+     * @param permits the sessions (or lanes) there are
      * @param wait    how long a request may wait for a permit before it is refused
      */
     public Admission(int permits, Duration wait) {
-        this.registry = BulkheadRegistry.of(BulkheadConfig.custom().maxConcurrentCalls(permits).maxWaitDuration(wait).build());
-        this.bulkhead = registry.bulkhead("moe-sessions");
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be at least 1: " + permits);
+        }
+        this.permits = permits;
+        this.waitNanos = Math.max(0, wait.toNanos());
+    }
+
+    /** What admission did so far: for metrics and the info endpoint. */
+    public record Stats(int permits, int inUse, int waiting, long admitted, long refused, Duration waited) {
+    }
+
+    /** A waiting request; {@link #grant} admits it by counting a permit as its own. */
+    private final class Waiter {
+        final String caller;
+        final Condition granted = lock.newCondition();
+        boolean admitted;
+
+        Waiter(String caller) {
+            this.caller = caller;
+        }
     }
 
     /**
-     * A permit, waiting up to the configured time; then refuses with {@link PoolExhaustedException},
-     * whose Retry-After is when a permit is expected to free up.
+     * A permit for {@code caller} (null: an anonymous one; all anonymous requests are one caller), waiting up to the configured time; then refuses with
+     * {@link PoolExhaustedException}, whose Retry-After is when a permit is expected to free up.
      */
-    public Permit enter() {
+    public Permit enter(String caller) {
+        String key = caller == null ? "" : caller;
+        long start = System.nanoTime();
+        lock.lock();
         try {
-            bulkhead.acquirePermission();
-        } catch (BulkheadFullException e) {
-            throw new PoolExhaustedException("all " + permits() + " sessions are busy; try again shortly", retryAfter());
+            if (inUse < permits && queued == 0) {
+                count(key);
+                return admit(key, 0);
+            }
+            if (waitNanos == 0) {
+                throw refusal();
+            }
+            Waiter w = new Waiter(key);
+            waiting.computeIfAbsent(key, k -> new ArrayDeque<>()).add(w);
+            queued++;
+            long left = waitNanos;
+            try {
+                while (!w.admitted && left > 0) {
+                    left = w.granted.awaitNanos(left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (w.admitted) {
+                    release(key); // granted, but its request is gone: the permit goes to the next one
+                } else {
+                    remove(w);
+                }
+                throw new PoolExhaustedException("interrupted while waiting for a free session", retryAfter());
+            }
+            if (w.admitted) {
+                return admit(key, System.nanoTime() - start);
+            }
+            remove(w);
+            throw refusal();
+        } finally {
+            lock.unlock();
         }
-        return new Permit();
+    }
+
+    private PoolExhaustedException refusal() {
+        refused++;
+        return new PoolExhaustedException("all " + permits + " sessions are busy; try again shortly", retryAfter());
+    }
+
+    /** Counts a permit in use by {@code caller}. */
+    private void count(String caller) {
+        inUse++;
+        held.merge(caller, 1, Integer::sum);
+    }
+
+    /** Returns a permit of {@code caller} and hands it on. */
+    private void release(String caller) {
+        inUse--;
+        if (held.merge(caller, -1, Integer::sum) == 0) {
+            held.remove(caller);
+        }
+        grant();
+    }
+
+    private Permit admit(String caller, long waited) {
+        admitted++;
+        waitedNanos += waited;
+        return new Permit(caller);
+    }
+
+    private void remove(Waiter w) {
+        Deque<Waiter> q = waiting.get(w.caller);
+        if (q != null && q.remove(w)) {
+            queued--;
+            if (q.isEmpty()) {
+                waiting.remove(w.caller);
+            }
+        }
+    }
+
+    /** Hands a free permit to the waiting caller holding the fewest, the longest waiting among equals. */
+    private void grant() {
+        while (inUse < permits && queued > 0) {
+            String best = null;
+            int fewest = Integer.MAX_VALUE;
+            for (String caller : waiting.keySet()) { // insertion order: who started waiting first wins ties
+                int h = held.getOrDefault(caller, 0);
+                if (h < fewest) {
+                    fewest = h;
+                    best = caller;
+                }
+            }
+            Deque<Waiter> q = waiting.get(best);
+            Waiter w = q.poll();
+            queued--;
+            if (q.isEmpty()) {
+                waiting.remove(best);
+            } else {
+                waiting.put(best, waiting.remove(best)); // its next request queues behind the other callers
+            }
+            w.admitted = true;
+            count(best); // counted now, not when the waiter wakes, so that the next grant sees it
+            w.granted.signal();
+        }
     }
 
     public int permits() {
-        return bulkhead.getBulkheadConfig().getMaxConcurrentCalls();
+        return permits;
     }
 
-    /** The registry of the one bulkhead, for metrics binders. */
-    public BulkheadRegistry registry() {
-        return registry;
+    public Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(permits, inUse, queued, admitted, refused, Duration.ofNanos(waitedNanos));
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The mean hold of a permit shared by the permits: the expected wait until one of them is returned. */
     private Duration retryAfter() {
-        return Duration.ofNanos(meanHoldNanos.get() / permits());
+        return Duration.ofNanos(meanHoldNanos.get() / permits);
     }
 
     /** A permit; closing it (once) lets the next request in. */
     public final class Permit implements AutoCloseable {
         private final long taken = System.nanoTime();
+        private final String caller;
         private boolean released;
 
-        private Permit() {
+        private Permit(String caller) {
+            this.caller = caller;
         }
 
         @Override
         public void close() {
-            if (!released) {
+            lock.lock();
+            try {
+                if (released) {
+                    return;
+                }
                 released = true;
-                long held = System.nanoTime() - taken;
-                meanHoldNanos.updateAndGet(mean -> mean + (held - mean) / 8);
-                bulkhead.onComplete();
+                long hold = System.nanoTime() - taken;
+                meanHoldNanos.updateAndGet(mean -> mean + (hold - mean) / 8);
+                release(caller);
+            } finally {
+                lock.unlock();
             }
         }
     }

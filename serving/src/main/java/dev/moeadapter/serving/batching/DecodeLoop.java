@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Deque;
 import java.util.HashSet;
@@ -27,9 +28,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * the session's sequences, and every step decodes the rows all waiting lanes submitted as one
  * llama.cpp batch, each row under its own sequence's routing plan. A step starts once no lane still
  * reads the outputs of the previous one (a lane reads until it {@link LoopLane#release releases}
- * them or submits again) and at least one lane waits; it takes the waiting submissions in arrival
- * order while they fit the session's batch size, so a lane waits at most until the rows ahead of it
- * are decoded.
+ * them or submits again) and at least one lane waits.
+ *
+ * <p>The bound on how much one request delays the others is in rows: a lane submits at most
+ * {@code laneRows} rows at a time (its {@link LoopLane#batchSize()}, which every method honours by
+ * chunking its prompts, perturbed copies and neighbour evaluations), and the session's batch holds
+ * {@code laneRows} for each of its lanes, so every step takes every waiting submission. A lane's
+ * rows therefore wait for at most the one step in flight, and an adapting request adds at most
+ * {@code laneRows} rows to any step: that is chunked prefill with a token budget per lane and step.
+ *
+ * <p>Prompt prefixes are reused across requests: the last sequences of the session hold the prompts
+ * of recent requests ({@code prefixSlots} of them), and a lane whose sequence starts with the same
+ * tokens shares their KV cells (a llama.cpp sequence copy, no decode) instead of decoding them again,
+ * so a system prompt that every request repeats is prefilled once. Only tokens decoded with no
+ * routing plan and no trace are kept or reused: an edited prefix is that request's own.
  */
 public final class DecodeLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DecodeLoop.class);
@@ -43,12 +55,44 @@ public final class DecodeLoop implements AutoCloseable {
     private final LoopLane[] laneOf;
     private final Thread thread;
     private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong();
+    private final int laneRows;
+    /** Recent prompts, each held by a sequence of its own, most recently used first. */
+    private final List<Prefix> prefixes = new ArrayList<>();
+    private long reusedTokens;
+    private int maxStepRows, maxLaneRows;
+    private long maxStepsWaited;
     private boolean closed;
 
-    public DecodeLoop(Session session) {
+    /** A kept prompt: its tokens, held by sequence {@code sequence} of the session. */
+    private static final class Prefix {
+        final int sequence;
+        int[] tokens = new int[0];
+
+        Prefix(int sequence) {
+            this.sequence = sequence;
+        }
+    }
+
+    /**
+     * @param laneRows    most rows one lane submits at a time; the session's batch must hold that many
+     *                    for each of its lanes
+     * @param prefixSlots sequences, the session's last ones, that keep recent prompts for reuse (0: none)
+     */
+    public DecodeLoop(Session session, int laneRows, int prefixSlots) {
+        if (laneRows < 1 || laneRows > session.batchSize()) {
+            throw new IllegalArgumentException("rows per lane must lie in 1.." + session.batchSize() + ": " + laneRows);
+        }
+        if (prefixSlots < 0 || prefixSlots >= session.sequences()) {
+            throw new IllegalArgumentException("prefix slots must lie in 0.." + (session.sequences() - 1) + ": " + prefixSlots);
+        }
         this.session = session;
-        this.laneOf = new LoopLane[session.sequences()];
-        free.set(0, session.sequences());
+        this.laneRows = laneRows;
+        int laneSequences = session.sequences() - prefixSlots;
+        this.laneOf = new LoopLane[laneSequences];
+        free.set(0, laneSequences);
+        for (int i = 0; i < prefixSlots; i++) {
+            prefixes.add(new Prefix(laneSequences + i));
+        }
         thread = Thread.ofPlatform().name("moe-decode-loop").daemon().start(this::run);
     }
 
@@ -94,14 +138,33 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** Steps decoded so far. */
-    public long steps() {
-        return steps.get();
+    /** Most rows one lane submits at a time: the rows one request can add to a step. */
+    public int laneRows() {
+        return laneRows;
     }
 
-    /** Rows decoded so far, over all steps: rows per step is how much the loop batches. */
-    public long rows() {
-        return rows.get();
+    /**
+     * What the loop did so far: steps and rows; the most rows one step held and one lane added to a
+     * step; the most steps a submission waited for (1: only the step in flight); lanes held, and
+     * lanes whose rows wait for the next step.
+     */
+    public record Stats(long steps, long rows, int maxStepRows, int maxLaneRows, long maxStepsWaited, int lanesHeld, int lanesWaiting,
+                        long reusedTokens) {
+    }
+
+    public Stats stats() {
+        lock.lock();
+        try {
+            Set<LoopLane> held = new HashSet<>();
+            for (LoopLane lane : laneOf) {
+                if (lane != null) {
+                    held.add(lane);
+                }
+            }
+            return new Stats(steps.get(), rows.get(), maxStepRows, maxLaneRows, maxStepsWaited, held.size(), waiting.size(), reusedTokens);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A lane's rows, mapped to the session's sequences, waiting for a step. */
@@ -109,23 +172,25 @@ public final class DecodeLoop implements AutoCloseable {
         final LoopLane lane;
         final Batch batch;
         final boolean embeddings;
+        final long submittedAt;
         int offset = -1;
         RuntimeException failure;
         boolean done;
 
-        Submission(LoopLane lane, Batch batch, boolean embeddings) {
+        Submission(LoopLane lane, Batch batch, boolean embeddings, long submittedAt) {
             this.lane = lane;
             this.batch = batch;
             this.embeddings = embeddings;
+            this.submittedAt = submittedAt;
         }
     }
 
     /** Queues {@code batch} and waits until a step decoded it; the lane then reads its outputs. */
     int decode(LoopLane lane, Batch batch, boolean embeddings) {
-        if (batch.size() > session.batchSize()) {
-            throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds the session's batch size " + session.batchSize());
+        if (batch.size() > laneRows) {
+            throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds a lane's batch size " + laneRows);
         }
-        Submission s = new Submission(lane, batch, embeddings);
+        Submission s = new Submission(lane, batch, embeddings, steps.get());
         lock.lock();
         try {
             reading.remove(lane);
@@ -145,6 +210,73 @@ public final class DecodeLoop implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Gives positions [from, k) of session sequence {@code sequence} the cells of the kept prompt that
+     * shares the longest prefix with {@code tokens} (the sequence's plain tokens so far, then those it
+     * is about to decode), k at most {@code limit}; returns k, or {@code from} when none shares more.
+     */
+    int reusePrefix(int sequence, int[] tokens, int from, int limit) {
+        lock.lock();
+        try {
+            Prefix best = null;
+            int longest = from;
+            for (Prefix p : prefixes) {
+                int common = Math.min(commonPrefix(p.tokens, tokens), limit);
+                if (common > longest) {
+                    longest = common;
+                    best = p;
+                }
+            }
+            if (best != null) {
+                session.copySequence(best.sequence, sequence, from, longest);
+                reusedTokens += longest - from;
+                prefixes.remove(best);
+                prefixes.addFirst(best);
+            }
+            return longest;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Keeps session sequence {@code sequence}'s plain prompt {@code tokens} for reuse, in place of the
+     * kept prompt that shares most with it (a longer or newer prompt after the same system prompt),
+     * else of the least recently used one.
+     */
+    void keepPrefix(int sequence, int[] tokens) {
+        lock.lock();
+        try {
+            if (prefixes.isEmpty()) {
+                return;
+            }
+            Prefix target = prefixes.getLast();
+            int most = 0;
+            for (Prefix p : prefixes) {
+                int common = commonPrefix(p.tokens, tokens);
+                if (common == tokens.length) {
+                    return; // already kept, whole
+                }
+                if (common > most) {
+                    most = common;
+                    target = p;
+                }
+            }
+            session.clearSequence(target.sequence);
+            session.copySequence(sequence, target.sequence, 0, tokens.length);
+            target.tokens = tokens.clone();
+            prefixes.remove(target);
+            prefixes.addFirst(target);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length), i = Arrays.mismatch(a, 0, n, b, 0, n);
+        return i < 0 ? n : i;
     }
 
     /** The lane will not read the last step's outputs again. */
@@ -213,7 +345,10 @@ public final class DecodeLoop implements AutoCloseable {
                     s.offset = size;
                     size += s.batch.size();
                     step.add(s);
+                    maxLaneRows = Math.max(maxLaneRows, s.batch.size());
+                    maxStepsWaited = Math.max(maxStepsWaited, steps.get() - s.submittedAt);
                 }
+                maxStepRows = Math.max(maxStepRows, size);
             } finally {
                 lock.unlock();
             }

@@ -13,12 +13,20 @@ import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * A request's lane in a {@link DecodeLoop}: its sequences 0..n−1 are some of the loop's session's
  * sequences. Its decodes are rows of the loop's shared steps; between a decode and the next (or
  * {@link #release}) it reads that step's outputs at its own batch indices. One thread per lane.
+ *
+ * <p>It follows what each of its sequences holds while that is plain (tokens from position 0 on,
+ * decoded with no routing plan and no trace): rows without outputs that continue such a sequence
+ * and that a kept prompt already holds are not decoded but shared ({@link DecodeLoop#reusePrefix}),
+ * and when a plain sequence is about to be emptied, cut, edited or given back, what it holds is
+ * offered for keeping ({@link DecodeLoop#keepPrefix}): a prompt, and the answer after it, which the
+ * next turn of a conversation repeats.
  */
 public final class LoopLane implements DecodeLane, AutoCloseable {
     private final DecodeLoop loop;
@@ -31,12 +39,23 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** Where this lane's rows start in the step it reads, or -1 when it reads none. */
     private int offset = -1;
     private int size;
+    /** Leading rows of the last decode that were shared from a kept prompt instead of decoded. */
+    private int skipped;
+    /** Per sequence: the plain prompt it holds, or null once it holds anything else. */
+    private final int[][] plain;
+    private final boolean[] planned, traced;
     private boolean closed;
 
     LoopLane(DecodeLoop loop, int[] ids) {
         this.loop = loop;
         this.session = loop.session();
         this.ids = ids;
+        this.plain = new int[ids.length][];
+        this.planned = new boolean[ids.length];
+        this.traced = new boolean[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            plain[i] = new int[0];
+        }
     }
 
     int[] sequenceIds() {
@@ -61,7 +80,10 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         if (batchIndex < 0 || batchIndex >= size) {
             throw new InvalidRequestException("batch index " + batchIndex + " out of range 0.." + (size - 1));
         }
-        return offset + batchIndex;
+        if (batchIndex < skipped) {
+            throw new InvalidRequestException("batch index " + batchIndex + " has no outputs");
+        }
+        return offset + batchIndex - skipped;
     }
 
     @Override
@@ -75,9 +97,10 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         return session.contextSize() / session.sequences() * ids.length;
     }
 
+    /** The rows a lane submits at a time: its share of a step (see {@link DecodeLoop}). */
     @Override
     public int batchSize() {
-        return session.batchSize();
+        return loop.laneRows();
     }
 
     @Override
@@ -87,13 +110,82 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void decode(Batch batch) {
-        Batch.Builder mapped = Batch.builder();
         for (int i = 0; i < batch.size(); i++) {
+            id(batch.sequence(i));
+        }
+        release();
+        size = batch.size();
+        int seq = batch.sequence(0), outputs = firstOutput(batch);
+        boolean prompt = plainContinuation(batch, seq);
+        skipped = 0;
+        if (prompt && outputs > 0) {
+            int[] tokens = Arrays.copyOf(plain[seq], plain[seq].length + outputs);
+            for (int i = 0; i < outputs; i++) {
+                tokens[plain[seq].length + i] = batch.token(i);
+            }
+            skipped = loop.reusePrefix(ids[seq], tokens, plain[seq].length, tokens.length) - plain[seq].length;
+        }
+        Batch.Builder mapped = Batch.builder();
+        for (int i = skipped; i < batch.size(); i++) {
             mapped.add(batch.token(i), batch.position(i), id(batch.sequence(i)), batch.output(i));
         }
-        offset = -1;
-        size = batch.size();
-        offset = loop.decode(this, mapped.build(), embeddings);
+        if (skipped < batch.size()) {
+            offset = loop.decode(this, mapped.build(), embeddings);
+        }
+        for (int s = 0; s < ids.length; s++) {
+            if (s == seq && prompt) {
+                int[] tokens = Arrays.copyOf(plain[s], plain[s].length + batch.size());
+                for (int i = 0; i < batch.size(); i++) {
+                    tokens[plain[s].length + i] = batch.token(i);
+                }
+                plain[s] = tokens;
+            } else if (touches(batch, s)) {
+                endPlain(s);
+            }
+        }
+    }
+
+    /** Sequence {@code s} will no longer hold only plain tokens: what it holds is offered for keeping. */
+    private void endPlain(int s) {
+        if (plain[s] != null && plain[s].length > 1) {
+            loop.keepPrefix(ids[s], plain[s]);
+        }
+        plain[s] = null;
+    }
+
+    /** Index of the batch's first row with outputs, or its size when none has. */
+    private static int firstOutput(Batch batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.output(i)) {
+                return i;
+            }
+        }
+        return batch.size();
+    }
+
+    private static boolean touches(Batch batch, int sequence) {
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.sequence(i) == sequence) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the batch continues sequence {@code seq}'s plain prompt: only that sequence's rows, at
+     * the positions right after what it holds, with no plan and no trace on it.
+     */
+    private boolean plainContinuation(Batch batch, int seq) {
+        if (plain[seq] == null || planned[seq] || traced[seq]) {
+            return false;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.sequence(i) != seq || batch.position(i) != plain[seq].length + i) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -155,32 +247,47 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void removeTokens(int sequence, int from, int to) {
-        session.removeTokens(id(sequence), from, to);
+        int id = id(sequence);
+        int[] held = plain[sequence];
+        if (held != null && from < held.length) {
+            int[] left = to >= held.length ? Arrays.copyOf(held, Math.max(0, from)) : null;
+            endPlain(sequence);
+            plain[sequence] = left;
+        }
+        session.removeTokens(id, from, to);
     }
 
     @Override
     public void clearSequence(int sequence) {
-        session.clearSequence(id(sequence));
+        int id = id(sequence);
+        endPlain(sequence);
+        session.clearSequence(id);
+        plain[sequence] = new int[0];
     }
 
     @Override
     public void copySequence(int source, int target, int from, int to) {
-        session.copySequence(id(source), id(target), from, to);
+        int s = id(source), t = id(target);
+        endPlain(target);
+        session.copySequence(s, t, from, to);
     }
 
     @Override
     public void setPlan(int sequence, RoutingPlan plan) {
         session.setPlan(id(sequence), plan);
+        planned[sequence] = !plan.isEmpty();
     }
 
     @Override
     public void clearPlan(int sequence) {
         session.clearPlan(id(sequence));
+        planned[sequence] = false;
     }
 
     @Override
     public void setTrace(int sequence, TraceSpec spec) {
         session.setTrace(id(sequence), spec);
+        traced[sequence] = !spec.isOff();
     }
 
     /** The loop hands over a trace row of one of this lane's sequences. */
@@ -224,6 +331,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void close() {
         if (!closed) {
+            for (int s = 0; s < ids.length; s++) {
+                endPlain(s);
+            }
             closed = true;
             offset = -1;
             loop.close(this);

@@ -81,6 +81,11 @@ public final class GenerationService {
         return pool.loop();
     }
 
+    /** What admission did so far: permits, requests in use and waiting, admitted, refused, time waited. */
+    public Admission.Stats admissionStats() {
+        return admission.stats();
+    }
+
     /** The sessions' capacity: requests at once, sequences, KV cells and threads. */
     public SessionPool.Capacity capacity() {
         return pool.capacity();
@@ -108,13 +113,21 @@ public final class GenerationService {
      * {@link Prepared#run} then generates.
      */
     public Prepared prepare(GenerationCommand c) {
+        return prepare(c, c.callerKey());
+    }
+
+    /**
+     * As {@link #prepare(GenerationCommand)}, waiting for capacity as {@code queueKey}: admission is
+     * fair across queue keys (the caller, or for an unnamed one its address), not across requests.
+     */
+    public Prepared prepare(GenerationCommand c, String queueKey) {
         Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), settings(c));
         checkFits(assignment.strategy());
         GenerationRequest request = toRequest(c);
         RoutingRecorder recorder = recorder(c.routingTrace(), assignment, request);
         String operation = c.prompt() != null ? "text_completion" : "chat";
         long started = System.nanoTime();
-        Admission.Permit permit = admission.enter();
+        Admission.Permit permit = admission.enter(queueKey);
         try {
             return new Prepared(assignment, request, operation, permit, pool.acquire(), started, recorder);
         } catch (RuntimeException e) {

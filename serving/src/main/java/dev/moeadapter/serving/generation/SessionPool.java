@@ -57,24 +57,31 @@ public final class SessionPool implements AutoCloseable {
      * decodes run by one {@link DecodeLoop} that batches the rows of every request in flight; a
      * request holds a lane of {@code perLane.sequences()} sequences.
      */
-    private SessionPool(Session shared, SessionParams perLane, int lanes) {
+    private SessionPool(Session shared, SessionParams perLane, int lanes, int laneRows, int prefixSlots) {
         this.sequences = perLane.sequences();
-        int total = perLane.sequences() * lanes;
         all.add(shared);
-        this.loop = new DecodeLoop(shared);
+        this.loop = new DecodeLoop(shared, laneRows, prefixSlots);
         this.freeLanes.set(lanes);
         this.capacity = new Capacity(lanes, perLane.sequences(), perLane.contextSize(), perLane.contextSize() / perLane.sequences(),
                 perLane.threads());
-        LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session, batch {}, {} threads",
-                lanes, perLane.sequences(), perLane.contextSize(), Math.max(perLane.batchSize(), total), perLane.threads());
+        LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session; a lane adds at most {} rows "
+                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads", lanes, perLane.sequences(),
+                perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.threads());
     }
 
-    /** Continuous batching over {@code lanes} concurrent requests, each shaped as {@code perLane}. */
-    public static SessionPool batched(Model model, SessionParams perLane, int lanes) {
-        int total = perLane.sequences() * lanes;
-        Session shared = model.newSession(new SessionParams(perLane.contextSize() * lanes, Math.max(perLane.batchSize(), total), total,
+    /**
+     * Continuous batching over {@code lanes} concurrent requests, each shaped as {@code perLane} and
+     * adding at most {@code perLane.batchSize()} rows to a step (at least one per sequence, so that a
+     * method can always give each of its sequences a row): the shared session's batch holds that
+     * many for every lane, so every step takes every waiting lane's rows. {@code prefixSlots}
+     * sequences of a sequence's cells each keep recent prompts for prefix reuse.
+     */
+    public static SessionPool batched(Model model, SessionParams perLane, int lanes, int prefixSlots) {
+        int total = perLane.sequences() * lanes + prefixSlots, laneRows = Math.max(perLane.batchSize(), perLane.sequences());
+        int cells = perLane.contextSize() * lanes + perLane.contextSize() / perLane.sequences() * prefixSlots;
+        Session shared = model.newSession(new SessionParams(cells, Math.multiplyExact(laneRows, lanes), total,
                 perLane.threads(), perLane.batchThreads()));
-        return new SessionPool(shared, perLane, lanes);
+        return new SessionPool(shared, perLane, lanes, laneRows, prefixSlots);
     }
 
     /** Whether requests share one decode loop (continuous batching). */

@@ -49,7 +49,7 @@ class DecodeLoopTest {
                         .generate(GenerationRequest.greedy(m.tokenize(PROMPTS[q]), TOKENS).withIgnoreEos(true)).tokens());
             }
         }
-        try (Session shared = m.newSession(new SessionParams(256 * 8, 128, 8, 1, 1)); DecodeLoop loop = new DecodeLoop(shared);
+        try (Session shared = m.newSession(new SessionParams(256 * 8, 128, 8, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 16, 0);
              ExecutorService pool = Executors.newFixedThreadPool(PROMPTS.length)) {
             CountDownLatch start = new CountDownLatch(1);
             List<Future<int[]>> answers = new ArrayList<>();
@@ -69,16 +69,119 @@ class DecodeLoopTest {
                 assertThat(answers.get(q).get()).as("request %d", q).containsExactly(alone.get(q));
             }
             // 8 prompts and 8 × 15 single-token decodes: alone that is 128 steps
-            assertThat(loop.steps()).as("steps for %d rows", loop.rows()).isLessThan(64);
-            assertThat((double) loop.rows() / loop.steps()).as("rows per step").isGreaterThan(2.0);
+            DecodeLoop.Stats stats = loop.stats();
+            assertThat(stats.steps()).as("steps for %d rows", stats.rows()).isLessThan(64);
+            assertThat((double) stats.rows() / stats.steps()).as("rows per step").isGreaterThan(2.0);
+            assertThat(stats.lanesHeld()).isZero();
             assertThat(loop.freeSequences()).as("every lane gave its sequence back").isEqualTo(8);
+        }
+    }
+
+    /**
+     * An adapting request's work (a long prompt, then its context scored on four sequences with an
+     * output on every row, as rerouting's perturbed copies are) goes in chunks of the lane's rows, so
+     * a plain request decoding beside it gets a row into every step: counted, not timed.
+     */
+    @Test
+    void anAdaptingRequestAddsAtMostItsLaneRowsToEachStepAndEveryWaitingLaneIsInTheNext() throws Exception {
+        Model m = TestModels.olmoe();
+        int laneRows = 8;
+        int[] longPrompt = m.tokenize("The quick brown fox jumps over the lazy dog. ".repeat(4));
+        int[] alone;
+        try (Session s = m.newSession(new SessionParams(256, 64, 1, 1, 1))) {
+            alone = new Generator(s, 0).generate(GenerationRequest.greedy(m.tokenize(PROMPTS[1]), TOKENS).withIgnoreEos(true)).tokens();
+        }
+        try (Session shared = m.newSession(new SessionParams(256 * 5, 2 * laneRows, 5, 1, 1));
+             DecodeLoop loop = new DecodeLoop(shared, laneRows, 0); ExecutorService pool = Executors.newFixedThreadPool(2)) {
+            Future<Integer> adapting = pool.submit(() -> {
+                try (LoopLane lane = loop.open(4)) {
+                    int rows = 0;
+                    for (int round = 0; round < 3; round++) {
+                        for (int start = 0; start < longPrompt.length - 1; start += lane.batchSize() / 4) {
+                            int end = Math.min(longPrompt.length - 1, start + lane.batchSize() / 4);
+                            Batch.Builder b = Batch.builder();
+                            for (int seq = 0; seq < 4; seq++) {
+                                for (int i = start; i < end; i++) {
+                                    b.add(longPrompt[i], i, seq, true);
+                                }
+                            }
+                            Batch batch = b.build();
+                            lane.decode(batch);
+                            rows += batch.size();
+                            lane.release();
+                        }
+                        for (int seq = 0; seq < 4; seq++) {
+                            lane.clearSequence(seq);
+                        }
+                    }
+                    return rows;
+                }
+            });
+            Future<int[]> plain = pool.submit(() -> {
+                try (LoopLane lane = loop.open(1)) {
+                    return new Generator(lane, 0).generate(GenerationRequest.greedy(m.tokenize(PROMPTS[1]), TOKENS).withIgnoreEos(true)).tokens();
+                }
+            });
+            assertThat(plain.get()).as("the plain answer is its answer alone").containsExactly(alone);
+            assertThat(adapting.get()).as("the adapting request's rows").isGreaterThan(20 * laneRows);
+            DecodeLoop.Stats stats = loop.stats();
+            assertThat(stats.maxLaneRows()).as("rows one lane added to a step").isLessThanOrEqualTo(laneRows);
+            assertThat(stats.maxStepRows()).as("rows of a step").isLessThanOrEqualTo(2 * laneRows);
+            assertThat(stats.maxStepsWaited()).as("steps a submission waited: only the one in flight").isLessThanOrEqualTo(1);
+            assertThatThrownBy(() -> {
+                try (LoopLane lane = loop.open(1)) {
+                    lane.decode(Batch.of(0, 0, longPrompt));
+                }
+            }).isInstanceOf(InvalidRequestException.class).hasMessageContaining("exceeds a lane's batch size " + laneRows);
+        }
+    }
+
+    /**
+     * Requests that repeat one system prompt: the second shares the first's KV cells for it instead of
+     * decoding it (counted in tokens) and answers as it does alone; a request with a routing plan on
+     * its sequence decodes its whole prompt itself.
+     */
+    @Test
+    void aRepeatedSystemPromptIsDecodedOnceAndAnEditedPromptIsNeverShared() {
+        Model m = TestModels.olmoe();
+        String system = "You are a helpful assistant who answers in one short sentence. ";
+        int[] first = m.tokenize(system + "The quick brown fox"), second = m.tokenize(system + "Once upon a time");
+        int shared = 0;
+        while (first[shared] == second[shared]) {
+            shared++;
+        }
+        int[] alone = greedyAlone(m, second, RoutingPlan.EMPTY), aloneEdited = greedyAlone(m, second, plan(m, 1));
+        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 16, 1)) {
+            try (LoopLane lane = loop.open(1)) {
+                new Generator(lane, 0).generate(GenerationRequest.greedy(first, TOKENS).withIgnoreEos(true));
+            }
+            long rowsBefore = loop.stats().rows();
+            try (LoopLane lane = loop.open(1)) {
+                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(second, TOKENS).withIgnoreEos(true)).tokens())
+                        .as("an answer after a shared prefix").containsExactly(alone);
+            }
+            assertThat(loop.stats().reusedTokens()).as("system prompt tokens shared").isEqualTo(shared);
+            assertThat(loop.stats().rows() - rowsBefore).as("rows decoded").isEqualTo(second.length - shared + TOKENS - 1);
+            try (LoopLane lane = loop.open(1)) {
+                lane.setPlan(0, plan(m, 1));
+                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(second, TOKENS).withIgnoreEos(true)).tokens())
+                        .as("an edited prompt, decoded whole").containsExactly(aloneEdited);
+            }
+            assertThat(loop.stats().reusedTokens()).as("nothing shared with the edited request").isEqualTo(shared);
+        }
+    }
+
+    private static int[] greedyAlone(Model m, int[] prompt, RoutingPlan plan) {
+        try (Session s = m.newSession(new SessionParams(256, 64, 1, 1, 1))) {
+            s.setPlan(0, plan);
+            return new Generator(s, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true)).tokens();
         }
     }
 
     @Test
     void aLaneKeepsToItsSequencesAndItsTrace() {
         Model m = TestModels.olmoe();
-        try (Session shared = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1)); DecodeLoop loop = new DecodeLoop(shared);
+        try (Session shared = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 32, 0);
              LoopLane a = loop.open(2); LoopLane b = loop.open(2)) {
             assertThatThrownBy(() -> a.decode(Batch.of(2, 0, m.tokenize("x")))).isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining("out of range 0..1 of this lane");
@@ -101,7 +204,7 @@ class DecodeLoopTest {
     @Test
     void anAbortedLaneStopsWhileTheOthersGoOn() throws Exception {
         Model m = TestModels.olmoe();
-        try (Session shared = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared);
+        try (Session shared = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 16, 0);
              ExecutorService pool = Executors.newFixedThreadPool(2)) {
             LoopLane stopped = loop.open(1);
             CancellationToken cancel = new CancellationToken();

@@ -46,7 +46,7 @@ public class GenerationController {
                                                          HttpServletResponse httpResponse) {
         GenerateRequest body = RequestBodies.read(bytes, GenerateRequest.class);
         GenerationCommand command = body.toCommand(callers.of(http));
-        GenerationService.Prepared prepared = service.prepare(command);
+        GenerationService.Prepared prepared = service.prepare(command, callers.key(http));
         if (!body.streaming()) {
             return answers.whole(http, httpResponse, (listener, cancel) -> {
                 try (prepared) {
@@ -107,8 +107,16 @@ public class GenerationController {
         body.put("capacity", Map.of("sessions", c.sessions(), "sequences_per_session", c.sequencesPerSession(),
                 "kv_cells_per_session", c.kvCellsPerSession(), "kv_cells_per_sequence", c.kvCellsPerSequence(),
                 "threads_per_decode", c.threadsPerDecode()));
-        service.decodeLoop().ifPresent(loop -> body.put("batching", Map.of("steps", loop.steps(), "rows", loop.rows(),
-                "free_sequences", loop.freeSequences())));
+        var a = service.admissionStats();
+        body.put("admission", Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "admitted", a.admitted(),
+                "refused", a.refused(), "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted()));
+        service.decodeLoop().ifPresent(loop -> {
+            var b = loop.stats();
+            body.put("batching", Map.of("steps", b.steps(), "rows", b.rows(), "lane_rows", loop.laneRows(),
+                    "max_step_rows", b.maxStepRows(), "max_lane_rows", b.maxLaneRows(), "max_steps_waited", b.maxStepsWaited(),
+                    "lanes_held", b.lanesHeld(), "lanes_waiting", b.lanesWaiting(), "reused_prompt_tokens", b.reusedTokens(),
+                    "free_sequences", loop.freeSequences()));
+        });
         return body;
     }
 

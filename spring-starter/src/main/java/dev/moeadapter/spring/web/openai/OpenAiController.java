@@ -85,7 +85,7 @@ public class OpenAiController {
                                                          HttpServletRequest request, HttpServletResponse response) {
         long created = Instant.now().getEpochSecond();
         // refusals (bad input, no free session) happen here, before the 200 is committed
-        GenerationService.Prepared prepared = service.prepare(command);
+        GenerationService.Prepared prepared = service.prepare(command, callers.key(request));
         if (!body.streaming()) {
             return answers.whole(request, response, (listener, cancel) -> {
                 try (prepared) {

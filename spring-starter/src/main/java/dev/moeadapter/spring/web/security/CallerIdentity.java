@@ -3,6 +3,7 @@ package dev.moeadapter.spring.web.security;
 import jakarta.servlet.http.HttpServletRequest;
 
 import java.net.InetAddress;
+import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -37,6 +38,18 @@ public final class CallerIdentity {
             }
         }
         return request.getAttribute(ApiKeyAuthentication.CALLER) instanceof String key ? key : null;
+    }
+
+    /**
+     * Whom a request counts against where callers share something (the rate limit, admission's
+     * queue): the named caller (its name hashed, never stored as sent), else its address.
+     */
+    public String key(HttpServletRequest request) {
+        String named = of(request);
+        if (named != null) {
+            return "caller-" + Base64.getUrlEncoder().withoutPadding().encodeToString(ApiKeyAuthentication.sha256(named));
+        }
+        return "address-" + address(request);
     }
 
     /**

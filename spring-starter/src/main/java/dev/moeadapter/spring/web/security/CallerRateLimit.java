@@ -19,7 +19,6 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -49,7 +48,7 @@ public class CallerRateLimit extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        String caller = caller(request);
+        String caller = callers.key(request);
         RateLimiter limiter = limiters.get(caller, name -> RateLimiter.of(name, config));
         if (!limiter.acquirePermission()) {
             long retryAfter = retryAfterSeconds(limiter);
@@ -61,14 +60,6 @@ public class CallerRateLimit extends OncePerRequestFilter {
             return;
         }
         chain.doFilter(request, response);
-    }
-
-    private String caller(HttpServletRequest request) {
-        String named = callers.of(request);
-        if (named != null) {
-            return "caller-" + Base64.getUrlEncoder().withoutPadding().encodeToString(ApiKeyAuthentication.sha256(named));
-        }
-        return "address-" + callers.address(request);
     }
 
     private long retryAfterSeconds(RateLimiter limiter) {

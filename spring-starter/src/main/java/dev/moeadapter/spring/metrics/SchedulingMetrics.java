@@ -1,0 +1,55 @@
+package dev.moeadapter.spring.metrics;
+
+import dev.moeadapter.serving.admission.Admission;
+import dev.moeadapter.serving.batching.DecodeLoop;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How requests are scheduled, read from admission and the decode loop when scraped:
+ * {@code moe.adapter.admission.permits} / {@code .in.use} / {@code .queue} (requests waiting for a
+ * permit), {@code moe.adapter.admission.admitted} / {@code .refused}, and
+ * {@code moe.adapter.admission.wait} (time in queue of admitted requests). With continuous batching:
+ * {@code moe.adapter.batching.steps} and {@code .rows} (their ratio is rows per step),
+ * {@code .step.rows.max}, {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
+ * rows wait for the next step) and {@code .reused.tokens} (prompt tokens shared, not decoded).
+ */
+public final class SchedulingMetrics {
+    private SchedulingMetrics() {
+    }
+
+    public static void bind(MeterRegistry registry, Admission admission, Optional<DecodeLoop> loop) {
+        Gauge.builder("moe.adapter.admission.permits", admission, a -> a.stats().permits())
+                .description("Requests that can be served at once (sessions or decode-loop lanes)").register(registry);
+        Gauge.builder("moe.adapter.admission.in.use", admission, a -> a.stats().inUse())
+                .description("Permits held by requests being served").register(registry);
+        Gauge.builder("moe.adapter.admission.queue", admission, a -> a.stats().waiting())
+                .description("Requests waiting for a permit").register(registry);
+        FunctionCounter.builder("moe.adapter.admission.admitted", admission, a -> a.stats().admitted())
+                .description("Requests admitted").register(registry);
+        FunctionCounter.builder("moe.adapter.admission.refused", admission, a -> a.stats().refused())
+                .description("Requests refused for want of capacity (503)").register(registry);
+        FunctionTimer.builder("moe.adapter.admission.wait", admission, a -> a.stats().admitted(),
+                        a -> a.stats().waited().toNanos(), TimeUnit.NANOSECONDS)
+                .description("Time admitted requests waited for a permit").register(registry);
+        loop.ifPresent(l -> {
+            FunctionCounter.builder("moe.adapter.batching.steps", l, d -> d.stats().steps())
+                    .description("Decode steps of the continuous-batching loop").register(registry);
+            FunctionCounter.builder("moe.adapter.batching.rows", l, d -> d.stats().rows())
+                    .description("Rows decoded by the loop's steps (rows per step: rows / steps)").register(registry);
+            Gauge.builder("moe.adapter.batching.step.rows.max", l, d -> d.stats().maxStepRows())
+                    .description("Most rows one step held").register(registry);
+            Gauge.builder("moe.adapter.batching.lanes.held", l, d -> d.stats().lanesHeld())
+                    .description("Lanes held by requests (slot occupancy)").register(registry);
+            Gauge.builder("moe.adapter.batching.lanes.waiting", l, d -> d.stats().lanesWaiting())
+                    .description("Lanes whose rows wait for the next step").register(registry);
+            FunctionCounter.builder("moe.adapter.batching.reused.tokens", l, d -> d.stats().reusedTokens())
+                    .description("Prompt tokens shared from a kept prompt instead of decoded").register(registry);
+        });
+    }
+}
