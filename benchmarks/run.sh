@@ -18,14 +18,8 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-CACHE=${MOE_ADAPTER_CACHE:-$HOME/.cache/moe-adapter}
-LLAMA_TAG=v0.5.0                      # must match adapter-core/src/main/native/build-natives.sh
-SRC="$CACHE/src/llama.cpp-$LLAMA_TAG"
-RESULTS="$ROOT/benchmarks/target/results"
-
-say() { echo "[bench] $*" >&2; }
-die() { echo "[bench] ERROR: $*" >&2; exit 1; }
+TAG=bench
+source benchmarks/common.sh
 
 THREADS=2 PROMPT=512 GEN=128 REPS=4 ROUNDS=4 MODEL="" JLLAMA=1 BIAS=1 STRICT=()
 while (($#)); do
@@ -127,19 +121,7 @@ build_prebuilt_bench() {
 }
 build_prebuilt_bench || say "warning: skipping the llama-bench-on-prebuilt-libraries row"
 
-# 4. the benchmark models: random weights, F16 MoE (RandomModels.Spec.olmoeLarge / glm4moeLarge), never committed.
-#    Named after the generator's source, so a changed generator writes a new file.
-GEN_SRC="$ROOT/adapter-core/src/test/java/dev/moeadapter/core/testmodels/RandomModels.java"
-bench_model() { # KIND -> path of the generated model, written once
-  local file="$CACHE/bench/random-$1-large-f16-$(sha256sum "$GEN_SRC" | cut -c1-12).gguf"
-  if [[ ! -f "$file" ]]; then
-    say "writing the benchmark model $file"
-    mkdir -p "$CACHE/bench"
-    find "$CACHE/bench" -maxdepth 1 -name "random-$1-large-f16-*.gguf" -delete
-    "$JAVA" -cp "$CP" dev.moeadapter.bench.GenerateModel "$file" "$1" >&2 || die "could not write the $1 benchmark model"
-  fi
-  echo "$file"
-}
+# 4. the benchmark models: random weights, F16 MoE, never committed (bench_model in common.sh).
 [[ -n "$MODEL" ]] || MODEL=$(bench_model olmoe)
 [[ -f "$MODEL" ]] || die "model not found: $MODEL"
 BIAS_MODEL=""

@@ -13,13 +13,8 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-CACHE=${MOE_ADAPTER_CACHE:-$HOME/.cache/moe-adapter}
-LLAMA_TAG=v0.5.0                      # must match adapter-core/src/main/native/build-natives.sh
-SRC="$CACHE/src/llama.cpp-$LLAMA_TAG"
-RESULTS="$ROOT/benchmarks/target/results"
-say() { echo "[serving] $*" >&2; }
-die() { echo "[serving] ERROR: $*" >&2; exit 1; }
+TAG=serving
+source benchmarks/common.sh
 
 MODEL="" CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PORT=18431
 while (($#)); do
@@ -63,15 +58,8 @@ fi
 LLAMA_SERVER="$SERVER_DIR/bin/llama-server"
 
 # 3. the model
-if [[ -z "$MODEL" ]]; then
-  GEN_SRC="$ROOT/adapter-core/src/test/java/dev/moeadapter/core/testmodels/RandomModels.java"
-  MODEL="$CACHE/bench/random-glm4moe-large-f16-$(sha256sum "$GEN_SRC" | cut -c1-12).gguf"
-  if [[ ! -f "$MODEL" ]]; then
-    say "writing the benchmark model $MODEL"
-    mkdir -p "$CACHE/bench"
-    "$JAVA" -cp "$BENCH_CP" dev.moeadapter.bench.GenerateModel "$MODEL" glm4moe >&2
-  fi
-fi
+CP=$BENCH_CP
+[[ -n "$MODEL" ]] || MODEL=$(bench_model glm4moe)
 [[ -f "$MODEL" ]] || die "model not found: $MODEL"
 MODEL_ID=$(basename "$MODEL" .gguf)
 

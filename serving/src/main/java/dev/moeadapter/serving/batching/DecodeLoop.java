@@ -48,7 +48,8 @@ public final class DecodeLoop implements AutoCloseable {
 
     private final Session session;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    /** The loop's thread waits on it for work: a submission, or the last reader's release. */
+    private final Condition work = lock.newCondition();
     private final Deque<Submission> waiting = new ArrayDeque<>();
     private final Set<LoopLane> reading = new HashSet<>();
     private final BitSet free = new BitSet();
@@ -173,6 +174,8 @@ public final class DecodeLoop implements AutoCloseable {
         final Batch batch;
         final boolean embeddings;
         final long submittedAt;
+        /** Its lane's thread waits on it until a step decoded the rows (each wakes only its own). */
+        final Condition ready = lock.newCondition();
         int offset = -1;
         RuntimeException failure;
         boolean done;
@@ -198,9 +201,9 @@ public final class DecodeLoop implements AutoCloseable {
                 throw new CancelledException("decode aborted");
             }
             waiting.add(s);
-            changed.signalAll();
+            work.signal();
             while (!s.done) {
-                changed.awaitUninterruptibly();
+                s.ready.awaitUninterruptibly();
             }
             if (s.failure != null) {
                 throw s.failure;
@@ -283,8 +286,8 @@ public final class DecodeLoop implements AutoCloseable {
     void release(LoopLane lane) {
         lock.lock();
         try {
-            if (reading.remove(lane)) {
-                changed.signalAll();
+            if (reading.remove(lane) && reading.isEmpty()) {
+                work.signal();
             }
         } finally {
             lock.unlock();
@@ -300,7 +303,7 @@ public final class DecodeLoop implements AutoCloseable {
                     waiting.remove(s);
                     s.failure = new CancelledException("decode aborted");
                     s.done = true;
-                    changed.signalAll();
+                    s.ready.signal();
                     break;
                 }
             }
@@ -322,7 +325,7 @@ public final class DecodeLoop implements AutoCloseable {
                 laneOf[s] = null;
                 free.set(s);
             }
-            changed.signalAll();
+            work.signal();
         } finally {
             lock.unlock();
         }
@@ -334,7 +337,7 @@ public final class DecodeLoop implements AutoCloseable {
             lock.lock();
             try {
                 while (!closed && (waiting.isEmpty() || !reading.isEmpty())) {
-                    changed.awaitUninterruptibly();
+                    work.awaitUninterruptibly();
                 }
                 if (closed) {
                     return;
@@ -413,8 +416,8 @@ public final class DecodeLoop implements AutoCloseable {
                 if (s.failure == null) {
                     reading.add(s.lane); // before any next step can start, not when the lane's thread wakes
                 }
+                s.ready.signal();
             }
-            changed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -441,7 +444,7 @@ public final class DecodeLoop implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
-            changed.signalAll();
+            work.signal();
         } finally {
             lock.unlock();
         }
