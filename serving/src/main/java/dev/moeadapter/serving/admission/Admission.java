@@ -59,8 +59,9 @@ public final class Admission {
     }
 
     /**
-     * A permit for {@code caller} (null: an anonymous one; all anonymous requests are one caller), waiting up to the configured time; then refuses with
-     * {@link PoolExhaustedException}, whose Retry-After is when a permit is expected to free up.
+     * A permit for {@code caller} (null: anonymous; all anonymous requests are one caller), waiting up
+     * to the configured time; then refuses with {@link PoolExhaustedException}, whose Retry-After is
+     * when a permit is expected to free up.
      */
     public Permit enter(String caller) {
         String key = caller == null ? "" : caller;

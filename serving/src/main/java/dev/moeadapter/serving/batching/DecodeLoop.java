@@ -169,7 +169,7 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /** A lane's rows, mapped to the session's sequences, waiting for a step. */
-    static final class Submission {
+    final class Submission {
         final LoopLane lane;
         final Batch batch;
         final boolean embeddings;
