@@ -58,35 +58,17 @@ say "building adapter-core and benchmarks (Maven, -Pbench)"
 CP="$ROOT/benchmarks/target/classes:$(cat "$ROOT/benchmarks/target/classpath.txt")"
 [[ -f "$SRC/.done" ]] || die "llama.cpp source not found at $SRC (adapter-core's build-natives.sh should have unpacked it)"
 
-# 2. The headline pair, built once from the same llama.cpp source for this CPU: the engine's natives through
-#    its documented switch (build-natives.sh with LLAMA_BUILD=cmake), and llama-bench in that same CMake
-#    build tree, so both run on the very same libllama/libggml/libggml-cpu files (checked below by sha256).
-#    The flags come after build-natives.sh's own (-DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
-#    -DGGML_NATIVE=OFF) and override them: ggml refuses GGML_NATIVE=ON together with GGML_BACKEND_DL=ON on
-#    x86, so the CPU backend is an ordinary shared library linked into libggml. GGML_OPENMP=OFF as in the
-#    prebuilt libraries (both use ggml's own thread pool); RPATH $ORIGIN so the copied set is self-contained;
-#    common + tools configured for llama-bench (build-natives.sh itself builds only llama and ggml); the CPU
-#    key (unused by CMake) gives every CPU its own build directory.
-CPU_KEY=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
-NATIVE_ARGS="-DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_NATIVE=ON -DGGML_OPENMP=OFF \
--DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON -DMOE_BENCH_CPU_KEY=$CPU_KEY"
-NATIVE_DIR="$CACHE/bench/native-engine/linux-x64"
-say "building the engine's natives with LLAMA_BUILD=cmake (-march=native) into $NATIVE_DIR; minutes the first time"
-LLAMA_BUILD=cmake LLAMA_CMAKE_ARGS="$NATIVE_ARGS" bash adapter-core/src/main/native/build-natives.sh "$NATIVE_DIR" \
-  >"$RESULTS/native-engine-build.log" 2>&1 \
-  || { tail -n 20 "$RESULTS/native-engine-build.log" >&2; die "LLAMA_BUILD=cmake natives failed, see $RESULTS/native-engine-build.log"; }
-NATIVE_BUILD=$(sed -n 's/^\[natives\] building llama.cpp .* with CMake (\([^)]*\)).*/\1/p' "$RESULTS/native-engine-build.log")
-[[ -f "$NATIVE_BUILD/CMakeCache.txt" ]] || die "CMake build directory not found in $RESULTS/native-engine-build.log"
+# 2. The headline pair, built once from the same llama.cpp source for this CPU (build_native_engine in
+#    common.sh): the engine's natives and llama-bench in the same CMake tree, so both run on the very same
+#    libllama/libggml/libggml-cpu files (checked below by sha256).
+build_native_engine
 LB="$NATIVE_BUILD/bin/llama-bench"
 if [[ ! -x "$LB" ]]; then
   say "building llama-bench in $NATIVE_BUILD; minutes, once"
   cmake --build "$NATIVE_BUILD" --config Release --target llama-bench -j "$(nproc)" >"$NATIVE_BUILD.llama-bench.log" 2>&1 \
     || die "building llama-bench failed, see $NATIVE_BUILD.llama-bench.log"
 fi
-for lib in libllama.so.0 libggml.so.0 libggml-base.so.0 libggml-cpu.so.0; do
-  [[ "$(sha256sum "$NATIVE_BUILD/bin/$lib" | cut -c1-64) $lib" == "$(grep " $lib\$" "$NATIVE_DIR/natives.txt")" ]] \
-    || die "$lib in $NATIVE_BUILD/bin differs from the engine's copy in $NATIVE_DIR (rm $NATIVE_DIR.stamp and rerun)"
-done
+check_same_libraries
 
 # 3. The second pair: the same llama-bench source linked against the engine's packaged prebuilt llama.cpp
 #    libraries (the npm bundle, identified by the sha256 of libllama in the engine's natives.txt).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Serving benchmark (docs/benchmarks.md): this service against llama.cpp's own llama-server, built from
-# the same llama.cpp source bundle, on the same GGUF, with the same threads, through the same bounded
-# loopback load of streaming clients (StreamingLoad: /v1/completions, greedy, one token per chunk).
+# Serving benchmark (docs/benchmarks.md): this service against llama.cpp's own llama-server, both on the
+# same llama.cpp libraries built from the engine's source bundle for this CPU, on the same GGUF, with the
+# same threads, through the same bounded loopback load of streaming clients (StreamingLoad:
+# /v1/completions, greedy).
 # Run from the repository root as
 #   ./moe bench-serving [--model F.gguf] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
 #                       [--ctx 512] [--lane-rows 64]
@@ -46,16 +47,18 @@ SERVICE_CP="samples/target/classes:$(cat samples/target/classpath.txt)"
 BENCH_CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
 [[ -d "$SRC" ]] || die "llama.cpp source not found at $SRC (the adapter-core build fetches it)"
 
-# 2. llama-server from the same source, once
-SERVER_DIR="$CACHE/llama-server-$LLAMA_TAG"
-if [[ ! -x "$SERVER_DIR/bin/llama-server" ]]; then
-  say "building llama-server from $SRC into $SERVER_DIR (once; several minutes)"
-  cmake -S "$SRC" -B "$SERVER_DIR" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=ON >"$SERVER_DIR.log" 2>&1 \
-    && cmake --build "$SERVER_DIR" --target llama-server -j "$(nproc)" >>"$SERVER_DIR.log" 2>&1 \
-    || die "could not build llama-server, see $SERVER_DIR.log"
+# 2. the engine's natives and llama-server, built once from the same llama.cpp source in one CMake tree for
+#    this CPU, so that both run on the very same libraries (the same build run.sh measures the engine on)
+build_native_engine
+LLAMA_SERVER="$NATIVE_BUILD/bin/llama-server"
+if [[ ! -x "$LLAMA_SERVER" ]]; then
+  say "building llama-server in $NATIVE_BUILD; minutes, once"
+  # adds the server's targets to the tree; the libraries' own flags stay as they are (checked below)
+  { cmake -DLLAMA_BUILD_SERVER=ON "$NATIVE_BUILD" \
+      && cmake --build "$NATIVE_BUILD" --config Release --target llama-server -j "$(nproc)"; } >"$NATIVE_BUILD.llama-server.log" 2>&1 \
+    || die "building llama-server failed, see $NATIVE_BUILD.llama-server.log"
 fi
-LLAMA_SERVER="$SERVER_DIR/bin/llama-server"
+check_same_libraries
 
 # 3. the model
 CP=$BENCH_CP
@@ -96,7 +99,7 @@ start_llama() { # PARALLEL
   wait_ready "http://127.0.0.1:$PORT/health"
 }
 start_ours() { # extra properties...
-  "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$SERVICE_CP" dev.moeadapter.samples.service.MoeAdapterService \
+  "$JAVA" --enable-native-access=ALL-UNNAMED -Dmoe.adapter.native.dir="$NATIVE_DIR" -cp "$SERVICE_CP" dev.moeadapter.samples.service.MoeAdapterService \
     --moe.adapter.model="$MODEL" --server.port="$PORT" --server.address=127.0.0.1 --moe.adapter.context-size="$CTX" \
     --moe.adapter.acquire-timeout=10m "$@" >"$RESULTS/service.log" 2>&1 &
   SERVER_PID=$!

@@ -26,8 +26,10 @@ import java.util.concurrent.Future;
  * A bounded loopback load of streaming clients against any OpenAI-compatible completions endpoint
  * (this service's, or llama.cpp's {@code llama-server}): {@code clients} clients, each sending
  * {@code requests} streamed {@code /v1/completions} requests one after the other. Measures aggregate
- * output tokens per second (content chunks: both servers stream one token per chunk), time to first
- * token and inter-token latency (p50 / p99), per arm when clients are split between arms.
+ * output tokens per second (the completion tokens of each answer's usage chunk, which both servers
+ * send with {@code stream_options.include_usage}), time to first token and the gaps between content
+ * chunks (inter-token latency, p50 / p99; a chunk holding a character of several tokens is one
+ * longer gap), per arm when clients are split between arms.
  *
  * <p>{@code StreamingLoad --url http://127.0.0.1:PORT --model ID --clients 8 --requests 4 --max-tokens 64
  * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--label NAME]} prints one JSON line.
@@ -141,6 +143,7 @@ public final class StreamingLoad {
         b.put("max_tokens", maxTokens);
         b.put("temperature", 0);
         b.put("stream", true);
+        b.putObject("stream_options").put("include_usage", true);
         if (arm != null) {
             b.put("arm", arm);
         }
@@ -151,7 +154,7 @@ public final class StreamingLoad {
     private static Timed run(HttpClient http, URI url, String body) {
         long start = System.nanoTime(), last = -1, first = -1;
         List<Long> gaps = new ArrayList<>();
-        int tokens = 0;
+        int tokens = 0, chunks = 0;
         try {
             HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(url).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -166,7 +169,10 @@ public final class StreamingLoad {
                     }
                     JsonNode chunk = JSON.readTree(line.substring(6));
                     if (chunk.has("error")) {
-                        return new Timed(null, first, toArray(gaps), tokens, System.nanoTime() - start, chunk.get("error").toString());
+                        return new Timed(null, first, toArray(gaps), chunks, System.nanoTime() - start, chunk.get("error").toString());
+                    }
+                    if (chunk.path("usage").has("completion_tokens")) {
+                        tokens = chunk.path("usage").get("completion_tokens").asInt();
                     }
                     JsonNode choices = chunk.path("choices");
                     if (choices.isEmpty() || choices.get(0).path("text").asString("").isEmpty()) {
@@ -179,12 +185,12 @@ public final class StreamingLoad {
                         gaps.add(now - last);
                     }
                     last = now;
-                    tokens++;
+                    chunks++;
                 }
             }
-            return new Timed(null, first, toArray(gaps), tokens, System.nanoTime() - start, null);
+            return new Timed(null, first, toArray(gaps), Math.max(tokens, chunks), System.nanoTime() - start, null);
         } catch (Exception e) {
-            return new Timed(null, first, toArray(gaps), tokens, System.nanoTime() - start, e.toString());
+            return new Timed(null, first, toArray(gaps), chunks, System.nanoTime() - start, e.toString());
         }
     }
 
