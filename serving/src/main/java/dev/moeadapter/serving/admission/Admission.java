@@ -26,6 +26,9 @@ public final class Admission {
     /** Waiting requests per caller, callers in the order they started to wait. */
     private final Map<String, Deque<Waiter>> waiting = new LinkedHashMap<>();
     private final Map<String, Integer> held = new HashMap<>();
+    /** When each caller holding or waiting for a permit was last given one (a count of permits given). */
+    private final Map<String, Long> lastServed = new HashMap<>();
+    private long given;
     private int inUse, queued;
     private long admitted, refused, waitedNanos;
     /** Running mean of how long a request holds its permit (an exponentially weighted one): what Retry-After is derived from. */
@@ -111,6 +114,7 @@ public final class Admission {
     private void count(String caller) {
         inUse++;
         held.merge(caller, 1, Integer::sum);
+        lastServed.put(caller, ++given);
     }
 
     /** Returns a permit of {@code caller} and hands it on. */
@@ -119,7 +123,15 @@ public final class Admission {
         if (held.merge(caller, -1, Integer::sum) == 0) {
             held.remove(caller);
         }
+        forgetIfIdle(caller);
         grant();
+    }
+
+    /** A caller that neither holds nor waits for a permit is forgotten: the maps stay as small as the queue. */
+    private void forgetIfIdle(String caller) {
+        if (!held.containsKey(caller) && !waiting.containsKey(caller)) {
+            lastServed.remove(caller);
+        }
     }
 
     private Permit admit(String caller, long waited) {
@@ -134,19 +146,26 @@ public final class Admission {
             queued--;
             if (q.isEmpty()) {
                 waiting.remove(w.caller);
+                forgetIfIdle(w.caller);
             }
         }
     }
 
-    /** Hands a free permit to the waiting caller holding the fewest, the longest waiting among equals. */
+    /**
+     * Hands free permits to the waiting callers holding the fewest; among equals, to the one served
+     * least recently (never, for a caller new to the queue), then to the one that waited longest.
+     */
     private void grant() {
         while (inUse < permits && queued > 0) {
             String best = null;
             int fewest = Integer.MAX_VALUE;
-            for (String caller : waiting.keySet()) { // insertion order: who started waiting first wins ties
+            long oldest = Long.MAX_VALUE;
+            for (String caller : waiting.keySet()) { // insertion order: who started waiting first wins full ties
                 int h = held.getOrDefault(caller, 0);
-                if (h < fewest) {
+                long served = lastServed.getOrDefault(caller, 0L);
+                if (h < fewest || (h == fewest && served < oldest)) {
                     fewest = h;
+                    oldest = served;
                     best = caller;
                 }
             }
@@ -155,8 +174,6 @@ public final class Admission {
             queued--;
             if (q.isEmpty()) {
                 waiting.remove(best);
-            } else {
-                waiting.put(best, waiting.remove(best)); // its next request queues behind the other callers
             }
             w.admitted = true;
             count(best); // counted now, not when the waiter wakes, so that the next grant sees it

@@ -91,6 +91,37 @@ class AdmissionTest {
         assertThat(stats.admitted()).isEqualTo(9);
     }
 
+    /**
+     * One permit: when the burst's request returns it, the burst holds none, as "other" does; the
+     * permit goes to "other", served less recently, although the burst's next request waited longer.
+     */
+    @Test
+    void withOnePermitTheCallerServedLeastRecentlyGoesFirst() throws Exception {
+        Admission single = new Admission(1, Duration.ofMinutes(1));
+        Admission.Permit holding = single.enter("burst");
+        BlockingQueue<String> admitted = new LinkedBlockingQueue<>();
+        BlockingQueue<Admission.Permit> permits = new LinkedBlockingQueue<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            int queued = 0;
+            for (String name : List.of("burst-1", "burst-2", "other")) {
+                String caller = name.startsWith("burst") ? "burst" : "other";
+                pool.submit(() -> {
+                    permits.add(single.enter(caller));
+                    admitted.add(name);
+                });
+                awaitWaiting(single, ++queued);
+            }
+            holding.close();
+            List<String> order = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                order.add(admitted.poll(1, TimeUnit.MINUTES));
+                permits.take().close();
+            }
+            assertThat(order).containsExactly("other", "burst-1", "burst-2");
+        }
+        assertThat(single.stats().inUse()).isZero();
+    }
+
     private static void awaitWaiting(Admission a, int waiting) throws InterruptedException {
         while (a.stats().waiting() < waiting) {
             Thread.sleep(1); // polls a condition, measures no time

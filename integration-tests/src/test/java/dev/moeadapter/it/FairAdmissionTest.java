@@ -1,0 +1,70 @@
+package dev.moeadapter.it;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.TestPropertySource;
+import dev.moeadapter.samples.service.MoeAdapterService;
+
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Admission through the real service is fair across callers: with one session, a caller that holds
+ * it and queues two more requests does not keep a second caller's request, queued after them, from
+ * being served next. Callers are named by the caller header, which a trusted proxy sets.
+ */
+@SpringBootTest(classes = {MoeAdapterService.class, TestStrategies.class}, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = {
+        "moe.adapter.sessions=1", "moe.adapter.acquire-timeout=60s",
+        "moe.adapter.security.trusted-proxies=127.0.0.1",
+        "moe.adapter.default-policy=open",
+        "moe.adapter.policies.open.allow-override=true",
+        "moe.adapter.policies.open.arms.plain.adaptation=none",
+        "moe.adapter.policies.open.arms.pausing.adaptation=pausing",
+        "moe.adapter.policies.open.arms.pausing.weight=0",
+        "moe.adapter.policies.open.arms.pausing.time-budget=5m"})
+class FairAdmissionTest extends RunningService {
+    @Autowired
+    TestStrategies.Pausing pausing;
+
+    @Test
+    void anotherCallersRequestIsServedBeforeTheQueuedRestOfABurst() throws Exception {
+        pausing.reset();
+        BlockingQueue<String> served = new LinkedBlockingQueue<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<HttpResponse<String>> holding = pool.submit(() -> post("/v1/moe/generate", generate("pausing", false),
+                    "X-Caller-Id", "burst"));
+            assertThat(pausing.paused.await(60, TimeUnit.SECONDS)).as("the burst's first request holds the session").isTrue();
+            for (String name : List.of("burst-1", "burst-2", "other")) {
+                String caller = name.startsWith("burst") ? "burst" : "other";
+                long before = waiting();
+                pool.submit(() -> {
+                    HttpResponse<String> r = post("/v1/moe/generate", generate("plain", false), "X-Caller-Id", caller);
+                    served.add(name + ":" + r.statusCode());
+                    return r;
+                });
+                while (waiting() == before) {
+                    Thread.sleep(5); // polls a condition, measures no time
+                }
+            }
+            pausing.release.countDown();
+            assertThat(holding.get().statusCode()).isEqualTo(200);
+            assertThat(List.of(served.poll(60, TimeUnit.SECONDS), served.poll(60, TimeUnit.SECONDS), served.poll(60, TimeUnit.SECONDS)))
+                    .as("one session: requests finish in the order they were admitted")
+                    .containsExactly("other:200", "burst-1:200", "burst-2:200");
+        }
+    }
+
+    private long waiting() throws Exception {
+        return json(get("/v1/moe/info").body()).at("/admission/waiting").asLong();
+    }
+}
