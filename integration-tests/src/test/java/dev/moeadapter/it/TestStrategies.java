@@ -13,6 +13,8 @@ import dev.moeadapter.core.generation.TokenListener;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -55,6 +57,37 @@ class TestStrategies {
     @Bean
     LateFailing lateFailingStrategy() {
         return new LateFailing();
+    }
+
+    @Bean
+    Recording recordingStrategy() {
+        return new Recording();
+    }
+
+    /**
+     * Plain generation that records, in the service, the order in which requests began: with one
+     * session, the order in which admission let them in (a client may receive their answers in
+     * another order).
+     */
+    static final class Recording implements AdaptationStrategy {
+        private final PlainGeneration plain = new PlainGeneration();
+        final List<String> started = new CopyOnWriteArrayList<>();
+
+        @Override
+        public String name() {
+            return "recording";
+        }
+
+        @Override
+        public int sequencesNeeded() {
+            return 1;
+        }
+
+        @Override
+        public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            started.add(session.model().detokenize(request.prompt()));
+            return plain.generate(session, request, listener, cancel);
+        }
     }
 
     /**
