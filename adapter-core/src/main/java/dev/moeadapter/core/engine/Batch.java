@@ -3,6 +3,7 @@ package dev.moeadapter.core.engine;
 import dev.moeadapter.core.InvalidRequestException;
 
 import java.util.Arrays;
+import java.util.function.IntPredicate;
 
 /**
  * Tokens of one decode: token i belongs to sequence {@code sequences[i]} at position
@@ -24,27 +25,23 @@ public record Batch(int[] tokens, int[] positions, int[] sequences, boolean[] ou
 
     /** Tokens of one sequence at consecutive positions from {@code start}; only the last outputs. */
     public static Batch of(int sequence, int start, int... tokens) {
-        Builder b = builder();
-        for (int i = 0; i < tokens.length; i++) {
-            b.add(tokens[i], start + i, sequence, i == tokens.length - 1);
-        }
-        return b.build();
+        return span(sequence, start, tokens, i -> i == tokens.length - 1);
     }
 
     /** Like {@link #of} but no token outputs logits (a prompt's chunk before its last). */
     public static Batch noOutputs(int sequence, int start, int... tokens) {
-        Builder b = builder();
-        for (int i = 0; i < tokens.length; i++) {
-            b.add(tokens[i], start + i, sequence, false);
-        }
-        return b.build();
+        return span(sequence, start, tokens, i -> false);
     }
 
     /** Like {@link #of} but every token outputs logits (for losses over a whole span). */
     public static Batch allOutputs(int sequence, int start, int... tokens) {
+        return span(sequence, start, tokens, i -> true);
+    }
+
+    private static Batch span(int sequence, int start, int[] tokens, IntPredicate outputs) {
         Builder b = builder();
         for (int i = 0; i < tokens.length; i++) {
-            b.add(tokens[i], start + i, sequence, true);
+            b.add(tokens[i], start + i, sequence, outputs.test(i));
         }
         return b.build();
     }

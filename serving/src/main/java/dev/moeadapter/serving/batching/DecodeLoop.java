@@ -217,8 +217,8 @@ public final class DecodeLoop implements AutoCloseable {
 
     /**
      * Gives positions [from, k) of session sequence {@code sequence} the cells of the kept prompt that
-     * shares the longest prefix with {@code tokens} (the sequence's plain tokens so far, then those it
-     * is about to decode), k at most {@code limit}; returns k, or {@code from} when none shares more.
+     * shares the longest prefix with {@code tokens[0, limit)} (the sequence's plain tokens so far, then
+     * those it is about to decode); returns k, or {@code from} when none shares more.
      */
     int reusePrefix(int sequence, int[] tokens, int from, int limit) {
         lock.lock();
@@ -226,7 +226,7 @@ public final class DecodeLoop implements AutoCloseable {
             Prefix best = null;
             int longest = from;
             for (Prefix p : prefixes) {
-                int common = Math.min(commonPrefix(p.tokens, tokens), limit);
+                int common = commonPrefix(p.tokens, tokens, limit);
                 if (common > longest) {
                     longest = common;
                     best = p;
@@ -245,9 +245,9 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * Keeps session sequence {@code sequence}'s plain prompt {@code tokens} for reuse, in place of the
-     * kept prompt that shares most with it (a longer or newer prompt after the same system prompt),
-     * else of the least recently used one.
+     * Keeps session sequence {@code sequence}'s plain prompt {@code tokens} (the loop's from now on)
+     * for reuse, in place of the kept prompt that shares most with it (a longer or newer prompt after
+     * the same system prompt), else of the least recently used one.
      */
     void keepPrefix(int sequence, int[] tokens) {
         lock.lock();
@@ -258,7 +258,7 @@ public final class DecodeLoop implements AutoCloseable {
             Prefix target = prefixes.getLast();
             int most = 0;
             for (Prefix p : prefixes) {
-                int common = commonPrefix(p.tokens, tokens);
+                int common = commonPrefix(p.tokens, tokens, tokens.length);
                 if (common == tokens.length) {
                     return; // already kept, whole
                 }
@@ -269,7 +269,7 @@ public final class DecodeLoop implements AutoCloseable {
             }
             session.clearSequence(target.sequence);
             session.copySequence(sequence, target.sequence, 0, tokens.length);
-            target.tokens = tokens.clone();
+            target.tokens = tokens;
             prefixes.remove(target);
             prefixes.addFirst(target);
         } finally {
@@ -277,8 +277,9 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    private static int commonPrefix(int[] a, int[] b) {
-        int n = Math.min(a.length, b.length), i = Arrays.mismatch(a, 0, n, b, 0, n);
+    /** Length of the common prefix of {@code a} and {@code b[0, bLength)}. */
+    private static int commonPrefix(int[] a, int[] b, int bLength) {
+        int n = Math.min(a.length, bLength), i = Arrays.mismatch(a, 0, n, b, 0, n);
         return i < 0 ? n : i;
     }
 

@@ -41,20 +41,35 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private int size;
     /** Leading rows of the last decode that were shared from a kept prompt instead of decoded. */
     private int skipped;
-    /** Per sequence: the plain prompt it holds, or null once it holds anything else. */
-    private final int[][] plain;
+    /** Per sequence: the plain tokens it holds, or null once it holds anything else. */
+    private final PlainTokens[] plain;
     private final boolean[] planned, traced;
     private boolean closed;
+
+    /** A sequence's plain tokens, appended to in place (a decode adds a token at a time). */
+    private static final class PlainTokens {
+        int[] tokens = new int[64];
+        int length;
+
+        void append(Batch batch, int from, int to) {
+            if (length + to - from > tokens.length) {
+                tokens = Arrays.copyOf(tokens, Math.max(tokens.length * 2, length + to - from));
+            }
+            for (int i = from; i < to; i++) {
+                tokens[length++] = batch.token(i);
+            }
+        }
+    }
 
     LoopLane(DecodeLoop loop, int[] ids) {
         this.loop = loop;
         this.session = loop.session();
         this.ids = ids;
-        this.plain = new int[ids.length][];
+        this.plain = new PlainTokens[ids.length];
         this.planned = new boolean[ids.length];
         this.traced = new boolean[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            plain[i] = new int[0];
+            plain[i] = new PlainTokens();
         }
     }
 
@@ -110,37 +125,36 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void decode(Batch batch) {
-        for (int i = 0; i < batch.size(); i++) {
-            id(batch.sequence(i));
-        }
-        release();
-        size = batch.size();
-        int seq = batch.sequence(0), outputs = firstOutput(batch);
-        boolean prompt = plainContinuation(batch, seq);
+        int seq = batch.sequence(0);
+        id(seq);
+        PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
+        int before = held == null ? 0 : held.length, outputs = firstOutput(batch);
         skipped = 0;
-        if (prompt && outputs > 0) {
-            int[] tokens = Arrays.copyOf(plain[seq], plain[seq].length + outputs);
-            for (int i = 0; i < outputs; i++) {
-                tokens[plain[seq].length + i] = batch.token(i);
+        if (held != null) {
+            held.append(batch, 0, batch.size()); // undone below if the decode fails
+            if (outputs > 0) {
+                skipped = loop.reusePrefix(ids[seq], held.tokens, before, before + outputs) - before;
             }
-            skipped = loop.reusePrefix(ids[seq], tokens, plain[seq].length, tokens.length) - plain[seq].length;
         }
         Batch.Builder mapped = Batch.builder();
         for (int i = skipped; i < batch.size(); i++) {
             mapped.add(batch.token(i), batch.position(i), id(batch.sequence(i)), batch.output(i));
         }
-        if (skipped < batch.size()) {
-            offset = loop.decode(this, mapped.build(), embeddings);
+        release();
+        size = batch.size();
+        try {
+            if (skipped < batch.size()) {
+                offset = loop.decode(this, mapped.build(), embeddings);
+            }
+        } catch (RuntimeException e) {
+            if (held != null) {
+                held.length = before; // what it held before this batch is still there
+            }
+            throw e;
         }
-        for (int s = 0; s < ids.length; s++) {
-            if (s == seq && prompt) {
-                int[] tokens = Arrays.copyOf(plain[s], plain[s].length + batch.size());
-                for (int i = 0; i < batch.size(); i++) {
-                    tokens[plain[s].length + i] = batch.token(i);
-                }
-                plain[s] = tokens;
-            } else if (touches(batch, s)) {
-                endPlain(s);
+        if (held == null) {
+            for (int i = 0; i < batch.size(); i++) {
+                endPlain(batch.sequence(i));
             }
         }
     }
@@ -148,7 +162,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** Sequence {@code s} will no longer hold only plain tokens: what it holds is offered for keeping. */
     private void endPlain(int s) {
         if (plain[s] != null && plain[s].length > 1) {
-            loop.keepPrefix(ids[s], plain[s]);
+            loop.keepPrefix(ids[s], Arrays.copyOf(plain[s].tokens, plain[s].length));
         }
         plain[s] = null;
     }
@@ -161,15 +175,6 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             }
         }
         return batch.size();
-    }
-
-    private static boolean touches(Batch batch, int sequence) {
-        for (int i = 0; i < batch.size(); i++) {
-            if (batch.sequence(i) == sequence) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**
@@ -248,11 +253,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void removeTokens(int sequence, int from, int to) {
         int id = id(sequence);
-        int[] held = plain[sequence];
+        PlainTokens held = plain[sequence];
         if (held != null && from < held.length) {
-            int[] left = to >= held.length ? Arrays.copyOf(held, Math.max(0, from)) : null;
             endPlain(sequence);
-            plain[sequence] = left;
+            if (to >= held.length) { // cut back to a shorter plain prefix
+                held.length = Math.max(0, from);
+                plain[sequence] = held;
+            }
         }
         session.removeTokens(id, from, to);
     }
@@ -262,7 +269,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         int id = id(sequence);
         endPlain(sequence);
         session.clearSequence(id);
-        plain[sequence] = new int[0];
+        plain[sequence] = new PlainTokens();
     }
 
     @Override

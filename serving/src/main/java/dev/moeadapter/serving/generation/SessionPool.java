@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fixed set of sessions on one model; a request holds one for its whole generation. It does not
@@ -29,7 +28,6 @@ public final class SessionPool implements AutoCloseable {
     private final Capacity capacity;
     /** With continuous batching: the one decode loop whose lanes requests hold (else null). */
     private final DecodeLoop loop;
-    private final AtomicInteger freeLanes = new AtomicInteger();
 
     /**
      * What the pool holds, counted as an operator sizes it: concurrent requests (sessions), sequences
@@ -61,7 +59,6 @@ public final class SessionPool implements AutoCloseable {
         this.sequences = perLane.sequences();
         all.add(shared);
         this.loop = new DecodeLoop(shared, laneRows, prefixSlots);
-        this.freeLanes.set(lanes);
         this.capacity = new Capacity(lanes, perLane.sequences(), perLane.contextSize(), perLane.contextSize() / perLane.sequences(),
                 perLane.threads());
         LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session; a lane adds at most {} rows "
@@ -97,12 +94,8 @@ public final class SessionPool implements AutoCloseable {
     /** A free session, or a lane of the decode loop; the caller holds an admission permit, so there is one. */
     public Lease acquire() {
         if (loop != null) {
-            freeLanes.decrementAndGet();
             LoopLane lane = loop.open(sequences);
-            return new Lease(lane, () -> {
-                lane.close();
-                freeLanes.incrementAndGet();
-            });
+            return new Lease(lane, lane::close);
         }
         Session s = free.poll();
         if (s == null) {
@@ -126,7 +119,7 @@ public final class SessionPool implements AutoCloseable {
     }
 
     public int available() {
-        return loop != null ? freeLanes.get() : free.size();
+        return loop != null ? loop.freeSequences() / sequences : free.size();
     }
 
     @Override
