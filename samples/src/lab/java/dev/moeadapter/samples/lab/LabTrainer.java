@@ -61,11 +61,13 @@ public final class LabTrainer {
                     int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery, Path checkpointDir,
                     double checkpointMinutes, double stopAtDev) {
 
-        /** What makes two runs the same run: a checkpoint resumes only a run with this recipe. */
+        /**
+         * What makes two runs the same run: a checkpoint resumes only a run with this recipe. How often it is
+         * evaluated and where it stops are not part of it: they end a run, they do not change its steps.
+         */
         String recipe() {
-            String stop = stopAtDev > 0 ? String.format(Locale.ROOT, " eval-every=%d stop-at-dev=%s", evalEvery, stopAtDev) : "";
-            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d%s",
-                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED, stop);
+            return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d",
+                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED);
         }
     }
 
@@ -103,10 +105,18 @@ public final class LabTrainer {
     /** The step at which an early-stopped run ended, or the schedule's length when it ran to the end. */
     static int stoppedAt(Settings s) throws IOException {
         Path marker = s.checkpointDir().resolve(STOPPED);
-        return Files.exists(marker) ? Integer.parseInt(Files.readString(marker).strip()) : s.steps();
+        return Files.exists(marker) ? Integer.parseInt(Files.readString(marker).strip().split("\\s+")[0]) : s.steps();
     }
 
-    /** The file whose presence says the run met its dev target and ended; it holds the step. */
+    /** Whether the run already met this run's dev target (a run resumed with another target trains on). */
+    private static boolean stoppedFor(Settings s) throws IOException {
+        Path marker = s.checkpointDir().resolve(STOPPED);
+        if (!Files.exists(marker)) return false;
+        String[] f = Files.readString(marker).strip().split("\\s+");
+        return f.length > 1 && Double.parseDouble(f[1]) == s.stopAtDev();
+    }
+
+    /** The file whose presence says the run met its dev target and ended; it holds the step and the target. */
     private static final String STOPPED = "stopped-at-step";
 
     /** The model card's path: the GGUF's, with {@code .md}. */
@@ -140,10 +150,11 @@ public final class LabTrainer {
                     adam.get(k)[1].set(arrays[2]);
                 });
                 first = saved.get().step() + 1;
-                if (Files.exists(s.checkpointDir().resolve(STOPPED))) {
+                if (stoppedFor(s)) {
                     first = s.steps() + 1; // met its dev target before the interruption: nothing left to train
                     LOG.info("the run already met its dev target at step {}", saved.get().step());
                 } else {
+                    Files.deleteIfExists(s.checkpointDir().resolve(STOPPED)); // another target: train on from where it stopped
                     LOG.info("resuming from the checkpoint at step {}", saved.get().step());
                 }
             } else {
@@ -220,7 +231,7 @@ public final class LabTrainer {
                 if (evaluate) export(s, twin, logFile);
                 if (stop) {
                     // early stopping on dev: the model is the first one whose in-distribution dev accuracy reaches the target
-                    Files.writeString(s.checkpointDir().resolve(STOPPED), Integer.toString(step));
+                    Files.writeString(s.checkpointDir().resolve(STOPPED), step + " " + s.stopAtDev());
                     LOG.info(String.format(Locale.ROOT, "dev exact match %.4f reached the target %s at step %d: stopping", devMatch, s.stopAtDev(), step));
                     break;
                 }

@@ -75,10 +75,11 @@ import java.util.Map;
  *       neighbours of the item's own task, for the model's hidden-state embedder.</li>
  * </ul>
  * Verdicts per split follow LAB.md: usable when 25% ≤ base ≤ 75% (in distribution: base < 92%)
- * and the ceiling ≥ base + 20 points (capped at 100%, without which no in-distribution split with a
+ * and the ceiling ≥ base + 20 points (capped at 99%, without which no in-distribution split with a
  * base above 80% could qualify); SCMoE testable when its reach is ≥ 30%; rerouting when the
  * NLL picks the true task ≥ 80% and the fixing delta is within {@link #REROUTING_BUDGET}; C3PO
- * when its neighbours reach ≥ base + 10 points. A split whose oracle was not run is never frozen.
+ * when its neighbours reach ≥ base + 10 points. A split whose oracle was not run is frozen only when
+ * its verdict cannot depend on it: the base rules it out, or the fixed deltas alone reach the headroom.
  *
  * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
  * [--out DIR] [--threads 1] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
@@ -311,8 +312,9 @@ public final class LabCheck {
         ObjectNode splits = entry.has("splits") ? (ObjectNode) entry.get("splits")
                 : entry.putObject("splits");
         for (SplitCheck c : r.splits()) {
-            // a base outside its band settles "cannot test" whatever the oracle finds, so such a split freezes without it
-            if (c.oracleCeiling().n() == 0 && baseInBand(Split.named(c.split()), c.base())) {
+            // a base outside its band settles "cannot test" whatever the oracle finds, and fixed deltas that already reach the
+            // headroom settle "usable" (the oracle could only raise the ceiling), so such a split freezes without it
+            if (c.oracleCeiling().n() == 0 && baseInBand(Split.named(c.split()), c.base()) && !hasHeadroom(c.base(), c.ceiling())) {
                 LOG.warn("{} is not frozen: its routing ceiling needs the per-item oracle first (./moe lab ceiling --split {} with the same --out)",
                         c.split(), c.split());
                 continue;
@@ -338,6 +340,11 @@ public final class LabCheck {
         return split.shift() == Shift.NONE ? base.value() < 0.92 : base.value() >= 0.25 && base.value() <= 0.75;
     }
 
+    /** Whether the routing ceiling leaves a method room: base + 20 points, or 99% of the items where that is more. */
+    static boolean hasHeadroom(Proportion base, Proportion ceiling) {
+        return ceiling.value() >= Math.min(CEILING_CAP, base.value() + 0.20) - 1e-9;
+    }
+
     static Verdict verdict(Split split, Proportion base, Proportion ceiling, boolean oracleRun, Proportion reach, Proportion picks, float fixing,
                            Proportion c3po) {
         List<String> why = new ArrayList<>();
@@ -345,7 +352,7 @@ public final class LabCheck {
         if (!baseOk) why.add(String.format(Locale.ROOT, "base %.1f%% outside %s", 100 * base.value(), split.shift() == Shift.NONE ? "[0, 92)%" : "[25, 75]%"));
         // base + 20 points, or 99% of the items where that exceeds what the split has: an in-distribution split with base
         // in 80–92% can still qualify, and one or two items the (approximate) oracle misses do not rule it out
-        boolean headroom = ceiling.value() >= Math.min(CEILING_CAP, base.value() + 0.20) - 1e-9;
+        boolean headroom = hasHeadroom(base, ceiling);
         if (!headroom) why.add(String.format(Locale.ROOT, "routing ceiling %.1f%% < min(base + 20 points, 99%%)%s", 100 * ceiling.value(),
                 oracleRun ? "" : baseOk ? " (per-item oracle not run yet)" : " (per-item oracle not run: the base rules the split out)"));
         boolean usable = baseOk && headroom;

@@ -49,19 +49,23 @@ class LabCheckVerdictTest {
     }
 
     @Test
-    void aSplitWhoseBaseRulesItOutFreezesWithoutTheOracleOthersWaitForIt(@TempDir Path dir) throws Exception {
+    void withoutTheOracleASplitFreezesOnlyWhenItsVerdictCannotDependOnIt(@TempDir Path dir) throws Exception {
         Path model = Files.writeString(dir.resolve("m.gguf"), "a model");
         var none = Proportion.of(0, 0);
+        // misleading: base 10% rules it out; untagged: base 40%, fixed deltas 50% (the oracle could still lift it);
+        // untagged-test: base 40%, fixed deltas 65% (headroom already reached)
         Function<String, LabCheck.SplitCheck> check = name -> {
             var base = name.startsWith("misleading") ? p(40) : p(160);
-            return new LabCheck.SplitCheck(name, base, Map.of(), Float.NaN, base, none, p(100), p(100), p(100), p(100),
-                    LabCheck.verdict(Split.named(name), base, base, false, p(100), p(100), Float.NaN, p(100)));
+            var fixed = name.equals("untagged-test") ? p(260) : name.startsWith("untagged") ? p(200) : base;
+            return new LabCheck.SplitCheck(name, base, Map.of(), Float.NaN, fixed, none, p(100), p(100), p(100), p(100),
+                    LabCheck.verdict(Split.named(name), base, fixed, false, p(100), p(100), Float.NaN, p(100)));
         };
         var report = new LabCheck.Report("m.gguf", List.of(), Map.of(), List.of(),
-                List.of(check.apply("misleading-dev"), check.apply("untagged-dev")));
+                List.of(check.apply("misleading-dev"), check.apply("untagged-dev"), check.apply("untagged-test")));
         Path file = dir.resolve("acceptance.json");
         LabCheck.freeze(file, model, report);
         String frozen = Files.readString(file);
-        assertThat(frozen).contains("\"misleading-dev\"").contains("base 10.0% outside").doesNotContain("untagged-dev");
+        assertThat(frozen).contains("\"misleading-dev\"").contains("base 10.0% outside").doesNotContain("untagged-dev")
+                .contains("\"untagged-test\"").contains("\"usable\" : true");
     }
 }
