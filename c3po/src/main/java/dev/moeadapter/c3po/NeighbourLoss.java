@@ -16,7 +16,9 @@ import java.util.List;
  * The neighbours' answer loss for candidate pathways ω: Σ K(x_i,x)·ℓ(f(x_i, ω), y_i) / Σ K, where
  * ω replaces the router distribution of the critical layers at neighbour i's last prompt token (and,
  * when injected from there on, at the answer tokens scored after it), as it will at the answer, and
- * ℓ is the mean negative log-likelihood of its answer's first tokens (up to a cap).
+ * ℓ is the mean negative log-likelihood of its answer's first tokens (up to a cap). A prompt scored
+ * against its own gold answer, as its single neighbour of weight 1, is the loss of
+ * {@link ReferencePathwayOptimiser}.
  *
  * <p>ω changes nothing before the last prompt token (attention is causal), so each neighbour's prompt
  * minus its last token is prefilled once into its own sequence. Every candidate then costs one short
@@ -35,17 +37,34 @@ final class NeighbourLoss {
     private int evaluations;
 
     /**
+     * A labelled prompt the loss scores: a reference chosen as a neighbour, or a prompt scored
+     * against its own gold answer.
+     *
+     * @param answer the answer tokens scored (the first {@code lossTokens} of them)
+     * @param weight its kernel weight (not normalised)
+     */
+    record Scored(String id, int[] prompt, int[] answer, double weight) {
+    }
+
+    /**
      * @param firstSequence neighbours use sequences from here on: neighbour i's prefix lives in
      *                      {@code firstSequence + i·slots}, its candidate copies right after it
      */
     NeighbourLoss(DecodeLane session, ReferenceSet refs, List<Neighbour> neighbours, CriticalRegion region, int lossTokens,
                   Injection injection, int firstSequence, CancellationToken cancel) {
+        this(session, neighbours.stream().map(nb -> new Scored(nb.id(), refs.prompt(nb.index()), refs.answer(nb.index()), nb.weight())).toList(),
+                region, lossTokens, injection, firstSequence, cancel);
+    }
+
+    /** The loss of {@code scored} prompts, each weighted by its own weight; sequences as the other constructor uses them. */
+    NeighbourLoss(DecodeLane session, List<Scored> scored, CriticalRegion region, int lossTokens, Injection injection, int firstSequence,
+                  CancellationToken cancel) {
         this.session = session;
         this.injection = injection;
         this.region = region;
         this.cancel = cancel;
         this.first = firstSequence;
-        this.count = neighbours.size();
+        this.count = scored.size();
         this.slots = (session.sequences() - firstSequence) / count;
         if (slots < 1) {
             throw new InvalidRequestException("c3po with " + count + " neighbours needs a session with at least "
@@ -56,15 +75,14 @@ final class NeighbourLoss {
         weights = new double[count];
         copied = new boolean[count][slots];
         for (int i = 0; i < count; i++) {
-            Neighbour nb = neighbours.get(i);
-            prompts[i] = refs.prompt(nb.index());
-            int[] answer = refs.answer(nb.index());
-            int m = Math.min(Math.min(lossTokens, answer.length), session.batchSize());
+            Scored s = scored.get(i);
+            prompts[i] = s.prompt();
+            int m = Math.min(Math.min(lossTokens, s.answer().length), session.batchSize());
             if (prompts[i].length == 0 || m == 0) {
-                throw new ReferenceSetException("reference '" + nb.id() + "' has no prompt or no answer tokens");
+                throw new ReferenceSetException("reference '" + s.id() + "' has no prompt or no answer tokens");
             }
-            targets[i] = Arrays.copyOf(answer, m);
-            weights[i] = nb.weight();
+            targets[i] = Arrays.copyOf(s.answer(), m);
+            weights[i] = s.weight();
             copied[i][0] = true;
         }
         prefillPrefixes();

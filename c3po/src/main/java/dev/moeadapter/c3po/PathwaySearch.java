@@ -101,21 +101,32 @@ final class PathwaySearch {
         return new Outcome(candidates.get(best), nearest, losses[alphas.indexOf(1.0)], losses[best], loss.evaluations(), null);
     }
 
-    /**
-     * NGD from ω0; each step scores the current point with its probes. The outcome is the best point
-     * evaluated, and ω0 itself unless some point scored strictly lower than ω0 did.
-     */
     private Outcome gradientDescent(Algorithm.GradientDescent ngd, CriticalRegion region, List<Neighbour> nearest, NeighbourLoss loss) {
+        Descent d = descend(ngd, region, loss);
+        return new Outcome(d.pathway(), nearest, d.baseLoss(), d.loss(), loss.evaluations(), null);
+    }
+
+    /** Where a descent ended: the pathway over the region's layers, and the loss at ω0 and at it. */
+    record Descent(float[][] pathway, double baseLoss, double loss) {
+    }
+
+    /**
+     * NGD from ω0 over the region's log-probabilities; each step scores the current point with its
+     * probes. The outcome is the best point evaluated, and ω0 itself unless some point scored
+     * strictly lower than ω0 did, so its loss is never above ω0's.
+     */
+    static Descent descend(Algorithm.GradientDescent ngd, CriticalRegion region, NeighbourLoss loss) {
         double base = loss.evaluate(List.<float[][]>of(region.own()))[0];
         SpsaDescent optimizer = new SpsaDescent(region.logCore(), ngd.gains(), ngd.seed());
         for (int step = 0; step < ngd.steps(); step++) {
             optimizer.step(toFloats(loss.evaluate(optimizer.points().stream().map(region::fromLogCore).toList())));
         }
         double best = optimizer.settle((float) loss.evaluate(List.<float[][]>of(region.fromLogCore(optimizer.parameters())))[0]);
-        if (!(best < base)) {
-            return new Outcome(region.own(), nearest, base, base, loss.evaluations(), null);
+        // the optimiser keeps losses as floats; rounding is monotonic, so a lower float is a strictly lower loss
+        if (!(best < (float) base)) {
+            return new Descent(region.own(), base, base);
         }
-        return new Outcome(region.fromLogCore(optimizer.parameters()), nearest, base, best, loss.evaluations(), null);
+        return new Descent(region.fromLogCore(optimizer.parameters()), base, best);
     }
 
     private static float[] toFloats(double[] v) {

@@ -4,12 +4,15 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One correctly answered labelled prompt of a reference set.
+ * One correctly answered labelled prompt of a reference set: answered by the base model, or under
+ * an optimised pathway ({@link ReferencePathwayOptimiser}).
  *
  * @param embedding the prompt's embedding as the embedder gave it (centred and normalised when written)
- * @param pathway   router probabilities of the last prompt token, every MoE layer in order, experts within
+ * @param pathway   router probabilities of the last prompt token, every MoE layer in order, experts
+ *                  within: its plain pathway, or the optimised one it was answered correctly under
  * @param prompt    the prompt's tokens (NGD prefills all but the last)
- * @param answer    the first tokens of the model's own correct answer (the targets of the neighbour loss)
+ * @param answer    the first tokens of the model's own correct answer under that pathway (the
+ *                  targets of the neighbour loss)
  */
 public record ReferenceItem(String id, float[] embedding, float[] pathway, int[] prompt, int[] answer) {
     public ReferenceItem {

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.eval.C3poBuildCommand;
 import dev.moeadapter.samples.eval.CompareCommand;
 import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
@@ -30,16 +31,24 @@ import java.util.Map;
  */
 public final class LabResults {
 
+    /** The arm whose reference set also keeps the failures a pathway fitted to their gold answer makes right. */
+    private static final String OPTIMISED_REFS = "c3po-ngd-optimised-refs";
+
     /**
      * The arms of the first results: every method at its defaults; C3PO with the shift's own reference
      * set, NGD both where the released code injects ω (from the last prompt token on, the default) and
-     * at the last prompt token only.
+     * at the last prompt token only; and NGD at its defaults with the shift's reference set built with
+     * optimised failures (LAB.md principle 5's optional recipe), a row of its own beside the paper's.
      */
-    static final List<String> ARMS = List.of("scmoe", "rerouting", "c3po-kr", "c3po-mode", "c3po-ngd", "c3po-ngd-inject-last");
+    static final List<String> ARMS = List.of("scmoe", "rerouting", "c3po-kr", "c3po-mode", "c3po-ngd", "c3po-ngd-inject-last", OPTIMISED_REFS);
 
     /** The harness's policy and extra flags of an arm. */
     private static List<String> policyOf(String arm) {
-        return arm.equals("c3po-ngd-inject-last") ? List.of("--policy", "c3po-ngd", "--inject", "last") : List.of("--policy", arm);
+        return switch (arm) {
+            case "c3po-ngd-inject-last" -> List.of("--policy", "c3po-ngd", "--inject", "last");
+            case OPTIMISED_REFS -> List.of("--policy", "c3po-ngd");
+            default -> List.of("--policy", arm);
+        };
     }
     private static final Path TASKS = Path.of("samples/lab/v2/tasks");
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -185,10 +194,28 @@ public final class LabResults {
                 "--max-tokens", "16", "--threads", "1", "--ctx", "256", "--out", dir.toString()));
         args.addAll(policyOf(arm));
         if (arm.startsWith("c3po")) {
-            args.addAll(List.of("--reference", checkDir.resolve(new Split(split.shift(), Part.REF).name() + ".c3po").toString()));
+            Split ref = new Split(split.shift(), Part.REF);
+            Path set = arm.equals(OPTIMISED_REFS) ? optimisedReferences(model, ref, checkDir, reuse) : checkDir.resolve(ref.name() + ".c3po");
+            args.addAll(List.of("--reference", set.toString()));
         }
         EvalCommand.run(args.toArray(String[]::new));
         return dir.resolve("result.json").toString();
+    }
+
+    /**
+     * The ref split's reference set with optimised failures, next to the paper's ({@code REF-optimised.c3po}
+     * in the check dir), built by c3po-build with the settings LabCheck builds the paper's with. Each
+     * shift has one dev split, so a run builds it once per model and ref split.
+     */
+    private static Path optimisedReferences(String model, Split ref, Path checkDir, boolean reuse) throws Exception {
+        Path file = checkDir.resolve(ref.name() + "-optimised.c3po");
+        if (reuse && upToDate(file, Path.of(model), checkDir)) {
+            return file;
+        }
+        C3poBuildCommand.run(new String[] {"--model", model, "--bench", TASKS.resolve(ref.fileName()).toString(), "--out", file.toString(),
+                "--max-tokens", "16", "--answer-tokens", "16", "--threads", "1", "--ctx", "256", "--progress-every", "100",
+                "--optimise-failures", "true"});
+        return file;
     }
 
     private static String name(String model) {
