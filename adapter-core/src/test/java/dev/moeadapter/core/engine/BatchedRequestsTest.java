@@ -161,7 +161,7 @@ class BatchedRequestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "glm4moe", "qwen3next", "lab2-olmoe-seed2", "lab2-mixtral-seed1"})
+    @ValueSource(strings = {"olmoe", "mixtral", "glm4moe", "qwen3next", "lab2-olmoe-seed3", "lab2-mixtral-seed1"})
     void eightRequestsBatchedAnswerAsEachDoesAlone(String name) {
         if (name.startsWith("lab2")) {
             try (Model lab = Model.load(ModelParams.of(Path.of("..", "samples", "lab", "v2", "models", name + ".gguf")))) {

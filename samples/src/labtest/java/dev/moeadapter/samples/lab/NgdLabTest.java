@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.offset;
  * seen over 40 dev items of both v2 models and injections (2.3e-3), and well below what NGD gains there.
  */
 class NgdLabTest {
-    static final Path MODEL = Path.of(System.getProperty("lab.models", "lab/models")).resolveSibling("v2/models/lab2-olmoe-seed2.gguf");
+    static final Path MODEL = Path.of(System.getProperty("lab.models", "lab/models")).resolveSibling("v2/models/lab2-olmoe-seed3.gguf");
 
     @Test
     void twinSurrogateMatchesTheEngineAndExactDescentLowersIt(@TempDir Path dir) throws Exception {

@@ -26,7 +26,7 @@ public class MoeAdapterService {
     private static final Logger LOG = LoggerFactory.getLogger(MoeAdapterService.class);
 
     /** Classpath location of the embedded default model. */
-    static final String EMBEDDED_MODEL = "moe-adapter/lab/lab2-olmoe-seed2.gguf";
+    static final String EMBEDDED_MODEL = "moe-adapter/lab/lab2-olmoe-seed3.gguf";
 
     public static void main(String[] args) {
         boolean named = Arrays.stream(args).anyMatch(a -> a.startsWith("--moe.adapter.model="))
