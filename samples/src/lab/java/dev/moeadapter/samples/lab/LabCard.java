@@ -62,8 +62,12 @@ final class LabCard {
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag)",
                         s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length) : "",
-                s.stopAtDev() > 0 ? String.format(Locale.ROOT, "%d steps (stopped at the first evaluation, every %d steps, whose teacher-forced dev accuracy reached %s; the schedule is that of %d steps)",
-                        stoppedAt, s.evalEvery(), s.stopAtDev(), s.steps()) : s.steps() + " steps",
+                s.stopAtDev() <= 0 ? s.steps() + " steps"
+                        : Files.exists(s.checkpointDir().resolve(LabTrainer.STOPPED))
+                        ? String.format(Locale.ROOT, "%d steps (stopped at the first evaluation, every %d steps, whose teacher-forced dev accuracy reached %s; the schedule is that of %d steps)",
+                                stoppedAt, s.evalEvery(), s.stopAtDev(), s.steps())
+                        : String.format(Locale.ROOT, "%d steps, the whole schedule (no evaluation, every %d steps, reached the stop's teacher-forced dev accuracy of %s)",
+                                s.steps(), s.evalEvery(), s.stopAtDev()),
                 s.batch(), s.lr(), s.seed(), command(s), losses);
         if (Files.exists(card)) {
             String old = Files.readString(card);

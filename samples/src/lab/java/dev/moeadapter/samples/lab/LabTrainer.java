@@ -117,7 +117,7 @@ public final class LabTrainer {
     }
 
     /** The file whose presence says the run met its dev target and ended; it holds the step and the target. */
-    private static final String STOPPED = "stopped-at-step";
+    static final String STOPPED = "stopped-at-step";
 
     /** The model card's path: the GGUF's, with {@code .md}. */
     static Path card(Settings s) {
