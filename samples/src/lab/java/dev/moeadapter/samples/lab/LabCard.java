@@ -17,7 +17,7 @@ final class LabCard {
 
     private LabCard() {}
 
-    static void write(LabTrainer.Settings s, Path log, Path card, int stoppedAt) throws IOException {
+    static void write(LabTrainer.Settings s, Path log, Path card, java.util.Optional<LabTrainer.StopMarker> stop) throws IOException {
         TwinShape sh = s.shape();
         List<String> rows = Files.readAllLines(log);
         StringBuilder losses = new StringBuilder("| step | loss | load balance | grouping | dev | untagged-dev | misleading-dev | long-dev |\n|---|---|---|---|---|---|---|---|\n");
@@ -63,9 +63,9 @@ final class LabCard {
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag)",
                         s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length) : "",
                 s.stopAtDev() <= 0 ? s.steps() + " steps"
-                        : Files.exists(s.checkpointDir().resolve(LabTrainer.STOPPED))
+                        : stop.isPresent()
                         ? String.format(Locale.ROOT, "%d steps (stopped at the first evaluation, every %d steps, whose teacher-forced dev accuracy reached %s; the schedule is that of %d steps)",
-                                stoppedAt, s.evalEvery(), s.stopAtDev(), s.steps())
+                                stop.get().step(), s.evalEvery(), s.stopAtDev(), s.steps())
                         : String.format(Locale.ROOT, "%d steps, the whole schedule (no evaluation, every %d steps, reached the stop's teacher-forced dev accuracy of %s)",
                                 s.steps(), s.evalEvery(), s.stopAtDev()),
                 s.batch(), s.lr(), s.seed(), command(s), losses);

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -92,7 +93,7 @@ public final class LabTrainer {
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
                 Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")), Double.parseDouble(a.getOrDefault("stop-at-dev", "0")));
         if (Boolean.parseBoolean(a.getOrDefault("card-only", "false"))) {
-            LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s), stoppedAt(s)); // a finished run's card, rewritten
+            LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s), StopMarker.read(s)); // a finished run's card, rewritten
             return;
         }
         train(s);
@@ -102,22 +103,28 @@ public final class LabTrainer {
         return a.containsKey(key) ? Integer.parseInt(a.get(key)) : fallback;
     }
 
-    /** The step at which an early-stopped run ended, or the schedule's length when it ran to the end. */
-    static int stoppedAt(Settings s) throws IOException {
-        Path marker = s.checkpointDir().resolve(STOPPED);
-        return Files.exists(marker) ? Integer.parseInt(Files.readString(marker).strip().split("\\s+")[0]) : s.steps();
-    }
+    /**
+     * The marker a run leaves when it meets its dev target: the step it stopped at and the target it met
+     * (a marker of the earlier form holds the step only, and so no target).
+     */
+    record StopMarker(int step, double target) {
+        private static final String FILE = "stopped-at-step";
 
-    /** Whether the run already met this run's dev target (a run resumed with another target trains on). */
-    private static boolean stoppedFor(Settings s) throws IOException {
-        Path marker = s.checkpointDir().resolve(STOPPED);
-        if (!Files.exists(marker)) return false;
-        String[] f = Files.readString(marker).strip().split("\\s+");
-        return f.length > 1 && Double.parseDouble(f[1]) == s.stopAtDev();
-    }
+        static Optional<StopMarker> read(Settings s) throws IOException {
+            Path marker = s.checkpointDir().resolve(FILE);
+            if (!Files.exists(marker)) return Optional.empty();
+            String[] f = Files.readString(marker).strip().split("\\s+");
+            return Optional.of(new StopMarker(Integer.parseInt(f[0]), f.length > 1 ? Double.parseDouble(f[1]) : Double.NaN));
+        }
 
-    /** The file whose presence says the run met its dev target and ended; it holds the step and the target. */
-    static final String STOPPED = "stopped-at-step";
+        void write(Settings s) throws IOException {
+            Files.writeString(s.checkpointDir().resolve(FILE), step + " " + target);
+        }
+
+        static void clear(Settings s) throws IOException {
+            Files.deleteIfExists(s.checkpointDir().resolve(FILE));
+        }
+    }
 
     /** The model card's path: the GGUF's, with {@code .md}. */
     static Path card(Settings s) {
@@ -150,11 +157,11 @@ public final class LabTrainer {
                     adam.get(k)[1].set(arrays[2]);
                 });
                 first = saved.get().step() + 1;
-                if (stoppedFor(s)) {
+                if (StopMarker.read(s).filter(m -> m.target() == s.stopAtDev()).isPresent()) {
                     first = s.steps() + 1; // met its dev target before the interruption: nothing left to train
                     LOG.info("the run already met its dev target at step {}", saved.get().step());
                 } else {
-                    Files.deleteIfExists(s.checkpointDir().resolve(STOPPED)); // another target: train on from where it stopped
+                    StopMarker.clear(s); // another target, or none met yet: train on from where it stopped
                     LOG.info("resuming from the checkpoint at step {}", saved.get().step());
                 }
             } else {
@@ -231,12 +238,12 @@ public final class LabTrainer {
                 if (evaluate) export(s, twin, logFile);
                 if (stop) {
                     // early stopping on dev: the model is the first one whose in-distribution dev accuracy reaches the target
-                    Files.writeString(s.checkpointDir().resolve(STOPPED), step + " " + s.stopAtDev());
+                    new StopMarker(step, s.stopAtDev()).write(s);
                     LOG.info(String.format(Locale.ROOT, "dev exact match %.4f reached the target %s at step %d: stopping", devMatch, s.stopAtDev(), step));
                     break;
                 }
             }
-            LabCard.write(s, logFile, card(s), stoppedAt(s));
+            LabCard.write(s, logFile, card(s), StopMarker.read(s));
             LOG.info("wrote {}, its training log and its model card", s.out());
         }
     }
