@@ -5,19 +5,20 @@
 # /v1/completions, greedy).
 # Run from the repository root as
 #   ./moe bench-serving [--model F.gguf] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
-#                       [--ctx 512] [--lane-rows 64]
-# For each client count N, one after the other: llama-server --parallel N; this service with one
-# context per request (sessions, the default); this service with continuous batching (batching-lanes N).
-# Then, with batching-lanes 8: 4 plain and 4 SCMoE clients (each plain client's tokens/s against its
-# tokens/s in the 8-plain run). The default model is the 398 MB random GLM-4.5-style benchmark model
-# (written once by ./moe bench, or here). Results: benchmarks/target/results/serving.jsonl and a table.
+#                       [--ctx 512] [--lane-rows 64] [--rounds 3]
+# For each client count N: llama-server --parallel N; this service with one context per request
+# (sessions, the default); this service with continuous batching (batching-lanes N); at N = 8 also with
+# flash attention off, and 4 plain and 4 SCMoE clients (each plain client's tokens/s against its tokens/s
+# in the 8-plain run). Each is warmed up once, then measured once per round, the order alternating by
+# round. The default model is the 398 MB random GLM-4.5-style benchmark model (written once by
+# ./moe bench, or here). Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 TAG=serving
 source benchmarks/common.sh
 
-MODEL="" CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PORT=18431
+MODEL="" CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 ROUNDS=3 PORT=18431
 while (($#)); do
   case "$1" in
     --model) MODEL=${2:?}; shift 2 ;;
@@ -27,11 +28,12 @@ while (($#)); do
     --threads) THREADS=${2:?}; shift 2 ;;
     --ctx) CTX=${2:?}; shift 2 ;;
     --lane-rows) LANE_ROWS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --rounds) ROUNDS=${2:?}; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-for v in $CLIENTS "$REQUESTS" "$MAX_TOKENS" "$THREADS" "$CTX" "$LANE_ROWS"; do
+for v in $CLIENTS "$REQUESTS" "$MAX_TOKENS" "$THREADS" "$CTX" "$LANE_ROWS" "$ROUNDS"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "numbers must be positive integers, got '$v'"
 done
 [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] || die "JAVA_HOME is not set to a JDK 25; run this through ./moe bench-serving"
@@ -69,56 +71,69 @@ MODEL_ID=$(basename "$MODEL" .gguf)
 mkdir -p "$RESULTS"
 OUT="$RESULTS/serving.jsonl"
 : >"$OUT"
-SERVER_PID=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
+PIDS=()
+stop_servers() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
 }
-trap stop_server EXIT
-wait_ready() { # URL: until it answers 200, at most 5 minutes
+trap stop_servers EXIT
+wait_ready() { # PID URL: until it answers 200, at most 5 minutes
   for _ in $(seq 1 600); do
-    curl -fs -o /dev/null "$1" && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited while starting"
+    curl -fs -o /dev/null "$2" && return 0
+    kill -0 "$1" 2>/dev/null || die "a server exited while starting (logs in $RESULTS)"
     sleep 0.5
   done
-  die "the server did not become ready"
+  die "a server did not become ready (logs in $RESULTS)"
 }
-load() { # LABEL CLIENTS [extra StreamingLoad args]: one JSON line into $OUT
-  local label=$1 clients=$2; shift 2
-  say "$label: $clients clients x $REQUESTS requests of $MAX_TOKENS tokens"
-  "$JAVA" -cp "$BENCH_CP" dev.moeadapter.bench.StreamingLoad --url "http://127.0.0.1:$PORT" --model "$MODEL_ID" \
-    --clients "$clients" --requests "$REQUESTS" --max-tokens "$MAX_TOKENS" --label "$label" "$@" | tee -a "$OUT" >&2
+load() { # PORT LABEL CLIENTS ROUND [extra StreamingLoad args]: one JSON line into $OUT (ROUND 0: a warm-up, not kept)
+  local port=$1 label=$2 clients=$3 round=$4; shift 4
+  say "$label: $clients clients x $REQUESTS requests of $MAX_TOKENS tokens$( ((round)) && echo ", round $round" || echo ", warm-up")"
+  local line
+  line=$("$JAVA" -cp "$BENCH_CP" dev.moeadapter.bench.StreamingLoad --url "http://127.0.0.1:$port" --model "$MODEL_ID" \
+    --clients "$clients" --requests "$REQUESTS" --max-tokens "$MAX_TOKENS" --label "$label" --round "$round" "$@")
+  echo "$line" >&2
+  ((round)) && echo "$line" >>"$OUT" || true
 }
-start_llama() { # PARALLEL
-  "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -tb "$THREADS" --parallel "$1" -c $((CTX * $1)) --port "$PORT" \
-    --host 127.0.0.1 --no-webui >"$RESULTS/llama-server.log" 2>&1 &
-  SERVER_PID=$!
-  wait_ready "http://127.0.0.1:$PORT/health"
+start_llama() { # PORT PARALLEL
+  "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -tb "$THREADS" --parallel "$2" -c $((CTX * $2)) --port "$1" \
+    --host 127.0.0.1 --no-webui >"$RESULTS/llama-server-$1.log" 2>&1 &
+  PIDS+=($!)
+  wait_ready $! "http://127.0.0.1:$1/health"
 }
-start_ours() { # extra properties...
+start_ours() { # PORT extra properties... (each its own in-memory outcome store: they run side by side)
+  local port=$1; shift
   "$JAVA" --enable-native-access=ALL-UNNAMED -Dmoe.adapter.native.dir="$NATIVE_DIR" -cp "$SERVICE_CP" dev.moeadapter.samples.service.MoeAdapterService \
-    --moe.adapter.model="$MODEL" --server.port="$PORT" --server.address=127.0.0.1 --moe.adapter.context-size="$CTX" \
-    --moe.adapter.acquire-timeout=10m "$@" >"$RESULTS/service.log" 2>&1 &
-  SERVER_PID=$!
-  wait_ready "http://127.0.0.1:$PORT/actuator/health/readiness"
+    --moe.adapter.model="$MODEL" --server.port="$port" --server.address=127.0.0.1 --moe.adapter.context-size="$CTX" \
+    --moe.adapter.acquire-timeout=10m --spring.datasource.url="jdbc:h2:mem:bench-$port" "$@" >"$RESULTS/service-$port.log" 2>&1 &
+  PIDS+=($!)
+  wait_ready $! "http://127.0.0.1:$port/actuator/health/readiness"
 }
 
+# Per client count N, every server is started (each on its own port, idle while another is measured), warmed up
+# with one unrecorded load, then measured once per round; the rounds alternate which server goes first.
 for n in $CLIENTS; do
-  start_llama "$n"
-  load "llama-server --parallel $n" "$n" --extra '{"ignore_eos":true}'
-  stop_server
-  start_ours --moe.adapter.threads=1
-  load "sessions (2 x 1 thread)" "$n"
-  stop_server
-  start_ours --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS"
-  load "decode loop ($n lanes)" "$n"
+  start_llama "$PORT" "$n"
+  start_ours $((PORT + 1)) --moe.adapter.threads=1
+  start_ours $((PORT + 2)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS"
+  runs=("$PORT|llama-server --parallel $n|--extra|{\"ignore_eos\":true}" "$((PORT + 1))|sessions (2 x 1 thread)"
+        "$((PORT + 2))|decode loop ($n lanes)")
   if ((n == 8)); then
-    load "decode loop (8 lanes), 4 plain + 4 scmoe" 8 --arms none:4,scmoe:4
+    start_ours $((PORT + 3)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
+      --moe.adapter.flash-attention=off
+    runs+=("$((PORT + 3))|decode loop ($n lanes), flash attention off" "$((PORT + 2))|decode loop (8 lanes), 4 plain + 4 scmoe|--arms|none:4,scmoe:4")
   fi
-  stop_server
+  for round in $(seq 0 "$ROUNDS"); do
+    order=("${runs[@]}")
+    if ((round % 2 == 0)); then # even rounds: the last configuration first
+      order=(); for ((i = ${#runs[@]} - 1; i >= 0; i--)); do order+=("${runs[i]}"); done
+    fi
+    for run in "${order[@]}"; do
+      IFS='|' read -r -a f <<<"$run"
+      load "${f[0]}" "${f[1]}" "$n" "$round" "${f[@]:2}"
+    done
+  done
+  stop_servers
 done
 
 "$JAVA" -cp "$BENCH_CP" dev.moeadapter.bench.StreamingReport "$OUT"

@@ -32,7 +32,7 @@ import java.util.concurrent.Future;
  * longer gap), per arm when clients are split between arms.
  *
  * <p>{@code StreamingLoad --url http://127.0.0.1:PORT --model ID --clients 8 --requests 4 --max-tokens 64
- * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--label NAME]} prints one JSON line.
+ * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--label NAME] [--round N]} prints one JSON line.
  */
 public final class StreamingLoad {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -94,6 +94,7 @@ public final class StreamingLoad {
         long wall = System.nanoTime() - t0;
         ObjectNode out = JSON.createObjectNode();
         out.put("label", a.getOrDefault("label", ""));
+        out.put("round", Integer.parseInt(a.getOrDefault("round", "1")));
         out.put("clients", clients);
         out.put("requests", all.size());
         out.put("wall_s", wall / 1e9);

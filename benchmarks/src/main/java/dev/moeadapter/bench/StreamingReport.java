@@ -7,16 +7,24 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.ToDoubleFunction;
 
 /**
- * The serving benchmark's table ({@code benchmarks/serving.sh}): each run of {@link StreamingLoad}
- * with its ratios to llama-server's run at the same client count (throughput; p99 inter-token
- * latency), and for the mixed run each plain client's tokens/s against a client's in the 8-plain run.
- * {@code StreamingReport serving.jsonl}
+ * The serving benchmark's table ({@code benchmarks/serving.sh}). Each configuration ran once per round,
+ * the rounds alternating which server goes first; a row gives the median over rounds of its figures and
+ * of its per-round ratios to llama-server's run of the same round and client count (throughput; p99
+ * inter-token latency), with the ratios' range. For the mixed run, each plain client's tokens/s against
+ * a client's in the same round's 8-plain run. {@code StreamingReport serving.jsonl}
  */
 public final class StreamingReport {
+    static final String PLAIN_8 = "decode loop (8 lanes)";
+
     private StreamingReport() {}
 
     public static void main(String[] args) throws IOException {
@@ -27,30 +35,74 @@ public final class StreamingReport {
                 runs.add(json.readTree(line));
             }
         }
-        System.out.println("| run | clients | tokens/s | vs llama-server | TTFT p50 / p99 ms | ITL p50 / p99 ms | p99 ITL vs llama-server | errors |");
-        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Map<String, List<JsonNode>> groups = new LinkedHashMap<>();
         for (JsonNode r : runs) {
-            JsonNode ref = reference(runs, r.get("clients").asInt());
-            double tps = r.get("tokens_per_s").asDouble();
-            System.out.println(String.format(Locale.ROOT, "| %s | %d | %.1f | %s | %.1f / %.1f | %.1f / %.1f | %s | %d |", r.get("label").asString(),
-                    r.get("clients").asInt(), tps, ref == null ? "" : String.format(Locale.ROOT, "%.2f×", tps / ref.get("tokens_per_s").asDouble()),
-                    r.get("ttft_p50_ms").asDouble(), r.get("ttft_p99_ms").asDouble(), r.get("itl_p50_ms").asDouble(),
-                    r.get("itl_p99_ms").asDouble(), ref == null ? ""
-                            : String.format(Locale.ROOT, "%.2f×", r.get("itl_p99_ms").asDouble() / ref.get("itl_p99_ms").asDouble()),
-                    r.get("errors").asInt()));
+            groups.computeIfAbsent(r.get("label").asString() + "\u0000" + r.get("clients").asInt(), k -> new ArrayList<>()).add(r);
         }
-        JsonNode plain8 = runs.stream().filter(r -> r.get("label").asString().equals("decode loop (8 lanes)")).findFirst().orElse(null);
-        JsonNode mixed = runs.stream().filter(r -> r.has("arms")).findFirst().orElse(null);
-        if (plain8 != null && mixed != null && mixed.path("arms").has("none")) {
-            double alone = plain8.get("tokens_per_s").asDouble() / plain8.get("clients").asInt();
-            double beside = mixed.path("arms").path("none").get("tokens_per_s_per_client").asDouble();
-            System.out.println(String.format(Locale.ROOT, "%nWith 4 SCMoE clients beside them, each plain client got %.1f tokens/s against %.1f in the"
-                    + " 8-plain run: %.2f (target at least 8/12 = 0.67: the weak rows' share and no more).", beside, alone, beside / alone));
+        System.out.println("| run | clients | rounds | tokens/s | vs llama-server [range] | TTFT p50 / p99 ms | ITL p50 / p99 ms |"
+                + " p99 ITL vs llama-server [range] | errors |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (List<JsonNode> g : groups.values()) {
+            JsonNode first = g.getFirst();
+            int clients = first.get("clients").asInt();
+            double[] tps = ratios(g, runs, r -> r.get("tokens_per_s").asDouble());
+            double[] itl = ratios(g, runs, r -> r.get("itl_p99_ms").asDouble());
+            System.out.println(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %s | %.1f / %.1f | %.1f / %.1f | %s | %d |",
+                    first.get("label").asString(), clients, g.size(), median(g, "tokens_per_s"), range(tps),
+                    median(g, "ttft_p50_ms"), median(g, "ttft_p99_ms"), median(g, "itl_p50_ms"), median(g, "itl_p99_ms"), range(itl),
+                    g.stream().mapToInt(r -> r.get("errors").asInt()).sum()));
+        }
+        List<Double> shares = new ArrayList<>();
+        for (JsonNode mixed : runs) {
+            if (!mixed.path("arms").has("none")) {
+                continue;
+            }
+            sameRound(runs, mixed, PLAIN_8).ifPresent(plain -> shares.add(
+                    mixed.path("arms").path("none").get("tokens_per_s_per_client").asDouble()
+                            / (plain.get("tokens_per_s").asDouble() / plain.get("clients").asInt())));
+        }
+        if (!shares.isEmpty()) {
+            double[] s = shares.stream().mapToDouble(Double::doubleValue).toArray();
+            System.out.println(String.format(Locale.ROOT, "%nWith 4 SCMoE clients beside them, each plain client got %s of its tokens/s in the"
+                    + " same round's 8-plain run (median [range] over %d rounds; target at least 8/12 = 0.67: the weak rows' share and"
+                    + " no more).", range(s), s.length));
         }
     }
 
-    private static JsonNode reference(List<JsonNode> runs, int clients) {
-        return runs.stream().filter(r -> r.get("label").asString().startsWith("llama-server") && r.get("clients").asInt() == clients)
-                .findFirst().orElse(null);
+    /** Per round, the run's figure over llama-server's at the same client count; rounds without one are left out. */
+    private static double[] ratios(List<JsonNode> group, List<JsonNode> runs, ToDoubleFunction<JsonNode> figure) {
+        return group.stream().flatMap(r -> reference(runs, r).stream().map(ref -> figure.applyAsDouble(r) / figure.applyAsDouble(ref)))
+                .mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static Optional<JsonNode> reference(List<JsonNode> runs, JsonNode run) {
+        return runs.stream().filter(r -> r.get("label").asString().startsWith("llama-server") && r.get("clients").asInt() == run.get("clients").asInt()
+                && r.path("round").asInt(1) == run.path("round").asInt(1)).findFirst();
+    }
+
+    private static Optional<JsonNode> sameRound(List<JsonNode> runs, JsonNode run, String label) {
+        return runs.stream().filter(r -> r.get("label").asString().equals(label) && r.path("round").asInt(1) == run.path("round").asInt(1))
+                .findFirst();
+    }
+
+    private static double median(List<JsonNode> group, String field) {
+        return median(group.stream().mapToDouble(r -> r.get(field).asDouble()).toArray());
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** "0.91× [0.85, 0.97]", or "0.91×" for one round, or "" for none. */
+    static String range(double[] v) {
+        if (v.length == 0) {
+            return "";
+        }
+        double lo = Arrays.stream(v).min().orElseThrow(), hi = Arrays.stream(v).max().orElseThrow();
+        return v.length == 1 ? String.format(Locale.ROOT, "%.2f×", v[0])
+                : String.format(Locale.ROOT, "%.2f× [%.2f, %.2f]", median(v), lo, hi);
     }
 }

@@ -137,7 +137,8 @@ public class MoeAdapterAutoConfiguration {
         if (props.batchingLanes() > 0) {
             int sequences = policies.maxSequences(), threads = props.threads() > 0 ? props.threads() : processors;
             try {
-                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences, threads, threads),
+                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences, threads, threads,
+                        props.flashAttention()),
                         props.batchingLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
@@ -149,7 +150,8 @@ public class MoeAdapterAutoConfiguration {
                     + "concurrent requests will slow each other down; lower one of them", sessions, threads, sessions * threads, processors);
         }
         int sequences = policies.maxSequences();
-        return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads),
+        return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads,
+                props.flashAttention()),
                 sessions);
     }
 

@@ -51,7 +51,7 @@ public final class Session implements DecodeLane, AutoCloseable {
         MemorySegment h;
         try {
             h = (MemorySegment) shim.sessionNew.invokeExact(model.handle(), params.contextSize(), params.batchSize(),
-                    params.sequences(), params.threads(), params.batchThreads());
+                    params.sequences(), params.threads(), params.batchThreads(), params.flashAttention().nativeValue());
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }

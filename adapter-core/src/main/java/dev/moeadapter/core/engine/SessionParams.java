@@ -2,12 +2,17 @@ package dev.moeadapter.core.engine;
 
 import dev.moeadapter.core.InvalidRequestException;
 
+import java.util.Objects;
+
 /**
  * Shape of a session: KV cache size (shared by all its sequences), the largest batch one decode
- * may take, how many sequences it holds, and CPU threads for single-token and batch decodes.
+ * may take, how many sequences it holds, CPU threads for single-token and batch decodes, and whether
+ * attention uses flash attention.
  */
-public record SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads) {
+public record SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads,
+                            FlashAttention flashAttention) {
     public SessionParams {
+        Objects.requireNonNull(flashAttention, "flashAttention");
         positive(contextSize, "contextSize");
         positive(batchSize, "batchSize");
         positive(sequences, "sequences");
@@ -22,25 +27,34 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
         }
     }
 
+    /** With flash attention as llama.cpp decides. */
+    public SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads) {
+        this(contextSize, batchSize, sequences, threads, batchThreads, FlashAttention.AUTO);
+    }
+
     public static SessionParams defaults() {
         int cores = Runtime.getRuntime().availableProcessors();
         return new SessionParams(2048, 512, 4, cores, cores);
     }
 
     public SessionParams withContextSize(int v) {
-        return new SessionParams(v, batchSize, sequences, threads, batchThreads);
+        return new SessionParams(v, batchSize, sequences, threads, batchThreads, flashAttention);
     }
 
     public SessionParams withBatchSize(int v) {
-        return new SessionParams(contextSize, v, sequences, threads, batchThreads);
+        return new SessionParams(contextSize, v, sequences, threads, batchThreads, flashAttention);
     }
 
     public SessionParams withSequences(int v) {
-        return new SessionParams(contextSize, batchSize, v, threads, batchThreads);
+        return new SessionParams(contextSize, batchSize, v, threads, batchThreads, flashAttention);
     }
 
     public SessionParams withThreads(int v) {
-        return new SessionParams(contextSize, batchSize, sequences, v, v);
+        return new SessionParams(contextSize, batchSize, sequences, v, v, flashAttention);
+    }
+
+    public SessionParams withFlashAttention(FlashAttention v) {
+        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, v);
     }
 
     private static void positive(int v, String name) {

@@ -77,7 +77,7 @@ public final class SessionPool implements AutoCloseable {
         int total = perLane.sequences() * lanes + prefixSlots, laneRows = Math.max(perLane.batchSize(), perLane.sequences());
         int cells = perLane.contextSize() * lanes + perLane.contextSize() / perLane.sequences() * prefixSlots;
         Session shared = model.newSession(new SessionParams(cells, Math.multiplyExact(laneRows, lanes), total,
-                perLane.threads(), perLane.batchThreads()));
+                perLane.threads(), perLane.batchThreads(), perLane.flashAttention()));
         return new SessionPool(shared, perLane, lanes, laneRows, prefixSlots);
     }
 
