@@ -8,7 +8,7 @@
 #                       [--ctx 512] [--lane-rows 64] [--rounds 3]
 # For each client count N: llama-server --parallel N; this service with one context per request
 # (sessions, the default); this service with continuous batching (batching-lanes N); at N = 8 also with
-# flash attention off, and 4 plain and 4 SCMoE clients (each plain client's tokens/s against its tokens/s
+# batch-invariant kernels (flash attention off, an f32 KV cache), and 4 plain and 4 SCMoE clients (each plain client's tokens/s against its tokens/s
 # in the 8-plain run). Each is warmed up once, then measured once per round, the order alternating by
 # round. The default model is the 398 MB random GLM-4.5-style benchmark model (written once by
 # ./moe bench, or here). Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
@@ -120,8 +120,8 @@ for n in $CLIENTS; do
         "$((PORT + 2))|decode loop ($n lanes)")
   if ((n == 8)); then
     start_ours $((PORT + 3)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
-      --moe.adapter.flash-attention=off
-    runs+=("$((PORT + 3))|decode loop ($n lanes), flash attention off" "$((PORT + 2))|decode loop (8 lanes), 4 plain + 4 scmoe|--arms|none:4,scmoe:4")
+      --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
+    runs+=("$((PORT + 3))|decode loop ($n lanes), batch-invariant kernels" "$((PORT + 2))|decode loop (8 lanes), 4 plain + 4 scmoe|--arms|none:4,scmoe:4")
   fi
   for round in $(seq 0 "$ROUNDS"); do
     order=("${runs[@]}")

@@ -1002,10 +1002,10 @@ int mae_chat_apply(const mae_model *m, const char *tmpl, int32_t n, const char *
 }
 
 mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_seq,
-                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn) {
+                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn, int32_t kv_f32) {
     MAE_GUARD_BEGIN
     if (m == nullptr || n_ctx <= 0 || n_batch <= 0 || n_seq <= 0 || n_threads <= 0 || n_threads_batch <= 0 || flash_attn < -1
-        || flash_attn > 1) {
+        || flash_attn > 1 || kv_f32 < 0 || kv_f32 > 1) {
         fail(MAE_ERR_ARG, "bad session arguments");
         return nullptr;
     }
@@ -1019,10 +1019,12 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     cp.n_threads = n_threads;
     cp.n_threads_batch = n_threads_batch;
     cp.kv_unified = true;   // split_simple keeps batch order (split_equal may reorder rows)
-    // llama.cpp's CPU flash attention rounds the query to f16 for fewer than 64 rows and keeps it f32
-    // from 64 on, so with it a row's logits depend on how many rows share its batch
+    // Both decide how much a row's logits depend on the rows that share its batch: llama.cpp's CPU
+    // flash attention rounds the query to f16 below 64 rows and keeps it f32 from 64 on, and an f16
+    // cache rounds K and V, so that the kernels' other summation orders cross f16 rounding steps
     cp.flash_attn_type = flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
                          : flash_attn == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_ENABLED;
+    cp.type_k = cp.type_v = kv_f32 ? GGML_TYPE_F32 : GGML_TYPE_F16;
     cp.cb_eval = session_cb;
     cp.cb_eval_user_data = s;
     cp.abort_callback = abort_cb;

@@ -112,9 +112,9 @@ int mae_chat_apply(const mae_model *m, const char *tmpl, int32_t n, const char *
                    const char **contents, int add_assistant, char *buf, int32_t cap);
 
 /* Session: a llama context with a unified KV cache holding up to n_seq sequences. flash_attn:
- * -1 as llama.cpp decides, 0 off, 1 on. */
+ * -1 as llama.cpp decides, 0 off, 1 on; kv_f32: 0 an f16 KV cache, 1 an f32 one. */
 mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_seq,
-                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn);
+                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn, int32_t kv_f32);
 void mae_session_free(mae_session *s);
 int mae_session_info(const mae_session *s, int32_t *out, int32_t n); /* n_ctx, n_batch, n_seq */
 /* Aborts the decode in flight, or else the next one; each decode clears the flag when it ends. */

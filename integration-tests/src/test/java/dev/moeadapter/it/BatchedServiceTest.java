@@ -19,10 +19,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * greedy answers equal those of the same requests sent one at a time, and the loop decoded more
  * than one row per step. Counted from the service's own figures: no request added more than its
  * lane's rows to a step (rerouting's perturbed copies and the prompts went in chunks), every
- * waiting lane was in the next step, and repeated prompts shared the KV cells of kept ones.
+ * waiting lane was in the next step, and repeated prompts shared the KV cells of kept ones. It runs
+ * with flash attention off and an f32 KV cache (batch-invariant kernels, as the service reports them).
  */
 @TestPropertySource(properties = {
         "moe.adapter.batching-lanes=4", "moe.adapter.batching-lane-rows=16", "moe.adapter.acquire-timeout=60s",
+        "moe.adapter.flash-attention=off", "moe.adapter.kv-cache-type=f32",
         "moe.adapter.default-policy=open",
         "moe.adapter.policies.open.allow-override=true",
         "moe.adapter.policies.open.arms.none.adaptation=none",
@@ -75,6 +77,8 @@ class BatchedServiceTest extends RunningService {
         long rows = after.at("/batching/rows").asLong() - rowsBefore, steps = after.at("/batching/steps").asLong() - stepsBefore;
         assertThat((double) rows / steps).as("rows per step over %d steps", steps).isGreaterThan(1.5);
         assertThat(after.at("/batching/lane_rows").asInt()).isEqualTo(16);
+        assertThat(after.at("/capacity/flash_attention").asString()).isEqualTo("off");
+        assertThat(after.at("/capacity/kv_cache_type").asString()).isEqualTo("f32");
         assertThat(after.at("/batching/max_lane_rows").asInt()).as("rows one request added to a step").isEqualTo(16);
         assertThat(after.at("/batching/max_step_rows").asInt()).as("rows of a step").isLessThanOrEqualTo(4 * 16);
         assertThat(after.at("/batching/max_steps_waited").asLong()).as("steps a lane's rows waited").isLessThanOrEqualTo(1);

@@ -1,6 +1,7 @@
 package dev.moeadapter.spring;
 
 import dev.moeadapter.core.engine.FlashAttention;
+import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.serving.routing.TraceLevel;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
@@ -32,10 +33,11 @@ import java.util.List;
  * @param contextSize tokens of context per sequence (prompt + answer); a session holds this for each
  *                    sequence the configured arms need (SCMoE: two; rerouting: 2 + 2q, ten by default)
  * @param batchSize most tokens per decode
- * @param flashAttention {@code auto} (llama.cpp decides: on for the CPU), {@code on} or {@code off}. Off keeps a
- *                       request's logits nearly the same however many rows share its decode step (with it,
- *                       llama.cpp's CPU kernel rounds differently from 64 rows on), at a cost in throughput
- *                       (docs/benchmarks.md)
+ * @param flashAttention {@code auto} (llama.cpp decides: on for the CPU), {@code on} or {@code off}
+ * @param kvCacheType {@code f16} (llama.cpp's default) or {@code f32} (twice the memory). With flash attention
+ *                    off and an f32 cache, a request's logits stay within about 1e-6 of their scale however
+ *                    many other requests share its decode steps (with llama.cpp's defaults, up to about 2%),
+ *                    at a cost in throughput (docs/benchmarks.md)
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)
  * @param batchingLanes continuous batching: when above 0, instead of {@code sessions} contexts, one
@@ -84,6 +86,7 @@ public record MoeAdapterProperties(
         @DefaultValue("4096") @Min(64) int contextSize,
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("auto") @NotNull FlashAttention flashAttention,
+        @DefaultValue("f16") @NotNull KvCacheType kvCacheType,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
         @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,

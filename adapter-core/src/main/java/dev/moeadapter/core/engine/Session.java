@@ -51,7 +51,8 @@ public final class Session implements DecodeLane, AutoCloseable {
         MemorySegment h;
         try {
             h = (MemorySegment) shim.sessionNew.invokeExact(model.handle(), params.contextSize(), params.batchSize(),
-                    params.sequences(), params.threads(), params.batchThreads(), params.flashAttention().nativeValue());
+                    params.sequences(), params.threads(), params.batchThreads(), params.flashAttention().nativeValue(),
+                    params.kvCache() == KvCacheType.F32 ? 1 : 0);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }

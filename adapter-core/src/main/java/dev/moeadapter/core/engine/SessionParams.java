@@ -6,13 +6,14 @@ import java.util.Objects;
 
 /**
  * Shape of a session: KV cache size (shared by all its sequences), the largest batch one decode
- * may take, how many sequences it holds, CPU threads for single-token and batch decodes, and whether
- * attention uses flash attention.
+ * may take, how many sequences it holds, CPU threads for single-token and batch decodes, whether
+ * attention uses flash attention, and the KV cache's element type.
  */
 public record SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads,
-                            FlashAttention flashAttention) {
+                            FlashAttention flashAttention, KvCacheType kvCache) {
     public SessionParams {
         Objects.requireNonNull(flashAttention, "flashAttention");
+        Objects.requireNonNull(kvCache, "kvCache");
         positive(contextSize, "contextSize");
         positive(batchSize, "batchSize");
         positive(sequences, "sequences");
@@ -27,9 +28,9 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
         }
     }
 
-    /** With flash attention as llama.cpp decides. */
+    /** With llama.cpp's defaults: flash attention as it decides, an f16 KV cache. */
     public SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads) {
-        this(contextSize, batchSize, sequences, threads, batchThreads, FlashAttention.AUTO);
+        this(contextSize, batchSize, sequences, threads, batchThreads, FlashAttention.AUTO, KvCacheType.F16);
     }
 
     public static SessionParams defaults() {
@@ -38,23 +39,27 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
     }
 
     public SessionParams withContextSize(int v) {
-        return new SessionParams(v, batchSize, sequences, threads, batchThreads, flashAttention);
+        return new SessionParams(v, batchSize, sequences, threads, batchThreads, flashAttention, kvCache);
     }
 
     public SessionParams withBatchSize(int v) {
-        return new SessionParams(contextSize, v, sequences, threads, batchThreads, flashAttention);
+        return new SessionParams(contextSize, v, sequences, threads, batchThreads, flashAttention, kvCache);
     }
 
     public SessionParams withSequences(int v) {
-        return new SessionParams(contextSize, batchSize, v, threads, batchThreads, flashAttention);
+        return new SessionParams(contextSize, batchSize, v, threads, batchThreads, flashAttention, kvCache);
     }
 
     public SessionParams withThreads(int v) {
-        return new SessionParams(contextSize, batchSize, sequences, v, v, flashAttention);
+        return new SessionParams(contextSize, batchSize, sequences, v, v, flashAttention, kvCache);
     }
 
     public SessionParams withFlashAttention(FlashAttention v) {
-        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, v);
+        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, v, kvCache);
+    }
+
+    public SessionParams withKvCache(KvCacheType v) {
+        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, flashAttention, v);
     }
 
     private static void positive(int v, String name) {

@@ -1,5 +1,7 @@
 package dev.moeadapter.serving.generation;
 
+import dev.moeadapter.core.engine.FlashAttention;
+import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.engine.Session;
@@ -32,22 +34,28 @@ public final class SessionPool implements AutoCloseable {
     /**
      * What the pool holds, counted as an operator sizes it: concurrent requests (sessions), sequences
      * and KV cells per session (every sequence of a request can hold {@code kvCellsPerSequence}
-     * cells: prompt plus answer), and threads per decode.
+     * cells: prompt plus answer), threads per decode, and the attention kernel and KV cache type.
      */
-    public record Capacity(int sessions, int sequencesPerSession, int kvCellsPerSession, int kvCellsPerSequence, int threadsPerDecode) {
+    public record Capacity(int sessions, int sequencesPerSession, int kvCellsPerSession, int kvCellsPerSequence, int threadsPerDecode,
+                           FlashAttention flashAttention, KvCacheType kvCache) {
+        static Capacity of(int sessions, SessionParams params) {
+            return new Capacity(sessions, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(), params.threads(),
+                    params.flashAttention(), params.kvCache());
+        }
     }
 
     public SessionPool(Model model, SessionParams params, int size) {
         this.loop = null;
         this.sequences = params.sequences();
-        this.capacity = new Capacity(size, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(), params.threads());
+        this.capacity = Capacity.of(size, params);
         for (int i = 0; i < size; i++) {
             Session s = model.newSession(params);
             all.add(s);
             free.add(s);
         }
-        LOG.info("session pool ready: {} sessions of {} KV cells ({} sequences of {} cells: prompt + answer), batch {}, {} threads each",
-                size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(), params.batchSize(), params.threads());
+        LOG.info("session pool ready: {} sessions of {} KV cells ({} sequences of {} cells: prompt + answer), batch {}, {} threads each; "
+                        + "flash attention {}, {} KV cache", size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(),
+                params.batchSize(), params.threads(), params.flashAttention(), params.kvCache());
     }
 
     /**
@@ -59,11 +67,11 @@ public final class SessionPool implements AutoCloseable {
         this.sequences = perLane.sequences();
         all.add(shared);
         this.loop = new DecodeLoop(shared, laneRows, prefixSlots);
-        this.capacity = new Capacity(lanes, perLane.sequences(), perLane.contextSize(), perLane.contextSize() / perLane.sequences(),
-                perLane.threads());
+        this.capacity = Capacity.of(lanes, perLane);
         LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session; a lane adds at most {} rows "
-                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads", lanes, perLane.sequences(),
-                perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.threads());
+                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads; flash attention {}, {} KV cache", lanes,
+                perLane.sequences(), perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.threads(),
+                perLane.flashAttention(), perLane.kvCache());
     }
 
     /**
@@ -77,7 +85,7 @@ public final class SessionPool implements AutoCloseable {
         int total = perLane.sequences() * lanes + prefixSlots, laneRows = Math.max(perLane.batchSize(), perLane.sequences());
         int cells = perLane.contextSize() * lanes + perLane.contextSize() / perLane.sequences() * prefixSlots;
         Session shared = model.newSession(new SessionParams(cells, Math.multiplyExact(laneRows, lanes), total,
-                perLane.threads(), perLane.batchThreads(), perLane.flashAttention()));
+                perLane.threads(), perLane.batchThreads(), perLane.flashAttention(), perLane.kvCache()));
         return new SessionPool(shared, perLane, lanes, laneRows, prefixSlots);
     }
 
