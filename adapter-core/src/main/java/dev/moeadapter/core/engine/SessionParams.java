@@ -54,14 +54,6 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
         return new SessionParams(contextSize, batchSize, sequences, v, v, flashAttention, kvCache);
     }
 
-    public SessionParams withFlashAttention(FlashAttention v) {
-        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, v, kvCache);
-    }
-
-    public SessionParams withKvCache(KvCacheType v) {
-        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, flashAttention, v);
-    }
-
     private static void positive(int v, String name) {
         if (v <= 0) {
             throw new InvalidRequestException(name + " must be positive, got " + v);
