@@ -6,10 +6,8 @@ import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.core.generation.CancellationToken;
-import dev.moeadapter.core.optim.SpsaDescent;
 import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.core.routing.PositionRange;
-import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.RoutingDistance;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -17,14 +15,12 @@ import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import static dev.moeadapter.core.optim.Vectors.cosine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -104,50 +100,14 @@ class ReroutingOnLabTest {
     @Test
     void theSpsaEstimateAgreesWithCentralFiniteDifferences() {
         float h = 0.01f;
-        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, 129)) {
-            int layers = m.info().moeLayers().size(), experts = m.info().experts(), d = layers * experts;
-            ContextLoss loss = new ContextLoss(s);
+        int rounds = 16;
+        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, 2 * SpsaGains.MAX_DIRECTIONS + 1)) {
             for (String text : LabPrompts.of("dev-shifted", 2)) {
-                int[] prompt = m.tokenize(text);
-                List<RoutingPlan> fd = new ArrayList<>();
-                for (int j = 0; j < d; j++) {
-                    for (float sign : new float[] {1, -1}) {
-                        float[] theta = new float[d];
-                        theta[j] = sign * h;
-                        fd.add(plan(m, theta));
-                    }
-                }
-                float[] fl = loss.evaluate(prompt, 0, prompt.length - 1, fd, 0, new CancellationToken());
-                double[] exact = new double[d];
-                for (int j = 0; j < d; j++) {
-                    exact[j] = (fl[2 * j] - fl[2 * j + 1]) / (2.0 * h);
-                }
-                double[] mean = new double[d];
-                int rounds = 16;
-                for (int seed = 0; seed < rounds; seed++) {
-                    SpsaDescent spsa = new SpsaDescent(new float[d], SpsaGains.DEFAULTS.withPerturbation(h).withDirections(SpsaGains.MAX_DIRECTIONS), seed);
-                    float[] l = loss.evaluate(prompt, 0, prompt.length - 1, spsa.points().stream().map(t -> plan(m, t)).toList(), 0, new CancellationToken());
-                    float[] g = spsa.step(l);
-                    for (int j = 0; j < d; j++) {
-                        mean[j] += g[j] / rounds;
-                    }
-                }
-                double cos = cosine(mean, exact);
+                double cos = GradientCheck.spsaAgainstFiniteDifferences(s, m.info(), m.tokenize(text), h, rounds);
                 System.out.printf(Locale.ROOT, "SPSA mean of %d directions vs central differences (h %.2f, d %d) on '%s': cosine %.3f%n",
-                        rounds * SpsaGains.MAX_DIRECTIONS, h, d, text, cos);
+                        rounds * SpsaGains.MAX_DIRECTIONS, h, m.info().moeLayers().size() * m.info().experts(), text, cos);
                 assertThat(cos).isGreaterThanOrEqualTo(0.9);
             }
         }
     }
-
-    private static RoutingPlan plan(Model m, float[] theta) {
-        int experts = m.info().experts();
-        List<RouterEdit> edits = new ArrayList<>();
-        List<Integer> layers = m.info().moeLayers();
-        for (int i = 0; i < layers.size(); i++) {
-            edits.add(new RouterEdit.AddDelta(layers.get(i), Arrays.copyOfRange(theta, i * experts, (i + 1) * experts), PositionRange.ALL));
-        }
-        return new RoutingPlan(edits);
-    }
-
 }
