@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -57,7 +58,7 @@ public final class StreamingReport {
             if (!mixed.path("arms").has("none")) {
                 continue;
             }
-            sameRound(runs, mixed, PLAIN_8).ifPresent(plain -> shares.add(
+            inRound(runs, mixed, label -> label.equals(PLAIN_8)).ifPresent(plain -> shares.add(
                     mixed.path("arms").path("none").get("tokens_per_s_per_client").asDouble()
                             / (plain.get("tokens_per_s").asDouble() / plain.get("clients").asInt())));
         }
@@ -71,18 +72,14 @@ public final class StreamingReport {
 
     /** Per round, the run's figure over llama-server's at the same client count; rounds without one are left out. */
     private static double[] ratios(List<JsonNode> group, List<JsonNode> runs, ToDoubleFunction<JsonNode> figure) {
-        return group.stream().flatMap(r -> reference(runs, r).stream().map(ref -> figure.applyAsDouble(r) / figure.applyAsDouble(ref)))
-                .mapToDouble(Double::doubleValue).toArray();
+        return group.stream().flatMap(r -> inRound(runs, r, label -> label.startsWith("llama-server")).stream()
+                .map(ref -> figure.applyAsDouble(r) / figure.applyAsDouble(ref))).mapToDouble(Double::doubleValue).toArray();
     }
 
-    private static Optional<JsonNode> reference(List<JsonNode> runs, JsonNode run) {
-        return runs.stream().filter(r -> r.get("label").asString().startsWith("llama-server") && r.get("clients").asInt() == run.get("clients").asInt()
+    /** The run whose label matches, with {@code run}'s client count and round. */
+    private static Optional<JsonNode> inRound(List<JsonNode> runs, JsonNode run, Predicate<String> label) {
+        return runs.stream().filter(r -> label.test(r.get("label").asString()) && r.get("clients").asInt() == run.get("clients").asInt()
                 && r.path("round").asInt(1) == run.path("round").asInt(1)).findFirst();
-    }
-
-    private static Optional<JsonNode> sameRound(List<JsonNode> runs, JsonNode run, String label) {
-        return runs.stream().filter(r -> r.get("label").asString().equals(label) && r.path("round").asInt(1) == run.path("round").asInt(1))
-                .findFirst();
     }
 
     private static double median(List<JsonNode> group, String field) {

@@ -20,16 +20,18 @@ import static dev.moeadapter.core.optim.Vectors.cosine;
  * gradient with respect to one router delta per (MoE layer, expert), averaged over many steps of the most
  * directions a step takes, against central finite differences, both through llama.cpp. The cosine is near 1 where
  * the loss is smooth at δ = 0 on the scale h; a router near-tie that a perturbation of h flips makes both jump.
- * The lane needs {@code 2 × SpsaGains.MAX_DIRECTIONS + 1} sequences.
  */
 public final class GradientCheck {
+    /** Sequences the lane needs: the points of an SPSA step of the most directions. */
+    public static final int SEQUENCES = 2 * SpsaGains.MAX_DIRECTIONS + 1;
+
     private GradientCheck() {
     }
 
     /** The cosine between the mean of {@code rounds} SPSA estimates (perturbation {@code h}) and central differences. */
     public static double spsaAgainstFiniteDifferences(DecodeLane lane, ModelInfo info, int[] prompt, float h, int rounds) {
         List<Integer> layers = info.moeLayers();
-        int experts = info.experts(), d = layers.size() * experts, sequences = 2 * SpsaGains.MAX_DIRECTIONS + 1;
+        int experts = info.experts(), d = layers.size() * experts;
         ContextLoss loss = new ContextLoss(lane);
         CancellationToken never = new CancellationToken();
         List<RoutingPlan> fd = new ArrayList<>();
@@ -41,8 +43,8 @@ public final class GradientCheck {
             }
         }
         float[] fl = new float[fd.size()];
-        for (int from = 0; from < fd.size(); from += sequences) {
-            List<RoutingPlan> part = fd.subList(from, Math.min(fd.size(), from + sequences));
+        for (int from = 0; from < fd.size(); from += SEQUENCES) {
+            List<RoutingPlan> part = fd.subList(from, Math.min(fd.size(), from + SEQUENCES));
             System.arraycopy(loss.evaluate(prompt, 0, prompt.length - 1, part, 0, never), 0, fl, from, part.size());
         }
         double[] exact = new double[d], mean = new double[d];

@@ -101,7 +101,7 @@ class ReroutingOnLabTest {
     void theSpsaEstimateAgreesWithCentralFiniteDifferences() {
         float h = 0.01f;
         int rounds = 16;
-        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, 2 * SpsaGains.MAX_DIRECTIONS + 1)) {
+        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, GradientCheck.SEQUENCES)) {
             for (String text : LabPrompts.of("dev-shifted", 2)) {
                 double cos = GradientCheck.spsaAgainstFiniteDifferences(s, m.info(), m.tokenize(text), h, rounds);
                 System.out.printf(Locale.ROOT, "SPSA mean of %d directions vs central differences (h %.2f, d %d) on '%s': cosine %.3f%n",

@@ -7,6 +7,17 @@ package dev.moeadapter.core.engine;
  * kernels' other summation orders for other batch shapes can cross an f16 rounding step).
  */
 public enum KvCacheType {
-    F16,
-    F32
+    F16(0),
+    F32(1);
+
+    private final int nativeValue;
+
+    KvCacheType(int nativeValue) {
+        this.nativeValue = nativeValue;
+    }
+
+    /** The shim's encoding: 0 f16, 1 f32. */
+    public int nativeValue() {
+        return nativeValue;
+    }
 }

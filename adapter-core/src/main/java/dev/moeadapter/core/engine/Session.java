@@ -52,7 +52,7 @@ public final class Session implements DecodeLane, AutoCloseable {
         try {
             h = (MemorySegment) shim.sessionNew.invokeExact(model.handle(), params.contextSize(), params.batchSize(),
                     params.sequences(), params.threads(), params.batchThreads(), params.flashAttention().nativeValue(),
-                    params.kvCache() == KvCacheType.F32 ? 1 : 0);
+                    params.kvCache().nativeValue());
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }

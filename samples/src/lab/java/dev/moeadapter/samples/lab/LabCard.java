@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The model card of a lab v2 model, written by the trainer next to the GGUF: what the model is,
@@ -17,7 +18,7 @@ final class LabCard {
 
     private LabCard() {}
 
-    static void write(LabTrainer.Settings s, Path log, Path card, java.util.Optional<LabTrainer.StopMarker> stop) throws IOException {
+    static void write(LabTrainer.Settings s, Path log, Path card, Optional<LabTrainer.StopMarker> stop) throws IOException {
         TwinShape sh = s.shape();
         List<String> rows = Files.readAllLines(log);
         StringBuilder losses = new StringBuilder("| step | loss | load balance | grouping | dev | untagged-dev | misleading-dev | long-dev |\n|---|---|---|---|---|---|---|---|\n");

@@ -16,8 +16,8 @@ import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TraceSpec;
-import dev.moeadapter.rerouting.GradientCheck;
 import dev.moeadapter.rerouting.ContextStatistics;
+import dev.moeadapter.rerouting.GradientCheck;
 import dev.moeadapter.rerouting.LayerSelection;
 import dev.moeadapter.rerouting.Parameterisation;
 import dev.moeadapter.rerouting.ReroutingDecoding;
@@ -63,12 +63,8 @@ public final class ReroutingLab {
     public static void main(String[] args) throws Exception {
         Path gguf = Path.of(args[0]);
         String splitName = args[1];
-        List<LabItem> all;
-        if (LabSuiteV2.Split.all().stream().anyMatch(s -> s.name().equals(splitName))) {
-            all = LabSuiteV2.split(LabSuiteV2.Split.named(splitName));
-        } else {
-            all = LabSuite.split(LabSuite.Split.valueOf(splitName.toUpperCase(Locale.ROOT).replace('-', '_')));
-        }
+        List<LabItem> all = LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(splitName)).findFirst().map(LabSuiteV2::split)
+                .orElseGet(() -> LabSuite.split(LabSuite.Split.valueOf(splitName.toUpperCase(Locale.ROOT).replace('-', '_'))));
         List<LabItem> items = all.subList(0, Math.min(all.size(), args.length > 2 ? Integer.parseInt(args[2]) : 40));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf));
@@ -134,8 +130,7 @@ public final class ReroutingLab {
 
     /** Per item, {@link GradientCheck}'s cosine between SPSA's mean estimate and central finite differences. */
     private static double[] spsaCosines(Model model, List<LabItem> items) {
-        int sequences = 2 * SpsaGains.MAX_DIRECTIONS + 1;
-        try (Session s = model.newSession(new SessionParams(64 * sequences, 256, sequences, 1, 1))) {
+        try (Session s = model.newSession(new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1))) {
             return items.stream().mapToDouble(it -> GradientCheck.spsaAgainstFiniteDifferences(s, model.info(), model.tokenize(it.prompt()),
                     SPSA_H, SPSA_ROUNDS)).toArray();
         }
