@@ -35,8 +35,8 @@ import java.util.List;
  * @param batchSize most tokens per decode
  * @param flashAttention {@code auto} (llama.cpp decides: on for the CPU), {@code on} or {@code off}
  * @param kvCacheType {@code f16} (llama.cpp's default) or {@code f32} (twice the memory). With flash attention
- *                    off and an f32 cache, a request's logits stay within about 1e-6 of their scale however
- *                    many other requests share its decode steps (with llama.cpp's defaults, up to about 2%),
+ *                    off and an f32 cache, a request's logits stay within about 2e-6 of their scale however
+ *                    many other requests share its decode steps (with llama.cpp's defaults, up to about 3.4%),
  *                    at a cost in throughput (docs/benchmarks.md)
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)

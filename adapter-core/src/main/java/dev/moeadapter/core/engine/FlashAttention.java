@@ -3,8 +3,8 @@ package dev.moeadapter.core.engine;
 /**
  * Whether a session's attention runs llama.cpp's flash-attention kernel. On the CPU that kernel
  * rounds the query to f16 for batches under 64 rows and keeps it f32 from 64 on, so with it a
- * request's logits move by up to about 1.6% of their scale when it is batched with others; with
- * {@link #OFF} and an {@link KvCacheType#F32} cache they stay within about 1e-6 (docs/benchmarks.md
+ * request's logits move by up to about 3.4% of their scale when it is batched with others; with
+ * {@link #OFF} and an {@link KvCacheType#F32} cache they stay within about 2e-6 (docs/benchmarks.md
  * gives the figures and what each costs in throughput).
  */
 public enum FlashAttention {

@@ -3,7 +3,7 @@ package dev.moeadapter.core.engine;
 /**
  * The element type of a session's KV cache. {@link #F32} takes twice the memory of {@link #F16}
  * (llama.cpp's default); with {@link FlashAttention#OFF} it makes a row's logits independent of the
- * rows that share its batch to about 1e-6 of their scale (an f16 cache rounds K and V, so that the
+ * rows that share its batch to about 2e-6 of their scale (an f16 cache rounds K and V, so that the
  * kernels' other summation orders for other batch shapes can cross an f16 rounding step).
  */
 public enum KvCacheType {

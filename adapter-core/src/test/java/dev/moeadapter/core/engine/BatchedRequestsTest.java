@@ -11,11 +11,15 @@ import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,29 +31,32 @@ import static org.assertj.core.api.Assertions.assertThat;
  * wherever the router's top-k margin exceeds a bound, and logits within a bound of their scale
  * (llama.cpp is not bit-identical across batch shapes). The bounds depend on flash attention, which
  * llama.cpp's CPU kernel computes with an f16 query below 64 rows and an f32 one from 64 on (the
- * prefill of eight prompts), and on the KV cache's type: see {@link Kernels}. The lab v2 models are read from the samples module's files.
+ * prefill of eight prompts), and on the KV cache's type: see {@link Kernels}. The lab v2 models and their
+ * prompts (the first eight items of the v2 suite's {@code dev} split) are read from the samples module's files.
  */
 class BatchedRequestsTest {
     private static final String[] PROMPTS = {"The quick brown fox", "Once upon a time", "abc def ghi", "Q: 2 plus 3 is? A:",
             "My favourite colour is", "xyz uvw rst opq", "The capital of France is", "Lorem ipsum dolor sit"};
     private static final int TOKENS = 12;
+    private static final Path LAB_V2 = Path.of("..", "samples", "lab", "v2");
+    private static final Pattern LAB_PROMPT = Pattern.compile("\"prompt\":\"([^\"]*)\"");
 
     /**
      * Flash attention and the KV cache's type, and what batching may change under them: a near-tie of the router
      * below {@code margin} may flip the k-th expert across batch shapes; {@code logits} bounds the largest logit
-     * difference relative to the logits' largest magnitude. Measured on the six models below (the same greedy
-     * answers throughout):
+     * difference relative to the logits' largest magnitude. Measured on the six models below (the lab models on
+     * their dev prompts; the same greedy answers throughout):
      * <ul>
      *   <li>llama.cpp's defaults (flash attention on, f16 cache): 0 (Qwen3-Next, whose hybrid memory decodes
-     *   sequence by sequence) to 4.8e-3 (random OLMoE, lab2-olmoe-seed3), and 1.6e-2 on lab2-mixtral-seed1, which
-     *   flips an expert in layer 4 at a margin above 1e-4 (downstream of a replaced distribution in layer 0);</li>
-     *   <li>flash attention off, f16 cache: 2.8e-7 to 1.5e-4;</li>
-     *   <li>flash attention off, f32 cache: 2.3e-7 to 1.2e-6, no expert flips above a 1e-4 margin.</li>
+     *   sequence by sequence) to 4.8e-3 on the random models, 3.0e-3 on lab2-mixtral-seed1 and 3.4e-2 on
+     *   lab2-olmoe-seed3;</li>
+     *   <li>flash attention off, f16 cache (the generic prompts): 2.8e-7 to 1.5e-4;</li>
+     *   <li>flash attention off, f32 cache: 2.3e-7 to 1.7e-6, no expert flips above a 1e-4 margin.</li>
      * </ul>
      */
     private record Kernels(FlashAttention attention, KvCacheType cache) {
         Bounds bounds() {
-            return attention == FlashAttention.OFF && cache == KvCacheType.F32 ? new Bounds(1e-4f, 1e-4f) : new Bounds(1e-3f, 2e-2f);
+            return attention == FlashAttention.OFF && cache == KvCacheType.F32 ? new Bounds(1e-4f, 1e-4f) : new Bounds(1e-3f, 5e-2f);
         }
     }
 
@@ -105,7 +112,7 @@ class BatchedRequestsTest {
     }
 
     private static Session open(Model m, int sequences, Kernels kernels) {
-        return m.newSession(new SessionParams(128 * sequences, 256, sequences, 1, 1, kernels.attention(), kernels.cache()));
+        return m.newSession(new SessionParams(128 * sequences, 512, sequences, 1, 1, kernels.attention(), kernels.cache()));
     }
 
     private static Answer alone(Model m, int[] prompt, RoutingPlan plan, Kernels kernels) {
@@ -178,19 +185,30 @@ class BatchedRequestsTest {
     @CsvSource({"olmoe,AUTO,F16", "mixtral,AUTO,F16", "glm4moe,AUTO,F16", "qwen3next,AUTO,F16", "lab2-olmoe-seed3,AUTO,F16",
             "lab2-mixtral-seed1,AUTO,F16", "olmoe,OFF,F32", "mixtral,OFF,F32", "glm4moe,OFF,F32", "qwen3next,OFF,F32",
             "lab2-olmoe-seed3,OFF,F32", "lab2-mixtral-seed1,OFF,F32"})
-    void eightRequestsBatchedAnswerAsEachDoesAlone(String name, FlashAttention attention, KvCacheType cache) {
+    void eightRequestsBatchedAnswerAsEachDoesAlone(String name, FlashAttention attention, KvCacheType cache) throws IOException {
         Kernels kernels = new Kernels(attention, cache);
         if (name.startsWith("lab2")) {
-            try (Model lab = Model.load(ModelParams.of(Path.of("..", "samples", "lab", "v2", "models", name + ".gguf")))) {
-                check(name, lab, kernels);
+            try (Model lab = Model.load(ModelParams.of(LAB_V2.resolve("models").resolve(name + ".gguf")))) {
+                check(name, lab, kernels, labPrompts());
             }
         } else {
-            check(name, TestModels.byName(name), kernels);
+            check(name, TestModels.byName(name), kernels, List.of(PROMPTS));
         }
     }
 
-    private static void check(String name, Model m, Kernels kernels) {
-        int[][] prompts = Arrays.stream(PROMPTS).map(m::tokenize).toArray(int[][]::new);
+    /** The prompts of the first eight items of the lab v2 suite's dev split. */
+    private static List<String> labPrompts() throws IOException {
+        try (var lines = Files.lines(LAB_V2.resolve("tasks").resolve("dev.jsonl"))) {
+            return lines.limit(PROMPTS.length).map(l -> {
+                Matcher m = LAB_PROMPT.matcher(l);
+                assertThat(m.find()).as("a prompt in %s", l).isTrue();
+                return m.group(1);
+            }).toList();
+        }
+    }
+
+    private static void check(String name, Model m, Kernels kernels, List<String> texts) {
+        int[][] prompts = texts.stream().map(m::tokenize).toArray(int[][]::new);
         List<RoutingPlan> plans = plans().stream().map(f -> f.apply(m.info())).toList();
         Bounds bounds = kernels.bounds();
         List<Answer> batched = together(m, prompts, plans, kernels);
