@@ -2,7 +2,7 @@ package dev.moeadapter.core.optim;
 
 import dev.moeadapter.core.InvalidRequestException;
 
-/** Argument checks shared by the optimisers, and the cosine their steps and gradient estimates are compared by. */
+/** Argument checks shared by the optimisers, and the cosine and norm their steps and gradient estimates are compared by. */
 public final class Vectors {
     private Vectors() {
     }
@@ -41,6 +41,15 @@ public final class Vectors {
             bb += b[i] * b[i];
         }
         return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
+    }
+
+    /** Euclidean norm. */
+    public static double norm(double[] v) {
+        double sum = 0;
+        for (double x : v) {
+            sum += x * x;
+        }
+        return Math.sqrt(sum);
     }
 
     /** {@link #cosine(double[], double[])} of float vectors, accumulated in double. */

@@ -11,13 +11,11 @@ import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
-import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.rerouting.ContextStatistics;
-import dev.moeadapter.rerouting.GradientCheck;
 import dev.moeadapter.rerouting.LayerSelection;
 import dev.moeadapter.rerouting.Parameterisation;
 import dev.moeadapter.rerouting.ReroutingDecoding;
@@ -53,9 +51,6 @@ public final class ReroutingLab {
     private static final float ORACLE_LR = 0.3f;
     private static final int PAPER_STEPS = 5;
     private static final float PAPER_LR = 0.05f;
-    /** Items whose SPSA estimate is checked against finite differences; each costs 2d + 16 × 129 context passes. */
-    private static final int SPSA_ITEMS = 2, SPSA_ROUNDS = 16;
-    private static final float SPSA_H = 0.01f;
 
     private ReroutingLab() {
     }
@@ -110,8 +105,6 @@ public final class ReroutingLab {
                 agree += greedy(session, model, prompt, plan(mine, layers, experts)).equals(greedy(session, model, prompt, plan(theirs, layers, experts))) ? 1 : 0;
             }
             int n = items.size();
-            List<LabItem> checked = items.subList(0, Math.min(SPSA_ITEMS, n));
-            double[] spsa = spsaCosines(model, checked);
             System.out.printf(Locale.ROOT, """
                     %s on %s (%d items)
                     layer selection: mean Spearman(C_l, oracle gain of layer l) %.3f over %d items; C_l's first layer is the most helpful layer on %d/%d
@@ -119,20 +112,8 @@ public final class ReroutingLab {
                       most helpful (oracle), per layer: %s
                     the paper's algorithm (twin: backprop, Adam lr %.2f, %d steps, full δ on every layer) vs ours (zeroth order, %d steps, full δ on every layer):
                       mean cosine of the final deltas %.3f; greedy answers agree on %d/%d
-                    SPSA's estimate of the context loss's gradient (mean of %d directions, h %.2f, d %d) vs central finite differences, first %d items:
-                      cosine per item %s
                     """, gguf.getFileName(), splitName, n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
-                    Arrays.toString(scoreFirst), Arrays.toString(gainFirst), PAPER_LR, PAPER_STEPS, PAPER_STEPS, cosSum / n, agree, n,
-                    SPSA_ROUNDS * SpsaGains.MAX_DIRECTIONS, SPSA_H, layers * experts, checked.size(),
-                    Arrays.stream(spsa).mapToObj(c -> String.format(Locale.ROOT, "%.3f", c)).toList());
-        }
-    }
-
-    /** Per item, {@link GradientCheck}'s cosine between SPSA's mean estimate and central finite differences. */
-    private static double[] spsaCosines(Model model, List<LabItem> items) {
-        try (Session s = model.newSession(new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1))) {
-            return items.stream().mapToDouble(it -> GradientCheck.spsaAgainstFiniteDifferences(s, model.info(), model.tokenize(it.prompt()),
-                    SPSA_H, SPSA_ROUNDS)).toArray();
+                    Arrays.toString(scoreFirst), Arrays.toString(gainFirst), PAPER_LR, PAPER_STEPS, PAPER_STEPS, cosSum / n, agree, n);
         }
     }
 
