@@ -11,17 +11,13 @@ import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
-import dev.moeadapter.core.routing.RoutingDistance;
-import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -57,7 +53,7 @@ class ReroutingOnLabTest {
                 assertThat(r.endLoss()).isLessThanOrEqualTo(r.startLoss());
                 lowered += r.endLoss() < r.startLoss() ? 1 : 0;
                 drop += r.startLoss() - r.endLoss();
-                shifts[i] = routingShift(s, prompt, scheme.plan());
+                shifts[i] = RoutingShift.mean(s, prompt, scheme.plan());
             }
             double[] sorted = shifts.clone();
             Arrays.sort(sorted);
@@ -125,33 +121,6 @@ class ReroutingOnLabTest {
                 assertThat(margin).isPositive().isCloseTo(expected, within(1e-9));
             }
         }
-    }
-
-    /** Mean total-variation distance between the router distributions of the prompt's tokens under the plan and under none, over every MoE layer. */
-    static double routingShift(Session s, int[] prompt, RoutingPlan plan) {
-        Map<Long, float[]> base = new HashMap<>();
-        double sum = 0;
-        int n = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            s.clearSequence(0);
-            s.setPlan(0, pass == 0 ? RoutingPlan.EMPTY : plan);
-            s.setTrace(0, new TraceSpec(false, PositionRange.ALL));
-            s.decode(Batch.of(0, 0, prompt));
-            s.setTrace(0, TraceSpec.OFF);
-            RouterTrace t = s.drainTrace();
-            for (TokenProbabilities tp : t.probabilities()) {
-                long key = (long) tp.position() << 16 | tp.layer();
-                if (pass == 0) {
-                    base.put(key, tp.probabilities());
-                } else {
-                    sum += RoutingDistance.totalVariation(base.get(key), tp.probabilities());
-                    n++;
-                }
-            }
-        }
-        s.clearSequence(0);
-        s.clearPlan(0);
-        return sum / n;
     }
 
     /**
