@@ -40,8 +40,7 @@ public final class GradientLab {
         String splitName = args[1];
         float h = args.length > 2 ? Float.parseFloat(args[2]) : 0.001f;
         int perKind = args.length > 3 ? Integer.parseInt(args[3]) : 2;
-        List<LabItem> split = LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(splitName)).findFirst().map(LabSuiteV2::split)
-                .orElseThrow(() -> new IllegalArgumentException("no lab v2 split " + splitName));
+        List<LabItem> split = LabSuiteV2.split(LabSuiteV2.Split.named(splitName));
         SessionParams params = new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1, FlashAttention.OFF,
                 KvCacheType.F32);
         try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(params)) {

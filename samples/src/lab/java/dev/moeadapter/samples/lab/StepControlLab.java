@@ -29,8 +29,7 @@ public final class StepControlLab {
     public static void main(String[] args) {
         Path gguf = Path.of(args[0]);
         String splitName = args[1];
-        List<LabItem> split = LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(splitName)).findFirst().map(LabSuiteV2::split)
-                .orElseThrow(() -> new IllegalArgumentException("no lab v2 split " + splitName));
+        List<LabItem> split = LabSuiteV2.split(LabSuiteV2.Split.named(splitName));
         List<LabItem> items = split.subList(0, Math.min(split.size(), args.length > 2 ? Integer.parseInt(args[2]) : 40));
         int sequences = ReroutingSettings.DEFAULTS.sequencesNeeded();
         try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(new SessionParams(64 * sequences, 256, sequences, 1, 1))) {
