@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
     verdict("load", m != nullptr);
     if (m == nullptr) return 1;
     // embeddings mode builds a different graph, with assertions of its own
-    mae_session *s = mae_session_new(m, 64, 2, 1, 1, 1, -1, 0);
+    mae_session *s = mae_session_new(m, 64, 2, 1, 1, 1, -1, 0, 0);
     bool ok = s != nullptr && mae_set_embeddings(s, 1) == MAE_OK;
     if (ok) {
         int32_t info[MAE_INFO_COUNT];

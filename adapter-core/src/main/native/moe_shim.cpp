@@ -12,6 +12,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -432,6 +433,10 @@ struct mae_session {
     // the memory regroups a batch's tokens by sequence (recurrent, hybrid): decodes go one sequence
     // at a time, and their outputs are kept here by batch index (kept_row empty otherwise)
     bool regroups = false;
+    // a KV stream per sequence: llama.cpp splits a batch by sequence (split_equal), so a decode whose
+    // rows the eval callback reads goes in parts it keeps whole and in order (see batch_parts)
+    bool split = false;
+    int32_t n_ctx_seq = 0;
     std::vector<int32_t> kept_row;
     std::vector<float> kept_logits, kept_embd;
 };
@@ -686,6 +691,61 @@ int decode_part(mae_session *s, const std::vector<int32_t> &idx, const int32_t *
     if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
     if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
     return MAE_OK;
+}
+
+// Whether the eval callback reads or edits any of the batch's rows (decode_part's conditions).
+bool callback_reads(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
+    for (int i = 0; i < n; i++) {
+        const SeqState &st = s->seqs[seq[i]];
+        if (st.routes || (pos[i] >= st.probs_p0 && pos[i] < st.probs_p1)) return true;
+        for (const auto &layer : st.layers)
+            for (const Edit &e : layer)
+                if (pos[i] >= e.p0 && pos[i] < e.p1) return true;
+    }
+    return false;
+}
+
+// The parts a batch is decoded in, as batch indices: the eval callback maps a ubatch's rows to the
+// rows a part submitted, so each part must reach it as one ubatch in its own order.
+// - A memory that regroups tokens by sequence (recurrent, hybrid): one sequence at a time.
+// - A KV stream per sequence, when the callback reads any row: llama.cpp's split_equal puts in one
+//   ubatch only sequences whose ids follow each other, the same number of tokens of each. So runs of
+//   sequences with consecutive ids and one token each go together, in id order, and a sequence with
+//   several tokens goes alone. A batch the callback does not read is one part, split as llama.cpp likes.
+// - Otherwise (one unified cache, split_simple keeps the order): the whole batch.
+std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
+    std::vector<std::vector<int32_t>> parts;
+    if (s->regroups) {  // by sequence, in order of first appearance
+        for (int i = 0; i < n; i++) {
+            auto it = std::find_if(parts.begin(), parts.end(), [&](const std::vector<int32_t> &part) { return seq[part[0]] == seq[i]; });
+            if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
+            it->push_back(i);
+        }
+        return parts;
+    }
+    if (s->split && callback_reads(s, n, pos, seq)) {
+        std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
+        for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
+        std::vector<int32_t> run;
+        int32_t last = -2;
+        for (const auto &[sq, idx] : rows) {
+            if (!run.empty() && (idx.size() > 1 || sq != last + 1)) {
+                parts.push_back(run);
+                run.clear();
+            }
+            if (idx.size() > 1) {
+                parts.push_back(idx);
+            } else {
+                run.push_back(idx[0]);
+                last = sq;
+            }
+        }
+        if (!run.empty()) parts.push_back(run);
+        return parts;
+    }
+    parts.emplace_back(n);
+    for (int i = 0; i < n; i++) parts[0][i] = i;
+    return parts;
 }
 
 // Copies the outputs of a part decoded alone, before the next part overwrites llama.cpp's buffers.
@@ -1002,10 +1062,11 @@ int mae_chat_apply(const mae_model *m, const char *tmpl, int32_t n, const char *
 }
 
 mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_seq,
-                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn, int32_t kv_f32) {
+                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn, int32_t kv_f32,
+                             int32_t kv_split) {
     MAE_GUARD_BEGIN
     if (m == nullptr || n_ctx <= 0 || n_batch <= 0 || n_seq <= 0 || n_threads <= 0 || n_threads_batch <= 0 || flash_attn < -1
-        || flash_attn > 1 || kv_f32 < 0 || kv_f32 > 1) {
+        || flash_attn > 1 || kv_f32 < 0 || kv_f32 > 1 || kv_split < 0 || kv_split > 1) {
         fail(MAE_ERR_ARG, "bad session arguments");
         return nullptr;
     }
@@ -1018,7 +1079,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     cp.n_seq_max = n_seq;
     cp.n_threads = n_threads;
     cp.n_threads_batch = n_threads_batch;
-    cp.kv_unified = true;   // split_simple keeps batch order (split_equal may reorder rows)
+    cp.kv_unified = kv_split == 0;  // unified: split_simple keeps batch order; else see batch_parts
     // Both decide how much a row's logits depend on the rows that share its batch: llama.cpp's CPU
     // flash attention rounds the query to f16 below 64 rows and keeps it f32 from 64 on, and an f16
     // cache rounds K and V, so that the kernels' other summation orders cross f16 rounding steps
@@ -1041,6 +1102,8 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
+    s->split = kv_split != 0;
+    s->n_ctx_seq = (int32_t)llama_n_ctx_seq(s->ctx);
     s->batch = llama_batch_init(s->n_batch, 0, 1);
     const int n_layer = m->info[MAE_INFO_N_LAYER];
     s->seqs.resize(s->n_seq);
@@ -1060,10 +1123,11 @@ void mae_session_free(mae_session *s) {
 }
 
 int mae_session_info(const mae_session *s, int32_t *out, int32_t n) {
-    if (s == nullptr || out == nullptr || n < 3) return fail(MAE_ERR_ARG, "bad session info buffer");
+    if (s == nullptr || out == nullptr || n < 4) return fail(MAE_ERR_ARG, "bad session info buffer");
     out[0] = s->n_ctx;
     out[1] = s->n_batch;
     out[2] = s->n_seq;
+    out[3] = s->n_ctx_seq;
     return MAE_OK;
 }
 
@@ -1086,15 +1150,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->last_output.clear();
     s->last_embeddings = false;
     s->kept_row.clear();
-    // A memory that regroups tokens by sequence would hand the eval callback rows in another order
-    // (and several ubatches): decode it one sequence at a time, keeping each part's outputs.
-    std::vector<std::vector<int32_t>> parts;  // batch indices, by sequence in order of first appearance
-    for (int i = 0; i < n; i++) {
-        auto same = [&](const std::vector<int32_t> &part) { return !s->regroups || seq[part[0]] == seq[i]; };
-        auto it = std::find_if(parts.begin(), parts.end(), same);
-        if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
-        it->push_back(i);
-    }
+    const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
     const bool keep = parts.size() > 1;
     if (keep) s->kept_row.assign(n, -1);
     s->kept_logits.clear();
@@ -1106,7 +1162,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
             // one, if it was decoded and only the eval callback failed)
             const size_t written = keep ? p + (rc == MAE_ERR_INTERNAL ? 1 : 0) : 0;
             for (size_t q = 0; q < written; q++)
-                llama_memory_seq_rm(llama_get_memory(s->ctx), seq[parts[q][0]], pos[parts[q][0]], -1);
+                for (int32_t i : parts[q]) llama_memory_seq_rm(llama_get_memory(s->ctx), seq[i], pos[i], -1);
             s->kept_row.clear();
             s->abort_flag.store(false);
             return rc;
@@ -1219,7 +1275,19 @@ int mae_kv_rm(mae_session *s, int32_t seq, int32_t p0, int32_t p1) {
 
 int mae_kv_cp(mae_session *s, int32_t src, int32_t dst, int32_t p0, int32_t p1) {
     if (s == nullptr || src < 0 || src >= s->n_seq || dst < 0 || dst >= s->n_seq) return fail(MAE_ERR_ARG, "bad kv_cp arguments");
-    llama_memory_seq_cp(llama_get_memory(s->ctx), src, dst, p0, p1);
+    llama_memory_t mem = llama_get_memory(s->ctx);
+    if (!s->split || src == dst) {
+        llama_memory_seq_cp(mem, src, dst, p0, p1);
+        return MAE_OK;
+    }
+    // Across streams llama.cpp copies only a whole stream (and asserts otherwise): the target's
+    // own cells would be lost, so it must hold none; the copy is then cut to [p0, p1).
+    if (llama_memory_seq_pos_max(mem, dst) >= 0)
+        return fail(MAE_ERR_ARG, "with a KV stream per sequence, a sequence copy needs an empty target; sequence " +
+                                     std::to_string(dst) + " holds tokens");
+    llama_memory_seq_cp(mem, src, dst, -1, -1);
+    if (p0 > 0) llama_memory_seq_rm(mem, dst, 0, p0);
+    if (p1 >= 0) llama_memory_seq_rm(mem, dst, p1, -1);
     return MAE_OK;
 }
 

@@ -111,12 +111,15 @@ int mae_token_piece(const mae_model *m, int32_t token, char *buf, int32_t cap, i
 int mae_chat_apply(const mae_model *m, const char *tmpl, int32_t n, const char **roles,
                    const char **contents, int add_assistant, char *buf, int32_t cap);
 
-/* Session: a llama context with a unified KV cache holding up to n_seq sequences. flash_attn:
- * -1 as llama.cpp decides, 0 off, 1 on; kv_f32: 0 an f16 KV cache, 1 an f32 one. */
+/* Session: a llama context holding up to n_seq sequences. flash_attn: -1 as llama.cpp decides, 0
+ * off, 1 on; kv_f32: 0 an f16 KV cache, 1 an f32 one; kv_split: 0 one KV cache all sequences share
+ * (unified), 1 a KV stream per sequence (n_ctx / n_seq cells each, rounded up to 256; a sequence's
+ * attention reads only its own cells; sequence copies go to empty sequences only). */
 mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_seq,
-                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn, int32_t kv_f32);
+                             int32_t n_threads, int32_t n_threads_batch, int32_t flash_attn, int32_t kv_f32,
+                             int32_t kv_split);
 void mae_session_free(mae_session *s);
-int mae_session_info(const mae_session *s, int32_t *out, int32_t n); /* n_ctx, n_batch, n_seq */
+int mae_session_info(const mae_session *s, int32_t *out, int32_t n); /* n_ctx, n_batch, n_seq, cells per sequence */
 /* Aborts the decode in flight, or else the next one; each decode clears the flag when it ends. */
 void mae_session_abort(mae_session *s, int flag);
 

@@ -20,11 +20,12 @@ import java.util.function.ToDoubleFunction;
  * The serving benchmark's table ({@code benchmarks/serving.sh}). Each configuration ran once per round,
  * the rounds alternating which server goes first; a row gives the median over rounds of its figures and
  * of its per-round ratios to llama-server's run of the same round and client count (throughput; p99
- * inter-token latency), with the ratios' range. For the mixed run, each plain client's tokens/s against
- * a client's in the same round's 8-plain run. {@code StreamingReport serving.jsonl}
+ * inter-token latency), with the ratios' range. For each mixed run, each plain client's tokens/s against
+ * a client's in the same round's run of the same server with 8 plain clients. {@code StreamingReport serving.jsonl}
  */
 public final class StreamingReport {
-    static final String PLAIN_8 = "decode loop (8 lanes)";
+    /** A mixed run's label: its plain run's label and this. */
+    static final String MIXED = ", 4 plain + 4 scmoe";
 
     private StreamingReport() {}
 
@@ -53,21 +54,23 @@ public final class StreamingReport {
                     median(g, "ttft_p50_ms"), median(g, "ttft_p99_ms"), median(g, "itl_p50_ms"), median(g, "itl_p99_ms"), range(itl),
                     g.stream().mapToInt(r -> r.get("errors").asInt()).sum()));
         }
-        List<Double> shares = new ArrayList<>();
+        Map<String, List<Double>> shares = new LinkedHashMap<>(); // by the plain run's label
         for (JsonNode mixed : runs) {
-            if (!mixed.path("arms").has("none")) {
+            String label = mixed.get("label").asString();
+            if (!mixed.path("arms").has("none") || !label.endsWith(MIXED)) {
                 continue;
             }
-            inRound(runs, mixed, label -> label.equals(PLAIN_8)).ifPresent(plain -> shares.add(
+            String plainLabel = label.substring(0, label.length() - MIXED.length());
+            inRound(runs, mixed, plainLabel::equals).ifPresent(plain -> shares.computeIfAbsent(plainLabel, k -> new ArrayList<>()).add(
                     mixed.path("arms").path("none").get("tokens_per_s_per_client").asDouble()
                             / (plain.get("tokens_per_s").asDouble() / plain.get("clients").asInt())));
         }
-        if (!shares.isEmpty()) {
-            double[] s = shares.stream().mapToDouble(Double::doubleValue).toArray();
-            System.out.println(String.format(Locale.ROOT, "%nWith 4 SCMoE clients beside them, each plain client got %s of its tokens/s in the"
-                    + " same round's 8-plain run (median [range] over %d rounds; target at least 8/12 = 0.67: the weak rows' share and"
-                    + " no more).", range(s), s.length));
-        }
+        shares.forEach((plainLabel, list) -> {
+            double[] s = list.stream().mapToDouble(Double::doubleValue).toArray();
+            System.out.println(String.format(Locale.ROOT, "%n%s: with 4 SCMoE clients beside them, each plain client got %s of its"
+                    + " tokens/s in the same round's 8-plain run (median [range] over %d rounds; target at least 8/12 = 0.67: the weak"
+                    + " rows' share and no more).", plainLabel, range(s), s.length));
+        });
     }
 
     /** Per round, the run's figure over llama-server's at the same client count; rounds without one are left out. */

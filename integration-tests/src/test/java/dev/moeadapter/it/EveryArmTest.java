@@ -113,6 +113,7 @@ class EveryArmTest extends RunningService {
         assertThat(plain.statusCode()).as(plain.body()).isEqualTo(200);
         assertThat(json(plain.body()).get("arm").asString()).isEqualTo(arm);
         assertThat(json(plain.body()).get("policy").asString()).isEqualTo("every");
+        assertThat(json(plain.body()).get("fallback").isNull()).as("the arm's own method answered: %s", plain.body()).isTrue();
         assertStream(post("/v1/moe/generate", nativeBody + ",\"stream\":true}"), "\"arm\":\"" + arm + "\"");
 
         String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":6,\"arm\":\"" + arm + "\"";

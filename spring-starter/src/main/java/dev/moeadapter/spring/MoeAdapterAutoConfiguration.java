@@ -138,7 +138,7 @@ public class MoeAdapterAutoConfiguration {
             int sequences = policies.maxSequences(), threads = props.threads() > 0 ? props.threads() : processors;
             try {
                 return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences, threads, threads,
-                        props.flashAttention(), props.kvCacheType()),
+                        props.flashAttention(), props.kvCacheType(), props.kvLayout()),
                         props.batchingLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
@@ -151,7 +151,7 @@ public class MoeAdapterAutoConfiguration {
         }
         int sequences = policies.maxSequences();
         return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads,
-                props.flashAttention(), props.kvCacheType()),
+                props.flashAttention(), props.kvCacheType(), props.kvLayout()),
                 sessions);
     }
 

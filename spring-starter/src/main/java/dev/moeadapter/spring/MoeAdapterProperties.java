@@ -2,6 +2,7 @@ package dev.moeadapter.spring;
 
 import dev.moeadapter.core.engine.FlashAttention;
 import dev.moeadapter.core.engine.KvCacheType;
+import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.serving.routing.TraceLevel;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
@@ -38,6 +39,10 @@ import java.util.List;
  *                    off and an f32 cache, a request's logits stay within about 2e-6 of their scale however
  *                    many other requests share its decode steps (with llama.cpp's defaults, up to about 3.4%),
  *                    at a cost in throughput (docs/benchmarks.md)
+ * @param kvLayout {@code unified} (one KV cache a context's sequences share) or {@code per-sequence} (a
+ *                 stream of {@code context-size} cells per sequence, as llama.cpp's server keeps per slot: a
+ *                 row's attention reads only its own sequence's cells, which makes continuous batching's
+ *                 steps cheaper; prefix reuse then shares only whole kept prompts, from a request's start)
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)
  * @param batchingLanes continuous batching: when above 0, instead of {@code sessions} contexts, one
@@ -87,6 +92,7 @@ public record MoeAdapterProperties(
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("auto") @NotNull FlashAttention flashAttention,
         @DefaultValue("f16") @NotNull KvCacheType kvCacheType,
+        @DefaultValue("unified") @NotNull KvLayout kvLayout,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
         @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,

@@ -20,6 +20,11 @@ public interface DecodeLane {
     /** KV cells of the lane, shared by its sequences. */
     int contextSize();
 
+    /** Most KV cells one sequence of the lane can fill: all of the lane's, unless each sequence has a stream of its own. */
+    default int sequenceContextSize() {
+        return contextSize();
+    }
+
     /** Most tokens one {@link #decode} takes. */
     int batchSize();
 

@@ -35,7 +35,8 @@ public final class Session implements DecodeLane, AutoCloseable {
     private final Shim shim;
     private final ModelInfo info;
     private final MemorySegment handle;
-    private final int contextSize, batchSize, sequences;
+    private final int contextSize, batchSize, sequences, sequenceContextSize;
+    private final KvLayout kvLayout;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment tokensBuf, positionsBuf, sequencesBuf, outputsBuf, logitsBuf, embeddingBuf;
     private final ReentrantLock lock = new ReentrantLock();
@@ -48,11 +49,12 @@ public final class Session implements DecodeLane, AutoCloseable {
         this.model = model;
         this.shim = shim;
         this.info = model.info();
+        this.kvLayout = params.kvLayout();
         MemorySegment h;
         try {
             h = (MemorySegment) shim.sessionNew.invokeExact(model.handle(), params.contextSize(), params.batchSize(),
                     params.sequences(), params.threads(), params.batchThreads(), params.flashAttention().nativeValue(),
-                    params.kvCache().nativeValue());
+                    params.kvCache().nativeValue(), params.kvLayout().nativeValue());
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }
@@ -61,11 +63,12 @@ public final class Session implements DecodeLane, AutoCloseable {
         }
         this.handle = h;
         try {
-            MemorySegment dims = arena.allocate(JAVA_INT, 3);
-            shim.check((int) shim.sessionInfo.invokeExact(handle, dims, 3), "session info");
+            MemorySegment dims = arena.allocate(JAVA_INT, 4);
+            shim.check((int) shim.sessionInfo.invokeExact(handle, dims, 4), "session info");
             contextSize = dims.getAtIndex(JAVA_INT, 0);
             batchSize = dims.getAtIndex(JAVA_INT, 1);
             sequences = dims.getAtIndex(JAVA_INT, 2);
+            sequenceContextSize = dims.getAtIndex(JAVA_INT, 3);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         }
@@ -82,9 +85,20 @@ public final class Session implements DecodeLane, AutoCloseable {
         return model;
     }
 
-    /** KV cache cells shared by all sequences. */
+    /** KV cache cells, of all sequences. */
     public int contextSize() {
         return contextSize;
+    }
+
+    /** Most KV cells one sequence can hold: all of them in a unified cache, its stream's with a stream per sequence. */
+    @Override
+    public int sequenceContextSize() {
+        return sequenceContextSize;
+    }
+
+    /** How the KV cache holds the sequences. */
+    public KvLayout kvLayout() {
+        return kvLayout;
     }
 
     /** Most tokens one {@link #decode} accepts. */

@@ -7,13 +7,15 @@ import java.util.Objects;
 /**
  * Shape of a session: KV cache size (shared by all its sequences), the largest batch one decode
  * may take, how many sequences it holds, CPU threads for single-token and batch decodes, whether
- * attention uses flash attention, and the KV cache's element type.
+ * attention uses flash attention, the KV cache's element type, and how the cache holds the
+ * sequences.
  */
 public record SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads,
-                            FlashAttention flashAttention, KvCacheType kvCache) {
+                            FlashAttention flashAttention, KvCacheType kvCache, KvLayout kvLayout) {
     public SessionParams {
         Objects.requireNonNull(flashAttention, "flashAttention");
         Objects.requireNonNull(kvCache, "kvCache");
+        Objects.requireNonNull(kvLayout, "kvLayout");
         positive(contextSize, "contextSize");
         positive(batchSize, "batchSize");
         positive(sequences, "sequences");
@@ -28,7 +30,13 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
         }
     }
 
-    /** With llama.cpp's defaults: flash attention as it decides, an f16 KV cache. */
+    /** With one KV cache all sequences share. */
+    public SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads,
+                         FlashAttention flashAttention, KvCacheType kvCache) {
+        this(contextSize, batchSize, sequences, threads, batchThreads, flashAttention, kvCache, KvLayout.UNIFIED);
+    }
+
+    /** With llama.cpp's defaults: flash attention as it decides, an f16 KV cache, shared by all sequences. */
     public SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads) {
         this(contextSize, batchSize, sequences, threads, batchThreads, FlashAttention.AUTO, KvCacheType.F16);
     }
@@ -39,19 +47,23 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
     }
 
     public SessionParams withContextSize(int v) {
-        return new SessionParams(v, batchSize, sequences, threads, batchThreads, flashAttention, kvCache);
+        return new SessionParams(v, batchSize, sequences, threads, batchThreads, flashAttention, kvCache, kvLayout);
     }
 
     public SessionParams withBatchSize(int v) {
-        return new SessionParams(contextSize, v, sequences, threads, batchThreads, flashAttention, kvCache);
+        return new SessionParams(contextSize, v, sequences, threads, batchThreads, flashAttention, kvCache, kvLayout);
     }
 
     public SessionParams withSequences(int v) {
-        return new SessionParams(contextSize, batchSize, v, threads, batchThreads, flashAttention, kvCache);
+        return new SessionParams(contextSize, batchSize, v, threads, batchThreads, flashAttention, kvCache, kvLayout);
     }
 
     public SessionParams withThreads(int v) {
-        return new SessionParams(contextSize, batchSize, sequences, v, v, flashAttention, kvCache);
+        return new SessionParams(contextSize, batchSize, sequences, v, v, flashAttention, kvCache, kvLayout);
+    }
+
+    public SessionParams withKvLayout(KvLayout v) {
+        return new SessionParams(contextSize, batchSize, sequences, threads, batchThreads, flashAttention, kvCache, v);
     }
 
     private static void positive(int v, String name) {

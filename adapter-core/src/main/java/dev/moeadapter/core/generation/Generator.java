@@ -39,8 +39,8 @@ public final class Generator {
 
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         int[] prompt = request.prompt();
-        if (prompt.length >= session.contextSize()) {
-            throw new InvalidRequestException("the prompt has " + prompt.length + " tokens; the context holds " + session.contextSize());
+        if (prompt.length >= session.sequenceContextSize()) {
+            throw new InvalidRequestException("the prompt has " + prompt.length + " tokens; the context holds " + session.sequenceContextSize());
         }
         long t0 = System.nanoTime();
         try {

@@ -71,7 +71,8 @@ public final class Shim {
         tokenize = h("mae_tokenize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
         tokenPiece = h("mae_token_piece", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
         chatApply = h("mae_chat_apply", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-        sessionNew = h("mae_session_new", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        sessionNew = h("mae_session_new", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT));
         sessionFree = h("mae_session_free", FunctionDescriptor.ofVoid(ADDRESS));
         sessionInfo = h("mae_session_info", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         sessionAbort = h("mae_session_abort", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));

@@ -3,6 +3,7 @@ package dev.moeadapter.serving.batching;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.TokenProbabilities;
@@ -15,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
@@ -42,6 +44,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * tokens shares their KV cells (a llama.cpp sequence copy, no decode) instead of decoding them again,
  * so a system prompt that every request repeats is prefilled once. Only tokens decoded with no
  * routing plan and no trace are kept or reused: an edited prefix is that request's own.
+ *
+ * <p>Lanes hold slots: sequence j of the lane in slot k is the session's sequence {@code j × slots + k},
+ * and a step's rows go in order of sequence. The requests' first sequences then follow each other,
+ * as do their second ones, which a KV stream per sequence needs: llama.cpp puts only sequences with
+ * consecutive ids into one ubatch there.
  */
 public final class DecodeLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DecodeLoop.class);
@@ -52,7 +59,9 @@ public final class DecodeLoop implements AutoCloseable {
     private final Condition work = lock.newCondition();
     private final Deque<Submission> waiting = new ArrayDeque<>();
     private final Set<LoopLane> reading = new HashSet<>();
+    /** Free lane slots. */
     private final BitSet free = new BitSet();
+    private final int slots, laneSequences;
     private final LoopLane[] laneOf;
     private final Thread thread;
     private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong();
@@ -75,24 +84,31 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * @param laneRows    most rows one lane submits at a time; the session's batch must hold that many
-     *                    for each of its lanes
-     * @param prefixSlots sequences, the session's last ones, that keep recent prompts for reuse (0: none)
+     * @param laneSequences most sequences one lane holds: the session's sequences but the prefix slots
+     *                      make lane slots of this many
+     * @param laneRows      most rows one lane submits at a time; the session's batch must hold that many
+     *                      for each of its lanes
+     * @param prefixSlots   sequences, the session's last ones, that keep recent prompts for reuse (0: none)
      */
-    public DecodeLoop(Session session, int laneRows, int prefixSlots) {
+    public DecodeLoop(Session session, int laneSequences, int laneRows, int prefixSlots) {
         if (laneRows < 1 || laneRows > session.batchSize()) {
             throw new IllegalArgumentException("rows per lane must lie in 1.." + session.batchSize() + ": " + laneRows);
         }
         if (prefixSlots < 0 || prefixSlots >= session.sequences()) {
             throw new IllegalArgumentException("prefix slots must lie in 0.." + (session.sequences() - 1) + ": " + prefixSlots);
         }
+        int sequences = session.sequences() - prefixSlots;
+        if (laneSequences < 1 || laneSequences > sequences) {
+            throw new IllegalArgumentException("sequences per lane must lie in 1.." + sequences + ": " + laneSequences);
+        }
         this.session = session;
         this.laneRows = laneRows;
-        int laneSequences = session.sequences() - prefixSlots;
-        this.laneOf = new LoopLane[laneSequences];
-        free.set(0, laneSequences);
+        this.laneSequences = laneSequences;
+        this.slots = sequences / laneSequences;
+        this.laneOf = new LoopLane[sequences];
+        free.set(0, slots);
         for (int i = 0; i < prefixSlots; i++) {
-            prefixes.add(new Prefix(laneSequences + i));
+            prefixes.add(new Prefix(sequences + i));
         }
         thread = Thread.ofPlatform().name("moe-decode-loop").daemon().start(this::run);
     }
@@ -101,21 +117,24 @@ public final class DecodeLoop implements AutoCloseable {
         return session;
     }
 
-    /** A lane of {@code sequences} of the session's sequences; refused when fewer are free. */
+    /** A lane of {@code sequences} of the session's sequences (at most a slot's); refused when no slot is free. */
     public LoopLane open(int sequences) {
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("the decode loop is closed");
             }
-            if (sequences < 1 || sequences > free.cardinality()) {
-                throw new InvalidRequestException("a lane of " + sequences + " sequences does not fit: " + free.cardinality() + " of "
-                        + laneOf.length + " are free");
+            if (sequences < 1 || sequences > laneSequences) {
+                throw new InvalidRequestException("a lane holds 1.." + laneSequences + " sequences, not " + sequences);
             }
+            int slot = free.nextSetBit(0);
+            if (slot < 0) {
+                throw new InvalidRequestException("a lane does not fit: all " + slots + " lane slots are taken");
+            }
+            free.clear(slot);
             int[] ids = new int[sequences];
-            for (int i = 0, s = free.nextSetBit(0); i < sequences; i++, s = free.nextSetBit(s + 1)) {
-                ids[i] = s;
-                free.clear(s);
+            for (int i = 0; i < sequences; i++) {
+                ids[i] = i * slots + slot;
             }
             LoopLane lane = new LoopLane(this, ids);
             for (int s : ids) {
@@ -129,11 +148,11 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** Sequences no lane holds. */
+    /** Sequences of the lane slots no lane holds. */
     public int freeSequences() {
         lock.lock();
         try {
-            return free.cardinality();
+            return free.cardinality() * laneSequences;
         } finally {
             lock.unlock();
         }
@@ -221,6 +240,9 @@ public final class DecodeLoop implements AutoCloseable {
      * those it is about to decode); returns k, or {@code from} when none shares more.
      */
     int reusePrefix(int sequence, int[] tokens, int from, int limit) {
+        if (from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
+            return from; // a stream is copied whole, into an empty sequence only
+        }
         lock.lock();
         try {
             Prefix best = null;
@@ -324,8 +346,8 @@ public final class DecodeLoop implements AutoCloseable {
                 session.clearPlan(s);
                 session.setTrace(s, TraceSpec.OFF);
                 laneOf[s] = null;
-                free.set(s);
             }
+            free.set(lane.sequenceIds()[0] % slots);
             work.signal();
         } finally {
             lock.unlock();
@@ -346,7 +368,6 @@ public final class DecodeLoop implements AutoCloseable {
                 int size = 0;
                 while (!waiting.isEmpty() && size + waiting.peek().batch.size() <= session.batchSize()) {
                     Submission s = waiting.poll();
-                    s.offset = size;
                     size += s.batch.size();
                     step.add(s);
                     maxLaneRows = Math.max(maxLaneRows, s.batch.size());
@@ -361,10 +382,12 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     private void decodeStep(List<Submission> step) {
+        step.sort(Comparator.comparingInt(s -> s.batch.sequence(0))); // lanes by slot: see the class comment
         Batch.Builder all = Batch.builder();
         boolean embeddings = false;
         for (Submission s : step) {
             Batch b = s.batch;
+            s.offset = all.size();
             for (int i = 0; i < b.size(); i++) {
                 all.add(b.token(i), b.position(i), b.sequence(i), b.output(i));
             }
@@ -390,11 +413,6 @@ public final class DecodeLoop implements AutoCloseable {
             }
             if (valid.size() < step.size()) {
                 if (!valid.isEmpty()) {
-                    int offset = 0;
-                    for (Submission s : valid) {
-                        s.offset = offset;
-                        offset += s.batch.size();
-                    }
                     decodeStep(valid);
                 }
                 return;

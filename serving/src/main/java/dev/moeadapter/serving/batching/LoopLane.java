@@ -112,6 +112,12 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         return session.contextSize() / session.sequences() * ids.length;
     }
 
+    /** The lane's cells, and no more than a sequence's stream holds where each has its own. */
+    @Override
+    public int sequenceContextSize() {
+        return Math.min(contextSize(), session.sequenceContextSize());
+    }
+
     /** The rows a lane submits at a time: its share of a step (see {@link DecodeLoop}). */
     @Override
     public int batchSize() {

@@ -2,6 +2,7 @@ package dev.moeadapter.serving.generation;
 
 import dev.moeadapter.core.engine.FlashAttention;
 import dev.moeadapter.core.engine.KvCacheType;
+import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.engine.Session;
@@ -37,10 +38,10 @@ public final class SessionPool implements AutoCloseable {
      * cells: prompt plus answer), threads per decode, and the attention kernel and KV cache type.
      */
     public record Capacity(int sessions, int sequencesPerSession, int kvCellsPerSession, int kvCellsPerSequence, int threadsPerDecode,
-                           FlashAttention flashAttention, KvCacheType kvCache) {
+                           FlashAttention flashAttention, KvCacheType kvCache, KvLayout kvLayout) {
         static Capacity of(int sessions, SessionParams params) {
             return new Capacity(sessions, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(), params.threads(),
-                    params.flashAttention(), params.kvCache());
+                    params.flashAttention(), params.kvCache(), params.kvLayout());
         }
     }
 
@@ -54,8 +55,8 @@ public final class SessionPool implements AutoCloseable {
             free.add(s);
         }
         LOG.info("session pool ready: {} sessions of {} KV cells ({} sequences of {} cells: prompt + answer), batch {}, {} threads each; "
-                        + "flash attention {}, {} KV cache", size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(),
-                params.batchSize(), params.threads(), params.flashAttention(), params.kvCache());
+                        + "flash attention {}, {} KV cache, {}", size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(),
+                params.batchSize(), params.threads(), params.flashAttention(), params.kvCache(), params.kvLayout());
     }
 
     /**
@@ -66,12 +67,12 @@ public final class SessionPool implements AutoCloseable {
     private SessionPool(Session shared, SessionParams perLane, int lanes, int laneRows, int prefixSlots) {
         this.sequences = perLane.sequences();
         all.add(shared);
-        this.loop = new DecodeLoop(shared, laneRows, prefixSlots);
+        this.loop = new DecodeLoop(shared, perLane.sequences(), laneRows, prefixSlots);
         this.capacity = Capacity.of(lanes, perLane);
         LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session; a lane adds at most {} rows "
-                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads; flash attention {}, {} KV cache", lanes,
+                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads; flash attention {}, {} KV cache, {}", lanes,
                 perLane.sequences(), perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.threads(),
-                perLane.flashAttention(), perLane.kvCache());
+                perLane.flashAttention(), perLane.kvCache(), perLane.kvLayout());
     }
 
     /**
@@ -85,7 +86,7 @@ public final class SessionPool implements AutoCloseable {
         int total = perLane.sequences() * lanes + prefixSlots, laneRows = Math.max(perLane.batchSize(), perLane.sequences());
         int cells = perLane.contextSize() * lanes + perLane.contextSize() / perLane.sequences() * prefixSlots;
         Session shared = model.newSession(new SessionParams(cells, Math.multiplyExact(laneRows, lanes), total,
-                perLane.threads(), perLane.batchThreads(), perLane.flashAttention(), perLane.kvCache()));
+                perLane.threads(), perLane.batchThreads(), perLane.flashAttention(), perLane.kvCache(), perLane.kvLayout()));
         return new SessionPool(shared, perLane, lanes, laneRows, prefixSlots);
     }
 

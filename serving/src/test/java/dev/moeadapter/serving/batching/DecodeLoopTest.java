@@ -2,6 +2,7 @@ package dev.moeadapter.serving.batching;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
@@ -16,6 +17,8 @@ import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -38,8 +41,10 @@ class DecodeLoopTest {
                 : RoutingPlan.of(RouterEdit.ExpertMask.deny(m.info().moeLayers().getFirst(), m.info().experts(), PositionRange.ALL, q));
     }
 
-    @Test
-    void eightConcurrentRequestsShareStepsAndAnswerAsEachDoesAlone() throws Exception {
+    /** With a stream per sequence too, where a step with plans goes to llama.cpp in parts the eval callback can map. */
+    @ParameterizedTest
+    @EnumSource(KvLayout.class)
+    void eightConcurrentRequestsShareStepsAndAnswerAsEachDoesAlone(KvLayout layout) throws Exception {
         Model m = TestModels.olmoe();
         List<int[]> alone = new ArrayList<>();
         for (int q = 0; q < PROMPTS.length; q++) {
@@ -49,7 +54,7 @@ class DecodeLoopTest {
                         .generate(GenerationRequest.greedy(m.tokenize(PROMPTS[q]), TOKENS).withIgnoreEos(true)).tokens());
             }
         }
-        try (Session shared = m.newSession(new SessionParams(256 * 8, 128, 8, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 16, 0);
+        try (Session shared = m.newSession(new SessionParams(256 * 8, 128, 8, 1, 1).withKvLayout(layout)); DecodeLoop loop = new DecodeLoop(shared, 1, 16, 0);
              ExecutorService pool = Executors.newFixedThreadPool(PROMPTS.length)) {
             CountDownLatch start = new CountDownLatch(1);
             List<Future<int[]>> answers = new ArrayList<>();
@@ -91,8 +96,8 @@ class DecodeLoopTest {
         try (Session s = m.newSession(new SessionParams(256, 64, 1, 1, 1))) {
             alone = new Generator(s, 0).generate(GenerationRequest.greedy(m.tokenize(PROMPTS[1]), TOKENS).withIgnoreEos(true)).tokens();
         }
-        try (Session shared = m.newSession(new SessionParams(256 * 5, 2 * laneRows, 5, 1, 1));
-             DecodeLoop loop = new DecodeLoop(shared, laneRows, 0); ExecutorService pool = Executors.newFixedThreadPool(2)) {
+        try (Session shared = m.newSession(new SessionParams(256 * 8, 2 * laneRows, 8, 1, 1));
+             DecodeLoop loop = new DecodeLoop(shared, 4, laneRows, 0); ExecutorService pool = Executors.newFixedThreadPool(2)) {
             Future<Integer> adapting = pool.submit(() -> {
                 try (LoopLane lane = loop.open(4)) {
                     int rows = 0;
@@ -151,7 +156,7 @@ class DecodeLoopTest {
             shared++;
         }
         int[] alone = greedyAlone(m, second, RoutingPlan.EMPTY), aloneEdited = greedyAlone(m, second, plan(m, 1));
-        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 16, 1)) {
+        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 1, 16, 1)) {
             try (LoopLane lane = loop.open(1)) {
                 new Generator(lane, 0).generate(GenerationRequest.greedy(first, TOKENS).withIgnoreEos(true));
             }
@@ -181,11 +186,11 @@ class DecodeLoopTest {
     @Test
     void aLaneKeepsToItsSequencesAndItsTrace() {
         Model m = TestModels.olmoe();
-        try (Session shared = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 32, 0);
+        try (Session shared = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 2, 32, 0);
              LoopLane a = loop.open(2); LoopLane b = loop.open(2)) {
             assertThatThrownBy(() -> a.decode(Batch.of(2, 0, m.tokenize("x")))).isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining("out of range 0..1 of this lane");
-            assertThatThrownBy(() -> loop.open(1)).isInstanceOf(InvalidRequestException.class).hasMessageContaining("0 of 4 are free");
+            assertThatThrownBy(() -> loop.open(1)).isInstanceOf(InvalidRequestException.class).hasMessageContaining("all 2 lane slots are taken");
             assertThatThrownBy(() -> a.decode(Batch.of(0, 5, m.tokenize("x")))).isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining("expects position 0");
             b.setTrace(1, TraceSpec.ROUTES);
@@ -204,7 +209,7 @@ class DecodeLoopTest {
     @Test
     void anAbortedLaneStopsWhileTheOthersGoOn() throws Exception {
         Model m = TestModels.olmoe();
-        try (Session shared = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 16, 0);
+        try (Session shared = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 1, 16, 0);
              ExecutorService pool = Executors.newFixedThreadPool(2)) {
             LoopLane stopped = loop.open(1);
             CancellationToken cancel = new CancellationToken();
