@@ -46,10 +46,9 @@ public final class AsyncAnswers implements AutoCloseable {
      * A 200 JSON answer that {@code body} generates, stopped when the client goes away. A servlet
      * container only notices a departed client when it writes, so a whole answer writes spaces —
      * JSON's leading whitespace — as it goes: after each token (two flushed writes, so that the
-     * departure is seen at the token's own write, while the next token decodes) and, while no token
-     * comes (an adaptation at work), once per keep-alive interval, as a stream's keep-alive comment
-     * does. A refusal found before the first space keeps its own status; a failure after it is the
-     * body {@code {"error": …}}.
+     * departure is seen before the next token is decoded) and, while no token comes (an adaptation
+     * at work), once per keep-alive interval, as a stream's keep-alive comment does. A refusal found
+     * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> {
@@ -71,7 +70,6 @@ public final class AsyncAnswers implements AutoCloseable {
                 probe.finish(json.writeValueAsBytes(answer));
             } finally {
                 probing.cancel(false);
-                probe.close();
             }
         });
     }
@@ -82,17 +80,13 @@ public final class AsyncAnswers implements AutoCloseable {
         Object generate(TokenListener listener, CancellationToken cancel);
     }
 
-    /**
-     * The whole answer's connection check: spaces written per token, and per idle keep-alive
-     * interval, then the answer; all by a {@link ResponseWriter}, in that order.
-     */
+    /** The whole answer's connection check: spaces written per token, and per idle keep-alive interval. */
     private static final class Probe {
         private static final byte[] SPACES = {' ', ' '};
         private final OutputStream out;
         private final HttpServletResponse response;
         private final CancellationToken cancel;
-        private final ResponseWriter writer = new ResponseWriter();
-        private boolean wrote, quiet;
+        private boolean finished, wrote, quiet;
 
         Probe(OutputStream out, HttpServletResponse response, CancellationToken cancel) {
             this.out = out;
@@ -102,50 +96,37 @@ public final class AsyncAnswers implements AutoCloseable {
 
         synchronized void token() {
             quiet = false;
-            spaces();
+            write();
         }
 
         /** Per keep-alive interval: writes only when no token came since the last call. */
         synchronized void idle() {
             if (quiet) {
-                spaces();
+                write();
             }
             quiet = true;
         }
 
-        private void spaces() {
-            if (cancel.isCancelled()) {
+        private void write() {
+            if (finished || cancel.isCancelled()) {
                 return;
             }
-            wrote = true;
-            writer.queue(() -> {
-                if (!cancel.isCancelled()) {
-                    write(SPACES);
-                }
-            });
+            try {
+                wrote = true;
+                EventStream.writeInTwo(out, response, SPACES);
+            } catch (IOException | UncheckedIOException e) {
+                cancel.cancel(); // the client went away
+            }
         }
 
-        /** Whether the 200 is on its way out, so that a late failure must be the body. */
+        /** Whether the 200 went out already, so that a late failure must be the body. */
         synchronized boolean wrote() {
             return wrote;
         }
 
-        /** Writes the answer after the spaces, and waits until it went out (or the client is gone). */
-        void finish(byte[] answer) {
-            writer.queue(() -> write(answer));
-            close();
-        }
-
-        void close() {
-            writer.finish();
-        }
-
-        private void write(byte[] bytes) {
-            try {
-                EventStream.writeInTwo(out, response, bytes);
-            } catch (IOException | UncheckedIOException e) {
-                cancel.cancel(); // the client went away
-            }
+        synchronized void finish(byte[] answer) throws IOException {
+            finished = true;
+            out.write(answer);
         }
     }
 
@@ -170,7 +151,6 @@ public final class AsyncAnswers implements AutoCloseable {
                 onLateFailure.send(events, e);
             } finally {
                 alive.cancel(false);
-                events.finish();
             }
         });
     }

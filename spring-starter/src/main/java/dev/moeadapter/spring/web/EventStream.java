@@ -8,16 +8,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.function.Supplier;
 
 /**
- * One answer's server-sent events. Each event is written and flushed to the client (through the
- * servlet response: Spring's body stream ignores flush) by the stream's {@link ResponseWriter}, in
- * the order sent, while the generation goes on; {@link #finish()} waits for the last. Nothing is
- * written before the first event or keep-alive comment, so a refusal found before then is answered
- * with its own status ({@link #started()}). A client that went away — seen when a write fails
- * ({@link #writeInTwo}), also a keep-alive comment written while the answer is idle
- * ({@link #keepAlive()}) — cancels the generation.
+ * One answer's server-sent events. Each event is flushed to the client as it is sent (through the
+ * servlet response: Spring's body stream ignores flush). Nothing is written before the first event
+ * or keep-alive comment, so a refusal found before then is answered with its own status
+ * ({@link #started()}). A client that went away — seen when a write fails ({@link #writeInTwo}),
+ * also a keep-alive comment written while the answer is idle ({@link #keepAlive()}) — cancels the
+ * generation.
  */
 public final class EventStream {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
@@ -27,7 +25,6 @@ public final class EventStream {
     private final OutputStream out;
     private final HttpServletResponse response;
     private final CancellationToken cancel = new CancellationToken();
-    private final ResponseWriter writer = new ResponseWriter();
     private boolean started;
     private boolean idle;
 
@@ -42,22 +39,17 @@ public final class EventStream {
         return cancel;
     }
 
-    /** Sends {@code event}, an immutable value, as one {@code data:} line of JSON, unless the client is gone. */
+    /** Sends {@code event} as one {@code data:} line of JSON, unless the client is gone. */
     public void send(Object event) {
-        write(() -> ("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** Ends the stream the way OpenAI's clients expect. */
     public void done() {
-        write(() -> DONE);
+        write(DONE);
     }
 
-    /** Waits until every event sent has been written, or the client is gone. */
-    void finish() {
-        writer.finish();
-    }
-
-    /** Whether any byte is on its way out: from then on the status is 200 and a failure can only be an event. */
+    /** Whether any byte went out: from then on the status is 200 and a failure can only be an event. */
     public synchronized boolean started() {
         return started;
     }
@@ -68,31 +60,26 @@ public final class EventStream {
      */
     synchronized void keepAlive() {
         if (idle) {
-            queue(() -> KEEP_ALIVE);
+            writeLocked(KEEP_ALIVE);
         }
         idle = true;
     }
 
-    private synchronized void write(Supplier<byte[]> bytes) {
-        queue(bytes);
+    private synchronized void write(byte[] bytes) {
+        writeLocked(bytes);
         idle = false;
     }
 
-    private void queue(Supplier<byte[]> bytes) {
+    private void writeLocked(byte[] bytes) {
         if (cancel.isCancelled()) {
             return;
         }
-        started = true;
-        writer.queue(() -> {
-            if (cancel.isCancelled()) {
-                return;
-            }
-            try {
-                writeInTwo(out, response, bytes.get());
-            } catch (IOException | UncheckedIOException e) {
-                cancel.cancel(); // the client went away: stop generating
-            }
-        });
+        try {
+            started = true;
+            writeInTwo(out, response, bytes);
+        } catch (IOException | UncheckedIOException e) {
+            cancel.cancel(); // the client went away: stop generating
+        }
     }
 
     /**
