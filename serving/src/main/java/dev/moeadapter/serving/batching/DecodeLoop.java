@@ -45,10 +45,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * so a system prompt that every request repeats is prefilled once. Only tokens decoded with no
  * routing plan and no trace are kept or reused: an edited prefix is that request's own.
  *
- * <p>Lanes hold slots: sequence j of the lane in slot k is the session's sequence {@code j × slots + k},
- * and a step's rows go in order of sequence. The requests' first sequences then follow each other,
- * as do their second ones, which a KV stream per sequence needs: llama.cpp puts only sequences with
- * consecutive ids into one ubatch there.
+ * <p>Lanes hold slots: the session's lane sequences form groups of {@code slots}, and a lane's
+ * sequence j is the lowest free one of group j (its first is its slot). A step's rows go in order of
+ * sequence, so the requests' first sequences follow each other, and the second ones (SCMoE's weak
+ * views) follow those without gaps: a KV stream per sequence needs that, since llama.cpp puts only
+ * sequences with consecutive ids into one ubatch there.
  */
 public final class DecodeLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DecodeLoop.class);
@@ -59,7 +60,10 @@ public final class DecodeLoop implements AutoCloseable {
     private final Condition work = lock.newCondition();
     private final Deque<Submission> waiting = new ArrayDeque<>();
     private final Set<LoopLane> reading = new HashSet<>();
-    /** Free lane slots. */
+    /**
+     * Free lane sequences. A lane holds one of each group it uses, so while group 0 (the slots) has
+     * a free one, every group has.
+     */
     private final BitSet free = new BitSet();
     private final int slots, laneSequences;
     private final LoopLane[] laneOf;
@@ -106,7 +110,7 @@ public final class DecodeLoop implements AutoCloseable {
         this.laneSequences = laneSequences;
         this.slots = sequences / laneSequences;
         this.laneOf = new LoopLane[sequences];
-        free.set(0, slots);
+        free.set(0, slots * laneSequences);
         for (int i = 0; i < prefixSlots; i++) {
             prefixes.add(new Prefix(sequences + i));
         }
@@ -128,13 +132,13 @@ public final class DecodeLoop implements AutoCloseable {
                 throw new InvalidRequestException("a lane holds 1.." + laneSequences + " sequences, not " + sequences);
             }
             int slot = free.nextSetBit(0);
-            if (slot < 0) {
+            if (slot < 0 || slot >= slots) {
                 throw new InvalidRequestException("a lane does not fit: all " + slots + " lane slots are taken");
             }
-            free.clear(slot);
             int[] ids = new int[sequences];
-            for (int i = 0; i < sequences; i++) {
-                ids[i] = i * slots + slot;
+            for (int j = 0; j < sequences; j++) {
+                ids[j] = free.nextSetBit(j * slots);
+                free.clear(ids[j]);
             }
             LoopLane lane = new LoopLane(this, ids);
             for (int s : ids) {
@@ -152,7 +156,7 @@ public final class DecodeLoop implements AutoCloseable {
     public int freeSequences() {
         lock.lock();
         try {
-            return free.cardinality() * laneSequences;
+            return free.get(0, slots).cardinality() * laneSequences;
         } finally {
             lock.unlock();
         }
@@ -346,8 +350,8 @@ public final class DecodeLoop implements AutoCloseable {
                 session.clearPlan(s);
                 session.setTrace(s, TraceSpec.OFF);
                 laneOf[s] = null;
+                free.set(s);
             }
-            free.set(lane.sequenceIds()[0] % slots);
             work.signal();
         } finally {
             lock.unlock();

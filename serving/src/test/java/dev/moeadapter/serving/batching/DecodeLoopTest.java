@@ -183,6 +183,31 @@ class DecodeLoopTest {
         }
     }
 
+    /** So that SCMoE's weak rows join the next tokens' run of consecutive ids under a stream per sequence. */
+    @Test
+    void lanesSecondSequencesFollowTheSlotsWithoutGapsWhicheverSlotsTheLanesHold() {
+        Model m = TestModels.olmoe();
+        try (Session shared = m.newSession(new SessionParams(64 * 8, 32, 8, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 2, 8, 0);
+             LoopLane plain0 = loop.open(1); LoopLane weak1 = loop.open(2); LoopLane plain2 = loop.open(1)) {
+            LoopLane weak3 = loop.open(2);
+            assertThat(plain0.sequenceIds()).containsExactly(0);
+            assertThat(weak1.sequenceIds()).containsExactly(1, 4);
+            assertThat(plain2.sequenceIds()).containsExactly(2);
+            assertThat(weak3.sequenceIds()).containsExactly(3, 5);
+            weak1.close();
+            assertThat(loop.freeSequences()).isEqualTo(2);
+            try (LoopLane again = loop.open(2)) {
+                assertThat(again.sequenceIds()).containsExactly(1, 4);
+            }
+            weak3.close();
+            try (LoopLane a = loop.open(2); LoopLane b = loop.open(2)) {
+                assertThat(a.sequenceIds()).containsExactly(1, 4);
+                assertThat(b.sequenceIds()).containsExactly(3, 5);
+                assertThatThrownBy(() -> loop.open(1)).isInstanceOf(InvalidRequestException.class).hasMessageContaining("all 4 lane slots are taken");
+            }
+        }
+    }
+
     @Test
     void aLaneKeepsToItsSequencesAndItsTrace() {
         Model m = TestModels.olmoe();
