@@ -5,6 +5,7 @@ import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
+import dev.moeadapter.core.generation.SequenceStep;
 import dev.moeadapter.core.engine.DecodeLane;
 
 /**
@@ -15,6 +16,9 @@ import dev.moeadapter.core.engine.DecodeLane;
 final class PrefixedDecoding implements DecodingScheme {
     private final DecodeLane session;
     private final int sequence;
+    /** The token the last {@link #append} picked, or -1 when the next one comes from the prefill's row. */
+    private int picked = -1;
+    private Sampler sampler;
 
     PrefixedDecoding(DecodeLane session, int sequence) {
         this.session = session;
@@ -28,15 +32,22 @@ final class PrefixedDecoding implements DecodingScheme {
             throw new InvalidRequestException("sequence " + sequence + " holds " + held + " tokens; expected the prompt's first " + (prompt.length - 1));
         }
         session.decode(Batch.of(sequence, prompt.length - 1, prompt[prompt.length - 1]));
+        picked = -1;
     }
 
     @Override
     public int next(Sampler sampler) {
-        return sampler == null ? session.argmax(0) : session.sample(sampler, 0);
+        this.sampler = sampler;
+        if (picked >= 0) {
+            int token = picked;
+            picked = -1;
+            return token;
+        }
+        return SequenceStep.pick(session, 0, sampler);
     }
 
     @Override
-    public void append(int token, int position) {
-        session.decode(Batch.of(sequence, position, token));
+    public void append(int token, int position, boolean last) {
+        picked = session.decodeAndPick(new SequenceStep(sequence, sampler), token, position, last);
     }
 }

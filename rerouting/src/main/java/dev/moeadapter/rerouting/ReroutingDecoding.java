@@ -106,7 +106,7 @@ public final class ReroutingDecoding implements DecodingScheme {
     }
 
     @Override
-    public void append(int token, int position) {
+    public void append(int token, int position, boolean lastToken) {
         if (length == context.length) {
             context = Arrays.copyOf(context, length * 2);
         }

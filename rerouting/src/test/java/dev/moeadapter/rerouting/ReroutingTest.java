@@ -111,7 +111,7 @@ class ReroutingTest {
                     float[] loss = new ContextLoss(s).evaluate(prompt, 0, prompt.length - 1, List.of(RoutingPlan.EMPTY, tuned), 1, new CancellationToken());
                     assertThat(loss[1]).as("%s '%s' %s: %s -> %s", name, text, settings.gains(), loss[0], loss[1]).isLessThanOrEqualTo(loss[0] + 1e-3f);
                     for (int i = 0; i < 9; i++) {
-                        scheme.append(scheme.next(null), prompt.length + i);
+                        scheme.append(scheme.next(null), prompt.length + i, false);
                     }
                     scheme.release();
                     for (RoundReport r : scheme.rounds()) {
@@ -269,7 +269,7 @@ class ReroutingTest {
             for (int i = 0; i < 10; i++) {
                 int token = scheme.next(null);
                 context[prompt.length + i] = token;
-                scheme.append(token, prompt.length + i);
+                scheme.append(token, prompt.length + i, false);
             }
             // rounds at prefill and after 4 and 8 generated tokens; tokens 9 and 10 decoded one by one under δ
             assertThat(scheme.rounds()).extracting(RoundReport::contextTokens)

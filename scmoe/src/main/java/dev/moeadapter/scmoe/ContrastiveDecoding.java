@@ -3,8 +3,10 @@ package dev.moeadapter.scmoe;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.DecodeOutputs;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.DecodeLane;
+import dev.moeadapter.core.engine.TokenStep;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -19,6 +21,9 @@ public final class ContrastiveDecoding implements DecodingScheme {
     private final ScmoeSettings settings;
     private final int strong, weak;
     private int strongIndex, weakIndex;
+    /** The token the last {@link #append} picked, or -1 when the next one comes from the last prefill's rows. */
+    private int picked = -1;
+    private Sampler sampler;
 
     public ContrastiveDecoding(DecodeLane session, ScmoeSettings settings, int strongSequence, int weakSequence) {
         if (session.sequences() < 2 || strongSequence == weakSequence
@@ -58,6 +63,7 @@ public final class ContrastiveDecoding implements DecodingScheme {
             strongIndex = end - start - 1;
             weakIndex = 2 * (end - start) - 1;
         }
+        picked = -1;
     }
 
     @Override
@@ -65,13 +71,23 @@ public final class ContrastiveDecoding implements DecodingScheme {
         if (settings.maskEos() && sampler != null) {
             throw new InvalidRequestException("scmoe mask-eos works with greedy decoding only");
         }
-        int token = session.pickContrast(sampler, strongIndex, weakIndex, settings.alpha(), settings.beta());
+        this.sampler = sampler;
+        if (picked >= 0) {
+            int token = picked;
+            picked = -1;
+            return token;
+        }
+        return pick(session, strongIndex, weakIndex, sampler);
+    }
+
+    private int pick(DecodeOutputs outputs, int strongRow, int weakRow, Sampler sampler) {
+        int token = outputs.pickContrast(sampler, strongRow, weakRow, settings.alpha(), settings.beta());
         int eos = session.model().info().eos();
         if (!settings.maskEos() || token != eos) {
             return token;
         }
         // the rare step whose best score is EOS: the best other token, from the full scores
-        float[] scores = session.contrastScores(strongIndex, weakIndex, settings.alpha(), settings.beta());
+        float[] scores = outputs.contrastScores(strongRow, weakRow, settings.alpha(), settings.beta());
         scores[eos] = Float.NEGATIVE_INFINITY;
         int best = 0;
         for (int i = 1; i < scores.length; i++) {
@@ -83,8 +99,24 @@ public final class ContrastiveDecoding implements DecodingScheme {
     }
 
     @Override
-    public void append(int token, int position) {
-        session.decode(Batch.builder().add(token, position, strong, true).add(token, position, weak, true).build());
+    public void append(int token, int position, boolean last) {
+        Sampler s = sampler;
+        picked = session.decodeAndPick(new TokenStep() {
+            @Override
+            public Batch rows(int t, int p) {
+                return Batch.builder().add(t, p, strong, true).add(t, p, weak, true).build();
+            }
+
+            @Override
+            public int pick(DecodeOutputs outputs) {
+                return ContrastiveDecoding.this.pick(outputs, 0, 1, s);
+            }
+
+            @Override
+            public boolean mayRunAhead() {
+                return s == null;
+            }
+        }, token, position, last);
         strongIndex = 0;
         weakIndex = 1;
     }

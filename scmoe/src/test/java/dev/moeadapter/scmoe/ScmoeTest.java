@@ -133,7 +133,7 @@ class ScmoeTest {
                     }
                 }
                 checked++;
-                scheme.append(token, pos++);
+                scheme.append(token, pos++, false);
             }
             assertThat(checked).isEqualTo(60);
         }

@@ -14,7 +14,7 @@ import dev.moeadapter.core.routing.TraceSpec;
  * {@link dev.moeadapter.core.InvalidRequestException}; a full context a
  * {@link dev.moeadapter.core.ContextFullException}.
  */
-public interface DecodeLane {
+public interface DecodeLane extends DecodeOutputs {
     Model model();
 
     /** KV cells of the lane, shared by its sequences. */
@@ -34,24 +34,26 @@ public interface DecodeLane {
     /** Decodes the batch with each sequence's routing plan; positions continue each sequence's KV cache. */
     void decode(Batch batch);
 
-    float[] logits(int batchIndex);
+    /**
+     * Decodes {@code step}'s rows for {@code token} at {@code position} and returns the next token it
+     * picks from them; those outputs are not read again. A lane shared with other requests may pick
+     * in its own loop and, where the step allows, decode the pick's rows before it is asked to: at
+     * most one token ahead of its caller, taken back if the caller does anything else with the lane.
+     *
+     * @param last whether the pick is the last token the caller wants: nothing is decoded ahead of it
+     */
+    default int decodeAndPick(TokenStep step, int token, int position, boolean last) {
+        decode(step.rows(token, position));
+        return step.pick(this);
+    }
 
     /** Whether decodes also output each row's final hidden state. */
     void setEmbeddings(boolean on);
 
     float[] embedding(int batchIndex);
 
-    int argmax(int batchIndex);
-
     /** Negative log-likelihood of {@code targets[i]} at output row {@code batchIndices[i]}, computed natively. */
     float[] nll(int[] batchIndices, int[] targets);
-
-    int sample(Sampler sampler, int batchIndex);
-
-    /** SCMoE's contrast choice between a strong and a weak output row, computed natively. */
-    int pickContrast(Sampler sampler, int strongIndex, int weakIndex, float alpha, float beta);
-
-    float[] contrastScores(int strongIndex, int weakIndex, float alpha, float beta);
 
     /** The highest position a sequence holds, or -1 when it is empty. */
     int maxPosition(int sequence);

@@ -14,6 +14,10 @@ public interface DecodingScheme {
     /** Chooses the next token from the last decode: greedy when {@code sampler} is null. */
     int next(Sampler sampler);
 
-    /** Decodes a chosen token at position {@code position}. */
-    void append(int token, int position);
+    /**
+     * Decodes a chosen token at position {@code position}.
+     *
+     * @param last whether the token chosen next from this decode is the last one the generator asks for
+     */
+    void append(int token, int position, boolean last);
 }

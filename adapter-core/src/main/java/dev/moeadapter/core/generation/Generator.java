@@ -92,7 +92,7 @@ public final class Generator {
                     break;
                 }
                 try {
-                    scheme.append(token, pos++);
+                    scheme.append(token, pos++, n + 1 == request.maxTokens());
                 } catch (ContextFullException e) {
                     reason = FinishReason.CONTEXT_FULL;
                 } catch (CancelledException e) {

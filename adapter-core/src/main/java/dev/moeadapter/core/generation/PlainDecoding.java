@@ -13,6 +13,9 @@ public final class PlainDecoding implements DecodingScheme {
     private final DecodeLane session;
     private final int sequence;
     private int last;
+    /** The token the last {@link #append} picked, or -1 when the next one comes from row {@code last}. */
+    private int picked = -1;
+    private Sampler sampler;
 
     public PlainDecoding(DecodeLane session, int sequence) {
         if (sequence < 0 || sequence >= session.sequences()) {
@@ -35,16 +38,22 @@ public final class PlainDecoding implements DecodingScheme {
             session.decode(end < prompt.length ? Batch.noOutputs(sequence, start, chunk) : Batch.of(sequence, start, chunk));
             last = end - start - 1;
         }
+        picked = -1;
     }
 
     @Override
     public int next(Sampler sampler) {
-        return sampler == null ? session.argmax(last) : session.sample(sampler, last);
+        this.sampler = sampler;
+        if (picked >= 0) {
+            int token = picked;
+            picked = -1;
+            return token;
+        }
+        return SequenceStep.pick(session, last, sampler);
     }
 
     @Override
-    public void append(int token, int position) {
-        session.decode(Batch.of(sequence, position, token));
-        last = 0;
+    public void append(int token, int position, boolean last) {
+        picked = session.decodeAndPick(new SequenceStep(sequence, sampler), token, position, last);
     }
 }

@@ -3,8 +3,11 @@ package dev.moeadapter.serving.batching;
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.DecodeOutputs;
 import dev.moeadapter.core.engine.KvLayout;
+import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.TokenStep;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
@@ -202,12 +205,24 @@ public final class DecodeLoop implements AutoCloseable {
         int offset = -1;
         RuntimeException failure;
         boolean done;
+        /** With a step, the loop picks from the rows (see {@link #decodeAndPick}): the token they decode at position. */
+        TokenStep step;
+        int token, position, picked = -1;
+        RuntimeException pickFailure;
+        /** Whether the lane's thread asked for these rows (rows queued ahead are not, yet), and for the last pick. */
+        boolean adopted, last;
 
         Submission(LoopLane lane, Batch batch, boolean embeddings, long submittedAt) {
             this.lane = lane;
             this.batch = batch;
             this.embeddings = embeddings;
             this.submittedAt = submittedAt;
+        }
+
+        void pick(TokenStep step, int token, int position) {
+            this.step = step;
+            this.token = token;
+            this.position = position;
         }
     }
 
@@ -235,6 +250,79 @@ public final class DecodeLoop implements AutoCloseable {
 
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Decodes {@code rows} ({@code step}'s rows for {@code token} at {@code position}, mapped to the
+     * session's sequences) and returns the token {@code step} picks from them, picked in the loop's
+     * thread. Where the step allows and the lane's thread has not fallen behind, the loop then queues
+     * the pick's rows for the next step itself, ahead of the lane, which adopts them when it asks for
+     * them: one token ahead at most, since only rows the lane asked for are continued.
+     */
+    int decodeAndPick(LoopLane lane, TokenStep step, int token, int position, boolean last, Batch rows) {
+        lock.lock();
+        try {
+            reading.remove(lane);
+            Submission s = lane.ahead;
+            lane.ahead = null;
+            if (s != null && (s.token != token || s.position != position)) {
+                throw new IllegalStateException("rows queued ahead of the lane were not taken back");
+            }
+            if (lane.aborted()) {
+                throw new CancelledException("decode aborted");
+            }
+            if (s == null) {
+                s = new Submission(lane, rows, false, steps.get());
+                s.pick(step, token, position);
+                waiting.add(s);
+                work.signal();
+            }
+            s.adopted = true;
+            s.last = last;
+            while (!s.done) {
+                s.ready.awaitUninterruptibly();
+            }
+            if (s.failure != null) {
+                throw s.failure;
+            }
+            return s.picked;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes back the row queued ahead of {@code lane}, if any: out of the queue, or out of its sequence
+     * once decoded. The lane's sequences then hold what its thread asked for, no more.
+     */
+    void retractAhead(LoopLane lane) {
+        retractAheadUnless(lane, -1, -1);
+    }
+
+    /** {@link #retractAhead}, unless the rows queued ahead decode {@code token} at {@code position}. */
+    void retractAheadUnless(LoopLane lane, int token, int position) {
+        Submission ahead;
+        lock.lock();
+        try {
+            ahead = lane.ahead;
+            if (ahead == null || ahead.token == token && ahead.position == position) {
+                return;
+            }
+            lane.ahead = null;
+            if (waiting.remove(ahead)) {
+                return;
+            }
+            while (!ahead.done && !closed) {
+                ahead.ready.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (ahead.failure == null) {
+            for (int i = 0; i < ahead.batch.size(); i++) {
+                session.removeTokens(ahead.batch.sequence(i), ahead.position, Integer.MAX_VALUE);
+            }
         }
     }
 
@@ -344,7 +432,13 @@ public final class DecodeLoop implements AutoCloseable {
         lock.lock();
         try {
             reading.remove(lane);
+            Submission ahead = lane.ahead;
+            lane.ahead = null;
+            boolean inFlight = ahead != null && !ahead.done && !waiting.contains(ahead);
             waiting.removeIf(s -> s.lane == lane);
+            while (inFlight && !ahead.done && !closed) { // a step decodes it now: its sequences are emptied after
+                ahead.ready.awaitUninterruptibly();
+            }
             for (int s : lane.sequenceIds()) {
                 session.clearSequence(s);
                 session.clearPlan(s);
@@ -401,6 +495,15 @@ public final class DecodeLoop implements AutoCloseable {
         try {
             session.setEmbeddings(embeddings);
             session.decode(all.build());
+            for (Submission s : step) {
+                if (s.step != null) {
+                    try {
+                        s.picked = s.step.pick(new Outputs(s.offset));
+                    } catch (RuntimeException e) {
+                        s.pickFailure = e;
+                    }
+                }
+            }
             distribute(session.drainTrace());
             steps.incrementAndGet();
             rows.addAndGet(all.size());
@@ -434,15 +537,66 @@ public final class DecodeLoop implements AutoCloseable {
         lock.lock();
         try {
             for (Submission s : step) {
-                s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : null;
+                s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : s.pickFailure;
                 s.done = true;
-                if (s.failure == null) {
+                if (s.failure == null && s.step != null) {
+                    queueAhead(s);
+                } else if (s.failure == null) {
                     reading.add(s.lane); // before any next step can start, not when the lane's thread wakes
                 }
                 s.ready.signal();
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Queues the rows of {@code s}'s pick for its lane, if its step allows, the lane asked for {@code s} and is still there. */
+    private void queueAhead(Submission s) {
+        LoopLane lane = s.lane;
+        int position = s.position + 1;
+        if (!s.step.mayRunAhead() || !s.adopted || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
+                || position >= lane.sequenceContextSize()) {
+            return;
+        }
+        Submission next = new Submission(lane, lane.toSession(s.step.rows(s.picked, position), 0), false, steps.get());
+        next.pick(s.step, s.picked, position);
+        lane.ahead = next;
+        waiting.add(next);
+        work.signal();
+    }
+
+    /** A submission's output rows, read in the loop's thread. */
+    private final class Outputs implements DecodeOutputs {
+        private final int offset;
+
+        Outputs(int offset) {
+            this.offset = offset;
+        }
+
+        @Override
+        public float[] logits(int batchIndex) {
+            return session.logits(offset + batchIndex);
+        }
+
+        @Override
+        public int argmax(int batchIndex) {
+            return session.argmax(offset + batchIndex);
+        }
+
+        @Override
+        public int sample(Sampler sampler, int batchIndex) {
+            return session.sample(sampler, offset + batchIndex);
+        }
+
+        @Override
+        public int pickContrast(Sampler sampler, int strongIndex, int weakIndex, float alpha, float beta) {
+            return session.pickContrast(sampler, offset + strongIndex, offset + weakIndex, alpha, beta);
+        }
+
+        @Override
+        public float[] contrastScores(int strongIndex, int weakIndex, float alpha, float beta) {
+            return session.contrastScores(offset + strongIndex, offset + weakIndex, alpha, beta);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.Session;
+import dev.moeadapter.core.engine.TokenStep;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenProbabilities;
@@ -45,6 +46,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private final PlainTokens[] plain;
     private final boolean[] planned, traced;
     private boolean closed;
+    /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
+    DecodeLoop.Submission ahead;
 
     /** A sequence's plain tokens, appended to in place (a decode adds a token at a time). */
     private static final class PlainTokens {
@@ -131,6 +134,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void decode(Batch batch) {
+        loop.retractAhead(this);
         int seq = batch.sequence(0);
         id(seq);
         PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
@@ -142,15 +146,11 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                 skipped = loop.reusePrefix(ids[seq], held.tokens, before, before + outputs) - before;
             }
         }
-        Batch.Builder mapped = Batch.builder();
-        for (int i = skipped; i < batch.size(); i++) {
-            mapped.add(batch.token(i), batch.position(i), id(batch.sequence(i)), batch.output(i));
-        }
         release();
         size = batch.size();
         try {
             if (skipped < batch.size()) {
-                offset = loop.decode(this, mapped.build(), embeddings);
+                offset = loop.decode(this, toSession(batch, skipped), embeddings);
             }
         } catch (RuntimeException e) {
             if (held != null) {
@@ -163,6 +163,41 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                 endPlain(batch.sequence(i));
             }
         }
+    }
+
+    /**
+     * The step's pick happens in the loop's thread right after the step, which then queues the pick's
+     * rows for the next step at once where the step allows (see {@link DecodeLoop#decodeAndPick}): the
+     * next step need not wait for this lane's thread to wake, pick and submit.
+     */
+    @Override
+    public int decodeAndPick(TokenStep step, int token, int position, boolean last) {
+        Batch batch = step.rows(token, position);
+        if (batch.size() > loop.laneRows()) {
+            throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds a lane's batch size " + loop.laneRows());
+        }
+        loop.retractAheadUnless(this, token, position);
+        int seq = batch.sequence(0);
+        PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
+        release();
+        int picked = loop.decodeAndPick(this, step, token, position, last, toSession(batch, 0));
+        if (held != null) {
+            held.append(batch, 0, batch.size());
+        } else {
+            for (int i = 0; i < batch.size(); i++) {
+                endPlain(batch.sequence(i));
+            }
+        }
+        return picked;
+    }
+
+    /** The batch's rows from {@code from} on, with the lane's sequences mapped to the session's. */
+    Batch toSession(Batch batch, int from) {
+        Batch.Builder mapped = Batch.builder();
+        for (int i = from; i < batch.size(); i++) {
+            mapped.add(batch.token(i), batch.position(i), id(batch.sequence(i)), batch.output(i));
+        }
+        return mapped.build();
     }
 
     /** Sequence {@code s} will no longer hold only plain tokens: what it holds is offered for keeping. */
@@ -253,11 +288,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public int maxPosition(int sequence) {
+        loop.retractAhead(this);
         return session.maxPosition(id(sequence));
     }
 
     @Override
     public void removeTokens(int sequence, int from, int to) {
+        loop.retractAhead(this);
         int id = id(sequence);
         PlainTokens held = plain[sequence];
         if (held != null && from < held.length) {
@@ -272,6 +309,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void clearSequence(int sequence) {
+        loop.retractAhead(this);
         int id = id(sequence);
         endPlain(sequence);
         session.clearSequence(id);
@@ -280,6 +318,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void copySequence(int source, int target, int from, int to) {
+        loop.retractAhead(this);
         int s = id(source), t = id(target);
         endPlain(target);
         session.copySequence(s, t, from, to);
@@ -287,18 +326,21 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void setPlan(int sequence, RoutingPlan plan) {
+        loop.retractAhead(this);
         session.setPlan(id(sequence), plan);
         planned[sequence] = !plan.isEmpty();
     }
 
     @Override
     public void clearPlan(int sequence) {
+        loop.retractAhead(this);
         session.clearPlan(id(sequence));
         planned[sequence] = false;
     }
 
     @Override
     public void setTrace(int sequence, TraceSpec spec) {
+        loop.retractAhead(this);
         session.setTrace(id(sequence), spec);
         traced[sequence] = !spec.isOff();
     }

@@ -129,7 +129,7 @@ public final class GenerationService {
         long started = System.nanoTime();
         Admission.Permit permit = admission.enter(queueKey);
         try {
-            return new Prepared(assignment, request, operation, permit, pool.acquire(), started, recorder);
+            return new Prepared(assignment, request, operation, permit, pool.acquire(assignment.strategy().sequencesNeeded()), started, recorder);
         } catch (RuntimeException e) {
             permit.close();
             throw e;

@@ -100,10 +100,13 @@ public final class SessionPool implements AutoCloseable {
         return Optional.ofNullable(loop);
     }
 
-    /** A free session, or a lane of the decode loop; the caller holds an admission permit, so there is one. */
-    public Lease acquire() {
+    /**
+     * A free session, or a lane of the decode loop holding the {@code needed} sequences the request's
+     * arm uses (a session has them all); the caller holds an admission permit, so there is one.
+     */
+    public Lease acquire(int needed) {
         if (loop != null) {
-            LoopLane lane = loop.open(sequences);
+            LoopLane lane = loop.open(Math.clamp(needed, 1, sequences));
             return new Lease(lane, lane::close);
         }
         Session s = free.poll();
