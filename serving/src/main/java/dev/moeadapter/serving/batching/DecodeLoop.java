@@ -48,6 +48,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * so a system prompt that every request repeats is prefilled once. Only tokens decoded with no
  * routing plan and no trace are kept or reused: an edited prefix is that request's own.
  *
+ * <p>Next tokens are picked in the loop's thread: a lane that decodes a scheme's {@link TokenStep}
+ * (plain decoding, SCMoE's two views) has its pick made right after the step, and for a greedy pick
+ * the loop queues the pick's rows for the next step itself, so that step need not wait for the
+ * lane's thread to wake, pick and submit. That thread meanwhile streams the token and then adopts
+ * the queued rows; the loop runs at most one token ahead of it (it continues only rows the lane asked
+ * for), and rows the lane does not adopt (it stopped: a stop string, end of generation, a departed
+ * client) are taken out of its sequences before the lane does anything else.
+ *
  * <p>Lanes hold slots: the session's lane sequences form groups of {@code slots}, and a lane's
  * sequence j is the lowest free one of group j (its first is its slot). A step's rows go in order of
  * sequence, so the requests' first sequences follow each other, and the second ones (SCMoE's weak

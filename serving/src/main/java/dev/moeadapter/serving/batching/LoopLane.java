@@ -176,11 +176,17 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         if (batch.size() > loop.laneRows()) {
             throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds a lane's batch size " + loop.laneRows());
         }
+        Batch mapped = toSession(batch, 0);
         loop.retractAheadUnless(this, token, position);
         int seq = batch.sequence(0);
         PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
+        boolean traced = false;
+        for (int i = 0; i < batch.size(); i++) {
+            traced |= this.traced[batch.sequence(i)];
+        }
         release();
-        int picked = loop.decodeAndPick(this, step, token, position, last, toSession(batch, 0));
+        // a traced row's routing is read as the answer's as soon as it is decoded: none ahead
+        int picked = loop.decodeAndPick(this, step, token, position, last || traced, mapped);
         if (held != null) {
             held.append(batch, 0, batch.size());
         } else {

@@ -11,6 +11,7 @@ import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.Generator;
+import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -180,6 +181,48 @@ class DecodeLoopTest {
         try (Session s = m.newSession(new SessionParams(256, 64, 1, 1, 1))) {
             s.setPlan(0, plan);
             return new Generator(s, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true)).tokens();
+        }
+    }
+
+    /** How an answer picks its tokens, for the rows-ahead test. */
+    enum Picking { GREEDY, SAMPLED, TRACED }
+
+    /**
+     * A greedy answer's next rows are queued by the loop itself, one token ahead of the request at
+     * most; a request that stops (here: cancelled after its fourth streamed token) leaves none of them
+     * in its sequence. A sampled answer never runs ahead (its sampler is the request's own), nor does
+     * a traced one (its routing is read as soon as a row is decoded).
+     */
+    @ParameterizedTest
+    @EnumSource(Picking.class)
+    void theLoopRunsOneGreedyTokenAheadAtMostAndTakesItBack(Picking picking) {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize("Once upon a time");
+        GenerationRequest request = GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true);
+        if (picking == Picking.SAMPLED) {
+            request = request.withSampling(SamplingParams.temperature(0.8, 7));
+        }
+        try (Session shared = m.newSession(new SessionParams(256 * 2, 32, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 1, 16, 0);
+             LoopLane lane = loop.open(1)) {
+            if (picking == Picking.TRACED) {
+                lane.setTrace(0, TraceSpec.ROUTES);
+            }
+            CancellationToken cancel = new CancellationToken();
+            int[] streamed = {0};
+            GenerationResult r = new Generator(lane, 0).generate(request, (token, text) -> {
+                if (++streamed[0] == 4) {
+                    cancel.cancel();
+                }
+            }, cancel);
+            int answered = r.tokens().length;
+            assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(answered).isLessThan(TOKENS);
+            long asked = prompt.length + answered, ahead = picking == Picking.GREEDY ? 1 : 0;
+            for (long deadline = System.nanoTime() + 10_000_000_000L; loop.stats().rows() < asked + ahead && System.nanoTime() < deadline; ) {
+                Thread.onSpinWait(); // the row ahead may still be in its step
+            }
+            assertThat(loop.stats().rows()).as("rows decoded: the prompt, each streamed token, and %d ahead", ahead).isEqualTo(asked + ahead);
+            assertThat(lane.maxPosition(0)).as("the sequence holds the prompt and the streamed tokens, nothing ahead").isEqualTo(prompt.length + answered - 1);
         }
     }
 
