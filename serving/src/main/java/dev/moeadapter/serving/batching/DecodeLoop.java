@@ -331,6 +331,7 @@ public final class DecodeLoop implements AutoCloseable {
             for (int i = 0; i < ahead.batch.size(); i++) {
                 session.removeTokens(ahead.batch.sequence(i), ahead.position, Integer.MAX_VALUE);
             }
+            lane.untrace(ahead.batch, ahead.position);
         }
     }
 
@@ -547,10 +548,11 @@ public final class DecodeLoop implements AutoCloseable {
             for (Submission s : step) {
                 s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : s.pickFailure;
                 s.done = true;
-                if (s.failure == null && s.step != null) {
-                    queueAhead(s);
-                } else if (s.failure == null) {
-                    reading.add(s.lane); // before any next step can start, not when the lane's thread wakes
+                boolean asked = s.step == null || s.adopted; // rows queued ahead and not adopted yet: no one waits
+                if (s.failure == null && asked && (s.step == null || !queueAhead(s))) {
+                    // before any next step can start, not when the lane's thread wakes: it reads the outputs,
+                    // or it has its pick and submits its next rows after (steps stay in lockstep)
+                    reading.add(s.lane);
                 }
                 s.ready.signal();
             }
@@ -559,19 +561,23 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** Queues the rows of {@code s}'s pick for its lane, if its step allows, the lane asked for {@code s} and is still there. */
-    private void queueAhead(Submission s) {
+    /**
+     * Queues the rows of {@code s}'s pick for its lane, if its step allows, the lane asked for {@code s}
+     * and is still there; returns whether it did.
+     */
+    private boolean queueAhead(Submission s) {
         LoopLane lane = s.lane;
         int position = s.position + 1;
         if (!s.step.mayRunAhead() || !s.adopted || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
                 || position >= lane.sequenceContextSize()) {
-            return;
+            return false;
         }
         Submission next = new Submission(lane, lane.toSession(s.step.rows(s.picked, position), 0), false, steps.get());
         next.pick(s.step, s.picked, position);
         lane.ahead = next;
         waiting.add(next);
         work.signal();
+        return true;
     }
 
     /** A submission's output rows, read in the loop's thread. */

@@ -44,7 +44,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private int skipped;
     /** Per sequence: the plain tokens it holds, or null once it holds anything else. */
     private final PlainTokens[] plain;
-    private final boolean[] planned, traced;
+    private final boolean[] planned, traced, routed;
     private boolean closed;
     /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
     DecodeLoop.Submission ahead;
@@ -71,6 +71,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         this.plain = new PlainTokens[ids.length];
         this.planned = new boolean[ids.length];
         this.traced = new boolean[ids.length];
+        this.routed = new boolean[ids.length];
         for (int i = 0; i < ids.length; i++) {
             plain[i] = new PlainTokens();
         }
@@ -180,13 +181,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAheadUnless(this, token, position);
         int seq = batch.sequence(0);
         PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
-        boolean traced = false;
+        boolean routes = false;
         for (int i = 0; i < batch.size(); i++) {
-            traced |= this.traced[batch.sequence(i)];
+            routes |= routed[batch.sequence(i)];
         }
         release();
-        // a traced row's routing is read as the answer's as soon as it is decoded: none ahead
-        int picked = loop.decodeAndPick(this, step, token, position, last || traced, mapped);
+        // the routes a client asked for are final once a row is decoded: none ahead of them
+        int picked = loop.decodeAndPick(this, step, token, position, last || routes, mapped);
         if (held != null) {
             held.append(batch, 0, batch.size());
         } else {
@@ -242,10 +243,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void release() {
-        if (offset >= 0) {
-            offset = -1;
-            loop.release(this);
-        }
+        offset = -1;
+        loop.release(this); // also after a pick the loop made: see DecodeLoop#decodeAndPick
     }
 
     @Override
@@ -349,6 +348,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAhead(this);
         session.setTrace(id(sequence), spec);
         traced[sequence] = !spec.isOff();
+        routed[sequence] = spec.routes();
     }
 
     /** The loop hands over a trace row of one of this lane's sequences. */
@@ -358,6 +358,15 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     synchronized void traced(TokenProbabilities p) {
         probabilities.add(new TokenProbabilities(local(p.sequence()), p.position(), p.layer(), p.probabilities()));
+    }
+
+    /** Drops the trace rows of {@code rows}' sequences from {@code position} on: rows taken back. */
+    synchronized void untrace(Batch rows, int position) {
+        for (int i = 0; i < rows.size(); i++) {
+            int s = local(rows.sequence(i));
+            routes.removeIf(r -> r.sequence() == s && r.position() >= position);
+            probabilities.removeIf(p -> p.sequence() == s && p.position() >= position);
+        }
     }
 
     private int local(int sessionSequence) {
