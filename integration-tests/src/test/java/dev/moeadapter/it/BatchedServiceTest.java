@@ -84,6 +84,7 @@ class BatchedServiceTest extends RunningService {
         assertThat(after.at("/batching/max_steps_waited").asLong()).as("steps a lane's rows waited").isLessThanOrEqualTo(1);
         assertThat(after.at("/batching/lanes_held").asInt()).isZero();
         assertThat(after.at("/batching/reused_prompt_tokens").asLong()).as("repeated prompts shared, not decoded again").isPositive();
+        assertThat(after.at("/batching/rows_ahead").asLong()).as("greedy answers' next rows queued by the loop").isPositive();
         assertThat(after.at("/admission/admitted").asLong()).isEqualTo(PROMPTS.length + 2 * (PROMPTS.length + 3));
         assertThat(after.at("/admission/in_use").asInt()).isZero();
         assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(after.at("/capacity/sessions").asInt()

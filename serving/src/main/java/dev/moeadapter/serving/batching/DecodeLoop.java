@@ -79,7 +79,7 @@ public final class DecodeLoop implements AutoCloseable {
     private final int slots, laneSequences;
     private final LoopLane[] laneOf;
     private final Thread thread;
-    private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong();
+    private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong(), rowsAhead = new AtomicLong();
     private final int laneRows;
     /** Recent prompts, each held by a sequence of its own, most recently used first. */
     private final List<Prefix> prefixes = new ArrayList<>();
@@ -181,10 +181,11 @@ public final class DecodeLoop implements AutoCloseable {
     /**
      * What the loop did so far: steps and rows; the most rows one step held and one lane added to a
      * step; the most steps a submission waited for (1: only the step in flight); lanes held, and
-     * lanes whose rows wait for the next step.
+     * lanes whose rows wait for the next step; prompt tokens shared from kept prompts; rows the loop
+     * queued ahead of their lanes (see {@link #decodeAndPick}).
      */
     public record Stats(long steps, long rows, int maxStepRows, int maxLaneRows, long maxStepsWaited, int lanesHeld, int lanesWaiting,
-                        long reusedTokens) {
+                        long reusedTokens, long rowsAhead) {
     }
 
     public Stats stats() {
@@ -196,7 +197,8 @@ public final class DecodeLoop implements AutoCloseable {
                     held.add(lane);
                 }
             }
-            return new Stats(steps.get(), rows.get(), maxStepRows, maxLaneRows, maxStepsWaited, held.size(), waiting.size(), reusedTokens);
+            return new Stats(steps.get(), rows.get(), maxStepRows, maxLaneRows, maxStepsWaited, held.size(), waiting.size(), reusedTokens,
+                    rowsAhead.get());
         } finally {
             lock.unlock();
         }
@@ -575,6 +577,7 @@ public final class DecodeLoop implements AutoCloseable {
         Submission next = new Submission(lane, lane.toSession(s.step.rows(s.picked, position), 0), false, steps.get());
         next.pick(s.step, s.picked, position);
         lane.ahead = next;
+        rowsAhead.addAndGet(next.batch.size());
         waiting.add(next);
         work.signal();
         return true;

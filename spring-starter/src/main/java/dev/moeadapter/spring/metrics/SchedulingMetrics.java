@@ -50,6 +50,8 @@ public final class SchedulingMetrics {
                     .description("Lanes whose rows wait for the next step").register(registry);
             FunctionCounter.builder("moe.adapter.batching.reused.tokens", l, d -> d.stats().reusedTokens())
                     .description("Prompt tokens shared from a kept prompt instead of decoded").register(registry);
+            FunctionCounter.builder("moe.adapter.batching.rows.ahead", l, d -> d.stats().rowsAhead())
+                    .description("Rows of a picked token the loop queued before its request asked for them").register(registry);
         });
     }
 }

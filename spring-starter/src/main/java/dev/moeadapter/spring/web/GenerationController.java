@@ -113,10 +113,11 @@ public class GenerationController {
                 "refused", a.refused(), "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted()));
         service.decodeLoop().ifPresent(loop -> {
             var b = loop.stats();
-            body.put("batching", Map.of("steps", b.steps(), "rows", b.rows(), "lane_rows", loop.laneRows(),
-                    "max_step_rows", b.maxStepRows(), "max_lane_rows", b.maxLaneRows(), "max_steps_waited", b.maxStepsWaited(),
-                    "lanes_held", b.lanesHeld(), "lanes_waiting", b.lanesWaiting(), "reused_prompt_tokens", b.reusedTokens(),
-                    "free_sequences", loop.freeSequences()));
+            body.put("batching", Map.ofEntries(Map.entry("steps", b.steps()), Map.entry("rows", b.rows()), Map.entry("lane_rows", loop.laneRows()),
+                    Map.entry("max_step_rows", b.maxStepRows()), Map.entry("max_lane_rows", b.maxLaneRows()),
+                    Map.entry("max_steps_waited", b.maxStepsWaited()), Map.entry("lanes_held", b.lanesHeld()),
+                    Map.entry("lanes_waiting", b.lanesWaiting()), Map.entry("reused_prompt_tokens", b.reusedTokens()),
+                    Map.entry("rows_ahead", b.rowsAhead()), Map.entry("free_sequences", loop.freeSequences())));
         });
         return body;
     }
