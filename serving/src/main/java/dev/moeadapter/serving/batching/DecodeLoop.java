@@ -273,7 +273,9 @@ public final class DecodeLoop implements AutoCloseable {
     int decodeAndPick(LoopLane lane, TokenStep step, int token, int position, boolean last, Batch rows) {
         lock.lock();
         try {
-            reading.remove(lane);
+            if (reading.remove(lane) && reading.isEmpty()) {
+                work.signal();
+            }
             Submission s = lane.ahead;
             lane.ahead = null;
             if (s != null && (s.token != token || s.position != position)) {
