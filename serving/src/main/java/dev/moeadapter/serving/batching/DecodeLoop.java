@@ -238,9 +238,7 @@ public final class DecodeLoop implements AutoCloseable {
 
     /** Queues {@code batch} and waits until a step decoded it; the lane then reads its outputs. */
     int decode(LoopLane lane, Batch batch, boolean embeddings) {
-        if (batch.size() > laneRows) {
-            throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds a lane's batch size " + laneRows);
-        }
+        checkLaneRows(batch);
         Submission s = new Submission(lane, batch, embeddings, steps.get());
         lock.lock();
         try {
@@ -271,6 +269,7 @@ public final class DecodeLoop implements AutoCloseable {
      * them: one token ahead at most, since only rows the lane asked for are continued.
      */
     int decodeAndPick(LoopLane lane, TokenStep step, int token, int position, boolean last, Batch rows) {
+        checkLaneRows(rows);
         lock.lock();
         try {
             if (reading.remove(lane) && reading.isEmpty()) {
@@ -301,6 +300,12 @@ public final class DecodeLoop implements AutoCloseable {
             return s.picked;
         } finally {
             lock.unlock();
+        }
+    }
+
+    private void checkLaneRows(Batch batch) {
+        if (batch.size() > laneRows) {
+            throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds a lane's batch size " + laneRows);
         }
     }
 
@@ -442,16 +447,11 @@ public final class DecodeLoop implements AutoCloseable {
 
     /** Returns the lane's sequences, emptied, to the free ones. */
     void close(LoopLane lane) {
+        retractAhead(lane); // rows a step decodes now: its sequences are emptied after
         lock.lock();
         try {
             reading.remove(lane);
-            Submission ahead = lane.ahead;
-            lane.ahead = null;
-            boolean inFlight = ahead != null && !ahead.done && !waiting.contains(ahead);
             waiting.removeIf(s -> s.lane == lane);
-            while (inFlight && !ahead.done && !closed) { // a step decodes it now: its sequences are emptied after
-                ahead.ready.awaitUninterruptibly();
-            }
             for (int s : lane.sequenceIds()) {
                 session.clearSequence(s);
                 session.clearPlan(s);

@@ -160,9 +160,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             throw e;
         }
         if (held == null) {
-            for (int i = 0; i < batch.size(); i++) {
-                endPlain(batch.sequence(i));
-            }
+            endPlain(batch);
         }
     }
 
@@ -174,9 +172,6 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public int decodeAndPick(TokenStep step, int token, int position, boolean last) {
         Batch batch = step.rows(token, position);
-        if (batch.size() > loop.laneRows()) {
-            throw new InvalidRequestException("batch of " + batch.size() + " tokens exceeds a lane's batch size " + loop.laneRows());
-        }
         Batch mapped = toSession(batch, 0);
         loop.retractAheadUnless(this, token, position);
         int seq = batch.sequence(0);
@@ -185,17 +180,22 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         for (int i = 0; i < batch.size(); i++) {
             routes |= routed[batch.sequence(i)];
         }
-        release();
+        offset = -1; // the loop releases the last step's outputs as it takes the rows
         // the routes a client asked for are final once a row is decoded: none ahead of them
         int picked = loop.decodeAndPick(this, step, token, position, last || routes, mapped);
         if (held != null) {
             held.append(batch, 0, batch.size());
         } else {
-            for (int i = 0; i < batch.size(); i++) {
-                endPlain(batch.sequence(i));
-            }
+            endPlain(batch);
         }
         return picked;
+    }
+
+    /** The batch's sequences no longer hold only plain tokens. */
+    private void endPlain(Batch batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            endPlain(batch.sequence(i));
+        }
     }
 
     /** The batch's rows from {@code from} on, with the lane's sequences mapped to the session's. */
