@@ -6,13 +6,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class CancellationToken {
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final CancellationToken parent;
+    private final Runnable check;
 
     public CancellationToken() {
-        this(null);
+        this(null, null);
     }
 
-    private CancellationToken(CancellationToken parent) {
+    /**
+     * A token that runs {@code check} each time it is asked, before it answers: a probe that may
+     * cancel it, e.g. a write that finds a client gone. Asked between tokens by the generating thread.
+     */
+    public CancellationToken(Runnable check) {
+        this(null, check);
+    }
+
+    private CancellationToken(CancellationToken parent, Runnable check) {
         this.parent = parent;
+        this.check = check;
     }
 
     public static CancellationToken none() {
@@ -24,6 +34,9 @@ public final class CancellationToken {
     }
 
     public boolean isCancelled() {
+        if (check != null && !cancelled.get()) {
+            check.run();
+        }
         return cancelled.get() || (parent != null && parent.isCancelled());
     }
 
@@ -32,6 +45,6 @@ public final class CancellationToken {
      * attempt at an answer (a time budget ran out) while the client's own cancellation still applies.
      */
     public CancellationToken child() {
-        return new CancellationToken(this);
+        return new CancellationToken(this, null);
     }
 }

@@ -45,16 +45,17 @@ public final class AsyncAnswers implements AutoCloseable {
     /**
      * A 200 JSON answer that {@code body} generates, stopped when the client goes away. A servlet
      * container only notices a departed client when it writes, so a whole answer writes spaces —
-     * JSON's leading whitespace — as it goes: after each token (two flushed writes, so that the
-     * departure is seen before the next token is decoded) and, while no token comes (an adaptation
+     * JSON's leading whitespace — as it goes: a space after each token and another when the
+     * generator next asks whether to go on (a peer that closed its end answers the first with a
+     * reset, which has arrived by then, so the second write fails and no further token is made) and, while no token comes (an adaptation
      * at work), once per keep-alive interval, as a stream's keep-alive comment does. A refusal found
      * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> {
-            CancellationToken cancel = new CancellationToken();
+            Probe probe = new Probe(out, response);
+            CancellationToken cancel = probe.cancel;
             cancelWhenGone(request, cancel);
-            Probe probe = new Probe(out, response, cancel);
             ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(probe::idle, keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
             try {
@@ -80,42 +81,61 @@ public final class AsyncAnswers implements AutoCloseable {
         Object generate(TokenListener listener, CancellationToken cancel);
     }
 
-    /** The whole answer's connection check: spaces written per token, and per idle keep-alive interval. */
+    /**
+     * The whole answer's connection check: a space per token and one when the generator next asks
+     * its cancellation token, and two per idle keep-alive interval.
+     */
     private static final class Probe {
         private static final byte[] SPACES = {' ', ' '};
+        private static final byte[] SPACE = {' '};
         private final OutputStream out;
         private final HttpServletResponse response;
-        private final CancellationToken cancel;
-        private boolean finished, wrote, quiet;
+        final CancellationToken cancel = new CancellationToken(this::settle);
+        private boolean finished, wrote, quiet, unsettled;
 
-        Probe(OutputStream out, HttpServletResponse response, CancellationToken cancel) {
+        Probe(OutputStream out, HttpServletResponse response) {
             this.out = out;
             this.response = response;
-            this.cancel = cancel;
         }
 
         synchronized void token() {
             quiet = false;
-            write();
+            unsettled = write(SPACE);
+        }
+
+        /** The second write of a token's probe, when the generator asks whether to go on. */
+        private synchronized void settle() {
+            if (unsettled) {
+                unsettled = false;
+                write(SPACE);
+            }
         }
 
         /** Per keep-alive interval: writes only when no token came since the last call. */
         synchronized void idle() {
             if (quiet) {
-                write();
+                write(SPACES);
             }
             quiet = true;
         }
 
-        private void write() {
+        /** Whether the bytes went out (a client that is gone refuses them, which cancels the answer). */
+        private boolean write(byte[] bytes) {
             if (finished || cancel.isCancelled()) {
-                return;
+                return false;
             }
             try {
                 wrote = true;
-                EventStream.writeInTwo(out, response, SPACES);
+                if (bytes.length == 1) {
+                    out.write(bytes);
+                    response.flushBuffer();
+                } else {
+                    EventStream.writeInTwo(out, response, bytes);
+                }
+                return true;
             } catch (IOException | UncheckedIOException e) {
                 cancel.cancel(); // the client went away
+                return false;
             }
         }
 

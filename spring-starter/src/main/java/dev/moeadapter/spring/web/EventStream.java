@@ -20,13 +20,15 @@ import java.nio.charset.StandardCharsets;
 public final class EventStream {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
     private static final byte[] KEEP_ALIVE = ":\n\n".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] CHECK = ":\n".getBytes(StandardCharsets.UTF_8);
 
     private final JsonMapper json;
     private final OutputStream out;
     private final HttpServletResponse response;
-    private final CancellationToken cancel = new CancellationToken();
+    private final CancellationToken cancel = new CancellationToken(this::settle);
     private boolean started;
     private boolean idle;
+    private boolean unsettled;
 
     EventStream(JsonMapper json, OutputStream out, HttpServletResponse response) {
         this.json = json;
@@ -66,19 +68,35 @@ public final class EventStream {
     }
 
     private synchronized void write(byte[] bytes) {
-        writeLocked(bytes);
+        unsettled = writeLocked(bytes);
         idle = false;
     }
 
-    private void writeLocked(byte[] bytes) {
+    /**
+     * When the generator next asks whether to go on: a comment line (clients skip it) after the last
+     * event. The reset a departed client answered that event with has arrived by then, so this write
+     * fails and no further token is made, even where the reset came too late for the event's own
+     * second write.
+     */
+    private synchronized void settle() {
+        if (unsettled) {
+            unsettled = false;
+            writeLocked(CHECK);
+        }
+    }
+
+    /** Whether the bytes went out; a client that is gone refuses them, which cancels the answer. */
+    private boolean writeLocked(byte[] bytes) {
         if (cancel.isCancelled()) {
-            return;
+            return false;
         }
         try {
             started = true;
             writeInTwo(out, response, bytes);
+            return true;
         } catch (IOException | UncheckedIOException e) {
             cancel.cancel(); // the client went away: stop generating
+            return false;
         }
     }
 
