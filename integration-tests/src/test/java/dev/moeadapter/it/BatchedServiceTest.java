@@ -1,22 +1,28 @@
 package dev.moeadapter.it;
 
+import dev.moeadapter.core.engine.Model;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The service with continuous batching: one context whose decode loop batches the rows of every
  * request in flight, each request in its own lane. Concurrent requests of every arm answer, plain
- * greedy answers equal those of the same requests sent one at a time, and the loop decoded more
+ * greedy answers equal those of the same requests sent one at a time (or part from them only at a
+ * tie within rounding: {@link GreedyAnswers}), and the loop decoded more
  * than one row per step. Counted from the service's own figures: no request added more than its
  * lane's rows to a step (rerouting's perturbed copies and the prompts went in chunks), every
  * waiting lane was in the next step, and repeated prompts shared the KV cells of kept ones. It runs
@@ -37,10 +43,14 @@ import static org.assertj.core.api.Assertions.assertThat;
         "moe.adapter.policies.open.arms.steer.weight=0",
         "moe.adapter.policies.open.arms.steer.settings.promote=0:3"})
 class BatchedServiceTest extends RunningService {
+    @Autowired
+    Model model;
+
+    private static final int TOKENS = 12;
     private static final String[] PROMPTS = {"Once upon a time", "The quick brown fox", "abc def ghi", "My favourite colour is"};
 
     private String body(String prompt, String arm) {
-        return "{\"prompt\":\"" + prompt + "\",\"max_tokens\":12,\"arm\":\"" + arm + "\"}";
+        return "{\"prompt\":\"" + prompt + "\",\"max_tokens\":" + TOKENS + ",\"arm\":\"" + arm + "\"}";
     }
 
     @Test
@@ -49,7 +59,8 @@ class BatchedServiceTest extends RunningService {
         for (String p : PROMPTS) {
             alone.add(json(post("/v1/moe/generate", body(p, "none")).body()).get("text").asString());
         }
-        long rowsBefore = info().at("/batching/rows").asLong(), stepsBefore = info().at("/batching/steps").asLong();
+        JsonNode before = info();
+        long rowsBefore = before.at("/batching/rows").asLong(), stepsBefore = before.at("/batching/steps").asLong();
         try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
             List<Future<HttpResponse<String>>> plain = new ArrayList<>(), others = new ArrayList<>();
             for (int round = 0; round < 2; round++) {
@@ -61,11 +72,12 @@ class BatchedServiceTest extends RunningService {
                     others.add(pool.submit(() -> post("/v1/moe/generate", body(p, arm))));
                 }
             }
+            GreedyAnswers answers = new GreedyAnswers(model);
             for (int i = 0; i < plain.size(); i++) {
                 HttpResponse<String> r = plain.get(i).get();
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-                assertThat(json(r.body()).get("text").asString()).as("plain request %d, batched with others", i)
-                        .isEqualTo(alone.get(i % PROMPTS.length));
+                answers.assertSame(PROMPTS[i % PROMPTS.length], alone.get(i % PROMPTS.length), json(r.body()).get("text").asString(), TOKENS,
+                        "plain request " + i + ", batched with others");
             }
             for (Future<HttpResponse<String>> f : others) {
                 HttpResponse<String> r = f.get();
@@ -85,10 +97,22 @@ class BatchedServiceTest extends RunningService {
         assertThat(after.at("/batching/lanes_held").asInt()).isZero();
         assertThat(after.at("/batching/reused_prompt_tokens").asLong()).as("repeated prompts shared, not decoded again").isPositive();
         assertThat(after.at("/batching/rows_ahead").asLong()).as("greedy answers' next rows queued by the loop").isPositive();
-        assertThat(after.at("/admission/admitted").asLong()).isEqualTo(PROMPTS.length + 2 * (PROMPTS.length + 3));
+        assertThat(after.at("/admission/admitted").asLong() - before.at("/admission/admitted").asLong()).isEqualTo(2 * (PROMPTS.length + 3));
         assertThat(after.at("/admission/in_use").asInt()).isZero();
         assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(after.at("/capacity/sessions").asInt()
                 * after.at("/capacity/sequences_per_session").asInt());
+    }
+
+    @Test
+    void aBatchedAnswerMayPartFromItsAnswerAloneOnlyWhereTheLogitsTie() throws Exception {
+        String prompt = PROMPTS[0], alone = json(post("/v1/moe/generate", body(prompt, "none")).body()).get("text").asString();
+        GreedyAnswers answers = new GreedyAnswers(model);
+        assertThat(answers.greedyAnswers(prompt, TOKENS, new ArrayList<>()).getFirst())
+                .as("a session of its own decodes the answer alone").isEqualTo(alone);
+        float[] logits = answers.logitsAfter(model.tokenize(prompt, true, false));
+        int unlikely = IntStream.range(0, logits.length).boxed().min(Comparator.comparingDouble(t -> logits[t])).orElseThrow();
+        assertThatThrownBy(() -> answers.assertSame(prompt, alone, model.detokenize(new int[] {unlikely}) + alone, TOKENS, "an unlikely answer"))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("swaps at ties");
     }
 
     private JsonNode info() throws Exception {
