@@ -47,8 +47,9 @@ public final class AsyncAnswers implements AutoCloseable {
      * container only notices a departed client when it writes, so a whole answer writes spaces —
      * JSON's leading whitespace — as it goes: a space after each token and another when the
      * generator next asks whether to go on (a peer that closed its end answers the first with a
-     * reset, which has arrived by then, so the second write fails and no further token is made) and, while no token comes (an adaptation
-     * at work), once per keep-alive interval, as a stream's keep-alive comment does. A refusal found
+     * reset, which has arrived by then, so the second write fails and no further token is made),
+     * and while no token comes (an adaptation at work) a pair per keep-alive interval, as a stream's
+     * keep-alive comment does. A refusal found
      * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
