@@ -9,9 +9,10 @@
 # For each client count N: llama-server --parallel N; this service with one context per request
 # (sessions, the default); this service with continuous batching (batching-lanes N), with one KV cache
 # and with a KV stream per sequence (kv-layout=per-sequence); at N = 8 also with batch-invariant
-# kernels (flash attention off, an f32 KV cache), and 4 plain and 4 SCMoE clients beside each other
-# on both layouts (each plain client's tokens/s against its tokens/s in the 8-plain run). Each is warmed up
-# once, then measured once per round, the order alternating by round. The default model is the
+# kernels (flash attention off, an f32 KV cache) on both layouts, and 4 plain and 4 SCMoE clients beside each
+# other on each layout and on a stream per sequence with batch-invariant kernels (each plain client's tokens/s
+# against its tokens/s in the 8-plain run). Each is warmed up once, then measured once per round, the order
+# alternating by round. The default model is the
 # 398 MB random GLM-4.5-style benchmark model (written once by ./moe bench, or here). Results:
 # benchmarks/target/results/serving.jsonl and a table (medians over rounds).
 set -euo pipefail
@@ -125,8 +126,12 @@ for n in $CLIENTS; do
   if ((n == 8)); then
     start_ours $((PORT + 3)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
       --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
+    start_ours $((PORT + 5)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
+      --moe.adapter.kv-layout=per-sequence --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
     runs+=("$((PORT + 3))|decode loop ($n lanes), batch-invariant kernels" "$((PORT + 2))|decode loop (8 lanes), 4 plain + 4 scmoe|--arms|none:4,scmoe:4"
-           "$((PORT + 4))|decode loop (8 lanes), KV stream per sequence, 4 plain + 4 scmoe|--arms|none:4,scmoe:4")
+           "$((PORT + 4))|decode loop (8 lanes), KV stream per sequence, 4 plain + 4 scmoe|--arms|none:4,scmoe:4"
+           "$((PORT + 5))|decode loop ($n lanes), KV stream per sequence, batch-invariant kernels"
+           "$((PORT + 5))|decode loop (8 lanes), KV stream per sequence, batch-invariant kernels, 4 plain + 4 scmoe|--arms|none:4,scmoe:4")
   fi
   for round in $(seq 0 "$ROUNDS"); do
     order=("${runs[@]}")
