@@ -48,8 +48,8 @@ class BatchedRequestsTest {
      * their dev prompts; the same greedy answers throughout), with one KV cache:
      * <ul>
      *   <li>llama.cpp's defaults (flash attention on, f16 cache): 0 (Qwen3-Next, whose hybrid memory decodes
-     *   sequence by sequence) to 4.8e-3 on the random models, 3.0e-3 on lab2-mixtral-seed1 and 3.4e-2 on
-     *   lab2-olmoe-seed3;</li>
+     *   sequence by sequence) to 2.4e-2 on the random models (4.8e-3 in an earlier measurement), 2.5e-3 to
+     *   3.0e-3 on lab2-mixtral-seed1 and 3.4e-2 on lab2-olmoe-seed3;</li>
      *   <li>flash attention off, f16 cache (the generic prompts): 2.8e-7 to 1.5e-4;</li>
      *   <li>flash attention off, f32 cache: 2.3e-7 to 1.7e-6, no expert flips above a 1e-4 margin.</li>
      * </ul>
