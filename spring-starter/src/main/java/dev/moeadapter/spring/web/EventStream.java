@@ -13,9 +13,10 @@ import java.nio.charset.StandardCharsets;
  * One answer's server-sent events. Each event is flushed to the client as it is sent (through the
  * servlet response: Spring's body stream ignores flush). Nothing is written before the first event
  * or keep-alive comment, so a refusal found before then is answered with its own status
- * ({@link #started()}). A client that went away — seen when a write fails ({@link #writeInTwo}),
- * also a keep-alive comment written while the answer is idle ({@link #keepAlive()}) — cancels the
- * generation.
+ * ({@link #started()}). A client that went away — seen when a write fails ({@link #writeInTwo}): an
+ * event, the comment line written after it when the generator next asks its cancellation token
+ * ({@link #settle()}), or a keep-alive comment written while the answer is idle ({@link #keepAlive()})
+ * — cancels the generation.
  */
 public final class EventStream {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
