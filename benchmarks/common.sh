@@ -37,8 +37,8 @@ build_native_engine() {
   local cpu_key args
   cpu_key=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
   args="-DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_NATIVE=ON -DGGML_OPENMP=OFF \
--DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON -DMOE_BENCH_CPU_KEY=$cpu_key"
-  NATIVE_DIR="$CACHE/bench/native-engine/linux-x64"
+-DCMAKE_BUILD_RPATH_USE_ORIGIN=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON -DMOE_BENCH_CPU_KEY=$cpu_key${EXTRA_CMAKE_ARGS:+ $EXTRA_CMAKE_ARGS}"
+  NATIVE_DIR="$CACHE/bench/native-engine${EXTRA_CMAKE_ARGS:+-$(echo "$EXTRA_CMAKE_ARGS" | sha256sum | cut -c1-8)}/linux-x64"
   mkdir -p "$RESULTS"
   say "building the engine's natives with LLAMA_BUILD=cmake (-march=native) into $NATIVE_DIR; minutes the first time"
   LLAMA_BUILD=cmake LLAMA_CMAKE_ARGS="$args" bash adapter-core/src/main/native/build-natives.sh "$NATIVE_DIR" \

@@ -5,16 +5,16 @@
 # /v1/completions, greedy).
 # Run from the repository root as
 #   ./moe bench-serving [--model F.gguf] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
-#                       [--ctx 512] [--lane-rows 64] [--rounds 3]
+#                       [--ctx 512] [--lane-rows 64] [--rounds 3] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
 # For each client count N: llama-server --parallel N; this service with one context per request
 # (sessions, the default); this service with continuous batching (batching-lanes N), with one KV cache
 # and with a KV stream per sequence (kv-layout=per-sequence); at N = 8 also with batch-invariant
 # kernels (flash attention off, an f32 KV cache) on both layouts, and 4 plain and 4 SCMoE clients beside each
 # other on each layout and on a stream per sequence with batch-invariant kernels (each plain client's tokens/s
 # against its tokens/s in the 8-plain run). Each is warmed up once, then measured once per round, the order
-# alternating by round. The default model is the
-# 398 MB random GLM-4.5-style benchmark model (written once by ./moe bench, or here). Results:
-# benchmarks/target/results/serving.jsonl and a table (medians over rounds).
+# alternating by round. The default model is the 398 MB random GLM-4.5-style benchmark model (written once by
+# ./moe bench, or here). --cmake-args adds llama.cpp build flags to both servers' libraries (built apart from
+# the default ones). Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
@@ -32,7 +32,8 @@ while (($#)); do
     --ctx) CTX=${2:?}; shift 2 ;;
     --lane-rows) LANE_ROWS=${2:?}; shift 2 ;;
     --rounds) ROUNDS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --cmake-args) EXTRA_CMAKE_ARGS=${2:?}; shift 2 ;; # llama.cpp build flags for both servers' libraries
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done

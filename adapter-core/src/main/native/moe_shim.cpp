@@ -935,6 +935,8 @@ const char *mae_last_error(void) { return t_error.c_str(); }
 
 const char *mae_version(void) { return "moe-shim 1; llama.cpp " MAE_LLAMA_TAG; }
 
+const char *mae_system_info(void) { return llama_print_system_info(); }
+
 int mae_init(const char *lib_dir, mae_log_fn log_fn, int min_level) {
     MAE_GUARD_BEGIN
     g_log_fn = log_fn;

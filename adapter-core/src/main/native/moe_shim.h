@@ -89,6 +89,9 @@ typedef struct mae_sampler mae_sampler;
 
 const char *mae_last_error(void);
 const char *mae_version(void);
+/* llama.cpp's system info after mae_init: each backend's features, e.g. "LLAMAFILE = 1" where ggml's CPU
+ * backend hands matrix products to llamafile's kernels. Not thread-safe (llama.cpp keeps it in a static). */
+const char *mae_system_info(void);
 
 /* Loads dynamic ggml backends from lib_dir and initialises llama.cpp; idempotent. */
 int mae_init(const char *lib_dir, mae_log_fn log_fn, int min_level);

@@ -46,6 +46,8 @@ public final class Shim {
     private final Linker linker = Linker.nativeLinker();
 
     public final MethodHandle lastError, version, init;
+    /** llama.cpp's system info, read once after initialisation (llama.cpp keeps it in a static buffer). */
+    private String systemInfo = "";
     public final MethodHandle modelLoad, modelFree, modelInfo, modelLayers, modelMeta, modelDesc, modelIsEog;
     public final MethodHandle tokenize, tokenPiece, chatApply;
     public final MethodHandle sessionNew, sessionFree, sessionInfo, sessionAbort;
@@ -125,7 +127,9 @@ public final class Shim {
         MemorySegment logStub = s.linker.upcallStub(LOG_UPCALL, FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS), Arena.global());
         try (Arena arena = Arena.ofConfined()) {
             s.check((int) s.init.invokeExact(arena.allocateFrom(dir.toString()), logStub, minLevel()), "initialise llama.cpp");
-            LOG.info("native engine ready: {} from {}", s.version(), dir);
+            MethodHandle info = s.h("mae_system_info", FunctionDescriptor.of(ADDRESS));
+            s.systemInfo = ((MemorySegment) info.invokeExact()).reinterpret(Long.MAX_VALUE).getString(0);
+            LOG.info("native engine ready: {} from {}; {}", s.version(), dir, s.systemInfo);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -142,6 +146,15 @@ public final class Shim {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * llama.cpp's system info: each backend's features, e.g. {@code LLAMAFILE = 1} where the CPU backend's
+     * matrix products may go to llamafile's kernels (which sum in another order than ggml's own, so that a
+     * request's logits then depend on which rows share its batch).
+     */
+    public String systemInfo() {
+        return systemInfo;
     }
 
     public Linker linker() {
