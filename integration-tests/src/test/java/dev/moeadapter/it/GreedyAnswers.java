@@ -53,7 +53,7 @@ final class GreedyAnswers {
         try (Session s = session()) {
             answers.add(continueGreedily(s, promptTokens, path, maxTokens));
             for (int i = 0; i < path.size(); i++) {
-                float[] logits = logitsAfter(s, concat(promptTokens, path.subList(0, i)));
+                float[] logits = s.logits(decode(s, concat(promptTokens, path.subList(0, i))));
                 double scale = scale(logits);
                 for (int t = 0; t < logits.length; t++) {
                     double gap = Math.abs(logits[t] - logits[path.get(i)]) / scale;
@@ -72,7 +72,7 @@ final class GreedyAnswers {
     /** Greedy tokens after {@code prompt} and {@code answer} (extended in place) up to {@code maxTokens}; the answer's text. */
     private String continueGreedily(Session s, int[] prompt, List<Integer> answer, int maxTokens) {
         while (answer.size() < maxTokens) {
-            int next = argmax(logitsAfter(s, concat(prompt, answer)));
+            int next = s.argmax(decode(s, concat(prompt, answer)));
             if (model.isEndOfGeneration(next)) {
                 break;
             }
@@ -84,14 +84,15 @@ final class GreedyAnswers {
     /** The logits after {@code tokens}, decoded whole in a session of its own. */
     float[] logitsAfter(int[] tokens) {
         try (Session s = session()) {
-            return logitsAfter(s, tokens);
+            return s.logits(decode(s, tokens));
         }
     }
 
-    private static float[] logitsAfter(Session s, int[] tokens) {
+    /** Decodes {@code tokens} whole into the emptied sequence 0; returns the batch index of the last. */
+    private static int decode(Session s, int[] tokens) {
         s.clearSequence(0);
         s.decode(Batch.of(0, 0, tokens));
-        return s.logits(tokens.length - 1);
+        return tokens.length - 1;
     }
 
     /** Flash attention off and an f32 cache, as the batching tests run the service. */
@@ -99,22 +100,12 @@ final class GreedyAnswers {
         return model.newSession(new SessionParams(256, 256, 1, 1, 1, FlashAttention.OFF, KvCacheType.F32));
     }
 
-    static double scale(float[] logits) {
+    private static double scale(float[] logits) {
         double scale = 0;
         for (float l : logits) {
             scale = Math.max(scale, Math.abs(l));
         }
         return scale;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static int[] concat(int[] a, List<Integer> b) {

@@ -46,8 +46,6 @@ public final class Shim {
     private final Linker linker = Linker.nativeLinker();
 
     public final MethodHandle lastError, version, init;
-    /** llama.cpp's system info, read once after initialisation (llama.cpp keeps it in a static buffer). */
-    private String systemInfo = "";
     public final MethodHandle modelLoad, modelFree, modelInfo, modelLayers, modelMeta, modelDesc, modelIsEog;
     public final MethodHandle tokenize, tokenPiece, chatApply;
     public final MethodHandle sessionNew, sessionFree, sessionInfo, sessionAbort;
@@ -56,6 +54,8 @@ public final class Shim {
     public final MethodHandle planClear, planAdd;
     public final MethodHandle traceSet, traceRouteCount, traceRoutesRead, traceProbsCount, traceProbsRead, traceReset;
     public final MethodHandle samplerNew, samplerFree, samplerSample, contrast;
+    /** llama.cpp's system info, read once after initialisation (llama.cpp keeps it in a static buffer). */
+    private String systemInfo = "";
 
     private Shim(Path directory) {
         this.directory = directory;

@@ -566,13 +566,13 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * Queues the rows of {@code s}'s pick for its lane, if its step allows, the lane asked for {@code s}
-     * and is still there; returns whether it did.
+     * Queues the rows of the pick of {@code s}, a submission its lane asked for, if its step allows and
+     * the lane is still there; returns whether it did.
      */
     private boolean queueAhead(Submission s) {
         LoopLane lane = s.lane;
         int position = s.position + 1;
-        if (!s.step.mayRunAhead() || !s.adopted || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
+        if (!s.step.mayRunAhead() || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
                 || position >= lane.sequenceContextSize()) {
             return false;
         }

@@ -46,9 +46,7 @@ class EventStreamTest {
     @Test
     void aCommentLineFollowsEachEventWhenTheGeneratorNextAsks() {
         Peer peer = new Peer();
-        EventStream events = new EventStream(JsonMapper.shared(), peer, new FlushingResponse(peer));
-        events.send(Map.of("type", "token"));
-        assertThat(events.cancel().isCancelled()).isFalse();
+        EventStream events = streamTo(peer);
         assertThat(events.cancel().isCancelled()).isFalse();
         assertThat(peer.toString(StandardCharsets.UTF_8)).isEqualTo("data: {\"type\":\"token\"}\n\n:\n");
     }
@@ -56,12 +54,18 @@ class EventStreamTest {
     @Test
     void aClientThatLeftIsFoundBeforeTheNextTokenEvenWhenItsResetComesLate() {
         Peer peer = new Peer();
-        EventStream events = new EventStream(JsonMapper.shared(), peer, new FlushingResponse(peer));
-        events.send(Map.of("type", "token"));
-        assertThat(events.cancel().isCancelled()).isFalse();
+        EventStream events = streamTo(peer);
         peer.gone = true;
         events.send(Map.of("type", "token")); // goes out whole: its reset comes back after it
         assertThat(events.cancel().isCancelled()).as("the write when the generator asks meets the reset").isTrue();
+    }
+
+    /** A stream to {@code peer} that sent one event, and whose generator then asked once whether to go on. */
+    private static EventStream streamTo(Peer peer) {
+        EventStream events = new EventStream(JsonMapper.shared(), peer, new FlushingResponse(peer));
+        events.send(Map.of("type", "token"));
+        assertThat(events.cancel().isCancelled()).isFalse();
+        return events;
     }
 
     /** A response whose flush flushes the peer's stream, as the container's does. */
