@@ -239,13 +239,14 @@ public final class DecodeLoop implements AutoCloseable {
     /** Queues {@code batch} and waits until a step decoded it; the lane then reads its outputs. */
     int decode(LoopLane lane, Batch batch, boolean embeddings) {
         checkLaneRows(batch);
-        Submission s = new Submission(lane, batch, embeddings, steps.get());
         lock.lock();
         try {
             reading.remove(lane);
             if (lane.aborted()) {
                 throw new CancelledException("decode aborted");
             }
+            // the step count read under the lock: read before it, a step could end meanwhile and count as waited
+            Submission s = new Submission(lane, batch, embeddings, steps.get());
             waiting.add(s);
             work.signal();
             while (!s.done) {
