@@ -439,6 +439,9 @@ struct mae_session {
     int32_t n_ctx_seq = 0;
     std::vector<int32_t> kept_row;
     std::vector<float> kept_logits, kept_embd;
+    // a batch decoded as one part in another order (a KV stream per sequence puts rows in sequence
+    // order): each batch index's row in llama.cpp's batch (empty when the order is the batch's own)
+    std::vector<int32_t> llama_row;
 };
 
 namespace {
@@ -1152,9 +1155,14 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->last_output.clear();
     s->last_embeddings = false;
     s->kept_row.clear();
+    s->llama_row.clear();
     const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
     const bool keep = parts.size() > 1;
     if (keep) s->kept_row.assign(n, -1);
+    if (!keep && !std::is_sorted(parts[0].begin(), parts[0].end())) {
+        s->llama_row.assign(n, 0);
+        for (int r = 0; r < n; r++) s->llama_row[parts[0][r]] = r;
+    }
     s->kept_logits.clear();
     s->kept_embd.clear();
     for (size_t p = 0; p < parts.size(); p++) {
@@ -1166,6 +1174,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
             for (size_t q = 0; q < written; q++)
                 for (int32_t i : parts[q]) llama_memory_seq_rm(llama_get_memory(s->ctx), seq[i], pos[i], -1);
             s->kept_row.clear();
+            s->llama_row.clear();
             s->abort_flag.store(false);
             return rc;
         }
@@ -1180,13 +1189,18 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
 }
 
 namespace {
+// The row of llama.cpp's last batch that holds batch index `index` (outputs not kept).
+int32_t llama_index(const mae_session *s, int32_t index) {
+    return s->llama_row.empty() ? index : s->llama_row[index];
+}
+
 const float *output_row(mae_session *s, int32_t index) {
     if (index < 0 || index >= (int32_t)s->last_output.size() || !s->last_output[index]) {
         fail(MAE_ERR_ARG, "batch index " + std::to_string(index) + " produced no logits in the last decode");
         return nullptr;
     }
     if (!s->kept_row.empty()) return s->kept_logits.data() + (size_t)s->kept_row[index] * s->m->info[MAE_INFO_N_VOCAB];
-    const float *row = llama_get_logits_ith(s->ctx, index);
+    const float *row = llama_get_logits_ith(s->ctx, llama_index(s, index));
     if (row == nullptr) fail(MAE_ERR_LLAMA, "no logits for batch index " + std::to_string(index));
     return row;
 }
@@ -1226,7 +1240,7 @@ int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n) {
     if (n < n_embd) return fail(MAE_ERR_ARG, "embedding buffer holds " + std::to_string(n) + " floats, the model's hidden state has " + std::to_string(n_embd));
     if (!s->last_embeddings) return fail(MAE_ERR_ARG, "the last decode did not run with embeddings on");
     if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, out_index)
+    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, llama_index(s, out_index))
                                            : s->kept_embd.data() + (size_t)s->kept_row[out_index] * n_embd;
     if (row == nullptr) return fail(MAE_ERR_LLAMA, "no hidden state for batch index " + std::to_string(out_index));
     std::memcpy(dst, row, sizeof(float) * n_embd);
@@ -1419,7 +1433,7 @@ int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index)
     if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
     const float *row = output_row(s, out_index);
     if (row == nullptr) return MAE_ERR_ARG;
-    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, out_index);
+    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, llama_index(s, out_index));
     auto &cand = s->candidates;
     cand.clear();
     for (int v = 0; v < s->m->info[MAE_INFO_N_VOCAB]; v++) cand.push_back({v, row[v], 0.0f});

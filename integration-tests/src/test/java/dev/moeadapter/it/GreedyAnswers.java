@@ -36,17 +36,18 @@ final class GreedyAnswers {
         if (alone.equals(batched)) {
             return;
         }
-        List<String> ties = new ArrayList<>();
-        List<String> explained = greedyAnswers(prompt, maxTokens, ties);
-        assertThat(explained).as("%s: the greedy path alone and its swaps at ties %s; answers alone [%s], batched [%s]",
-                what, ties, alone, batched).contains(alone, batched);
+        List<String> ties = new ArrayList<>(), margins = new ArrayList<>();
+        List<String> explained = greedyAnswers(prompt, maxTokens, ties, margins);
+        assertThat(explained).as("%s: the greedy path alone and its swaps at ties %s; answers alone [%s], batched [%s]; "
+                + "margin of each greedy token over the next (relative) %s", what, ties, alone, batched, margins).contains(alone, batched);
     }
 
     /**
      * The greedy answer to {@code prompt} in a session of its own, then the answers with one token of it
-     * swapped for one that ties with it (each described in {@code ties}), greedy after the swap.
+     * swapped for one that ties with it (each described in {@code ties}), greedy after the swap. Adds to
+     * {@code margins} each greedy token's and its text's margin over the next best token, relative to the largest logit.
      */
-    List<String> greedyAnswers(String prompt, int maxTokens, List<String> ties) {
+    List<String> greedyAnswers(String prompt, int maxTokens, List<String> ties, List<String> margins) {
         int[] promptTokens = model.tokenize(prompt, true, false);
         List<String> answers = new ArrayList<>();
         List<Integer> path = new ArrayList<>();
@@ -54,8 +55,11 @@ final class GreedyAnswers {
             answers.add(continueGreedily(s, promptTokens, path, maxTokens));
             for (int i = 0; i < path.size(); i++) {
                 float[] logits = s.logits(decode(s, concat(promptTokens, path.subList(0, i))));
-                double scale = scale(logits);
+                double scale = scale(logits), margin = Double.MAX_VALUE;
                 for (int t = 0; t < logits.length; t++) {
+                    if (t != path.get(i)) {
+                        margin = Math.min(margin, (logits[path.get(i)] - logits[t]) / scale);
+                    }
                     double gap = Math.abs(logits[t] - logits[path.get(i)]) / scale;
                     if (t != path.get(i) && gap <= TOLERANCE) {
                         List<Integer> swapped = new ArrayList<>(path.subList(0, i));
@@ -64,6 +68,7 @@ final class GreedyAnswers {
                         ties.add("token " + i + ": " + path.get(i) + " or " + t + " (relative gap " + gap + ")");
                     }
                 }
+                margins.add(String.format("%s %.1e", model.detokenize(new int[] {path.get(i)}), margin));
             }
         }
         return answers;

@@ -2,6 +2,10 @@ package dev.moeadapter.core.engine;
 
 import dev.moeadapter.core.ContextFullException;
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.routing.PositionRange;
+import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -11,7 +15,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-/** A KV stream per sequence, through llama.cpp: each sequence's share, and copies between streams. */
+/**
+ * A KV stream per sequence, through llama.cpp: each sequence's share, copies between streams, and
+ * outputs read by batch index where llama.cpp decodes the rows in sequence order.
+ */
 class KvLayoutTest {
     private static Session open(Model m, KvLayout layout) {
         return m.newSession(new SessionParams(1024, 64, 4, 1, 1).withKvLayout(layout));
@@ -61,6 +68,59 @@ class KvLayoutTest {
             }
             assertThatThrownBy(() -> s.decode(Batch.of(3, 0, toks[0]))).as("positions 2.. only: 0 and 1 were cut")
                     .isInstanceOf(InvalidRequestException.class);
+        }
+    }
+
+    /**
+     * A step whose rows are not in sequence order, one of them edited (so the engine hands llama.cpp
+     * the rows in sequence order, as one part): each batch index still reads its own row's logits,
+     * hidden state and samples, the ones the same row gives decoded on its own.
+     */
+    @Test
+    void aStepWhoseRowsAreOutOfSequenceOrderReadsEachRowsOwnOutputs() {
+        Model m = TestModels.olmoe();
+        String[] prompts = {"Once upon a time", "The quick brown fox", "abc def ghi"};
+        int[] order = {0, 2, 1};
+        RoutingPlan weak = RoutingPlan.of(new RouterEdit.KeepRank(m.info().moeLayers().getFirst(), 2, PositionRange.ALL));
+        float[][] aloneLogits = new float[3][], aloneHidden = new float[3][];
+        int[] next = new int[3];
+        try (Session s = open(m, KvLayout.PER_SEQUENCE)) {
+            s.setPlan(2, weak);
+            s.setEmbeddings(true);
+            for (int q = 0; q < 3; q++) {
+                int[] toks = m.tokenize(prompts[q]);
+                s.decode(Batch.of(q, 0, Arrays.copyOf(toks, toks.length - 1)));
+                s.decode(Batch.of(q, toks.length - 1, toks[toks.length - 1]));
+                aloneLogits[q] = s.logits(0);
+                aloneHidden[q] = s.embedding(0);
+                next[q] = s.argmax(0);
+                s.removeTokens(q, toks.length - 1, Integer.MAX_VALUE);
+            }
+            Batch.Builder step = Batch.builder();
+            for (int q : order) {
+                int[] toks = m.tokenize(prompts[q]);
+                step.add(toks[toks.length - 1], toks.length - 1, q, true);
+            }
+            s.decode(step.build());
+            try (Sampler topOne = Sampler.create(m, SamplingParams.temperature(1.0, 7).withTopK(1))) {
+                for (int i = 0; i < order.length; i++) {
+                    int q = order[i];
+                    assertThat(s.argmax(i)).as("row %d (sequence %d)", i, q).isEqualTo(next[q]);
+                    assertThat(s.sample(topOne, i)).as("row %d sampled from its top token", i).isEqualTo(next[q]);
+                    assertClose(s.logits(i), aloneLogits[q]);
+                    assertClose(s.embedding(i), aloneHidden[q]);
+                }
+            }
+        }
+    }
+
+    private static void assertClose(float[] actual, float[] expected) {
+        float scale = 0;
+        for (float v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("element %d", i).isCloseTo(expected[i], within(1e-3f * scale));
         }
     }
 }
