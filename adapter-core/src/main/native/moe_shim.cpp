@@ -1292,6 +1292,14 @@ int mae_kv_rm(mae_session *s, int32_t seq, int32_t p0, int32_t p1) {
 int mae_kv_cp(mae_session *s, int32_t src, int32_t dst, int32_t p0, int32_t p1) {
     if (s == nullptr || src < 0 || src >= s->n_seq || dst < 0 || dst >= s->n_seq) return fail(MAE_ERR_ARG, "bad kv_cp arguments");
     llama_memory_t mem = llama_get_memory(s->ctx);
+    // llama.cpp copies a recurrent state whole whatever the range, so a part of one cannot be shared;
+    // a whole copy goes as one (DeepSeek-V4's cache aborts the process on any range)
+    if (s->regroups && src != dst) {
+        if (p0 > 0 || (p1 >= 0 && p1 <= llama_memory_seq_pos_max(mem, src)))
+            return fail(MAE_ERR_ARG, "this model's recurrent state is copied whole only, not positions [" + std::to_string(p0) + ", " +
+                                         std::to_string(p1) + ") of sequence " + std::to_string(src));
+        p0 = p1 = -1;
+    }
     if (!s->split || src == dst) {
         llama_memory_seq_cp(mem, src, dst, p0, p1);
         return MAE_OK;

@@ -353,7 +353,11 @@ public final class Session implements DecodeLane, AutoCloseable {
         removeTokens(sequence, 0, Integer.MAX_VALUE);
     }
 
-    /** Makes positions [from, to) of {@code source} also belong to {@code target} (cells are shared). */
+    /**
+     * Makes positions [from, to) of {@code source} also belong to {@code target} (cells are shared). A
+     * model whose memory does not {@link Memory#rollsBackToAnyPrefix roll back} is copied whole only: a
+     * range short of the source's end is refused with {@link InvalidRequestException}.
+     */
     public void copySequence(int source, int target, int from, int to) {
         PositionRange range = PositionRange.of(from, to);
         withLock(() -> {

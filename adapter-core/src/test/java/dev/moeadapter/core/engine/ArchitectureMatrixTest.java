@@ -122,6 +122,33 @@ class ArchitectureMatrixTest {
         }
     }
 
+    /**
+     * A copied sequence continues as its source would: a whole copy on every memory; a copy of a prefix
+     * where the memory rolls back to any prefix, and refused where a recurrent state (copied whole by
+     * llama.cpp, whatever the range) would carry the tokens after it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    void aCopiedSequenceContinuesAsItsSourceAndAPrefixIsSharedOnlyWhereTheMemoryRollsBack(String name) {
+        Model m = TestModels.byName(name);
+        int[] toks = m.tokenize(PROMPT);
+        int k = toks.length - 1;
+        try (Session s = open(m, 3)) {
+            s.decode(Batch.of(0, 0, Arrays.copyOf(toks, k)));
+            s.copySequence(0, 1, 0, k);
+            s.decode(Batch.of(1, k, toks[k]));
+            assertThat(s.argmax(0)).as("after a whole copy").isEqualTo(greedy(m, 1)[0]);
+            if (m.info().memory().rollsBackToAnyPrefix()) {
+                s.copySequence(0, 2, 0, k - 1);
+                assertThat(s.maxPosition(2)).isEqualTo(k - 2);
+            } else {
+                assertThatThrownBy(() -> s.copySequence(0, 2, 0, k - 1)).isInstanceOf(InvalidRequestException.class)
+                        .hasMessageContaining("copied whole only");
+                assertThat(s.maxPosition(2)).as("nothing copied").isEqualTo(-1);
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void generationIsDeterministic(String name) {

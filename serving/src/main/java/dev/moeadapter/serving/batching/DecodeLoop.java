@@ -81,6 +81,13 @@ public final class DecodeLoop implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong(), rowsAhead = new AtomicLong();
     private final int laneRows;
+    /**
+     * Whether a sequence can be cut back to any prefix, or share one: an attention cache only. A
+     * recurrent state (hybrid and recurrent models) sums up every token its sequence holds and is
+     * copied whole: such a model's loop keeps no prompts and runs no rows ahead (neither could be cut
+     * back to what a request asked for).
+     */
+    private final boolean rollsBack;
     /** Recent prompts, each held by a sequence of its own, most recently used first. */
     private final List<Prefix> prefixes = new ArrayList<>();
     private long reusedTokens;
@@ -117,6 +124,7 @@ public final class DecodeLoop implements AutoCloseable {
             throw new IllegalArgumentException("sequences per lane must lie in 1.." + sequences + ": " + laneSequences);
         }
         this.session = session;
+        this.rollsBack = session.model().info().memory().rollsBackToAnyPrefix();
         this.laneRows = laneRows;
         this.laneSequences = laneSequences;
         this.slots = sequences / laneSequences;
@@ -351,7 +359,7 @@ public final class DecodeLoop implements AutoCloseable {
      * those it is about to decode); returns k, or {@code from} when none shares more.
      */
     int reusePrefix(int sequence, int[] tokens, int from, int limit) {
-        if (from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
+        if (!rollsBack || from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
             return from; // a stream is copied whole, into an empty sequence only
         }
         lock.lock();
@@ -385,7 +393,7 @@ public final class DecodeLoop implements AutoCloseable {
     void keepPrefix(int sequence, int[] tokens) {
         lock.lock();
         try {
-            if (prefixes.isEmpty()) {
+            if (prefixes.isEmpty() || !rollsBack) {
                 return;
             }
             Prefix target = prefixes.getLast();
@@ -573,7 +581,7 @@ public final class DecodeLoop implements AutoCloseable {
     private boolean queueAhead(Submission s) {
         LoopLane lane = s.lane;
         int position = s.position + 1;
-        if (!s.step.mayRunAhead() || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
+        if (!rollsBack || !s.step.mayRunAhead() || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
                 || position >= lane.sequenceContextSize()) {
             return false;
         }

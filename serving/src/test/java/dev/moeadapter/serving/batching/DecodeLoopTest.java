@@ -177,6 +177,30 @@ class DecodeLoopTest {
         }
     }
 
+    /**
+     * A hybrid model (Qwen3-Next: attention beside a recurrent state, which llama.cpp copies whole and
+     * cannot cut back): its loop shares no kept prompt, not even a conversation's whole previous turn,
+     * and runs no greedy row ahead. Answers equal those alone.
+     */
+    @ParameterizedTest
+    @EnumSource(KvLayout.class)
+    void aHybridModelsLoopSharesNoKeptPromptAndRunsNoRowAhead(KvLayout layout) {
+        Model m = TestModels.byName("qwen3next");
+        String system = "You are a helpful assistant who answers in one short sentence. ";
+        int[] first = m.tokenize(system + "The quick brown fox"), other = m.tokenize(system + "Once upon a time");
+        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 16, 2)) {
+            for (int[] prompt : List.of(first, first, other)) {
+                try (LoopLane lane = loop.open(1)) {
+                    assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true)).tokens())
+                            .containsExactly(greedyAlone(m, prompt, RoutingPlan.EMPTY));
+                }
+            }
+            assertThat(loop.stats().reusedTokens()).as("prompt tokens shared").isZero();
+            assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isZero();
+        }
+    }
+
     private static int[] greedyAlone(Model m, int[] prompt, RoutingPlan plan) {
         try (Session s = m.newSession(new SessionParams(256, 64, 1, 1, 1))) {
             s.setPlan(0, plan);
