@@ -31,7 +31,7 @@ abstract class RunningService {
 
     @DynamicPropertySource
     static void service(DynamicPropertyRegistry r) {
-        r.add("moe.adapter.model", MODEL::toString);
+        r.add("moe.adapter.model", () -> "${it.model:" + MODEL + "}"); // a subclass may name another model as it.model
         r.add("moe.adapter.threads", () -> "1");
         r.add("moe.adapter.context-size", () -> "256");
         r.add("moe.adapter.batch-size", () -> "64");
