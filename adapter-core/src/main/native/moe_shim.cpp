@@ -414,9 +414,16 @@ struct mae_session {
     bool embeddings = false;       // every token outputs its final hidden state (and logits)
     bool last_embeddings = false;  // the last successful decode ran with embeddings on
 
-    // the batch being decoded, as the eval callback sees it
-    int32_t n_tokens = 0;
-    std::vector<int32_t> out_rows;    // batch indices that output logits, in order
+    // the batch being decoded, as the eval callback sees it: llama.cpp's batch holds the parts of a
+    // decode one after another (see batch_parts), and each part reaches the callback as one ubatch
+    std::vector<int32_t> part_start;                // where each part begins in llama.cpp's batch, then its end
+    std::vector<std::vector<int32_t>> part_outputs; // per part: its rows that output logits, in order
+    bool track_ubatches = false;                    // several parts: the callback follows which ubatch runs
+    std::string first_moe_node;                     // the first MoE node asked about in this decode: asked again, a new ubatch
+    size_t ubatch = 0;
+    int32_t row_base = 0, n_tokens = 0;             // the running ubatch: where its rows begin, how many
+    std::vector<int32_t> out_rows;                  // the running ubatch's rows that output logits, in order
+    int64_t llama_decodes = 0;                      // llama_decode calls so far
     std::vector<int8_t> last_output;  // output flags of the last successful decode
     std::vector<uint32_t> edit_kinds; // per layer: bit (1 << kind) for every edit kind due this batch
     bool routes_active = false, probs_active = false;
@@ -439,8 +446,8 @@ struct mae_session {
     int32_t n_ctx_seq = 0;
     std::vector<int32_t> kept_row;
     std::vector<float> kept_logits, kept_embd;
-    // a batch decoded as one part in another order (a KV stream per sequence puts rows in sequence
-    // order): each batch index's row in llama.cpp's batch (empty when the order is the batch's own)
+    // a batch whose parts put its rows in another order: each batch index's row in llama.cpp's batch
+    // (empty when the order is the batch's own)
     std::vector<int32_t> llama_row;
 };
 
@@ -450,8 +457,16 @@ constexpr uint32_t kind_bit(int kind) { return 1u << kind; }
 constexpr uint32_t SELECTION_KINDS = kind_bit(MAE_EDIT_RANK_K) | kind_bit(MAE_EDIT_TOP_M) | kind_bit(MAE_EDIT_ALLOW);
 constexpr uint32_t WEIGHT_KINDS = kind_bit(MAE_EDIT_SCALE_WEIGHTS) | kind_bit(MAE_EDIT_TOP_P);
 
+// The row of llama.cpp's batch that row r of a tensor of the running ubatch (of `rows` rows) belongs to.
 int token_of_row(const mae_session *s, int64_t rows, int64_t r) {
-    return rows == s->n_tokens ? (int)r : s->out_rows[r];
+    return s->row_base + (rows == s->n_tokens ? (int)r : s->out_rows[r]);
+}
+
+// Makes part k the running ubatch of the eval callback.
+void select_ubatch(mae_session *s, size_t k) {
+    s->row_base = s->part_start[k];
+    s->n_tokens = s->part_start[k + 1] - s->part_start[k];
+    s->out_rows = s->part_outputs[k];
 }
 
 bool rows_ok(mae_session *s, int64_t rows, const char *name) {
@@ -638,7 +653,17 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     auto it = s->m->roles.find(t->name);
     if (it == s->m->roles.end()) return !ask;
     uint8_t want = wanted_roles(s, it->second);
-    if (ask) return want != 0;
+    if (ask) {
+        if (s->track_ubatches) {
+            if (s->first_moe_node.empty()) {
+                s->first_moe_node = t->name;
+            } else if (s->first_moe_node == t->name) {  // every ubatch's graph has each node once
+                if (++s->ubatch + 1 >= s->part_start.size()) s->cb_error = "llama.cpp decoded the batch in more ubatches than its parts";
+                else select_ubatch(s, s->ubatch);
+            }
+        }
+        return want != 0;
+    }
     if (!s->cb_error.empty()) return true;
     try {
         const int layer = it->second.layer;
@@ -660,43 +685,56 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     return true;
 }
 
-// Decodes the batch tokens at idx as one llama batch (the eval callback maps its rows to them).
-int decode_part(mae_session *s, const std::vector<int32_t> &idx, const int32_t *tokens, const int32_t *pos,
-                const int32_t *seq, const int8_t *output) {
+// Decodes the parts (batch indices) as one llama batch, one after another; the eval callback maps the
+// rows of each ubatch to those of its part. Returns MAE_OK or an error with nothing of the batch left
+// in the memory (llama.cpp itself removes only a failed ubatch's positions).
+int decode_parts(mae_session *s, const std::vector<std::vector<int32_t>> &parts, const int32_t *tokens, const int32_t *pos,
+                 const int32_t *seq, const int8_t *output) {
     const int n_layer = s->m->info[MAE_INFO_N_LAYER];
-    s->out_rows.clear();
     std::fill(s->edit_kinds.begin(), s->edit_kinds.end(), 0);
     s->routes_active = s->probs_active = false;
-    const int n = (int)idx.size();
-    for (int r = 0; r < n; r++) {
-        const int i = idx[r];
-        s->batch.token[r] = tokens[i];
-        s->batch.pos[r] = pos[i];
-        s->batch.n_seq_id[r] = 1;
-        s->batch.seq_id[r][0] = seq[i];
-        const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
-        s->batch.logits[r] = out;
-        if (out) s->out_rows.push_back(r);
-        const SeqState &st = s->seqs[seq[i]];
-        s->routes_active |= st.routes;
-        s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
-        for (int l = 0; l < n_layer; l++)
-            for (const Edit &e : st.layers[l])
-                if (pos[i] >= e.p0 && pos[i] < e.p1) s->edit_kinds[l] |= kind_bit(e.kind);
+    s->part_start.assign(1, 0);
+    s->part_outputs.assign(parts.size(), {});
+    int r = 0;
+    for (size_t p = 0; p < parts.size(); p++) {
+        for (int i : parts[p]) {
+            s->batch.token[r] = tokens[i];
+            s->batch.pos[r] = pos[i];
+            s->batch.n_seq_id[r] = 1;
+            s->batch.seq_id[r][0] = seq[i];
+            const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
+            s->batch.logits[r] = out;
+            if (out) s->part_outputs[p].push_back(r - s->part_start[p]);
+            const SeqState &st = s->seqs[seq[i]];
+            s->routes_active |= st.routes;
+            s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
+            for (int l = 0; l < n_layer; l++)
+                for (const Edit &e : st.layers[l])
+                    if (pos[i] >= e.p0 && pos[i] < e.p1) s->edit_kinds[l] |= kind_bit(e.kind);
+            r++;
+        }
+        s->part_start.push_back(r);
     }
-    s->batch.n_tokens = n;
-    s->n_tokens = n;
+    s->batch.n_tokens = r;
+    s->track_ubatches = parts.size() > 1;
+    s->first_moe_node.clear();
+    s->ubatch = 0;
+    select_ubatch(s, 0);
     s->cb_error.clear();
     t_llama_errors.clear();
-    const int rc = llama_decode(s->ctx, s->batch);
+    s->llama_decodes++;
+    int rc = llama_decode(s->ctx, s->batch);
+    if (rc == 0 && s->cb_error.empty() && s->track_ubatches && s->ubatch + 2 != s->part_start.size())
+        s->cb_error = "llama.cpp decoded the batch in other ubatches than its parts";
+    if (rc == 0 && s->cb_error.empty()) return MAE_OK;
+    for (int i = 0; i < r; i++) llama_memory_seq_rm(llama_get_memory(s->ctx), s->batch.seq_id[i][0], s->batch.pos[i], -1);
     if (rc == 1) return fail(MAE_ERR_NO_SLOT, "no room in the KV cache for this batch (context full)");
     if (rc == 2) return fail(MAE_ERR_ABORTED, "decode aborted");
     if (rc != 0) return fail(MAE_ERR_LLAMA, "llama_decode failed with status " + std::to_string(rc));
-    if (!s->cb_error.empty()) return fail(MAE_ERR_INTERNAL, s->cb_error);
-    return MAE_OK;
+    return fail(MAE_ERR_INTERNAL, s->cb_error);
 }
 
-// Whether the eval callback reads or edits any of the batch's rows (decode_part's conditions).
+// Whether the eval callback reads or edits any of the batch's rows (decode_parts' conditions).
 bool callback_reads(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     for (int i = 0; i < n; i++) {
         const SeqState &st = s->seqs[seq[i]];
@@ -709,12 +747,16 @@ bool callback_reads(const mae_session *s, int n, const int32_t *pos, const int32
 }
 
 // The parts a batch is decoded in, as batch indices: the eval callback maps a ubatch's rows to the
-// rows a part submitted, so each part must reach it as one ubatch in its own order.
-// - A memory that regroups tokens by sequence (recurrent, hybrid): one sequence at a time.
+// rows of a part, so each part must reach it as one ubatch in its own order.
+// - A memory that regroups tokens by sequence (recurrent, hybrid): one sequence at a time, each part
+//   a llama_decode of its own.
 // - A KV stream per sequence, when the callback reads any row: llama.cpp's split_equal puts in one
 //   ubatch only sequences whose ids follow each other, the same number of tokens of each. So runs of
 //   sequences with consecutive ids and one token each go together, in id order, and a sequence with
-//   several tokens goes alone. A batch the callback does not read is one part, split as llama.cpp likes.
+//   several tokens goes alone; the parts go in one llama_decode, the highest sequences first. Then
+//   split_equal, which starts each ubatch at the first row not yet decoded and adds the rows of the
+//   next sequence id after it wherever they lie, finds each part whole: every later part's sequences
+//   are lower. A batch the callback does not read is one part, split as llama.cpp likes.
 // - Otherwise (one unified cache, split_simple keeps the order): the whole batch.
 std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     std::vector<std::vector<int32_t>> parts;
@@ -744,6 +786,7 @@ std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const
             }
         }
         if (!run.empty()) parts.push_back(run);
+        std::reverse(parts.begin(), parts.end());  // built in rising sequence order: the highest first
         return parts;
     }
     parts.emplace_back(n);
@@ -1136,6 +1179,10 @@ int mae_session_info(const mae_session *s, int32_t *out, int32_t n) {
     return MAE_OK;
 }
 
+int64_t mae_session_llama_decodes(const mae_session *s) {
+    return s == nullptr ? -1 : s->llama_decodes;
+}
+
 void mae_session_abort(mae_session *s, int flag) {
     if (s != nullptr) s->abort_flag.store(flag != 0);
 }
@@ -1156,29 +1203,36 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->last_embeddings = false;
     s->kept_row.clear();
     s->llama_row.clear();
-    const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
-    const bool keep = parts.size() > 1;
-    if (keep) s->kept_row.assign(n, -1);
-    if (!keep && !std::is_sorted(parts[0].begin(), parts[0].end())) {
-        s->llama_row.assign(n, 0);
-        for (int r = 0; r < n; r++) s->llama_row[parts[0][r]] = r;
-    }
     s->kept_logits.clear();
     s->kept_embd.clear();
-    for (size_t p = 0; p < parts.size(); p++) {
-        const int rc = decode_part(s, parts[p], tokens, pos, seq, output);
+    const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
+    if (s->regroups && parts.size() > 1) {
+        // a llama_decode per sequence, each one's outputs kept before the next overwrites them
+        s->kept_row.assign(n, -1);
+        for (size_t p = 0; p < parts.size(); p++) {
+            const int rc = decode_parts(s, {parts[p]}, tokens, pos, seq, output);
+            if (rc != MAE_OK) {  // a failed batch leaves nothing behind: undo the sequences already decoded
+                for (size_t q = 0; q < p; q++)
+                    for (int32_t i : parts[q]) llama_memory_seq_rm(llama_get_memory(s->ctx), seq[i], pos[i], -1);
+                s->kept_row.clear();
+                s->abort_flag.store(false);
+                return rc;
+            }
+            keep_outputs(s, parts[p]);
+        }
+    } else {
+        std::vector<int32_t> order;
+        for (const auto &part : parts) order.insert(order.end(), part.begin(), part.end());
+        if (!std::is_sorted(order.begin(), order.end())) {
+            s->llama_row.assign(n, 0);
+            for (int r = 0; r < n; r++) s->llama_row[order[r]] = r;
+        }
+        const int rc = decode_parts(s, parts, tokens, pos, seq, output);
         if (rc != MAE_OK) {
-            // a failed batch leaves no partial KV behind: undo the sequences already decoded (and this
-            // one, if it was decoded and only the eval callback failed)
-            const size_t written = keep ? p + (rc == MAE_ERR_INTERNAL ? 1 : 0) : 0;
-            for (size_t q = 0; q < written; q++)
-                for (int32_t i : parts[q]) llama_memory_seq_rm(llama_get_memory(s->ctx), seq[i], pos[i], -1);
-            s->kept_row.clear();
             s->llama_row.clear();
             s->abort_flag.store(false);
             return rc;
         }
-        if (keep) keep_outputs(s, parts[p]);
     }
     s->abort_flag.store(false);  // an abort applies to one decode
     s->last_output.assign(output, output + n);

@@ -123,6 +123,8 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
                              int32_t kv_split);
 void mae_session_free(mae_session *s);
 int mae_session_info(const mae_session *s, int32_t *out, int32_t n); /* n_ctx, n_batch, n_seq, cells per sequence */
+/* llama_decode calls the session made so far (a hybrid model's batch takes one per sequence). */
+int64_t mae_session_llama_decodes(const mae_session *s);
 /* Aborts the decode in flight, or else the next one; each decode clears the flag when it ends. */
 void mae_session_abort(mae_session *s, int flag);
 

@@ -314,6 +314,22 @@ public final class Session implements DecodeLane, AutoCloseable {
         }
     }
 
+    /**
+     * llama.cpp decode calls so far: one per {@link #decode}, whatever its rows' layout, except on a
+     * hybrid or recurrent model, whose batch goes one sequence at a time.
+     */
+    public long llamaDecodes() {
+        lock.lock();
+        try {
+            ensureOpen();
+            return (long) shim.sessionLlamaDecodes.invokeExact(handle);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Largest position stored for {@code sequence}, or −1 if it is empty. */
     public int maxPosition(int sequence) {
         lock.lock();

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Method handles for the shim's flat C API (moe_shim.h). Every status-returning call goes through
@@ -48,7 +49,7 @@ public final class Shim {
     public final MethodHandle lastError, version, init;
     public final MethodHandle modelLoad, modelFree, modelInfo, modelLayers, modelMeta, modelDesc, modelIsEog;
     public final MethodHandle tokenize, tokenPiece, chatApply;
-    public final MethodHandle sessionNew, sessionFree, sessionInfo, sessionAbort;
+    public final MethodHandle sessionNew, sessionFree, sessionInfo, sessionLlamaDecodes, sessionAbort;
     public final MethodHandle decode, logits, nll, argmax, setEmbeddings, embedding;
     public final MethodHandle kvClear, kvRm, kvCp, kvPosMax;
     public final MethodHandle planClear, planAdd;
@@ -77,6 +78,7 @@ public final class Shim {
                 JAVA_INT));
         sessionFree = h("mae_session_free", FunctionDescriptor.ofVoid(ADDRESS));
         sessionInfo = h("mae_session_info", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        sessionLlamaDecodes = h("mae_session_llama_decodes", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         sessionAbort = h("mae_session_abort", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
         decode = h("mae_decode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         logits = h("mae_logits", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));

@@ -6,6 +6,7 @@ import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -112,6 +113,62 @@ class KvLayoutTest {
                 }
             }
         }
+    }
+
+    /**
+     * A step whose rows fall in several parts (runs of consecutive sequences, a sequence with several
+     * rows, a gap, an edited and a traced row) is still one llama.cpp decode, and every row reads the
+     * outputs it gives decoded on its own.
+     */
+    @Test
+    void aStepOfSeveralPartsIsOneLlamaDecodeAndEachRowReadsItsOwnOutputs() {
+        Model m = TestModels.olmoe();
+        String[] prompts = {"Once upon a time", "The quick brown fox jumps", "abc def ghi", "My favourite colour is", "", "xyz uvw rst"};
+        int[] stepRows = {1, 3, 1, 1, 0, 1}; // sequence 1 decodes three rows in the step; sequence 4 none
+        RoutingPlan weak = RoutingPlan.of(new RouterEdit.KeepRank(m.info().moeLayers().getFirst(), 2, PositionRange.ALL));
+        SessionParams params = new SessionParams(6 * 128, 64, 6, 1, 1, FlashAttention.OFF, KvCacheType.F32, KvLayout.PER_SEQUENCE);
+        float[][] alone = new float[6][];
+        try (Session s = m.newSession(params)) {
+            for (int q = 0; q < 6; q++) {
+                if (stepRows[q] > 0) {
+                    prepare(m, s, q, prompts[q], stepRows[q], weak);
+                    int[] toks = m.tokenize(prompts[q]);
+                    s.decode(Batch.of(q, toks.length - stepRows[q], Arrays.copyOfRange(toks, toks.length - stepRows[q], toks.length)));
+                    alone[q] = s.logits(stepRows[q] - 1);
+                }
+            }
+        }
+        try (Session s = m.newSession(params)) {
+            Batch.Builder step = Batch.builder();
+            for (int q : new int[] {3, 0, 5, 1, 2}) { // not in sequence order either
+                prepare(m, s, q, prompts[q], stepRows[q], weak);
+                int[] toks = m.tokenize(prompts[q]);
+                for (int i = toks.length - stepRows[q]; i < toks.length; i++) {
+                    step.add(toks[i], i, q, i == toks.length - 1);
+                }
+            }
+            Batch batch = step.build();
+            long before = s.llamaDecodes();
+            s.decode(batch);
+            assertThat(s.llamaDecodes() - before).as("llama.cpp decodes for the step").isEqualTo(1);
+            for (int i = 0; i < batch.size(); i++) {
+                if (batch.output(i)) {
+                    assertClose(s.logits(i), alone[batch.sequence(i)]);
+                }
+            }
+        }
+    }
+
+    /** Sequence q holds its prompt but the last {@code held} tokens; sequence 2 is edited, sequence 3 traced. */
+    private static void prepare(Model m, Session s, int q, String prompt, int held, RoutingPlan weak) {
+        if (q == 2) {
+            s.setPlan(q, weak);
+        }
+        if (q == 3) {
+            s.setTrace(q, TraceSpec.ROUTES);
+        }
+        int[] toks = m.tokenize(prompt);
+        s.decode(Batch.noOutputs(q, 0, Arrays.copyOf(toks, toks.length - held)));
     }
 
     private static void assertClose(float[] actual, float[] expected) {
