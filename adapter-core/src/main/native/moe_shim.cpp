@@ -416,14 +416,12 @@ struct mae_session {
 
     // the batch being decoded, as the eval callback sees it: llama.cpp's batch holds the parts of a
     // decode one after another (see batch_parts), and each part reaches the callback as one ubatch
-    std::vector<int32_t> part_start;                // where each part begins in llama.cpp's batch, then its end
-    std::vector<std::vector<int32_t>> part_outputs; // per part: its rows that output logits, in order
-    bool track_ubatches = false;                    // several parts: the callback follows which ubatch runs
-    std::string first_moe_node;                     // the first MoE node asked about in this decode: asked again, a new ubatch
-    size_t ubatch = 0;
-    int32_t row_base = 0, n_tokens = 0;             // the running ubatch: where its rows begin, how many
-    std::vector<int32_t> out_rows;                  // the running ubatch's rows that output logits, in order
-    int64_t llama_decodes = 0;                      // llama_decode calls so far
+    std::vector<int32_t> part_start;  // where each part begins in llama.cpp's batch, then where the last ends
+    std::vector<int32_t> out_rows;    // rows of llama.cpp's batch that output logits, in order
+    std::vector<int32_t> out_start;   // where each part's rows begin in out_rows, then the end
+    size_t ubatch = 0;                // the part running now
+    std::string first_moe_node;       // the first MoE node asked about in this decode: asked again, a new ubatch
+    int64_t llama_decodes = 0;        // llama_decode calls so far
     std::vector<int8_t> last_output;  // output flags of the last successful decode
     std::vector<uint32_t> edit_kinds; // per layer: bit (1 << kind) for every edit kind due this batch
     bool routes_active = false, probs_active = false;
@@ -446,8 +444,7 @@ struct mae_session {
     int32_t n_ctx_seq = 0;
     std::vector<int32_t> kept_row;
     std::vector<float> kept_logits, kept_embd;
-    // a batch whose parts put its rows in another order: each batch index's row in llama.cpp's batch
-    // (empty when the order is the batch's own)
+    // each batch index's row in llama.cpp's last batch (the parts may order the rows otherwise)
     std::vector<int32_t> llama_row;
 };
 
@@ -457,20 +454,17 @@ constexpr uint32_t kind_bit(int kind) { return 1u << kind; }
 constexpr uint32_t SELECTION_KINDS = kind_bit(MAE_EDIT_RANK_K) | kind_bit(MAE_EDIT_TOP_M) | kind_bit(MAE_EDIT_ALLOW);
 constexpr uint32_t WEIGHT_KINDS = kind_bit(MAE_EDIT_SCALE_WEIGHTS) | kind_bit(MAE_EDIT_TOP_P);
 
+// Rows of the running ubatch: all of its part's, or (a graph cut to the outputs) those that output logits.
+int64_t part_rows(const mae_session *s) { return s->part_start[s->ubatch + 1] - s->part_start[s->ubatch]; }
+int64_t part_outputs(const mae_session *s) { return s->out_start[s->ubatch + 1] - s->out_start[s->ubatch]; }
+
 // The row of llama.cpp's batch that row r of a tensor of the running ubatch (of `rows` rows) belongs to.
 int token_of_row(const mae_session *s, int64_t rows, int64_t r) {
-    return s->row_base + (rows == s->n_tokens ? (int)r : s->out_rows[r]);
-}
-
-// Makes part k the running ubatch of the eval callback.
-void select_ubatch(mae_session *s, size_t k) {
-    s->row_base = s->part_start[k];
-    s->n_tokens = s->part_start[k + 1] - s->part_start[k];
-    s->out_rows = s->part_outputs[k];
+    return rows == part_rows(s) ? s->part_start[s->ubatch] + (int)r : s->out_rows[s->out_start[s->ubatch] + r];
 }
 
 bool rows_ok(mae_session *s, int64_t rows, const char *name) {
-    if (rows == s->n_tokens || rows == (int64_t)s->out_rows.size()) return true;
+    if (rows == part_rows(s) || rows == part_outputs(s)) return true;
     s->cb_error = std::string("unexpected row count in ") + name;
     return false;
 }
@@ -654,13 +648,13 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     if (it == s->m->roles.end()) return !ask;
     uint8_t want = wanted_roles(s, it->second);
     if (ask) {
-        if (s->track_ubatches) {
-            if (s->first_moe_node.empty()) {
-                s->first_moe_node = t->name;
-            } else if (s->first_moe_node == t->name) {  // every ubatch's graph has each node once
-                if (++s->ubatch + 1 >= s->part_start.size()) s->cb_error = "llama.cpp decoded the batch in more ubatches than its parts";
-                else select_ubatch(s, s->ubatch);
-            }
+        if (s->part_start.size() <= 2) {
+            // one part: llama.cpp splits it as it likes only where the callback reads no row
+        } else if (s->first_moe_node.empty()) {
+            s->first_moe_node = t->name;
+        } else if (s->first_moe_node == t->name) {  // every ubatch's graph has each node once: the next part
+            if (s->ubatch + 2 < s->part_start.size()) s->ubatch++;
+            else s->cb_error = "llama.cpp decoded the batch in more ubatches than its parts";
         }
         return want != 0;
     }
@@ -694,17 +688,19 @@ int decode_parts(mae_session *s, const std::vector<std::vector<int32_t>> &parts,
     std::fill(s->edit_kinds.begin(), s->edit_kinds.end(), 0);
     s->routes_active = s->probs_active = false;
     s->part_start.assign(1, 0);
-    s->part_outputs.assign(parts.size(), {});
+    s->out_rows.clear();
+    s->out_start.assign(1, 0);
     int r = 0;
-    for (size_t p = 0; p < parts.size(); p++) {
-        for (int i : parts[p]) {
+    for (const auto &part : parts) {
+        for (int i : part) {
+            s->llama_row[i] = r;
             s->batch.token[r] = tokens[i];
             s->batch.pos[r] = pos[i];
             s->batch.n_seq_id[r] = 1;
             s->batch.seq_id[r][0] = seq[i];
             const bool out = output[i] != 0 || s->embeddings;  // llama.cpp outputs every token then
             s->batch.logits[r] = out;
-            if (out) s->part_outputs[p].push_back(r - s->part_start[p]);
+            if (out) s->out_rows.push_back(r);
             const SeqState &st = s->seqs[seq[i]];
             s->routes_active |= st.routes;
             s->probs_active |= pos[i] >= st.probs_p0 && pos[i] < st.probs_p1;
@@ -714,17 +710,16 @@ int decode_parts(mae_session *s, const std::vector<std::vector<int32_t>> &parts,
             r++;
         }
         s->part_start.push_back(r);
+        s->out_start.push_back((int32_t)s->out_rows.size());
     }
     s->batch.n_tokens = r;
-    s->track_ubatches = parts.size() > 1;
     s->first_moe_node.clear();
     s->ubatch = 0;
-    select_ubatch(s, 0);
     s->cb_error.clear();
     t_llama_errors.clear();
     s->llama_decodes++;
-    int rc = llama_decode(s->ctx, s->batch);
-    if (rc == 0 && s->cb_error.empty() && s->track_ubatches && s->ubatch + 2 != s->part_start.size())
+    const int rc = llama_decode(s->ctx, s->batch);
+    if (rc == 0 && s->cb_error.empty() && s->ubatch + 2 != s->part_start.size())
         s->cb_error = "llama.cpp decoded the batch in other ubatches than its parts";
     if (rc == 0 && s->cb_error.empty()) return MAE_OK;
     for (int i = 0; i < r; i++) llama_memory_seq_rm(llama_get_memory(s->ctx), s->batch.seq_id[i][0], s->batch.pos[i], -1);
@@ -1202,7 +1197,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->last_output.clear();
     s->last_embeddings = false;
     s->kept_row.clear();
-    s->llama_row.clear();
+    s->llama_row.assign(n, 0);
     s->kept_logits.clear();
     s->kept_embd.clear();
     const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
@@ -1221,15 +1216,8 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
             keep_outputs(s, parts[p]);
         }
     } else {
-        std::vector<int32_t> order;
-        for (const auto &part : parts) order.insert(order.end(), part.begin(), part.end());
-        if (!std::is_sorted(order.begin(), order.end())) {
-            s->llama_row.assign(n, 0);
-            for (int r = 0; r < n; r++) s->llama_row[order[r]] = r;
-        }
         const int rc = decode_parts(s, parts, tokens, pos, seq, output);
         if (rc != MAE_OK) {
-            s->llama_row.clear();
             s->abort_flag.store(false);
             return rc;
         }
@@ -1243,18 +1231,13 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
 }
 
 namespace {
-// The row of llama.cpp's last batch that holds batch index `index` (outputs not kept).
-int32_t llama_index(const mae_session *s, int32_t index) {
-    return s->llama_row.empty() ? index : s->llama_row[index];
-}
-
 const float *output_row(mae_session *s, int32_t index) {
     if (index < 0 || index >= (int32_t)s->last_output.size() || !s->last_output[index]) {
         fail(MAE_ERR_ARG, "batch index " + std::to_string(index) + " produced no logits in the last decode");
         return nullptr;
     }
     if (!s->kept_row.empty()) return s->kept_logits.data() + (size_t)s->kept_row[index] * s->m->info[MAE_INFO_N_VOCAB];
-    const float *row = llama_get_logits_ith(s->ctx, llama_index(s, index));
+    const float *row = llama_get_logits_ith(s->ctx, s->llama_row[index]);
     if (row == nullptr) fail(MAE_ERR_LLAMA, "no logits for batch index " + std::to_string(index));
     return row;
 }
@@ -1294,7 +1277,7 @@ int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n) {
     if (n < n_embd) return fail(MAE_ERR_ARG, "embedding buffer holds " + std::to_string(n) + " floats, the model's hidden state has " + std::to_string(n_embd));
     if (!s->last_embeddings) return fail(MAE_ERR_ARG, "the last decode did not run with embeddings on");
     if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, llama_index(s, out_index))
+    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, s->llama_row[out_index])
                                            : s->kept_embd.data() + (size_t)s->kept_row[out_index] * n_embd;
     if (row == nullptr) return fail(MAE_ERR_LLAMA, "no hidden state for batch index " + std::to_string(out_index));
     std::memcpy(dst, row, sizeof(float) * n_embd);
@@ -1495,7 +1478,7 @@ int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index)
     if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
     const float *row = output_row(s, out_index);
     if (row == nullptr) return MAE_ERR_ARG;
-    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, llama_index(s, out_index));
+    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, s->llama_row[out_index]);
     auto &cand = s->candidates;
     cand.clear();
     for (int v = 0; v < s->m->info[MAE_INFO_N_VOCAB]; v++) cand.push_back({v, row[v], 0.0f});

@@ -84,8 +84,8 @@ public final class DecodeLoop implements AutoCloseable {
     /**
      * Whether a sequence can be cut back to any prefix, or share one: an attention cache only. A
      * recurrent state (hybrid and recurrent models) sums up every token its sequence holds and is
-     * copied whole: such a model's loop keeps no prompts and runs no rows ahead (neither could be cut
-     * back to what a request asked for).
+     * copied whole: such a model's loop keeps no prompts (its prefix slots stay unused) and runs no rows
+     * ahead (neither could be cut back to what a request asked for).
      */
     private final boolean rollsBack;
     /** Recent prompts, each held by a sequence of its own, most recently used first. */
@@ -130,7 +130,7 @@ public final class DecodeLoop implements AutoCloseable {
         this.slots = sequences / laneSequences;
         this.laneOf = new LoopLane[sequences];
         free.set(0, slots * laneSequences);
-        for (int i = 0; i < prefixSlots; i++) {
+        for (int i = 0; rollsBack && i < prefixSlots; i++) {
             prefixes.add(new Prefix(sequences + i));
         }
         thread = Thread.ofPlatform().name("moe-decode-loop").daemon().start(this::run);
@@ -359,7 +359,7 @@ public final class DecodeLoop implements AutoCloseable {
      * those it is about to decode); returns k, or {@code from} when none shares more.
      */
     int reusePrefix(int sequence, int[] tokens, int from, int limit) {
-        if (!rollsBack || from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
+        if (from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
             return from; // a stream is copied whole, into an empty sequence only
         }
         lock.lock();
@@ -393,7 +393,7 @@ public final class DecodeLoop implements AutoCloseable {
     void keepPrefix(int sequence, int[] tokens) {
         lock.lock();
         try {
-            if (prefixes.isEmpty() || !rollsBack) {
+            if (prefixes.isEmpty()) {
                 return;
             }
             Prefix target = prefixes.getLast();
