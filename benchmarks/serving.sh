@@ -5,7 +5,7 @@
 # /v1/completions, greedy).
 # Run from the repository root as
 #   ./moe bench-serving [--model F.gguf] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
-#                       [--ctx 512] [--lane-rows 64] [--rounds 3] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
+#                       [--ctx 512] [--lane-rows 64] [--prefixes 8] [--rounds 3] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
 # For each client count N: llama-server --parallel N; this service with one context per request
 # (sessions, the default); this service with continuous batching (batching-lanes N), with one KV cache
 # and with a KV stream per sequence (kv-layout=per-sequence); at N = 8 also with batch-invariant
@@ -14,14 +14,16 @@
 # against its tokens/s in the 8-plain run). Each is warmed up once, then measured once per round, the order
 # alternating by round. The default model is the 398 MB random GLM-4.5-style benchmark model (written once by
 # ./moe bench, or here). --cmake-args adds llama.cpp build flags to both servers' libraries (built apart from
-# the default ones). Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
+# the default ones). --prefixes: prompts the decode loop keeps for reuse (batching-prefixes), as many as the
+# load's distinct prompts, since llama-server keeps its prompts too (an 8 GiB host cache by default).
+# Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 TAG=serving
 source benchmarks/common.sh
 
-MODEL="" CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 ROUNDS=3 PORT=18431
+MODEL="" CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PREFIXES=8 ROUNDS=3 PORT=18431
 while (($#)); do
   case "$1" in
     --model) MODEL=${2:?}; shift 2 ;;
@@ -31,12 +33,14 @@ while (($#)); do
     --threads) THREADS=${2:?}; shift 2 ;;
     --ctx) CTX=${2:?}; shift 2 ;;
     --lane-rows) LANE_ROWS=${2:?}; shift 2 ;;
+    --prefixes) PREFIXES=${2:?}; shift 2 ;;
     --rounds) ROUNDS=${2:?}; shift 2 ;;
     --cmake-args) EXTRA_CMAKE_ARGS=${2:?}; shift 2 ;; # llama.cpp build flags for both servers' libraries
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+[[ "$PREFIXES" =~ ^[0-9]+$ ]] || die "--prefixes must be a whole number, got '$PREFIXES'"
 for v in $CLIENTS "$REQUESTS" "$MAX_TOKENS" "$THREADS" "$CTX" "$LANE_ROWS" "$ROUNDS"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "numbers must be positive integers, got '$v'"
 done
@@ -119,15 +123,15 @@ start_ours() { # PORT extra properties... (each its own in-memory outcome store:
 for n in $CLIENTS; do
   start_llama "$PORT" "$n"
   start_ours $((PORT + 1)) --moe.adapter.threads=1
-  start_ours $((PORT + 2)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS"
-  start_ours $((PORT + 4)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
+  start_ours $((PORT + 2)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS"
+  start_ours $((PORT + 4)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
     --moe.adapter.kv-layout=per-sequence
   runs=("$PORT|llama-server --parallel $n|--extra|{\"ignore_eos\":true}" "$((PORT + 1))|sessions (2 x 1 thread)"
         "$((PORT + 2))|decode loop ($n lanes)" "$((PORT + 4))|decode loop ($n lanes), KV stream per sequence")
   if ((n == 8)); then
-    start_ours $((PORT + 3)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
+    start_ours $((PORT + 3)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
       --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
-    start_ours $((PORT + 5)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.threads="$THREADS" \
+    start_ours $((PORT + 5)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
       --moe.adapter.kv-layout=per-sequence --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
     runs+=("$((PORT + 3))|decode loop ($n lanes), batch-invariant kernels" "$((PORT + 2))|decode loop (8 lanes), 4 plain + 4 scmoe|--arms|none:4,scmoe:4"
            "$((PORT + 4))|decode loop (8 lanes), KV stream per sequence, 4 plain + 4 scmoe|--arms|none:4,scmoe:4"

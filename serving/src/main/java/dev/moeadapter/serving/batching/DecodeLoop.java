@@ -359,9 +359,6 @@ public final class DecodeLoop implements AutoCloseable {
      * those it is about to decode); returns k, or {@code from} when none shares more.
      */
     int reusePrefix(int sequence, int[] tokens, int from, int limit) {
-        if (from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
-            return from; // a stream is copied whole, into an empty sequence only
-        }
         lock.lock();
         try {
             Prefix best = null;
@@ -374,7 +371,13 @@ public final class DecodeLoop implements AutoCloseable {
                 }
             }
             if (best != null) {
-                session.copySequence(best.sequence, sequence, from, longest);
+                if (from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
+                    // a stream is copied whole, into an empty one only: the kept prompt holds the same [0, from) too
+                    session.clearSequence(sequence);
+                    session.copySequence(best.sequence, sequence, 0, longest);
+                } else {
+                    session.copySequence(best.sequence, sequence, from, longest);
+                }
                 reusedTokens += longest - from;
                 prefixes.remove(best);
                 prefixes.addFirst(best);
@@ -387,8 +390,10 @@ public final class DecodeLoop implements AutoCloseable {
 
     /**
      * Keeps session sequence {@code sequence}'s plain prompt {@code tokens} (the loop's from now on)
-     * for reuse, in place of the kept prompt that shares most with it (a longer or newer prompt after
-     * the same system prompt), else of the least recently used one.
+     * for reuse: in a free slot if there is one, else in place of the kept prompt it repeats at least
+     * half of (a longer or newer prompt after the same system prompt; the one sharing most), else of
+     * the least recently used one. Sharing less, such as only the beginning-of-text token, every prompt
+     * would replace the same one.
      */
     void keepPrefix(int sequence, int[] tokens) {
         lock.lock();
@@ -396,14 +401,15 @@ public final class DecodeLoop implements AutoCloseable {
             if (prefixes.isEmpty()) {
                 return;
             }
-            Prefix target = prefixes.getLast();
+            Prefix target = prefixes.getLast(); // free slots stay last: none was used yet
+            boolean free = target.tokens.length == 0;
             int most = 0;
             for (Prefix p : prefixes) {
                 int common = commonPrefix(p.tokens, tokens, tokens.length);
                 if (common == tokens.length) {
                     return; // already kept, whole
                 }
-                if (common > most) {
+                if (!free && common > most && 2 * common >= p.tokens.length) {
                     most = common;
                     target = p;
                 }

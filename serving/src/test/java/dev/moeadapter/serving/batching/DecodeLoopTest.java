@@ -22,6 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -174,6 +175,38 @@ class DecodeLoopTest {
                         .as("an edited prompt, decoded whole").containsExactly(aloneEdited);
             }
             assertThat(loop.stats().reusedTokens()).as("nothing shared with the edited request").isEqualTo(shared);
+        }
+    }
+
+    /**
+     * As many kept prompts as slots: prompts that share only their first word (less than half) each
+     * keep a slot of their own, so each repeated one shares all but its last token (decoded for its
+     * logits) and answers as alone; a third prompt takes the least recently used slot.
+     */
+    @ParameterizedTest
+    @EnumSource(KvLayout.class)
+    void promptsSharingOnlyTheirFirstWordEachKeepASlot(KvLayout layout) {
+        Model m = TestModels.olmoe();
+        int[] a = m.tokenize("Question: the quick brown fox jumps over the lazy dog"), b = m.tokenize("Question: once upon a time there was"),
+                c = m.tokenize("Question: in the beginning there was nothing at all");
+        int firstWord = Arrays.mismatch(a, b);
+        assertThat(Arrays.mismatch(a, c)).isEqualTo(firstWord);
+        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 32, 2)) {
+            long[] shared = new long[6];
+            int[][] prompts = {a, b, a, b, c, b, a};
+            for (int i = 0; i < prompts.length; i++) {
+                long before = loop.stats().reusedTokens();
+                try (LoopLane lane = loop.open(1)) {
+                    assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(prompts[i], TOKENS).withIgnoreEos(true)).tokens())
+                            .containsExactly(greedyAlone(m, prompts[i], RoutingPlan.EMPTY));
+                }
+                if (i > 0) {
+                    shared[i - 1] = loop.stats().reusedTokens() - before;
+                }
+            }
+            assertThat(shared).as("tokens shared by b, a, b, c (a slot's least recently used prompt, a, gives way), b, a")
+                    .containsExactly(firstWord, a.length - 1, b.length - 1, firstWord, b.length - 1, firstWord);
         }
     }
 
