@@ -46,7 +46,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * of recent requests ({@code prefixSlots} of them), and a lane whose sequence starts with the same
  * tokens shares their KV cells (a llama.cpp sequence copy, no decode) instead of decoding them again,
  * so a system prompt that every request repeats is prefilled once. Only tokens decoded with no
- * routing plan and no trace are kept or reused: an edited prefix is that request's own.
+ * routing plan and before any traced position are kept or reused: an edited prefix is that
+ * request's own, and a shared row is not decoded, so it could not be traced.
  *
  * <p>Next tokens are picked in the loop's thread: a lane that decodes a scheme's {@link TokenStep}
  * (plain decoding, SCMoE's two views) has its pick made right after the step, and for a greedy pick

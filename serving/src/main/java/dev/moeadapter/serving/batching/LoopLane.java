@@ -23,8 +23,9 @@ import java.util.List;
  * {@link #release}) it reads that step's outputs at its own batch indices. One thread per lane.
  *
  * <p>It follows what each of its sequences holds while that is plain (tokens from position 0 on,
- * decoded with no routing plan and no trace): rows without outputs that continue such a sequence
- * and that a kept prompt already holds are not decoded but shared ({@link DecodeLoop#reusePrefix}),
+ * decoded with no routing plan, before any position it traces): a batch's leading rows without
+ * outputs that continue such a sequence and that a kept prompt already holds are not decoded but
+ * shared ({@link DecodeLoop#reusePrefix}),
  * and when a plain sequence is about to be emptied, cut, edited or given back, what it holds is
  * offered for keeping ({@link DecodeLoop#keepPrefix}): a prompt, and the answer after it, which the
  * next turn of a conversation repeats.
@@ -44,7 +45,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private int skipped;
     /** Per sequence: the plain tokens it holds, or null once it holds anything else. */
     private final PlainTokens[] plain;
-    private final boolean[] planned, traced, routed;
+    private final boolean[] planned, routed;
+    /** Per sequence: the first position whose rows are traced (a row shared instead of decoded has no trace). */
+    private final int[] tracedFrom;
     private boolean closed;
     /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
     DecodeLoop.Submission ahead;
@@ -70,10 +73,11 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         this.ids = ids;
         this.plain = new PlainTokens[ids.length];
         this.planned = new boolean[ids.length];
-        this.traced = new boolean[ids.length];
+        this.tracedFrom = new int[ids.length];
         this.routed = new boolean[ids.length];
         for (int i = 0; i < ids.length; i++) {
             plain[i] = new PlainTokens();
+            tracedFrom[i] = Integer.MAX_VALUE;
         }
     }
 
@@ -138,11 +142,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAhead(this);
         int seq = batch.sequence(0);
         id(seq);
-        PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
-        int before = held == null ? 0 : held.length, outputs = firstOutput(batch);
+        int plainRows = plainRows(batch, seq);
+        PlainTokens held = plainRows > 0 ? plain[seq] : null;
+        // rows before the first output may be shared; with embeddings on every row has outputs
+        int before = held == null ? 0 : held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch), plainRows);
         skipped = 0;
         if (held != null) {
-            held.append(batch, 0, batch.size()); // undone below if the decode fails
+            held.append(batch, 0, plainRows); // undone below if the decode fails
             if (outputs > 0) {
                 skipped = loop.reusePrefix(ids[seq], held.tokens, before, before + outputs) - before;
             }
@@ -159,9 +165,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             }
             throw e;
         }
-        if (held == null) {
-            endPlain(batch);
-        }
+        endPlain(batch, plainRows);
     }
 
     /**
@@ -175,7 +179,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         Batch mapped = toSession(batch, 0);
         loop.retractAheadUnless(this, token, position);
         int seq = batch.sequence(0);
-        PlainTokens held = plainContinuation(batch, seq) ? plain[seq] : null;
+        PlainTokens held = plainRows(batch, seq) == batch.size() ? plain[seq] : null;
         boolean routes = false;
         for (int i = 0; i < batch.size(); i++) {
             routes |= routed[batch.sequence(i)];
@@ -186,14 +190,14 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         if (held != null) {
             held.append(batch, 0, batch.size());
         } else {
-            endPlain(batch);
+            endPlain(batch, 0);
         }
         return picked;
     }
 
-    /** The batch's sequences no longer hold only plain tokens. */
-    private void endPlain(Batch batch) {
-        for (int i = 0; i < batch.size(); i++) {
+    /** The sequences of the batch's rows from {@code from} on no longer hold only plain tokens. */
+    private void endPlain(Batch batch, int from) {
+        for (int i = from; i < batch.size(); i++) {
             endPlain(batch.sequence(i));
         }
     }
@@ -226,19 +230,21 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     }
 
     /**
-     * Whether the batch continues sequence {@code seq}'s plain prompt: only that sequence's rows, at
-     * the positions right after what it holds, with no plan and no trace on it.
+     * How many of the batch's leading rows continue sequence {@code seq}'s plain tokens: its rows at
+     * the positions right after what it holds, with no plan on it and before its traced positions
+     * (SCMoE's strong view, say, is traced from the prompt's last token on, and its prompt's rows
+     * come first).
      */
-    private boolean plainContinuation(Batch batch, int seq) {
-        if (plain[seq] == null || planned[seq] || traced[seq]) {
-            return false;
+    private int plainRows(Batch batch, int seq) {
+        if (plain[seq] == null || planned[seq]) {
+            return 0;
         }
-        for (int i = 0; i < batch.size(); i++) {
-            if (batch.sequence(i) != seq || batch.position(i) != plain[seq].length + i) {
-                return false;
-            }
+        int n = 0;
+        while (n < batch.size() && batch.sequence(n) == seq && batch.position(n) == plain[seq].length + n
+                && batch.position(n) < tracedFrom[seq]) {
+            n++;
         }
-        return true;
+        return n;
     }
 
     @Override
@@ -347,7 +353,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     public void setTrace(int sequence, TraceSpec spec) {
         loop.retractAhead(this);
         session.setTrace(id(sequence), spec);
-        traced[sequence] = !spec.isOff();
+        tracedFrom[sequence] = spec.routes() ? 0 : spec.probabilities().isEmpty() ? Integer.MAX_VALUE : spec.probabilities().from();
         routed[sequence] = spec.routes();
     }
 

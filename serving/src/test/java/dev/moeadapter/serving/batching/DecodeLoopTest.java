@@ -15,6 +15,7 @@ import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
@@ -31,6 +32,7 @@ import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 class DecodeLoopTest {
     private static final String[] PROMPTS = {"The quick brown fox", "Once upon a time", "abc def ghi", "Q: 2 plus 3 is? A:",
@@ -207,6 +209,90 @@ class DecodeLoopTest {
             }
             assertThat(shared).as("tokens shared by b, a, b, c (a slot's least recently used prompt, a, gives way), b, a")
                     .containsExactly(firstWord, a.length - 1, b.length - 1, firstWord, b.length - 1, firstWord);
+        }
+    }
+
+    /**
+     * SCMoE's prefill: one batch of the strong view's prompt rows (no plan, traced from the prompt's
+     * last token on, for the routing summary), then the weak view's (a plan). After a plain request
+     * with that prompt the strong view shares its rows before the traced one, the weak view none;
+     * each view's last row has the logits it has with nothing kept, and the traced rows are traced.
+     */
+    @ParameterizedTest
+    @EnumSource(KvLayout.class)
+    void aViewTracedFromItsPromptsLastTokenSharesTheRowsBeforeIt(KvLayout layout) {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize("The quick brown fox");
+        int n = prompt.length;
+        TwoViews alone = twoViews(m, layout, prompt, false), shared = twoViews(m, layout, prompt, true);
+        assertThat(alone.reused()).isZero();
+        assertThat(shared.reused()).as("the strong view's rows before its traced one").isEqualTo(n - 1);
+        for (TwoViews v : List.of(alone, shared)) {
+            assertThat(v.traced()).as("rows traced: each view's last prompt row, on every MoE layer")
+                    .hasSize(2 * m.info().moeLayers().size()).allSatisfy(t -> assertThat(t.position()).isEqualTo(n - 1));
+        }
+        assertThat(shared.strong()).as("the strong view's logits").containsExactly(alone.strong(), within(1e-3f));
+        assertThat(shared.weak()).as("the weak view's logits").containsExactly(alone.weak(), within(1e-3f));
+    }
+
+    /**
+     * C3PO's prompt probe reads the hidden state of every prompt row (embeddings mode outputs every
+     * row) with only the last one traced: after a plain request with that prompt it still decodes
+     * every row, and reads each.
+     */
+    @Test
+    void aPromptReadInEmbeddingsModeIsDecodedWholeAfterAKeptOne() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize("The quick brown fox");
+        int n = prompt.length;
+        try (Session session = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 1, 64, 1)) {
+            try (LoopLane lane = loop.open(1)) {
+                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
+            }
+            long before = loop.stats().reusedTokens();
+            try (LoopLane lane = loop.open(1)) {
+                lane.setTrace(0, new TraceSpec(false, PositionRange.at(n - 1)));
+                lane.setEmbeddings(true);
+                lane.decode(Batch.of(0, 0, prompt));
+                for (int i = 0; i < n; i++) {
+                    assertThat(lane.embedding(i)).as("row %d's hidden state", i).hasSize(m.info().embeddingSize());
+                }
+                lane.release();
+            }
+            assertThat(loop.stats().reusedTokens() - before).as("rows shared").isZero();
+        }
+    }
+
+    private record TwoViews(float[] strong, float[] weak, long reused, List<TokenProbabilities> traced) {
+    }
+
+    private static TwoViews twoViews(Model m, KvLayout layout, int[] prompt, boolean keptBefore) {
+        int n = prompt.length;
+        try (Session session = m.newSession(new SessionParams(256 * 3, 64, 3, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 2, 64, 1)) {
+            if (keptBefore) {
+                try (LoopLane lane = loop.open(1)) {
+                    new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
+                }
+            }
+            long before = loop.stats().reusedTokens();
+            try (LoopLane lane = loop.open(2)) {
+                lane.setPlan(1, plan(m, 1));
+                for (int s = 0; s < 2; s++) {
+                    lane.setTrace(s, new TraceSpec(false, PositionRange.from(n - 1)));
+                }
+                Batch.Builder b = Batch.builder();
+                for (int s = 0; s < 2; s++) {
+                    for (int i = 0; i < n; i++) {
+                        b.add(prompt[i], i, s, i == n - 1);
+                    }
+                }
+                lane.decode(b.build());
+                TwoViews v = new TwoViews(lane.logits(n - 1), lane.logits(2 * n - 1), loop.stats().reusedTokens() - before,
+                        lane.drainTrace().probabilities());
+                lane.release();
+                return v;
+            }
         }
     }
 
