@@ -23,7 +23,7 @@ import java.util.List;
  * {@link #release}) it reads that step's outputs at its own batch indices. One thread per lane.
  *
  * <p>It follows what each of its sequences holds while that is plain (tokens from position 0 on,
- * decoded with no routing plan, before any position it traces): a batch's leading rows without
+ * before any position its routing plan edits or it traces): a batch's leading rows without
  * outputs that continue such a sequence and that a kept prompt already holds are not decoded but
  * shared ({@link DecodeLoop#reusePrefix}),
  * and when a plain sequence is about to be emptied, cut, edited or given back, what it holds is
@@ -45,9 +45,12 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private int skipped;
     /** Per sequence: the plain tokens it holds, or null once it holds anything else. */
     private final PlainTokens[] plain;
-    private final boolean[] planned, routed;
-    /** Per sequence: the first position whose rows are traced (a row shared instead of decoded has no trace). */
-    private final int[] tracedFrom;
+    private final boolean[] routed;
+    /**
+     * Per sequence: the first position its routing plan edits, and the first whose rows are traced (a
+     * row shared instead of decoded has no trace); rows before both are plain.
+     */
+    private final int[] editedFrom, tracedFrom;
     private boolean closed;
     /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
     DecodeLoop.Submission ahead;
@@ -72,11 +75,12 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         this.session = loop.session();
         this.ids = ids;
         this.plain = new PlainTokens[ids.length];
-        this.planned = new boolean[ids.length];
+        this.editedFrom = new int[ids.length];
         this.tracedFrom = new int[ids.length];
         this.routed = new boolean[ids.length];
         for (int i = 0; i < ids.length; i++) {
             plain[i] = new PlainTokens();
+            editedFrom[i] = Integer.MAX_VALUE;
             tracedFrom[i] = Integer.MAX_VALUE;
         }
     }
@@ -231,17 +235,15 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     /**
      * How many of the batch's leading rows continue sequence {@code seq}'s plain tokens: its rows at
-     * the positions right after what it holds, with no plan on it and before its traced positions
-     * (SCMoE's strong view, say, is traced from the prompt's last token on, and its prompt's rows
-     * come first).
+     * the positions right after what it holds, before any position its plan edits or its trace reads
+     * (SCMoE's strong view is traced, and C3PO's answer edited, from the prompt's last token on).
      */
     private int plainRows(Batch batch, int seq) {
-        if (plain[seq] == null || planned[seq]) {
+        if (plain[seq] == null) {
             return 0;
         }
-        int n = 0;
-        while (n < batch.size() && batch.sequence(n) == seq && batch.position(n) == plain[seq].length + n
-                && batch.position(n) < tracedFrom[seq]) {
+        int n = 0, end = Math.min(editedFrom[seq], tracedFrom[seq]);
+        while (n < batch.size() && batch.sequence(n) == seq && batch.position(n) == plain[seq].length + n && batch.position(n) < end) {
             n++;
         }
         return n;
@@ -339,14 +341,14 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     public void setPlan(int sequence, RoutingPlan plan) {
         loop.retractAhead(this);
         session.setPlan(id(sequence), plan);
-        planned[sequence] = !plan.isEmpty();
+        editedFrom[sequence] = plan.edits().stream().mapToInt(e -> e.positions().from()).min().orElse(Integer.MAX_VALUE);
     }
 
     @Override
     public void clearPlan(int sequence) {
         loop.retractAhead(this);
         session.clearPlan(id(sequence));
-        planned[sequence] = false;
+        editedFrom[sequence] = Integer.MAX_VALUE;
     }
 
     @Override

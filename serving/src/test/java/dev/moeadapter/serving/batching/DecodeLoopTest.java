@@ -236,6 +236,35 @@ class DecodeLoopTest {
     }
 
     /**
+     * A plan that edits from the prompt's last token on (C3PO injects its pathway there): the rows
+     * before it are plain, so they are shared from a kept prompt, and the answer is the plan's alone.
+     */
+    @ParameterizedTest
+    @EnumSource(KvLayout.class)
+    void aSequenceEditedFromItsPromptsLastTokenSharesTheRowsBeforeIt(KvLayout layout) {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize("The quick brown fox");
+        int n = prompt.length;
+        RoutingPlan fromLast = new RoutingPlan(m.info().moeLayers().stream()
+                .<RouterEdit>map(layer -> new RouterEdit.KeepTop(layer, 1, PositionRange.from(n - 1))).toList());
+        int[] alone = greedyAlone(m, prompt, fromLast);
+        assertThat(alone).as("the edit changes the answer").isNotEqualTo(greedyAlone(m, prompt, RoutingPlan.EMPTY));
+        try (Session session = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 64, 1)) {
+            try (LoopLane lane = loop.open(1)) {
+                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
+            }
+            long before = loop.stats().reusedTokens();
+            try (LoopLane lane = loop.open(1)) {
+                lane.setPlan(0, fromLast);
+                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true)).tokens())
+                        .containsExactly(alone);
+            }
+            assertThat(loop.stats().reusedTokens() - before).as("rows shared").isEqualTo(n - 1);
+        }
+    }
+
+    /**
      * C3PO's prompt probe reads the hidden state of every prompt row (embeddings mode outputs every
      * row) with only the last one traced: after a plain request with that prompt it still decodes
      * every row, and reads each.
