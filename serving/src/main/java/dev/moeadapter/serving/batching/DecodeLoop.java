@@ -85,8 +85,9 @@ public final class DecodeLoop implements AutoCloseable {
     /**
      * Whether a sequence can be cut back to any prefix, or share one: an attention cache only. A
      * recurrent state (hybrid and recurrent models) sums up every token its sequence holds and is
-     * copied whole: such a model's loop keeps no prompts (its prefix slots stay unused) and runs no rows
-     * ahead (neither could be cut back to what a request asked for).
+     * copied whole: such a model's loop keeps a sequence only while it holds exactly the kept tokens,
+     * shares a kept one only whole (a conversation's next turn repeats the previous prompt and answer),
+     * and runs no rows ahead (they could not be taken back).
      */
     private final boolean rollsBack;
     /** Recent prompts, each held by a sequence of its own, most recently used first. */
@@ -131,7 +132,7 @@ public final class DecodeLoop implements AutoCloseable {
         this.slots = sequences / laneSequences;
         this.laneOf = new LoopLane[sequences];
         free.set(0, slots * laneSequences);
-        for (int i = 0; rollsBack && i < prefixSlots; i++) {
+        for (int i = 0; i < prefixSlots; i++) {
             prefixes.add(new Prefix(sequences + i));
         }
         thread = Thread.ofPlatform().name("moe-decode-loop").daemon().start(this::run);
@@ -366,14 +367,14 @@ public final class DecodeLoop implements AutoCloseable {
             int longest = from;
             for (Prefix p : prefixes) {
                 int common = commonPrefix(p.tokens, tokens, limit);
-                if (common > longest) {
+                if (common > longest && (rollsBack || common == p.tokens.length)) {
                     longest = common;
                     best = p;
                 }
             }
             if (best != null) {
-                if (from > 0 && session.kvLayout() == KvLayout.PER_SEQUENCE) {
-                    // a stream is copied whole, into an empty one only: the kept prompt holds the same [0, from) too
+                if (from > 0 && (session.kvLayout() == KvLayout.PER_SEQUENCE || !rollsBack)) {
+                    // a stream or a recurrent state is copied whole, into an empty sequence: the kept one holds the same [0, from) too
                     session.clearSequence(sequence);
                     session.copySequence(best.sequence, sequence, 0, longest);
                 } else {
@@ -390,6 +391,27 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
+     * Whether a kept state longer than {@code tokens[0, length)} begins with them: where the memory
+     * cannot roll back it is shared only whole, so the lane waits for the rest of its prompt.
+     */
+    boolean keptExtends(int[] tokens, int length) {
+        if (rollsBack) {
+            return false;
+        }
+        lock.lock();
+        try {
+            for (Prefix p : prefixes) {
+                if (p.tokens.length > length && Arrays.mismatch(p.tokens, 0, length, tokens, 0, length) < 0) {
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Keeps session sequence {@code sequence}'s plain prompt {@code tokens} (the loop's from now on)
      * for reuse: in a free slot if there is one, else in place of the kept prompt it repeats at least
      * half of (a longer or newer prompt after the same system prompt; the one sharing most), else of
@@ -399,16 +421,16 @@ public final class DecodeLoop implements AutoCloseable {
     void keepPrefix(int sequence, int[] tokens) {
         lock.lock();
         try {
-            if (prefixes.isEmpty()) {
-                return;
+            if (prefixes.isEmpty() || !rollsBack && session.maxPosition(sequence) != tokens.length - 1) {
+                return; // a recurrent state is kept only holding exactly these tokens, none decoded after them
             }
             Prefix target = prefixes.getLast(); // free slots stay last: none was used yet
             boolean free = target.tokens.length == 0;
             int most = 0;
             for (Prefix p : prefixes) {
                 int common = commonPrefix(p.tokens, tokens, tokens.length);
-                if (common == tokens.length) {
-                    return; // already kept, whole
+                if (common == tokens.length && (rollsBack || common == p.tokens.length)) {
+                    return; // already kept, whole (a recurrent state only as long as these)
                 }
                 if (!free && common > most && 2 * common >= p.tokens.length) {
                     most = common;

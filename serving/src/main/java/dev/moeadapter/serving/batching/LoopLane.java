@@ -52,6 +52,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      */
     private final int[] editedFrom, tracedFrom;
     private boolean closed;
+    /**
+     * A model whose memory cannot roll back shares a kept sequence only whole: while a prompt's chunks
+     * go on matching a longer kept one, they wait (sequence {@code deferredSeq}'s plain tokens from
+     * {@code deferredFrom} on are not decoded yet) until the kept one is reached or the prompt departs
+     * from it. -1: none wait.
+     */
+    private int deferredSeq = -1, deferredFrom;
     /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
     DecodeLoop.Submission ahead;
 
@@ -147,29 +154,80 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         int seq = batch.sequence(0);
         id(seq);
         int plainRows = plainRows(batch, seq);
+        if (plainRows == 0 || deferredSeq != seq) {
+            flushDeferred();
+        }
         PlainTokens held = plainRows > 0 ? plain[seq] : null;
         // rows before the first output may be shared; with embeddings on every row has outputs
         int before = held == null ? 0 : held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch), plainRows);
-        skipped = 0;
-        if (held != null) {
-            held.append(batch, 0, plainRows); // undone below if the decode fails
-            if (outputs > 0) {
-                skipped = loop.reusePrefix(ids[seq], held.tokens, before, before + outputs) - before;
-            }
-        }
+        int holds = deferredSeq == seq ? deferredFrom : before; // what the sequence holds
+        deferredSeq = -1;
         release();
         size = batch.size();
+        skipped = 0;
         try {
+            if (held != null) {
+                held.append(batch, 0, plainRows);
+                if (outputs == batch.size() && loop.keptExtends(held.tokens, held.length)) {
+                    deferredSeq = seq; // a longer kept state may still be reached: decode nothing yet
+                    deferredFrom = holds;
+                    skipped = batch.size();
+                    return;
+                }
+                if (outputs > 0) {
+                    holds = Math.max(holds, loop.reusePrefix(ids[seq], held.tokens, holds, before + outputs));
+                }
+                decodePlain(seq, held.tokens, holds, before); // rows that waited for a kept state not reached
+                skipped = Math.max(0, holds - before);
+            }
             if (skipped < batch.size()) {
                 offset = loop.decode(this, toSession(batch, skipped), embeddings);
             }
         } catch (RuntimeException e) {
             if (held != null) {
-                held.length = before; // what it held before this batch is still there
+                plain[seq] = null; // what the sequence holds is no longer known token by token
             }
             throw e;
         }
         endPlain(batch, plainRows);
+    }
+
+    /** Decodes sequence {@code seq}'s tokens [from, to), no outputs, a lane's rows per step. */
+    private void decodePlain(int seq, int[] tokens, int from, int to) {
+        for (int start = from; start < to; start += loop.laneRows()) {
+            int end = Math.min(to, start + loop.laneRows());
+            Batch.Builder b = Batch.builder();
+            for (int i = start; i < end; i++) {
+                b.add(tokens[i], i, ids[seq], false);
+            }
+            loop.decode(this, b.build(), false);
+            release();
+        }
+    }
+
+    /** Decodes the rows that wait for a kept state (see {@link #deferredSeq}), sharing one if now reached. */
+    private void flushDeferred() {
+        int seq = deferredSeq;
+        if (seq < 0) {
+            return;
+        }
+        deferredSeq = -1;
+        PlainTokens held = plain[seq];
+        try {
+            int holds = Math.max(deferredFrom, loop.reusePrefix(ids[seq], held.tokens, deferredFrom, held.length));
+            decodePlain(seq, held.tokens, holds, held.length);
+        } catch (RuntimeException e) {
+            plain[seq] = null;
+            throw e;
+        }
+    }
+
+    /** The rows that wait for a kept state are not decoded: they are dropped with what their sequence held. */
+    private void dropDeferred(int sequence) {
+        if (deferredSeq == sequence) {
+            plain[sequence].length = deferredFrom;
+            deferredSeq = -1;
+        }
     }
 
     /**
@@ -179,6 +237,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      */
     @Override
     public int decodeAndPick(TokenStep step, int token, int position, boolean last) {
+        flushDeferred();
         Batch batch = step.rows(token, position);
         Batch mapped = toSession(batch, 0);
         loop.retractAheadUnless(this, token, position);
@@ -302,12 +361,14 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public int maxPosition(int sequence) {
         loop.retractAhead(this);
+        flushDeferred();
         return session.maxPosition(id(sequence));
     }
 
     @Override
     public void removeTokens(int sequence, int from, int to) {
         loop.retractAhead(this);
+        flushDeferred();
         int id = id(sequence);
         PlainTokens held = plain[sequence];
         if (held != null && from < held.length) {
@@ -323,6 +384,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void clearSequence(int sequence) {
         loop.retractAhead(this);
+        dropDeferred(sequence);
+        flushDeferred();
         int id = id(sequence);
         endPlain(sequence);
         session.clearSequence(id);
@@ -332,6 +395,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void copySequence(int source, int target, int from, int to) {
         loop.retractAhead(this);
+        flushDeferred();
         int s = id(source), t = id(target);
         endPlain(target);
         session.copySequence(s, t, from, to);
@@ -340,6 +404,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void setPlan(int sequence, RoutingPlan plan) {
         loop.retractAhead(this);
+        flushDeferred();
         session.setPlan(id(sequence), plan);
         editedFrom[sequence] = plan.edits().stream().mapToInt(e -> e.positions().from()).min().orElse(Integer.MAX_VALUE);
     }
@@ -347,6 +412,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void clearPlan(int sequence) {
         loop.retractAhead(this);
+        flushDeferred();
         session.clearPlan(id(sequence));
         editedFrom[sequence] = Integer.MAX_VALUE;
     }
@@ -354,6 +420,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void setTrace(int sequence, TraceSpec spec) {
         loop.retractAhead(this);
+        flushDeferred();
         session.setTrace(id(sequence), spec);
         tracedFrom[sequence] = spec.routes() ? 0 : spec.probabilities().isEmpty() ? Integer.MAX_VALUE : spec.probabilities().from();
         routed[sequence] = spec.routes();
@@ -409,6 +476,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void close() {
         if (!closed) {
+            if (deferredSeq >= 0) {
+                dropDeferred(deferredSeq);
+            }
             for (int s = 0; s < ids.length; s++) {
                 endPlain(s);
             }

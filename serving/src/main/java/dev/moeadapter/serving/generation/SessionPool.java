@@ -80,11 +80,10 @@ public final class SessionPool implements AutoCloseable {
      * adding at most {@code perLane.batchSize()} rows to a step (at least one per sequence, so that a
      * method can always give each of its sequences a row): the shared session's batch holds that
      * many for every lane, so every step takes every waiting lane's rows. {@code prefixSlots}
-     * sequences of a sequence's cells each keep recent prompts for prefix reuse, where the model's memory
-     * can share a prefix (none for a recurrent state: see {@link DecodeLoop}).
+     * sequences of a sequence's cells each keep recent prompts for prefix reuse (a recurrent state is
+     * shared only whole: see {@link DecodeLoop}).
      */
-    public static SessionPool batched(Model model, SessionParams perLane, int lanes, int prefixes) {
-        int prefixSlots = model.info().memory().rollsBackToAnyPrefix() ? prefixes : 0;
+    public static SessionPool batched(Model model, SessionParams perLane, int lanes, int prefixSlots) {
         int total = perLane.sequences() * lanes + prefixSlots, laneRows = Math.max(perLane.batchSize(), perLane.sequences());
         int cells = perLane.contextSize() * lanes + perLane.contextSize() / perLane.sequences() * prefixSlots;
         Session shared = model.newSession(new SessionParams(cells, Math.multiplyExact(laneRows, lanes), total,

@@ -29,6 +29,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -327,15 +328,18 @@ class DecodeLoopTest {
 
     /**
      * A hybrid model (Qwen3-Next: attention beside a recurrent state, which llama.cpp copies whole and
-     * cannot cut back): its loop shares no kept prompt, not even a conversation's whole previous turn,
-     * and runs no greedy row ahead. Answers equal those alone.
+     * cannot cut back): its loop shares a kept sequence only whole, as a conversation's next turn
+     * repeats the previous prompt and answer, never a part of one (a repeated prompt, a shared system
+     * prompt), and runs no greedy row ahead. Answers equal those alone.
      */
     @ParameterizedTest
     @EnumSource(KvLayout.class)
-    void aHybridModelsLoopSharesNoKeptPromptAndRunsNoRowAhead(KvLayout layout) {
+    void aHybridModelsLoopSharesOnlyAWholeKeptTurnAndRunsNoRowAhead(KvLayout layout) {
         Model m = TestModels.byName("qwen3next");
         String system = "You are a helpful assistant who answers in one short sentence. ";
         int[] first = m.tokenize(system + "The quick brown fox"), other = m.tokenize(system + "Once upon a time");
+        int[] answer = greedyAlone(m, first, RoutingPlan.EMPTY), more = m.tokenize(" And then?", false, false);
+        int[] nextTurn = IntStream.concat(IntStream.concat(Arrays.stream(first), Arrays.stream(answer)), Arrays.stream(more)).toArray();
         try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(session, 1, 16, 2)) {
             for (int[] prompt : List.of(first, first, other)) {
@@ -344,7 +348,26 @@ class DecodeLoopTest {
                             .containsExactly(greedyAlone(m, prompt, RoutingPlan.EMPTY));
                 }
             }
-            assertThat(loop.stats().reusedTokens()).as("prompt tokens shared").isZero();
+            assertThat(loop.stats().reusedTokens()).as("prompt tokens shared: none, a kept turn is longer than a repeated prompt").isZero();
+            long rows = loop.stats().rows();
+            try (LoopLane lane = loop.open(1)) {
+                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(nextTurn, TOKENS).withIgnoreEos(true)).tokens())
+                        .containsExactly(greedyAlone(m, nextTurn, RoutingPlan.EMPTY));
+            }
+            int kept = first.length + TOKENS - 1;
+            assertThat(loop.stats().reusedTokens()).as("the first turn's prompt and answer but its last token (never decoded)")
+                    .isEqualTo(kept);
+            assertThat(loop.stats().rows() - rows).as("rows decoded: the chunks that matched the kept turn waited for it")
+                    .isEqualTo(nextTurn.length - kept + TOKENS - 1);
+            rows = loop.stats().rows();
+            // a prompt that follows the kept turn for chunks (a lane's 16 rows each) and then departs from it: decoded whole
+            int[] departs = IntStream.concat(IntStream.concat(Arrays.stream(first), Arrays.stream(answer, 0, 5)), Arrays.stream(more)).toArray();
+            try (LoopLane lane = loop.open(1)) {
+                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(departs, TOKENS).withIgnoreEos(true)).tokens())
+                        .containsExactly(greedyAlone(m, departs, RoutingPlan.EMPTY));
+            }
+            assertThat(loop.stats().reusedTokens()).as("nothing more shared").isEqualTo(kept);
+            assertThat(loop.stats().rows() - rows).as("rows decoded, each once").isEqualTo(departs.length + TOKENS - 1);
             assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isZero();
         }
     }
