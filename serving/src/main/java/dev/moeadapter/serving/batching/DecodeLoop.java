@@ -132,10 +132,58 @@ public final class DecodeLoop implements AutoCloseable {
         this.slots = sequences / laneSequences;
         this.laneOf = new LoopLane[sequences];
         free.set(0, slots * laneSequences);
-        for (int i = 0; i < prefixSlots; i++) {
-            prefixes.add(new Prefix(sequences + i));
+        if (prefixSlots > 0 && !rollsBack && !wholeCopiesContinueExactly(session, 0, sequences)) {
+            LOG.info("no prompts kept for prefix reuse: a copy of a whole sequence of {} does not continue exactly as its source",
+                    session.model().info().architecture());
+        } else {
+            for (int i = 0; i < prefixSlots; i++) {
+                prefixes.add(new Prefix(sequences + i));
+            }
         }
         thread = Thread.ofPlatform().name("moe-decode-loop").daemon().start(this::run);
+    }
+
+    /**
+     * Whether a sequence copied whole goes on exactly as a decode of the same tokens, as the loop uses
+     * a copy (kept from a request's sequence, which is then emptied, and copied on into another one's):
+     * llama.cpp loses part of some caches on the way (DeepSeek-V4's in the version this engine bundles:
+     * logits up to 1 apart from the first token on). Decodes a text on sequence {@code a}, copies it to
+     * {@code b} and back, emptying each source, decodes the text afresh on {@code b}, then the same
+     * tokens on both, comparing logits bit for bit; empties both.
+     */
+    private static boolean wholeCopiesContinueExactly(Session session, int a, int b) {
+        int[] all = session.model().tokenize("Once upon a time, in a land far away, there lived a robot who counted the stars every night.");
+        int[] text = Arrays.copyOf(all, Math.max(1, Math.min(all.length, session.sequenceContextSize() - 8)));
+        try {
+            prefill(session, a, text);
+            session.copySequence(a, b, 0, text.length);
+            session.clearSequence(a);
+            session.copySequence(b, a, 0, text.length);
+            session.clearSequence(b);
+            prefill(session, b, text);
+            for (int k = 0; k < 8; k++) {
+                int token = text[k % text.length];
+                session.decode(Batch.of(a, text.length + k, new int[] {token}));
+                float[] copied = session.logits(0);
+                session.decode(Batch.of(b, text.length + k, new int[] {token}));
+                if (!Arrays.equals(copied, session.logits(0))) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warn("checking that a whole sequence copy continues exactly failed ({}): no prompts kept", e.toString());
+            return false;
+        } finally {
+            session.clearSequence(a);
+            session.clearSequence(b);
+        }
+    }
+
+    private static void prefill(Session session, int sequence, int[] text) {
+        for (int start = 0; start < text.length; start += session.batchSize()) {
+            session.decode(Batch.of(sequence, start, Arrays.copyOfRange(text, start, Math.min(text.length, start + session.batchSize()))));
+        }
     }
 
     Session session() {
