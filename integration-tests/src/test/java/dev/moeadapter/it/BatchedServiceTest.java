@@ -72,7 +72,7 @@ class BatchedServiceTest extends RunningService {
         if (model.info().memory().rollsBackToAnyPrefix()) {
             assertThat(after.at("/batching/reused_prompt_tokens").asLong()).as("repeated prompts shared, not decoded again").isPositive();
             assertThat(after.at("/batching/rows_ahead").asLong()).as("greedy answers' next rows queued by the loop").isPositive();
-        } else { // a recurrent state is copied whole and cannot be cut back: nothing shared, nothing ahead
+        } else { // a recurrent state is copied whole and cannot be cut back: a kept prompt and answer is shared only whole, by a next turn
             assertThat(after.at("/batching/reused_prompt_tokens").asLong()).as("prompt tokens shared").isZero();
             assertThat(after.at("/batching/rows_ahead").asLong()).as("rows queued ahead").isZero();
         }
