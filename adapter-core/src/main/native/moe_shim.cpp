@@ -648,13 +648,14 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     if (it == s->m->roles.end()) return !ask;
     uint8_t want = wanted_roles(s, it->second);
     if (ask) {
-        if (s->part_start.size() <= 2) {
-            // one part: llama.cpp splits it as it likes only where the callback reads no row
-        } else if (s->first_moe_node.empty()) {
-            s->first_moe_node = t->name;
-        } else if (s->first_moe_node == t->name) {  // every ubatch's graph has each node once: the next part
-            if (s->ubatch + 2 < s->part_start.size()) s->ubatch++;
-            else s->cb_error = "llama.cpp decoded the batch in more ubatches than its parts";
+        // with one part llama.cpp splits the batch as it likes, only where the callback reads no row
+        if (s->part_start.size() > 2) {
+            if (s->first_moe_node.empty()) {
+                s->first_moe_node = t->name;
+            } else if (s->first_moe_node == t->name) {  // every ubatch's graph has each node once: the next part
+                if (s->ubatch + 2 < s->part_start.size()) s->ubatch++;
+                else s->cb_error = "llama.cpp decoded the batch in more ubatches than its parts";
+            }
         }
         return want != 0;
     }

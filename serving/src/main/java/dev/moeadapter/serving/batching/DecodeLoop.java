@@ -8,6 +8,8 @@ import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.TokenStep;
+import dev.moeadapter.core.generation.CancellationToken;
+import dev.moeadapter.core.generation.PlainDecoding;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
@@ -155,12 +157,12 @@ public final class DecodeLoop implements AutoCloseable {
         int[] all = session.model().tokenize("Once upon a time, in a land far away, there lived a robot who counted the stars every night.");
         int[] text = Arrays.copyOf(all, Math.max(1, Math.min(all.length, session.sequenceContextSize() - 8)));
         try {
-            prefill(session, a, text);
+            new PlainDecoding(session, a).prefill(text, CancellationToken.none());
             session.copySequence(a, b, 0, text.length);
             session.clearSequence(a);
             session.copySequence(b, a, 0, text.length);
             session.clearSequence(b);
-            prefill(session, b, text);
+            new PlainDecoding(session, b).prefill(text, CancellationToken.none());
             for (int k = 0; k < 8; k++) {
                 int token = text[k % text.length];
                 session.decode(Batch.of(a, text.length + k, new int[] {token}));
@@ -177,12 +179,6 @@ public final class DecodeLoop implements AutoCloseable {
         } finally {
             session.clearSequence(a);
             session.clearSequence(b);
-        }
-    }
-
-    private static void prefill(Session session, int sequence, int[] text) {
-        for (int start = 0; start < text.length; start += session.batchSize()) {
-            session.decode(Batch.of(sequence, start, Arrays.copyOfRange(text, start, Math.min(text.length, start + session.batchSize()))));
         }
     }
 
@@ -449,7 +445,7 @@ public final class DecodeLoop implements AutoCloseable {
         lock.lock();
         try {
             for (Prefix p : prefixes) {
-                if (p.tokens.length > length && Arrays.mismatch(p.tokens, 0, length, tokens, 0, length) < 0) {
+                if (p.tokens.length > length && commonPrefix(p.tokens, tokens, length) == length) {
                     return true;
                 }
             }

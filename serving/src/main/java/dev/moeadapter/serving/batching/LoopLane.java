@@ -174,10 +174,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                     skipped = batch.size();
                     return;
                 }
-                if (outputs > 0) {
-                    holds = Math.max(holds, loop.reusePrefix(ids[seq], held.tokens, holds, before + outputs));
-                }
-                decodePlain(seq, held.tokens, holds, before); // rows that waited for a kept state not reached
+                holds = catchUp(seq, holds, before + outputs, before);
                 skipped = Math.max(0, holds - before);
             }
             if (skipped < batch.size()) {
@@ -192,17 +189,20 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         endPlain(batch, plainRows);
     }
 
-    /** Decodes sequence {@code seq}'s tokens [from, to), no outputs, a lane's rows per step. */
-    private void decodePlain(int seq, int[] tokens, int from, int to) {
-        for (int start = from; start < to; start += loop.laneRows()) {
-            int end = Math.min(to, start + loop.laneRows());
-            Batch.Builder b = Batch.builder();
-            for (int i = start; i < end; i++) {
-                b.add(tokens[i], i, ids[seq], false);
-            }
-            loop.decode(this, b.build(), false);
+    /**
+     * Brings sequence {@code seq}, which holds its plain tokens up to {@code holds}, up to {@code to}:
+     * shares a kept prompt's cells up to {@code limit} where one holds them, and decodes the rest (rows
+     * that waited for a kept state not reached), no outputs, a lane's rows per step. Returns what the
+     * sequence then holds: {@code to}, or more where a kept prompt covered more.
+     */
+    private int catchUp(int seq, int holds, int limit, int to) {
+        int[] tokens = plain[seq].tokens;
+        int shared = Math.max(holds, loop.reusePrefix(ids[seq], tokens, holds, limit));
+        for (int start = shared; start < to; start += loop.laneRows()) {
+            loop.decode(this, Batch.noOutputs(ids[seq], start, Arrays.copyOfRange(tokens, start, Math.min(to, start + loop.laneRows()))), false);
             release();
         }
+        return Math.max(shared, to);
     }
 
     /** Decodes the rows that wait for a kept state (see {@link #deferredSeq}), sharing one if now reached. */
@@ -212,10 +212,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             return;
         }
         deferredSeq = -1;
-        PlainTokens held = plain[seq];
         try {
-            int holds = Math.max(deferredFrom, loop.reusePrefix(ids[seq], held.tokens, deferredFrom, held.length));
-            decodePlain(seq, held.tokens, holds, held.length);
+            catchUp(seq, deferredFrom, plain[seq].length, plain[seq].length);
         } catch (RuntimeException e) {
             plain[seq] = null;
             throw e;
