@@ -65,6 +65,8 @@ class BatchedServiceTest extends RunningService {
         assertThat(after.at("/batching/lane_rows").asInt()).isEqualTo(16);
         assertThat(after.at("/capacity/flash_attention").asString()).isEqualTo("off");
         assertThat(after.at("/capacity/kv_cache_type").asString()).isEqualTo("f32");
+        assertThat(after.at("/capacity/threads_per_decode").asInt()).as("moe.adapter.threads").isEqualTo(1);
+        assertThat(after.at("/capacity/threads_per_single_row_decode").asInt()).isEqualTo(1);
         assertThat(after.at("/batching/max_lane_rows").asInt()).as("rows one request added to a step").isEqualTo(16);
         assertThat(after.at("/batching/max_step_rows").asInt()).as("rows of a step").isLessThanOrEqualTo(4 * 16);
         assertThat(after.at("/batching/max_steps_waited").asLong()).as("steps a lane's rows waited").isLessThanOrEqualTo(1);

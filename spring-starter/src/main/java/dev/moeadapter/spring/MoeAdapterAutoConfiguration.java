@@ -136,8 +136,13 @@ public class MoeAdapterAutoConfiguration {
         int processors = Runtime.getRuntime().availableProcessors();
         if (props.batchingLanes() > 0) {
             int sequences = policies.maxSequences(), threads = props.threads() > 0 ? props.threads() : processors;
+            // A step of one row (one request decoding alone) leaves a processor to the JVM, which streams the
+            // previous token meanwhile: with every processor in ggml's pool that work preempts a worker and the
+            // step waits for it at ggml's barrier (docs/benchmarks.md). Steps of more rows use every processor.
+            int singleRowThreads = Math.max(1, Math.min(threads, processors - 1));
             try {
-                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences, threads, threads,
+                return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences,
+                        singleRowThreads, threads,
                         props.flashAttention(), props.kvCacheType(), props.kvLayout()),
                         props.batchingLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {

@@ -47,8 +47,10 @@ import java.util.List;
  *                 processors at {@code threads} each, at most 2)
  * @param batchingLanes continuous batching: when above 0, instead of {@code sessions} contexts, one
  *                      context whose decode loop batches the rows of up to this many concurrent
- *                      requests per step, each in its own lane of sequences, with every processor's
- *                      thread (0, the default: one context per concurrent request)
+ *                      requests per step, each in its own lane of sequences, with {@code threads} (by
+ *                      default every processor's) for a step of many rows and one processor fewer, at
+ *                      least one, for a step of a single row, which leaves the JVM a processor to stream
+ *                      on (0, the default: one context per concurrent request)
  * @param batchingLaneRows with continuous batching, most rows one request adds to a decode step (at least
  *                         one per sequence of a lane): prompts, perturbed copies and neighbour
  *                         evaluations are decoded in chunks of this many, so an adapting request

@@ -279,5 +279,6 @@ class GenerationEndpointTest {
                 .isEqualTo(c.get("sequences_per_session").asInt() * c.get("kv_cells_per_sequence").asInt());
         assertThat(c.get("kv_cells_per_sequence").asInt()).as("moe.adapter.context-size").isEqualTo(256);
         assertThat(c.get("threads_per_decode").asInt()).isPositive();
+        assertThat(c.get("threads_per_single_row_decode").asInt()).isBetween(1, c.get("threads_per_decode").asInt());
     }
 }

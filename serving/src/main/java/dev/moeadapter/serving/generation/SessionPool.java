@@ -35,13 +35,14 @@ public final class SessionPool implements AutoCloseable {
     /**
      * What the pool holds, counted as an operator sizes it: concurrent requests (sessions), sequences
      * and KV cells per session (every sequence of a request can hold {@code kvCellsPerSequence}
-     * cells: prompt plus answer), threads per decode, and the attention kernel and KV cache type.
+     * cells: prompt plus answer), threads per decode of many rows and of a single row, and the attention
+     * kernel and KV cache type.
      */
     public record Capacity(int sessions, int sequencesPerSession, int kvCellsPerSession, int kvCellsPerSequence, int threadsPerDecode,
-                           FlashAttention flashAttention, KvCacheType kvCache, KvLayout kvLayout) {
+                           int threadsPerSingleRowDecode, FlashAttention flashAttention, KvCacheType kvCache, KvLayout kvLayout) {
         static Capacity of(int sessions, SessionParams params) {
-            return new Capacity(sessions, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(), params.threads(),
-                    params.flashAttention(), params.kvCache(), params.kvLayout());
+            return new Capacity(sessions, params.sequences(), params.contextSize(), params.contextSize() / params.sequences(),
+                    params.batchThreads(), params.threads(), params.flashAttention(), params.kvCache(), params.kvLayout());
         }
     }
 
@@ -70,8 +71,8 @@ public final class SessionPool implements AutoCloseable {
         this.loop = new DecodeLoop(shared, perLane.sequences(), laneRows, prefixSlots);
         this.capacity = Capacity.of(lanes, perLane);
         LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session; a lane adds at most {} rows "
-                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads; flash attention {}, {} KV cache, {}", lanes,
-                perLane.sequences(), perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.threads(),
+                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads ({} for a step of one row); flash attention {}, {} KV cache, {}",
+                lanes, perLane.sequences(), perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.batchThreads(), perLane.threads(),
                 perLane.flashAttention(), perLane.kvCache(), perLane.kvLayout());
     }
 

@@ -106,7 +106,8 @@ public class GenerationController {
         var c = service.capacity();
         body.put("capacity", Map.of("sessions", c.sessions(), "sequences_per_session", c.sequencesPerSession(),
                 "kv_cells_per_session", c.kvCellsPerSession(), "kv_cells_per_sequence", c.kvCellsPerSequence(),
-                "threads_per_decode", c.threadsPerDecode(), "flash_attention", c.flashAttention().name().toLowerCase(),
+                "threads_per_decode", c.threadsPerDecode(), "threads_per_single_row_decode", c.threadsPerSingleRowDecode(),
+                "flash_attention", c.flashAttention().name().toLowerCase(),
                 "kv_cache_type", c.kvCache().name().toLowerCase(), "kv_layout", c.kvLayout().name().toLowerCase().replace('_', '-')));
         var a = service.admissionStats();
         body.put("admission", Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "admitted", a.admitted(),
