@@ -435,8 +435,9 @@ struct mae_session {
     std::vector<double> norm;
     std::vector<llama_token_data> candidates;
 
-    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): decodes go one sequence
-    // at a time, and their outputs are kept here by batch index (kept_row empty otherwise)
+    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): a decode goes in parts,
+    // one llama_decode each (see batch_parts), and their outputs are kept here by batch index
+    // (kept_row empty otherwise)
     bool regroups = false;
     // a KV stream per sequence: llama.cpp splits a batch by sequence (split_equal), so a decode whose
     // rows the eval callback reads goes in parts it keeps whole and in order (see batch_parts)
@@ -742,22 +743,51 @@ bool callback_reads(const mae_session *s, int n, const int32_t *pos, const int32
     return false;
 }
 
+// Runs of sequences with one row each and consecutive ids go together in one part, in id order, and
+// a sequence with several rows alone: llama.cpp's split_equal puts one row of every sequence of a
+// ubatch in it before a second of any and, where it is sequential, only sequences whose ids follow
+// each other, so such a run is one ubatch in its own order. Returns the parts in rising sequence order.
+std::vector<std::vector<int32_t>> single_row_runs(int n, const int32_t *seq) {
+    std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
+    for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
+    std::vector<std::vector<int32_t>> parts;
+    std::vector<int32_t> run;
+    int32_t last = -2;
+    for (const auto &[sq, idx] : rows) {
+        if (!run.empty() && (idx.size() > 1 || sq != last + 1)) {
+            parts.push_back(run);
+            run.clear();
+        }
+        if (idx.size() > 1) {
+            parts.push_back(idx);
+        } else {
+            run.push_back(idx[0]);
+            last = sq;
+        }
+    }
+    if (!run.empty()) parts.push_back(run);
+    return parts;
+}
+
 // The parts a batch is decoded in, as batch indices: the eval callback maps a ubatch's rows to the
 // rows of a part, so each part must reach it as one ubatch in its own order.
-// - A memory that regroups tokens by sequence (recurrent, hybrid): one sequence at a time, each part
-//   a llama_decode of its own.
-// - A KV stream per sequence, when the callback reads any row: llama.cpp's split_equal puts in one
-//   ubatch only sequences whose ids follow each other, the same number of tokens of each. So runs of
-//   sequences with consecutive ids and one token each go together, in id order, and a sequence with
-//   several tokens goes alone; the parts go in one llama_decode, the highest sequences first. Then
-//   split_equal, which starts each ubatch at the first row not yet decoded and adds the rows of the
-//   next sequence id after it wherever they lie, finds each part whole: every later part's sequences
-//   are lower. A batch the callback does not read is one part, split as llama.cpp likes.
+// - A memory that regroups tokens by sequence (recurrent, hybrid): the single-row runs, each a
+//   llama_decode of its own (consecutive ids only: llama.cpp's hybrid memory splits over any
+//   sequences with one attention cache, but its recurrent memory, a stream per sequence and
+//   DeepSeek-V4's cache do not); in embeddings mode (llama.cpp then splits by sequence) one sequence
+//   at a time. Whether or not the callback reads a row: a sequence's outputs must not depend on
+//   whether another sequence is edited or traced, and a batch of other ubatches would round otherwise.
+// - A KV stream per sequence, when the callback reads any row: the single-row runs in one
+//   llama_decode, the highest sequences first. Then split_equal, which starts each
+//   ubatch at the first row not yet decoded and adds the rows of the next sequence id after it
+//   wherever they lie, finds each part whole: every later part's sequences are lower. A batch the
+//   callback does not read is one part, split as llama.cpp likes (it returns outputs in batch order).
 // - Otherwise (one unified cache, split_simple keeps the order): the whole batch.
 std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     std::vector<std::vector<int32_t>> parts;
-    if (s->regroups) {  // by sequence, in order of first appearance
-        for (int i = 0; i < n; i++) {
+    if (s->regroups) {
+        if (!s->embeddings) return single_row_runs(n, seq);
+        for (int i = 0; i < n; i++) {  // by sequence, in order of first appearance
             auto it = std::find_if(parts.begin(), parts.end(), [&](const std::vector<int32_t> &part) { return seq[part[0]] == seq[i]; });
             if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
             it->push_back(i);
@@ -765,24 +795,8 @@ std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const
         return parts;
     }
     if (s->split && callback_reads(s, n, pos, seq)) {
-        std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
-        for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
-        std::vector<int32_t> run;
-        int32_t last = -2;
-        for (const auto &[sq, idx] : rows) {
-            if (!run.empty() && (idx.size() > 1 || sq != last + 1)) {
-                parts.push_back(run);
-                run.clear();
-            }
-            if (idx.size() > 1) {
-                parts.push_back(idx);
-            } else {
-                run.push_back(idx[0]);
-                last = sq;
-            }
-        }
-        if (!run.empty()) parts.push_back(run);
-        std::reverse(parts.begin(), parts.end());  // built in rising sequence order: the highest first
+        parts = single_row_runs(n, seq);
+        std::reverse(parts.begin(), parts.end());  // the highest sequences first
         return parts;
     }
     parts.emplace_back(n);
@@ -1203,7 +1217,7 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->kept_embd.clear();
     const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
     if (s->regroups && parts.size() > 1) {
-        // a llama_decode per sequence, each one's outputs kept before the next overwrites them
+        // a llama_decode per part, each one's outputs kept before the next overwrites them
         s->kept_row.assign(n, -1);
         for (size_t p = 0; p < parts.size(); p++) {
             const int rc = decode_parts(s, {parts[p]}, tokens, pos, seq, output);

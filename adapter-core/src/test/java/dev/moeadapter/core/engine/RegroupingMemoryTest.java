@@ -8,17 +8,23 @@ import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * Hybrid and recurrent memories (here LFM2-MoE's convolution + attention layers) regroup a batch's
  * tokens by sequence before the forward pass; edits and outputs must still land on the tokens they
- * were meant for, whatever the batch's layout and however long each sequence is.
+ * were meant for, whatever the batch's layout and however long each sequence is. A batch goes to
+ * llama.cpp in few decodes: its single-row sequences together, a sequence with several rows alone.
  */
 class RegroupingMemoryTest {
     private final Model model = TestModels.byName("lfm2moe");
@@ -102,6 +108,93 @@ class RegroupingMemoryTest {
             assertThat(s.maxPosition(1)).as("sequence 1's part was undone").isEqualTo(-1);
             assertThat(s.maxPosition(0)).isEqualTo(filled - 1);
             s.decode(Batch.of(1, 0, five)); // and it starts afresh
+        }
+    }
+    static Stream<Arguments> hybridModelsAndLayouts() {
+        return Stream.of("lfm2moe", "qwen3next", "deepseek4")
+                .flatMap(name -> Arrays.stream(KvLayout.values()).map(layout -> Arguments.of(name, layout)));
+    }
+
+    /**
+     * Six sequences, one of them edited (an expert forced on a routed layer) and one traced: a step
+     * whose rows come out of sequence order, one sequence with three rows and one with none, then a
+     * step of one row for each. Every row reads the outputs it gives decoded alone, the edit lands on
+     * its own sequence's rows only, and the step of single rows is one llama.cpp decode.
+     */
+    @ParameterizedTest
+    @MethodSource("hybridModelsAndLayouts")
+    void singleRowSequencesGoInOneLlamaDecodeWithTheirOwnEditsAndOutputs(String name, KvLayout layout) {
+        Model m = TestModels.byName(name);
+        String[] prompts = {"Once upon a time", "The quick brown fox jumps", "abc def ghi", "My favourite colour is", "hello", "xyz uvw rst"};
+        int[] stepRows = {1, 3, 1, 1, 0, 1};
+        int layer = m.info().routing().stream().filter(LayerRouting::hasRouter).findFirst().orElseThrow().layer();
+        int expert = m.info().experts() - 1;
+        float[] force = new float[m.info().experts()];
+        force[expert] = 100f;
+        RoutingPlan forced = RoutingPlan.of(new RouterEdit.AddDelta(layer, force, PositionRange.ALL));
+        SessionParams params = new SessionParams(6 * 128, 64, 6, 1, 1).withKvLayout(layout);
+        int[][] toks = new int[6][];
+        float[][] stepAlone = new float[6][], nextAlone = new float[6][];
+        try (Session alone = m.newSession(params)) { // each sequence decoded on its own
+            alone.setPlan(2, forced);
+            for (int q = 0; q < 6; q++) {
+                toks[q] = m.tokenize(prompts[q]);
+                int held = toks[q].length - stepRows[q];
+                alone.decode(Batch.noOutputs(q, 0, Arrays.copyOf(toks[q], held)));
+                if (stepRows[q] > 0) {
+                    alone.decode(Batch.of(q, held, Arrays.copyOfRange(toks[q], held, toks[q].length)));
+                    stepAlone[q] = alone.logits(stepRows[q] - 1);
+                }
+                alone.decode(Batch.of(q, toks[q].length, toks[q][0]));
+                nextAlone[q] = alone.logits(0);
+            }
+        }
+        try (Session s = m.newSession(params)) {
+            s.setPlan(2, forced);
+            s.setTrace(2, TraceSpec.ROUTES);
+            s.setTrace(3, TraceSpec.ROUTES);
+            for (int q = 0; q < 6; q++) {
+                s.decode(Batch.noOutputs(q, 0, Arrays.copyOf(toks[q], toks[q].length - stepRows[q])));
+            }
+            s.drainTrace();
+            Batch.Builder mixed = Batch.builder();
+            for (int q : new int[] {3, 0, 5, 1, 2}) {
+                for (int i = toks[q].length - stepRows[q]; i < toks[q].length; i++) {
+                    mixed.add(toks[q][i], i, q, i == toks[q].length - 1);
+                }
+            }
+            Batch step = mixed.build();
+            s.decode(step);
+            for (int i = 0; i < step.size(); i++) {
+                if (step.output(i)) {
+                    assertClose(s.logits(i), stepAlone[step.sequence(i)]);
+                }
+            }
+            Batch.Builder next = Batch.builder();
+            for (int q = 0; q < 6; q++) {
+                next.add(toks[q][0], toks[q].length, q, true);
+            }
+            long before = s.llamaDecodes();
+            s.decode(next.build());
+            assertThat(s.llamaDecodes() - before).as("llama.cpp decodes for a step of single rows").isEqualTo(1);
+            for (int q = 0; q < 6; q++) {
+                assertClose(s.logits(q), nextAlone[q]);
+            }
+            List<TokenRoute> routes = s.drainTrace().routes().stream().filter(r -> r.layer() == layer).toList();
+            assertThat(routes.stream().filter(r -> r.sequence() == 2)).as("the edited sequence's rows").hasSize(2)
+                    .allSatisfy(r -> assertThat(r.experts()[0]).isEqualTo(expert));
+            assertThat(routes.stream().filter(r -> r.sequence() == 3)).as("the traced sequence's rows").hasSize(2)
+                    .anySatisfy(r -> assertThat(r.experts()[0]).isNotEqualTo(expert));
+        }
+    }
+
+    private static void assertClose(float[] actual, float[] expected) {
+        float scale = 0;
+        for (float v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("element %d", i).isCloseTo(expected[i], within(1e-3f * scale));
         }
     }
 }
