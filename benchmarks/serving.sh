@@ -4,7 +4,7 @@
 # same threads, through the same bounded loopback load of streaming clients (StreamingLoad:
 # /v1/completions, greedy).
 # Run from the repository root as
-#   ./moe bench-serving [--model F.gguf] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
+#   ./moe bench-serving [--model F.gguf | --bench-model glm4moe|olmoe|qwen3next] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
 #                       [--ctx 512] [--lane-rows 64] [--prefixes 8] [--rounds 3] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
 # For each client count N: llama-server --parallel N; this service with one context per request
 # (sessions, the default); this service with continuous batching (batching-lanes N), with one KV cache
@@ -13,8 +13,8 @@
 # other on each layout and on a stream per sequence with batch-invariant kernels (each plain client's tokens/s
 # against its tokens/s in the 8-plain run). Each is warmed up once, then measured once per round, the order
 # alternating by round. The default model is the 398 MB random GLM-4.5-style benchmark model (written once by
-# ./moe bench, or here). --cmake-args adds llama.cpp build flags to both servers' libraries (built apart from
-# the default ones). --prefixes: prompts the decode loop keeps for reuse (batching-prefixes), as many as the
+# ./moe bench, or here); --bench-model names another random benchmark model (qwen3next: a hybrid memory).
+# --cmake-args adds llama.cpp build flags to both servers' libraries (built apart from the default ones). --prefixes: prompts the decode loop keeps for reuse (batching-prefixes), as many as the
 # load's distinct prompts, since llama-server keeps its prompts too (an 8 GiB host cache by default).
 # Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
 set -euo pipefail
@@ -23,10 +23,11 @@ cd "$(dirname "$0")/.."
 TAG=serving
 source benchmarks/common.sh
 
-MODEL="" CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PREFIXES=8 ROUNDS=3 PORT=18431
+MODEL="" BENCH_MODEL=glm4moe CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PREFIXES=8 ROUNDS=3 PORT=18431
 while (($#)); do
   case "$1" in
     --model) MODEL=${2:?}; shift 2 ;;
+    --bench-model) BENCH_MODEL=${2:?}; shift 2 ;;
     --clients) CLIENTS=${2:?}; shift 2 ;;
     --requests) REQUESTS=${2:?}; shift 2 ;;
     --max-tokens) MAX_TOKENS=${2:?}; shift 2 ;;
@@ -36,7 +37,7 @@ while (($#)); do
     --prefixes) PREFIXES=${2:?}; shift 2 ;;
     --rounds) ROUNDS=${2:?}; shift 2 ;;
     --cmake-args) EXTRA_CMAKE_ARGS=${2:?}; shift 2 ;; # llama.cpp build flags for both servers' libraries
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -72,7 +73,8 @@ check_same_libraries
 
 # 3. the model
 CP=$BENCH_CP
-[[ -n "$MODEL" ]] || MODEL=$(bench_model glm4moe)
+[[ "$BENCH_MODEL" =~ ^(glm4moe|olmoe|qwen3next)$ ]] || die "--bench-model must be glm4moe, olmoe or qwen3next, got '$BENCH_MODEL'"
+[[ -n "$MODEL" ]] || MODEL=$(bench_model "$BENCH_MODEL")
 [[ -f "$MODEL" ]] || die "model not found: $MODEL"
 MODEL_ID=$(basename "$MODEL" .gguf)
 

@@ -8,9 +8,10 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 
 /**
- * {@code GenerateModel OUT.gguf [olmoe|glm4moe]}: writes a benchmark model ({@link RandomModels.Spec#olmoeLarge},
+ * {@code GenerateModel OUT.gguf [olmoe|glm4moe|qwen3next]}: writes a benchmark model ({@link RandomModels.Spec#olmoeLarge},
  * a random-weight OLMoE-style F16 MoE, by default; {@link RandomModels.Spec#glm4moeLarge}, sigmoid gating
- * with selection bias and expert groups, for the sigmoid-with-bias rows) to a temporary file next to
+ * with selection bias and expert groups, for the sigmoid-with-bias rows; {@link RandomModels.Spec#qwen3nextLarge},
+ * a hybrid memory) to a temporary file next to
  * OUT and renames it into place, so an interrupted run never leaves a truncated model behind.
  */
 public final class GenerateModel {
@@ -18,11 +19,16 @@ public final class GenerateModel {
 
     public static void main(String[] args) throws Exception {
         String kind = args.length == 2 ? args[1] : "olmoe";
-        if (args.length < 1 || args.length > 2 || !(kind.equals("olmoe") || kind.equals("glm4moe"))) {
-            System.err.println("usage: GenerateModel OUT.gguf [olmoe|glm4moe]");
+        RandomModels.Spec spec = switch (kind) {
+            case "olmoe" -> RandomModels.Spec.olmoeLarge();
+            case "glm4moe" -> RandomModels.Spec.glm4moeLarge();
+            case "qwen3next" -> RandomModels.Spec.qwen3nextLarge();
+            default -> null;
+        };
+        if (args.length < 1 || args.length > 2 || spec == null) {
+            System.err.println("usage: GenerateModel OUT.gguf [olmoe|glm4moe|qwen3next]");
             System.exit(2);
         }
-        RandomModels.Spec spec = kind.equals("olmoe") ? RandomModels.Spec.olmoeLarge() : RandomModels.Spec.glm4moeLarge();
         Path out = Path.of(args[0]).toAbsolutePath();
         Files.createDirectories(out.getParent());
         Path tmp = out.resolveSibling(out.getFileName() + ".part");

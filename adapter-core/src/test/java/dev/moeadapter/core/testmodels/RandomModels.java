@@ -191,6 +191,14 @@ public final class RandomModels {
             return new Spec(Arch.GLM4MOE, 1024, 16, 4, 8, 32, 4, 256, 2048, TensorType.F16, 8, "random-glm4moe-large");
         }
 
+        /**
+         * Benchmark-sized Qwen3-Next-style model (a hybrid memory: gated delta net and gated attention
+         * layers alternating): the olmoe benchmark model's shape with 4 KV heads.
+         */
+        public static Spec qwen3nextLarge() {
+            return new Spec(Arch.QWEN3NEXT, 1024, 16, 4, 8, 32, 4, 256, 2048, TensorType.F16, 9, "random-qwen3next-large");
+        }
+
         public Spec withEmbd(int v) { return new Spec(arch, v, nHead, nHeadKv, nLayer, nExpert, nExpertUsed, nFf, nCtx, type, seed, name); }
 
         /** Sets nHead; olmoe keeps nHeadKv equal, llama keeps the current nHead/nHeadKv ratio where it divides. */
