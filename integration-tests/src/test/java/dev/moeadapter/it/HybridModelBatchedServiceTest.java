@@ -11,8 +11,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@link BatchedServiceTest} on a hybrid model (the random-weight Qwen3-Next fixture: attention beside a
  * recurrent state that llama.cpp copies whole and cannot cut back): concurrent requests of every arm
- * still answer as each does alone, and the loop runs no row ahead and shares no repeated prompt (a kept
- * state is shared only whole, and a kept sequence holds its answer too).
+ * still answer as each does alone, the loop runs greedy rows ahead, and it shares no repeated prompt (a
+ * kept state is shared only whole, and a kept sequence holds its answer too).
  */
 class HybridModelBatchedServiceTest extends BatchedServiceTest {
     @DynamicPropertySource

@@ -87,9 +87,10 @@ public final class DecodeLoop implements AutoCloseable {
     /**
      * Whether a sequence can be cut back to any prefix, or share one: an attention cache only. A
      * recurrent state (hybrid and recurrent models) sums up every token its sequence holds and is
-     * copied whole: such a model's loop keeps a sequence only while it holds exactly the kept tokens,
-     * shares a kept one only whole (a conversation's next turn repeats the previous prompt and answer),
-     * and runs no rows ahead (they could not be taken back).
+     * copied whole: such a model's loop keeps a sequence only while it holds exactly the kept tokens
+     * and shares a kept one only whole (a conversation's next turn repeats the previous prompt and
+     * answer). A row it queued ahead and its lane did not adopt cannot be taken back there: the lane's
+     * sequence is marked as overrun instead (see {@link LoopLane}).
      */
     private final boolean rollsBack;
     /** Recent prompts, each held by a sequence of its own, most recently used first. */
@@ -392,8 +393,12 @@ public final class DecodeLoop implements AutoCloseable {
             lock.unlock();
         }
         if (ahead.failure == null) {
-            for (int i = 0; i < ahead.batch.size(); i++) {
-                session.removeTokens(ahead.batch.sequence(i), ahead.position, Integer.MAX_VALUE);
+            if (rollsBack) {
+                for (int i = 0; i < ahead.batch.size(); i++) {
+                    session.removeTokens(ahead.batch.sequence(i), ahead.position, Integer.MAX_VALUE);
+                }
+            } else {
+                lane.overran(ahead.batch); // a recurrent state cannot drop a token: the lane may only empty these sequences
             }
             lane.untrace(ahead.batch, ahead.position);
         }
@@ -654,9 +659,9 @@ public final class DecodeLoop implements AutoCloseable {
     private boolean queueAhead(Submission s) {
         LoopLane lane = s.lane;
         int position = s.position + 1;
-        if (!rollsBack || !s.step.mayRunAhead() || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
-                || position >= lane.sequenceContextSize()) {
-            return false;
+        if (!s.step.mayRunAhead() || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
+                || position >= lane.sequenceContextSize() || session.model().isEndOfGeneration(s.picked)) {
+            return false; // an end of generation is never decoded: the answer ends there
         }
         Submission next = new Submission(lane, lane.toSession(s.step.rows(s.picked, position), 0), false, steps.get());
         next.pick(s.step, s.picked, position);

@@ -51,6 +51,11 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      * row shared instead of decoded has no trace); rows before both are plain.
      */
     private final int[] editedFrom, tracedFrom;
+    /**
+     * Sequences that hold a row queued ahead that this lane did not adopt, on a memory that cannot drop
+     * it (a recurrent state): only emptying them is allowed until then.
+     */
+    private final boolean[] overrun;
     private boolean closed;
     /**
      * A model whose memory cannot roll back shares a kept sequence only whole: while a prompt's chunks
@@ -85,6 +90,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         this.editedFrom = new int[ids.length];
         this.tracedFrom = new int[ids.length];
         this.routed = new boolean[ids.length];
+        this.overrun = new boolean[ids.length];
         for (int i = 0; i < ids.length; i++) {
             plain[i] = new PlainTokens();
             editedFrom[i] = Integer.MAX_VALUE;
@@ -105,6 +111,27 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             throw new InvalidRequestException("sequence " + sequence + " out of range 0.." + (ids.length - 1) + " of this lane");
         }
         return ids[sequence];
+    }
+
+    /** The batch's sequences, which must not be overrun (see {@link #overran}). */
+    private void requireHeld(Batch batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            requireHeld(batch.sequence(i));
+        }
+    }
+
+    private void requireHeld(int sequence) {
+        if (overrun[sequence]) {
+            throw new IllegalStateException("sequence " + sequence + " holds a row queued ahead that the lane did not take, which this "
+                    + "model's memory cannot drop: it can only be emptied");
+        }
+    }
+
+    /** The loop decoded {@code rows} (session sequences) ahead of this lane, which did not take them. */
+    void overran(Batch rows) {
+        for (int i = 0; i < rows.size(); i++) {
+            overrun[local(rows.sequence(i))] = true;
+        }
     }
 
     private int row(int batchIndex) {
@@ -153,6 +180,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAhead(this);
         int seq = batch.sequence(0);
         id(seq);
+        requireHeld(batch);
         int plainRows = plainRows(batch, seq);
         if (plainRows == 0 || deferredSeq != seq) {
             flushDeferred();
@@ -239,6 +267,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         Batch batch = step.rows(token, position);
         Batch mapped = toSession(batch, 0);
         loop.retractAheadUnless(this, token, position);
+        requireHeld(batch);
         int seq = batch.sequence(0);
         PlainTokens held = plainRows(batch, seq) == batch.size() ? plain[seq] : null;
         boolean routes = false;
@@ -360,7 +389,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     public int maxPosition(int sequence) {
         loop.retractAhead(this);
         flushDeferred();
-        return session.maxPosition(id(sequence));
+        int id = id(sequence);
+        requireHeld(sequence);
+        return session.maxPosition(id);
     }
 
     @Override
@@ -368,6 +399,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAhead(this);
         flushDeferred();
         int id = id(sequence);
+        requireHeld(sequence);
         PlainTokens held = plain[sequence];
         if (held != null && from < held.length) {
             endPlain(sequence);
@@ -388,6 +420,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         endPlain(sequence);
         session.clearSequence(id);
         plain[sequence] = new PlainTokens();
+        overrun[sequence] = false;
     }
 
     @Override
@@ -395,6 +428,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAhead(this);
         flushDeferred();
         int s = id(source), t = id(target);
+        requireHeld(source);
         endPlain(target);
         session.copySequence(s, t, from, to);
     }
@@ -474,6 +508,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void close() {
         if (!closed) {
+            loop.retractAhead(this); // before its sequences are offered for keeping: they hold what the lane took
             if (deferredSeq >= 0) {
                 dropDeferred(deferredSeq);
             }

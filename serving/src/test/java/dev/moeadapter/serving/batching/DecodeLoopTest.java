@@ -334,11 +334,11 @@ class DecodeLoopTest {
      * state, which llama.cpp copies whole and cannot cut back; DeepSeek-V4's cache, whose whole copy
      * does not even continue exactly, so nothing is kept): its loop shares a kept sequence only whole, as a conversation's next turn
      * repeats the previous prompt and answer, never a part of one (a repeated prompt, a shared system
-     * prompt), and runs no greedy row ahead. Answers equal those alone.
+     * prompt). Its greedy rows run ahead as on any model. Answers equal those alone.
      */
     @ParameterizedTest
     @MethodSource("memoriesThatCannotRollBack")
-    void aHybridModelsLoopSharesOnlyAWholeKeptTurnAndRunsNoRowAhead(String model, KvLayout layout, boolean copiesExactly) {
+    void aHybridModelsLoopSharesOnlyAWholeKeptTurn(String model, KvLayout layout, boolean copiesExactly) {
         Model m = TestModels.byName(model);
         assertThat(m.info().memory().rollsBackToAnyPrefix()).isFalse();
         String system = "You are a helpful assistant who answers in one short sentence. ";
@@ -373,7 +373,49 @@ class DecodeLoopTest {
             }
             assertThat(loop.stats().reusedTokens()).as("nothing more shared").isEqualTo(kept);
             assertThat(loop.stats().rows() - rows).as("rows decoded, each once").isEqualTo(departs.length + TOKENS - 1);
-            assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isZero();
+            assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isPositive();
+        }
+    }
+
+    /**
+     * On a memory that cannot drop a token, a greedy row the loop queued ahead and the request did not
+     * take (here: cancelled after its fourth streamed token) stays in its sequence if it was decoded:
+     * the sequence then refuses everything but being emptied, is not kept for reuse, and once emptied
+     * serves again. The next request with the same prompt answers as alone.
+     */
+    @ParameterizedTest
+    @MethodSource("memoriesThatCannotRollBack")
+    void aRowAheadThatARecurrentStateCannotDropLeavesItsSequenceOnlyToBeEmptied(String model, KvLayout layout, boolean copiesExactly) {
+        Model m = TestModels.byName(model);
+        int[] prompt = m.tokenize("Once upon a time");
+        GenerationRequest request = GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true);
+        int[] alone = greedyAlone(m, prompt, RoutingPlan.EMPTY);
+        try (Session shared = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(shared, 1, 16, 2)) {
+            try (LoopLane lane = loop.open(1)) {
+                CancellationToken cancel = new CancellationToken();
+                int[] streamed = {0};
+                GenerationResult r = new Generator(lane, 0).generate(request, (token, text) -> {
+                    if (++streamed[0] == 4) {
+                        cancel.cancel();
+                    }
+                }, cancel);
+                assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+                lane.clearPlan(0); // takes the row ahead back, waiting for it if it is being decoded
+                assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isPositive();
+                long asked = prompt.length + r.tokens().length;
+                if (loop.stats().rows() > asked) { // the row ahead was decoded before the request stopped
+                    assertThatThrownBy(() -> lane.maxPosition(0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("only be emptied");
+                    assertThatThrownBy(() -> lane.decode(Batch.of(0, (int) asked, prompt[0]))).isInstanceOf(IllegalStateException.class);
+                } else {
+                    assertThat(lane.maxPosition(0)).isEqualTo(asked - 1);
+                }
+                lane.clearSequence(0);
+                assertThat(new Generator(lane, 0).generate(request).tokens()).as("emptied, the sequence serves again").containsExactly(alone);
+            }
+            try (LoopLane lane = loop.open(1)) {
+                assertThat(new Generator(lane, 0).generate(request).tokens()).containsExactly(alone);
+            }
         }
     }
 
