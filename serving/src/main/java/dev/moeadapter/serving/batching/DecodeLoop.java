@@ -56,8 +56,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * the loop queues the pick's rows for the next step itself, so that step need not wait for the
  * lane's thread to wake, pick and submit. That thread meanwhile streams the token and then adopts
  * the queued rows; the loop runs at most one token ahead of it (it continues only rows the lane asked
- * for), and rows the lane does not adopt (it stopped: a stop string, end of generation, a departed
- * client) are taken out of its sequences before the lane does anything else.
+ * for), and rows the lane does not adopt (it stopped: a stop string, a departed client) are taken
+ * out of its sequences before the lane does anything else (a recurrent state cannot drop them: the
+ * sequence is then only to be emptied). No row is queued for an end of generation.
  *
  * <p>Lanes hold slots: the session's lane sequences form groups of {@code slots}, and a lane's
  * sequence j is the lowest free one of group j (its first is its slot). A step's rows go in order of
