@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
 
+import static dev.moeadapter.core.engine.LogitsAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -169,15 +170,5 @@ class KvLayoutTest {
         }
         int[] toks = m.tokenize(prompt);
         s.decode(Batch.noOutputs(q, 0, Arrays.copyOf(toks, toks.length - held)));
-    }
-
-    private static void assertClose(float[] actual, float[] expected) {
-        float scale = 0;
-        for (float v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        for (int i = 0; i < expected.length; i++) {
-            assertThat(actual[i]).as("element %d", i).isCloseTo(expected[i], within(1e-3f * scale));
-        }
     }
 }

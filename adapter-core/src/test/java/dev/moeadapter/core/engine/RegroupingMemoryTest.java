@@ -16,9 +16,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static dev.moeadapter.core.engine.LogitsAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.within;
 
 /**
  * Hybrid and recurrent memories (here LFM2-MoE's convolution + attention layers) regroup a batch's
@@ -185,16 +185,6 @@ class RegroupingMemoryTest {
                     .allSatisfy(r -> assertThat(r.experts()[0]).isEqualTo(expert));
             assertThat(routes.stream().filter(r -> r.sequence() == 3)).as("the traced sequence's rows").hasSize(2)
                     .anySatisfy(r -> assertThat(r.experts()[0]).isNotEqualTo(expert));
-        }
-    }
-
-    private static void assertClose(float[] actual, float[] expected) {
-        float scale = 0;
-        for (float v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        for (int i = 0; i < expected.length; i++) {
-            assertThat(actual[i]).as("element %d", i).isCloseTo(expected[i], within(1e-3f * scale));
         }
     }
 }

@@ -393,14 +393,7 @@ class DecodeLoopTest {
         try (Session shared = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(shared, 1, 16, 2)) {
             try (LoopLane lane = loop.open(1)) {
-                CancellationToken cancel = new CancellationToken();
-                int[] streamed = {0};
-                GenerationResult r = new Generator(lane, 0).generate(request, (token, text) -> {
-                    if (++streamed[0] == 4) {
-                        cancel.cancel();
-                    }
-                }, cancel);
-                assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+                GenerationResult r = cancelledAfterFourTokens(lane, request);
                 lane.clearPlan(0); // takes the row ahead back, waiting for it if it is being decoded
                 assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isPositive();
                 long asked = prompt.length + r.tokens().length;
@@ -417,6 +410,19 @@ class DecodeLoopTest {
                 assertThat(new Generator(lane, 0).generate(request).tokens()).containsExactly(alone);
             }
         }
+    }
+
+    /** The answer of a request whose client leaves after its fourth streamed token. */
+    private static GenerationResult cancelledAfterFourTokens(LoopLane lane, GenerationRequest request) {
+        CancellationToken cancel = new CancellationToken();
+        int[] streamed = {0};
+        GenerationResult r = new Generator(lane, 0).generate(request, (token, text) -> {
+            if (++streamed[0] == 4) {
+                cancel.cancel();
+            }
+        }, cancel);
+        assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        return r;
     }
 
     static Stream<Arguments> memoriesThatCannotRollBack() {
@@ -455,15 +461,8 @@ class DecodeLoopTest {
             if (picking == Picking.TRACED) {
                 lane.setTrace(0, TraceSpec.ROUTES);
             }
-            CancellationToken cancel = new CancellationToken();
-            int[] streamed = {0};
-            GenerationResult r = new Generator(lane, 0).generate(request, (token, text) -> {
-                if (++streamed[0] == 4) {
-                    cancel.cancel();
-                }
-            }, cancel);
+            GenerationResult r = cancelledAfterFourTokens(lane, request);
             int answered = r.tokens().length;
-            assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
             assertThat(answered).isLessThan(TOKENS);
             assertThat(lane.maxPosition(0)).as("the sequence holds the prompt and the streamed tokens, nothing ahead").isEqualTo(prompt.length + answered - 1);
             DecodeLoop.Stats stats = loop.stats(); // read after the row ahead, if any, was taken back
