@@ -11,6 +11,7 @@ import dev.moeadapter.core.engine.TokenStep;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.PlainDecoding;
 import dev.moeadapter.core.routing.RouterTrace;
+import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
@@ -47,9 +48,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Prompt prefixes are reused across requests: the last sequences of the session hold the prompts
  * of recent requests ({@code prefixSlots} of them), and a lane whose sequence starts with the same
  * tokens shares their KV cells (a llama.cpp sequence copy, no decode) instead of decoding them again,
- * so a system prompt that every request repeats is prefilled once. Only tokens decoded with no
- * routing plan and before any traced position are kept or reused: an edited prefix is that
- * request's own, and a shared row is not decoded, so it could not be traced.
+ * so a system prompt that every request repeats is prefilled once. Only tokens decoded before any
+ * traced position are kept or reused (a shared row is not decoded, so it could not be traced), and
+ * only between sequences under the same routing plan: plain rows (those before the first position a
+ * plan edits), or rows under a plan that edits from the first position on, such as SCMoE's weak view,
+ * which the next request with the same weak routing and prompt shares.
  *
  * <p>Next tokens are picked in the loop's thread: a lane that decodes a scheme's {@link TokenStep}
  * (plain decoding, SCMoE's two views) has its pick made right after the step, and for a greedy pick
@@ -101,10 +104,14 @@ public final class DecodeLoop implements AutoCloseable {
     private long maxStepsWaited;
     private boolean closed;
 
-    /** A kept prompt: its tokens, held by sequence {@code sequence} of the session. */
+    /**
+     * A kept prompt: its tokens, held by sequence {@code sequence} of the session, decoded under
+     * {@code plan} (empty: plain rows).
+     */
     private static final class Prefix {
         final int sequence;
         int[] tokens = new int[0];
+        RoutingPlan plan = RoutingPlan.EMPTY;
 
         Prefix(int sequence) {
             this.sequence = sequence;
@@ -406,16 +413,20 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * Gives positions [from, k) of session sequence {@code sequence} the cells of the kept prompt that
-     * shares the longest prefix with {@code tokens[0, limit)} (the sequence's plain tokens so far, then
-     * those it is about to decode); returns k, or {@code from} when none shares more.
+     * Gives positions [from, k) of session sequence {@code sequence} the cells of the kept prompt,
+     * decoded under the same {@code plan}, that shares the longest prefix with {@code tokens[0, limit)}
+     * (the sequence's tokens so far, then those it is about to decode); returns k, or {@code from} when
+     * none shares more.
      */
-    int reusePrefix(int sequence, int[] tokens, int from, int limit) {
+    int reusePrefix(int sequence, int[] tokens, int from, int limit, RoutingPlan plan) {
         lock.lock();
         try {
             Prefix best = null;
             int longest = from;
             for (Prefix p : prefixes) {
+                if (!p.plan.equals(plan)) {
+                    continue;
+                }
                 int common = commonPrefix(p.tokens, tokens, limit);
                 if (common > longest && (rollsBack || common == p.tokens.length)) {
                     longest = common;
@@ -444,14 +455,14 @@ public final class DecodeLoop implements AutoCloseable {
      * Whether a kept state longer than {@code tokens[0, length)} begins with them: where the memory
      * cannot roll back it is shared only whole, so the lane waits for the rest of its prompt.
      */
-    boolean keptExtends(int[] tokens, int length) {
+    boolean keptExtends(int[] tokens, int length, RoutingPlan plan) {
         if (rollsBack) {
             return false;
         }
         lock.lock();
         try {
             for (Prefix p : prefixes) {
-                if (p.tokens.length > length && commonPrefix(p.tokens, tokens, length) == length) {
+                if (p.plan.equals(plan) && p.tokens.length > length && commonPrefix(p.tokens, tokens, length) == length) {
                     return true;
                 }
             }
@@ -462,13 +473,13 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * Keeps session sequence {@code sequence}'s plain prompt {@code tokens} (the loop's from now on)
-     * for reuse: in a free slot if there is one, else in place of the kept prompt it repeats at least
-     * half of (a longer or newer prompt after the same system prompt; the one sharing most), else of
-     * the least recently used one. Sharing less, such as only the beginning-of-text token, every prompt
-     * would replace the same one.
+     * Keeps session sequence {@code sequence}'s prompt {@code tokens}, decoded under {@code plan} (the
+     * loop's from now on), for reuse: in a free slot if there is one, else in place of the kept prompt
+     * under the same plan it repeats at least half of (a longer or newer prompt after the same system
+     * prompt; the one sharing most), else of the least recently used one. Sharing less, such as only
+     * the beginning-of-text token, every prompt would replace the same one.
      */
-    void keepPrefix(int sequence, int[] tokens) {
+    void keepPrefix(int sequence, int[] tokens, RoutingPlan plan) {
         lock.lock();
         try {
             if (prefixes.isEmpty() || !rollsBack && session.maxPosition(sequence) != tokens.length - 1) {
@@ -478,6 +489,9 @@ public final class DecodeLoop implements AutoCloseable {
             boolean free = target.tokens.length == 0;
             int most = 0;
             for (Prefix p : prefixes) {
+                if (!p.plan.equals(plan)) {
+                    continue;
+                }
                 int common = commonPrefix(p.tokens, tokens, tokens.length);
                 if (common == tokens.length && (rollsBack || common == p.tokens.length)) {
                     return; // already kept, whole (a recurrent state only as long as these)
@@ -490,6 +504,7 @@ public final class DecodeLoop implements AutoCloseable {
             session.clearSequence(target.sequence);
             session.copySequence(sequence, target.sequence, 0, tokens.length);
             target.tokens = tokens;
+            target.plan = plan;
             prefixes.remove(target);
             prefixes.addFirst(target);
         } finally {

@@ -15,6 +15,7 @@ import dev.moeadapter.core.routing.TraceSpec;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -41,10 +42,21 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** Where this lane's rows start in the step it reads, or -1 when it reads none. */
     private int offset = -1;
     private int size;
-    /** Leading rows of the last decode that were shared from a kept prompt instead of decoded. */
-    private int skipped;
-    /** Per sequence: the plain tokens it holds, or null once it holds anything else. */
+    /**
+     * Per row of the last decode: its index among the rows decoded, or -1 where it was shared from a
+     * kept prompt instead; null when every row was decoded.
+     */
+    private int[] decodedIndex;
+    /**
+     * Per sequence: the tokens it holds, all decoded under {@link #keptUnder}'s plan, or null once it
+     * holds anything else.
+     */
     private final PlainTokens[] plain;
+    /**
+     * Per sequence: the plan its tracked rows are decoded under: empty (plain rows, those before the
+     * first position its plan edits), or its plan where that edits from the first position on.
+     */
+    private final RoutingPlan[] keptUnder;
     private final boolean[] routed;
     /**
      * Per sequence: the first position its routing plan edits, and the first whose rows are traced (a
@@ -91,10 +103,12 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         this.tracedFrom = new int[ids.length];
         this.routed = new boolean[ids.length];
         this.overrun = new boolean[ids.length];
+        this.keptUnder = new RoutingPlan[ids.length];
         for (int i = 0; i < ids.length; i++) {
             plain[i] = new PlainTokens();
             editedFrom[i] = Integer.MAX_VALUE;
             tracedFrom[i] = Integer.MAX_VALUE;
+            keptUnder[i] = RoutingPlan.EMPTY;
         }
     }
 
@@ -141,10 +155,11 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         if (batchIndex < 0 || batchIndex >= size) {
             throw new InvalidRequestException("batch index " + batchIndex + " out of range 0.." + (size - 1));
         }
-        if (batchIndex < skipped) {
+        int decoded = decodedIndex == null ? batchIndex : decodedIndex[batchIndex];
+        if (decoded < 0) {
             throw new InvalidRequestException("batch index " + batchIndex + " has no outputs");
         }
-        return offset + batchIndex - skipped;
+        return offset + decoded;
     }
 
     @Override
@@ -175,46 +190,93 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         return ids.length;
     }
 
+    /**
+     * Decodes the batch, sharing instead of decoding, for each of its sequences, the leading rows a
+     * kept prompt under the same plan holds (rows with outputs are always decoded).
+     */
     @Override
     public void decode(Batch batch) {
         loop.retractAhead(this);
         int seq = batch.sequence(0);
         id(seq);
         requireHeld(batch);
-        int plainRows = plainRows(batch, seq);
+        int plainRows = plainRows(batch, 0, seq);
         if (plainRows == 0 || deferredSeq != seq) {
             flushDeferred();
         }
         PlainTokens held = plainRows > 0 ? plain[seq] : null;
         // rows before the first output may be shared; with embeddings on every row has outputs
-        int before = held == null ? 0 : held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch), plainRows);
+        int before = held == null ? 0 : held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch, 0), plainRows);
         int holds = deferredSeq == seq ? deferredFrom : before; // what the sequence holds
         deferredSeq = -1;
         release();
         size = batch.size();
-        skipped = 0;
+        decodedIndex = null;
+        boolean[] tracked = new boolean[batch.size()], shared = new boolean[batch.size()];
+        BitSet seen = new BitSet();
         try {
             if (held != null) {
                 held.append(batch, 0, plainRows);
-                if (outputs == batch.size() && loop.keptExtends(held.tokens, held.length)) {
+                Arrays.fill(tracked, 0, plainRows, true);
+                if (outputs == batch.size() && loop.keptExtends(held.tokens, held.length, keptUnder[seq])) {
                     deferredSeq = seq; // a longer kept state may still be reached: decode nothing yet
                     deferredFrom = holds;
-                    skipped = batch.size();
+                    decodedIndex = new int[batch.size()];
+                    Arrays.fill(decodedIndex, -1);
                     return;
                 }
                 holds = catchUp(seq, holds, before + outputs, before);
-                skipped = Math.max(0, holds - before);
+                Arrays.fill(shared, 0, Math.max(0, holds - before), true);
             }
-            if (skipped < batch.size()) {
-                offset = loop.decode(this, toSession(batch, skipped), embeddings);
+            seen.set(seq);
+            // the batch's other sequences (SCMoE's weak view after its strong one): each its own leading rows
+            for (int i = 1; i < batch.size(); i++) {
+                int s = batch.sequence(i);
+                if (s == batch.sequence(i - 1) || seen.get(s)) {
+                    continue;
+                }
+                seen.set(s);
+                int rows = plainRows(batch, i, s);
+                if (rows == 0) {
+                    continue;
+                }
+                PlainTokens mine = plain[s];
+                int from = mine.length, upTo = embeddings ? 0 : Math.min(firstOutput(batch, i) - i, rows);
+                mine.append(batch, i, i + rows);
+                Arrays.fill(tracked, i, i + rows, true);
+                int got = catchUp(s, from, from + upTo, from);
+                Arrays.fill(shared, i, i + Math.max(0, got - from), true);
+            }
+            Batch.Builder rest = Batch.builder();
+            int decoded = 0;
+            for (int i = 0; i < batch.size(); i++) {
+                if (!shared[i]) {
+                    rest.add(batch.token(i), batch.position(i), id(batch.sequence(i)), batch.output(i));
+                    decoded++;
+                }
+            }
+            if (decoded < batch.size()) {
+                decodedIndex = new int[batch.size()];
+                for (int i = 0, k = 0; i < batch.size(); i++) {
+                    decodedIndex[i] = shared[i] ? -1 : k++;
+                }
+            }
+            if (decoded > 0) {
+                offset = loop.decode(this, rest.build(), embeddings);
             }
         } catch (RuntimeException e) {
-            if (held != null) {
-                plain[seq] = null; // what the sequence holds is no longer known token by token
+            for (int i = 0; i < batch.size(); i++) {
+                if (tracked[i]) {
+                    plain[batch.sequence(i)] = null; // what the sequence holds is no longer known token by token
+                }
             }
             throw e;
         }
-        endPlain(batch, plainRows);
+        for (int i = 0; i < batch.size(); i++) {
+            if (!tracked[i]) {
+                endPlain(batch.sequence(i));
+            }
+        }
     }
 
     /**
@@ -225,7 +287,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      */
     private int catchUp(int seq, int holds, int limit, int to) {
         int[] tokens = plain[seq].tokens;
-        int shared = Math.max(holds, loop.reusePrefix(ids[seq], tokens, holds, limit));
+        int shared = Math.max(holds, loop.reusePrefix(ids[seq], tokens, holds, limit, keptUnder[seq]));
         for (int start = shared; start < to; start += loop.laneRows()) {
             loop.decode(this, Batch.noOutputs(ids[seq], start, Arrays.copyOfRange(tokens, start, Math.min(to, start + loop.laneRows()))), false);
             release();
@@ -269,7 +331,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         loop.retractAheadUnless(this, token, position);
         requireHeld(batch);
         int seq = batch.sequence(0);
-        PlainTokens held = plainRows(batch, seq) == batch.size() ? plain[seq] : null;
+        PlainTokens held = plainRows(batch, 0, seq) == batch.size() ? plain[seq] : null;
         boolean routes = false;
         for (int i = 0; i < batch.size(); i++) {
             routes |= routed[batch.sequence(i)];
@@ -304,14 +366,14 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** Sequence {@code s} will no longer hold only plain tokens: what it holds is offered for keeping. */
     private void endPlain(int s) {
         if (plain[s] != null && plain[s].length > 1) {
-            loop.keepPrefix(ids[s], Arrays.copyOf(plain[s].tokens, plain[s].length));
+            loop.keepPrefix(ids[s], Arrays.copyOf(plain[s].tokens, plain[s].length), keptUnder[s]);
         }
         plain[s] = null;
     }
 
     /** Index of the batch's first row with outputs, or its size when none has. */
-    private static int firstOutput(Batch batch) {
-        for (int i = 0; i < batch.size(); i++) {
+    private static int firstOutput(Batch batch, int from) {
+        for (int i = from; i < batch.size(); i++) {
             if (batch.output(i)) {
                 return i;
             }
@@ -320,16 +382,18 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     }
 
     /**
-     * How many of the batch's leading rows continue sequence {@code seq}'s plain tokens: its rows at
-     * the positions right after what it holds, before any position its plan edits or its trace reads
-     * (SCMoE's strong view is traced, and C3PO's answer edited, from the prompt's last token on).
+     * How many of the batch's rows from {@code from} on continue sequence {@code seq}'s tracked tokens:
+     * its rows at the positions right after what it holds, before any position its trace reads and,
+     * where its rows are plain, its plan edits (SCMoE's strong view is traced, and C3PO's answer
+     * edited, from the prompt's last token on).
      */
-    private int plainRows(Batch batch, int seq) {
+    private int plainRows(Batch batch, int from, int seq) {
         if (plain[seq] == null) {
             return 0;
         }
-        int n = 0, end = Math.min(editedFrom[seq], tracedFrom[seq]);
-        while (n < batch.size() && batch.sequence(n) == seq && batch.position(n) == plain[seq].length + n && batch.position(n) < end) {
+        int n = 0, end = keptUnder[seq].edits().isEmpty() ? Math.min(editedFrom[seq], tracedFrom[seq]) : tracedFrom[seq];
+        while (from + n < batch.size() && batch.sequence(from + n) == seq && batch.position(from + n) == plain[seq].length + n
+                && batch.position(from + n) < end) {
             n++;
         }
         return n;
@@ -439,6 +503,17 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         flushDeferred();
         session.setPlan(id(sequence), plan);
         editedFrom[sequence] = plan.edits().stream().mapToInt(e -> e.positions().from()).min().orElse(Integer.MAX_VALUE);
+        trackUnder(sequence, editedFrom[sequence] == 0 ? plan : RoutingPlan.EMPTY);
+    }
+
+    /** Rows are tracked under {@code plan} from now on: those held under another one are offered for keeping, and no more tracked. */
+    private void trackUnder(int sequence, RoutingPlan plan) {
+        if (!plan.equals(keptUnder[sequence])) {
+            if (plain[sequence] != null && plain[sequence].length > 0) {
+                endPlain(sequence);
+            }
+            keptUnder[sequence] = plan;
+        }
     }
 
     @Override
@@ -447,6 +522,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         flushDeferred();
         session.clearPlan(id(sequence));
         editedFrom[sequence] = Integer.MAX_VALUE;
+        trackUnder(sequence, RoutingPlan.EMPTY);
     }
 
     @Override

@@ -216,11 +216,16 @@ class DecodeLoopTest {
         }
     }
 
+    /** What the loop kept before the two views' prefill: nothing, a plain request's prompt, or the same two views'. */
+    enum KeptBefore { NOTHING, PLAIN, TWO_VIEWS }
+
     /**
      * SCMoE's prefill: one batch of the strong view's prompt rows (no plan, traced from the prompt's
-     * last token on, for the routing summary), then the weak view's (a plan). After a plain request
-     * with that prompt the strong view shares its rows before the traced one, the weak view none;
-     * each view's last row has the logits it has with nothing kept, and the traced rows are traced.
+     * last token on, for the routing summary), then the weak view's (a plan from the first position on).
+     * After a plain request with that prompt the strong view shares its rows before the traced one,
+     * the weak view none; after the same two views (another SCMoE request with the same weak routing
+     * and prompt) each view shares its rows before its last. Each view's last row has the logits it
+     * has with nothing kept, and the traced rows are traced.
      */
     @ParameterizedTest
     @EnumSource(KvLayout.class)
@@ -228,15 +233,19 @@ class DecodeLoopTest {
         Model m = TestModels.olmoe();
         int[] prompt = m.tokenize("The quick brown fox");
         int n = prompt.length;
-        TwoViews alone = twoViews(m, layout, prompt, false), shared = twoViews(m, layout, prompt, true);
+        TwoViews alone = twoViews(m, layout, prompt, KeptBefore.NOTHING), shared = twoViews(m, layout, prompt, KeptBefore.PLAIN),
+                both = twoViews(m, layout, prompt, KeptBefore.TWO_VIEWS);
         assertThat(alone.reused()).isZero();
         assertThat(shared.reused()).as("the strong view's rows before its traced one").isEqualTo(n - 1);
-        for (TwoViews v : List.of(alone, shared)) {
+        assertThat(both.reused()).as("each view's rows before its last, the weak one's from a prompt kept under its plan").isEqualTo(2 * (n - 1));
+        for (TwoViews v : List.of(alone, shared, both)) {
             assertThat(v.traced()).as("rows traced: each view's last prompt row, on every MoE layer")
                     .hasSize(2 * m.info().moeLayers().size()).allSatisfy(t -> assertThat(t.position()).isEqualTo(n - 1));
         }
-        assertThat(shared.strong()).as("the strong view's logits").containsExactly(alone.strong(), within(1e-3f));
-        assertThat(shared.weak()).as("the weak view's logits").containsExactly(alone.weak(), within(1e-3f));
+        for (TwoViews v : List.of(shared, both)) {
+            assertThat(v.strong()).as("the strong view's logits").containsExactly(alone.strong(), within(1e-3f));
+            assertThat(v.weak()).as("the weak view's logits").containsExactly(alone.weak(), within(1e-3f));
+        }
     }
 
     /**
@@ -299,33 +308,39 @@ class DecodeLoopTest {
     private record TwoViews(float[] strong, float[] weak, long reused, List<TokenProbabilities> traced) {
     }
 
-    private static TwoViews twoViews(Model m, KvLayout layout, int[] prompt, boolean keptBefore) {
-        int n = prompt.length;
-        try (Session session = m.newSession(new SessionParams(256 * 3, 64, 3, 1, 1).withKvLayout(layout));
-             DecodeLoop loop = new DecodeLoop(session, 2, 64, 1)) {
-            if (keptBefore) {
+    private static TwoViews twoViews(Model m, KvLayout layout, int[] prompt, KeptBefore kept) {
+        try (Session session = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 2, 64, 2)) {
+            if (kept == KeptBefore.PLAIN) {
                 try (LoopLane lane = loop.open(1)) {
                     new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
                 }
+            } else if (kept == KeptBefore.TWO_VIEWS) {
+                twoViewsPrefill(m, loop, prompt);
             }
             long before = loop.stats().reusedTokens();
-            try (LoopLane lane = loop.open(2)) {
-                lane.setPlan(1, plan(m, 1));
-                for (int s = 0; s < 2; s++) {
-                    lane.setTrace(s, new TraceSpec(false, PositionRange.from(n - 1)));
-                }
-                Batch.Builder b = Batch.builder();
-                for (int s = 0; s < 2; s++) {
-                    for (int i = 0; i < n; i++) {
-                        b.add(prompt[i], i, s, i == n - 1);
-                    }
-                }
-                lane.decode(b.build());
-                TwoViews v = new TwoViews(lane.logits(n - 1), lane.logits(2 * n - 1), loop.stats().reusedTokens() - before,
-                        lane.drainTrace().probabilities());
-                lane.release();
-                return v;
+            TwoViews v = twoViewsPrefill(m, loop, prompt);
+            return new TwoViews(v.strong(), v.weak(), loop.stats().reusedTokens() - before, v.traced());
+        }
+    }
+
+    private static TwoViews twoViewsPrefill(Model m, DecodeLoop loop, int[] prompt) {
+        int n = prompt.length;
+        try (LoopLane lane = loop.open(2)) {
+            lane.setPlan(1, plan(m, 1));
+            for (int s = 0; s < 2; s++) {
+                lane.setTrace(s, new TraceSpec(false, PositionRange.from(n - 1)));
             }
+            Batch.Builder b = Batch.builder();
+            for (int s = 0; s < 2; s++) {
+                for (int i = 0; i < n; i++) {
+                    b.add(prompt[i], i, s, i == n - 1);
+                }
+            }
+            lane.decode(b.build());
+            TwoViews v = new TwoViews(lane.logits(n - 1), lane.logits(2 * n - 1), 0, lane.drainTrace().probabilities());
+            lane.release();
+            return v;
         }
     }
 
