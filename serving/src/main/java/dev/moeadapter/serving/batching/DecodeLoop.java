@@ -476,8 +476,9 @@ public final class DecodeLoop implements AutoCloseable {
      * Keeps session sequence {@code sequence}'s prompt {@code tokens}, decoded under {@code plan} (the
      * loop's from now on), for reuse: in a free slot if there is one, else in place of the kept prompt
      * under the same plan it repeats at least half of (a longer or newer prompt after the same system
-     * prompt; the one sharing most), else of the least recently used one. Sharing less, such as only
-     * the beginning-of-text token, every prompt would replace the same one.
+     * prompt; the one sharing most), else of the least recently used one (for a prompt under a plan,
+     * the least recently used one under a plan: plain prompts serve every request). Sharing less, such
+     * as only the beginning-of-text token, every prompt would replace the same one.
      */
     void keepPrefix(int sequence, int[] tokens, RoutingPlan plan) {
         lock.lock();
@@ -499,6 +500,19 @@ public final class DecodeLoop implements AutoCloseable {
                 if (!free && common > most && 2 * common >= p.tokens.length) {
                     most = common;
                     target = p;
+                }
+            }
+            if (!free && most == 0 && !plan.edits().isEmpty()) {
+                // a prompt under a plan serves only requests under the same plan: it never displaces a
+                // plain one, only the least recently used one under a plan, if any
+                target = null;
+                for (Prefix p : prefixes) {
+                    if (!p.plan.edits().isEmpty()) {
+                        target = p;
+                    }
+                }
+                if (target == null) {
+                    return;
                 }
             }
             session.clearSequence(target.sequence);

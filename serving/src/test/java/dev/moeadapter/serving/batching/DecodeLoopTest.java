@@ -308,6 +308,29 @@ class DecodeLoopTest {
     private record TwoViews(float[] strong, float[] weak, long reused, List<TokenProbabilities> traced) {
     }
 
+    /** A prompt under a plan serves only requests under the same plan: with one slot, the plain prompt stays kept. */
+    @Test
+    void aPromptKeptUnderAPlanNeverDisplacesAPlainOne() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize("The quick brown fox");
+        int n = prompt.length;
+        try (Session session = m.newSession(new SessionParams(256 * 3, 64, 3, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 2, 64, 1)) {
+            try (LoopLane lane = loop.open(1)) {
+                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
+            }
+            for (int round = 0; round < 2; round++) {
+                long before = loop.stats().reusedTokens();
+                twoViewsPrefill(m, loop, prompt);
+                assertThat(loop.stats().reusedTokens() - before).as("the strong view's rows; the weak view's prompt was not kept").isEqualTo(n - 1);
+            }
+            long before = loop.stats().reusedTokens();
+            try (LoopLane lane = loop.open(1)) {
+                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
+            }
+            assertThat(loop.stats().reusedTokens() - before).as("the plain prompt is still kept").isEqualTo(n - 1);
+        }
+    }
+
     private static TwoViews twoViews(Model m, KvLayout layout, int[] prompt, KeptBefore kept) {
         try (Session session = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(session, 2, 64, 2)) {
