@@ -127,7 +127,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         return ids[sequence];
     }
 
-    /** The batch's sequences, which must not be overrun (see {@link #overran}). */
+    /** The batch's sequences, which must be this lane's and not overrun (see {@link #overran}). */
     private void requireHeld(Batch batch) {
         for (int i = 0; i < batch.size(); i++) {
             requireHeld(batch.sequence(i));
@@ -135,6 +135,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     }
 
     private void requireHeld(int sequence) {
+        id(sequence);
         if (overrun[sequence]) {
             throw new IllegalStateException("sequence " + sequence + " holds a row queued ahead that the lane did not take, which this "
                     + "model's memory cannot drop: it can only be emptied");
@@ -197,17 +198,12 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     @Override
     public void decode(Batch batch) {
         loop.retractAhead(this);
-        int seq = batch.sequence(0);
-        id(seq);
         requireHeld(batch);
-        int plainRows = plainRows(batch, 0, seq);
-        if (plainRows == 0 || deferredSeq != seq) {
+        int first = batch.sequence(0);
+        if (deferredSeq != first || plainRows(batch, 0, first) == 0) {
             flushDeferred();
         }
-        PlainTokens held = plainRows > 0 ? plain[seq] : null;
-        // rows before the first output may be shared; with embeddings on every row has outputs
-        int before = held == null ? 0 : held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch, 0), plainRows);
-        int holds = deferredSeq == seq ? deferredFrom : before; // what the sequence holds
+        int waited = deferredSeq == first ? deferredFrom : -1; // what the first sequence holds, its later rows waiting
         deferredSeq = -1;
         release();
         size = batch.size();
@@ -215,9 +211,23 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         boolean[] tracked = new boolean[batch.size()], shared = new boolean[batch.size()];
         BitSet seen = new BitSet();
         try {
-            if (held != null) {
-                held.append(batch, 0, plainRows);
-                Arrays.fill(tracked, 0, plainRows, true);
+            // each sequence's leading rows (SCMoE's weak view follows its strong one in a batch)
+            for (int i = 0; i < batch.size(); i++) {
+                int seq = batch.sequence(i);
+                if (seen.get(seq)) {
+                    continue;
+                }
+                seen.set(seq);
+                int rows = plainRows(batch, i, seq);
+                if (rows == 0) {
+                    continue;
+                }
+                PlainTokens held = plain[seq];
+                // rows before the first output may be shared; with embeddings on every row has outputs
+                int before = held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch, i) - i, rows);
+                int holds = i == 0 && waited >= 0 ? waited : before;
+                held.append(batch, i, i + rows);
+                Arrays.fill(tracked, i, i + rows, true);
                 if (outputs == batch.size() && loop.keptExtends(held.tokens, held.length, keptUnder[seq])) {
                     deferredSeq = seq; // a longer kept state may still be reached: decode nothing yet
                     deferredFrom = holds;
@@ -226,32 +236,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                     return;
                 }
                 holds = catchUp(seq, holds, before + outputs, before);
-                Arrays.fill(shared, 0, Math.max(0, holds - before), true);
-            }
-            seen.set(seq);
-            // the batch's other sequences (SCMoE's weak view after its strong one): each its own leading rows
-            for (int i = 1; i < batch.size(); i++) {
-                int s = batch.sequence(i);
-                if (s == batch.sequence(i - 1) || seen.get(s)) {
-                    continue;
-                }
-                seen.set(s);
-                int rows = plainRows(batch, i, s);
-                if (rows == 0) {
-                    continue;
-                }
-                PlainTokens mine = plain[s];
-                int from = mine.length, upTo = embeddings ? 0 : Math.min(firstOutput(batch, i) - i, rows);
-                mine.append(batch, i, i + rows);
-                Arrays.fill(tracked, i, i + rows, true);
-                int got = catchUp(s, from, from + upTo, from);
-                Arrays.fill(shared, i, i + Math.max(0, got - from), true);
+                Arrays.fill(shared, i, i + Math.max(0, holds - before), true);
             }
             Batch.Builder rest = Batch.builder();
             int decoded = 0;
             for (int i = 0; i < batch.size(); i++) {
                 if (!shared[i]) {
-                    rest.add(batch.token(i), batch.position(i), id(batch.sequence(i)), batch.output(i));
+                    rest.add(batch.token(i), batch.position(i), ids[batch.sequence(i)], batch.output(i));
                     decoded++;
                 }
             }
@@ -293,6 +284,12 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             release();
         }
         return Math.max(shared, to);
+    }
+
+    /** Before any other use of the sequences: the row queued ahead taken back, the waiting rows decoded. */
+    private void settle() {
+        loop.retractAhead(this);
+        flushDeferred();
     }
 
     /** Decodes the rows that wait for a kept state (see {@link #deferredSeq}), sharing one if now reached. */
@@ -451,8 +448,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public int maxPosition(int sequence) {
-        loop.retractAhead(this);
-        flushDeferred();
+        settle();
         int id = id(sequence);
         requireHeld(sequence);
         return session.maxPosition(id);
@@ -460,8 +456,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void removeTokens(int sequence, int from, int to) {
-        loop.retractAhead(this);
-        flushDeferred();
+        settle();
         int id = id(sequence);
         requireHeld(sequence);
         PlainTokens held = plain[sequence];
@@ -489,8 +484,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void copySequence(int source, int target, int from, int to) {
-        loop.retractAhead(this);
-        flushDeferred();
+        settle();
         int s = id(source), t = id(target);
         requireHeld(source);
         endPlain(target);
@@ -499,8 +493,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void setPlan(int sequence, RoutingPlan plan) {
-        loop.retractAhead(this);
-        flushDeferred();
+        settle();
         session.setPlan(id(sequence), plan);
         editedFrom[sequence] = plan.edits().stream().mapToInt(e -> e.positions().from()).min().orElse(Integer.MAX_VALUE);
         trackUnder(sequence, editedFrom[sequence] == 0 ? plan : RoutingPlan.EMPTY);
@@ -518,8 +511,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void clearPlan(int sequence) {
-        loop.retractAhead(this);
-        flushDeferred();
+        settle();
         session.clearPlan(id(sequence));
         editedFrom[sequence] = Integer.MAX_VALUE;
         trackUnder(sequence, RoutingPlan.EMPTY);
@@ -527,8 +519,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     @Override
     public void setTrace(int sequence, TraceSpec spec) {
-        loop.retractAhead(this);
-        flushDeferred();
+        settle();
         session.setTrace(id(sequence), spec);
         tracedFrom[sequence] = spec.routes() ? 0 : spec.probabilities().isEmpty() ? Integer.MAX_VALUE : spec.probabilities().from();
         routed[sequence] = spec.routes();

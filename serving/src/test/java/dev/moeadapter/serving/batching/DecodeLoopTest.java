@@ -264,9 +264,7 @@ class DecodeLoopTest {
         assertThat(alone).as("the edit changes the answer").isNotEqualTo(greedyAlone(m, prompt, RoutingPlan.EMPTY));
         try (Session session = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(session, 1, 64, 1)) {
-            try (LoopLane lane = loop.open(1)) {
-                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
-            }
+            answerPlainly(loop, prompt);
             long before = loop.stats().reusedTokens();
             try (LoopLane lane = loop.open(1)) {
                 lane.setPlan(0, fromLast);
@@ -288,9 +286,7 @@ class DecodeLoopTest {
         int[] prompt = m.tokenize("The quick brown fox");
         int n = prompt.length;
         try (Session session = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 1, 64, 1)) {
-            try (LoopLane lane = loop.open(1)) {
-                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
-            }
+            answerPlainly(loop, prompt);
             long before = loop.stats().reusedTokens();
             try (LoopLane lane = loop.open(1)) {
                 lane.setTrace(0, new TraceSpec(false, PositionRange.at(n - 1)));
@@ -315,18 +311,14 @@ class DecodeLoopTest {
         int[] prompt = m.tokenize("The quick brown fox");
         int n = prompt.length;
         try (Session session = m.newSession(new SessionParams(256 * 3, 64, 3, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 2, 64, 1)) {
-            try (LoopLane lane = loop.open(1)) {
-                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
-            }
+            answerPlainly(loop, prompt);
             for (int round = 0; round < 2; round++) {
                 long before = loop.stats().reusedTokens();
                 twoViewsPrefill(m, loop, prompt);
                 assertThat(loop.stats().reusedTokens() - before).as("the strong view's rows; the weak view's prompt was not kept").isEqualTo(n - 1);
             }
             long before = loop.stats().reusedTokens();
-            try (LoopLane lane = loop.open(1)) {
-                new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
-            }
+            answerPlainly(loop, prompt);
             assertThat(loop.stats().reusedTokens() - before).as("the plain prompt is still kept").isEqualTo(n - 1);
         }
     }
@@ -335,9 +327,7 @@ class DecodeLoopTest {
         try (Session session = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(session, 2, 64, 2)) {
             if (kept == KeptBefore.PLAIN) {
-                try (LoopLane lane = loop.open(1)) {
-                    new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true));
-                }
+                answerPlainly(loop, prompt);
             } else if (kept == KeptBefore.TWO_VIEWS) {
                 twoViewsPrefill(m, loop, prompt);
             }
@@ -386,17 +376,11 @@ class DecodeLoopTest {
         try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(session, 1, 16, 2)) {
             for (int[] prompt : List.of(first, first, other)) {
-                try (LoopLane lane = loop.open(1)) {
-                    assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true)).tokens())
-                            .containsExactly(greedyAlone(m, prompt, RoutingPlan.EMPTY));
-                }
+                assertThat(answerPlainly(loop, prompt)).containsExactly(greedyAlone(m, prompt, RoutingPlan.EMPTY));
             }
             assertThat(loop.stats().reusedTokens()).as("prompt tokens shared: none, a kept turn is longer than a repeated prompt").isZero();
             long rows = loop.stats().rows();
-            try (LoopLane lane = loop.open(1)) {
-                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(nextTurn, TOKENS).withIgnoreEos(true)).tokens())
-                        .containsExactly(greedyAlone(m, nextTurn, RoutingPlan.EMPTY));
-            }
+            assertThat(answerPlainly(loop, nextTurn)).containsExactly(greedyAlone(m, nextTurn, RoutingPlan.EMPTY));
             int kept = copiesExactly ? first.length + TOKENS - 1 : 0;
             assertThat(loop.stats().reusedTokens()).as("the first turn's prompt and answer but its last token (never decoded)")
                     .isEqualTo(kept);
@@ -405,10 +389,7 @@ class DecodeLoopTest {
             rows = loop.stats().rows();
             // a prompt that follows the kept turn for chunks (a lane's 16 rows each) and then departs from it: decoded whole
             int[] departs = IntStream.concat(IntStream.concat(Arrays.stream(first), Arrays.stream(answer, 0, 5)), Arrays.stream(more)).toArray();
-            try (LoopLane lane = loop.open(1)) {
-                assertThat(new Generator(lane, 0).generate(GenerationRequest.greedy(departs, TOKENS).withIgnoreEos(true)).tokens())
-                        .containsExactly(greedyAlone(m, departs, RoutingPlan.EMPTY));
-            }
+            assertThat(answerPlainly(loop, departs)).containsExactly(greedyAlone(m, departs, RoutingPlan.EMPTY));
             assertThat(loop.stats().reusedTokens()).as("nothing more shared").isEqualTo(kept);
             assertThat(loop.stats().rows() - rows).as("rows decoded, each once").isEqualTo(departs.length + TOKENS - 1);
             assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isPositive();
@@ -447,6 +428,13 @@ class DecodeLoopTest {
             try (LoopLane lane = loop.open(1)) {
                 assertThat(new Generator(lane, 0).generate(request).tokens()).containsExactly(alone);
             }
+        }
+    }
+
+    /** A plain greedy request with this prompt, through its own lane; what it holds is kept when the lane closes. */
+    private static int[] answerPlainly(DecodeLoop loop, int[] prompt) {
+        try (LoopLane lane = loop.open(1)) {
+            return new Generator(lane, 0).generate(GenerationRequest.greedy(prompt, TOKENS).withIgnoreEos(true)).tokens();
         }
     }
 
