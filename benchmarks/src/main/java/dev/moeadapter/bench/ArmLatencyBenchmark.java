@@ -7,6 +7,7 @@ import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.ProviderContext;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.StrategySettings;
+import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
@@ -39,7 +40,8 @@ import tools.jackson.databind.JsonNode;
  * the experts that answered per token and MoE layer (nonzero mixing weights, from a routing trace of
  * one untimed run): a dynamic expert count lowers it.
  * {@code ArmLatencyBenchmark --model F.gguf [--arms "scmoe;steer:top-p=0.5"] [--threads 2] [--prompt 64]
- * [--prompts F.jsonl [--items 8]] [--reference-set F.c3po] [--ctx N] [--gen 128] [--stop STR] [--reps 6] [--out F.json]}:
+ * [--prompts F.jsonl [--items 8]] [--reference-set F.c3po] [--ctx N] [--kv-layout unified|per-sequence] [--gen 128] [--stop STR]
+ * [--reps 6] [--out F.json]}:
  * arms separated by ';', each a plug-in's name and optionally ':' and its settings as name=value
  * separated by ','. Without {@code --prompts} the prompt is {@code --prompt} random tokens; with it,
  * the {@code prompt} fields of the file's first {@code --items} lines (e.g. lab tasks), every item
@@ -47,7 +49,8 @@ import tools.jackson.databind.JsonNode;
  * tokens long (end of sequence ignored); with it, an answer ends at end of sequence or at
  * {@code STR} ({@code \n} for a newline, the lab's rule) after at most {@code --gen} tokens.
  * {@code --reference-set} loads a C3PO reference set built for this model and hands it to the
- * plug-ins, so that {@code c3po} arms can be built.
+ * plug-ins, so that {@code c3po} arms can be built. {@code --kv-layout per-sequence} gives each sequence a KV
+ * stream of its own, where a sequence copy (rerouting's and C3PO's) copies a whole stream.
  */
 public final class ArmLatencyBenchmark {
     private ArmLatencyBenchmark() {}
@@ -75,7 +78,8 @@ public final class ArmLatencyBenchmark {
             }
             int sequences = arms.stream().mapToInt(x -> x.strategy().sequencesNeeded()).max().orElseThrow();
             int ctx = Integer.parseInt(a.getOrDefault("ctx", String.valueOf(sequences * (promptLen + gen) + 64)));
-            try (Session session = model.newSession(new SessionParams(ctx, 512, sequences, threads, threads))) {
+            KvLayout layout = KvLayout.valueOf(a.getOrDefault("kv-layout", "unified").toUpperCase(Locale.ROOT).replace('-', '_'));
+            try (Session session = model.newSession(new SessionParams(ctx, 512, sequences, threads, threads).withKvLayout(layout))) {
                 // a fixed answer length, or the harness's rule: stop at end of sequence or at --stop
                 List<GenerationRequest> requests = prompts.stream().map(p -> a.containsKey("stop")
                         ? GenerationRequest.greedy(p, gen).withStop(List.of(a.get("stop").replace("\\n", "\n"))).withIgnoreEos(false)
@@ -118,8 +122,8 @@ public final class ArmLatencyBenchmark {
                             Series.mean(msPerToken[i]), Series.stddev(msPerToken[i]), Series.mean(msPerToken[i]) / greedyToken,
                             Series.mean(prefillMs[i]), Series.stddev(prefillMs[i]), tokensPerItem[i], expertsUsed[i]));
                 }
-                System.out.printf(Locale.ROOT, "%d item(s), prompts of up to %d tokens, %s %d generated tokens, %d repetitions, %d thread(s)%n",
-                        requests.size(), promptLen, a.containsKey("stop") ? "at most" : "exactly", gen, reps, threads);
+                System.out.printf(Locale.ROOT, "%d item(s), prompts of up to %d tokens, %s %d generated tokens, %d repetitions, %d thread(s), KV layout %s%n",
+                        requests.size(), promptLen, a.containsKey("stop") ? "at most" : "exactly", gen, reps, threads, layout);
                 System.out.print(table);
                 if (a.containsKey("out")) {
                     Map<String, Object> json = new LinkedHashMap<>();
@@ -131,6 +135,7 @@ public final class ArmLatencyBenchmark {
                     json.put("generated_tokens", gen);
                     json.put("stop", a.getOrDefault("stop", "none (end of sequence ignored)"));
                     json.put("reps", reps);
+                    json.put("kv_layout", layout.name().toLowerCase(Locale.ROOT).replace('_', '-'));
                     for (int i = 0; i < arms.size(); i++) {
                         json.put(arms.get(i).label(), Map.of("ms_per_item", msPerItem[i], "ms_per_token", msPerToken[i], "generated_tokens_per_item", tokensPerItem[i],
                                 "prefill_ms", prefillMs[i], "experts_per_token_and_layer", expertsUsed[i]));

@@ -32,7 +32,8 @@ import java.util.concurrent.Future;
  * longer gap), per arm when clients are split between arms.
  *
  * <p>{@code StreamingLoad --url http://127.0.0.1:PORT --model ID --clients 8 --requests 4 --max-tokens 64
- * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--label NAME] [--round N]} prints one JSON line.
+ * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--prefix TEXT] [--label NAME] [--round N]} prints one JSON line.
+ * {@code --prefix} goes before every prompt, as a system prompt all requests share.
  */
 public final class StreamingLoad {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,6 +57,7 @@ public final class StreamingLoad {
         int clients = Integer.parseInt(a.getOrDefault("clients", "8")), requests = Integer.parseInt(a.getOrDefault("requests", "4"));
         int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "64"));
         JsonNode extra = JSON.readTree(a.getOrDefault("extra", "{}"));
+        String prefix = a.getOrDefault("prefix", "");
         List<String> arms = new ArrayList<>();
         for (String part : a.getOrDefault("arms", "").split(",")) {
             if (!part.isBlank()) {
@@ -70,7 +72,7 @@ public final class StreamingLoad {
         }
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
         // one warm-up request, not counted
-        run(http, url, body(model, PROMPTS[0], 4, null, extra));
+        run(http, url, body(model, prefix + PROMPTS[0], 4, null, extra));
         List<Timed> all = new ArrayList<>();
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
@@ -81,7 +83,7 @@ public final class StreamingLoad {
                 futures.add(pool.submit(() -> {
                     List<Timed> mine = new ArrayList<>();
                     for (int r = 0; r < requests; r++) {
-                        String prompt = PROMPTS[(client * requests + r) % PROMPTS.length];
+                        String prompt = prefix + PROMPTS[(client * requests + r) % PROMPTS.length];
                         mine.add(run(http, url, body(model, prompt, maxTokens, arm, extra)).withArm(arm));
                     }
                     return mine;

@@ -93,7 +93,8 @@ public final class DecodeLoop implements AutoCloseable {
      * recurrent state (hybrid and recurrent models) sums up every token its sequence holds and is
      * copied whole: such a model's loop keeps a sequence only while it holds exactly the kept tokens
      * and shares a kept one only whole (a conversation's next turn repeats the previous prompt and
-     * answer). A row it queued ahead and its lane did not adopt cannot be taken back there: the lane's
+     * answer; where a prompt parts from a kept one, after a system prompt, it keeps its state there on
+     * the way: {@link #partingPoint}). A row it queued ahead and its lane did not adopt cannot be taken back there: the lane's
      * sequence is marked as overrun instead (see {@link LoopLane}).
      */
     private final boolean rollsBack;
@@ -473,12 +474,43 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
+     * Where the memory cannot roll back (a kept state is shared only whole): the position at which
+     * {@code tokens[0, limit)} part from the kept state under the same plan they follow furthest, when
+     * that lies beyond {@code from} (what the sequence already holds) and covers at least half of
+     * them; else -1. Two prompts after the same system prompt part there: the lane keeps its state at
+     * that position on the way (see {@link #keepPrefix}), which every later prompt that follows as far
+     * then shares whole.
+     */
+    int partingPoint(int[] tokens, int from, int limit, RoutingPlan plan) {
+        if (rollsBack) {
+            return -1;
+        }
+        lock.lock();
+        try {
+            int best = -1;
+            for (Prefix p : prefixes) {
+                if (p.plan.equals(plan)) {
+                    int common = commonPrefix(p.tokens, tokens, limit);
+                    if (common < p.tokens.length && common > Math.max(from, best) && 2 * common >= limit) {
+                        best = common;
+                    }
+                }
+            }
+            return best;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Keeps session sequence {@code sequence}'s prompt {@code tokens}, decoded under {@code plan} (the
      * loop's from now on), for reuse: in a free slot if there is one, else in place of the kept prompt
      * under the same plan it repeats at least half of (a longer or newer prompt after the same system
      * prompt; the one sharing most), else of the least recently used one (for a prompt under a plan,
      * the least recently used one under a plan: plain prompts serve every request). Sharing less, such
-     * as only the beginning-of-text token, every prompt would replace the same one.
+     * as only the beginning-of-text token, every prompt would replace the same one. Where the memory
+     * cannot roll back, a kept prompt that these tokens extend is not replaced by them: it serves
+     * requests that they, shared only whole, cannot (the state where two prompts part).
      */
     void keepPrefix(int sequence, int[] tokens, RoutingPlan plan) {
         lock.lock();
@@ -497,7 +529,7 @@ public final class DecodeLoop implements AutoCloseable {
                 if (common == tokens.length && (rollsBack || common == p.tokens.length)) {
                     return; // already kept, whole (a recurrent state only as long as these)
                 }
-                if (!free && common > most && 2 * common >= p.tokens.length) {
+                if (!free && common > most && 2 * common >= p.tokens.length && (rollsBack || common < p.tokens.length)) {
                     most = common;
                     target = p;
                 }

@@ -273,17 +273,28 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /**
      * Brings sequence {@code seq}, which holds its plain tokens up to {@code holds}, up to {@code to}:
      * shares a kept prompt's cells up to {@code limit} where one holds them, and decodes the rest (rows
-     * that waited for a kept state not reached), no outputs, a lane's rows per step. Returns what the
-     * sequence then holds: {@code to}, or more where a kept prompt covered more.
+     * that waited for a kept state not reached), no outputs, a lane's rows per step. Where the memory
+     * shares a kept state only whole, it also decodes up to where the tokens part from a kept state
+     * ({@link DecodeLoop#partingPoint}) and keeps its own state there. Returns what the sequence then
+     * holds: {@code to}, or more where a kept prompt or a parting point covered more.
      */
     private int catchUp(int seq, int holds, int limit, int to) {
         int[] tokens = plain[seq].tokens;
         int shared = Math.max(holds, loop.reusePrefix(ids[seq], tokens, holds, limit, keptUnder[seq]));
-        for (int start = shared; start < to; start += loop.laneRows()) {
-            loop.decode(this, Batch.noOutputs(ids[seq], start, Arrays.copyOfRange(tokens, start, Math.min(to, start + loop.laneRows()))), false);
+        int parting = loop.partingPoint(tokens, shared, limit, keptUnder[seq]), end = Math.max(to, parting);
+        for (int start = shared; start < end; ) {
+            int stop = Math.min(end, start + loop.laneRows());
+            if (start < parting && parting < stop) {
+                stop = parting;
+            }
+            loop.decode(this, Batch.noOutputs(ids[seq], start, Arrays.copyOfRange(tokens, start, stop)), false);
             release();
+            if (stop == parting) {
+                loop.keepPrefix(ids[seq], Arrays.copyOf(tokens, parting), keptUnder[seq]);
+            }
+            start = stop;
         }
-        return Math.max(shared, to);
+        return Math.max(shared, end);
     }
 
     /** Before any other use of the sequences: the row queued ahead taken back, the waiting rows decoded. */

@@ -360,21 +360,22 @@ class DecodeLoopTest {
     /**
      * A model whose memory cannot roll back (Qwen3-Next and LFM2-MoE: attention beside a recurrent
      * state, which llama.cpp copies whole and cannot cut back; DeepSeek-V4's cache, whose whole copy
-     * does not even continue exactly, so nothing is kept): its loop shares a kept sequence only whole, as a conversation's next turn
-     * repeats the previous prompt and answer, never a part of one (a repeated prompt, a shared system
-     * prompt). Its greedy rows run ahead as on any model. Answers equal those alone.
+     * does not even continue exactly, so nothing is kept): its loop shares a kept state only whole, as a conversation's next turn
+     * repeats the previous prompt and answer, never a part of one: a repeated prompt or a shared system
+     * prompt is shared only from the third request on (see the next test). Its greedy rows run ahead as
+     * on any model. Answers equal those alone.
      */
     @ParameterizedTest
     @MethodSource("memoriesThatCannotRollBack")
-    void aHybridModelsLoopSharesOnlyAWholeKeptTurn(String model, KvLayout layout, boolean copiesExactly) {
+    void aHybridModelsLoopSharesAKeptStateOnlyWhole(String model, KvLayout layout, boolean copiesExactly) {
         Model m = TestModels.byName(model);
         assertThat(m.info().memory().rollsBackToAnyPrefix()).isFalse();
         String system = "You are a helpful assistant who answers in one short sentence. ";
         int[] first = m.tokenize(system + "The quick brown fox"), other = m.tokenize(system + "Once upon a time");
         int[] answer = greedyAlone(m, first, RoutingPlan.EMPTY), more = m.tokenize(" And then?", false, false);
         int[] nextTurn = IntStream.concat(IntStream.concat(Arrays.stream(first), Arrays.stream(answer)), Arrays.stream(more)).toArray();
-        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
-             DecodeLoop loop = new DecodeLoop(session, 1, 16, 2)) {
+        try (Session session = m.newSession(new SessionParams(256 * 4, 32, 4, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 16, 3)) {
             for (int[] prompt : List.of(first, first, other)) {
                 assertThat(answerPlainly(loop, prompt)).containsExactly(greedyAlone(m, prompt, RoutingPlan.EMPTY));
             }
@@ -387,12 +388,50 @@ class DecodeLoopTest {
             assertThat(loop.stats().rows() - rows).as("rows decoded: the chunks that matched the kept turn waited for it")
                     .isEqualTo(nextTurn.length - kept + TOKENS - 1);
             rows = loop.stats().rows();
-            // a prompt that follows the kept turn for chunks (a lane's 16 rows each) and then departs from it: decoded whole
+            // a prompt that follows the kept turn for chunks (a lane's 16 rows each) and then departs from it: it shares
+            // only the system prompt, kept where the first and the other prompt parted, and decodes every other row once
             int[] departs = IntStream.concat(IntStream.concat(Arrays.stream(first), Arrays.stream(answer, 0, 5)), Arrays.stream(more)).toArray();
             assertThat(answerPlainly(loop, departs)).containsExactly(greedyAlone(m, departs, RoutingPlan.EMPTY));
-            assertThat(loop.stats().reusedTokens()).as("nothing more shared").isEqualTo(kept);
-            assertThat(loop.stats().rows() - rows).as("rows decoded, each once").isEqualTo(departs.length + TOKENS - 1);
+            int systemShared = copiesExactly ? Arrays.mismatch(first, other) : 0;
+            assertThat(loop.stats().reusedTokens()).as("the system prompt shared").isEqualTo(kept + systemShared);
+            assertThat(loop.stats().rows() - rows).as("rows decoded, each once").isEqualTo(departs.length - systemShared + TOKENS - 1);
             assertThat(loop.stats().rowsAhead()).as("rows queued ahead").isPositive();
+        }
+    }
+
+    /**
+     * On a memory that cannot roll back, the loop keeps a sequence's state where its prompt parts from a
+     * kept one (here: after the system prompt, and after a repeated prompt's rows before its last), so
+     * that from the third request on a shared system prompt, or a repeated prompt, is decoded once more
+     * only: each later request shares it whole, decodes each other row once, and answers as alone.
+     */
+    @ParameterizedTest
+    @MethodSource("memoriesThatCannotRollBack")
+    void aHybridModelsLoopKeepsTheStateWhereTwoPromptsPartForTheRequestsAfterThem(String model, KvLayout layout, boolean copiesExactly) {
+        Model m = TestModels.byName(model);
+        String system = "You are a helpful assistant who answers in one short sentence and never more. ";
+        int[][] users = Stream.of("The quick brown fox", "Once upon a time", "My favourite colour is", "Lorem ipsum dolor sit")
+                .map(u -> m.tokenize(system + u)).toArray(int[][]::new);
+        int parting = Arrays.mismatch(users[0], users[1]);
+        for (int[] u : users) {
+            assertThat(Arrays.mismatch(users[0], u)).as("the prompts part after the system prompt").isIn(parting, -1);
+        }
+        try (Session session = m.newSession(new SessionParams(256 * 4, 32, 4, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 16, 3)) {
+            long[] shared = new long[users.length + 2], decoded = new long[shared.length];
+            int[][] prompts = {users[0], users[1], users[2], users[3], users[3], users[3]};
+            for (int i = 0; i < prompts.length; i++) {
+                long reused = loop.stats().reusedTokens(), rows = loop.stats().rows();
+                assertThat(answerPlainly(loop, prompts[i])).as("request %d", i).containsExactly(greedyAlone(m, prompts[i], RoutingPlan.EMPTY));
+                shared[i] = loop.stats().reusedTokens() - reused;
+                decoded[i] = loop.stats().rows() - rows;
+            }
+            int last = users[3].length - 1; // the repeated prompt's rows before its last, where it parts from its kept turn
+            long[] expectShared = copiesExactly ? new long[] {0, 0, parting, parting, parting, last} : new long[6];
+            assertThat(shared).as("prompt tokens shared by each request").containsExactly(expectShared);
+            for (int i = 0; i < prompts.length; i++) {
+                assertThat(decoded[i]).as("rows decoded by request %d: every other row once", i).isEqualTo(prompts[i].length - expectShared[i] + TOKENS - 1);
+            }
         }
     }
 
