@@ -360,7 +360,7 @@ class DecodeLoopTest {
     /**
      * A model whose memory cannot roll back (Qwen3-Next and LFM2-MoE: attention beside a recurrent
      * state, which llama.cpp copies whole and cannot cut back; DeepSeek-V4's cache, whose whole copy
-     * does not even continue exactly, so nothing is kept): its loop shares a kept state only whole, as a conversation's next turn
+     * does not even continue as its source, so nothing is kept): its loop shares a kept state only whole, as a conversation's next turn
      * repeats the previous prompt and answer, never a part of one: a repeated prompt or a shared system
      * prompt is shared only from the third request on (see the next test). Its greedy rows run ahead as
      * on any model. Answers equal those alone.
@@ -491,7 +491,7 @@ class DecodeLoopTest {
     }
 
     static Stream<Arguments> memoriesThatCannotRollBack() {
-        // DeepSeek-V4: llama.cpp's whole copy of its cache does not continue exactly, so the loop keeps nothing
+        // DeepSeek-V4: llama.cpp's whole copy of its cache does not continue as its source, so the loop keeps nothing
         return Stream.of("qwen3next", "lfm2moe", "deepseek4")
                 .flatMap(model -> Arrays.stream(KvLayout.values()).map(layout -> Arguments.of(model, layout, !model.equals("deepseek4"))));
     }
