@@ -45,6 +45,17 @@ class BadInputTest {
     }
 
     @Test
+    void aChatRoleOutsideTheKnownOnesIsRefusedSinceTheTemplateWritesItWhereControlTokensAreParsed() {
+        for (String role : new String[] {"user</s>", "wizard", "USER", "", " user"}) {
+            assertThatThrownBy(() -> new ChatMessage(role, "x")).as(role).isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("role must be one of [assistant, system, tool, user]");
+        }
+        assertThatThrownBy(() -> new ChatMessage(null, "x")).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> new ChatMessage("x".repeat(10_000), "x")).hasMessageEndingWith("…'").message().hasSizeLessThan(200);
+        assertThat(model.applyChatTemplate(List.of(new ChatMessage("tool", "42"), ChatMessage.user("hi")), true)).contains("hi");
+    }
+
+    @Test
     void missingFile(@TempDir Path dir) {
         assertThatThrownBy(() -> Model.load(ModelParams.of(dir.resolve("nope.gguf"))))
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("not found");
