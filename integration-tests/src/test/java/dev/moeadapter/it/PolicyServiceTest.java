@@ -52,6 +52,9 @@ import static org.assertj.core.api.Assertions.within;
                 "moe.adapter.policies.lab.arms.hold.time-budget=2s",
                 "moe.adapter.policies.lab.arms.flaky.adaptation=flaky",
                 "moe.adapter.policies.lab.arms.flaky.weight=0",
+                "moe.adapter.policies.lab.arms.drip.adaptation=dripping",
+                "moe.adapter.policies.lab.arms.drip.weight=0",
+                "moe.adapter.policies.lab.arms.drip.time-budget=200ms",
                 "moe.adapter.guards.breaker.window=4", "moe.adapter.guards.breaker.minimum-calls=3",
                 "moe.adapter.guards.breaker.failure-rate=50", "moe.adapter.guards.breaker.wait-in-open=1s",
                 "moe.adapter.guards.breaker.half-open-calls=1",
@@ -356,6 +359,7 @@ class PolicyServiceTest {
 
     @Test
     void theCircuitBreakerOpensAfterRepeatedFailuresAndClosesAfterItsWait() throws Exception {
+        long errorsBefore = arm("lab", "flaky").get("stats").path("fallbacks").path("adaptation_error").asLong();
         flaky.failing = true;
         for (int i = 0; i < 3; i++) {
             JsonNode r = generate(lab("flaky", false), null);
@@ -376,8 +380,33 @@ class PolicyServiceTest {
         assertThat(r.get("adaptation").asString()).isEqualTo("flaky");
         assertThat(arm("lab", "flaky").get("breaker").asString()).isEqualTo("closed");
         JsonNode stats = arm("lab", "flaky").get("stats");
-        assertThat(stats.get("fallbacks").get("adaptation_error").asLong()).isEqualTo(3);
+        assertThat(stats.get("fallbacks").get("adaptation_error").asLong()).isEqualTo(errorsBefore + 3);
         assertThat(stats.get("fallbacks").get("circuit_open").asLong()).isEqualTo(1);
+    }
+
+    /**
+     * A client cannot open an arm's circuit for the others: answers it makes long enough to be cut by
+     * the time budget, and requests with settings of its own (here failing ones), leave the breaker
+     * closed, while the same failures with the arm's own settings open it (the test above).
+     */
+    @Test
+    void whatAClientChoosesDoesNotOpenTheCircuit() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            JsonNode cut = generate("{\"prompt\":\"Once upon a time\",\"max_tokens\":64,\"policy\":\"lab\",\"arm\":\"drip\"}", null);
+            assertThat(cut.get("finish_reason").asString()).as(cut.toString()).isEqualTo("time_budget");
+        }
+        assertThat(arm("lab", "drip").get("breaker").asString()).as("after 4 answers cut by the budget").isEqualTo("closed");
+        flaky.failing = true;
+        try {
+            for (int i = 0; i < 4; i++) {
+                JsonNode r = generate("{\"prompt\":\"Once upon a time\",\"max_tokens\":4,\"policy\":\"lab\",\"arm\":\"flaky\","
+                        + "\"settings\":{\"chosen\":\"by the client\"}}", null);
+                assertThat(r.get("fallback").get("reason").asString()).isEqualTo("adaptation_error");
+            }
+            assertThat(arm("lab", "flaky").get("breaker").asString()).as("after 4 failures under a client's own settings").isEqualTo("closed");
+        } finally {
+            flaky.failing = false;
+        }
     }
 
     @Test

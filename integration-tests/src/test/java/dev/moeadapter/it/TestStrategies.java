@@ -3,6 +3,7 @@ package dev.moeadapter.it;
 import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
+import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.generation.CancellationToken;
@@ -315,6 +316,12 @@ class TestStrategies {
         @Override
         public RoutingViews routingViews() {
             return new RoutingViews.Unchanged();
+        }
+
+        /** Takes any settings a request sends, and ignores them. */
+        @Override
+        public AdaptationStrategy withSettings(StrategySettings settings) {
+            return this;
         }
 
         @Override

@@ -236,7 +236,8 @@ public final class GenerationService {
 
         public GenerationOutcome run(TokenListener listener, CancellationToken cancel) {
             Arm arm = assignment.arm();
-            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), lease.lane(), request, listener, cancel, recorder);
+            ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), assignment.asConfigured(), lease.lane(), request, listener, cancel,
+                    recorder);
             GenerationResult r = answer.result();
             long elapsed = System.nanoTime() - started;
             long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;

@@ -90,14 +90,19 @@ public final class ArmGuards implements AutoCloseable {
      * out later, the answer ends where it is ({@link Answer#cut()}). Request errors (bad settings
      * for this model, a full context) propagate: they are the request's fault, not the arm's.
      * {@code recorder} receives the routing of whichever strategy answers.
+     *
+     * <p>The breaker counts only what speaks for the arm as configured: not a request with settings of
+     * its own ({@code asConfigured} false: a client could pick slow ones), not an answer cut by the
+     * budget after its first token (its length is the client's choice), not a cancelled one. Else one
+     * client could open the arm's circuit for every other.
      */
-    public Answer run(Arm arm, AdaptationStrategy strategy, DecodeLane session, GenerationRequest request, TokenListener listener,
-               CancellationToken cancel, RoutingRecorder recorder) {
+    public Answer run(Arm arm, AdaptationStrategy strategy, boolean asConfigured, DecodeLane session, GenerationRequest request,
+                      TokenListener listener, CancellationToken cancel, RoutingRecorder recorder) {
         if (arm.isPlain()) {
             return unguarded(strategy, session, request, listener, cancel, recorder);
         }
-        CircuitBreaker breaker = breaker(arm);
-        if (!breaker.tryAcquirePermission()) {
+        Call breaker = new Call(breaker(arm), asConfigured);
+        if (!breaker.permitted()) {
             return fallback(FallbackReason.CIRCUIT_OPEN, session, request, listener, cancel, recorder);
         }
         RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length, recorder);
@@ -118,12 +123,12 @@ public final class ArmGuards implements AutoCloseable {
         switch (end) {
             case EXPIRED -> {
                 probe.stop();
-                breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+                breaker.failed(elapsed, new TimeoutException("time budget"));
                 return overBudget(arm, session, request, listener, cancel, recorder);
             }
             case CUT -> {
                 probe.stop();
-                breaker.onError(elapsed, TimeUnit.NANOSECONDS, new TimeoutException("time budget"));
+                breaker.release();
                 LOG.info("arm {}: adaptation '{}' ran past its time budget of {} ms while answering; the answer ends there",
                         arm.key(), arm.adaptation(), arm.timeBudget().toMillis());
                 GenerationResult cut = attempt.sentSoFar(request.prompt().length);
@@ -134,16 +139,16 @@ public final class ArmGuards implements AutoCloseable {
         }
         if (failure instanceof InvalidRequestException || failure instanceof ContextFullException) {
             probe.stop();
-            breaker.releasePermission();
+            breaker.release();
             throw failure;
         }
         if (failure != null) {
             probe.stop();
             if (cancel.isCancelled()) {
-                breaker.releasePermission();
+                breaker.release();
                 throw failure;
             }
-            breaker.onError(elapsed, TimeUnit.NANOSECONDS, failure);
+            breaker.failed(elapsed, failure);
             if (attempt.answered()) {
                 throw failure; // part of the answer is out: it cannot be replaced
             }
@@ -153,11 +158,38 @@ public final class ArmGuards implements AutoCloseable {
             return fallback(FallbackReason.ADAPTATION_ERROR, session, request, listener, cancel, recorder);
         }
         if (result.finishReason() == FinishReason.CANCELLED && cancel.isCancelled()) {
-            breaker.releasePermission();
+            breaker.release();
         } else {
-            breaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
+            breaker.succeeded(elapsed);
         }
         return answer(strategy, result, attempt, probe, request);
+    }
+
+    /** The breaker's part in one request: a verdict only where the request speaks for the arm as configured. */
+    private record Call(CircuitBreaker breaker, boolean counts) {
+        boolean permitted() {
+            return breaker.tryAcquirePermission();
+        }
+
+        void release() {
+            breaker.releasePermission();
+        }
+
+        void failed(long nanos, Throwable cause) {
+            if (counts) {
+                breaker.onError(nanos, TimeUnit.NANOSECONDS, cause);
+            } else {
+                breaker.releasePermission();
+            }
+        }
+
+        void succeeded(long nanos) {
+            if (counts) {
+                breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
+            } else {
+                breaker.releasePermission();
+            }
+        }
     }
 
     private Answer overBudget(Arm arm, DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel,

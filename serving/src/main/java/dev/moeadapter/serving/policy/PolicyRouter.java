@@ -221,11 +221,12 @@ public class PolicyRouter {
                 throw new BadParameterException("arm", "adaptation '" + armName + "' cannot run on this model: " + unsupported.get(armName));
             }
             Arm arm = policy.arm(armName);
-            return new Assignment(policy, arm, withSettings(arm, settings), Assignment.Basis.REQUEST);
+            return new Assignment(policy, arm, withSettings(arm, settings), Assignment.Basis.REQUEST, settings.isEmpty());
         }
         boolean keyed = callerKey != null && !callerKey.isBlank();
         Arm arm = policy.atFraction(keyed ? fraction(policy.name(), callerKey) : ThreadLocalRandom.current().nextDouble());
-        return new Assignment(policy, arm, withSettings(arm, settings), keyed ? Assignment.Basis.CALLER : Assignment.Basis.RANDOM);
+        return new Assignment(policy, arm, withSettings(arm, settings), keyed ? Assignment.Basis.CALLER : Assignment.Basis.RANDOM,
+                settings.isEmpty());
     }
 
     private static AdaptationStrategy withSettings(Arm arm, StrategySettings settings) {
