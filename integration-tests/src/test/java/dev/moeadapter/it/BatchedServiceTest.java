@@ -79,6 +79,7 @@ class BatchedServiceTest extends RunningService {
         }
         assertThat(after.at("/admission/admitted").asLong() - before.at("/admission/admitted").asLong()).isEqualTo(2 * (PROMPTS.length + 3));
         assertThat(after.at("/admission/in_use").asInt()).isZero();
+        assertThat(after.at("/admission/max_waiting").asInt()).as("moe.adapter.max-waiting's default").isEqualTo(64);
         assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(after.at("/capacity/sessions").asInt()
                 * after.at("/capacity/sequences_per_session").asInt());
     }

@@ -182,7 +182,7 @@ public class MoeAdapterAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public Admission moeAdmission(SessionPool pool, MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
-        Admission admission = new Admission(pool.size(), props.acquireTimeout());
+        Admission admission = new Admission(pool.size(), props.acquireTimeout(), props.maxWaiting());
         SchedulingMetrics.bind(meters(meters), admission, pool.loop());
         return admission;
     }

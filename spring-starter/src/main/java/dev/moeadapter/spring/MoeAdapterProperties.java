@@ -59,6 +59,9 @@ import java.util.List;
  *                         {@code context-size} cells each) whose KV cells a request whose prompt starts
  *                         the same way shares instead of decoding them again (0: no prefix reuse)
  * @param acquireTimeout how long a request waits for a free session before it is refused
+ * @param maxWaiting most requests waiting for a free session at once (each holds a server thread, so keep
+ *                   it well below {@code server.tomcat.threads.max}); in a full queue a newcomer takes
+ *                   the place of the latest request of the caller with the most waiting, or is refused
  * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
  *                      its generation is cancelled
  * @param streamKeepAlive how long a streamed answer stays silent before a comment line is sent, which
@@ -100,6 +103,7 @@ public record MoeAdapterProperties(
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,
         @DefaultValue("2") @Min(0) @Max(64) int batchingPrefixes,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
+        @DefaultValue("64") @Min(0) @Max(100_000) int maxWaiting,
         @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue("1s") @NotNull Duration streamKeepAlive,
         @DefaultValue @Valid Sampling sampling,

@@ -18,9 +18,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * requests: a returned permit goes to the waiting caller that holds the fewest permits (the one
  * that waited longest among equals), so one caller's burst takes the free permits but cannot keep
  * another caller's request out for longer than one of its own requests lasts.
+ *
+ * <p>At most {@code maxWaiting} requests wait at once, since each holds a server thread: when the
+ * queue is full, a newcomer takes the place of the latest waiting request of the caller with the most
+ * waiting, if that caller has at least two more waiting than the newcomer's (that request is refused),
+ * else the newcomer is refused. So a caller's burst cannot fill the queue against the others either.
  */
 public final class Admission {
-    private final int permits;
+    private final int permits, maxWaiting;
     private final long waitNanos;
     private final ReentrantLock lock = new ReentrantLock();
     /** Waiting requests per caller, callers in the order they started to wait. */
@@ -35,26 +40,31 @@ public final class Admission {
     private final AtomicLong meanHoldNanos = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
 
     /**
-     * @param permits the sessions (or lanes) there are
-     * @param wait    how long a request may wait for a permit before it is refused
+     * @param permits    the sessions (or lanes) there are
+     * @param wait       how long a request may wait for a permit before it is refused
+     * @param maxWaiting most requests waiting at once
      */
-    public Admission(int permits, Duration wait) {
+    public Admission(int permits, Duration wait, int maxWaiting) {
         if (permits < 1) {
             throw new IllegalArgumentException("permits must be at least 1: " + permits);
         }
+        if (maxWaiting < 0) {
+            throw new IllegalArgumentException("maxWaiting must not be negative: " + maxWaiting);
+        }
         this.permits = permits;
+        this.maxWaiting = maxWaiting;
         this.waitNanos = Math.max(0, wait.toNanos());
     }
 
     /** What admission did so far: for metrics and the info endpoint. */
-    public record Stats(int permits, int inUse, int waiting, long admitted, long refused, Duration waited) {
+    public record Stats(int permits, int inUse, int waiting, int maxWaiting, long admitted, long refused, Duration waited) {
     }
 
-    /** A waiting request; {@link #grant} admits it by counting a permit as its own. */
+    /** A waiting request; {@link #grant} admits it by counting a permit as its own, a newcomer to a full queue may displace it. */
     private final class Waiter {
         final String caller;
         final Condition granted = lock.newCondition();
-        boolean admitted;
+        boolean admitted, displaced;
 
         Waiter(String caller) {
             this.caller = caller;
@@ -75,7 +85,7 @@ public final class Admission {
                 count(key);
                 return admit(key, 0);
             }
-            if (waitNanos == 0) {
+            if (waitNanos == 0 || queued >= maxWaiting && !displaceFor(key)) {
                 throw refusal();
             }
             Waiter w = new Waiter(key);
@@ -83,7 +93,7 @@ public final class Admission {
             queued++;
             long left = waitNanos;
             try {
-                while (!w.admitted && left > 0) {
+                while (!w.admitted && !w.displaced && left > 0) {
                     left = w.granted.awaitNanos(left);
                 }
             } catch (InterruptedException e) {
@@ -98,11 +108,37 @@ public final class Admission {
             if (w.admitted) {
                 return admit(key, System.nanoTime() - start);
             }
-            remove(w);
+            if (!w.displaced) {
+                remove(w);
+            }
             throw refusal();
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * In a full queue, refuses the latest waiting request of the caller with the most waiting, if it
+     * has at least two more waiting than {@code caller} (so that {@code caller} then has no more than
+     * it); returns whether a place was freed.
+     */
+    private boolean displaceFor(String caller) {
+        String crowded = null;
+        int most = (waiting.containsKey(caller) ? waiting.get(caller).size() : 0) + 1;
+        for (Map.Entry<String, Deque<Waiter>> e : waiting.entrySet()) {
+            if (e.getValue().size() > most) {
+                most = e.getValue().size();
+                crowded = e.getKey();
+            }
+        }
+        if (crowded == null) {
+            return false;
+        }
+        Waiter last = waiting.get(crowded).peekLast();
+        remove(last);
+        last.displaced = true;
+        last.granted.signal();
+        return true;
     }
 
     private PoolExhaustedException refusal() {
@@ -188,7 +224,7 @@ public final class Admission {
     public Stats stats() {
         lock.lock();
         try {
-            return new Stats(permits, inUse, queued, admitted, refused, Duration.ofNanos(waitedNanos));
+            return new Stats(permits, inUse, queued, maxWaiting, admitted, refused, Duration.ofNanos(waitedNanos));
         } finally {
             lock.unlock();
         }

@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * held; a returned permit goes to the waiting caller that holds the fewest.
  */
 class AdmissionTest {
-    private final Admission admission = new Admission(1, Duration.ofMillis(1));
+    private final Admission admission = new Admission(1, Duration.ofMillis(1), 8);
 
     private Duration refusedRetryAfter() {
         try (Admission.Permit held = admission.enter("a")) {
@@ -55,7 +55,7 @@ class AdmissionTest {
      */
     @Test
     void oneCallersBurstCannotKeepAnotherCallerWaitingBehindIt() throws Exception {
-        Admission fair = new Admission(2, Duration.ofMinutes(1));
+        Admission fair = new Admission(2, Duration.ofMinutes(1), 16);
         BlockingQueue<String> admitted = new LinkedBlockingQueue<>();
         List<Admission.Permit> held = new ArrayList<>(List.of(fair.enter("burst"), fair.enter("burst")));
         BlockingQueue<Admission.Permit> permits = new LinkedBlockingQueue<>();
@@ -97,7 +97,7 @@ class AdmissionTest {
      */
     @Test
     void withOnePermitTheCallerServedLeastRecentlyGoesFirst() throws Exception {
-        Admission single = new Admission(1, Duration.ofMinutes(1));
+        Admission single = new Admission(1, Duration.ofMinutes(1), 16);
         Admission.Permit holding = single.enter("burst");
         BlockingQueue<String> admitted = new LinkedBlockingQueue<>();
         BlockingQueue<Admission.Permit> permits = new LinkedBlockingQueue<>();
@@ -120,6 +120,52 @@ class AdmissionTest {
             assertThat(order).containsExactly("other", "burst-1", "burst-2");
         }
         assertThat(single.stats().inUse()).isZero();
+    }
+
+    /**
+     * A queue of three: "burst" fills it; "other" then takes the place of the burst's latest request,
+     * which is refused; a fourth burst request is refused at once (its caller has the most waiting), and
+     * so is a second request of "other" while the burst has no more waiting than it. With no waiting
+     * allowed, a busy admission refuses at once.
+     */
+    @Test
+    void aFullQueueRefusesTheLatestRequestOfTheCallerWithTheMostWaiting() throws Exception {
+        Admission bounded = new Admission(1, Duration.ofMinutes(1), 3);
+        Admission.Permit holding = bounded.enter("burst");
+        BlockingQueue<String> outcomes = new LinkedBlockingQueue<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 1; i <= 3; i++) {
+                String name = "burst-" + i;
+                pool.submit(() -> outcomes.add(enterAndClose(bounded, "burst", name)));
+                awaitWaiting(bounded, i);
+            }
+            pool.submit(() -> outcomes.add(enterAndClose(bounded, "other", "other-1")));
+            assertThat(outcomes.poll(1, TimeUnit.MINUTES)).as("displaced").isEqualTo("burst-3 refused");
+            awaitWaiting(bounded, 3);
+            assertThat(enterAndClose(bounded, "burst", "burst-4")).isEqualTo("burst-4 refused");
+            assertThat(enterAndClose(bounded, "other", "other-2")).as("the burst has 2 waiting, other 1").isEqualTo("other-2 refused");
+            assertThat(bounded.stats().waiting()).isEqualTo(3);
+            assertThat(bounded.stats().maxWaiting()).isEqualTo(3);
+            holding.close();
+            List<String> admitted = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                admitted.add(outcomes.poll(1, TimeUnit.MINUTES));
+            }
+            assertThat(admitted).containsExactlyInAnyOrder("burst-1 admitted", "burst-2 admitted", "other-1 admitted");
+        }
+        assertThat(bounded.stats().refused()).isEqualTo(3);
+        Admission none = new Admission(1, Duration.ofMinutes(1), 0);
+        try (Admission.Permit p = none.enter("a")) {
+            assertThat(enterAndClose(none, "b", "b")).isEqualTo("b refused");
+        }
+    }
+
+    private static String enterAndClose(Admission a, String caller, String name) {
+        try (Admission.Permit p = a.enter(caller)) {
+            return name + " admitted";
+        } catch (PoolExhaustedException e) {
+            return name + " refused";
+        }
     }
 
     private static void awaitWaiting(Admission a, int waiting) throws InterruptedException {

@@ -63,7 +63,7 @@ class GenerationServiceTest {
             }
         };
         service = GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies)
-                .admission(new Admission(pool.size(), Duration.ZERO)).guards(guards).metrics(metrics)
+                .admission(new Admission(pool.size(), Duration.ZERO, 0)).guards(guards).metrics(metrics)
                 .ledger(new FeedbackLedger(new InMemoryOutcomeStore(Duration.ofMinutes(1), 100), Duration.ofMinutes(1), Clock.systemUTC(), metrics))
                 .limits(new GenerationLimits(256, 16, new GenerationLimits.SamplingDefaults(4, 0, 0, 1, 0), 1 << 20))
                 .build();

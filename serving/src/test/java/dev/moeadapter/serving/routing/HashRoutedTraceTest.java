@@ -47,7 +47,7 @@ class HashRoutedTraceTest {
         try (SessionPool pool = new SessionPool(model, new SessionParams(256, 64, 1, 1, 1), 1);
              ArmGuards guards = new ArmGuards(BreakerSettings.DEFAULTS, policies.policies(), strategies.get(Arm.PLAIN))) {
             GenerationService service = GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies)
-                    .admission(new Admission(1, Duration.ZERO)).guards(guards).metrics(ServingMetrics.NONE)
+                    .admission(new Admission(1, Duration.ZERO, 0)).guards(guards).metrics(ServingMetrics.NONE)
                     .ledger(new FeedbackLedger(new InMemoryOutcomeStore(Duration.ofMinutes(1), 10), Duration.ofMinutes(1), Clock.systemUTC(), ServingMetrics.NONE))
                     .limits(new GenerationLimits(256, 8, new GenerationLimits.SamplingDefaults(4, 0, 0, 1, 0), 1 << 20)).build();
             int hashed = model.info().moeLayers().getFirst();

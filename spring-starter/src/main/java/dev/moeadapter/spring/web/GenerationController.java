@@ -110,7 +110,8 @@ public class GenerationController {
                 "flash_attention", c.flashAttention().name().toLowerCase(),
                 "kv_cache_type", c.kvCache().name().toLowerCase(), "kv_layout", c.kvLayout().name().toLowerCase().replace('_', '-')));
         var a = service.admissionStats();
-        body.put("admission", Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "admitted", a.admitted(),
+        body.put("admission", Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "max_waiting", a.maxWaiting(),
+                "admitted", a.admitted(),
                 "refused", a.refused(), "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted()));
         service.decodeLoop().ifPresent(loop -> {
             var b = loop.stats();
