@@ -106,6 +106,35 @@ class StrictRequestsTest extends RunningService {
                 .DELETE().build(), HttpResponse.BodyHandlers.ofString());
         assertThat(method.statusCode()).isEqualTo(405);
         assertThat(json(method.body()).at("/error/type").asString()).isEqualTo("invalid_request_error");
+        assertThat(json(method.body()).at("/error/code").asString()).isEqualTo("method_not_allowed");
+    }
+
+    /**
+     * Requests Tomcat refuses before any servlet sees them (a bad URL encoding, a control character in a
+     * header, a malformed Content-Length, an unsupported transfer encoding) get the documented JSON
+     * error, not Tomcat's HTML page.
+     */
+    @Test
+    void malformedHttpIsAnsweredInTheDocumentedShape() throws Exception {
+        List<String> requests = List.of(
+                "GET /v1/moe/gen%zzerate HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: \u0001json\r\nContent-Length: 2\r\n\r\n{}",
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}",
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        for (String request : requests) {
+            try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+                socket.getOutputStream().flush();
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                String head = answer.substring(0, Math.max(0, answer.indexOf("\r\n\r\n"))), body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+                assertThat(head).as(request).matches("(?s)HTTP/1.1 (4|5)\\d\\d .*").containsIgnoringCase("Content-Type: application/json");
+                JsonNode error = json(body.substring(body.indexOf('{'), body.lastIndexOf('}') + 1)).get("error");
+                assertThat(error.get("type").asString()).as(body).isIn("invalid_request_error", "server_error");
+                assertThat(error.get("code").asString()).as(body).isNotBlank();
+                assertThat(error.get("message").asString()).as(body).isNotBlank();
+            }
+        }
     }
 
     @Test

@@ -12,13 +12,17 @@ import dev.moeadapter.spring.web.openai.OpenAiController;
 import dev.moeadapter.spring.web.security.ApiKeyAuthentication;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import dev.moeadapter.spring.web.security.CallerRateLimit;
+import dev.moeadapter.spring.web.tomcat.JsonTomcatErrors;
 import jakarta.servlet.Filter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.webmvc.error.ErrorController;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -26,6 +30,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
 import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.Ordered;
 import org.springframework.core.type.AnnotatedTypeMetadata;
@@ -62,6 +67,20 @@ public class MoeAdapterWebAutoConfiguration {
     @ConditionalOnMissingBean(ErrorController.class)
     public JsonErrorController moeErrorController() {
         return new JsonErrorController();
+    }
+
+    /**
+     * With Tomcat: the errors Tomcat answers itself, before any servlet (a malformed request line or
+     * header), in the documented JSON shape rather than its HTML page. Runs after Spring Boot's own
+     * customizer, which installs Tomcat's valve.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.apache.catalina.valves.ErrorReportValve")
+    static class TomcatErrors {
+        @Bean
+        WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> moeJsonTomcatErrors() {
+            return new JsonTomcatErrors();
+        }
     }
 
     /** First API keys (when configured), then the rate limit per caller (when configured), then the size limit. */

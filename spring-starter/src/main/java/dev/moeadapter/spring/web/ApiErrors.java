@@ -27,6 +27,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -114,8 +115,9 @@ public class ApiErrors {
         if (e instanceof ErrorResponse refusal) {
             HttpStatusCode status = refusal.getStatusCode();
             String detail = refusal.getBody().getDetail();
-            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null, null,
-                    detail == null ? e.getMessage() : detail);
+            HttpStatus known = HttpStatus.resolve(status.value());
+            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null,
+                    known == null ? "http_" + status.value() : known.name().toLowerCase(Locale.ROOT), detail == null ? e.getMessage() : detail);
         }
         LOG.error("request failed", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", "the server failed to answer this request");

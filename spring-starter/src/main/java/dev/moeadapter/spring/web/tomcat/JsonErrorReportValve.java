@@ -1,0 +1,49 @@
+package dev.moeadapter.spring.web.tomcat;
+
+import dev.moeadapter.spring.web.ApiErrors;
+import org.apache.catalina.connector.Request;
+import org.apache.catalina.connector.Response;
+import org.apache.catalina.valves.ErrorReportValve;
+import org.springframework.http.HttpStatus;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.util.Locale;
+
+/**
+ * Tomcat's report of the errors it answers before any servlet sees the request (a malformed request
+ * line, header or URL encoding, an unsupported transfer encoding, an oversized header), in the
+ * documented JSON shape instead of Tomcat's HTML page: {@code type} and {@code code} from the status,
+ * {@code message} Tomcat's reason (shortened).
+ */
+public class JsonErrorReportValve extends ErrorReportValve {
+    private static final int MAX_MESSAGE = 200;
+
+    @Override
+    protected void report(Request request, Response response, Throwable throwable) {
+        int status = response.getStatus();
+        if (status < 400 || response.getContentWritten() > 0 || !response.setErrorReported()) {
+            return;
+        }
+        HttpStatus known = HttpStatus.resolve(status);
+        String reason = known == null ? "HTTP " + status : known.getReasonPhrase();
+        String detail = response.getMessage();
+        String message = detail == null || detail.isBlank() ? reason
+                : reason + ": " + (detail.length() > MAX_MESSAGE ? detail.substring(0, MAX_MESSAGE) + "…" : detail);
+        String code = known == null ? "http_" + status : known.name().toLowerCase(Locale.ROOT);
+        byte[] body = JsonMapper.shared().writeValueAsBytes(ApiErrors.body(status < 500 ? "invalid_request_error" : "server_error",
+                null, code, message));
+        try {
+            response.setContentType("application/json");
+            response.setCharacterEncoding("UTF-8");
+            Writer writer = response.getReporter();
+            if (writer != null) {
+                writer.write(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+                response.finishResponse();
+            }
+        } catch (IOException | IllegalStateException e) {
+            // the client is gone or the response went out already: nothing to report to
+        }
+    }
+}
