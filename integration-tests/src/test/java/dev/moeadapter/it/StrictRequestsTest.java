@@ -61,6 +61,12 @@ class StrictRequestsTest extends RunningService {
                 new Case(TEXT, text("").replace("\"hi\"", "\" \""), "prompt", "invalid_value"),
                 new Case(CHAT, chat("").replace("\"hi\"", "\"\""), "messages", "invalid_value"),
                 new Case(CHAT, chat("").replace("\"user\"", "\"wizard\""), "messages[0].role", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":5}", "prompt", "invalid_value"),
+                new Case(NATIVE, "{\"prompt\":true}", "prompt", "invalid_value"),
+                new Case(TEXT, text("").replace("\"hi\"", "1.5"), "prompt", "invalid_value"),
+                new Case(CHAT, chat(",\"stop\":5"), "stop", "invalid_value"),
+                new Case(CHAT, chat("").replace("\"hi\"", "[{\"type\":\"text\",\"text\":\"x\",\"extra\":1}]"), "messages[0].content", "invalid_value"),
+                new Case(TEXT, text(",\"stop\":[true]"), "stop[0]", "invalid_value"),
                 new Case(TEXT, text(",\"presence_penalty\":1"), "presence_penalty", "unsupported_parameter"));
         for (Case c : cases) {
             HttpResponse<String> r = post(c.path(), c.body());

@@ -4,14 +4,17 @@ import dev.moeadapter.serving.BadParameterException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.MapperFeature;
+import tools.jackson.databind.cfg.CoercionAction;
+import tools.jackson.databind.cfg.CoercionInputShape;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.type.LogicalType;
 
 import java.util.stream.Collectors;
 
 /**
  * Reads request bodies strictly, whatever the application's own JSON settings: no coercion between
- * kinds ("true" is not a boolean, 1.5 not an integer), unknown fields refused (a field a client
+ * kinds ("true" is not a boolean, 1.5 not an integer, 5 not a text), unknown fields refused (a field a client
  * relies on is never silently ignored), nothing after the JSON value.
  */
 public final class RequestBodies {
@@ -21,6 +24,9 @@ public final class RequestBodies {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // a number or boolean where text belongs ("prompt": 5) is refused too, not read as its digits
+            .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
             .build();
 
     private RequestBodies() {

@@ -82,8 +82,8 @@ public record ChatCompletionRequest(
         if (content != null && content.isArray()) {
             StringBuilder text = new StringBuilder();
             for (JsonNode part : content) {
-                if (!"text".equals(part.path("type").asString("")) || !part.path("text").isString()) {
-                    throw new BadParameterException(param, "only text content parts ({\"type\":\"text\",\"text\":…}) are supported");
+                if (!"text".equals(part.path("type").asString("")) || !part.path("text").isString() || part.size() != 2) {
+                    throw new BadParameterException(param, "only text content parts ({\"type\":\"text\",\"text\":…}, nothing else) are supported");
                 }
                 text.append(part.get("text").stringValue());
             }
