@@ -59,9 +59,10 @@ import java.util.List;
  *                         {@code context-size} cells each) whose KV cells a request whose prompt starts
  *                         the same way shares instead of decoding them again (0: no prefix reuse)
  * @param acquireTimeout how long a request waits for a free session before it is refused
- * @param maxWaiting most requests waiting for a free session at once (each holds a server thread, so keep
- *                   it well below {@code server.tomcat.threads.max}); in a full queue a newcomer takes
- *                   the place of the latest request of the caller with the most waiting, or is refused
+ * @param maxWaiting most requests waiting for a free session at once (each holds a connection and a request
+ *                   thread: without virtual threads keep it well below {@code server.tomcat.threads.max});
+ *                   in a full queue a newcomer takes the place of the latest request of a caller with at
+ *                   least two more waiting than its own, or is refused
  * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
  *                      its generation is cancelled
  * @param streamKeepAlive how long a streamed answer stays silent before a comment line is sent, which

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * that waited longest among equals), so one caller's burst takes the free permits but cannot keep
  * another caller's request out for longer than one of its own requests lasts.
  *
- * <p>At most {@code maxWaiting} requests wait at once, since each holds a server thread: when the
+ * <p>At most {@code maxWaiting} requests wait at once, since each holds a connection and a request thread: when the
  * queue is full, a newcomer takes the place of the latest waiting request of the caller with the most
  * waiting, if that caller has at least two more waiting than the newcomer's (that request is refused),
  * else the newcomer is refused. So a caller's burst cannot fill the queue against the others either.
