@@ -11,8 +11,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@link BatchedServiceTest} on a hybrid model (the random-weight Qwen3-Next fixture: attention beside a
  * recurrent state that llama.cpp copies whole and cannot cut back): concurrent requests of every arm
- * still answer as each does alone, the loop runs greedy rows ahead, and it shares no repeated prompt (a
- * kept state is shared only whole, and a kept sequence holds its answer too).
+ * still answer as each does alone, the loop runs greedy rows ahead, and a prompt repeated a third time
+ * shares the state the second kept where it parted from the first's prompt and answer (a kept state is
+ * shared only whole).
  */
 class HybridModelBatchedServiceTest extends BatchedServiceTest {
     @DynamicPropertySource

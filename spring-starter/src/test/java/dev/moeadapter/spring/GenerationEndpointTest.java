@@ -211,7 +211,7 @@ class GenerationEndpointTest {
                 new Case("{\"messages\":[]}", 400, "either 'prompt' or a non-empty 'messages'"),
                 new Case("{\"messages\":[null]}", 400, "must not contain null"),
                 new Case("{\"prompt\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"}]}", 400, "not both"),
-                new Case("{\"messages\":[{\"role\":\"\",\"content\":\"b\"}]}", 400, "role must not be empty"),
+                new Case("{\"messages\":[{\"role\":\"\",\"content\":\"b\"}]}", 400, "role must be one of [assistant, system, tool, user]"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":-1}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),

@@ -61,7 +61,7 @@ public class ApiErrors {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<Map<String, Object>> unreadable(HttpMessageNotReadableException e) {
-        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_json", "malformed request body");
+        return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, RequestBodies.INVALID_JSON, "malformed request body");
     }
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)

@@ -2,6 +2,8 @@ package dev.moeadapter.spring.web;
 
 import dev.moeadapter.serving.BadParameterException;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.InputCoercionException;
+import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.cfg.CoercionAction;
@@ -18,6 +20,8 @@ import java.util.stream.Collectors;
  * relies on is never silently ignored), nothing after the JSON value.
  */
 public final class RequestBodies {
+    /** The code of a body that is not JSON, as Spring's own refusal of an empty one has it. */
+    public static final String INVALID_JSON = "invalid_json";
     private static final JsonMapper STRICT = JsonMapper.builder()
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
@@ -40,14 +44,23 @@ public final class RequestBodies {
                 throw new BadParameterException(null, "malformed request body: expected a JSON object");
             }
             return value;
+        } catch (InputCoercionException e) {
+            throw atField(e); // a number out of its type's range: the field is known
+        } catch (StreamReadException e) {
+            // not JSON at all (cut short, garbage, NaN): the code an empty body gets too
+            throw new BadParameterException(null, INVALID_JSON, "malformed request body: " + firstLine(e.getOriginalMessage()));
         } catch (UnrecognizedPropertyException e) {
             throw new BadParameterException(path(e), BadParameterException.UNSUPPORTED_PARAMETER,
                     "unsupported parameter '" + path(e) + "': this service does not support it");
         } catch (JacksonException e) {
-            String path = path(e);
-            throw new BadParameterException(path.isEmpty() ? null : path, "malformed request body" + (path.isEmpty() ? "" : " at '" + path + "'")
-                    + ": " + firstLine(e.getOriginalMessage()));
+            throw atField(e);
         }
+    }
+
+    private static BadParameterException atField(JacksonException e) {
+        String path = path(e);
+        return new BadParameterException(path.isEmpty() ? null : path, "malformed request body" + (path.isEmpty() ? "" : " at '" + path + "'")
+                + ": " + firstLine(e.getOriginalMessage()));
     }
 
     /** The field a problem is at, e.g. "messages[0].content". */
