@@ -107,12 +107,14 @@ public final class DecodeLoop implements AutoCloseable {
 
     /**
      * A kept prompt: its tokens, held by sequence {@code sequence} of the session, decoded under
-     * {@code plan} (empty: plain rows).
+     * {@code plan} (empty: plain rows); {@code parting}: kept where two prompts part (see
+     * {@link #partingPoint}), so that prompts extending it do not take its place.
      */
     private static final class Prefix {
         final int sequence;
         int[] tokens = new int[0];
         RoutingPlan plan = RoutingPlan.EMPTY;
+        boolean parting;
 
         Prefix(int sequence) {
             this.sequence = sequence;
@@ -530,11 +532,11 @@ public final class DecodeLoop implements AutoCloseable {
      * under the same plan it repeats at least half of (a longer or newer prompt after the same system
      * prompt; the one sharing most), else of the least recently used one (for a prompt under a plan,
      * the least recently used one under a plan: plain prompts serve every request). Sharing less, such
-     * as only the beginning-of-text token, every prompt would replace the same one. Where the memory
-     * cannot roll back, a kept prompt that these tokens extend is not replaced by them: it serves
-     * requests that they, shared only whole, cannot (the state where two prompts part).
+     * as only the beginning-of-text token, every prompt would replace the same one. A state kept where
+     * two prompts part ({@code parting}) is not replaced by tokens that extend it: it serves requests
+     * that they, shared only whole, cannot; where it is the only candidate, these tokens are not kept.
      */
-    void keepPrefix(int sequence, int[] tokens, RoutingPlan plan) {
+    void keepPrefix(int sequence, int[] tokens, RoutingPlan plan, boolean parting) {
         lock.lock();
         try {
             if (prefixes.isEmpty() || !rollsBack && session.maxPosition(sequence) != tokens.length - 1) {
@@ -551,17 +553,17 @@ public final class DecodeLoop implements AutoCloseable {
                 if (common == tokens.length && (rollsBack || common == p.tokens.length)) {
                     return; // already kept, whole (a recurrent state only as long as these)
                 }
-                if (!free && common > most && 2 * common >= p.tokens.length && (rollsBack || common < p.tokens.length)) {
+                if (!free && common > most && 2 * common >= p.tokens.length && !extendsParting(p, tokens)) {
                     most = common;
                     target = p;
                 }
             }
-            if (!free && most == 0 && !plan.edits().isEmpty()) {
-                // a prompt under a plan serves only requests under the same plan: it never displaces a
-                // plain one, only the least recently used one under a plan, if any
+            if (!free && most == 0) {
+                // the least recently used one that these tokens do not extend from a parting point; a prompt
+                // under a plan serves only requests under the same plan: it never displaces a plain one
                 target = null;
                 for (Prefix p : prefixes) {
-                    if (!p.plan.edits().isEmpty()) {
+                    if ((plan.edits().isEmpty() || !p.plan.edits().isEmpty()) && !extendsParting(p, tokens)) {
                         target = p;
                     }
                 }
@@ -573,11 +575,17 @@ public final class DecodeLoop implements AutoCloseable {
             session.copySequence(sequence, target.sequence, 0, tokens.length);
             target.tokens = tokens;
             target.plan = plan;
+            target.parting = parting;
             prefixes.remove(target);
             prefixes.addFirst(target);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Whether {@code p} is a state kept where prompts part that {@code tokens} extend (and so could not serve in its place). */
+    private static boolean extendsParting(Prefix p, int[] tokens) {
+        return p.parting && p.tokens.length < tokens.length && commonPrefix(p.tokens, tokens, tokens.length) == p.tokens.length;
     }
 
     /** Length of the common prefix of {@code a} and {@code b[0, bLength)}. */

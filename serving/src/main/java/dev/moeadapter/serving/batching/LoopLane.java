@@ -210,6 +210,10 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         decodedIndex = null;
         boolean[] tracked = new boolean[batch.size()], shared = new boolean[batch.size()];
         BitSet seen = new BitSet();
+        boolean oneSequence = true; // a prompt's own chunk: where it parts from a kept one it may keep its state (not SCMoE's two views)
+        for (int i = 1; i < batch.size(); i++) {
+            oneSequence &= batch.sequence(i) == first;
+        }
         try {
             // each sequence's leading rows (SCMoE's weak view follows its strong one in a batch)
             for (int i = 0; i < batch.size(); i++) {
@@ -235,7 +239,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                     Arrays.fill(decodedIndex, -1);
                     return;
                 }
-                holds = catchUp(seq, holds, before + outputs, before);
+                holds = catchUp(seq, holds, before + outputs, before, oneSequence);
                 Arrays.fill(shared, i, i + Math.max(0, holds - before), true);
             }
             Batch.Builder rest = Batch.builder();
@@ -274,14 +278,15 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      * Brings sequence {@code seq}, which holds its plain tokens up to {@code holds}, up to {@code to}:
      * shares a kept prompt's cells up to {@code limit} where one holds them, and decodes the rest (rows
      * that waited for a kept state not reached), no outputs, a lane's rows per step. Where the memory
-     * shares a kept state only whole, it also decodes up to where the tokens part from a kept state
-     * ({@link DecodeLoop#partingPoint}) and keeps its own state there. Returns what the sequence then
-     * holds: {@code to}, or more where a kept prompt or a parting point covered more.
+     * shares a kept state only whole, and {@code mayPart} (the rows are one prompt's own), it also
+     * decodes up to where the tokens part from a kept state ({@link DecodeLoop#partingPoint}) and keeps
+     * its own state there. Returns what the sequence then holds: {@code to}, or more where a kept prompt
+     * or a parting point covered more.
      */
-    private int catchUp(int seq, int holds, int limit, int to) {
+    private int catchUp(int seq, int holds, int limit, int to, boolean mayPart) {
         int[] tokens = plain[seq].tokens;
         int shared = Math.max(holds, loop.reusePrefix(ids[seq], tokens, holds, limit, keptUnder[seq]));
-        int parting = loop.partingPoint(tokens, shared, limit, keptUnder[seq]), end = Math.max(to, parting);
+        int parting = mayPart ? loop.partingPoint(tokens, shared, limit, keptUnder[seq]) : -1, end = Math.max(to, parting);
         for (int start = shared; start < end; ) {
             int stop = Math.min(end, start + loop.laneRows());
             if (start < parting && parting < stop) {
@@ -290,7 +295,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             loop.decode(this, Batch.noOutputs(ids[seq], start, Arrays.copyOfRange(tokens, start, stop)), false);
             release();
             if (stop == parting) {
-                loop.keepPrefix(ids[seq], Arrays.copyOf(tokens, parting), keptUnder[seq]);
+                loop.keepPrefix(ids[seq], Arrays.copyOf(tokens, parting), keptUnder[seq], true);
             }
             start = stop;
         }
@@ -311,7 +316,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         }
         deferredSeq = -1;
         try {
-            catchUp(seq, deferredFrom, plain[seq].length, plain[seq].length);
+            catchUp(seq, deferredFrom, plain[seq].length, plain[seq].length, true);
         } catch (RuntimeException e) {
             plain[seq] = null;
             throw e;
@@ -374,7 +379,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** Sequence {@code s} will no longer hold only plain tokens: what it holds is offered for keeping. */
     private void endPlain(int s) {
         if (plain[s] != null && plain[s].length > 1) {
-            loop.keepPrefix(ids[s], Arrays.copyOf(plain[s].tokens, plain[s].length), keptUnder[s]);
+            loop.keepPrefix(ids[s], Arrays.copyOf(plain[s].tokens, plain[s].length), keptUnder[s], false);
         }
         plain[s] = null;
     }

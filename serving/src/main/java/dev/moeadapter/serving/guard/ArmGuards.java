@@ -105,7 +105,13 @@ public final class ArmGuards implements AutoCloseable {
         if (!breaker.permitted()) {
             return fallback(FallbackReason.CIRCUIT_OPEN, session, request, listener, cancel, recorder);
         }
-        RoutingProbe probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length, recorder);
+        RoutingProbe probe;
+        try {
+            probe = RoutingProbe.start(session, strategy.routingViews(), request.prompt().length, recorder);
+        } catch (RuntimeException e) {
+            breaker.release();
+            throw e;
+        }
         Attempt attempt = new Attempt(probe.tap(listener), cancel, session);
         GenerationResult result = null;
         RuntimeException failure = null;
@@ -165,29 +171,35 @@ public final class ArmGuards implements AutoCloseable {
         return answer(strategy, result, attempt, probe, request);
     }
 
-    /** The breaker's part in one request: a verdict only where the request speaks for the arm as configured. */
+    /**
+     * The breaker's part in one request. A request that speaks for the arm as configured takes a
+     * permission and gives a verdict; one that does not is only kept out while the circuit is open,
+     * and takes none of the half-open state's trial calls.
+     */
     private record Call(CircuitBreaker breaker, boolean counts) {
         boolean permitted() {
-            return breaker.tryAcquirePermission();
+            if (counts) {
+                return breaker.tryAcquirePermission();
+            }
+            CircuitBreaker.State state = breaker.getState();
+            return state != CircuitBreaker.State.OPEN && state != CircuitBreaker.State.FORCED_OPEN;
         }
 
         void release() {
-            breaker.releasePermission();
+            if (counts) {
+                breaker.releasePermission();
+            }
         }
 
         void failed(long nanos, Throwable cause) {
             if (counts) {
                 breaker.onError(nanos, TimeUnit.NANOSECONDS, cause);
-            } else {
-                breaker.releasePermission();
             }
         }
 
         void succeeded(long nanos) {
             if (counts) {
                 breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
-            } else {
-                breaker.releasePermission();
             }
         }
     }
@@ -249,12 +261,12 @@ public final class ArmGuards implements AutoCloseable {
 
     /** Leaves a session as a new attempt expects it: no plans, no traces, no pending abort. */
     private static void reset(DecodeLane session) {
+        session.clearAbort(); // first: clearing a plan may decode rows a lane held back, which an abort would refuse
         for (int s = 0; s < session.sequences(); s++) {
             session.clearPlan(s);
             session.setTrace(s, TraceSpec.OFF);
         }
         session.drainTrace();
-        session.clearAbort();
     }
 
     @Override

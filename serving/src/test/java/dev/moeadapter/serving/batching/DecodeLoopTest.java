@@ -436,6 +436,33 @@ class DecodeLoopTest {
     }
 
     /**
+     * Two conversations taking turns on a memory that cannot roll back, with two kept slots: each next
+     * turn shares its conversation's previous turn whole (prompt and answer but its last token), and the
+     * turn that replaces it keeps the other conversation's slot untouched.
+     */
+    @ParameterizedTest
+    @MethodSource("memoriesThatCannotRollBack")
+    void twoConversationsTakingTurnsEachShareTheirPreviousTurn(String model, KvLayout layout, boolean copiesExactly) {
+        Model m = TestModels.byName(model);
+        int[][] turns = {m.tokenize("Tell me about foxes."), m.tokenize("Write about the sea.")};
+        int[] more = m.tokenize(" And then?", false, false);
+        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 16, 2)) {
+            for (int round = 0; round < 3; round++) {
+                for (int c = 0; c < 2; c++) {
+                    long reused = loop.stats().reusedTokens();
+                    int[] prompt = turns[c], answer = answerPlainly(loop, prompt);
+                    assertThat(answer).as("conversation %d, turn %d", c, round).containsExactly(greedyAlone(m, prompt, RoutingPlan.EMPTY));
+                    long expected = round == 0 || !copiesExactly ? 0 : prompt.length - more.length - 1; // all of the previous turn but its last token
+                    assertThat(loop.stats().reusedTokens() - reused).as("conversation %d, turn %d: its previous turn shared", c, round)
+                            .isEqualTo(expected);
+                    turns[c] = IntStream.concat(IntStream.concat(Arrays.stream(prompt), Arrays.stream(answer)), Arrays.stream(more)).toArray();
+                }
+            }
+        }
+    }
+
+    /**
      * On a memory that cannot drop a token, a greedy row the loop queued ahead and the request did not
      * take (here: cancelled after its fourth streamed token) stays in its sequence if it was decoded:
      * the sequence then refuses everything but being emptied, is not kept for reuse, and once emptied
