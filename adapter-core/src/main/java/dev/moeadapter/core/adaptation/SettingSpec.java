@@ -154,6 +154,10 @@ public record SettingSpec(String name, Type type, Range range, List<String> choi
             }
             case NUMBER -> {
                 double v = numberOf(method, raw, text);
+                if (v != 0 && ((float) v == 0 || Float.isInfinite((float) v))) {
+                    // the methods compute in float: 1e-300 would become 0 and 1e300 infinity past this check
+                    throw refuse(method, "must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38, or 0)", raw);
+                }
                 if (!range.contains(v)) {
                     throw refuse(method, must(range.text(false)), raw);
                 }

@@ -76,6 +76,8 @@ class SettingsSchemaTest {
                 new Case(Map.of("alpha", "x"), "'alpha' must be a finite number in (0, 1]"),
                 new Case(Map.of("alpha", "NaN"), "'alpha' must be a finite number"),
                 new Case(Map.of("h", Double.POSITIVE_INFINITY), "'h' must be a finite number > 0"),
+                new Case(Map.of("alpha", 1e-300), "'alpha' must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38, or 0), got '1.0E-300'"),
+                new Case(Map.of("h", 1e300), "'h' must lie within a float's range"),
                 new Case(Map.of("eos", "yes"), "'eos' must be true or false"),
                 new Case(Map.of("eos", 1), "'eos' must be true or false"),
                 new Case(Map.of("mode", "c"), "'mode' must be a or b, got 'c'"),
@@ -99,7 +101,7 @@ class SettingsSchemaTest {
         assertThat(parse(Map.of("alpha", "1")).number("alpha", -1)).isEqualTo(1.0);
         assertThatThrownBy(() -> parse(Map.of("alpha", 0))).hasMessageContaining("'alpha' must be in (0, 1]");
         assertThatThrownBy(() -> parse(Map.of("alpha", 1.0000001))).hasMessageContaining("'alpha' must be in (0, 1]");
-        assertThat(parse(Map.of("alpha", Double.MIN_VALUE)).number("alpha", -1)).isEqualTo(Double.MIN_VALUE);
+        assertThat(parse(Map.of("alpha", (double) Float.MIN_VALUE)).number("alpha", -1)).isEqualTo(Float.MIN_VALUE); // the least a float holds above 0
         assertThatThrownBy(() -> parse(Map.of("h", 0))).hasMessageContaining("'h' must be > 0");
     }
 
