@@ -115,12 +115,17 @@ public class ApiErrors {
         if (e instanceof ErrorResponse refusal) {
             HttpStatusCode status = refusal.getStatusCode();
             String detail = refusal.getBody().getDetail();
-            HttpStatus known = HttpStatus.resolve(status.value());
-            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null,
-                    known == null ? "http_" + status.value() : known.name().toLowerCase(Locale.ROOT), detail == null ? e.getMessage() : detail);
+            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null, code(status.value()),
+                    detail == null ? e.getMessage() : detail);
         }
         LOG.error("request failed", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", "the server failed to answer this request");
+    }
+
+    /** The error code of a refusal known only by its HTTP status: its name, e.g. {@code method_not_allowed}. */
+    public static String code(int status) {
+        HttpStatus known = HttpStatus.resolve(status);
+        return known == null ? "http_" + status : known.name().toLowerCase(Locale.ROOT);
     }
 
     /** An error answer; its content type is set, so that no {@code Accept} header can turn it into a 406 or 500. */

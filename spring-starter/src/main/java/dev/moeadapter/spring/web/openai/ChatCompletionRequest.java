@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** Body of {@code POST /v1/chat/completions}; {@code logprobs} may only be false. */
 @JsonIgnoreProperties("user")
@@ -37,7 +39,8 @@ public record ChatCompletionRequest(
         Map<String, Object> settings,
         @JsonProperty("routing_trace") RoutingTraceOption routingTrace) implements OpenAiRequest {
 
-    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+    /** The engine's roles and OpenAI's "developer", which is read as "system". */
+    private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());
 
     /** One message; {@code content} is a string or an array of {@code {"type":"text","text":…}} parts. */
     public record Message(String role, JsonNode content) {

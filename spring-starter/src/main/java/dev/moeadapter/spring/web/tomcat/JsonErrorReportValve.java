@@ -9,7 +9,6 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.io.Writer;
-import java.util.Locale;
 
 /**
  * Tomcat's report of the errors it answers before any servlet sees the request (a malformed request
@@ -31,15 +30,14 @@ public class JsonErrorReportValve extends ErrorReportValve {
         String detail = response.getMessage();
         String message = detail == null || detail.isBlank() ? reason
                 : reason + ": " + (detail.length() > MAX_MESSAGE ? detail.substring(0, MAX_MESSAGE) + "…" : detail);
-        String code = known == null ? "http_" + status : known.name().toLowerCase(Locale.ROOT);
-        byte[] body = JsonMapper.shared().writeValueAsBytes(ApiErrors.body(status < 500 ? "invalid_request_error" : "server_error",
-                null, code, message));
+        String body = JsonMapper.shared().writeValueAsString(ApiErrors.body(status < 500 ? "invalid_request_error" : "server_error",
+                null, ApiErrors.code(status), message));
         try {
             response.setContentType("application/json");
             response.setCharacterEncoding("UTF-8");
             Writer writer = response.getReporter();
             if (writer != null) {
-                writer.write(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+                writer.write(body);
                 response.finishResponse();
             }
         } catch (IOException | IllegalStateException e) {
