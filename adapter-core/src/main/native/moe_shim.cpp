@@ -172,6 +172,7 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
 struct mae_model {
     llama_model *model = nullptr;
     const llama_vocab *vocab = nullptr;
+    bool deepseek4 = false;  // its cache splits a batch unlike other hybrid memories (see Ubatching)
     int32_t info[MAE_INFO_COUNT] = {0};
     std::vector<int32_t> moe_layers;
     std::vector<LayerRouting> routing;  // per layer (all layers; MoE layers filled)
@@ -403,6 +404,16 @@ bool edit_final_weights(const Edit &e, float *w, size_t stride, int k, const Lay
 
 }  // namespace
 
+// How llama.cpp's memory cuts a batch into ubatches outside embeddings mode: batch_parts lays a batch
+// out so that each of its parts is one ubatch, in the part's own order.
+enum class Ubatching {
+    IN_ORDER,         // split_simple: one attention cache
+    CONSECUTIVE_IDS,  // split_equal over sequences whose ids follow each other: a stream per
+                      // sequence, a recurrent memory, DeepSeek-V4's cache (its compressor
+                      // states are always one per sequence)
+    ALL_SEQUENCES,    // split_equal over every sequence: a hybrid memory with one attention cache
+};
+
 struct mae_session {
     mae_model *m = nullptr;
     llama_context *ctx = nullptr;
@@ -435,13 +446,12 @@ struct mae_session {
     std::vector<double> norm;
     std::vector<llama_token_data> candidates;
 
-    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): a decode goes in parts,
-    // one llama_decode each (see batch_parts), and their outputs are kept here by batch index
+    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): in embeddings mode a
+    // decode goes one sequence per llama_decode, and their outputs are kept here by batch index
     // (kept_row empty otherwise)
     bool regroups = false;
-    // a KV stream per sequence: llama.cpp splits a batch by sequence (split_equal), so a decode whose
-    // rows the eval callback reads goes in parts it keeps whole and in order (see batch_parts)
-    bool split = false;
+    bool split = false;  // a KV stream per sequence
+    Ubatching ubatching = Ubatching::IN_ORDER;
     int32_t n_ctx_seq = 0;
     std::vector<int32_t> kept_row;
     std::vector<float> kept_logits, kept_embd;
@@ -769,24 +779,48 @@ std::vector<std::vector<int32_t>> single_row_runs(int n, const int32_t *seq) {
     return parts;
 }
 
-// The parts a batch is decoded in, as batch indices: the eval callback maps a ubatch's rows to the
-// rows of a part, so each part must reach it as one ubatch in its own order.
-// - A memory that regroups tokens by sequence (recurrent, hybrid): the single-row runs, each a
-//   llama_decode of its own (consecutive ids only: llama.cpp's hybrid memory splits over any
-//   sequences with one attention cache, but its recurrent memory, a stream per sequence and
-//   DeepSeek-V4's cache do not); in embeddings mode (llama.cpp then splits by sequence) one sequence
-//   at a time. Whether or not the callback reads a row: a sequence's outputs must not depend on
-//   whether another sequence is edited or traced, and a batch of other ubatches would round otherwise.
-// - A KV stream per sequence, when the callback reads any row: the single-row runs in one
-//   llama_decode, the highest sequences first. Then split_equal, which starts each
+// llama.cpp's split_equal over every sequence (not only consecutive ids): each ubatch takes, from
+// every sequence with rows left (in the order of their first such row), as many rows as all of them
+// have, up to n_ubatch in all, each sequence's rows together. Laid out part by part, a batch splits
+// into the same parts again: the first part holds every sequence, in its own order.
+std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_ubatch) {
+    std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
+    for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
+    std::map<int32_t, size_t> next;  // sequence -> its first row in no part yet
+    std::vector<std::vector<int32_t>> parts;
+    for (int placed = 0; placed < n;) {
+        std::vector<int32_t> order;
+        for (const auto &[sq, idx] : rows)
+            if (next[sq] < idx.size()) order.push_back(sq);
+        std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return rows[a][next[a]] < rows[b][next[b]]; });
+        size_t each = std::max<size_t>(1, (size_t)n_ubatch / order.size());
+        for (int32_t sq : order) each = std::min(each, rows[sq].size() - next[sq]);
+        std::vector<int32_t> part;
+        for (int32_t sq : order) {
+            part.insert(part.end(), rows[sq].begin() + (long)next[sq], rows[sq].begin() + (long)(next[sq] + each));
+            next[sq] += each;
+        }
+        placed += (int)part.size();
+        parts.push_back(std::move(part));
+    }
+    return parts;
+}
+
+// The parts a batch is decoded in, as batch indices, all in one llama_decode: the eval callback maps
+// a ubatch's rows to the rows of a part, so each part must reach it as one ubatch in its own order.
+// - Consecutive ids: the single-row runs, the highest sequences first. split_equal starts each
 //   ubatch at the first row not yet decoded and adds the rows of the next sequence id after it
-//   wherever they lie, finds each part whole: every later part's sequences are lower. A batch the
-//   callback does not read is one part, split as llama.cpp likes (it returns outputs in batch order).
-// - Otherwise (one unified cache, split_simple keeps the order): the whole batch.
+//   wherever they lie, so it finds each part whole: every later part's sequences are lower.
+// - All sequences: the parts of equal_split.
+// - In order: the whole batch.
+// A memory that regroups tokens by sequence is laid out so whether or not the callback reads a row:
+// a sequence's outputs must not depend on whether another sequence is edited or traced, and other
+// ubatches would round otherwise. A cache of streams is split as llama.cpp likes (it returns outputs
+// in batch order) where the callback reads no row. In embeddings mode llama.cpp splits a regrouping
+// memory's batch by sequence, and each sequence goes in a llama_decode of its own.
 std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     std::vector<std::vector<int32_t>> parts;
-    if (s->regroups) {
-        if (!s->embeddings) return single_row_runs(n, seq);
+    if (s->regroups && s->embeddings) {
         for (int i = 0; i < n; i++) {  // by sequence, in order of first appearance
             auto it = std::find_if(parts.begin(), parts.end(), [&](const std::vector<int32_t> &part) { return seq[part[0]] == seq[i]; });
             if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
@@ -794,9 +828,10 @@ std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const
         }
         return parts;
     }
-    if (s->split && callback_reads(s, n, pos, seq)) {
+    if (s->ubatching == Ubatching::ALL_SEQUENCES) return equal_split(n, seq, s->n_batch);
+    if (s->ubatching == Ubatching::CONSECUTIVE_IDS && (s->regroups || callback_reads(s, n, pos, seq))) {
         parts = single_row_runs(n, seq);
-        std::reverse(parts.begin(), parts.end());  // the highest sequences first
+        std::reverse(parts.begin(), parts.end());
         return parts;
     }
     parts.emplace_back(n);
@@ -965,6 +1000,9 @@ bool probe_model(mae_model *mm) {
     info[MAE_INFO_SELECTION_BIAS] = bias;
     info[MAE_INFO_N_MOE_LAYERS] = (int32_t)mm->moe_layers.size();
     info[MAE_INFO_ADD_BOS] = llama_vocab_get_add_bos(mm->vocab) ? 1 : 0;
+    char arch[64];
+    mm->deepseek4 = llama_model_meta_val_str(mm->model, "general.architecture", arch, sizeof arch) >= 0
+                    && std::strcmp(arch, "deepseek4") == 0;
     info[MAE_INFO_MEMORY] = llama_model_is_recurrent(mm->model) ? MAE_MEMORY_RECURRENT
                             : llama_model_is_hybrid(mm->model)  ? MAE_MEMORY_HYBRID
                                                                 : MAE_MEMORY_ATTENTION;
@@ -1161,6 +1199,10 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
     s->split = kv_split != 0;
+    const int memory = m->info[MAE_INFO_MEMORY];
+    s->ubatching = s->split || memory == MAE_MEMORY_RECURRENT || m->deepseek4 ? Ubatching::CONSECUTIVE_IDS
+                   : memory == MAE_MEMORY_ATTENTION                          ? Ubatching::IN_ORDER
+                                                                             : Ubatching::ALL_SEQUENCES;
     s->n_ctx_seq = (int32_t)llama_n_ctx_seq(s->ctx);
     s->batch = llama_batch_init(s->n_batch, 0, 1);
     const int n_layer = m->info[MAE_INFO_N_LAYER];
@@ -1216,8 +1258,8 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     s->kept_logits.clear();
     s->kept_embd.clear();
     const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
-    if (s->regroups && parts.size() > 1) {
-        // a llama_decode per part, each one's outputs kept before the next overwrites them
+    if (s->regroups && s->embeddings && parts.size() > 1) {
+        // a llama_decode per sequence, each one's outputs kept before the next overwrites them
         s->kept_row.assign(n, -1);
         for (size_t p = 0; p < parts.size(); p++) {
             const int rc = decode_parts(s, {parts[p]}, tokens, pos, seq, output);

@@ -315,9 +315,8 @@ public final class Session implements DecodeLane, AutoCloseable {
     }
 
     /**
-     * llama.cpp decode calls so far: one per {@link #decode}, whatever its rows' layout, except on a
-     * hybrid or recurrent model, whose batch goes in parts: runs of single-row sequences with
-     * consecutive ids, and each sequence with several rows alone.
+     * llama.cpp decode calls so far: one per {@link #decode}, whatever its rows' layout, except in
+     * embeddings mode on a hybrid or recurrent model, whose batch goes one sequence at a time.
      */
     public long llamaDecodes() {
         lock.lock();

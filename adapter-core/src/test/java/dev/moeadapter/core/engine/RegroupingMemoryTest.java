@@ -24,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Hybrid and recurrent memories (here LFM2-MoE's convolution + attention layers) regroup a batch's
  * tokens by sequence before the forward pass; edits and outputs must still land on the tokens they
  * were meant for, whatever the batch's layout and however long each sequence is. A batch goes to
- * llama.cpp in few decodes: its single-row sequences together, a sequence with several rows alone.
+ * llama.cpp in one decode, laid out so that each ubatch llama.cpp cuts from it is one the eval
+ * callback expects.
  */
 class RegroupingMemoryTest {
     private final Model model = TestModels.byName("lfm2moe");
@@ -119,7 +120,7 @@ class RegroupingMemoryTest {
      * Six sequences, one of them edited (an expert forced on a routed layer) and one traced: a step
      * whose rows come out of sequence order, one sequence with three rows and one with none, then a
      * step of one row for each. Every row reads the outputs it gives decoded alone, the edit lands on
-     * its own sequence's rows only, and the step of single rows is one llama.cpp decode.
+     * its own sequence's rows only, and each step is one llama.cpp decode.
      */
     @ParameterizedTest
     @MethodSource("hybridModelsAndLayouts")
@@ -164,7 +165,9 @@ class RegroupingMemoryTest {
                 }
             }
             Batch step = mixed.build();
+            long before = s.llamaDecodes();
             s.decode(step);
+            assertThat(s.llamaDecodes() - before).as("llama.cpp decodes for a step with a prompt chunk").isEqualTo(1);
             for (int i = 0; i < step.size(); i++) {
                 if (step.output(i)) {
                     assertClose(s.logits(i), stepAlone[step.sequence(i)]);
@@ -174,7 +177,7 @@ class RegroupingMemoryTest {
             for (int q = 0; q < 6; q++) {
                 next.add(toks[q][0], toks[q].length, q, true);
             }
-            long before = s.llamaDecodes();
+            before = s.llamaDecodes();
             s.decode(next.build());
             assertThat(s.llamaDecodes() - before).as("llama.cpp decodes for a step of single rows").isEqualTo(1);
             for (int q = 0; q < 6; q++) {
