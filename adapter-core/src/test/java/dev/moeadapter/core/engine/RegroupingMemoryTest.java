@@ -118,8 +118,9 @@ class RegroupingMemoryTest {
 
     /**
      * Six sequences, one of them edited (an expert forced on a routed layer) and one traced: a step
-     * whose rows come out of sequence order, one sequence with three rows and one with none, then a
-     * step of one row for each. Every row reads the outputs it gives decoded alone, the edit lands on
+     * whose rows come out of sequence order, one sequence with three rows, one with two and one with
+     * none (with one attention cache llama.cpp cuts it into ubatches of 5, 2 and 1 rows), then a step
+     * of one row for each. Every row reads the outputs it gives decoded alone, the edit lands on
      * its own sequence's rows only, and each step is one llama.cpp decode.
      */
     @ParameterizedTest
@@ -127,7 +128,7 @@ class RegroupingMemoryTest {
     void singleRowSequencesGoInOneLlamaDecodeWithTheirOwnEditsAndOutputs(String name, KvLayout layout) {
         Model m = TestModels.byName(name);
         String[] prompts = {"Once upon a time", "The quick brown fox jumps", "abc def ghi", "My favourite colour is", "hello", "xyz uvw rst"};
-        int[] stepRows = {1, 3, 1, 1, 0, 1};
+        int[] stepRows = {1, 3, 1, 2, 0, 1};
         int layer = m.info().routing().stream().filter(LayerRouting::hasRouter).findFirst().orElseThrow().layer();
         int expert = m.info().experts() - 1;
         float[] force = new float[m.info().experts()];
@@ -186,7 +187,7 @@ class RegroupingMemoryTest {
             List<TokenRoute> routes = s.drainTrace().routes().stream().filter(r -> r.layer() == layer).toList();
             assertThat(routes.stream().filter(r -> r.sequence() == 2)).as("the edited sequence's rows").hasSize(2)
                     .allSatisfy(r -> assertThat(r.experts()[0]).isEqualTo(expert));
-            assertThat(routes.stream().filter(r -> r.sequence() == 3)).as("the traced sequence's rows").hasSize(2)
+            assertThat(routes.stream().filter(r -> r.sequence() == 3)).as("the traced sequence's rows").hasSize(3)
                     .anySatisfy(r -> assertThat(r.experts()[0]).isNotEqualTo(expert));
         }
     }
