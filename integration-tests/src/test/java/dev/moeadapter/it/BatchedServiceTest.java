@@ -102,6 +102,27 @@ class BatchedServiceTest extends RunningService {
         }
     }
 
+    /**
+     * A chat names the part of its prompt later requests repeat (its messages before the last), so the
+     * second chat after the same system prompt shares the system prompt's rows on any memory: an
+     * attention cache from the first chat's kept prompt, a recurrent state (copied only whole) from the
+     * state the first chat kept after its system prompt on the way.
+     */
+    @Test
+    void theSecondChatAfterTheSameSystemPromptSharesIt() throws Exception {
+        String system = "You are a helpful assistant who answers every question in one short sentence and never more.";
+        String[] users = {"Tell me about foxes.", "Write about the sea."};
+        long[] shared = new long[users.length];
+        for (int i = 0; i < users.length; i++) {
+            long before = info().at("/batching/reused_prompt_tokens").asLong();
+            String chat = "{\"messages\":[{\"role\":\"system\",\"content\":\"" + system + "\"},{\"role\":\"user\",\"content\":\""
+                    + users[i] + "\"}],\"max_tokens\":" + TOKENS + ",\"arm\":\"none\"}";
+            assertThat(post("/v1/moe/generate", chat).statusCode()).isEqualTo(200);
+            shared[i] = info().at("/batching/reused_prompt_tokens").asLong() - before;
+        }
+        assertThat(shared[1]).as("prompt tokens the second chat shared").isGreaterThanOrEqualTo(model.tokenize(system, false, false).length);
+    }
+
     @Test
     void aBatchedAnswerMayPartFromItsAnswerAloneOnlyWhereTheLogitsTie() throws Exception {
         String prompt = PROMPTS[0], alone = json(post("/v1/moe/generate", body(prompt, "none")).body()).get("text").asString();

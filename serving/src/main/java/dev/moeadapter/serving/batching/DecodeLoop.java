@@ -499,19 +499,20 @@ public final class DecodeLoop implements AutoCloseable {
 
     /**
      * Where the memory cannot roll back (a kept state is shared only whole): the position at which
-     * {@code tokens[0, limit)} part from the kept state under the same plan they follow furthest, when
-     * that lies beyond {@code from} (what the sequence already holds) and covers at least half of
-     * them; else -1. Two prompts after the same system prompt part there: the lane keeps its state at
-     * that position on the way (see {@link #keepPrefix}), which every later prompt that follows as far
-     * then shares whole.
+     * {@code tokens[0, limit)} part from the kept state under the same plan they follow furthest, or
+     * {@code repeated} (where their part that later requests are likely to repeat ends, -1 if none is
+     * known), whichever lies further, when that lies beyond {@code from} (what the sequence already
+     * holds) and covers at least half of them; else -1. Two prompts after the same system prompt part
+     * there: the lane keeps its state at that position on the way (see {@link #keepPrefix}), which
+     * every later prompt that follows as far then shares whole.
      */
-    int partingPoint(int[] tokens, int from, int limit, RoutingPlan plan) {
+    int partingPoint(int[] tokens, int from, int limit, RoutingPlan plan, int repeated) {
         if (rollsBack) {
             return -1;
         }
         lock.lock();
         try {
-            int best = -1;
+            int best = repeated > from && repeated < limit && 2 * repeated >= limit ? repeated : -1;
             for (Prefix p : prefixes) {
                 if (p.plan.equals(plan)) {
                     int common = commonPrefix(p.tokens, tokens, limit);

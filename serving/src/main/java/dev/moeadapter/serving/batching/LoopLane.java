@@ -76,6 +76,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      * from it. -1: none wait.
      */
     private int deferredSeq = -1, deferredFrom;
+    /** Prompt tokens later requests are likely to repeat (see {@link #keepOnTheWay}); empty: none. */
+    private int[] repeated = new int[0];
     /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
     DecodeLoop.Submission ahead;
 
@@ -275,18 +277,35 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     }
 
     /**
+     * Names the prompt tokens that later requests are likely to repeat, such as a chat's system
+     * prompt. Where the memory shares a kept state only whole, a sequence decoding a prompt that
+     * begins with them keeps its state after them on the way, as where two prompts part
+     * ({@link DecodeLoop#partingPoint}), so that already the next request shares them.
+     */
+    public void keepOnTheWay(int[] prefix) {
+        repeated = prefix.clone();
+    }
+
+    /** The length of {@link #repeated} where {@code tokens[0, limit)} begin with it, else -1. */
+    private int repeatedIn(int[] tokens, int limit) {
+        int n = repeated.length;
+        return n > 0 && n <= limit && Arrays.equals(tokens, 0, n, repeated, 0, n) ? n : -1;
+    }
+
+    /**
      * Brings sequence {@code seq}, which holds its plain tokens up to {@code holds}, up to {@code to}:
      * shares a kept prompt's cells up to {@code limit} where one holds them, and decodes the rest (rows
      * that waited for a kept state not reached), no outputs, a lane's rows per step. Where the memory
      * shares a kept state only whole, and {@code mayPart} (the rows are one prompt's own), it also
-     * decodes up to where the tokens part from a kept state ({@link DecodeLoop#partingPoint}) and keeps
-     * its own state there. Returns what the sequence then holds: {@code to}, or more where a kept prompt
+     * decodes up to where the tokens part from a kept state or end their repeated part
+     * ({@link DecodeLoop#partingPoint}) and keeps its own state there. Returns what the sequence then holds: {@code to}, or more where a kept prompt
      * or a parting point covered more.
      */
     private int catchUp(int seq, int holds, int limit, int to, boolean mayPart) {
         int[] tokens = plain[seq].tokens;
         int shared = Math.max(holds, loop.reusePrefix(ids[seq], tokens, holds, limit, keptUnder[seq]));
-        int parting = mayPart ? loop.partingPoint(tokens, shared, limit, keptUnder[seq]) : -1, end = Math.max(to, parting);
+        int parting = mayPart ? loop.partingPoint(tokens, shared, limit, keptUnder[seq], repeatedIn(tokens, limit)) : -1;
+        int end = Math.max(to, parting);
         for (int start = shared; start < end; ) {
             int stop = Math.min(end, start + loop.laneRows());
             if (start < parting && parting < stop) {

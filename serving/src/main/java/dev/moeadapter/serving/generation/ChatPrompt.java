@@ -18,7 +18,15 @@ final class ChatPrompt {
     private ChatPrompt() {
     }
 
-    static int[] tokenize(Model model, List<ChatMessage> messages) {
+    /**
+     * A chat's tokens, and how many of them come before its last message's text: what the next request
+     * after the same system prompt, or the same conversation's next turn, repeats (0 when the template
+     * leaves the last message out).
+     */
+    record Tokens(int[] tokens, int beforeLast) {
+    }
+
+    static Tokens tokenize(Model model, List<ChatMessage> messages) {
         String tag = "\u0002" + UUID.randomUUID() + "-";
         List<ChatMessage> placeholders = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
@@ -26,7 +34,7 @@ final class ChatPrompt {
         }
         String rendered = model.applyChatTemplate(placeholders, true);
         List<int[]> pieces = new ArrayList<>();
-        int from = 0;
+        int from = 0, beforeLast = 0;
         for (int i = 0; i < messages.size(); i++) {
             String placeholder = tag + i + "\u0003";
             int at = rendered.indexOf(placeholder, from);
@@ -34,10 +42,13 @@ final class ChatPrompt {
                 continue; // the template leaves this message out
             }
             pieces.add(model.tokenize(rendered.substring(from, at), from == 0, true));
+            if (i == messages.size() - 1) {
+                beforeLast = pieces.stream().mapToInt(p -> p.length).sum();
+            }
             pieces.add(model.tokenize(messages.get(i).content(), false, false));
             from = at + placeholder.length();
         }
         pieces.add(model.tokenize(rendered.substring(from), from == 0, true));
-        return pieces.stream().flatMapToInt(Arrays::stream).toArray();
+        return new Tokens(pieces.stream().flatMapToInt(Arrays::stream).toArray(), beforeLast);
     }
 }

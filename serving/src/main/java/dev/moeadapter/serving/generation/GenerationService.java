@@ -30,6 +30,7 @@ import dev.moeadapter.serving.routing.RoutingTraceRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -123,13 +124,16 @@ public final class GenerationService {
     public Prepared prepare(GenerationCommand c, String queueKey) {
         Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), settings(c));
         checkFits(assignment.strategy());
-        GenerationRequest request = toRequest(c);
+        Checked checked = check(c);
+        GenerationRequest request = checked.request();
         RoutingRecorder recorder = recorder(c.routingTrace(), assignment, request);
         String operation = c.prompt() != null ? "text_completion" : "chat";
         long started = System.nanoTime();
         Admission.Permit permit = admission.enter(queueKey);
         try {
-            return new Prepared(assignment, request, operation, permit, pool.acquire(assignment.strategy().sequencesNeeded()), started, recorder);
+            SessionPool.Lease lease = pool.acquire(assignment.strategy().sequencesNeeded());
+            lease.repeated(Arrays.copyOf(request.prompt(), checked.repeated()));
+            return new Prepared(assignment, request, operation, permit, lease, started, recorder);
         } catch (RuntimeException e) {
             permit.close();
             throw e;
@@ -262,7 +266,15 @@ public final class GenerationService {
         }
     }
 
-    GenerationRequest toRequest(GenerationCommand c) {
+    /**
+     * A command checked and tokenised, and how many of its prompt tokens later requests are likely to
+     * repeat: a chat's tokens before its last message's text (a shared system prompt, a conversation's
+     * earlier turns); none for a plain prompt.
+     */
+    private record Checked(GenerationRequest request, int repeated) {
+    }
+
+    private Checked check(GenerationCommand c) {
         boolean hasPrompt = c.prompt() != null;
         boolean hasMessages = c.messages() != null && !c.messages().isEmpty();
         if (hasPrompt == hasMessages) {
@@ -272,7 +284,8 @@ public final class GenerationService {
         if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
             throw new BadParameterException(param, "the prompt is empty");
         }
-        int[] tokens = hasPrompt ? model.tokenize(c.prompt(), true, false) : ChatPrompt.tokenize(model, c.messages());
+        ChatPrompt.Tokens chat = hasPrompt ? null : ChatPrompt.tokenize(model, c.messages());
+        int[] tokens = hasPrompt ? model.tokenize(c.prompt(), true, false) : chat.tokens();
         if (tokens.length >= limits.contextSize()) {
             throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
                     "the prompt has " + tokens.length + " tokens; the context holds " + limits.contextSize());
@@ -286,7 +299,7 @@ public final class GenerationService {
                 c.topK() == null ? d.topK() : c.topK(), c.topP() == null ? d.topP() : c.topP(),
                 c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? 0 : c.seed());
         try {
-            return new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false);
+            return new Checked(new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false), hasPrompt ? 0 : chat.beforeLast());
         } catch (InvalidRequestException e) {
             throw new BadParameterException("stop", e.getMessage()); // the only field left unchecked here
         }

@@ -160,6 +160,13 @@ public final class SessionPool implements AutoCloseable {
             return lane;
         }
 
+        /** The request's prompt tokens that later requests are likely to repeat (see {@link LoopLane#keepOnTheWay}). */
+        void repeated(int[] prefix) {
+            if (lane instanceof LoopLane l) {
+                l.keepOnTheWay(prefix);
+            }
+        }
+
         @Override
         public void close() {
             if (!returned) {

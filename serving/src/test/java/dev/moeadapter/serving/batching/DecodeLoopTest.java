@@ -436,6 +436,48 @@ class DecodeLoopTest {
     }
 
     /**
+     * A request that names the part of its prompt later requests repeat (a chat's system prompt) keeps
+     * its state there on a memory that cannot roll back, so that already the second request after the
+     * same system prompt shares it whole and decodes every other row once, answering as alone; a
+     * request whose prompt does not begin with the named tokens keeps nothing there.
+     */
+    @ParameterizedTest
+    @MethodSource("memoriesThatCannotRollBack")
+    void aHybridModelsLoopKeepsTheStateAfterTheTokensARequestSaysOthersRepeat(String model, KvLayout layout, boolean copiesExactly) {
+        Model m = TestModels.byName(model);
+        int[] system = m.tokenize("You are a helpful assistant who answers in one short sentence and never more.");
+        int[][] prompts = Stream.of("The quick brown fox", "Once upon a time", "My favourite colour is")
+                .map(u -> IntStream.concat(Arrays.stream(system), Arrays.stream(m.tokenize(u, false, false))).toArray())
+                .toArray(int[][]::new);
+        try (Session session = m.newSession(new SessionParams(256 * 4, 32, 4, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 16, 3)) {
+            int[] other = m.tokenize("Something else entirely, and long enough to be kept for a while.");
+            long[] shared = new long[prompts.length + 1], decoded = new long[shared.length];
+            int[][] requests = {other, prompts[0], prompts[1], prompts[2]};
+            for (int i = 0; i < requests.length; i++) {
+                long reused = loop.stats().reusedTokens(), rows = loop.stats().rows();
+                try (LoopLane lane = loop.open(1)) {
+                    lane.keepOnTheWay(system);
+                    int[] answer = new Generator(lane, 0).generate(GenerationRequest.greedy(requests[i], TOKENS).withIgnoreEos(true)).tokens();
+                    assertThat(answer).as("request %d", i).containsExactly(greedyAlone(m, requests[i], RoutingPlan.EMPTY));
+                }
+                shared[i] = loop.stats().reusedTokens() - reused;
+                decoded[i] = loop.stats().rows() - rows;
+            }
+            // the second request also keeps its state where it parts from the first's kept prompt and answer,
+            // a token further on where the user texts begin alike (a leading space token), which the third then shares
+            int parting = Arrays.mismatch(prompts[0], prompts[1]);
+            assertThat(parting).as("the prompts part after the system prompt").isBetween(system.length, Arrays.mismatch(prompts[1], prompts[2]));
+            long[] expectShared = copiesExactly ? new long[] {0, 0, system.length, parting} : new long[4];
+            assertThat(shared).as("prompt tokens shared by each request").containsExactly(expectShared);
+            for (int i = 0; i < requests.length; i++) {
+                assertThat(decoded[i]).as("rows decoded by request %d: every other row once", i)
+                        .isEqualTo(requests[i].length - expectShared[i] + TOKENS - 1);
+            }
+        }
+    }
+
+    /**
      * Two conversations taking turns on a memory that cannot roll back, with two kept slots: each next
      * turn shares its conversation's previous turn whole (prompt and answer but its last token), and the
      * turn that replaces it keeps the other conversation's slot untouched.
