@@ -446,15 +446,12 @@ struct mae_session {
     std::vector<double> norm;
     std::vector<llama_token_data> candidates;
 
-    // the memory regroups a batch's tokens by sequence (recurrent, hybrid): in embeddings mode a
-    // decode goes one sequence per llama_decode, and their outputs are kept here by batch index
-    // (kept_row empty otherwise)
+    // the memory regroups a batch's tokens by sequence (recurrent, hybrid); in embeddings mode
+    // llama.cpp then cuts a batch into one ubatch per sequence (see batch_parts)
     bool regroups = false;
     bool split = false;  // a KV stream per sequence
     Ubatching ubatching = Ubatching::IN_ORDER;
     int32_t n_ctx_seq = 0;
-    std::vector<int32_t> kept_row;
-    std::vector<float> kept_logits, kept_embd;
     // each batch index's row in llama.cpp's last batch (the parts may order the rows otherwise)
     std::vector<int32_t> llama_row;
 };
@@ -813,11 +810,12 @@ std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_u
 //   wherever they lie, so it finds each part whole: every later part's sequences are lower.
 // - All sequences: the parts of equal_split.
 // - In order: the whole batch.
+// - By sequence, in embeddings mode on a memory that regroups tokens: llama.cpp then cuts a ubatch
+//   from the first row not yet decoded and the rows of its sequence after it (split_seq).
 // A memory that regroups tokens by sequence is laid out so whether or not the callback reads a row:
 // a sequence's outputs must not depend on whether another sequence is edited or traced, and other
 // ubatches would round otherwise. A cache of streams is split as llama.cpp likes (it returns outputs
-// in batch order) where the callback reads no row. In embeddings mode llama.cpp splits a regrouping
-// memory's batch by sequence, and each sequence goes in a llama_decode of its own.
+// in batch order) where the callback reads no row.
 std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     std::vector<std::vector<int32_t>> parts;
     if (s->regroups && s->embeddings) {
@@ -837,24 +835,6 @@ std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const
     parts.emplace_back(n);
     for (int i = 0; i < n; i++) parts[0][i] = i;
     return parts;
-}
-
-// Copies the outputs of a part decoded alone, before the next part overwrites llama.cpp's buffers.
-void keep_outputs(mae_session *s, const std::vector<int32_t> &idx) {
-    const int n_vocab = s->m->info[MAE_INFO_N_VOCAB];
-    const int n_embd = llama_model_n_embd_out(s->m->model);
-    for (int r = 0; r < (int)idx.size(); r++) {
-        if (!s->batch.logits[r]) continue;
-        const float *row = llama_get_logits_ith(s->ctx, r);
-        if (row == nullptr) throw std::runtime_error("no logits for a decoded row");
-        s->kept_row[idx[r]] = (int32_t)(s->kept_logits.size() / n_vocab);
-        s->kept_logits.insert(s->kept_logits.end(), row, row + n_vocab);
-        if (s->embeddings) {
-            const float *h = llama_get_embeddings_ith(s->ctx, r);
-            if (h == nullptr) throw std::runtime_error("no hidden state for a decoded row");
-            s->kept_embd.insert(s->kept_embd.end(), h, h + n_embd);
-        }
-    }
 }
 
 // The CPU backend's thread-pool functions live in the dynamically loaded CPU backend.
@@ -1253,33 +1233,10 @@ int mae_decode(mae_session *s, int32_t n, const int32_t *tokens, const int32_t *
     }
     s->last_output.clear();
     s->last_embeddings = false;
-    s->kept_row.clear();
     s->llama_row.assign(n, 0);
-    s->kept_logits.clear();
-    s->kept_embd.clear();
-    const std::vector<std::vector<int32_t>> parts = batch_parts(s, n, pos, seq);
-    if (s->regroups && s->embeddings && parts.size() > 1) {
-        // a llama_decode per sequence, each one's outputs kept before the next overwrites them
-        s->kept_row.assign(n, -1);
-        for (size_t p = 0; p < parts.size(); p++) {
-            const int rc = decode_parts(s, {parts[p]}, tokens, pos, seq, output);
-            if (rc != MAE_OK) {  // a failed batch leaves nothing behind: undo the sequences already decoded
-                for (size_t q = 0; q < p; q++)
-                    for (int32_t i : parts[q]) llama_memory_seq_rm(llama_get_memory(s->ctx), seq[i], pos[i], -1);
-                s->kept_row.clear();
-                s->abort_flag.store(false);
-                return rc;
-            }
-            keep_outputs(s, parts[p]);
-        }
-    } else {
-        const int rc = decode_parts(s, parts, tokens, pos, seq, output);
-        if (rc != MAE_OK) {
-            s->abort_flag.store(false);
-            return rc;
-        }
-    }
+    const int rc = decode_parts(s, batch_parts(s, n, pos, seq), tokens, pos, seq, output);
     s->abort_flag.store(false);  // an abort applies to one decode
+    if (rc != MAE_OK) return rc;
     s->last_output.assign(output, output + n);
     if (s->embeddings) std::fill(s->last_output.begin(), s->last_output.end(), 1);
     s->last_embeddings = s->embeddings;
@@ -1293,7 +1250,6 @@ const float *output_row(mae_session *s, int32_t index) {
         fail(MAE_ERR_ARG, "batch index " + std::to_string(index) + " produced no logits in the last decode");
         return nullptr;
     }
-    if (!s->kept_row.empty()) return s->kept_logits.data() + (size_t)s->kept_row[index] * s->m->info[MAE_INFO_N_VOCAB];
     const float *row = llama_get_logits_ith(s->ctx, s->llama_row[index]);
     if (row == nullptr) fail(MAE_ERR_LLAMA, "no logits for batch index " + std::to_string(index));
     return row;
@@ -1334,8 +1290,7 @@ int mae_embedding(mae_session *s, int32_t out_index, float *dst, int32_t n) {
     if (n < n_embd) return fail(MAE_ERR_ARG, "embedding buffer holds " + std::to_string(n) + " floats, the model's hidden state has " + std::to_string(n_embd));
     if (!s->last_embeddings) return fail(MAE_ERR_ARG, "the last decode did not run with embeddings on");
     if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
-    const float *row = s->kept_row.empty() ? llama_get_embeddings_ith(s->ctx, s->llama_row[out_index])
-                                           : s->kept_embd.data() + (size_t)s->kept_row[out_index] * n_embd;
+    const float *row = llama_get_embeddings_ith(s->ctx, s->llama_row[out_index]);
     if (row == nullptr) return fail(MAE_ERR_LLAMA, "no hidden state for batch index " + std::to_string(out_index));
     std::memcpy(dst, row, sizeof(float) * n_embd);
     return n_embd;
@@ -1533,13 +1488,8 @@ void mae_sampler_free(mae_sampler *smpl) {
 int32_t mae_sampler_sample(mae_sampler *smpl, mae_session *s, int32_t out_index) {
     MAE_GUARD_BEGIN
     if (smpl == nullptr || s == nullptr) return fail(MAE_ERR_ARG, "null sampler or session");
-    const float *row = output_row(s, out_index);
-    if (row == nullptr) return MAE_ERR_ARG;
-    if (s->kept_row.empty()) return llama_sampler_sample(smpl->chain, s->ctx, s->llama_row[out_index]);
-    auto &cand = s->candidates;
-    cand.clear();
-    for (int v = 0; v < s->m->info[MAE_INFO_N_VOCAB]; v++) cand.push_back({v, row[v], 0.0f});
-    return draw(smpl->chain, cand);
+    if (output_row(s, out_index) == nullptr) return MAE_ERR_ARG;
+    return llama_sampler_sample(smpl->chain, s->ctx, s->llama_row[out_index]);
     MAE_GUARD_END(MAE_ERR_INTERNAL)
 }
 

@@ -314,10 +314,7 @@ public final class Session implements DecodeLane, AutoCloseable {
         }
     }
 
-    /**
-     * llama.cpp decode calls so far: one per {@link #decode}, whatever its rows' layout, except in
-     * embeddings mode on a hybrid or recurrent model, whose batch goes one sequence at a time.
-     */
+    /** llama.cpp decode calls so far: one per {@link #decode}, whatever its rows' layout and the model's memory. */
     public long llamaDecodes() {
         lock.lock();
         try {

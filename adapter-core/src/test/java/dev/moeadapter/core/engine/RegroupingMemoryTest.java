@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -111,6 +112,63 @@ class RegroupingMemoryTest {
             s.decode(Batch.of(1, 0, five)); // and it starts afresh
         }
     }
+    /**
+     * In embeddings mode llama.cpp cuts a hybrid memory's batch into one ubatch per sequence: two
+     * interleaved sequences, one of them edited, still go in one llama.cpp decode, and every row reads
+     * the hidden state and logits it gives decoded alone (DeepSeek-V4 refuses embeddings mode).
+     */
+    @ParameterizedTest
+    @MethodSource("hybridModelsWithEmbeddingsAndLayouts")
+    void inEmbeddingsModeInterleavedSequencesGoInOneLlamaDecodeWithTheirOwnOutputs(String name, KvLayout layout) {
+        Model m = TestModels.byName(name);
+        int[][] toks = {m.tokenize("short one"), m.tokenize("a rather longer second sequence")};
+        int layer = m.info().routing().stream().filter(LayerRouting::hasRouter).findFirst().orElseThrow().layer();
+        float[] force = new float[m.info().experts()];
+        force[m.info().experts() - 1] = 100f;
+        RoutingPlan forced = RoutingPlan.of(new RouterEdit.AddDelta(layer, force, PositionRange.ALL));
+        SessionParams params = new SessionParams(2 * 128, 64, 2, 1, 1).withKvLayout(layout);
+        float[][][] hidden = new float[2][][], logits = new float[2][][];
+        try (Session alone = m.newSession(params)) {
+            alone.setEmbeddings(true);
+            alone.setPlan(1, forced);
+            for (int q = 0; q < 2; q++) {
+                alone.decode(Batch.allOutputs(q, 0, toks[q]));
+                hidden[q] = new float[toks[q].length][];
+                logits[q] = new float[toks[q].length][];
+                for (int i = 0; i < toks[q].length; i++) {
+                    hidden[q][i] = alone.embedding(i);
+                    logits[q][i] = alone.logits(i);
+                }
+            }
+        }
+        try (Session s = m.newSession(params)) {
+            s.setEmbeddings(true);
+            s.setPlan(1, forced);
+            Batch.Builder batch = Batch.builder();
+            List<int[]> rows = new ArrayList<>(); // sequence, position of each batch row
+            for (int i = 0; i < toks[1].length; i++) {
+                for (int q = 0; q < 2; q++) {
+                    if (i < toks[q].length) {
+                        batch.add(toks[q][i], i, q, true);
+                        rows.add(new int[] {q, i});
+                    }
+                }
+            }
+            long before = s.llamaDecodes();
+            s.decode(batch.build());
+            assertThat(s.llamaDecodes() - before).as("llama.cpp decodes").isEqualTo(1);
+            for (int r = 0; r < rows.size(); r++) {
+                int q = rows.get(r)[0], i = rows.get(r)[1];
+                assertClose(s.embedding(r), hidden[q][i]);
+                assertClose(s.logits(r), logits[q][i]);
+            }
+        }
+    }
+
+    static Stream<Arguments> hybridModelsWithEmbeddingsAndLayouts() {
+        return hybridModelsAndLayouts().filter(a -> !a.get()[0].equals("deepseek4"));
+    }
+
     static Stream<Arguments> hybridModelsAndLayouts() {
         return Stream.of("lfm2moe", "qwen3next", "deepseek4")
                 .flatMap(name -> Arrays.stream(KvLayout.values()).map(layout -> Arguments.of(name, layout)));
