@@ -298,8 +298,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
      * that waited for a kept state not reached), no outputs, a lane's rows per step. Where the memory
      * shares a kept state only whole, and {@code mayPart} (the rows are one prompt's own), it also
      * decodes up to where the tokens part from a kept state or end their repeated part
-     * ({@link DecodeLoop#partingPoint}) and keeps its own state there. Returns what the sequence then holds: {@code to}, or more where a kept prompt
-     * or a parting point covered more.
+     * ({@link DecodeLoop#partingPoint}) and keeps its own state there. Returns what the sequence then
+     * holds: {@code to}, or more where a kept prompt or a parting point covered more.
      */
     private int catchUp(int seq, int holds, int limit, int to, boolean mayPart) {
         int[] tokens = plain[seq].tokens;
