@@ -777,9 +777,11 @@ std::vector<std::vector<int32_t>> single_row_runs(int n, const int32_t *seq) {
 }
 
 // llama.cpp's split_equal over every sequence (not only consecutive ids): each ubatch takes, from
-// every sequence with rows left (in the order of their first such row), as many rows as all of them
-// have, up to n_ubatch in all, each sequence's rows together. Laid out part by part, a batch splits
-// into the same parts again: the first part holds every sequence, in its own order.
+// every sequence with rows left, as many rows as all of them have, up to n_ubatch in all, each
+// sequence's rows together, the sequences in the order their first rows come. Laid out part by part
+// (here in sequence order), a batch splits into the same parts again: each part holds every sequence
+// with rows left, in the part's own order. Where llama.cpp cuts other ubatches, the eval callback
+// finds them and the decode fails (decode_parts).
 std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_ubatch) {
     std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
     for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
@@ -789,7 +791,6 @@ std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_u
         std::vector<int32_t> order;
         for (const auto &[sq, idx] : rows)
             if (next[sq] < idx.size()) order.push_back(sq);
-        std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return rows[a][next[a]] < rows[b][next[b]]; });
         size_t each = std::max<size_t>(1, (size_t)n_ubatch / order.size());
         for (int32_t sq : order) each = std::min(each, rows[sq].size() - next[sq]);
         std::vector<int32_t> part;

@@ -14,7 +14,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 
 import static dev.moeadapter.core.engine.LogitsAssert.assertClose;
@@ -161,6 +163,81 @@ class RegroupingMemoryTest {
                 int q = rows.get(r)[0], i = rows.get(r)[1];
                 assertClose(s.embedding(r), hidden[q][i]);
                 assertClose(s.logits(r), logits[q][i]);
+            }
+        }
+    }
+
+    /**
+     * Random steps (seeded): each of five sequences, one edited, adds 0 to 6 rows in a random interleaving,
+     * every row an output, for ten steps. Each step is one llama.cpp decode, and every row's logits are
+     * those of its sequence decoded alone step by step, whatever ubatches llama.cpp cuts from the layout.
+     */
+    @ParameterizedTest
+    @MethodSource("hybridModelsAndLayouts")
+    void randomStepLayoutsGoInOneLlamaDecodeWithEveryRowsOwnOutputs(String name, KvLayout layout) {
+        Model m = TestModels.byName(name);
+        int n = 5, steps = 10;
+        int layer = m.info().routing().stream().filter(LayerRouting::hasRouter).findFirst().orElseThrow().layer();
+        float[] force = new float[m.info().experts()];
+        force[m.info().experts() - 1] = 100f;
+        RoutingPlan forced = RoutingPlan.of(new RouterEdit.AddDelta(layer, force, PositionRange.ALL));
+        Random random = new Random(42);
+        int vocab = m.info().vocabSize();
+        int[][][] chunks = new int[steps][n][]; // per step and sequence: its rows' tokens
+        for (int t = 0; t < steps; t++) {
+            for (int q = 0; q < n; q++) {
+                chunks[t][q] = random.ints(random.nextInt(7), 1, vocab).toArray();
+            }
+        }
+        SessionParams params = new SessionParams(n * 128, 64, n, 1, 1).withKvLayout(layout);
+        float[][][][] alone = new float[steps][n][][];
+        try (Session a = m.newSession(params)) {
+            a.setPlan(3, forced);
+            for (int q = 0; q < n; q++) {
+                int pos = 0;
+                for (int t = 0; t < steps; t++) {
+                    int[] c = chunks[t][q];
+                    alone[t][q] = new float[c.length][];
+                    if (c.length > 0) {
+                        a.decode(Batch.allOutputs(q, pos, c));
+                        for (int i = 0; i < c.length; i++) {
+                            alone[t][q][i] = a.logits(i);
+                        }
+                        pos += c.length;
+                    }
+                }
+            }
+        }
+        try (Session s = m.newSession(params)) {
+            s.setPlan(3, forced);
+            int[] pos = new int[n];
+            for (int t = 0; t < steps; t++) {
+                List<int[]> rows = new ArrayList<>(); // sequence, row within its chunk
+                for (int q = 0; q < n; q++) {
+                    for (int i = 0; i < chunks[t][q].length; i++) {
+                        rows.add(new int[] {q, i});
+                    }
+                }
+                if (rows.isEmpty()) {
+                    continue;
+                }
+                Collections.shuffle(rows, random); // a sequence's rows then take its tokens in order
+                int[] seen = new int[n];
+                Batch.Builder batch = Batch.builder();
+                for (int[] r : rows) {
+                    int q = r[0], i = seen[q]++;
+                    r[1] = i;
+                    batch.add(chunks[t][q][i], pos[q] + i, q, true);
+                }
+                long before = s.llamaDecodes();
+                s.decode(batch.build());
+                assertThat(s.llamaDecodes() - before).as("llama.cpp decodes for step %d", t).isEqualTo(1);
+                for (int k = 0; k < rows.size(); k++) {
+                    assertClose(s.logits(k), alone[t][rows.get(k)[0]][rows.get(k)[1]]);
+                }
+                for (int q = 0; q < n; q++) {
+                    pos[q] += chunks[t][q].length;
+                }
             }
         }
     }
