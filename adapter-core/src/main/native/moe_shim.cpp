@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -172,7 +173,7 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
 struct mae_model {
     llama_model *model = nullptr;
     const llama_vocab *vocab = nullptr;
-    bool deepseek4 = false;  // its cache splits a batch unlike other hybrid memories (see Ubatching)
+    std::string arch;  // general.architecture ("" if the file has none)
     int32_t info[MAE_INFO_COUNT] = {0};
     std::vector<int32_t> moe_layers;
     std::vector<LayerRouting> routing;  // per layer (all layers; MoE layers filled)
@@ -750,17 +751,22 @@ bool callback_reads(const mae_session *s, int n, const int32_t *pos, const int32
     return false;
 }
 
+// Each sequence's rows, in batch order, the sequences in id order.
+std::map<int32_t, std::vector<int32_t>> rows_by_sequence(int n, const int32_t *seq) {
+    std::map<int32_t, std::vector<int32_t>> rows;
+    for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
+    return rows;
+}
+
 // Runs of sequences with one row each and consecutive ids go together in one part, in id order, and
 // a sequence with several rows alone: llama.cpp's split_equal puts one row of every sequence of a
 // ubatch in it before a second of any and, where it is sequential, only sequences whose ids follow
 // each other, so such a run is one ubatch in its own order. Returns the parts in rising sequence order.
 std::vector<std::vector<int32_t>> single_row_runs(int n, const int32_t *seq) {
-    std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
-    for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
     std::vector<std::vector<int32_t>> parts;
     std::vector<int32_t> run;
     int32_t last = -2;
-    for (const auto &[sq, idx] : rows) {
+    for (const auto &[sq, idx] : rows_by_sequence(n, seq)) {
         if (!run.empty() && (idx.size() > 1 || sq != last + 1)) {
             parts.push_back(run);
             run.clear();
@@ -783,25 +789,28 @@ std::vector<std::vector<int32_t>> single_row_runs(int n, const int32_t *seq) {
 // with rows left, in the part's own order. Where llama.cpp cuts other ubatches, the eval callback
 // finds them and the decode fails (decode_parts).
 std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_ubatch) {
-    std::map<int32_t, std::vector<int32_t>> rows;  // sequence -> its rows, in batch order
-    for (int i = 0; i < n; i++) rows[seq[i]].push_back(i);
-    std::map<int32_t, size_t> next;  // sequence -> its first row in no part yet
-    std::vector<std::vector<int32_t>> parts;
-    for (int placed = 0; placed < n;) {
-        std::vector<int32_t> order;
-        for (const auto &[sq, idx] : rows)
-            if (next[sq] < idx.size()) order.push_back(sq);
-        size_t each = std::max<size_t>(1, (size_t)n_ubatch / order.size());
-        for (int32_t sq : order) each = std::min(each, rows[sq].size() - next[sq]);
-        std::vector<int32_t> part;
-        for (int32_t sq : order) {
-            part.insert(part.end(), rows[sq].begin() + (long)next[sq], rows[sq].begin() + (long)(next[sq] + each));
-            next[sq] += each;
+    std::vector<std::vector<int32_t>> rows, parts;
+    for (auto &[sq, idx] : rows_by_sequence(n, seq)) rows.push_back(std::move(idx));
+    std::vector<size_t> next(rows.size(), 0);  // per sequence, its first row in no part yet
+    while (true) {
+        size_t left = 0, each = SIZE_MAX;
+        for (size_t q = 0; q < rows.size(); q++) {
+            if (next[q] < rows[q].size()) {
+                left++;
+                each = std::min(each, rows[q].size() - next[q]);
+            }
         }
-        placed += (int)part.size();
+        if (left == 0) return parts;
+        each = std::min(each, std::max<size_t>(1, (size_t)n_ubatch / left));
+        std::vector<int32_t> part;
+        for (size_t q = 0; q < rows.size(); q++) {
+            if (next[q] < rows[q].size()) {
+                part.insert(part.end(), rows[q].begin() + (long)next[q], rows[q].begin() + (long)(next[q] + each));
+                next[q] += each;
+            }
+        }
         parts.push_back(std::move(part));
     }
-    return parts;
 }
 
 // The parts a batch is decoded in, as batch indices, all in one llama_decode: the eval callback maps
@@ -820,11 +829,7 @@ std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_u
 std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     std::vector<std::vector<int32_t>> parts;
     if (s->regroups && s->embeddings) {
-        for (int i = 0; i < n; i++) {  // by sequence, in order of first appearance
-            auto it = std::find_if(parts.begin(), parts.end(), [&](const std::vector<int32_t> &part) { return seq[part[0]] == seq[i]; });
-            if (it == parts.end()) it = parts.insert(parts.end(), std::vector<int32_t>{});
-            it->push_back(i);
-        }
+        for (auto &[sq, idx] : rows_by_sequence(n, seq)) parts.push_back(std::move(idx));
         return parts;
     }
     if (s->ubatching == Ubatching::ALL_SEQUENCES) return equal_split(n, seq, s->n_batch);
@@ -882,10 +887,10 @@ bool progress_cb(float p, void *ud) {
 // Experts that survive group masking (DeepSeek-V3 style groups), read from the GGUF metadata the
 // graph itself uses.
 int32_t selectable_experts(const mae_model *mm, int64_t n_expert) {
-    char arch[64], buf[32];
-    if (llama_model_meta_val_str(mm->model, "general.architecture", arch, sizeof arch) < 0) return (int32_t)n_expert;
+    if (mm->arch.empty()) return (int32_t)n_expert;
+    char buf[32];
     auto key = [&](const char *suffix) {
-        const std::string k = std::string(arch) + suffix;
+        const std::string k = mm->arch + suffix;
         return llama_model_meta_val_str(mm->model, k.c_str(), buf, sizeof buf) < 0 ? 0L : std::strtol(buf, nullptr, 10);
     };
     const long groups = key(".expert_group_count"), used = key(".expert_group_used_count");
@@ -897,6 +902,8 @@ int32_t selectable_experts(const mae_model *mm, int64_t n_expert) {
 // callback, to learn which layers are MoE layers, how each routes, which only sees output rows,
 // and the tensors to edit and trace.
 bool probe_model(mae_model *mm) {
+    char arch[64];
+    if (llama_model_meta_val_str(mm->model, "general.architecture", arch, sizeof arch) >= 0) mm->arch = arch;
     Probe probe;
     const int n_layer = llama_model_n_layer(mm->model);
     probe.layers.resize(n_layer);
@@ -981,9 +988,6 @@ bool probe_model(mae_model *mm) {
     info[MAE_INFO_SELECTION_BIAS] = bias;
     info[MAE_INFO_N_MOE_LAYERS] = (int32_t)mm->moe_layers.size();
     info[MAE_INFO_ADD_BOS] = llama_vocab_get_add_bos(mm->vocab) ? 1 : 0;
-    char arch[64];
-    mm->deepseek4 = llama_model_meta_val_str(mm->model, "general.architecture", arch, sizeof arch) >= 0
-                    && std::strcmp(arch, "deepseek4") == 0;
     info[MAE_INFO_MEMORY] = llama_model_is_recurrent(mm->model) ? MAE_MEMORY_RECURRENT
                             : llama_model_is_hybrid(mm->model)  ? MAE_MEMORY_HYBRID
                                                                 : MAE_MEMORY_ATTENTION;
@@ -1181,7 +1185,8 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
     s->split = kv_split != 0;
     const int memory = m->info[MAE_INFO_MEMORY];
-    s->ubatching = s->split || memory == MAE_MEMORY_RECURRENT || m->deepseek4 ? Ubatching::CONSECUTIVE_IDS
+    // DeepSeek-V4's cache splits a batch unlike other hybrid memories (see Ubatching)
+    s->ubatching = s->split || memory == MAE_MEMORY_RECURRENT || m->arch == "deepseek4" ? Ubatching::CONSECUTIVE_IDS
                    : memory == MAE_MEMORY_ATTENTION                          ? Ubatching::IN_ORDER
                                                                              : Ubatching::ALL_SEQUENCES;
     s->n_ctx_seq = (int32_t)llama_n_ctx_seq(s->ctx);

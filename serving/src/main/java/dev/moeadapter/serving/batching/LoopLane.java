@@ -277,13 +277,13 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     }
 
     /**
-     * Names the prompt tokens that later requests are likely to repeat, such as a chat's system
-     * prompt. Where the memory shares a kept state only whole, a sequence decoding a prompt that
-     * begins with them keeps its state after them on the way, as where two prompts part
-     * ({@link DecodeLoop#partingPoint}), so that already the next request shares them.
+     * Names the prompt tokens that later requests are likely to repeat, {@code prompt[0, length)},
+     * such as a chat's system prompt. Where the memory shares a kept state only whole, a sequence
+     * decoding a prompt that begins with them keeps its state after them on the way, as where two
+     * prompts part ({@link DecodeLoop#partingPoint}), so that already the next request shares them.
      */
-    public void keepOnTheWay(int[] prefix) {
-        repeated = prefix.clone();
+    public void keepOnTheWay(int[] prompt, int length) {
+        repeated = Arrays.copyOf(prompt, length);
     }
 
     /** The length of {@link #repeated} where {@code tokens[0, limit)} begin with it, else -1. */

@@ -30,7 +30,6 @@ import dev.moeadapter.serving.routing.RoutingTraceRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -132,7 +131,7 @@ public final class GenerationService {
         Admission.Permit permit = admission.enter(queueKey);
         try {
             SessionPool.Lease lease = pool.acquire(assignment.strategy().sequencesNeeded());
-            lease.repeated(Arrays.copyOf(request.prompt(), checked.repeated()));
+            lease.repeated(request.prompt(), checked.repeated());
             return new Prepared(assignment, request, operation, permit, lease, started, recorder);
         } catch (RuntimeException e) {
             permit.close();
@@ -284,8 +283,9 @@ public final class GenerationService {
         if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
             throw new BadParameterException(param, "the prompt is empty");
         }
-        ChatPrompt.Tokens chat = hasPrompt ? null : ChatPrompt.tokenize(model, c.messages());
-        int[] tokens = hasPrompt ? model.tokenize(c.prompt(), true, false) : chat.tokens();
+        ChatPrompt.Tokens prompt = hasPrompt ? new ChatPrompt.Tokens(model.tokenize(c.prompt(), true, false), 0)
+                : ChatPrompt.tokenize(model, c.messages());
+        int[] tokens = prompt.tokens();
         if (tokens.length >= limits.contextSize()) {
             throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
                     "the prompt has " + tokens.length + " tokens; the context holds " + limits.contextSize());
@@ -299,7 +299,7 @@ public final class GenerationService {
                 c.topK() == null ? d.topK() : c.topK(), c.topP() == null ? d.topP() : c.topP(),
                 c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? 0 : c.seed());
         try {
-            return new Checked(new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false), hasPrompt ? 0 : chat.beforeLast());
+            return new Checked(new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false), prompt.beforeLast());
         } catch (InvalidRequestException e) {
             throw new BadParameterException("stop", e.getMessage()); // the only field left unchecked here
         }

@@ -160,10 +160,13 @@ public final class SessionPool implements AutoCloseable {
             return lane;
         }
 
-        /** The request's prompt tokens that later requests are likely to repeat (see {@link LoopLane#keepOnTheWay}). */
-        void repeated(int[] prefix) {
+        /**
+         * The first {@code length} of the request's prompt tokens, which later requests are likely to
+         * repeat (see {@link LoopLane#keepOnTheWay}); a session of its own keeps nothing.
+         */
+        void repeated(int[] prompt, int length) {
             if (lane instanceof LoopLane l) {
-                l.keepOnTheWay(prefix);
+                l.keepOnTheWay(prompt, length);
             }
         }
 

@@ -457,7 +457,7 @@ class DecodeLoopTest {
             for (int i = 0; i < requests.length; i++) {
                 long reused = loop.stats().reusedTokens(), rows = loop.stats().rows();
                 try (LoopLane lane = loop.open(1)) {
-                    lane.keepOnTheWay(system);
+                    lane.keepOnTheWay(system, system.length);
                     int[] answer = new Generator(lane, 0).generate(GenerationRequest.greedy(requests[i], TOKENS).withIgnoreEos(true)).tokens();
                     assertThat(answer).as("request %d", i).containsExactly(greedyAlone(m, requests[i], RoutingPlan.EMPTY));
                 }
