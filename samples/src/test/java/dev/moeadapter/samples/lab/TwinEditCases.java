@@ -25,9 +25,14 @@ import java.util.Random;
  */
 final class TwinEditCases {
     static final Path FIXTURES = Path.of("src/test/resources/twin-edits");
+    static final Path LAB = Path.of("lab");
     static final String TEXT = "MIR:hgf=fgh,efg=gfe,fdhgab=baghdf";
     static final int TOP = 32;
     static final float PUSH_DOWN = 50f;
+    static final float TOP_P = 0.5f;
+    /** The models, as paths under {@code samples/lab} without {@code .gguf}: both gating styles of each lab version. */
+    static final List<String> MODELS = List.of("models/lab-olmoe", "models/lab-mixtral", "v2/models/lab2-olmoe-seed3",
+            "v2/models/lab2-mixtral-seed2");
 
     /** One case: its name and the plan for a model of {@code layers} MoE layers × {@code experts}, {@code experts used}, on {@code length} tokens. */
     record Case(String name, RoutingPlan plan) {
@@ -41,7 +46,8 @@ final class TwinEditCases {
         out.add(new Case("none", RoutingPlan.EMPTY));
         Random r = new Random(7);
         List<RouterEdit> delta = new ArrayList<>(), rank = new ArrayList<>(), top = new ArrayList<>(), mask = new ArrayList<>(),
-                replace = new ArrayList<>(), ramp = new ArrayList<>(), weightsTop1 = new ArrayList<>();
+                replace = new ArrayList<>(), ramp = new ArrayList<>(), weightsTop1 = new ArrayList<>(), steer = new ArrayList<>(),
+                topP = new ArrayList<>();
         float[] falling = new float[used];
         for (int j = 0; j < used; j++) {
             falling[j] = 1.5f / (j + 1); // first choice boosted, later ones damped: no renormalisation can undo it
@@ -65,6 +71,11 @@ final class TwinEditCases {
             mask.add(new RouterEdit.ExpertMask(l, allowed, PositionRange.ALL));
             ramp.add(new RouterEdit.ScaleWeights(l, falling, PositionRange.ALL));
             weightsTop1.add(RouterEdit.ScaleWeights.keepTop(l, used, 1, PositionRange.ALL));
+            float[] offsets = new float[experts];
+            offsets[l % experts] = 0.5f; // promoted: ranks first, next to the token's best expert
+            offsets[(l + 1) % experts] = -0.5f; // suppressed: ranks last
+            steer.add(new RouterEdit.Steer(l, offsets, PositionRange.ALL));
+            topP.add(new RouterEdit.TopP(l, TOP_P, PositionRange.ALL));
             if (l >= layers - 2) {
                 replace.add(new RouterEdit.ReplaceDistribution(l, omega, PositionRange.of(length - 1, length)));
             }
@@ -76,11 +87,23 @@ final class TwinEditCases {
         out.add(new Case("replace-last", new RoutingPlan(replace)));
         out.add(new Case("weights-ramp", new RoutingPlan(ramp)));
         out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
+        out.add(new Case("steer", new RoutingPlan(steer)));
+        out.add(new Case("top-p", new RoutingPlan(topP)));
         return out;
     }
 
     /** What the twin gave for one case. */
     record Expected(int[] argmax, int[] topTokens, float[] topLogits) {
+    }
+
+    /** A model's GGUF file. */
+    static Path model(String model) {
+        return LAB.resolve(model + ".gguf");
+    }
+
+    /** A model's fixture file. */
+    static Path fixture(String model) {
+        return FIXTURES.resolve(Path.of(model).getFileName() + ".txt");
     }
 
     static Expected summarise(float[] logits, int positions, int vocab) {
