@@ -97,6 +97,23 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
     }
 
+    /**
+     * The service's request threads are virtual; a decode is a native call that would hold a virtual
+     * thread's carrier throughout, so that two decodes on a two-processor machine left the container
+     * no thread to answer even a health probe.
+     */
+    @Test
+    void answersAreGeneratedOnPlatformThreadsStreamedOrWhole() throws Exception {
+        for (boolean stream : new boolean[] {false, true}) {
+            pausing.reset();
+            pausing.release.countDown(); // no pause
+            HttpResponse<String> r = post("/v1/moe/generate", generate("pausing", stream));
+            assertThat(r.statusCode()).as("stream %s: %s", stream, r.body()).isEqualTo(200);
+            assertThat(pausing.finished.await(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(pausing.thread.isVirtual()).as("stream %s: generated on %s", stream, pausing.thread).isFalse();
+        }
+    }
+
     @Test
     void aClientThatLeavesWhileTokensFlowStopsTheAnswerWithinOneTokenStreamedOrWhole() throws Exception {
         for (boolean stream : new boolean[] {true, false}) {

@@ -210,6 +210,7 @@ class TestStrategies {
         final AtomicInteger tokensAfterPause = new AtomicInteger();
         volatile boolean sawCancel;
         volatile GenerationResult result;
+        volatile Thread thread;
 
         /** Arms it for the next request. */
         void reset() {
@@ -233,6 +234,7 @@ class TestStrategies {
 
         @Override
         public GenerationResult generate(DecodeLane session, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+            thread = Thread.currentThread();
             AtomicInteger seen = new AtomicInteger();
             try {
                 result = plain.generate(session, request, (token, text) -> {

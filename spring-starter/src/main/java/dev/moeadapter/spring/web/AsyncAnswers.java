@@ -16,7 +16,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +30,12 @@ import java.util.function.Consumer;
  * container's notice of a client that went away cancels their generation: whole JSON answers and
  * {@link EventStream}s, which are also kept alive while open (a comment per idle interval). A
  * refusal thrown before the first byte is answered as any refusal, with its own status.
+ *
+ * <p>Each answer is generated on a platform thread of its own, whatever thread the servlet
+ * container lends: a decode is a native call, which holds a virtual thread's carrier for its whole
+ * length, so two decodes on virtual threads would hold both carriers of a two-processor machine and
+ * leave none to the container (health probes, admission timers, other clients). Admission bounds
+ * how many answers generate at once.
  */
 public final class AsyncAnswers implements AutoCloseable {
     private final JsonMapper json;
@@ -36,6 +45,7 @@ public final class AsyncAnswers implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    private final ExecutorService generating = Executors.newCachedThreadPool(Thread.ofPlatform().name("moe-answer-", 1).daemon().factory());
 
     public AsyncAnswers(JsonMapper json, Duration keepAlive) {
         this.json = json;
@@ -53,7 +63,7 @@ public final class AsyncAnswers implements AutoCloseable {
      * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
-        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> {
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> onPlatformThread(() -> {
             Probe probe = new Probe(out, response);
             CancellationToken cancel = probe.cancel;
             cancelWhenGone(request, cancel);
@@ -73,7 +83,35 @@ public final class AsyncAnswers implements AutoCloseable {
             } finally {
                 probing.cancel(false);
             }
+        }));
+    }
+
+    /** An answer's work, which writes to the response. */
+    @FunctionalInterface
+    private interface Work {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code work} on a platform thread of its own and waits for it, rethrowing what it threw. */
+    private void onPlatformThread(Work work) throws IOException {
+        Future<?> done = generating.submit(() -> {
+            work.run();
+            return null;
         });
+        try {
+            done.get();
+        } catch (InterruptedException e) {
+            done.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the answer was generated", e);
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(e.getCause());
+            }
+        }
     }
 
     /** Generates a whole answer, telling {@code listener} of each token made. */
@@ -158,7 +196,7 @@ public final class AsyncAnswers implements AutoCloseable {
      */
     public ResponseEntity<StreamingResponseBody> stream(HttpServletRequest request, HttpServletResponse response,
                                                         Consumer<EventStream> body, LateFailure onLateFailure) {
-        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(out -> {
+        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(out -> onPlatformThread(() -> {
             EventStream events = new EventStream(json, out, response);
             cancelWhenGone(request, events.cancel());
             ScheduledFuture<?> alive = timer.scheduleWithFixedDelay(events::keepAlive, keepAlive.toMillis(), keepAlive.toMillis(),
@@ -173,7 +211,7 @@ public final class AsyncAnswers implements AutoCloseable {
             } finally {
                 alive.cancel(false);
             }
-        });
+        }));
     }
 
     /** The container reports a client that went away as an error of the asynchronous request. */
@@ -208,5 +246,6 @@ public final class AsyncAnswers implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        generating.shutdownNow();
     }
 }
