@@ -386,8 +386,9 @@ class PolicyServiceTest {
 
     /**
      * A client cannot open an arm's circuit for the others: answers it makes long enough to be cut by
-     * the time budget, and requests with settings of its own (here failing ones), leave the breaker
-     * closed, while the same failures with the arm's own settings open it (the test above).
+     * the time budget, prompts whose adaptation outlasts the budget before the first token (a long prompt
+     * makes any adaptation's work longer), and requests with settings of its own (here failing ones),
+     * leave the breaker closed, while the same failures with the arm's own settings open it (the test above).
      */
     @Test
     void whatAClientChoosesDoesNotOpenTheCircuit() throws Exception {
@@ -396,6 +397,11 @@ class PolicyServiceTest {
             assertThat(cut.get("finish_reason").asString()).as(cut.toString()).isEqualTo("time_budget");
         }
         assertThat(arm("lab", "drip").get("breaker").asString()).as("after 4 answers cut by the budget").isEqualTo("closed");
+        for (int i = 0; i < 4; i++) {
+            JsonNode late = generate(lab("slow", false), null);
+            assertThat(late.get("fallback").get("reason").asString()).as(late.toString()).isEqualTo("time_budget");
+        }
+        assertThat(arm("lab", "slow").get("breaker").asString()).as("after 4 budgets run out before the first token").isEqualTo("closed");
         flaky.failing = true;
         try {
             for (int i = 0; i < 4; i++) {

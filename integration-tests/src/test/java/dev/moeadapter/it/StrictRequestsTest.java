@@ -145,6 +145,23 @@ class StrictRequestsTest extends RunningService {
         }
     }
 
+    /** A query parameter that is not percent-encoded UTF-8 is the client's mistake, not a server error. */
+    @Test
+    void aBadlyEncodedQueryParameterIsA400() throws Exception {
+        for (String query : List.of("policy=%zz", "policy=%ED%A0%80", "policy=%ff", "policy=default&x=%zz")) {
+            try (java.net.Socket socket = new java.net.Socket("localhost", port)) { // java.net.URI refuses such a query
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(("GET /v1/moe/assignment?" + query + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).as(query).startsWith("HTTP/1.1 400 ");
+                String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+                assertThat(json(body.substring(body.indexOf('{'), body.lastIndexOf('}') + 1)).at("/error/code").asString()).as(query)
+                        .isEqualTo("invalid_request");
+            }
+        }
+    }
+
     @Test
     void seedsUseAllTheirBits() throws Exception {
         String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":24,\"temperature\":1.5,\"seed\":%d}";

@@ -94,6 +94,17 @@ class GeneratorTest {
     }
 
     @Test
+    void aTemperatureTooSmallForAFloatSamplesTheTopTokenNotNoise() {
+        GenerationRequest req = GenerationRequest.greedy(prompt, 10).withIgnoreEos(true);
+        GenerationResult greedy = generator.generate(req);
+        for (double t : new double[] {1e-39, 1e-45, Double.MIN_VALUE}) {
+            SamplingParams tiny = new SamplingParams(t, 0, 1, 0, 5);
+            assertThat(tiny.temperature()).isEqualTo(SamplingParams.MIN_TEMPERATURE);
+            assertThat(generator.generate(req.withSampling(tiny)).tokens()).as("temperature %s", t).isEqualTo(greedy.tokens());
+        }
+    }
+
+    @Test
     void stopStringEndsTheTextBeforeIt() {
         GenerationResult full = generator.generate(GenerationRequest.greedy(prompt, 40).withIgnoreEos(true));
         String text = full.text();

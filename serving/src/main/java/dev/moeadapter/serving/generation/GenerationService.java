@@ -132,7 +132,7 @@ public final class GenerationService {
         try {
             SessionPool.Lease lease = pool.acquire(assignment.strategy().sequencesNeeded());
             lease.repeated(request.prompt(), checked.repeated());
-            return new Prepared(assignment, request, operation, permit, lease, started, recorder);
+            return new Prepared(assignment, request, checked.contextBound(), operation, permit, lease, started, recorder);
         } catch (RuntimeException e) {
             permit.close();
             throw e;
@@ -205,6 +205,7 @@ public final class GenerationService {
     public final class Prepared implements AutoCloseable {
         private final Assignment assignment;
         private final GenerationRequest request;
+        private final boolean contextBound;
         private final String operation;
         private final Admission.Permit permit;
         private final SessionPool.Lease lease;
@@ -212,10 +213,11 @@ public final class GenerationService {
         private final RoutingRecorder recorder;
         private final String id = "gen-" + UUID.randomUUID();
 
-        private Prepared(Assignment assignment, GenerationRequest request, String operation, Admission.Permit permit,
+        private Prepared(Assignment assignment, GenerationRequest request, boolean contextBound, String operation, Admission.Permit permit,
                          SessionPool.Lease lease, long started, RoutingRecorder recorder) {
             this.assignment = assignment;
             this.request = request;
+            this.contextBound = contextBound;
             this.operation = operation;
             this.permit = permit;
             this.lease = lease;
@@ -242,6 +244,7 @@ public final class GenerationService {
             ArmGuards.Answer answer = guards.run(arm, assignment.strategy(), assignment.asConfigured(), lease.lane(), request, listener, cancel,
                     recorder);
             GenerationResult r = answer.result();
+            FinishReason finish = contextBound && r.finishReason() == FinishReason.MAX_TOKENS ? FinishReason.CONTEXT_FULL : r.finishReason();
             long elapsed = System.nanoTime() - started;
             long firstToken = answer.firstTokenAt() == 0 ? -1 : answer.firstTokenAt() - started;
             FallbackReason fallback = answer.fallback();
@@ -252,8 +255,8 @@ public final class GenerationService {
             }
             LOG.debug("{}: {} + {} tokens on {} ({} by {}{}) in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), arm.key(),
                     answer.adaptation(), assignment.basis(), fallback == null ? "" : ", fallback " + fallback.label(),
-                    elapsed / 1_000_000, r.finishReason());
-            return new GenerationOutcome(id, r.text(), r.finishReason(), answer.cut(), r.promptTokens(), r.generatedTokens(),
+                    elapsed / 1_000_000, finish);
+            return new GenerationOutcome(id, r.text(), finish, answer.cut(), r.promptTokens(), r.generatedTokens(),
                     r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, elapsed / 1e6, firstToken < 0 ? null : firstToken / 1e6,
                     assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing(), recorder.all());
         }
@@ -266,11 +269,11 @@ public final class GenerationService {
     }
 
     /**
-     * A command checked and tokenised, and how many of its prompt tokens later requests are likely to
-     * repeat: a chat's tokens before its last message's text (a shared system prompt, a conversation's
-     * earlier turns); none for a plain prompt.
+     * A command checked and tokenised, how many of its prompt tokens later requests are likely to
+     * repeat (a chat's tokens before its last message's text: a shared system prompt, a conversation's
+     * earlier turns; none for a plain prompt), and whether the context, not max_tokens, bounds the answer.
      */
-    private record Checked(GenerationRequest request, int repeated) {
+    private record Checked(GenerationRequest request, int repeated, boolean contextBound) {
     }
 
     private Checked check(GenerationCommand c) {
@@ -298,8 +301,11 @@ public final class GenerationService {
         SamplingParams sampling = sampling(c.temperature() == null ? d.temperature() : c.temperature(),
                 c.topK() == null ? d.topK() : c.topK(), c.topP() == null ? d.topP() : c.topP(),
                 c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? 0 : c.seed());
+        // the context holds the prompt and the answer: an answer that would outgrow it ends there, as a full context
+        int room = limits.contextSize() - tokens.length;
         try {
-            return new Checked(new GenerationRequest(tokens, maxTokens, sampling, c.stop(), false), prompt.beforeLast());
+            return new Checked(new GenerationRequest(tokens, Math.min(maxTokens, room), sampling, c.stop(), false), prompt.beforeLast(),
+                    maxTokens > room);
         } catch (InvalidRequestException e) {
             throw new BadParameterException("stop", e.getMessage()); // the only field left unchecked here
         }

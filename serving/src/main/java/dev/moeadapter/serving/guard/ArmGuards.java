@@ -27,7 +27,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The guards of each adapting arm: a time budget over all its work and a circuit breaker, both of
@@ -91,10 +90,11 @@ public final class ArmGuards implements AutoCloseable {
      * for this model, a full context) propagate: they are the request's fault, not the arm's.
      * {@code recorder} receives the routing of whichever strategy answers.
      *
-     * <p>The breaker counts only what speaks for the arm as configured: not a request with settings of
-     * its own ({@code asConfigured} false: a client could pick slow ones), not an answer cut by the
-     * budget after its first token (its length is the client's choice), not a cancelled one. Else one
-     * client could open the arm's circuit for every other.
+     * <p>The breaker counts only what speaks for the arm as configured: adaptation failures, not a
+     * request with settings of its own ({@code asConfigured} false: a client could pick slow ones), not
+     * a budget that ran out (before the first token the adaptation's work grows with the prompt, after
+     * it the answer's length is the client's), not a cancelled one. Else one client could open the
+     * arm's circuit for every other.
      */
     public Answer run(Arm arm, AdaptationStrategy strategy, boolean asConfigured, DecodeLane session, GenerationRequest request,
                       TokenListener listener, CancellationToken cancel, RoutingRecorder recorder) {
@@ -129,7 +129,7 @@ public final class ArmGuards implements AutoCloseable {
         switch (end) {
             case EXPIRED -> {
                 probe.stop();
-                breaker.failed(elapsed, new TimeoutException("time budget"));
+                breaker.release(); // the work before the first token grows with the prompt, the client's choice
                 return overBudget(arm, session, request, listener, cancel, recorder);
             }
             case CUT -> {

@@ -3,6 +3,7 @@ package dev.moeadapter.serving.generation;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.core.engine.Model;
+import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.TokenListener;
@@ -94,6 +95,28 @@ class GenerationServiceTest {
         assertThat(contrast.routing()).isNotNull();
         assertThat(ANSWERED.subList(before, ANSWERED.size())).extracting(a -> a.arm().name(), Answered::operation)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("none", "text_completion"), org.assertj.core.groups.Tuple.tuple("scmoe", "chat"));
+    }
+
+    /**
+     * The context (256 tokens here) holds the prompt and the answer: a one-sequence arm on a session of
+     * several sequences' cells would otherwise grow past it into the others' cells.
+     */
+    @Test
+    void anAnswerEndsWhereThePromptAndItFillTheContext() {
+        Model model = TestModels.olmoe();
+        StringBuilder text = new StringBuilder("Once upon a time");
+        while (model.tokenize(text + " and then", true, false).length < 254) {
+            text.append(" and then");
+        }
+        int promptTokens = model.tokenize(text.toString(), true, false).length;
+        assertThat(promptTokens).isBetween(248, 253);
+        GenerationOutcome o = service.generate(command(text.toString(), null, 16, null, "none"), TokenListener.NONE, new CancellationToken());
+        assertThat(o.promptTokens()).isEqualTo(promptTokens);
+        assertThat(o.promptTokens() + o.completionTokens()).as("prompt and answer").isLessThanOrEqualTo(256);
+        assertThat(o.finishReason()).as(o.text()).isIn(FinishReason.CONTEXT_FULL, FinishReason.END_OF_GENERATION);
+        if (o.finishReason() == FinishReason.CONTEXT_FULL) {
+            assertThat(o.promptTokens() + o.completionTokens()).isEqualTo(256);
+        }
     }
 
     @Test

@@ -118,9 +118,16 @@ public class ApiErrors {
             return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null, code(status.value()),
                     detail == null ? e.getMessage() : detail);
         }
+        if (e.getClass().getName().equals(TOMCAT_BAD_PARAMETER)) { // by name: the starter runs on other containers too
+            return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_request",
+                    "a query or form parameter is not valid percent-encoded UTF-8");
+        }
         LOG.error("request failed", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", "the server failed to answer this request");
     }
+
+    /** What Tomcat throws when a request asks for parameters it cannot decode. */
+    private static final String TOMCAT_BAD_PARAMETER = "org.apache.tomcat.util.http.InvalidParameterException";
 
     /** The error code of a refusal known only by its HTTP status: its name, e.g. {@code method_not_allowed}. */
     public static String code(int status) {
