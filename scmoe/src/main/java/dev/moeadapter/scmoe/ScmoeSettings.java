@@ -17,13 +17,15 @@ import java.util.Objects;
  *                decoding only)
  */
 public record ScmoeSettings(WeakRouting weak, float alpha, float beta, boolean maskEos) {
+    /** The strongest contrast: far beyond the paper's 0.1–1, and small enough that the scores stay finite. */
+    public static final float MAX_BETA = 1000f;
     public static final ScmoeSettings DEFAULTS = new ScmoeSettings(new WeakRouting.RankK(2), 0.1f, 0.5f, false);
 
     /** The settings an arm, a request or a flag may give, with {@link #DEFAULTS}' values as defaults. */
     public static final SettingsSchema SCHEMA = SettingsSchema.of("scmoe",
             SettingSpec.number("alpha", Range.above(0, 1), DEFAULTS.alpha(),
                     "Plausibility mask: only tokens with p_strong >= alpha * max p_strong are candidates."),
-            SettingSpec.number("beta", Range.atLeast(0), DEFAULTS.beta(),
+            SettingSpec.number("beta", Range.closed(0, MAX_BETA), DEFAULTS.beta(),
                     "Contrast strength: tokens are scored (1 + beta) * z_strong - beta * z_weak."),
             SettingSpec.text("weak", WeakRouting.FORM, "rank:K | routed-tok:I | top:M", DEFAULTS.weak().label(),
                     "The weak view: only the K-th best expert (from 1), the released code's 0-based rank I, or the model's M best experts."),
@@ -35,8 +37,8 @@ public record ScmoeSettings(WeakRouting weak, float alpha, float beta, boolean m
         if (!(alpha > 0 && alpha <= 1)) {
             throw new InvalidRequestException("scmoe alpha must be in (0, 1], got " + alpha);
         }
-        if (!(beta >= 0) || !Float.isFinite(beta)) {
-            throw new InvalidRequestException("scmoe beta must be finite and >= 0, got " + beta);
+        if (!(beta >= 0 && beta <= MAX_BETA)) {
+            throw new InvalidRequestException("scmoe beta must be in [0, " + (int) MAX_BETA + "], got " + beta);
         }
     }
 

@@ -32,7 +32,7 @@ class ScmoeProviderTest {
         assertThat(ScmoeSettings.SCHEMA.names()).containsExactly("alpha", "beta", "weak", "mask-eos");
         SettingSpec beta = ScmoeSettings.SCHEMA.spec("beta");
         assertThat(beta.defaultValue()).isEqualTo(ScmoeSettings.DEFAULTS.beta());
-        assertThat(beta.accepted()).isEqualTo(">= 0");
+        assertThat(beta.accepted()).isEqualTo("[0, 1000]");
         assertThat(ScmoeSettings.SCHEMA.spec("weak").defaultText()).isEqualTo("rank:2");
         // every default, written as settings write it, reads back as the defaults record
         assertThat(ScmoeSettings.DEFAULTS.withBeta(0.7f).withOverrides(ScmoeSettings.SCHEMA.defaults())).isEqualTo(ScmoeSettings.DEFAULTS);

@@ -226,7 +226,7 @@ class ScmoeTest {
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", "lots"))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'beta' must be a finite number");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("beta", -1))))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'beta' must be >= 0");
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("'beta' must be in [0, 1000]");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("weak", "rank2"))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("rank:K, routed-tok:I or top:M");
         assertThatThrownBy(() -> base.withSettings(StrategySettings.of(Map.of("mask-eos", "yes"))))

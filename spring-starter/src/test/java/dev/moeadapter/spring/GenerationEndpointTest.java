@@ -219,6 +219,8 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"arm\":\"magic\"}", 400, "policy 'default' has no arm 'magic'"),
                 new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
+                new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":3e38}}", 400, "'beta' must be"),
+                new Case("{\"prompt\":\"a\",\"prompt\":\"b\"}", 400, "Duplicate"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"none\",\"settings\":{\"beta\":1}}", 400, "takes no settings"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"beta\":1}}", 400, "unknown rerouting setting 'beta'"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"rerouting\",\"settings\":{\"param\":\"half\"}}", 400, "'param' must be full, scalar or top:M"),
@@ -266,7 +268,7 @@ class GenerationEndpointTest {
         assertThat(beta.get("default").asDouble()).isEqualTo(0.5);
         assertThat(beta.get("range").get("min").asDouble()).isEqualTo(0.0);
         assertThat(beta.get("range").get("min_inclusive").asBoolean()).isTrue();
-        assertThat(beta.get("range").get("max").isNull()).isTrue();
+        assertThat(beta.get("range").get("max").asDouble()).isEqualTo(1000.0);
         assertThat(beta.get("meaning").asString()).contains("Contrast strength");
         assertThat(settings.get("rerouting").toString()).contains("\"name\":\"steps\"", "\"max\":100");
         assertThat(settings.get("c3po").toString()).contains("\"choices\":[\"kr\",\"kr-paper\",\"mode\",\"ngd\"]");

@@ -24,7 +24,7 @@ class SettingsDocsTest {
         assertThat(Files.exists(file)).as("docs/settings.md is missing; run ./moe settings-docs").isTrue();
         assertThat(Files.readString(file, StandardCharsets.UTF_8)).as("docs/settings.md differs from the schemas; run ./moe settings-docs")
                 .isEqualTo(expected);
-        assertThat(expected).contains("| `beta` | number | >= 0 | `0.5` |", "| `weak` | text | rank:K \\| routed-tok:I \\| top:M | `rank:2` |",
+        assertThat(expected).contains("| `beta` | number | [0, 1000] | `0.5` |", "| `weak` | text | rank:K \\| routed-tok:I \\| top:M | `rank:2` |",
                 "| `steps` | integer | 0..100 | `5` |");
     }
 

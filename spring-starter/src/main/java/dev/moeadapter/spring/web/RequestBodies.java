@@ -2,6 +2,7 @@ package dev.moeadapter.spring.web;
 
 import dev.moeadapter.serving.BadParameterException;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.exc.InputCoercionException;
 import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.DeserializationFeature;
@@ -17,7 +18,7 @@ import java.util.stream.Collectors;
 /**
  * Reads request bodies strictly, whatever the application's own JSON settings: no coercion between
  * kinds ("true" is not a boolean, 1.5 not an integer, 5 not a text), unknown fields refused (a field a client
- * relies on is never silently ignored), nothing after the JSON value.
+ * relies on is never silently ignored), no field given twice, nothing after the JSON value.
  */
 public final class RequestBodies {
     /** The code of a body that is not JSON, as Spring's own refusal of an empty one has it. */
@@ -28,6 +29,7 @@ public final class RequestBodies {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION) // {"prompt": "a", "prompt": "b"} means nothing certain
             // a number or boolean where text belongs ("prompt": 5) is refused too, not read as its digits
             .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
                     .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
