@@ -125,14 +125,15 @@ start_ours() { # PORT extra properties... (each its own in-memory outcome store:
 for n in $CLIENTS; do
   start_llama "$PORT" "$n"
   start_ours $((PORT + 1)) --moe.adapter.threads=1
-  start_ours $((PORT + 2)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS"
+  start_ours $((PORT + 2)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
+    --moe.adapter.kv-layout=unified
   start_ours $((PORT + 4)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
     --moe.adapter.kv-layout=per-sequence
   runs=("$PORT|llama-server --parallel $n|--extra|{\"ignore_eos\":true}" "$((PORT + 1))|sessions (2 x 1 thread)"
         "$((PORT + 2))|decode loop ($n lanes)" "$((PORT + 4))|decode loop ($n lanes), KV stream per sequence")
   if ((n == 8)); then
     start_ours $((PORT + 3)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
-      --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
+      --moe.adapter.kv-layout=unified --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
     start_ours $((PORT + 5)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
       --moe.adapter.kv-layout=per-sequence --moe.adapter.flash-attention=off --moe.adapter.kv-cache-type=f32
     runs+=("$((PORT + 3))|decode loop ($n lanes), batch-invariant kernels" "$((PORT + 2))|decode loop (8 lanes), 4 plain + 4 scmoe|--arms|none:4,scmoe:4"

@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @TestPropertySource(properties = {
         "moe.adapter.batching-lanes=4", "moe.adapter.batching-lane-rows=16", "moe.adapter.acquire-timeout=60s",
-        "moe.adapter.flash-attention=off", "moe.adapter.kv-cache-type=f32",
+        "moe.adapter.flash-attention=off", "moe.adapter.kv-cache-type=f32", "moe.adapter.kv-layout=unified",
         "moe.adapter.default-policy=open",
         "moe.adapter.policies.open.allow-override=true",
         "moe.adapter.policies.open.arms.none.adaptation=none",

@@ -34,6 +34,16 @@ class StreamFlushTest extends RunningService {
         pausing.reset();
     }
 
+    /** The KV layout when none is configured: one cache per session. */
+    String defaultKvLayout() {
+        return "unified";
+    }
+
+    @Test
+    void theKvLayoutIsTheModesDefault() throws Exception {
+        assertThat(json(get("/v1/moe/info").body()).at("/capacity/kv_layout").asString()).isEqualTo(defaultKvLayout());
+    }
+
     @Test
     void eachTokenReachesTheClientAsItIsMade() throws Exception {
         try (SseClient client = new SseClient(port, "/v1/moe/generate", generate("pausing", true))) {

@@ -143,7 +143,7 @@ public class MoeAdapterAutoConfiguration {
             try {
                 return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences,
                         singleRowThreads, threads,
-                        props.flashAttention(), props.kvCacheType(), props.kvLayout()),
+                        props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout()),
                         props.batchingLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
@@ -156,7 +156,7 @@ public class MoeAdapterAutoConfiguration {
         }
         int sequences = policies.maxSequences();
         return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads,
-                props.flashAttention(), props.kvCacheType(), props.kvLayout()),
+                props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout()),
                 sessions);
     }
 

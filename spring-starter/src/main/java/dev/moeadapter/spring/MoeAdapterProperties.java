@@ -42,7 +42,10 @@ import java.util.List;
  * @param kvLayout {@code unified} (one KV cache a context's sequences share) or {@code per-sequence} (a
  *                 stream of {@code context-size} cells per sequence, as llama.cpp's server keeps per slot: a
  *                 row's attention reads only its own sequence's cells, which makes continuous batching's
- *                 steps cheaper; prefix reuse then shares only whole kept prompts, from a request's start)
+ *                 steps cheaper; prefix reuse then shares only whole kept prompts, from a request's start);
+ *                 unset: {@code per-sequence} with continuous batching (in one cache of every lane's and kept
+ *                 prompt's cells, each row's attention spans all of them: a long prompt decoded 8× slower),
+ *                 else {@code unified} (a session's cache holds one request's sequences)
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)
  * @param batchingLanes continuous batching: when above 0, instead of {@code sessions} contexts, one
@@ -98,7 +101,7 @@ public record MoeAdapterProperties(
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("auto") @NotNull FlashAttention flashAttention,
         @DefaultValue("f16") @NotNull KvCacheType kvCacheType,
-        @DefaultValue("unified") @NotNull KvLayout kvLayout,
+        KvLayout kvLayout,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
         @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,
@@ -360,6 +363,11 @@ public record MoeAdapterProperties(
     }
 
     /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */
+    /** The KV layout: as configured, else a stream per sequence with continuous batching and one cache per session without. */
+    public KvLayout effectiveKvLayout() {
+        return kvLayout != null ? kvLayout : batchingLanes > 0 ? KvLayout.PER_SEQUENCE : KvLayout.UNIFIED;
+    }
+
     public int effectiveSessions(int processors) {
         return sessions > 0 ? sessions : Math.clamp(processors / Math.max(1, threads), 1, 2);
     }

@@ -30,6 +30,6 @@ public class JsonErrorController implements ErrorController {
         String message = status.value() == 404 ? "unknown request URL: " + request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI)
                 : status instanceof HttpStatus s ? s.getReasonPhrase() : "error " + status.value();
         return ApiErrors.error(status, status.is5xxServerError() ? "server_error" : "invalid_request_error", null,
-                status.value() == 404 ? "unknown_url" : null, message);
+                status.value() == 404 ? "unknown_url" : ApiErrors.code(status.value()), message);
     }
 }
