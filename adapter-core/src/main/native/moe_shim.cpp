@@ -450,6 +450,8 @@ struct mae_session {
     // the memory regroups a batch's tokens by sequence (recurrent, hybrid); in embeddings mode
     // llama.cpp then cuts a batch into one ubatch per sequence (see batch_parts)
     bool regroups = false;
+    // a partial copy of a sequence is refused: recurrent, hybrid and sliding-window memories
+    bool whole_copies = false;
     bool split = false;  // a KV stream per sequence
     Ubatching ubatching = Ubatching::IN_ORDER;
     int32_t n_ctx_seq = 0;
@@ -990,6 +992,7 @@ bool probe_model(mae_model *mm) {
     info[MAE_INFO_ADD_BOS] = llama_vocab_get_add_bos(mm->vocab) ? 1 : 0;
     info[MAE_INFO_MEMORY] = llama_model_is_recurrent(mm->model) ? MAE_MEMORY_RECURRENT
                             : llama_model_is_hybrid(mm->model)  ? MAE_MEMORY_HYBRID
+                            : llama_model_n_swa(mm->model) > 0  ? MAE_MEMORY_SLIDING_WINDOW
                                                                 : MAE_MEMORY_ATTENTION;
     return true;
 }
@@ -1179,7 +1182,8 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
         return nullptr;
     }
     attach_pools(s, n_threads, n_threads_batch);
-    s->regroups = m->info[MAE_INFO_MEMORY] != MAE_MEMORY_ATTENTION;
+    s->regroups = m->info[MAE_INFO_MEMORY] == MAE_MEMORY_RECURRENT || m->info[MAE_INFO_MEMORY] == MAE_MEMORY_HYBRID;
+    s->whole_copies = m->info[MAE_INFO_MEMORY] != MAE_MEMORY_ATTENTION;
     s->n_ctx = (int32_t)llama_n_ctx(s->ctx);
     s->n_batch = (int32_t)llama_n_batch(s->ctx);
     s->n_seq = (int32_t)llama_n_seq_max(s->ctx);
@@ -1187,7 +1191,7 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     const int memory = m->info[MAE_INFO_MEMORY];
     // DeepSeek-V4's cache splits a batch unlike other hybrid memories (see Ubatching)
     s->ubatching = s->split || memory == MAE_MEMORY_RECURRENT || m->arch == "deepseek4" ? Ubatching::CONSECUTIVE_IDS
-                   : memory == MAE_MEMORY_ATTENTION                          ? Ubatching::IN_ORDER
+                   : memory == MAE_MEMORY_ATTENTION || memory == MAE_MEMORY_SLIDING_WINDOW ? Ubatching::IN_ORDER
                                                                              : Ubatching::ALL_SEQUENCES;
     s->n_ctx_seq = (int32_t)llama_n_ctx_seq(s->ctx);
     s->batch = llama_batch_init(s->n_batch, 0, 1);
@@ -1347,11 +1351,12 @@ int mae_kv_rm(mae_session *s, int32_t seq, int32_t p0, int32_t p1) {
 int mae_kv_cp(mae_session *s, int32_t src, int32_t dst, int32_t p0, int32_t p1) {
     if (s == nullptr || src < 0 || src >= s->n_seq || dst < 0 || dst >= s->n_seq) return fail(MAE_ERR_ARG, "bad kv_cp arguments");
     llama_memory_t mem = llama_get_memory(s->ctx);
-    // llama.cpp copies a recurrent state whole whatever the range, so a part of one cannot be shared;
-    // a whole copy goes as one (DeepSeek-V4's cache aborts the process on any range)
-    if (s->regroups && src != dst) {
+    // llama.cpp copies a recurrent state whole whatever the range, so a part of one cannot be shared,
+    // and a sliding window's cells before the source's window may hold other tokens by now; a whole
+    // copy goes as one (DeepSeek-V4's cache aborts the process on any range)
+    if (s->whole_copies && src != dst) {
         if (p0 > 0 || (p1 >= 0 && p1 <= llama_memory_seq_pos_max(mem, src)))
-            return fail(MAE_ERR_ARG, "this model's recurrent state is copied whole only, not positions [" + std::to_string(p0) + ", " +
+            return fail(MAE_ERR_ARG, "this model's memory is copied whole only, not positions [" + std::to_string(p0) + ", " +
                                          std::to_string(p1) + ") of sequence " + std::to_string(src));
         p0 = p1 = -1;
     }

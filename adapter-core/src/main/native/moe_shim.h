@@ -65,10 +65,14 @@ extern "C" {
 
 /* Memory kinds reported in model info. Recurrent and hybrid memories keep one recurrent state per
  * sequence rather than one entry per position: a sequence can be emptied or copied whole, not cut
- * back to a prefix (a partial removal fails, a partial copy copies the whole recurrent state). */
+ * back to a prefix (a partial removal fails, a partial copy copies the whole recurrent state). A
+ * KV cache with sliding-window (or chunked) attention layers reuses a sequence's cells in those
+ * layers once they fall out of its window, so a prefix of a sequence may have lost cells that a
+ * token after it would read: it too is copied whole only. */
 #define MAE_MEMORY_ATTENTION 0
 #define MAE_MEMORY_RECURRENT 1
 #define MAE_MEMORY_HYBRID 2
+#define MAE_MEMORY_SLIDING_WINDOW 3
 
 /* Per MoE layer, mae_model_layers fills MAE_LAYER_COUNT ints in this order. */
 #define MAE_LAYER_INDEX 0

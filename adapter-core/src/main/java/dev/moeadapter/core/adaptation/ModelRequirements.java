@@ -93,7 +93,7 @@ public record ModelRequirements(String method, boolean editsRouting, Set<Gating>
         }
         if (prefixUse != null && !model.memory().rollsBackToAnyPrefix()) {
             return refuse(method + " " + prefixUse + ", which this model's " + model.memory().name().toLowerCase(Locale.ROOT) + " memory ("
-                    + model.architecture() + ") cannot do: it keeps one recurrent state per sequence, so a sequence can only be "
+                    + model.architecture() + ") cannot do: " + model.memory().wholeOnlyReason() + ", so a sequence can only be "
                     + "emptied or copied whole" + (prefixSetting == null ? "" : "; it is setting '" + prefixSetting + "' that needs this"),
                     prefixSetting);
         }

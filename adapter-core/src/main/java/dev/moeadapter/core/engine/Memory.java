@@ -12,11 +12,26 @@ public enum Memory {
     /** A recurrent state per sequence (Mamba, RWKV): only whole sequences. */
     RECURRENT,
     /** A KV cache beside a recurrent or convolution state (Qwen3-Next, LFM2-MoE, DeepSeek-V4): only whole sequences. */
-    HYBRID;
+    HYBRID,
+    /**
+     * A KV cache with sliding-window or chunked attention layers (gpt-oss, Llama 4): llama.cpp gives a
+     * sequence's cells in those layers to new tokens once they fall out of its window, so a prefix may
+     * lack cells a later token reads: only whole sequences.
+     */
+    SLIDING_WINDOW;
 
     /** Whether a sequence can be cut back to, or share, a prefix of its positions. */
     public boolean rollsBackToAnyPrefix() {
         return this == ATTENTION;
+    }
+
+    /** Why a sequence is shared or cut back whole only; empty for an attention cache. */
+    public String wholeOnlyReason() {
+        return switch (this) {
+            case ATTENTION -> "";
+            case RECURRENT, HYBRID -> "it keeps one recurrent state per sequence";
+            case SLIDING_WINDOW -> "its sliding-window layers give a sequence's cells to new tokens once they leave the window";
+        };
     }
 
     static Memory fromNative(int code) {
@@ -24,6 +39,7 @@ public enum Memory {
             case 0 -> ATTENTION;
             case 1 -> RECURRENT;
             case 2 -> HYBRID;
+            case 3 -> SLIDING_WINDOW;
             default -> throw new IllegalArgumentException("unknown memory kind " + code);
         };
     }

@@ -108,8 +108,10 @@ class ArchitectureMatrixTest {
         assertThat(i.gating()).isEqualTo(want.gating());
         assertThat(i.renormalized()).isEqualTo(want.renormalized());
         assertThat(i.selectionBias()).isEqualTo(want.bias());
-        // a convolution (lfm2moe), gated-delta-net (qwen3next) or compressed (deepseek4) state beside the KV cache
-        assertThat(i.memory()).isEqualTo(List.of("lfm2moe", "qwen3next", "deepseek4").contains(name) ? Memory.HYBRID : Memory.ATTENTION);
+        // a convolution (lfm2moe), gated-delta-net (qwen3next) or compressed (deepseek4) state beside the KV cache;
+        // sliding-window (gpt-oss) or chunked (llama4) attention layers
+        assertThat(i.memory()).isEqualTo(List.of("lfm2moe", "qwen3next", "deepseek4").contains(name) ? Memory.HYBRID
+                : List.of("gpt-oss", "llama4").contains(name) ? Memory.SLIDING_WINDOW : Memory.ATTENTION);
         for (LayerRouting r : i.routing()) {
             assertThat(r.gating()).isEqualTo(want.gating());
             assertThat(r.renormalized()).isEqualTo(want.renormalized());

@@ -42,16 +42,17 @@ class MethodsTableTest {
                 .mapToObj(l -> new LayerRouting(l, Gating.SOFTMAX, true, false, 8, l > 0, false)).toList())));
         COLUMNS.put("no MoE layer (dense)", List.of(model(Memory.ATTENTION, List.of())));
         COLUMNS.put("attention memory", List.of(moe(Gating.SOFTMAX, false)));
-        COLUMNS.put("hybrid or recurrent memory (Qwen3-Next, LFM2-MoE, DeepSeek-V4)", List.of(
-                model(Memory.HYBRID, layers(Gating.SOFTMAX, false)), model(Memory.RECURRENT, layers(Gating.SOFTMAX, false))));
+        COLUMNS.put("hybrid, recurrent or sliding-window memory (Qwen3-Next, LFM2-MoE, DeepSeek-V4, gpt-oss, Llama 4)", List.of(
+                model(Memory.HYBRID, layers(Gating.SOFTMAX, false)), model(Memory.RECURRENT, layers(Gating.SOFTMAX, false)),
+                model(Memory.SLIDING_WINDOW, layers(Gating.SOFTMAX, false))));
     }
 
     /** The real test models, each in its gating column and its memory column. */
     private static final Map<String, List<String>> REAL = Map.of(
             "olmoe", List.of("softmax", "attention"),
             "qwen3next", List.of("softmax", "hybrid"),
-            "gpt-oss", List.of("softmax after top-k", "attention"),
-            "llama4", List.of("sigmoid, top-k", "attention"),
+            "gpt-oss", List.of("softmax after top-k", "hybrid"),
+            "llama4", List.of("sigmoid, top-k", "hybrid"),
             "glm4moe", List.of("sigmoid or sqrt-softplus", "attention"),
             "lfm2moe", List.of("sigmoid or sqrt-softplus", "hybrid"),
             "deepseek4", List.of("a hash-routed layer", "sigmoid or sqrt-softplus", "hybrid"),
