@@ -81,7 +81,8 @@ public class GenerationController {
     /**
      * The model, the adaptations available (names, as before) and each one's settings: name, type,
      * accepted values, range, default and meaning (null for an application's own strategy, which
-     * describes none), and the adaptations present but unavailable here, with the reason.
+     * describes none), the adaptations present but unavailable here, and those this model cannot run
+     * (a request naming one gets a 400), each with the reason.
      */
     @GetMapping("/v1/moe/info")
     public Map<String, Object> info() {
@@ -103,6 +104,11 @@ public class GenerationController {
         }
         body.put("adaptation_settings", settings);
         body.put("unavailable_adaptations", service.strategies().unavailable());
+        Map<String, String> refused = new LinkedHashMap<>();
+        for (AdaptationRegistry.Entry e : service.strategies().entries()) {
+            e.strategy().requirements().refusal(i).ifPresent(why -> refused.put(e.name(), why));
+        }
+        body.put("refused_by_model", refused);
         var c = service.capacity();
         body.put("capacity", Map.of("sessions", c.sessions(), "sequences_per_session", c.sequencesPerSession(),
                 "kv_cells_per_session", c.kvCellsPerSession(), "kv_cells_per_sequence", c.kvCellsPerSequence(),
