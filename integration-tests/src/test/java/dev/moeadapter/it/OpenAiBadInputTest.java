@@ -4,11 +4,14 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -68,6 +71,8 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(CHAT, chat(",\"n\":3"), 400, "n must be 1"),
                 new Case(CHAT, chat(",\"presence_penalty\":0.5"), 400, "not supported"),
                 new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}]"), 400, "tools are not supported"),
+                new Case(CHAT, chat(",\"user\":{\"id\":7}"), 400, "at 'user'"),
+                new Case(TEXT, text(",\"user\":42"), 400, "at 'user'"),
                 new Case(TEXT, text(",\"stop\":\"\""), 400, "stop strings must not be empty"),
                 new Case(CHAT, chat(",\"stop\":[\"a\",null]"), 400, "stop strings must not be null"),
                 new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":[null]}", 400, "message role must be one of"),
@@ -96,6 +101,26 @@ class OpenAiBadInputTest extends RunningService {
     }
 
     @Test
+    void aGzipBodyIsDecodedAndItsDecodedSizeHeldToTheLimitOtherCodingsAre415() throws Exception {
+        HttpResponse<String> small = postCoded("gzip", gzip(chat(",\"max_tokens\":4")));
+        assertThat(small.statusCode()).as(small.body()).isEqualTo(200);
+        assertThat(json(small.body()).at("/choices/0/message/role").asString()).isEqualTo("assistant");
+        byte[] bomb = gzip(text("").replace("\"hi\"", "\"" + "x".repeat(1_000_000) + "\""));
+        assertThat(bomb.length).isLessThan(16_000); // under the limit as sent, a thousandfold over it decoded
+        HttpResponse<String> big = postCoded("gzip", bomb);
+        assertThat(big.statusCode()).isEqualTo(413);
+        assertThat(json(big.body()).at("/error/code").asString()).isEqualTo("request_too_large");
+        HttpResponse<String> notGzip = postCoded("gzip", chat("").getBytes(StandardCharsets.UTF_8));
+        assertThat(notGzip.statusCode()).isEqualTo(400);
+        assertThat(json(notGzip.body()).at("/error/message").asString()).contains("not valid gzip");
+        HttpResponse<String> brotli = postCoded("br", chat("").getBytes(StandardCharsets.UTF_8));
+        assertThat(brotli.statusCode()).isEqualTo(415);
+        assertThat(brotli.headers().firstValue("Accept-Encoding")).hasValue("gzip, identity");
+        assertThat(json(brotli.body()).at("/error/code").asString()).isEqualTo("unsupported_media_type");
+        assertServing();
+    }
+
+    @Test
     void wrongMethodsMediaTypesAndUrlsAreJsonErrorsToo() throws Exception {
         assertThat(get(CHAT).statusCode()).isEqualTo(405);
         HttpResponse<String> form = http.send(HttpRequest.newBuilder(URI.create(url(CHAT))).header("Content-Type", "text/plain")
@@ -113,6 +138,20 @@ class OpenAiBadInputTest extends RunningService {
         return http.send(HttpRequest.newBuilder(URI.create(url(TEXT))).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes))).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> postCoded(String coding, byte[] body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url(CHAT))).header("Content-Type", "application/json")
+                .header("Content-Encoding", coding).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static byte[] gzip(String text) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(bytes)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        return bytes.toByteArray();
     }
 
     private void assertServing() throws Exception {

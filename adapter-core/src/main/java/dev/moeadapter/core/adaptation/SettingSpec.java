@@ -143,7 +143,7 @@ public record SettingSpec(String name, Type type, Range range, List<String> choi
         if (raw instanceof Map<?, ?> || raw instanceof Iterable<?> || raw.getClass().isArray()) {
             throw refuse(method, "must be a single value", raw);
         }
-        String text = raw.toString().trim();
+        String text = raw.toString().strip(); // whitespace only: a control character stays, for the pattern to refuse
         return switch (type) {
             case INTEGER -> {
                 long v = integerOf(method, raw, text);

@@ -83,7 +83,9 @@ class SettingsSchemaTest {
                 new Case(Map.of("mode", "c"), "'mode' must be a or b, got 'c'"),
                 new Case(Map.of("mode", 1), "'mode' must be a or b"),
                 new Case(Map.of("view", "top-2"), "'view' must be top:M or soft (e.g. top:2), got 'top-2'"),
-                new Case(Map.of("view", List.of("soft")), "'view' must be a single value"))) {
+                new Case(Map.of("view", List.of("soft")), "'view' must be a single value"),
+                new Case(Map.of("view", "\u0000"), "'view' must be top:M or soft"), // a control character is not blank
+                new Case(Map.of("view", "soft\u0000"), "'view' must be top:M or soft"))) {
             assertThatThrownBy(() -> parse(c.settings())).as(c.settings().toString()).isInstanceOf(InvalidRequestException.class)
                     .hasMessageContaining(c.message());
         }

@@ -7,6 +7,7 @@ import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.util.unit.DataSize;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -14,14 +15,22 @@ import org.springframework.web.filter.OncePerRequestFilter;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.GZIPInputStream;
 
 /**
  * Refuses request bodies over the configured size with 413. A declared Content-Length is checked
  * before anything is read; a body without one (chunked) is read up to the limit and refused as soon
- * as it passes it, so that no body over the limit reaches the JSON parser.
+ * as it passes it, so that no body over the limit reaches the JSON parser. A gzip-coded body is
+ * decoded here, and its decoded size is held to the same limit (a small body may inflate a
+ * thousandfold); any other content coding is a 415 naming the ones accepted.
  */
 public class RequestSizeLimit extends OncePerRequestFilter {
     private final long maxBytes;
@@ -33,28 +42,63 @@ public class RequestSizeLimit extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        String coding = contentCoding(request);
+        if (coding != null && !coding.equals("gzip")) {
+            response.setHeader(HttpHeaders.ACCEPT_ENCODING, "gzip, identity");
+            ApiErrors.write(response, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "unsupported_media_type",
+                    "request content coding '" + coding + "' is not supported; send the body as is or gzip-coded");
+            return;
+        }
         long length = request.getContentLengthLong();
         if (length > maxBytes) {
             refuse(response, "request body of " + length + " bytes exceeds the limit of " + maxBytes + " bytes");
             return;
         }
-        if (length >= 0) {
+        if (length >= 0 && coding == null) {
             chain.doFilter(request, response); // the container stops reading at the declared length
             return;
         }
-        byte[] body = request.getInputStream().readNBytes((int) Math.min(maxBytes + 1, Integer.MAX_VALUE - 8));
+        byte[] body = upToLimit(request.getInputStream());
         if (body.length > maxBytes) {
             refuse(response, "request body exceeds the limit of " + maxBytes + " bytes");
             return;
         }
+        if (coding != null) {
+            try {
+                body = upToLimit(new GZIPInputStream(new ByteArrayInputStream(body)));
+            } catch (IOException e) { // not gzip, or cut short
+                ApiErrors.write(response, HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_request",
+                        "request body is not valid gzip: " + e.getMessage());
+                return;
+            }
+            if (body.length > maxBytes) {
+                refuse(response, "decoded request body exceeds the limit of " + maxBytes + " bytes");
+                return;
+            }
+        }
         chain.doFilter(new BufferedBody(request, body), response);
+    }
+
+    /** The body's content coding in lower case, null for none ("identity"); x-gzip is gzip. */
+    private static String contentCoding(HttpServletRequest request) {
+        String coding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
+        if (coding == null || coding.isBlank() || coding.strip().equalsIgnoreCase("identity")) {
+            return null;
+        }
+        coding = coding.strip().toLowerCase(Locale.ROOT);
+        return coding.equals("x-gzip") ? "gzip" : coding;
+    }
+
+    /** At most one byte more than the limit: enough to tell that a body passes it. */
+    private byte[] upToLimit(InputStream in) throws IOException {
+        return in.readNBytes((int) Math.min(maxBytes + 1, Integer.MAX_VALUE - 8));
     }
 
     private static void refuse(HttpServletResponse response, String message) throws IOException {
         ApiErrors.write(response, HttpStatus.CONTENT_TOO_LARGE, "invalid_request_error", "request_too_large", message);
     }
 
-    /** The request with its body already read into memory. */
+    /** The request with its body already read (and decoded) into memory. */
     private static final class BufferedBody extends HttpServletRequestWrapper {
         private final byte[] body;
 
@@ -66,6 +110,26 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         @Override
         public int getContentLength() {
             return body.length;
+        }
+
+        @Override
+        public String getHeader(String name) {
+            if (name.equalsIgnoreCase(HttpHeaders.CONTENT_ENCODING)) {
+                return null; // decoded
+            }
+            if (name.equalsIgnoreCase(HttpHeaders.CONTENT_LENGTH)) {
+                return Integer.toString(body.length);
+            }
+            return super.getHeader(name);
+        }
+
+        @Override
+        public Enumeration<String> getHeaders(String name) {
+            if (name.equalsIgnoreCase(HttpHeaders.CONTENT_ENCODING) || name.equalsIgnoreCase(HttpHeaders.CONTENT_LENGTH)) {
+                String value = getHeader(name);
+                return value == null ? Collections.emptyEnumeration() : Collections.enumeration(List.of(value));
+            }
+            return super.getHeaders(name);
         }
 
         @Override

@@ -1,7 +1,6 @@
 package dev.moeadapter.spring.web.openai;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.serving.BadParameterException;
@@ -17,7 +16,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /** Body of {@code POST /v1/chat/completions}; {@code logprobs} may only be false. */
-@JsonIgnoreProperties("user")
 public record ChatCompletionRequest(
         String model,
         List<Message> messages,
@@ -37,7 +35,8 @@ public record ChatCompletionRequest(
         String policy,
         String arm,
         Map<String, Object> settings,
-        @JsonProperty("routing_trace") RoutingTraceOption routingTrace) implements OpenAiRequest {
+        @JsonProperty("routing_trace") RoutingTraceOption routingTrace,
+        String user) implements OpenAiRequest {
 
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());

@@ -1,7 +1,6 @@
 package dev.moeadapter.spring.web.openai;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
@@ -11,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 
 /** Body of {@code POST /v1/completions}: one prompt, as a string or an array holding one string. */
-@JsonIgnoreProperties("user")
 public record CompletionRequest(
         String model,
         @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> prompt,
@@ -28,7 +26,8 @@ public record CompletionRequest(
         String policy,
         String arm,
         Map<String, Object> settings,
-        @JsonProperty("routing_trace") RoutingTraceOption routingTrace) implements OpenAiRequest {
+        @JsonProperty("routing_trace") RoutingTraceOption routingTrace,
+        String user) implements OpenAiRequest {
 
     GenerationCommand toCommand(String callerKey) {
         if (prompt == null || prompt.size() != 1 || prompt.getFirst() == null) {

@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * The fields {@code /v1/chat/completions} and {@code /v1/completions} share. Fields OpenAI defines
  * but this service cannot honour are refused, not ignored (unknown fields are refused when the body
- * is read; {@code user}, which only labels the end user, is the one ignored). Values are held to
+ * is read; {@code user}, a string that only labels the end user, is read and not used). Values are held to
  * OpenAI's ranges; an absent temperature is OpenAI's default, 1. {@code policy}, {@code arm},
  * {@code settings} and {@code routing_trace} are our extensions, as on the native endpoint: without
  * them the policy assigns the arm; {@code arm} and {@code settings} need a policy that allows
