@@ -36,14 +36,15 @@ import java.util.function.Function;
  * references by cosine (k = C3PO's default, {@link C3poSettings#DEFAULTS}) are found; reported are
  * the share of all those neighbours whose task is the query's ("purity"), and the share of queries
  * whose majority neighbour task is the query's (ties broken by the nearest of the tied tasks'
- * neighbours). Embedders: the model-free {@link CharNgramEmbedder} (one row per split) and each
- * model's {@link HiddenStateEmbedder} (the mean final hidden state over the prompt, as C3PO computes
- * it; one row per model and split). Unlike C3PO's own search, no near-duplicate is left out and every
- * reference counts, answered correctly or not: this measures the embedding space, not a reference set.
+ * neighbours). Embedders: model-free ones that read the prompt text only (the {@link CharNgramEmbedder},
+ * a Spring AI sentence encoder; one row per split each) and each model's {@link HiddenStateEmbedder}
+ * (the mean final hidden state over the prompt, as C3PO computes it; one row per model and split).
+ * Unlike C3PO's own search, no near-duplicate is left out and every reference counts, answered
+ * correctly or not: this measures the embedding space, not a reference set.
  *
- * <p>{@code LabPurity --arch olmoe=M1.gguf,M2.gguf [--arch mixtral=…] [--tasks samples/lab/v2/tasks]
- * [--doc docs/lab-purity.md]}: writes the table between the generated-section markers of {@code --doc},
- * keeping whatever the page holds outside them (its reading).
+ * <p>{@code ./moe lab purity --arch olmoe=M1.gguf,M2.gguf [--arch mixtral=…] [--tasks samples/lab/v2/tasks]
+ * [--doc docs/lab-purity.md]} ({@link #run}): writes the table between the generated-section markers of
+ * {@code --doc}, keeping whatever the page holds outside them (its reading).
  */
 public final class LabPurity {
 
@@ -128,13 +129,15 @@ public final class LabPurity {
         return out;
     }
 
-    /** The model-free character trigram embedder's purity on one family. */
-    public static Map<Split, Purity> charNgram(Path tasks, Shift shift, int k) {
-        Embedder e = new CharNgramEmbedder();
-        return family(tasks, shift, p -> e.embed(p, null), k);
+    /** A model-free embedder's purity on one family. */
+    public static Map<Split, Purity> modelFree(Embedder e, Path tasks, Shift shift, int k) {
+        if (e.usesHiddenState()) throw new IllegalArgumentException(e.id() + " reads the model's hidden state");
+        Map<String, float[]> cache = new HashMap<>();
+        return family(tasks, shift, p -> cache.computeIfAbsent(p, x -> e.embed(x, null)), k);
     }
 
-    public static void main(String[] args) throws IOException {
+    /** Computes the table for the {@code args} above with {@code modelFree} embedders besides each model's hidden state, and writes it. */
+    public static void run(String[] args, List<Embedder> modelFree) throws IOException {
         Map<String, List<String>> arches = new LinkedHashMap<>();
         Path tasks = Path.of("samples/lab/v2/tasks"), doc = Path.of("docs/lab-purity.md");
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -154,8 +157,11 @@ public final class LabPurity {
         List<Row> rows = new ArrayList<>();
         int taskCount = (int) BenchmarkFile.read(tasks.resolve(new Split(Shift.NONE, Part.REF).fileName())).stream()
                 .map(BenchmarkItem::task).distinct().count();
-        for (Shift shift : Shift.values()) {
-            charNgram(tasks, shift, k).forEach((s, p) -> rows.add(new Row(CharNgramEmbedder.ID, null, s.name(), p)));
+        for (Embedder e : modelFree) {
+            for (Shift shift : Shift.values()) {
+                modelFree(e, tasks, shift, k).forEach((s, p) -> rows.add(new Row(e.id(), null, s.name(), p)));
+            }
+            System.err.println("purity: " + e.id() + " done");
         }
         for (var arch : arches.entrySet()) {
             for (String modelFile : arch.getValue()) {

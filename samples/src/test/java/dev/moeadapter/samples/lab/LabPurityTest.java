@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.c3po.CharNgramEmbedder;
 import dev.moeadapter.samples.lab.LabPurity.Purity;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
 import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
@@ -55,7 +56,7 @@ class LabPurityTest {
     @Test
     void charTrigramsFindSameTaskNeighboursWhenEveryPromptCarriesItsOwnTag() {
         // the long shift keeps every item's own tag (in distribution only half carry it, the rest none or a wrong one)
-        Map<Split, Purity> p = LabPurity.charNgram(Path.of("lab/v2/tasks"), Shift.LONG, 3);
+        Map<Split, Purity> p = LabPurity.modelFree(new CharNgramEmbedder(), Path.of("lab/v2/tasks"), Shift.LONG, 3);
         Purity dev = p.get(new Split(Shift.LONG, Part.DEV));
         assertThat(dev.queries()).isEqualTo(400);
         assertThat(dev.neighbours()).isEqualTo(1200);
