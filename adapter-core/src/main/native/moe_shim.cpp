@@ -34,6 +34,9 @@ thread_local std::string t_error;
 thread_local std::string t_llama_errors;  // llama.cpp's error lines since the call began
 thread_local std::string t_log_line;
 thread_local int t_log_level = GGML_LOG_LEVEL_INFO;
+// The abort flag of the session whose decode runs on this thread: the errors llama.cpp logs on the way
+// out of an aborted decode (a cancelled request, a spent time budget) are expected, so they log as debug.
+thread_local const std::atomic<bool> *t_abort_flag = nullptr;
 
 mae_log_fn g_log_fn = nullptr;
 int g_min_level = GGML_LOG_LEVEL_WARN;
@@ -56,8 +59,10 @@ void log_cb(enum ggml_log_level level, const char *text, void *) {
     if (t_log_level == GGML_LOG_LEVEL_ERROR && t_llama_errors.size() < 4096) {
         t_llama_errors += (t_llama_errors.empty() ? "" : "; ") + t_log_line;
     }
-    if (g_log_fn != nullptr && t_log_level >= g_min_level && !t_log_line.empty()) {
-        g_log_fn(t_log_level, t_log_line.c_str());
+    const bool aborted = t_abort_flag != nullptr && t_abort_flag->load(std::memory_order_relaxed);
+    const int shown = aborted && t_log_level == GGML_LOG_LEVEL_ERROR ? GGML_LOG_LEVEL_DEBUG : t_log_level;
+    if (g_log_fn != nullptr && shown >= g_min_level && !t_log_line.empty()) {
+        g_log_fn(shown, t_log_line.c_str());
     }
     t_log_line.clear();
 }
@@ -730,7 +735,9 @@ int decode_parts(mae_session *s, const std::vector<std::vector<int32_t>> &parts,
     s->cb_error.clear();
     t_llama_errors.clear();
     s->llama_decodes++;
+    t_abort_flag = &s->abort_flag;
     const int rc = llama_decode(s->ctx, s->batch);
+    t_abort_flag = nullptr;
     if (rc == 0 && s->cb_error.empty() && s->ubatch + 2 != s->part_start.size())
         s->cb_error = "llama.cpp decoded the batch in other ubatches than its parts";
     if (rc == 0 && s->cb_error.empty()) return MAE_OK;

@@ -73,6 +73,7 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}]"), 400, "tools are not supported"),
                 new Case(CHAT, chat(",\"user\":{\"id\":7}"), 400, "at 'user'"),
                 new Case(TEXT, text(",\"user\":42"), 400, "at 'user'"),
+                new Case(CHAT, chat(",\"stream_options\":{\"include_usage\":true}"), 400, "only allowed when stream is true"),
                 new Case(TEXT, text(",\"stop\":\"\""), 400, "stop strings must not be empty"),
                 new Case(CHAT, chat(",\"stop\":[\"a\",null]"), 400, "stop strings must not be null"),
                 new Case(CHAT, "{\"model\":\"" + MODEL_ID + "\",\"messages\":[null]}", 400, "message role must be one of"),
@@ -101,6 +102,16 @@ class OpenAiBadInputTest extends RunningService {
     }
 
     @Test
+    void anErrorQuotesAtMostAThousandCharactersOfWhatTheClientSent() throws Exception {
+        String name = "x".repeat(5_000);
+        HttpResponse<String> r = post(CHAT, chat(",\"" + name + "\":1"));
+        assertThat(r.statusCode()).isEqualTo(400);
+        JsonNode error = json(r.body()).get("error");
+        assertThat(error.get("message").asString()).startsWith("unsupported parameter 'xxx").matches("(?s).*… \\(\\d+ characters\\)").hasSizeLessThan(1100);
+        assertThat(error.get("param").asString()).endsWith("(5000 characters)").hasSizeLessThan(250);
+    }
+
+    @Test
     void aGzipBodyIsDecodedAndItsDecodedSizeHeldToTheLimitOtherCodingsAre415() throws Exception {
         HttpResponse<String> small = postCoded("gzip", gzip(chat(",\"max_tokens\":4")));
         assertThat(small.statusCode()).as(small.body()).isEqualTo(200);
@@ -113,6 +124,8 @@ class OpenAiBadInputTest extends RunningService {
         HttpResponse<String> notGzip = postCoded("gzip", chat("").getBytes(StandardCharsets.UTF_8));
         assertThat(notGzip.statusCode()).isEqualTo(400);
         assertThat(json(notGzip.body()).at("/error/message").asString()).contains("not valid gzip");
+        HttpResponse<String> twice = postCoded("gzip, gzip", gzip(chat("")));
+        assertThat(twice.statusCode()).as("a coding applied twice is not one this service decodes").isEqualTo(415);
         HttpResponse<String> brotli = postCoded("br", chat("").getBytes(StandardCharsets.UTF_8));
         assertThat(brotli.statusCode()).isEqualTo(415);
         assertThat(brotli.headers().firstValue("Accept-Encoding")).hasValue("gzip, identity");

@@ -3,6 +3,7 @@ package dev.moeadapter.spring;
 import dev.moeadapter.core.engine.FlashAttention;
 import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.core.engine.KvLayout;
+import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.serving.routing.TraceLevel;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
@@ -96,8 +97,8 @@ public record MoeAdapterProperties(
         @NotNull Path model,
         @DefaultValue("0") @Min(-1) int gpuLayers,
         @DefaultValue("true") boolean mmap,
-        @DefaultValue("0") @Min(0) @Max(256) int threads,
-        @DefaultValue("4096") @Min(64) int contextSize,
+        @DefaultValue("0") @Min(0) @Max(SessionParams.MAX_THREADS) int threads,
+        @DefaultValue("4096") @Min(64) @Max(MAX_CONTEXT_SIZE) int contextSize,
         @DefaultValue("512") @Min(2) int batchSize,
         @DefaultValue("auto") @NotNull FlashAttention flashAttention,
         @DefaultValue("f16") @NotNull KvCacheType kvCacheType,
@@ -122,6 +123,9 @@ public record MoeAdapterProperties(
         @DefaultValue @Valid Feedback feedback,
         @DefaultValue @Valid Cache resultCache,
         @DefaultValue @Valid Security security) {
+
+    /** The largest context per sequence: a million tokens, beyond any model's training, and times 256 sequences still an int. */
+    public static final int MAX_CONTEXT_SIZE = 1 << 20;
 
     public MoeAdapterProperties {
         requirePositive("moe.adapter.stream-keep-alive", streamKeepAlive);

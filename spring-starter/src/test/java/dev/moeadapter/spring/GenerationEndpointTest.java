@@ -211,6 +211,7 @@ class GenerationEndpointTest {
                 new Case("{\"messages\":[]}", 400, "either 'prompt' or a non-empty 'messages'"),
                 new Case("{\"messages\":[null]}", 400, "must not contain null"),
                 new Case("{\"prompt\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"}]}", 400, "not both"),
+                new Case("{\"prompt\":\"a\",\"messages\":[]}", 400, "not both"),
                 new Case("{\"messages\":[{\"role\":\"\",\"content\":\"b\"}]}", 400, "role must be one of [assistant, system, tool, user]"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":-1}", 400, "max_tokens must be in 1..64"),
                 new Case("{\"prompt\":\"a\",\"max_tokens\":100000}", 400, "max_tokens must be in 1..64"),
@@ -234,6 +235,11 @@ class GenerationEndpointTest {
             HttpResponse<String> r = post(c.body());
             assertThat(r.statusCode()).as(c.body()).isEqualTo(c.status());
             assertThat(json.readTree(r.body()).get("error").get("message").asString()).as(c.body()).contains(c.message());
+        }
+        for (String[] named : new String[][] {{"{\"messages\":[{\"role\":\"user\"}]}", "messages[0].content"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"content\":\"b\"}]}", "messages[1].role"},
+                {"{\"messages\":[null]}", "messages[0]"}, {"{\"prompt\":\"a\",\"messages\":[]}", "messages"}}) {
+            assertThat(json.readTree(post(named[0]).body()).at("/error/param").asString()).as(named[0]).isEqualTo(named[1]);
         }
         assertThat(post("{\"prompt\":\"still alive\",\"max_tokens\":4}").statusCode()).isEqualTo(200);
     }

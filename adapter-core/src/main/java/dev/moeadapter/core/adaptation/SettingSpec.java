@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  */
 public record SettingSpec(String name, Type type, Range range, List<String> choices, Pattern pattern, String format,
                           Object defaultValue, String meaning) {
+    /** A number as written in JSON or a properties file: digits, an optional fraction and exponent. */
+    private static final Pattern DECIMAL = Pattern.compile("[-+]?+(?:\\d++(?:\\.\\d*+)?+|\\.\\d++)(?:[eE][-+]?+\\d++)?+"); // possessive: linear on long input
+
     /** How a setting's value is read. */
     public enum Type {
         /** A whole number (a JSON integer or its decimal text). */
@@ -206,12 +209,8 @@ public record SettingSpec(String name, Type type, Range range, List<String> choi
         double v = Double.NaN;
         if (raw instanceof Number n) {
             v = n.doubleValue();
-        } else if (raw instanceof CharSequence) {
-            try {
-                v = Double.parseDouble(text);
-            } catch (NumberFormatException e) {
-                // refused below
-            }
+        } else if (raw instanceof CharSequence && DECIMAL.matcher(text).matches()) { // not Java's "1d", "0x1p3" or "Infinity"
+            v = Double.parseDouble(text);
         }
         if (!Double.isFinite(v)) {
             throw refuse(method, "must be a finite number" + (range == Range.ANY ? "" : " " + must(range.text(false)).substring(8)), raw);

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -43,6 +44,8 @@ public final class Model implements AutoCloseable {
     private final Optional<String> embeddingsRefusal;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    /** Native calls on the model hold it shared; close() frees the model holding it alone, never under a call in flight. */
+    private final ReentrantReadWriteLock lifetime = new ReentrantReadWriteLock();
 
     private Model(Shim shim, MemorySegment handle, Path path, Optional<String> embeddingsRefusal) {
         this.shim = shim;
@@ -162,77 +165,79 @@ public final class Model implements AutoCloseable {
 
     /** A GGUF metadata value as a string, if the key exists. */
     public Optional<String> metadata(String key) {
-        ensureOpen();
         if (key == null || key.isEmpty()) {
             throw new InvalidRequestException("metadata key must not be empty");
         }
-        try (Arena arena = Arena.ofConfined()) {
-            int cap = 1024;
-            while (true) {
-                MemorySegment buf = arena.allocate(cap);
-                int n = (int) shim.modelMeta.invokeExact(handle, arena.allocateFrom(key), buf, cap);
-                if (n < 0) {
-                    return Optional.empty();
+        return whileOpen(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                int cap = 1024;
+                while (true) {
+                    MemorySegment buf = arena.allocate(cap);
+                    int n = (int) shim.modelMeta.invokeExact(handle, arena.allocateFrom(key), buf, cap);
+                    if (n < 0) {
+                        return Optional.empty();
+                    }
+                    if (n < cap) {
+                        return Optional.of(buf.getString(0));
+                    }
+                    cap = n + 1;
                 }
-                if (n < cap) {
-                    return Optional.of(buf.getString(0));
-                }
-                cap = n + 1;
             }
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
-        }
+        });
     }
 
     /** Tokens of {@code text}; {@code addSpecial} adds BOS where the model wants it. */
     public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
-        ensureOpen();
         if (text == null) {
             throw new InvalidRequestException("text must not be null");
         }
         byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment bytes = arena.allocate(Math.max(1, utf8.length));
-            MemorySegment.copy(utf8, 0, bytes, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, utf8.length);
-            int cap = utf8.length + 8;
-            while (true) {
-                MemorySegment out = arena.allocate(JAVA_INT, cap);
-                int n = (int) shim.tokenize.invokeExact(handle, bytes, utf8.length, out, cap, addSpecial ? 1 : 0, parseSpecial ? 1 : 0);
-                if (n >= 0) {
-                    return out.asSlice(0, (long) n * Integer.BYTES).toArray(JAVA_INT);
+        return whileOpen(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment bytes = arena.allocate(Math.max(1, utf8.length));
+                MemorySegment.copy(utf8, 0, bytes, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, utf8.length);
+                int cap = utf8.length + 8;
+                while (true) {
+                    MemorySegment out = arena.allocate(JAVA_INT, cap);
+                    int n = (int) shim.tokenize.invokeExact(handle, bytes, utf8.length, out, cap, addSpecial ? 1 : 0, parseSpecial ? 1 : 0);
+                    if (n >= 0) {
+                        return out.asSlice(0, (long) n * Integer.BYTES).toArray(JAVA_INT);
+                    }
+                    cap = -n; // llama.cpp answers −(tokens needed) when the buffer is too small
                 }
-                cap = -n; // llama.cpp answers −(tokens needed) when the buffer is too small
             }
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
-        }
+        });
     }
 
-    /** Tokens of {@code text} with the model's special tokens added (BOS) and parsed. */
+    /**
+     * Tokens of {@code text} with the model's special tokens added (BOS) and parsed: text that spells a
+     * control token ({@code </s>}, {@code <|im_end|>}) becomes that token, and llama.cpp's search for such
+     * spellings grows with the square of their number. For text a client sent, use
+     * {@code tokenize(text, true, false)}, as the service does.
+     */
     public int[] tokenize(String text) {
         return tokenize(text, true, true);
     }
 
     /** The raw bytes a token stands for (pieces of a multi-byte character may span tokens). */
     public byte[] tokenBytes(int token, boolean renderSpecial) {
-        ensureOpen();
         checkToken(token);
-        try (Arena arena = Arena.ofConfined()) {
-            int cap = 64;
-            while (true) {
-                MemorySegment buf = arena.allocate(cap);
-                int n = (int) shim.tokenPiece.invokeExact(handle, token, buf, cap, renderSpecial ? 1 : 0);
-                if (n >= 0) {
-                    return buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return whileOpen(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                int cap = 64;
+                while (true) {
+                    MemorySegment buf = arena.allocate(cap);
+                    int n = (int) shim.tokenPiece.invokeExact(handle, token, buf, cap, renderSpecial ? 1 : 0);
+                    if (n >= 0) {
+                        return buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    }
+                    if (n == Integer.MIN_VALUE) {
+                        shim.check(Shim.ERR_INTERNAL, "token piece");
+                    }
+                    cap = -n;
                 }
-                if (n == Integer.MIN_VALUE) {
-                    shim.check(Shim.ERR_INTERNAL, "token piece");
-                }
-                cap = -n;
             }
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
-        }
+        });
     }
 
     /** Text of a token sequence; control tokens are not rendered. */
@@ -245,12 +250,7 @@ public final class Model implements AutoCloseable {
     }
 
     public boolean isEndOfGeneration(int token) {
-        ensureOpen();
-        try {
-            return (int) shim.modelIsEog.invokeExact(handle, token) != 0;
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
-        }
+        return whileOpen(() -> (int) shim.modelIsEog.invokeExact(handle, token) != 0);
     }
 
     /** Formats messages with the model's own chat template. */
@@ -260,37 +260,36 @@ public final class Model implements AutoCloseable {
 
     /** Formats messages with {@code template} (a template name or Jinja text llama.cpp recognises). */
     public String applyChatTemplate(String template, List<ChatMessage> messages, boolean addAssistantPrompt) {
-        ensureOpen();
         if (messages == null || messages.isEmpty()) {
             throw new InvalidRequestException("a chat needs at least one message");
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment roles = arena.allocate(ADDRESS, messages.size());
-            MemorySegment contents = arena.allocate(ADDRESS, messages.size());
-            long total = 0;
-            for (int i = 0; i < messages.size(); i++) {
-                ChatMessage m = messages.get(i);
-                if (m.content().indexOf('\0') >= 0 || m.role().indexOf('\0') >= 0) {
-                    throw new InvalidRequestException("chat messages must not contain NUL characters");
+        return whileOpen(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment roles = arena.allocate(ADDRESS, messages.size());
+                MemorySegment contents = arena.allocate(ADDRESS, messages.size());
+                long total = 0;
+                for (int i = 0; i < messages.size(); i++) {
+                    ChatMessage m = messages.get(i);
+                    if (m.content().indexOf('\0') >= 0 || m.role().indexOf('\0') >= 0) {
+                        throw new InvalidRequestException("chat messages must not contain NUL characters");
+                    }
+                    roles.setAtIndex(ADDRESS, i, arena.allocateFrom(m.role()));
+                    contents.setAtIndex(ADDRESS, i, arena.allocateFrom(m.content()));
+                    total += m.content().length() + m.role().length();
                 }
-                roles.setAtIndex(ADDRESS, i, arena.allocateFrom(m.role()));
-                contents.setAtIndex(ADDRESS, i, arena.allocateFrom(m.content()));
-                total += m.content().length() + m.role().length();
-            }
-            MemorySegment tmpl = template == null ? MemorySegment.NULL : arena.allocateFrom(template);
-            int cap = (int) Math.min(Integer.MAX_VALUE - 1, 2 * total + 256);
-            while (true) {
-                MemorySegment buf = arena.allocate(cap + 1L);
-                int n = shim.check((int) shim.chatApply.invokeExact(handle, tmpl, messages.size(), roles, contents,
-                        addAssistantPrompt ? 1 : 0, buf, cap), "apply chat template");
-                if (n <= cap) {
-                    return new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+                MemorySegment tmpl = template == null ? MemorySegment.NULL : arena.allocateFrom(template);
+                int cap = (int) Math.min(Integer.MAX_VALUE - 1, 2 * total + 256);
+                while (true) {
+                    MemorySegment buf = arena.allocate(cap + 1L);
+                    int n = shim.check((int) shim.chatApply.invokeExact(handle, tmpl, messages.size(), roles, contents,
+                            addAssistantPrompt ? 1 : 0, buf, cap), "apply chat template");
+                    if (n <= cap) {
+                        return new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+                    }
+                    cap = n;
                 }
-                cap = n;
             }
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
-        }
+        });
     }
 
     /** Opens a session (a llama.cpp context) on this model. */
@@ -322,6 +321,25 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /** A native call on the model. */
+    @FunctionalInterface
+    private interface NativeCall<T> {
+        T call() throws Throwable;
+    }
+
+    /** Runs {@code call} on the open model; close() waits for it. */
+    private <T> T whileOpen(NativeCall<T> call) {
+        lifetime.readLock().lock();
+        try {
+            ensureOpen();
+            return call.call();
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lifetime.readLock().unlock();
+        }
+    }
+
     /** Frees the model; open sessions on it are closed first. */
     @Override
     public synchronized void close() {
@@ -331,11 +349,14 @@ public final class Model implements AutoCloseable {
         for (Session s : List.copyOf(sessions)) {
             s.close();
         }
-        closed = true;
+        lifetime.writeLock().lock(); // after the sessions: a thread in a session's decode may call the model
         try {
+            closed = true;
             shim.modelFree.invokeExact(handle);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
+        } finally {
+            lifetime.writeLock().unlock();
         }
         LOG.info("unloaded model {}", path.getFileName());
     }

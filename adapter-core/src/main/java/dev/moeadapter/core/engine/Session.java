@@ -40,6 +40,8 @@ public final class Session implements DecodeLane, AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment tokensBuf, positionsBuf, sequencesBuf, outputsBuf, logitsBuf, embeddingBuf;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Held around the abort flag's writes, which do not wait for a decode, and around freeing the handle they write through. */
+    private final Object abortFlag = new Object();
     private final boolean[] lastOutputs;
     private int lastSize;
     private boolean embeddings, lastEmbeddings;
@@ -486,13 +488,19 @@ public final class Session implements DecodeLane, AutoCloseable {
      * CancelledException and leaves the KV cache as it was before it. Safe to call from any thread.
      */
     public void abortDecode() {
-        if (closed) {
-            return;
-        }
-        try {
-            shim.sessionAbort.invokeExact(handle, 1);
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
+        setAbort(1);
+    }
+
+    private void setAbort(int value) {
+        synchronized (abortFlag) { // close() frees the handle under the same monitor: never a write to freed memory
+            if (closed) {
+                return;
+            }
+            try {
+                shim.sessionAbort.invokeExact(handle, value);
+            } catch (Throwable t) {
+                throw Shim.rethrow(t);
+            }
         }
     }
 
@@ -501,14 +509,7 @@ public final class Session implements DecodeLane, AutoCloseable {
      * the next decode (e.g. the fallback after an attempt was given up between decodes).
      */
     public void clearAbort() {
-        if (closed) {
-            return;
-        }
-        try {
-            shim.sessionAbort.invokeExact(handle, 0);
-        } catch (Throwable t) {
-            throw Shim.rethrow(t);
-        }
+        setAbort(0);
     }
 
     private void checkOutput(int batchIndex) {
@@ -566,7 +567,9 @@ public final class Session implements DecodeLane, AutoCloseable {
             if (closed) {
                 return;
             }
-            closed = true;
+            synchronized (abortFlag) {
+                closed = true;
+            }
             shim.sessionFree.invokeExact(handle);
             arena.close();
             model.forget(this);

@@ -12,6 +12,9 @@ import java.util.Objects;
  */
 public record SessionParams(int contextSize, int batchSize, int sequences, int threads, int batchThreads,
                             FlashAttention flashAttention, KvCacheType kvCache, KvLayout kvLayout) {
+    /** More threads than this is a mistake, not a plan: each one is a native thread spinning in every decode. */
+    public static final int MAX_THREADS = 256;
+
     public SessionParams {
         Objects.requireNonNull(flashAttention, "flashAttention");
         Objects.requireNonNull(kvCache, "kvCache");
@@ -24,9 +27,16 @@ public record SessionParams(int contextSize, int batchSize, int sequences, int t
         if (sequences > 256) {
             throw new InvalidRequestException("at most 256 sequences per session, got " + sequences);
         }
+        if (threads > MAX_THREADS || batchThreads > MAX_THREADS) {
+            throw new InvalidRequestException("at most " + MAX_THREADS + " threads, got " + Math.max(threads, batchThreads));
+        }
+        // llama.cpp reserves one output row per sequence in a batch's output buffer, and aborts the process
+        // otherwise; it lowers the batch to the context size first
         if (batchSize < sequences) {
-            // llama.cpp reserves one output row per sequence in a batch's output buffer and aborts otherwise
             throw new InvalidRequestException("batchSize (" + batchSize + ") must be at least the number of sequences (" + sequences + ")");
+        }
+        if (contextSize < sequences) {
+            throw new InvalidRequestException("contextSize (" + contextSize + ") must be at least the number of sequences (" + sequences + ")");
         }
     }
 

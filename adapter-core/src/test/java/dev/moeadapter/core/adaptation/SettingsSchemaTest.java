@@ -75,6 +75,9 @@ class SettingsSchemaTest {
                 new Case(Map.of("steps", true), "'steps' must be an integer"),
                 new Case(Map.of("alpha", "x"), "'alpha' must be a finite number in (0, 1]"),
                 new Case(Map.of("alpha", "NaN"), "'alpha' must be a finite number"),
+                new Case(Map.of("alpha", "0.5d"), "'alpha' must be a finite number"), // Java's literal suffix, not a number
+                new Case(Map.of("h", "0x1p3"), "'h' must be a finite number"),
+                new Case(Map.of("h", "1".repeat(20_000) + "x"), "'h' must be a finite number"),
                 new Case(Map.of("h", Double.POSITIVE_INFINITY), "'h' must be a finite number > 0"),
                 new Case(Map.of("alpha", 1e-300), "'alpha' must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38, or 0), got '1.0E-300'"),
                 new Case(Map.of("h", 1e300), "'h' must lie within a float's range"),

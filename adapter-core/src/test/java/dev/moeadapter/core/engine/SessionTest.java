@@ -135,13 +135,21 @@ class SessionTest {
     void anAbortedDecodeFailsCleanlyAndLeavesTheCacheAsItWas() {
         Model m = TestModels.olmoe();
         int[] toks = m.tokenize("abort me please");
+        ch.qos.logback.classic.Logger llama = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.moeadapter.core.llama");
+        var logged = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        logged.start();
+        llama.addAppender(logged);
         try (Session s = open(m, 1)) {
             s.decode(Batch.of(0, 0, 5, 6));
             s.abortDecode(); // applies to the decode in flight, or else the next one
             assertThatThrownBy(() -> s.decode(Batch.of(0, 2, toks))).isInstanceOf(CancelledException.class);
+            assertThat(logged.list).as("llama.cpp's errors on the way out of an abort we asked for are expected: not errors")
+                    .noneMatch(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN));
             assertThat(s.maxPosition(0)).isEqualTo(1);
             s.decode(Batch.of(0, 2, toks));
             assertThat(s.maxPosition(0)).isEqualTo(1 + toks.length);
+        } finally {
+            llama.detachAppender(logged);
         }
     }
 

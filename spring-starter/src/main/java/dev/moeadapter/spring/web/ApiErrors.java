@@ -143,11 +143,22 @@ public class ApiErrors {
     /** The error object; {@code param} and {@code code} are null where nothing more specific applies, as in OpenAI's. */
     public static Map<String, Object> body(String type, String param, String code, String message) {
         Map<String, Object> error = new LinkedHashMap<>();
-        error.put("message", message == null ? type : message);
+        error.put("message", shortened(message == null ? type : message, MAX_MESSAGE));
         error.put("type", type);
-        error.put("param", param);
+        error.put("param", param == null ? null : shortened(param, MAX_PARAM));
         error.put("code", code);
         return Map.of("error", error);
+    }
+
+    /** Longest message and param an error carries: they may quote what the client sent (an unknown field's name, an id). */
+    static final int MAX_MESSAGE = 1000, MAX_PARAM = 200;
+
+    private static String shortened(String s, int max) {
+        if (s.length() <= max) {
+            return s;
+        }
+        int end = Character.isHighSurrogate(s.charAt(max - 1)) ? max - 1 : max; // never half a character
+        return s.substring(0, end) + "… (" + s.length() + " characters)";
     }
 
     /** Writes the same error shape from a servlet filter, where no controller advice applies. */

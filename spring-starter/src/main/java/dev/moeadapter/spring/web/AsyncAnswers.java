@@ -88,12 +88,17 @@ public final class AsyncAnswers implements AutoCloseable {
 
     /** An answer's work, which writes to the response. */
     @FunctionalInterface
-    private interface Work {
+    interface Work {
         void run() throws IOException;
     }
 
-    /** Runs {@code work} on a platform thread of its own and waits for it, rethrowing what it threw. */
-    private void onPlatformThread(Work work) throws IOException {
+    /**
+     * Runs {@code work} on a platform thread of its own and waits for it, rethrowing what it threw. The
+     * container interrupts the wait when it gives the request up (the client went away, or its time ran
+     * out): the answer's cancellation has been asked for by then (the request's error and timeout notices
+     * cancel it), the work is interrupted too, and nothing is left to answer, so the wait returns quietly.
+     */
+    void onPlatformThread(Work work) throws IOException {
         Future<?> done = generating.submit(() -> {
             work.run();
             return null;
@@ -103,7 +108,6 @@ public final class AsyncAnswers implements AutoCloseable {
         } catch (InterruptedException e) {
             done.cancel(true);
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while the answer was generated", e);
         } catch (ExecutionException e) {
             switch (e.getCause()) {
                 case IOException io -> throw io;

@@ -3,8 +3,10 @@ package dev.moeadapter.spring.web;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.ChatMessage;
+import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -37,10 +39,25 @@ public record GenerateRequest(
     }
 
     GenerationCommand toCommand(String callerKey) {
-        if (messages != null && messages.contains(null)) {
-            throw new InvalidRequestException("messages must not contain null entries");
+        List<ChatMessage> chat = null;
+        if (messages != null) {
+            chat = new ArrayList<>();
+            for (int i = 0; i < messages.size(); i++) {
+                Message m = messages.get(i);
+                String param = "messages[" + i + "]";
+                if (m == null) {
+                    throw new BadParameterException(param, "messages must not contain null entries");
+                }
+                if (m.content() == null) {
+                    throw new BadParameterException(param + ".content", "chat message content must not be null");
+                }
+                try {
+                    chat.add(new ChatMessage(m.role(), m.content()));
+                } catch (InvalidRequestException e) { // the role: the message names it, shortened
+                    throw new BadParameterException(param + ".role", e.getMessage());
+                }
+            }
         }
-        List<ChatMessage> chat = messages == null ? null : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
         return new GenerationCommand(prompt, chat, maxTokens, temperature, topK, topP, minP, seed, stop, policy, arm, settings, callerKey,
                 RoutingTraceOption.toRequest(routingTrace));
     }

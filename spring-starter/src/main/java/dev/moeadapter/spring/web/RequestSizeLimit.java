@@ -19,6 +19,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
@@ -79,14 +80,21 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         chain.doFilter(new BufferedBody(request, body), response);
     }
 
-    /** The body's content coding in lower case, null for none ("identity"); x-gzip is gzip. */
+    /**
+     * The body's content codings in lower case, in the order applied, from every Content-Encoding header
+     * (a list may be split over several): null for none ("identity"), "gzip" (or x-gzip) for gzip alone.
+     */
     private static String contentCoding(HttpServletRequest request) {
-        String coding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
-        if (coding == null || coding.isBlank() || coding.strip().equalsIgnoreCase("identity")) {
-            return null;
+        List<String> codings = new ArrayList<>();
+        for (String header : Collections.list(request.getHeaders(HttpHeaders.CONTENT_ENCODING))) {
+            for (String c : header.split(",")) {
+                String coding = c.strip().toLowerCase(Locale.ROOT);
+                if (!coding.isEmpty() && !coding.equals("identity")) {
+                    codings.add(coding.equals("x-gzip") ? "gzip" : coding);
+                }
+            }
         }
-        coding = coding.strip().toLowerCase(Locale.ROOT);
-        return coding.equals("x-gzip") ? "gzip" : coding;
+        return codings.isEmpty() ? null : String.join(", ", codings);
     }
 
     /** At most one byte more than the limit: enough to tell that a body passes it. */

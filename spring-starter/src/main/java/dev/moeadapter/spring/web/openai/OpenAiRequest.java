@@ -75,6 +75,9 @@ interface OpenAiRequest {
         if (!model().equals(servedModel)) {
             throw new ModelNotFoundException(model(), servedModel);
         }
+        if (streamOptions() != null && !streaming()) {
+            throw new BadParameterException("stream_options", "stream_options is only allowed when stream is true");
+        }
         if (n() != null && n() != 1) {
             throw new BadParameterException("n", BadParameterException.UNSUPPORTED_PARAMETER,
                     "n must be 1: this service returns one choice per request, got " + n());

@@ -1,0 +1,49 @@
+package dev.moeadapter.spring.web;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class AsyncAnswersTest {
+
+    /**
+     * Spring cancels an abandoned asynchronous request's task, which interrupts the thread waiting for
+     * the answer: that is a departed client, not a failure to log as a 500, and the work is stopped.
+     */
+    @Test
+    void anInterruptedWaitReturnsQuietlyAndInterruptsTheWork() throws Exception {
+        try (AsyncAnswers answers = new AsyncAnswers(JsonMapper.shared(), Duration.ofSeconds(15))) {
+            CountDownLatch working = new CountDownLatch(1), stopped = new CountDownLatch(1);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            AtomicBoolean stillInterrupted = new AtomicBoolean();
+            Thread waiting = Thread.ofVirtual().start(() -> {
+                try {
+                    answers.onPlatformThread(() -> {
+                        working.countDown();
+                        try {
+                            Thread.sleep(Duration.ofMinutes(1));
+                        } catch (InterruptedException e) {
+                            stopped.countDown();
+                        }
+                    });
+                    stillInterrupted.set(Thread.currentThread().isInterrupted());
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            assertThat(working.await(10, TimeUnit.SECONDS)).isTrue();
+            waiting.interrupt();
+            waiting.join(Duration.ofSeconds(10));
+            assertThat(thrown.get()).isNull();
+            assertThat(stillInterrupted).as("the interrupt is kept for the container").isTrue();
+            assertThat(stopped.await(10, TimeUnit.SECONDS)).as("the work was interrupted").isTrue();
+        }
+    }
+}
