@@ -17,6 +17,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -59,7 +60,18 @@ public class RequestSizeLimit extends OncePerRequestFilter {
             chain.doFilter(request, response); // the container stops reading at the declared length
             return;
         }
-        byte[] body = upToLimit(request.getInputStream());
+        byte[] body;
+        try {
+            body = upToLimit(request.getInputStream());
+        } catch (IOException e) {
+            if (!timedOut(e)) {
+                throw e;
+            }
+            // as a stalled body with a Content-Length is answered, not Tomcat's bare 400
+            ApiErrors.write(response, HttpStatus.REQUEST_TIMEOUT, "invalid_request_error", "request_timeout",
+                    "the request body stopped arriving before its end");
+            return;
+        }
         if (body.length > maxBytes) {
             refuse(response, "request body exceeds the limit of " + maxBytes + " bytes");
             return;
@@ -95,6 +107,15 @@ public class RequestSizeLimit extends OncePerRequestFilter {
             }
         }
         return codings.isEmpty() ? null : String.join(", ", codings);
+    }
+
+    private static boolean timedOut(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** At most one byte more than the limit: enough to tell that a body passes it. */
