@@ -279,9 +279,8 @@ public final class GenerationService {
     private Checked check(GenerationCommand c) {
         boolean hasPrompt = c.prompt() != null;
         boolean hasMessages = c.messages() != null && !c.messages().isEmpty();
-        if (hasPrompt ? c.messages() != null : !hasMessages) { // messages given, even empty, beside a prompt: which was meant?
-            throw new BadParameterException(hasPrompt || c.messages() != null ? "messages" : "prompt",
-                    "give either 'prompt' or a non-empty 'messages', not both");
+        if (hasPrompt && c.messages() != null || !hasPrompt && !hasMessages) { // messages beside a prompt, even empty: which was meant?
+            throw new BadParameterException(c.messages() != null ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages', not both");
         }
         String param = hasPrompt ? "prompt" : "messages";
         if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
