@@ -130,7 +130,7 @@ class SecurityTest extends RunningService {
         assertThat(json(health.body()).get("status").asString()).isEqualTo("UP");
         assertThat(health.body()).as("no paths, disk sizes or model details unless configured")
                 .doesNotContain("components").doesNotContain("details").doesNotContain("diskSpace");
-        for (String closed : List.of("/actuator/env", "/actuator/configprops", "/actuator/beans", "/actuator/heapdump", "/actuator/metrics")) {
+        for (String closed : List.of("/actuator", "/actuator/env", "/actuator/configprops", "/actuator/beans", "/actuator/heapdump", "/actuator/metrics")) {
             assertThat(get(closed).statusCode()).as(closed).isEqualTo(404);
         }
     }
