@@ -69,7 +69,9 @@ class StrictRequestsTest extends RunningService {
                 new Case(CHAT, chat(",\"stop\":5"), "stop", "invalid_value"),
                 new Case(CHAT, chat("").replace("\"hi\"", "[{\"type\":\"text\",\"text\":\"x\",\"extra\":1}]"), "messages[0].content", "invalid_value"),
                 new Case(TEXT, text(",\"stop\":[true]"), "stop[0]", "invalid_value"),
-                new Case(TEXT, text(",\"presence_penalty\":1"), "presence_penalty", "unsupported_parameter"));
+                new Case(TEXT, text(",\"presence_penalty\":1"), "presence_penalty", "unsupported_parameter"),
+                new Case(CHAT, chat("").replace("\"content\":\"hi\"}", "\"content\":\"hi\",\"tool_calls\":[{\"id\":\"c\"}]}"),
+                        "messages[0].tool_calls", "unsupported_parameter"));
         for (Case c : cases) {
             HttpResponse<String> r = post(c.path(), c.body());
             assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
@@ -80,6 +82,17 @@ class StrictRequestsTest extends RunningService {
         }
         // "user" only labels the end user: accepted; an absent temperature is OpenAI's default 1, so sampling varies
         assertThat(post(CHAT, chat(",\"user\":\"u-1\",\"max_tokens\":2")).statusCode()).isEqualTo(200);
+        // an answer's message sent back as it came, with its empty fields, continues the chat
+        var answer = (tools.jackson.databind.node.ObjectNode) json(post(CHAT, chat(",\"max_tokens\":2")).body()).at("/choices/0/message");
+        assertThat(answer.has("refusal")).isTrue();
+        answer.putArray("tool_calls");
+        answer.putArray("annotations");
+        answer.putNull("function_call");
+        answer.putNull("audio");
+        String echoed = "{\"model\":\"" + MODEL_ID + "\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                + answer + ",{\"role\":\"user\",\"content\":\"and?\"}]}";
+        HttpResponse<String> next = post(CHAT, echoed);
+        assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
     }
 
     @Test

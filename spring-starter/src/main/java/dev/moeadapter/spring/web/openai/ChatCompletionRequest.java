@@ -41,8 +41,18 @@ public record ChatCompletionRequest(
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());
 
-    /** One message; {@code content} is a string or an array of {@code {"type":"text","text":…}} parts. */
-    public record Message(String role, JsonNode content) {
+    /**
+     * One message; {@code content} is a string or an array of {@code {"type":"text","text":…}} parts. The
+     * other fields of an assistant message as this service (or OpenAI) returns it are accepted empty, so
+     * that a client can send an answer back as it came; with a value they are refused (not supported).
+     */
+    public record Message(String role, JsonNode content, JsonNode refusal, @JsonProperty("tool_calls") JsonNode toolCalls,
+                          @JsonProperty("function_call") JsonNode functionCall, JsonNode audio, JsonNode annotations) {
+    }
+
+    /** Whether a field is absent or empty: null, [] or {}. */
+    private static boolean empty(JsonNode v) {
+        return v == null || v.isNull() || (v.isContainer() && v.isEmpty());
     }
 
     @Override
@@ -74,6 +84,14 @@ public record ChatCompletionRequest(
         }
         // chat templates know "system"; OpenAI's newer "developer" role means the same
         String role = m.role().equals("developer") ? "system" : m.role();
+        String[] names = {"refusal", "tool_calls", "function_call", "audio", "annotations"};
+        JsonNode[] values = {m.refusal(), m.toolCalls(), m.functionCall(), m.audio(), m.annotations()};
+        for (int i = 0; i < names.length; i++) {
+            if (!empty(values[i])) {
+                throw new BadParameterException(param + "." + names[i], BadParameterException.UNSUPPORTED_PARAMETER,
+                        "a message's " + names[i] + " is not supported by this service (leave it out, null or empty)");
+            }
+        }
         return new ChatMessage(role, text(m.content(), param + ".content"));
     }
 
