@@ -294,10 +294,11 @@ public final class Model implements AutoCloseable {
 
     /** Opens a session (a llama.cpp context) on this model. */
     public Session newSession(SessionParams params) {
-        ensureOpen();
-        Session s = new Session(this, shim, params);
-        sessions.add(s);
-        return s;
+        return whileOpen(() -> {
+            Session s = new Session(this, shim, params);
+            sessions.add(s);
+            return s;
+        });
     }
 
     void checkToken(int token) {
@@ -346,11 +347,11 @@ public final class Model implements AutoCloseable {
         if (closed) {
             return;
         }
-        for (Session s : List.copyOf(sessions)) {
-            s.close();
-        }
-        lifetime.writeLock().lock(); // after the sessions: a thread in a session's decode may call the model
+        lifetime.writeLock().lock(); // no session is opened meanwhile; a session's own calls never wait for this lock
         try {
+            for (Session s : List.copyOf(sessions)) {
+                s.close();
+            }
             closed = true;
             shim.modelFree.invokeExact(handle);
         } catch (Throwable t) {

@@ -32,11 +32,12 @@ class ModelLifetimeTest {
                     () -> model.tokenBytes(3, false),
                     () -> model.metadata("general.architecture"),
                     session::abortDecode,
-                    session::clearAbort)) {
+                    session::clearAbort,
+                    () -> model.newSession(new SessionParams(64, 8, 1, 1, 1)).close())) {
                 callers.add(Thread.ofPlatform().start(() -> {
                     try {
                         go.await();
-                        for (int i = 0; i < 2_000; i++) {
+                        for (int i = 0; i < 500; i++) {
                             call.run();
                         }
                     } catch (IllegalStateException closed) {
@@ -47,7 +48,7 @@ class ModelLifetimeTest {
                 }));
             }
             go.countDown();
-            model.close(); // closes the session first
+            model.close(); // closes its sessions too
             for (Thread t : callers) {
                 t.join();
             }
