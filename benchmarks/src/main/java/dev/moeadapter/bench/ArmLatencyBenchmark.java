@@ -61,9 +61,9 @@ public final class ArmLatencyBenchmark {
     public static void main(String[] args) throws Exception {
         Map<String, String> a = Flags.parse(args);
         Path modelPath = Path.of(a.get("model"));
-        int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
-        int gen = Integer.parseInt(a.getOrDefault("gen", "128"));
-        int reps = Integer.parseInt(a.getOrDefault("reps", "6"));
+        int threads = Flags.integer(a, "threads", 2);
+        int gen = Flags.integer(a, "gen", 128);
+        int reps = Flags.integer(a, "reps", 6);
 
         try (Model model = Model.load(ModelParams.of(modelPath));
              ReferenceSet refs = a.containsKey("reference-set") ? ReferenceSet.load(Path.of(a.get("reference-set")), model) : null) {
@@ -77,7 +77,7 @@ public final class ArmLatencyBenchmark {
                 arms.add(new Arm(spec.strip(), build(spec.strip(), context)));
             }
             int sequences = arms.stream().mapToInt(x -> x.strategy().sequencesNeeded()).max().orElseThrow();
-            int ctx = Integer.parseInt(a.getOrDefault("ctx", String.valueOf(sequences * (promptLen + gen) + 64)));
+            int ctx = Flags.integer(a, "ctx", sequences * (promptLen + gen) + 64);
             KvLayout layout = KvLayout.valueOf(a.getOrDefault("kv-layout", "unified").toUpperCase(Locale.ROOT).replace('-', '_'));
             try (Session session = model.newSession(new SessionParams(ctx, 512, sequences, threads, threads).withKvLayout(layout))) {
                 // a fixed answer length, or the harness's rule: stop at end of sequence or at --stop
@@ -150,7 +150,7 @@ public final class ArmLatencyBenchmark {
     /** The {@code prompt} fields of the first {@code --items} lines of {@code --prompts}, or {@code --prompt} random tokens. */
     private static List<int[]> prompts(Map<String, String> a, Model model) throws java.io.IOException {
         if (!a.containsKey("prompts")) {
-            int promptLen = Integer.parseInt(a.getOrDefault("prompt", "64"));
+            int promptLen = Flags.integer(a, "prompt", 64);
             Random rnd = new Random(42);
             int[] prompt = new int[promptLen];
             for (int i = 0; i < promptLen; i++) {
@@ -158,7 +158,7 @@ public final class ArmLatencyBenchmark {
             }
             return List.of(prompt);
         }
-        int items = Integer.parseInt(a.getOrDefault("items", "8"));
+        int items = Flags.integer(a, "items", 8);
         List<int[]> out = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of(a.get("prompts")))) {
             if (out.size() == items) {

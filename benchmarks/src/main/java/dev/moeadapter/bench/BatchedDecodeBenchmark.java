@@ -26,11 +26,11 @@ public final class BatchedDecodeBenchmark {
     public static void main(String[] args) {
         Map<String, String> a = Flags.parse(args);
         Path modelPath = Path.of(a.get("model"));
-        int sequences = Integer.parseInt(a.getOrDefault("sequences", "8"));
-        int prompt = Integer.parseInt(a.getOrDefault("prompt", "32"));
-        int gen = Integer.parseInt(a.getOrDefault("gen", "64"));
-        int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
-        int rounds = Integer.parseInt(a.getOrDefault("rounds", "3"));
+        int sequences = Flags.integer(a, "sequences", 8);
+        int prompt = Flags.integer(a, "prompt", 32);
+        int gen = Flags.integer(a, "gen", 64);
+        int threads = Flags.integer(a, "threads", 2);
+        int rounds = Flags.integer(a, "rounds", 3);
         KvLayout layout = KvLayout.valueOf(a.getOrDefault("kv-layout", "unified").toUpperCase(Locale.ROOT).replace('-', '_'));
         try (Model model = Model.load(ModelParams.of(modelPath))) {
             int vocab = model.info().vocabSize();

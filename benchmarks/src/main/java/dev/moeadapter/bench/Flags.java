@@ -14,4 +14,10 @@ final class Flags {
         }
         return a;
     }
+
+    /** The whole number a flag gives, or {@code fallback} without the flag. */
+    static int integer(Map<String, String> a, String name, int fallback) {
+        String v = a.get(name);
+        return v == null ? fallback : Integer.parseInt(v);
+    }
 }

@@ -36,10 +36,10 @@ public final class ReroutingLatencyBenchmark {
     public static void main(String[] args) throws Exception {
         Map<String, String> a = Flags.parse(args);
         Path modelPath = Path.of(a.get("model"));
-        int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
-        int promptLen = Integer.parseInt(a.getOrDefault("prompt", "64"));
-        int gen = Integer.parseInt(a.getOrDefault("gen", "256"));
-        int reps = Integer.parseInt(a.getOrDefault("reps", "3"));
+        int threads = Flags.integer(a, "threads", 2);
+        int promptLen = Flags.integer(a, "prompt", 64);
+        int gen = Flags.integer(a, "gen", 256);
+        int reps = Flags.integer(a, "reps", 3);
         // any rerouting setting as a flag (--steps, --interval, --window, --q, ...), read by the method's schema
         Map<String, String> named = new java.util.HashMap<>(a);
         named.keySet().retainAll(ReroutingSettings.SCHEMA.names());

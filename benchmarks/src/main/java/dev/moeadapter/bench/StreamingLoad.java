@@ -54,8 +54,8 @@ public final class StreamingLoad {
         Map<String, String> a = Flags.parse(args);
         URI url = URI.create(a.get("url") + "/v1/completions");
         String model = a.getOrDefault("model", "model");
-        int clients = Integer.parseInt(a.getOrDefault("clients", "8")), requests = Integer.parseInt(a.getOrDefault("requests", "4"));
-        int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "64"));
+        int clients = Flags.integer(a, "clients", 8), requests = Flags.integer(a, "requests", 4);
+        int maxTokens = Flags.integer(a, "max-tokens", 64);
         JsonNode extra = JSON.readTree(a.getOrDefault("extra", "{}"));
         String prefix = a.getOrDefault("prefix", "");
         List<String> arms = new ArrayList<>();
@@ -96,7 +96,7 @@ public final class StreamingLoad {
         long wall = System.nanoTime() - t0;
         ObjectNode out = JSON.createObjectNode();
         out.put("label", a.getOrDefault("label", ""));
-        out.put("round", Integer.parseInt(a.getOrDefault("round", "1")));
+        out.put("round", Flags.integer(a, "round", 1));
         out.put("clients", clients);
         out.put("requests", all.size());
         out.put("wall_s", wall / 1e9);
