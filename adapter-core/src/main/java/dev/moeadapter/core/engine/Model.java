@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -43,6 +44,8 @@ public final class Model implements AutoCloseable {
     private final ModelInfo info;
     private final Optional<String> embeddingsRefusal;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    /** The vocabulary's end-of-generation tokens, read once: asked after every token, on the decode path. */
+    private final BitSet endOfGeneration;
     private volatile boolean closed;
     /** Native calls on the model hold it shared; close() frees the model holding it alone, never under a call in flight. */
     private final ReentrantReadWriteLock lifetime = new ReentrantReadWriteLock();
@@ -53,6 +56,16 @@ public final class Model implements AutoCloseable {
         this.path = path;
         this.embeddingsRefusal = embeddingsRefusal;
         this.info = readInfo();
+        this.endOfGeneration = new BitSet(info.vocabSize());
+        try {
+            for (int t = 0; t < info.vocabSize(); t++) {
+                if ((int) shim.modelIsEog.invokeExact(handle, t) != 0) {
+                    endOfGeneration.set(t);
+                }
+            }
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        }
     }
 
     /**
@@ -250,7 +263,8 @@ public final class Model implements AutoCloseable {
     }
 
     public boolean isEndOfGeneration(int token) {
-        return whileOpen(() -> (int) shim.modelIsEog.invokeExact(handle, token) != 0);
+        ensureOpen();
+        return token >= 0 && endOfGeneration.get(token);
     }
 
     /** Formats messages with the model's own chat template. */
