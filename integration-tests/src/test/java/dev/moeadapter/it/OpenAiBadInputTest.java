@@ -133,6 +133,34 @@ class OpenAiBadInputTest extends RunningService {
         assertServing();
     }
 
+    /** A body in the charset its Content-Type declares is read in it: the same prompt as in UTF-8, token for token. */
+    @Test
+    void aDeclaredCharsetIsHonouredAnUnknownOneIs415() throws Exception {
+        String body = text(",\"max_tokens\":1").replace("\"hi\"", "\"caf\u00e9 na\u00efve\"");
+        int utf8 = promptTokens(postText("application/json", body.getBytes(StandardCharsets.UTF_8)));
+        assertThat(promptTokens(postText("application/json; charset=ISO-8859-1", body.getBytes(StandardCharsets.ISO_8859_1))))
+                .isEqualTo(utf8);
+        assertThat(promptTokens(postText("application/json;charset=\"utf-16\"", body.getBytes(StandardCharsets.UTF_16))))
+                .isEqualTo(utf8);
+        HttpResponse<String> unknown = postText("application/json; charset=klingon", body.getBytes(StandardCharsets.UTF_8));
+        assertThat(unknown.statusCode()).isEqualTo(415);
+        assertThat(json(unknown.body()).at("/error/message").asString()).contains("charset 'klingon' is not supported");
+        HttpResponse<String> notAscii = postText("application/json; charset=US-ASCII", body.getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(notAscii.statusCode()).isEqualTo(400);
+        assertThat(json(notAscii.body()).at("/error/message").asString()).contains("not valid US-ASCII");
+        assertServing();
+    }
+
+    private HttpResponse<String> postText(String contentType, byte[] body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url(TEXT))).header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private int promptTokens(HttpResponse<String> response) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return json(response.body()).at("/usage/prompt_tokens").asInt();
+    }
+
     @Test
     void wrongMethodsMediaTypesAndUrlsAreJsonErrorsToo() throws Exception {
         assertThat(get(CHAT).statusCode()).isEqualTo(405);

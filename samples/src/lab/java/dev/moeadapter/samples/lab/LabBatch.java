@@ -15,15 +15,38 @@ import java.util.List;
  *   <li>{@code valid}: every real target (the language-model loss is taken on all of them);</li>
  *   <li>{@code answer}: targets of the final answer and its EOS (what evaluation scores);</li>
  *   <li>{@code context}: targets inside the prompt (the self-supervised objective of rerouting);</li>
- *   <li>{@code ownTag}: every real target of an item that carries its own task's tag (where the
- *       optional expert-grouping loss applies).</li>
+ *   <li>{@code grouped}: where the optional expert-grouping loss applies: every real target of an item
+ *       that carries its own task's tag, and with {@link GroupOn#ANSWERS} also the answer targets of
+ *       every other item (by then the demonstrations have told the task).</li>
  * </ul>
  * {@code task} holds each row's true task at every position.
  */
-record LabBatch(NDArray tokens, NDArray targets, NDArray valid, NDArray answer, NDArray context, NDArray ownTag,
+record LabBatch(NDArray tokens, NDArray targets, NDArray valid, NDArray answer, NDArray context, NDArray grouped,
                 NDArray task, int[] lengths) {
 
+    /** Which targets the expert-grouping loss sees. */
+    enum GroupOn {
+        /** Items with their own tag, every target (lab v2's recipe). */
+        TAGGED,
+        /** As {@link #TAGGED}, and the answer targets of untagged and misleading items. */
+        ANSWERS;
+
+        static GroupOn named(String name) {
+            return switch (name) {
+                case "tagged" -> TAGGED;
+                case "answers" -> ANSWERS;
+                default -> throw new IllegalArgumentException("--group-on must be tagged or answers");
+            };
+        }
+
+        String flag() { return name().toLowerCase(java.util.Locale.ROOT); }
+    }
+
     static LabBatch of(NDManager m, List<LabItem> items) {
+        return of(m, items, GroupOn.TAGGED);
+    }
+
+    static LabBatch of(NDManager m, List<LabItem> items, GroupOn groupOn) {
         int b = items.size();
         int[][] seqs = new int[b][];
         int t = 0;
@@ -35,7 +58,7 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray valid, NDArray answer, 
             t = Math.max(t, seqs[i].length - 1);
         }
         long[] tokens = new long[b * t], targets = new long[b * t], task = new long[b * t];
-        float[] valid = new float[b * t], answer = new float[b * t], context = new float[b * t], ownTag = new float[b * t];
+        float[] valid = new float[b * t], answer = new float[b * t], context = new float[b * t], grouped = new float[b * t];
         int[] lengths = new int[b];
         for (int i = 0; i < b; i++) {
             int[] s = seqs[i];
@@ -54,14 +77,14 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray valid, NDArray answer, 
                 tokens[k] = s[j];
                 targets[k] = s[j + 1];
                 valid[k] = 1;
-                if (own) ownTag[k] = 1;
+                if (own || groupOn == GroupOn.ANSWERS && j >= answerStart) grouped[k] = 1;
                 if (j >= answerStart) answer[k] = 1;
                 else context[k] = 1;
             }
         }
         Shape sh = new Shape(b, t);
         return new LabBatch(m.create(tokens, sh).duplicate(), m.create(targets, sh).duplicate(), m.create(valid, sh).duplicate(),
-                m.create(answer, sh).duplicate(), m.create(context, sh).duplicate(), m.create(ownTag, sh).duplicate(),
+                m.create(answer, sh).duplicate(), m.create(context, sh).duplicate(), m.create(grouped, sh).duplicate(),
                 m.create(task, sh).duplicate(), lengths);
     }
 }

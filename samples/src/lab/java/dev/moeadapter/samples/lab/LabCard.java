@@ -61,8 +61,9 @@ final class LabCard {
                 sh.topK(), sh.olmoe() ? "not renormalised" : "renormalised", sh.context(), sh.parameters(), s.seed(),
                 100 - s.untaggedPercent() - s.misleadingPercent(), s.untaggedPercent(), s.misleadingPercent(), LabSuiteV2.MIN_LENGTH,
                 LabSuiteV2.MAX_LENGTH, s.balance(),
-                s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag)",
-                        s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length) : "",
+                s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag%s)",
+                        s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length,
+                        s.groupOn() == LabBatch.GroupOn.ANSWERS ? ", and the answer tokens of untagged and misleading items" : "") : "",
                 s.stopAtDev() <= 0 ? s.steps() + " steps"
                         : stop.isPresent()
                         ? String.format(Locale.ROOT, "%d steps (stopped at the first evaluation, every %d steps, whose teacher-forced dev accuracy reached %s; the schedule is that of %d steps)",
@@ -81,10 +82,11 @@ final class LabCard {
     /** The command that reproduces the model. */
     static String command(LabTrainer.Settings s) {
         TwinShape sh = s.shape();
+        String groupOn = s.groupOn() == LabBatch.GroupOn.TAGGED ? "" : " --group-on " + s.groupOn().flag();
         String stop = s.stopAtDev() > 0 ? String.format(Locale.ROOT, " --eval-every %d --stop-at-dev %s", s.evalEvery(), s.stopAtDev()) : "";
-        return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s "
+        return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s%s "
                         + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d%s --out samples/lab/v2/models/%s",
-                sh.olmoe() ? "olmoe" : "mixtral", s.seed(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(),
+                sh.olmoe() ? "olmoe" : "mixtral", s.seed(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(), groupOn,
                 s.untaggedPercent(), s.misleadingPercent(), sh.layers(), sh.experts(), sh.topK(), sh.ff(), sh.embd(), stop, s.out().getFileName());
     }
 }

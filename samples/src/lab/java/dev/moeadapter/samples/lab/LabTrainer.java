@@ -33,7 +33,9 @@ import java.util.Set;
  * per MoE layer, f_i the share of top-k selections on expert i, P_i its mean router probability).
  * The router is trained end to end on every item; nothing forces or withholds routing. Optionally a
  * weak expert-grouping loss ({@code group} × −log of the router mass on the task's own expert group,
- * on items with their own tag), linearly annealed to zero at {@code group-until} of training; it is
+ * on items with their own tag; with {@code group-on answers} also on the answer targets of untagged
+ * and misleading items, where the demonstrations have told the task), linearly annealed to zero at
+ * {@code group-until} of training; it is
  * off unless asked for, and model cards state it. Adam (β 0.9/0.98) with warm-up and cosine decay,
  * global gradient-norm clipping at 1.
  *
@@ -42,7 +44,7 @@ import java.util.Set;
  * download cache, outside the work tree); a run started with the same recipe resumes from it.
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
- * [--balance 0.01] [--group 0] [--group-until 0.3] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
+ * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
  * [--eval-every N] [--stop-at-dev ACC] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
  *
  * <p>With {@code stop-at-dev}, training ends at the first evaluation whose teacher-forced
@@ -59,8 +61,8 @@ public final class LabTrainer {
             new Split(Shift.MISLEADING, Part.DEV), new Split(Shift.LONG, Part.DEV));
 
     record Settings(TwinShape shape, int steps, int batch, float lr, float balance, float group, float groupUntil,
-                    int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery, Path checkpointDir,
-                    double checkpointMinutes, double stopAtDev) {
+                    LabBatch.GroupOn groupOn, int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery,
+                    Path checkpointDir, double checkpointMinutes, double stopAtDev) {
 
         /**
          * What makes two runs the same run: a checkpoint resumes only a run with this recipe. How often it is
@@ -68,7 +70,8 @@ public final class LabTrainer {
          */
         String recipe() {
             return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d",
-                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED);
+                    shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED)
+                    + (groupOn == LabBatch.GroupOn.TAGGED ? "" : " group-on=" + groupOn.flag()); // v2's recipes stay as they were
         }
     }
 
@@ -88,6 +91,7 @@ public final class LabTrainer {
         Settings s = new Settings(shape, integer(a, "steps", 2000), integer(a, "batch", 64),
                 Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
                 Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")),
+                LabBatch.GroupOn.named(a.getOrDefault("group-on", "tagged")),
                 integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT), seed,
                 Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
@@ -183,7 +187,7 @@ public final class LabTrainer {
                     twin.lendTo(sub);
                     adam.values().forEach(st -> { st[0].tempAttach(sub); st[1].tempAttach(sub); });
                     groups.tempAttach(sub);
-                    LabBatch batch = LabBatch.of(sub, items);
+                    LabBatch batch = LabBatch.of(sub, items, s.groupOn());
                     float[] parts;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         gc.zeroGradients();
@@ -302,7 +306,7 @@ public final class LabTrainer {
         NDArray total = null;
         for (NDArray p : probs) {
             NDArray mass = p.matMul(groups).gather(batch.task().expandDims(-1), -1).squeeze(-1); // [B,T]
-            NDArray l = mass.add(1e-6f).log().mul(batch.ownTag()).sum().neg().div(batch.ownTag().sum().add(1e-6f));
+            NDArray l = mass.add(1e-6f).log().mul(batch.grouped()).sum().neg().div(batch.grouped().sum().add(1e-6f));
             total = total == null ? l : total.add(l);
         }
         return total.div(probs.size());

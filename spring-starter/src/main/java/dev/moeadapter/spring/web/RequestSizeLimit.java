@@ -18,9 +18,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
@@ -32,7 +37,10 @@ import java.util.zip.GZIPInputStream;
  * before anything is read; a body without one (chunked) is read up to the limit and refused as soon
  * as it passes it, so that no body over the limit reaches the JSON parser. A gzip-coded body is
  * decoded here, and its decoded size is held to the same limit (a small body may inflate a
- * thousandfold); any other content coding is a 415 naming the ones accepted.
+ * thousandfold); any other content coding is a 415 naming the ones accepted. A body in a charset
+ * other than UTF-8, declared in its Content-Type, is transcoded to UTF-8 here (the JSON readers
+ * read bytes as UTF-8); a charset Java does not know is a 415, bytes that are not valid in the
+ * declared charset a 400.
  */
 public class RequestSizeLimit extends OncePerRequestFilter {
     private final long maxBytes;
@@ -51,12 +59,14 @@ public class RequestSizeLimit extends OncePerRequestFilter {
                     "request content coding '" + coding + "' is not supported; send the body as is or gzip-coded");
             return;
         }
+        String charsetName = declaredCharset(request);
+        boolean utf8 = charsetName == null || isUtf8(charsetName);
         long length = request.getContentLengthLong();
         if (length > maxBytes) {
             refuse(response, "request body of " + length + " bytes exceeds the limit of " + maxBytes + " bytes");
             return;
         }
-        if (length >= 0 && coding == null) {
+        if (length >= 0 && coding == null && utf8) {
             chain.doFilter(request, response); // the container stops reading at the declared length
             return;
         }
@@ -89,7 +99,62 @@ public class RequestSizeLimit extends OncePerRequestFilter {
                 return;
             }
         }
-        chain.doFilter(new BufferedBody(request, body), response);
+        boolean transcode = !utf8 && body.length > 0; // a body-less request's charset means nothing
+        if (transcode) {
+            Charset charset;
+            try {
+                charset = Charset.forName(charsetName.strip());
+            } catch (IllegalArgumentException e) {
+                ApiErrors.write(response, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "unsupported_media_type",
+                        "request charset '" + charsetName + "' is not supported; send UTF-8");
+                return;
+            }
+            try {
+                body = toUtf8(body, charset);
+            } catch (CharacterCodingException e) {
+                ApiErrors.write(response, HttpStatus.BAD_REQUEST, "invalid_request_error", RequestBodies.INVALID_JSON,
+                        "request body is not valid " + charset.name() + ", the charset its Content-Type declares");
+                return;
+            }
+            if (body.length > maxBytes) {
+                refuse(response, "request body exceeds the limit of " + maxBytes + " bytes in UTF-8");
+                return;
+            }
+        }
+        chain.doFilter(new BufferedBody(request, body, transcode), response);
+    }
+
+    /**
+     * The charset named in the Content-Type header as sent: the request's own character encoding may
+     * already be forced to UTF-8 by Spring's encoding filter. Null when none is named.
+     */
+    private static String declaredCharset(HttpServletRequest request) {
+        String type = request.getHeader(HttpHeaders.CONTENT_TYPE);
+        if (type == null) {
+            return null;
+        }
+        for (String parameter : type.split(";")) {
+            String[] nameValue = parameter.split("=", 2);
+            if (nameValue.length == 2 && nameValue[0].strip().equalsIgnoreCase("charset")) {
+                return nameValue[1].strip().replaceAll("^\"|\"$", "");
+            }
+        }
+        return null;
+    }
+
+    private static boolean isUtf8(String charsetName) {
+        try {
+            return Charset.forName(charsetName.strip()).equals(StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return false; // unknown: refused once there is a body to read in it
+        }
+    }
+
+    private static byte[] toUtf8(byte[] body, Charset charset) throws CharacterCodingException {
+        CharBuffer text = charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body));
+        ByteBuffer utf8 = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT).encode(text);
+        return Arrays.copyOf(utf8.array(), utf8.limit());
     }
 
     /**
@@ -130,10 +195,17 @@ public class RequestSizeLimit extends OncePerRequestFilter {
     /** The request with its body already read (and decoded) into memory. */
     private static final class BufferedBody extends HttpServletRequestWrapper {
         private final byte[] body;
+        private final boolean transcoded;
 
-        BufferedBody(HttpServletRequest request, byte[] body) {
+        BufferedBody(HttpServletRequest request, byte[] body, boolean transcoded) {
             super(request);
             this.body = body;
+            this.transcoded = transcoded;
+        }
+
+        @Override
+        public String getCharacterEncoding() {
+            return transcoded ? StandardCharsets.UTF_8.name() : super.getCharacterEncoding();
         }
 
         @Override
