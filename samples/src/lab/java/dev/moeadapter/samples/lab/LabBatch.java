@@ -42,11 +42,13 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray valid, NDArray answer, 
         String flag() { return name().toLowerCase(java.util.Locale.ROOT); }
     }
 
+    /** The batch of items, without the grouping loss's extra targets. */
     static LabBatch of(NDManager m, List<LabItem> items) {
-        return of(m, items, GroupOn.TAGGED);
+        return of(m, items, LabTask.Family.holding(items.stream().map(LabItem::task).toList()), GroupOn.TAGGED);
     }
 
-    static LabBatch of(NDManager m, List<LabItem> items, GroupOn groupOn) {
+    /** The batch of items of one task family ({@code task} holds each task's place in it). */
+    static LabBatch of(NDManager m, List<LabItem> items, LabTask.Family family, GroupOn groupOn) {
         int b = items.size();
         int[][] seqs = new int[b][];
         int t = 0;
@@ -68,7 +70,7 @@ record LabBatch(NDArray tokens, NDArray targets, NDArray valid, NDArray answer, 
             boolean own = it.tag().equals(it.task().tag());
             for (int j = 0; j < t; j++) {
                 int k = i * t + j;
-                task[k] = it.task().ordinal();
+                task[k] = family.index(it.task());
                 if (j >= s.length - 1) {
                     tokens[k] = CharVocabulary.EOS;
                     targets[k] = CharVocabulary.EOS;

@@ -62,7 +62,7 @@ final class LabCard {
                 100 - s.untaggedPercent() - s.misleadingPercent(), s.untaggedPercent(), s.misleadingPercent(), LabSuiteV2.MIN_LENGTH,
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag%s)",
-                        s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.values().length,
+                        s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.Family.STRINGS.tasks().size(),
                         s.groupOn() == LabBatch.GroupOn.ANSWERS ? ", and the answer tokens of untagged and misleading items" : "") : "",
                 s.stopAtDev() <= 0 ? s.steps() + " steps"
                         : stop.isPresent()
@@ -82,7 +82,8 @@ final class LabCard {
     /** The command that reproduces the model. */
     static String command(LabTrainer.Settings s) {
         TwinShape sh = s.shape();
-        String groupOn = s.groupOn() == LabBatch.GroupOn.TAGGED ? "" : " --group-on " + s.groupOn().flag();
+        String groupOn = (s.groupOn() == LabBatch.GroupOn.TAGGED ? "" : " --group-on " + s.groupOn().flag())
+                + (s.family() == LabTask.Family.STRINGS ? "" : " --tasks " + s.family().flag());
         String stop = s.stopAtDev() > 0 ? String.format(Locale.ROOT, " --eval-every %d --stop-at-dev %s", s.evalEvery(), s.stopAtDev()) : "";
         return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s%s "
                         + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d%s --out samples/lab/v2/models/%s",

@@ -44,7 +44,7 @@ import java.util.Set;
  * download cache, outside the work tree); a run started with the same recipe resumes from it.
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
- * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
+ * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--tasks strings|ciphers] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
  * [--eval-every N] [--stop-at-dev ACC] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
  *
  * <p>With {@code stop-at-dev}, training ends at the first evaluation whose teacher-forced
@@ -61,7 +61,7 @@ public final class LabTrainer {
             new Split(Shift.MISLEADING, Part.DEV), new Split(Shift.LONG, Part.DEV));
 
     record Settings(TwinShape shape, int steps, int batch, float lr, float balance, float group, float groupUntil,
-                    LabBatch.GroupOn groupOn, int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery,
+                    LabBatch.GroupOn groupOn, LabTask.Family family, int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery,
                     Path checkpointDir, double checkpointMinutes, double stopAtDev) {
 
         /**
@@ -71,7 +71,8 @@ public final class LabTrainer {
         String recipe() {
             return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d",
                     shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED)
-                    + (groupOn == LabBatch.GroupOn.TAGGED ? "" : " group-on=" + groupOn.flag()); // v2's recipes stay as they were
+                    + (groupOn == LabBatch.GroupOn.TAGGED ? "" : " group-on=" + groupOn.flag()) // v2's recipes stay as they were
+                    + (family == LabTask.Family.STRINGS ? "" : " tasks=" + family.flag());
         }
     }
 
@@ -91,7 +92,7 @@ public final class LabTrainer {
         Settings s = new Settings(shape, integer(a, "steps", 2000), integer(a, "batch", 64),
                 Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
                 Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")),
-                LabBatch.GroupOn.named(a.getOrDefault("group-on", "tagged")),
+                LabBatch.GroupOn.named(a.getOrDefault("group-on", "tagged")), LabTask.Family.named(a.getOrDefault("tasks", "strings")),
                 integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT), seed,
                 Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
@@ -141,9 +142,9 @@ public final class LabTrainer {
         Path ckptFile = s.checkpointDir().resolve("checkpoint.bin"), logFile = s.checkpointDir().resolve("training-log.tsv");
         LOG.info("training {} ({} parameters) for {} steps of {} items, lr {}, balance {}, group {} until {}, seed {}; checkpoints in {}",
                 sh, sh.parameters(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(), s.seed(), s.checkpointDir());
-        Set<String> heldOut = LabSuiteV2.heldOut();
+        Set<String> heldOut = LabSuiteV2.heldOut(s.family());
         Map<Split, List<LabItem>> watched = new LinkedHashMap<>();
-        WATCHED.forEach(sp -> watched.put(sp, LabSuiteV2.split(sp)));
+        WATCHED.forEach(sp -> watched.put(sp, LabSuiteV2.split(s.family(), sp)));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.initialise(sh, root, s.seed())) {
             Map<String, NDArray> params = twin.parameters();
             Map<String, NDArray[]> adam = new HashMap<>();
@@ -180,14 +181,14 @@ public final class LabTrainer {
             double devMatch = 0;
             boolean stop = false;
             for (int step = first; step <= s.steps(); step++) {
-                List<LabItem> items = LabSuiteV2.trainingBatch(s.seed(), step, s.batch(), heldOut, s.untaggedPercent(), s.misleadingPercent());
+                List<LabItem> items = LabSuiteV2.trainingBatch(s.family(), s.seed(), step, s.batch(), heldOut, s.untaggedPercent(), s.misleadingPercent());
                 float lr = learningRate(s.lr(), s.steps(), step);
                 float groupWeight = (float) (s.group() * Math.max(0, 1 - step / (s.groupUntil() * s.steps())));
                 try (NDManager sub = root.newSubManager()) {
                     twin.lendTo(sub);
                     adam.values().forEach(st -> { st[0].tempAttach(sub); st[1].tempAttach(sub); });
                     groups.tempAttach(sub);
-                    LabBatch batch = LabBatch.of(sub, items, s.groupOn());
+                    LabBatch batch = LabBatch.of(sub, items, s.family(), s.groupOn());
                     float[] parts;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         gc.zeroGradients();
@@ -314,7 +315,7 @@ public final class LabTrainer {
 
     /** {@code [experts, tasks]}: 1 where expert e belongs to task t's group (experts split evenly over tasks). */
     static NDArray expertGroups(NDManager m, int experts) {
-        int tasks = LabTask.values().length;
+        int tasks = LabTask.Family.STRINGS.tasks().size(); // every family has eight
         if (experts % tasks != 0) throw new IllegalArgumentException("experts must be a multiple of the " + tasks + " tasks");
         int g = experts / tasks;
         float[] a = new float[experts * tasks];

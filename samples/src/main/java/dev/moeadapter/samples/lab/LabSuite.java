@@ -60,7 +60,7 @@ public final class LabSuite {
         public String fileName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ".jsonl"; }
     }
 
-    private static final LabTask[] TASKS = LabTask.values();
+    private static final List<LabTask> TASKS = LabTask.Family.STRINGS.tasks();
 
     private LabSuite() {}
 
@@ -75,14 +75,14 @@ public final class LabSuite {
         SplittableRandom rnd = new SplittableRandom(SEED * 31 + split.stream);
         List<LabItem> out = new ArrayList<>(split.size);
         for (int i = 0; i < split.size; i++) {
-            LabTask task = TASKS[i % TASKS.length];
+            LabTask task = TASKS.get(i % TASKS.size());
             String tag = task.tag();
             if (split.shifted) {
-                tag = otherTag(task, rnd);
+                tag = otherTag(LabTask.Family.STRINGS, task, rnd);
             } else if (split == Split.REFERENCE && rnd.nextInt(4) == 0) {
                 tag = UNTAGGED;
             }
-            out.add(item(split.fileName().replace(".jsonl", "") + "-" + i, task, tag, rnd));
+            out.add(item(split.fileName().replace(".jsonl", "") + "-" + i, LabTask.Family.STRINGS, task, tag, rnd, MIN_LENGTH, MAX_LENGTH));
         }
         return out;
     }
@@ -121,10 +121,10 @@ public final class LabSuite {
 
         public LabItem next() {
             while (true) {
-                LabTask task = TASKS[rnd.nextInt(TASKS.length)];
+                LabTask task = TASKS.get(rnd.nextInt(TASKS.size()));
                 int kind = rnd.nextInt(5);
-                String tag = kind == 0 ? UNTAGGED : kind == 1 ? otherTag(task, rnd) : task.tag();
-                LabItem it = item("train-" + count, task, tag, rnd);
+                String tag = kind == 0 ? UNTAGGED : kind == 1 ? otherTag(LabTask.Family.STRINGS, task, rnd) : task.tag();
+                LabItem it = item("train-" + count, LabTask.Family.STRINGS, task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
                 if (!heldOut.contains(key(it))) {
                     count++;
                     return it;
@@ -133,23 +133,20 @@ public final class LabSuite {
         }
     }
 
-    /** A uniformly drawn tag of another task. */
-    static String otherTag(LabTask task, SplittableRandom rnd) {
-        LabTask other = TASKS[rnd.nextInt(TASKS.length - 1)];
-        return (other.ordinal() >= task.ordinal() ? TASKS[other.ordinal() + 1] : other).tag();
+    /** A uniformly drawn tag of another task of the family. */
+    static String otherTag(LabTask.Family family, LabTask task, SplittableRandom rnd) {
+        List<LabTask> tasks = family.tasks();
+        int other = rnd.nextInt(tasks.size() - 1);
+        return tasks.get(other >= family.index(task) ? other + 1 : other).tag();
     }
 
-    static LabItem item(String id, LabTask task, String tag, SplittableRandom rnd) {
-        return item(id, task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
-    }
-
-    /** An item whose demonstrations and query have {@code minLength..maxLength} letters. */
-    static LabItem item(String id, LabTask task, String tag, SplittableRandom rnd, int minLength, int maxLength) {
+    /** An item whose demonstrations and query have {@code minLength..maxLength} letters, demonstrations that rule out the family's other tasks. */
+    static LabItem item(String id, LabTask.Family family, LabTask task, String tag, SplittableRandom rnd, int minLength, int maxLength) {
         List<String> demos;
         do {
             demos = new ArrayList<>(DEMONSTRATIONS);
             for (int d = 0; d < DEMONSTRATIONS; d++) demos.add(word(rnd, minLength, maxLength));
-        } while (!disambiguates(task, demos));
+        } while (!disambiguates(family, task, demos));
         String query = word(rnd, minLength, maxLength);
         StringBuilder p = new StringBuilder(tag).append(':');
         for (String d : demos) p.append(d).append('=').append(task.apply(d)).append(',');
@@ -157,10 +154,10 @@ public final class LabSuite {
         return new LabItem(id, task, tag, p.toString(), task.apply(query));
     }
 
-    /** True when, for every other task, some demonstration's output differs from this task's. */
-    static boolean disambiguates(LabTask task, List<String> demos) {
+    /** True when, for every other task of the family, some demonstration's output differs from this task's. */
+    static boolean disambiguates(LabTask.Family family, LabTask task, List<String> demos) {
         Set<LabTask> consistent = EnumSet.noneOf(LabTask.class);
-        for (LabTask other : TASKS) {
+        for (LabTask other : family.tasks()) {
             if (demos.stream().allMatch(d -> other.apply(d).equals(task.apply(d)))) consistent.add(other);
         }
         return consistent.equals(EnumSet.of(task));

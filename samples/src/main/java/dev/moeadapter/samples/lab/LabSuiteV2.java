@@ -85,53 +85,63 @@ public final class LabSuiteV2 {
         private int stream() { return 1 + shift.ordinal() * Part.values().length + part.ordinal(); }
     }
 
-    private static final LabTask[] TASKS = LabTask.values();
-
     private LabSuiteV2() {}
 
-    /** The items of an evaluation split: balanced over tasks, drawn from the split's own stream. */
+    /** The items of an evaluation split of the lab's first task family. */
     public static List<LabItem> split(Split split) {
+        return split(LabTask.Family.STRINGS, split);
+    }
+
+    /** The items of an evaluation split: balanced over the family's tasks, drawn from the split's own stream. */
+    public static List<LabItem> split(LabTask.Family family, Split split) {
+        List<LabTask> tasks = family.tasks();
         SplittableRandom rnd = new SplittableRandom(SEED * 31 + split.stream());
         // the in-distribution kind and misleading tag come from a stream of their own, so the words (and the
         // held-out queries that training skips) are those of the tagged-only suite that preceded this mix
         SplittableRandom mix = new SplittableRandom(SEED * 37 + split.stream());
         List<LabItem> out = new ArrayList<>(SPLIT_SIZE);
         for (int i = 0; i < SPLIT_SIZE; i++) {
-            LabTask task = TASKS[i % TASKS.length];
+            LabTask task = tasks.get(i % tasks.size());
             String tag = switch (split.shift()) {
-                case NONE -> inDistributionTag(task, i / TASKS.length, mix);
+                case NONE -> inDistributionTag(family, task, i / tasks.size(), mix);
                 case LONG -> task.tag();
                 case UNTAGGED -> LabSuite.UNTAGGED;
-                case MISLEADING -> LabSuite.otherTag(task, rnd);
+                case MISLEADING -> LabSuite.otherTag(family, task, rnd);
             };
             boolean long_ = split.shift() == Shift.LONG;
-            out.add(LabSuite.item(split.name() + "-" + i, task, tag, rnd,
+            out.add(LabSuite.item(split.name() + "-" + i, family, task, tag, rnd,
                     long_ ? LONG_MIN : MIN_LENGTH, long_ ? LONG_MAX : MAX_LENGTH));
         }
         return out;
     }
 
     /** The tag of a task's {@code k}-th in-distribution item: the training mix, exactly, in every block of 10 items. */
-    private static String inDistributionTag(LabTask task, int k, SplittableRandom mix) {
+    private static String inDistributionTag(LabTask.Family family, LabTask task, int k, SplittableRandom mix) {
         int percent = (k % 10) * 10;
         return percent < TAGGED_PERCENT ? task.tag()
-                : percent < TAGGED_PERCENT + UNTAGGED_PERCENT ? LabSuite.UNTAGGED : LabSuite.otherTag(task, mix);
+                : percent < TAGGED_PERCENT + UNTAGGED_PERCENT ? LabSuite.UNTAGGED : LabSuite.otherTag(family, task, mix);
     }
 
-    /** (task, query) pairs of every evaluation split: training never uses these queries. */
+    /** (task, query) pairs of every evaluation split of the first family: training never uses these queries. */
     public static Set<String> heldOut() {
+        return heldOut(LabTask.Family.STRINGS);
+    }
+
+    /** (task, query) pairs of every evaluation split of a family's suite. */
+    public static Set<String> heldOut(LabTask.Family family) {
         Set<String> keys = new HashSet<>();
-        for (Split s : Split.all()) split(s).forEach(it -> keys.add(LabSuite.key(it)));
+        for (Split s : Split.all()) split(family, s).forEach(it -> keys.add(LabSuite.key(it)));
         return keys;
     }
 
     /** The training items of one step, in the registered mix: a pure function of (seed, step); held-out queries skipped. */
     public static List<LabItem> trainingBatch(long seed, long step, int size, Set<String> heldOut) {
-        return trainingBatch(seed, step, size, heldOut, UNTAGGED_PERCENT, 100 - TAGGED_PERCENT - UNTAGGED_PERCENT);
+        return trainingBatch(LabTask.Family.STRINGS, seed, step, size, heldOut, UNTAGGED_PERCENT, 100 - TAGGED_PERCENT - UNTAGGED_PERCENT);
     }
 
-    /** As {@link #trainingBatch(long, long, int, Set)} with another share (percent) of untagged and misleading items. */
-    public static List<LabItem> trainingBatch(long seed, long step, int size, Set<String> heldOut, int untaggedPercent, int misleadingPercent) {
+    /** As {@link #trainingBatch(long, long, int, Set)} for a family, with another share (percent) of untagged and misleading items. */
+    public static List<LabItem> trainingBatch(LabTask.Family family, long seed, long step, int size, Set<String> heldOut,
+                                              int untaggedPercent, int misleadingPercent) {
         if (untaggedPercent < 0 || misleadingPercent < 0 || untaggedPercent + misleadingPercent > 100) {
             throw new IllegalArgumentException("untagged and misleading shares must be percentages summing to at most 100");
         }
@@ -139,31 +149,34 @@ public final class LabSuiteV2 {
         SplittableRandom rnd = new SplittableRandom(SEED * 31 + seed * 1_000_003L + step * 7_919L);
         List<LabItem> out = new ArrayList<>(size);
         while (out.size() < size) {
-            LabTask task = TASKS[rnd.nextInt(TASKS.length)];
+            LabTask task = family.tasks().get(rnd.nextInt(family.tasks().size()));
             int kind = rnd.nextInt(100);
             String tag = kind < tagged ? task.tag()
-                    : kind < tagged + untaggedPercent ? LabSuite.UNTAGGED : LabSuite.otherTag(task, rnd);
-            LabItem it = LabSuite.item("train-" + step + "-" + out.size(), task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
+                    : kind < tagged + untaggedPercent ? LabSuite.UNTAGGED : LabSuite.otherTag(family, task, rnd);
+            LabItem it = LabSuite.item("train-" + step + "-" + out.size(), family, task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
             if (!heldOut.contains(LabSuite.key(it))) out.add(it);
         }
         return out;
     }
 
     /** The {@code train} file: {@value #TRAIN_FILE_SIZE} items of the training distribution (seed 1, batches of 100). */
-    public static List<LabItem> trainFile(Set<String> heldOut) {
+    public static List<LabItem> trainFile(LabTask.Family family, Set<String> heldOut) {
         List<LabItem> out = new ArrayList<>(TRAIN_FILE_SIZE);
-        for (int step = 1; out.size() < TRAIN_FILE_SIZE; step++) out.addAll(trainingBatch(1, step, 100, heldOut));
+        for (int step = 1; out.size() < TRAIN_FILE_SIZE; step++) {
+            out.addAll(trainingBatch(family, 1, step, 100, heldOut, UNTAGGED_PERCENT, 100 - TAGGED_PERCENT - UNTAGGED_PERCENT));
+        }
         return out;
     }
 
-    /** Writes {@code train.jsonl} and every evaluation split into {@code dir}. */
-    public static void writeAll(Path dir) {
-        LabSuite.writeJsonl(dir.resolve("train.jsonl"), trainFile(heldOut()));
-        for (Split s : Split.all()) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(s));
+    /** Writes {@code train.jsonl} and every evaluation split of a family's suite into {@code dir}. */
+    public static void writeAll(LabTask.Family family, Path dir) {
+        LabSuite.writeJsonl(dir.resolve("train.jsonl"), trainFile(family, heldOut(family)));
+        for (Split s : Split.all()) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(family, s));
     }
 
-    /** {@code LabSuiteV2 DIR}: regenerates the committed suite. */
+    /** {@code LabSuiteV2 [DIR] [strings|ciphers]}: regenerates the committed suite (the first family's by default). */
     public static void main(String[] args) {
-        writeAll(Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
+        writeAll(args.length > 1 ? LabTask.Family.named(args[1]) : LabTask.Family.STRINGS,
+                Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
     }
 }

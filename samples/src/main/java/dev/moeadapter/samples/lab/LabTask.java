@@ -1,11 +1,13 @@
 package dev.moeadapter.samples.lab;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
  * The lab's string tasks over the letters a–h: each maps a short word to a word, exactly. Each is a
- * "domain" with its own tag, so experts can specialise on it.
+ * "domain" with its own tag, so experts can specialise on it. Tasks come in {@link Family families}
+ * of eight: a suite draws from one.
  */
 public enum LabTask {
     REVERSE("REV", s -> new StringBuilder(s).reverse().toString()),
@@ -27,7 +29,50 @@ public enum LabTask {
             c[i + 1] = t;
         }
         return new String(c);
-    });
+    }),
+    SHIFT_2("SH2", s -> shift(s, 2)),
+    SHIFT_3("SH3", s -> shift(s, 3)),
+    SHIFT_4("SH4", s -> shift(s, 4)),
+    SHIFT_5("SH5", s -> shift(s, 5)),
+    SHIFT_6("SH6", s -> shift(s, 6));
+
+    /**
+     * A suite's eight tasks. {@link #STRINGS}: the lab's first family (versions 1 and 2), four that move
+     * letters about (reverse, sort, rotate, swap pairs) and four that map each letter; {@link #CIPHERS}:
+     * eight that map each letter (shifts by 1 to 7 and the mirror), so that a task is what a feed-forward
+     * expert can compute on each letter, while attention only has to copy the query's letters.
+     */
+    public enum Family {
+        STRINGS(REVERSE, SORT, ROTATE_LEFT, ROTATE_RIGHT, NEXT_LETTER, PREVIOUS_LETTER, MIRROR, SWAP_PAIRS),
+        CIPHERS(NEXT_LETTER, SHIFT_2, SHIFT_3, SHIFT_4, SHIFT_5, SHIFT_6, PREVIOUS_LETTER, MIRROR);
+
+        private final List<LabTask> tasks;
+
+        Family(LabTask... tasks) { this.tasks = List.of(tasks); }
+
+        public List<LabTask> tasks() { return tasks; }
+
+        /** The task's place in this family (its expert group in training). */
+        public int index(LabTask task) {
+            int i = tasks.indexOf(task);
+            if (i < 0) throw new IllegalArgumentException(task + " is not in " + this);
+            return i;
+        }
+
+        /** The first family that holds every one of {@code tasks}. */
+        public static Family holding(java.util.Collection<LabTask> tasks) {
+            return java.util.Arrays.stream(values()).filter(f -> f.tasks.containsAll(tasks)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no task family holds all of " + tasks));
+        }
+
+        /** {@code strings} or {@code ciphers}. */
+        public String flag() { return name().toLowerCase(java.util.Locale.ROOT); }
+
+        public static Family named(String name) {
+            return java.util.Arrays.stream(values()).filter(f -> f.flag().equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("task family must be strings or ciphers, not " + name));
+        }
+    }
 
     /** Size of the alphabet a..h. */
     public static final int LETTERS = 8;
@@ -47,6 +92,10 @@ public enum LabTask {
     public String id() { return tag.toLowerCase(java.util.Locale.ROOT); }
 
     public String apply(String word) { return function.apply(word); }
+
+    private static String shift(String s, int by) {
+        return mapLetters(s, i -> (i + by) % LETTERS);
+    }
 
     private static String mapLetters(String s, java.util.function.IntUnaryOperator f) {
         StringBuilder b = new StringBuilder(s.length());

@@ -24,6 +24,7 @@ class LabSuiteTest {
         assertThat(LabTask.PREVIOUS_LETTER.apply("abh")).isEqualTo("hag");
         assertThat(LabTask.MIRROR.apply("abh")).isEqualTo("hga");
         assertThat(LabTask.SWAP_PAIRS.apply("abcde")).isEqualTo("badce");
+        assertThat(LabTask.SHIFT_3.apply("abh")).isEqualTo("dec");
     }
 
     @Test
@@ -42,7 +43,7 @@ class LabSuiteTest {
                 String body = it.prompt().substring(it.prompt().indexOf(':') + 1);
                 String[] parts = body.split(",");
                 List<String> inputs = java.util.Arrays.stream(parts, 0, parts.length - 1).map(p -> p.split("=")[0]).toList();
-                assertThat(LabSuite.disambiguates(it.task(), inputs)).isTrue();
+                assertThat(LabSuite.disambiguates(LabTask.Family.STRINGS, it.task(), inputs)).isTrue();
                 String query = parts[parts.length - 1].replace("=", "");
                 assertThat(it.answer()).isEqualTo(it.task().apply(query));
             }

@@ -4,6 +4,8 @@ import dev.moeadapter.samples.lab.LabSuiteV2.Part;
 import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -19,7 +21,7 @@ class LabSuiteV2Test {
 
     @Test
     void committedSuiteIsWhatTheSeedGenerates(@TempDir Path dir) throws Exception {
-        LabSuiteV2.writeAll(dir);
+        LabSuiteV2.writeAll(LabTask.Family.STRINGS, dir);
         try (var files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 assertThat(Files.readString(f)).as(f.getFileName().toString())
@@ -31,17 +33,19 @@ class LabSuiteV2Test {
         }
     }
 
-    @Test
-    void everySplitIsBalancedCorrectAndShiftedAsRegistered() {
+    @ParameterizedTest
+    @EnumSource(LabTask.Family.class)
+    void everySplitIsBalancedCorrectAndShiftedAsRegistered(LabTask.Family family) {
         for (Split s : Split.all()) {
-            List<LabItem> items = LabSuiteV2.split(s);
+            List<LabItem> items = LabSuiteV2.split(family, s);
             Map<LabTask, Long> perTask = items.stream().collect(Collectors.groupingBy(LabItem::task, Collectors.counting()));
             assertThat(perTask.values()).as(s.name()).containsOnly(50L);
             for (LabItem it : items) {
                 String body = it.prompt().substring(it.prompt().indexOf(':') + 1);
                 String[] parts = body.split(",");
                 List<String> words = java.util.Arrays.stream(parts).map(p -> p.split("=")[0]).toList();
-                assertThat(LabSuite.disambiguates(it.task(), words.subList(0, words.size() - 1))).isTrue();
+                assertThat(family.tasks()).contains(it.task());
+                assertThat(LabSuite.disambiguates(family, it.task(), words.subList(0, words.size() - 1))).isTrue();
                 assertThat(it.answer()).isEqualTo(it.task().apply(words.getLast()));
                 boolean long_ = s.shift() == Shift.LONG;
                 assertThat(words).allMatch(w -> long_ ? w.length() >= LabSuiteV2.LONG_MIN && w.length() <= LabSuiteV2.LONG_MAX
@@ -56,11 +60,12 @@ class LabSuiteV2Test {
         }
     }
 
-    @Test
-    void inDistributionSplitsHoldEachTasksItemsInTheTrainingMix() {
+    @ParameterizedTest
+    @EnumSource(LabTask.Family.class)
+    void inDistributionSplitsHoldEachTasksItemsInTheTrainingMix(LabTask.Family family) {
         for (Part part : Part.values()) {
-            List<LabItem> items = LabSuiteV2.split(new Split(Shift.NONE, part));
-            for (LabTask task : LabTask.values()) {
+            List<LabItem> items = LabSuiteV2.split(family, new Split(Shift.NONE, part));
+            for (LabTask task : family.tasks()) {
                 List<LabItem> own = items.stream().filter(it -> it.task() == task).toList();
                 assertThat(own.stream().filter(it -> it.tag().equals(task.tag()))).as(part + " " + task).hasSize(50 * LabSuiteV2.TAGGED_PERCENT / 100);
                 assertThat(own.stream().filter(it -> it.tag().equals(LabSuite.UNTAGGED))).hasSize(50 * LabSuiteV2.UNTAGGED_PERCENT / 100);
