@@ -71,7 +71,14 @@ class StrictRequestsTest extends RunningService {
                 new Case(TEXT, text(",\"stop\":[true]"), "stop[0]", "invalid_value"),
                 new Case(TEXT, text(",\"presence_penalty\":1"), "presence_penalty", "unsupported_parameter"),
                 new Case(CHAT, chat("").replace("\"content\":\"hi\"}", "\"content\":\"hi\",\"tool_calls\":[{\"id\":\"c\"}]}"),
-                        "messages[0].tool_calls", "unsupported_parameter"));
+                        "messages[0].tool_calls", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"store\":true"), "store", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"parallel_tool_calls\":true"), "parallel_tool_calls", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"metadata\":{\"k\":\"v\"}"), "metadata", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"modalities\":[\"text\",\"audio\"]"), "modalities", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"response_format\":{\"type\":\"text\",\"x\":1}"), "response_format", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"max_token\":2"), "max_token", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"others\":{}"), "others", "unsupported_parameter"));
         for (Case c : cases) {
             HttpResponse<String> r = post(c.path(), c.body());
             assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
@@ -82,6 +89,10 @@ class StrictRequestsTest extends RunningService {
         }
         // "user" only labels the end user: accepted; an absent temperature is OpenAI's default 1, so sampling varies
         assertThat(post(CHAT, chat(",\"user\":\"u-1\",\"max_tokens\":2")).statusCode()).isEqualTo(200);
+        // fields at a value that asks for nothing, as clients send them, are accepted
+        HttpResponse<String> noOps = post(CHAT, chat(",\"max_tokens\":2,\"response_format\":{\"type\":\"text\"},\"tool_choice\":\"none\","
+                + "\"parallel_tool_calls\":null,\"store\":false,\"metadata\":{},\"logit_bias\":null,\"top_logprobs\":null,\"modalities\":[\"text\"]"));
+        assertThat(noOps.statusCode()).as(noOps.body()).isEqualTo(200);
         // an answer's message sent back as it came, with its empty fields, continues the chat
         var answer = (tools.jackson.databind.node.ObjectNode) json(post(CHAT, chat(",\"max_tokens\":2")).body()).at("/choices/0/message");
         assertThat(answer.has("refusal")).isTrue();

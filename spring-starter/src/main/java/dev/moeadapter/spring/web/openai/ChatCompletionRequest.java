@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -36,7 +37,30 @@ public record ChatCompletionRequest(
         String arm,
         Map<String, Object> settings,
         @JsonProperty("routing_trace") RoutingTraceOption routingTrace,
-        String user) implements OpenAiRequest {
+        String user,
+        @JsonProperty("response_format") JsonNode responseFormat,
+        @JsonProperty("tool_choice") JsonNode toolChoice,
+        @JsonProperty("parallel_tool_calls") JsonNode parallelToolCalls,
+        JsonNode store,
+        JsonNode metadata,
+        @JsonProperty("logit_bias") JsonNode logitBias,
+        @JsonProperty("top_logprobs") JsonNode topLogprobs,
+        JsonNode modalities) implements OpenAiRequest {
+
+    /**
+     * Fields OpenAI defines that are accepted at a value that asks for nothing (null, or the value that is
+     * OpenAI's default and changes nothing here), as clients often send them; with another value, and any
+     * other field, they are refused.
+     */
+    private static final Map<String, Predicate<JsonNode>> NO_OPS = Map.of(
+            "response_format", v -> v.isNull() || v.isObject() && v.size() == 1 && "text".equals(v.path("type").asString("")),
+            "tool_choice", v -> v.isNull() || "none".equals(v.asString("")),
+            "parallel_tool_calls", JsonNode::isNull,
+            "store", v -> v.isNull() || v.isBoolean() && !v.booleanValue(),
+            "metadata", ChatCompletionRequest::empty,
+            "logit_bias", ChatCompletionRequest::empty,
+            "top_logprobs", JsonNode::isNull,
+            "modalities", v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString("")));
 
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());
@@ -57,6 +81,22 @@ public record ChatCompletionRequest(
 
     @Override
     public void check(String servedModel) {
+        Map<String, JsonNode> given = new java.util.HashMap<>();
+        given.put("response_format", responseFormat);
+        given.put("tool_choice", toolChoice);
+        given.put("parallel_tool_calls", parallelToolCalls);
+        given.put("store", store);
+        given.put("metadata", metadata);
+        given.put("logit_bias", logitBias);
+        given.put("top_logprobs", topLogprobs);
+        given.put("modalities", modalities);
+        for (Map.Entry<String, JsonNode> e : given.entrySet()) {
+            // absent: Java null; an explicit null: a null node, which every no-op accepts
+            if (e.getValue() != null && !NO_OPS.get(e.getKey()).test(e.getValue())) {
+                throw new BadParameterException(e.getKey(), BadParameterException.UNSUPPORTED_PARAMETER,
+                        "unsupported parameter '" + e.getKey() + "': this service does not support it (only at a value that asks for nothing, e.g. null)");
+            }
+        }
         OpenAiRequest.super.check(servedModel);
         if (tools != null && !tools.isEmpty()) {
             throw new BadParameterException("tools", BadParameterException.UNSUPPORTED_PARAMETER, "tools are not supported by this service");
