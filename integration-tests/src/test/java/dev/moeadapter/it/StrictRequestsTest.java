@@ -93,6 +93,8 @@ class StrictRequestsTest extends RunningService {
         HttpResponse<String> noOps = post(CHAT, chat(",\"max_tokens\":2,\"response_format\":{\"type\":\"text\"},\"tool_choice\":\"none\","
                 + "\"parallel_tool_calls\":null,\"store\":false,\"metadata\":{},\"logit_bias\":null,\"top_logprobs\":null,\"modalities\":[\"text\"]"));
         assertThat(noOps.statusCode()).as(noOps.body()).isEqualTo(200);
+        HttpResponse<String> textNoOps = post(TEXT, text(",\"max_tokens\":2,\"echo\":false,\"best_of\":1,\"logprobs\":null,\"suffix\":null,\"logit_bias\":{}"));
+        assertThat(textNoOps.statusCode()).as(textNoOps.body()).isEqualTo(200);
         // an answer's message sent back as it came, with its empty fields, continues the chat
         var answer = (tools.jackson.databind.node.ObjectNode) json(post(CHAT, chat(",\"max_tokens\":2")).body()).at("/choices/0/message");
         assertThat(answer.has("refusal")).isTrue();

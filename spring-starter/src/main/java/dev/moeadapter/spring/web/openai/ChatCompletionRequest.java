@@ -9,6 +9,7 @@ import dev.moeadapter.spring.web.RoutingTraceOption;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -47,18 +48,14 @@ public record ChatCompletionRequest(
         @JsonProperty("top_logprobs") JsonNode topLogprobs,
         JsonNode modalities) implements OpenAiRequest {
 
-    /**
-     * Fields OpenAI defines that are accepted at a value that asks for nothing (null, or the value that is
-     * OpenAI's default and changes nothing here), as clients often send them; with another value, and any
-     * other field, they are refused.
-     */
+    /** Fields OpenAI defines, accepted only at a value that asks for nothing ({@link OpenAiRequest#refuseUnlessNoOp}). */
     private static final Map<String, Predicate<JsonNode>> NO_OPS = Map.of(
             "response_format", v -> v.isNull() || v.isObject() && v.size() == 1 && "text".equals(v.path("type").asString("")),
             "tool_choice", v -> v.isNull() || "none".equals(v.asString("")),
             "parallel_tool_calls", JsonNode::isNull,
             "store", v -> v.isNull() || v.isBoolean() && !v.booleanValue(),
-            "metadata", ChatCompletionRequest::empty,
-            "logit_bias", ChatCompletionRequest::empty,
+            "metadata", OpenAiRequest::empty,
+            "logit_bias", OpenAiRequest::empty,
             "top_logprobs", JsonNode::isNull,
             "modalities", v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString("")));
 
@@ -74,14 +71,9 @@ public record ChatCompletionRequest(
                           @JsonProperty("function_call") JsonNode functionCall, JsonNode audio, JsonNode annotations) {
     }
 
-    /** Whether a field is absent or empty: null, [] or {}. */
-    private static boolean empty(JsonNode v) {
-        return v == null || v.isNull() || (v.isContainer() && v.isEmpty());
-    }
-
     @Override
     public void check(String servedModel) {
-        Map<String, JsonNode> given = new java.util.HashMap<>();
+        Map<String, JsonNode> given = new HashMap<>();
         given.put("response_format", responseFormat);
         given.put("tool_choice", toolChoice);
         given.put("parallel_tool_calls", parallelToolCalls);
@@ -90,13 +82,7 @@ public record ChatCompletionRequest(
         given.put("logit_bias", logitBias);
         given.put("top_logprobs", topLogprobs);
         given.put("modalities", modalities);
-        for (Map.Entry<String, JsonNode> e : given.entrySet()) {
-            // absent: Java null; an explicit null: a null node, which every no-op accepts
-            if (e.getValue() != null && !NO_OPS.get(e.getKey()).test(e.getValue())) {
-                throw new BadParameterException(e.getKey(), BadParameterException.UNSUPPORTED_PARAMETER,
-                        "unsupported parameter '" + e.getKey() + "': this service does not support it (only at a value that asks for nothing, e.g. null)");
-            }
-        }
+        OpenAiRequest.refuseUnlessNoOp(given, NO_OPS);
         OpenAiRequest.super.check(servedModel);
         if (tools != null && !tools.isEmpty()) {
             throw new BadParameterException("tools", BadParameterException.UNSUPPORTED_PARAMETER, "tools are not supported by this service");
@@ -127,7 +113,7 @@ public record ChatCompletionRequest(
         String[] names = {"refusal", "tool_calls", "function_call", "audio", "annotations"};
         JsonNode[] values = {m.refusal(), m.toolCalls(), m.functionCall(), m.audio(), m.annotations()};
         for (int i = 0; i < names.length; i++) {
-            if (!empty(values[i])) {
+            if (!OpenAiRequest.empty(values[i])) {
                 throw new BadParameterException(param + "." + names[i], BadParameterException.UNSUPPORTED_PARAMETER,
                         "a message's " + names[i] + " is not supported by this service (leave it out, null or empty)");
             }

@@ -5,9 +5,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.spring.web.RoutingTraceOption;
+import tools.jackson.databind.JsonNode;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /** Body of {@code POST /v1/completions}: one prompt, as a string or an array holding one string. */
 public record CompletionRequest(
@@ -27,7 +30,32 @@ public record CompletionRequest(
         String arm,
         Map<String, Object> settings,
         @JsonProperty("routing_trace") RoutingTraceOption routingTrace,
-        String user) implements OpenAiRequest {
+        String user,
+        JsonNode echo,
+        @JsonProperty("best_of") JsonNode bestOf,
+        JsonNode logprobs,
+        JsonNode suffix,
+        @JsonProperty("logit_bias") JsonNode logitBias) implements OpenAiRequest {
+
+    /** Fields OpenAI defines, accepted only at a value that asks for nothing ({@link OpenAiRequest#refuseUnlessNoOp}). */
+    private static final Map<String, Predicate<JsonNode>> NO_OPS = Map.of(
+            "echo", v -> v.isNull() || v.isBoolean() && !v.booleanValue(),
+            "best_of", v -> v.isNull() || v.isIntegralNumber() && v.asInt() == 1 && v.canConvertToInt(),
+            "logprobs", JsonNode::isNull,
+            "suffix", JsonNode::isNull,
+            "logit_bias", OpenAiRequest::empty);
+
+    @Override
+    public void check(String servedModel) {
+        Map<String, JsonNode> given = new HashMap<>();
+        given.put("echo", echo);
+        given.put("best_of", bestOf);
+        given.put("logprobs", logprobs);
+        given.put("suffix", suffix);
+        given.put("logit_bias", logitBias);
+        OpenAiRequest.refuseUnlessNoOp(given, NO_OPS);
+        OpenAiRequest.super.check(servedModel);
+    }
 
     GenerationCommand toCommand(String callerKey) {
         if (prompt == null || prompt.size() != 1 || prompt.getFirst() == null) {

@@ -6,9 +6,11 @@ import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.ModelNotFoundException;
 import dev.moeadapter.spring.web.RoutingTraceOption;
+import tools.jackson.databind.JsonNode;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The fields {@code /v1/chat/completions} and {@code /v1/completions} share. Fields OpenAI defines
@@ -57,6 +59,24 @@ interface OpenAiRequest {
 
     /** {@code stream_options}: with {@code include_usage} a last chunk carries the token counts. */
     record StreamOptions(@JsonProperty("include_usage") Boolean includeUsage) {
+    }
+
+    /** Whether a field is absent or empty: null, [] or {}. */
+    static boolean empty(JsonNode v) {
+        return v == null || v.isNull() || (v.isContainer() && v.isEmpty());
+    }
+
+    /**
+     * Refuses each given field (absent: Java null) whose value asks for something: fields OpenAI defines
+     * that clients often send at their default, which changes nothing here, are accepted at that value only.
+     */
+    static void refuseUnlessNoOp(Map<String, JsonNode> given, Map<String, Predicate<JsonNode>> noOps) {
+        given.forEach((name, value) -> {
+            if (value != null && !noOps.get(name).test(value)) {
+                throw new BadParameterException(name, BadParameterException.UNSUPPORTED_PARAMETER,
+                        "unsupported parameter '" + name + "': this service does not support it (only at a value that asks for nothing, e.g. null)");
+            }
+        });
     }
 
     default boolean streaming() {
