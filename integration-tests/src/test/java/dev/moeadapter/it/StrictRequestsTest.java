@@ -78,7 +78,9 @@ class StrictRequestsTest extends RunningService {
                 new Case(CHAT, chat(",\"modalities\":[\"text\",\"audio\"]"), "modalities", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"response_format\":{\"type\":\"text\",\"x\":1}"), "response_format", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"max_token\":2"), "max_token", "unsupported_parameter"),
-                new Case(CHAT, chat(",\"others\":{}"), "others", "unsupported_parameter"));
+                new Case(CHAT, chat(",\"others\":{}"), "others", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"service_tier\":\"flex\""), "service_tier", "unsupported_parameter"),
+                new Case(CHAT, chat("").replace("\"content\":\"hi\"}", "\"content\":\"hi\",\"name\":\"bob\"}"), "messages[0].name", "unsupported_parameter"));
         for (Case c : cases) {
             HttpResponse<String> r = post(c.path(), c.body());
             assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
@@ -91,7 +93,8 @@ class StrictRequestsTest extends RunningService {
         assertThat(post(CHAT, chat(",\"user\":\"u-1\",\"max_tokens\":2")).statusCode()).isEqualTo(200);
         // fields at a value that asks for nothing, as clients send them, are accepted
         HttpResponse<String> noOps = post(CHAT, chat(",\"max_tokens\":2,\"response_format\":{\"type\":\"text\"},\"tool_choice\":\"none\","
-                + "\"parallel_tool_calls\":null,\"store\":false,\"metadata\":{},\"logit_bias\":null,\"top_logprobs\":null,\"modalities\":[\"text\"]"));
+                + "\"parallel_tool_calls\":null,\"store\":false,\"metadata\":{},\"logit_bias\":null,\"top_logprobs\":null,\"modalities\":[\"text\"],\"service_tier\":\"auto\"")
+                .replace("\"content\":\"hi\"}", "\"content\":\"hi\",\"name\":null}"));
         assertThat(noOps.statusCode()).as(noOps.body()).isEqualTo(200);
         HttpResponse<String> textNoOps = post(TEXT, text(",\"max_tokens\":2,\"echo\":false,\"best_of\":1,\"logprobs\":null,\"suffix\":null,\"logit_bias\":{}"));
         assertThat(textNoOps.statusCode()).as(textNoOps.body()).isEqualTo(200);

@@ -46,7 +46,8 @@ public record ChatCompletionRequest(
         JsonNode metadata,
         @JsonProperty("logit_bias") JsonNode logitBias,
         @JsonProperty("top_logprobs") JsonNode topLogprobs,
-        JsonNode modalities) implements OpenAiRequest {
+        JsonNode modalities,
+        @JsonProperty("service_tier") JsonNode serviceTier) implements OpenAiRequest {
 
     /** Fields OpenAI defines, accepted only at a value that asks for nothing ({@link OpenAiRequest#refuseUnlessNoOp}). */
     private static final Map<String, Predicate<JsonNode>> NO_OPS = Map.of(
@@ -57,7 +58,8 @@ public record ChatCompletionRequest(
             "metadata", OpenAiRequest::empty,
             "logit_bias", OpenAiRequest::empty,
             "top_logprobs", JsonNode::isNull,
-            "modalities", v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString("")));
+            "modalities", v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString("")),
+            "service_tier", v -> v.isNull() || "auto".equals(v.asString("")) || "default".equals(v.asString("")));
 
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());
@@ -65,10 +67,11 @@ public record ChatCompletionRequest(
     /**
      * One message; {@code content} is a string or an array of {@code {"type":"text","text":…}} parts. The
      * other fields of an assistant message as this service (or OpenAI) returns it are accepted empty, so
-     * that a client can send an answer back as it came; with a value they are refused (not supported).
+     * that a client can send an answer back as it came, and so is a participant's {@code name}; with a
+     * value they are refused (not supported: a chat template has no place for a name).
      */
     public record Message(String role, JsonNode content, JsonNode refusal, @JsonProperty("tool_calls") JsonNode toolCalls,
-                          @JsonProperty("function_call") JsonNode functionCall, JsonNode audio, JsonNode annotations) {
+                          @JsonProperty("function_call") JsonNode functionCall, JsonNode audio, JsonNode annotations, JsonNode name) {
     }
 
     @Override
@@ -82,6 +85,7 @@ public record ChatCompletionRequest(
         given.put("logit_bias", logitBias);
         given.put("top_logprobs", topLogprobs);
         given.put("modalities", modalities);
+        given.put("service_tier", serviceTier);
         OpenAiRequest.refuseUnlessNoOp(given, NO_OPS);
         OpenAiRequest.super.check(servedModel);
         if (tools != null && !tools.isEmpty()) {
@@ -110,8 +114,8 @@ public record ChatCompletionRequest(
         }
         // chat templates know "system"; OpenAI's newer "developer" role means the same
         String role = m.role().equals("developer") ? "system" : m.role();
-        String[] names = {"refusal", "tool_calls", "function_call", "audio", "annotations"};
-        JsonNode[] values = {m.refusal(), m.toolCalls(), m.functionCall(), m.audio(), m.annotations()};
+        String[] names = {"refusal", "tool_calls", "function_call", "audio", "annotations", "name"};
+        JsonNode[] values = {m.refusal(), m.toolCalls(), m.functionCall(), m.audio(), m.annotations(), m.name()};
         for (int i = 0; i < names.length; i++) {
             if (!OpenAiRequest.empty(values[i])) {
                 throw new BadParameterException(param + "." + names[i], BadParameterException.UNSUPPORTED_PARAMETER,
