@@ -9,11 +9,9 @@ import dev.moeadapter.spring.web.RoutingTraceOption;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -49,17 +47,20 @@ public record ChatCompletionRequest(
         JsonNode modalities,
         @JsonProperty("service_tier") JsonNode serviceTier) implements OpenAiRequest {
 
-    /** Fields OpenAI defines, accepted only at a value that asks for nothing ({@link OpenAiRequest#refuseUnlessNoOp}). */
-    private static final Map<String, Predicate<JsonNode>> NO_OPS = Map.of(
-            "response_format", v -> v.isNull() || v.isObject() && v.size() == 1 && "text".equals(v.path("type").asString("")),
-            "tool_choice", v -> v.isNull() || "none".equals(v.asString("")),
-            "parallel_tool_calls", JsonNode::isNull,
-            "store", v -> v.isNull() || v.isBoolean() && !v.booleanValue(),
-            "metadata", OpenAiRequest::empty,
-            "logit_bias", OpenAiRequest::empty,
-            "top_logprobs", JsonNode::isNull,
-            "modalities", v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString("")),
-            "service_tier", v -> v.isNull() || "auto".equals(v.asString("")) || "default".equals(v.asString("")));
+    /** Fields OpenAI defines, accepted only at a value that asks for nothing. */
+    private static final List<NoOp<ChatCompletionRequest>> NO_OPS = List.of(
+            new NoOp<>("response_format", ChatCompletionRequest::responseFormat,
+                    v -> v.isNull() || v.isObject() && v.size() == 1 && "text".equals(v.path("type").asString(""))),
+            new NoOp<>("tool_choice", ChatCompletionRequest::toolChoice, v -> v.isNull() || "none".equals(v.asString(""))),
+            new NoOp<>("parallel_tool_calls", ChatCompletionRequest::parallelToolCalls, JsonNode::isNull),
+            new NoOp<>("store", ChatCompletionRequest::store, v -> v.isNull() || v.isBoolean() && !v.booleanValue()),
+            new NoOp<>("metadata", ChatCompletionRequest::metadata, OpenAiRequest::empty),
+            new NoOp<>("logit_bias", ChatCompletionRequest::logitBias, OpenAiRequest::empty),
+            new NoOp<>("top_logprobs", ChatCompletionRequest::topLogprobs, JsonNode::isNull),
+            new NoOp<>("modalities", ChatCompletionRequest::modalities,
+                    v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString(""))),
+            new NoOp<>("service_tier", ChatCompletionRequest::serviceTier,
+                    v -> v.isNull() || "auto".equals(v.asString("")) || "default".equals(v.asString(""))));
 
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());
@@ -76,17 +77,7 @@ public record ChatCompletionRequest(
 
     @Override
     public void check(String servedModel) {
-        Map<String, JsonNode> given = new HashMap<>();
-        given.put("response_format", responseFormat);
-        given.put("tool_choice", toolChoice);
-        given.put("parallel_tool_calls", parallelToolCalls);
-        given.put("store", store);
-        given.put("metadata", metadata);
-        given.put("logit_bias", logitBias);
-        given.put("top_logprobs", topLogprobs);
-        given.put("modalities", modalities);
-        given.put("service_tier", serviceTier);
-        OpenAiRequest.refuseUnlessNoOp(given, NO_OPS);
+        OpenAiRequest.refuseUnlessNoOp(this, NO_OPS);
         OpenAiRequest.super.check(servedModel);
         if (tools != null && !tools.isEmpty()) {
             throw new BadParameterException("tools", BadParameterException.UNSUPPORTED_PARAMETER, "tools are not supported by this service");

@@ -7,10 +7,8 @@ import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.spring.web.RoutingTraceOption;
 import tools.jackson.databind.JsonNode;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
 /** Body of {@code POST /v1/completions}: one prompt, as a string or an array holding one string. */
 public record CompletionRequest(
@@ -37,23 +35,17 @@ public record CompletionRequest(
         JsonNode suffix,
         @JsonProperty("logit_bias") JsonNode logitBias) implements OpenAiRequest {
 
-    /** Fields OpenAI defines, accepted only at a value that asks for nothing ({@link OpenAiRequest#refuseUnlessNoOp}). */
-    private static final Map<String, Predicate<JsonNode>> NO_OPS = Map.of(
-            "echo", v -> v.isNull() || v.isBoolean() && !v.booleanValue(),
-            "best_of", v -> v.isNull() || v.isIntegralNumber() && v.asInt() == 1 && v.canConvertToInt(),
-            "logprobs", JsonNode::isNull,
-            "suffix", JsonNode::isNull,
-            "logit_bias", OpenAiRequest::empty);
+    /** Fields OpenAI defines, accepted only at a value that asks for nothing. */
+    private static final List<NoOp<CompletionRequest>> NO_OPS = List.of(
+            new NoOp<>("echo", CompletionRequest::echo, v -> v.isNull() || v.isBoolean() && !v.booleanValue()),
+            new NoOp<>("best_of", CompletionRequest::bestOf, v -> v.isNull() || v.isIntegralNumber() && v.canConvertToInt() && v.asInt() == 1),
+            new NoOp<>("logprobs", CompletionRequest::logprobs, JsonNode::isNull),
+            new NoOp<>("suffix", CompletionRequest::suffix, JsonNode::isNull),
+            new NoOp<>("logit_bias", CompletionRequest::logitBias, OpenAiRequest::empty));
 
     @Override
     public void check(String servedModel) {
-        Map<String, JsonNode> given = new HashMap<>();
-        given.put("echo", echo);
-        given.put("best_of", bestOf);
-        given.put("logprobs", logprobs);
-        given.put("suffix", suffix);
-        given.put("logit_bias", logitBias);
-        OpenAiRequest.refuseUnlessNoOp(given, NO_OPS);
+        OpenAiRequest.refuseUnlessNoOp(this, NO_OPS);
         OpenAiRequest.super.check(servedModel);
     }
 

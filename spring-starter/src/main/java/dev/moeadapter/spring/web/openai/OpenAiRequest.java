@@ -10,6 +10,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -67,16 +68,21 @@ interface OpenAiRequest {
     }
 
     /**
-     * Refuses each given field (absent: Java null) whose value asks for something: fields OpenAI defines
-     * that clients often send at their default, which changes nothing here, are accepted at that value only.
+     * A field OpenAI defines that clients often send at a value that asks for nothing (null, or a default
+     * that changes nothing here): accepted at such a value, refused at any other.
      */
-    static void refuseUnlessNoOp(Map<String, JsonNode> given, Map<String, Predicate<JsonNode>> noOps) {
-        given.forEach((name, value) -> {
-            if (value != null && !noOps.get(name).test(value)) {
-                throw new BadParameterException(name, BadParameterException.UNSUPPORTED_PARAMETER,
-                        "unsupported parameter '" + name + "': this service does not support it (only at a value that asks for nothing, e.g. null)");
+    record NoOp<R>(String name, Function<R, JsonNode> field, Predicate<JsonNode> asksNothing) {
+    }
+
+    /** Refuses the first of {@code fields} that {@code request} gives (absent: Java null) at a value that asks for something. */
+    static <R> void refuseUnlessNoOp(R request, List<NoOp<R>> fields) {
+        for (NoOp<R> f : fields) {
+            JsonNode value = f.field().apply(request);
+            if (value != null && !f.asksNothing().test(value)) {
+                throw new BadParameterException(f.name(), BadParameterException.UNSUPPORTED_PARAMETER,
+                        "unsupported parameter '" + f.name() + "': this service does not support it (only at a value that asks for nothing, e.g. null)");
             }
-        });
+        }
     }
 
     default boolean streaming() {
