@@ -78,7 +78,7 @@ public final class ArmLatencyBenchmark {
             }
             int sequences = arms.stream().mapToInt(x -> x.strategy().sequencesNeeded()).max().orElseThrow();
             int ctx = Flags.integer(a, "ctx", sequences * (promptLen + gen) + 64);
-            KvLayout layout = KvLayout.valueOf(a.getOrDefault("kv-layout", "unified").toUpperCase(Locale.ROOT).replace('-', '_'));
+            KvLayout layout = Flags.kvLayout(a);
             try (Session session = model.newSession(new SessionParams(ctx, 512, sequences, threads, threads).withKvLayout(layout))) {
                 // a fixed answer length, or the harness's rule: stop at end of sequence or at --stop
                 List<GenerationRequest> requests = prompts.stream().map(p -> a.containsKey("stop")

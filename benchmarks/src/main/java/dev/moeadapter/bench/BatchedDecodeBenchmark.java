@@ -31,7 +31,7 @@ public final class BatchedDecodeBenchmark {
         int gen = Flags.integer(a, "gen", 64);
         int threads = Flags.integer(a, "threads", 2);
         int rounds = Flags.integer(a, "rounds", 3);
-        KvLayout layout = KvLayout.valueOf(a.getOrDefault("kv-layout", "unified").toUpperCase(Locale.ROOT).replace('-', '_'));
+        KvLayout layout = Flags.kvLayout(a);
         try (Model model = Model.load(ModelParams.of(modelPath))) {
             int vocab = model.info().vocabSize();
             for (int round = 0; round < rounds; round++) {

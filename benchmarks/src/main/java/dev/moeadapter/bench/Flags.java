@@ -1,6 +1,9 @@
 package dev.moeadapter.bench;
 
+import dev.moeadapter.core.engine.KvLayout;
+
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /** {@code --name value} pairs of a benchmark's command line, by name (without the dashes). */
@@ -13,6 +16,11 @@ final class Flags {
             a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
         }
         return a;
+    }
+
+    /** {@code --kv-layout unified|per-sequence}, unified without the flag. */
+    static KvLayout kvLayout(Map<String, String> a) {
+        return KvLayout.valueOf(a.getOrDefault("kv-layout", "unified").toUpperCase(Locale.ROOT).replace('-', '_'));
     }
 
     /** The whole number a flag gives, or {@code fallback} without the flag. */

@@ -62,7 +62,7 @@ final class LabCard {
                 100 - s.untaggedPercent() - s.misleadingPercent(), s.untaggedPercent(), s.misleadingPercent(), LabSuiteV2.MIN_LENGTH,
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag%s)",
-                        s.group(), 100 * s.groupUntil(), sh.experts() / LabTask.Family.STRINGS.tasks().size(),
+                        s.group(), 100 * s.groupUntil(), sh.experts() / s.family().tasks().size(),
                         s.groupOn() == LabBatch.GroupOn.ANSWERS ? ", and the answer tokens of untagged and misleading items" : "") : "",
                 s.stopAtDev() <= 0 ? s.steps() + " steps"
                         : stop.isPresent()

@@ -315,7 +315,7 @@ public final class LabTrainer {
 
     /** {@code [experts, tasks]}: 1 where expert e belongs to task t's group (experts split evenly over tasks). */
     static NDArray expertGroups(NDManager m, int experts) {
-        int tasks = LabTask.Family.STRINGS.tasks().size(); // every family has eight
+        int tasks = LabTask.Family.STRINGS.tasks().size(); // every family has eight tasks
         if (experts % tasks != 0) throw new IllegalArgumentException("experts must be a multiple of the " + tasks + " tasks");
         int g = experts / tasks;
         float[] a = new float[experts * tasks];

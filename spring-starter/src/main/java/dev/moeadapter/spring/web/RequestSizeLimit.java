@@ -52,76 +52,104 @@ public class RequestSizeLimit extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        HttpServletRequest admitted;
+        try {
+            admitted = admit(request, response);
+        } catch (Refusal r) {
+            ApiErrors.write(response, r.status, "invalid_request_error", r.code, r.getMessage());
+            return;
+        }
+        chain.doFilter(admitted, response);
+    }
+
+    /** The request as the JSON readers get it: as it came, or with its body read, decoded and in UTF-8. */
+    private HttpServletRequest admit(HttpServletRequest request, HttpServletResponse response) throws IOException, Refusal {
         String coding = contentCoding(request);
         if (coding != null && !coding.equals("gzip")) {
             response.setHeader(HttpHeaders.ACCEPT_ENCODING, "gzip, identity");
-            ApiErrors.write(response, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "unsupported_media_type",
+            throw new Refusal(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                     "request content coding '" + coding + "' is not supported; send the body as is or gzip-coded");
-            return;
         }
         String charsetName = declaredCharset(request);
         boolean utf8 = charsetName == null || isUtf8(charsetName);
         long length = request.getContentLengthLong();
         if (length > maxBytes) {
-            refuse(response, "request body of " + length + " bytes exceeds the limit of " + maxBytes + " bytes");
-            return;
+            throw tooLarge("request body of " + length + " bytes exceeds the limit of " + maxBytes + " bytes");
         }
         if (length >= 0 && coding == null && utf8) {
-            chain.doFilter(request, response); // the container stops reading at the declared length
-            return;
+            return request; // the container stops reading at the declared length
         }
-        byte[] body;
+        byte[] body = withinLimit(read(request), "request body exceeds the limit of " + maxBytes + " bytes");
+        if (coding != null) {
+            body = withinLimit(gunzip(body), "decoded request body exceeds the limit of " + maxBytes + " bytes");
+        }
+        boolean transcode = !utf8 && body.length > 0; // a body-less request's charset means nothing
+        if (transcode) {
+            body = withinLimit(toUtf8(body, charsetName), "request body exceeds the limit of " + maxBytes + " bytes in UTF-8");
+        }
+        return new BufferedBody(request, body, transcode);
+    }
+
+    private byte[] read(HttpServletRequest request) throws IOException, Refusal {
         try {
-            body = upToLimit(request.getInputStream());
+            return upToLimit(request.getInputStream());
         } catch (IOException e) {
             if (!timedOut(e)) {
                 throw e;
             }
             // as a stalled body with a Content-Length is answered, not Tomcat's bare 400
-            ApiErrors.write(response, HttpStatus.REQUEST_TIMEOUT, "invalid_request_error", "request_timeout",
-                    "the request body stopped arriving before its end");
-            return;
+            throw new Refusal(HttpStatus.REQUEST_TIMEOUT, "request_timeout", "the request body stopped arriving before its end");
         }
+    }
+
+    private byte[] gunzip(byte[] body) throws Refusal {
+        try {
+            return upToLimit(new GZIPInputStream(new ByteArrayInputStream(body)));
+        } catch (IOException e) { // not gzip, or cut short
+            throw new Refusal(HttpStatus.BAD_REQUEST, "invalid_request", "request body is not valid gzip: " + e.getMessage());
+        }
+    }
+
+    private static byte[] toUtf8(byte[] body, String charsetName) throws Refusal {
+        Charset charset;
+        try {
+            charset = Charset.forName(charsetName.strip());
+        } catch (IllegalArgumentException e) {
+            throw new Refusal(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                    "request charset '" + charsetName + "' is not supported; send UTF-8");
+        }
+        try {
+            CharBuffer text = charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body));
+            ByteBuffer utf8 = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT).encode(text);
+            return Arrays.copyOf(utf8.array(), utf8.limit());
+        } catch (CharacterCodingException e) {
+            throw new Refusal(HttpStatus.BAD_REQUEST, RequestBodies.INVALID_JSON,
+                    "request body is not valid " + charset.name() + ", the charset its Content-Type declares");
+        }
+    }
+
+    private byte[] withinLimit(byte[] body, String message) throws Refusal {
         if (body.length > maxBytes) {
-            refuse(response, "request body exceeds the limit of " + maxBytes + " bytes");
-            return;
+            throw tooLarge(message);
         }
-        if (coding != null) {
-            try {
-                body = upToLimit(new GZIPInputStream(new ByteArrayInputStream(body)));
-            } catch (IOException e) { // not gzip, or cut short
-                ApiErrors.write(response, HttpStatus.BAD_REQUEST, "invalid_request_error", "invalid_request",
-                        "request body is not valid gzip: " + e.getMessage());
-                return;
-            }
-            if (body.length > maxBytes) {
-                refuse(response, "decoded request body exceeds the limit of " + maxBytes + " bytes");
-                return;
-            }
+        return body;
+    }
+
+    private static Refusal tooLarge(String message) {
+        return new Refusal(HttpStatus.CONTENT_TOO_LARGE, "request_too_large", message);
+    }
+
+    /** A request answered here with an error instead of passed on. */
+    private static final class Refusal extends Exception {
+        final HttpStatus status;
+        final String code;
+
+        Refusal(HttpStatus status, String code, String message) {
+            super(message, null, false, false);
+            this.status = status;
+            this.code = code;
         }
-        boolean transcode = !utf8 && body.length > 0; // a body-less request's charset means nothing
-        if (transcode) {
-            Charset charset;
-            try {
-                charset = Charset.forName(charsetName.strip());
-            } catch (IllegalArgumentException e) {
-                ApiErrors.write(response, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "unsupported_media_type",
-                        "request charset '" + charsetName + "' is not supported; send UTF-8");
-                return;
-            }
-            try {
-                body = toUtf8(body, charset);
-            } catch (CharacterCodingException e) {
-                ApiErrors.write(response, HttpStatus.BAD_REQUEST, "invalid_request_error", RequestBodies.INVALID_JSON,
-                        "request body is not valid " + charset.name() + ", the charset its Content-Type declares");
-                return;
-            }
-            if (body.length > maxBytes) {
-                refuse(response, "request body exceeds the limit of " + maxBytes + " bytes in UTF-8");
-                return;
-            }
-        }
-        chain.doFilter(new BufferedBody(request, body, transcode), response);
     }
 
     /**
@@ -148,13 +176,6 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         } catch (IllegalArgumentException e) {
             return false; // unknown: refused once there is a body to read in it
         }
-    }
-
-    private static byte[] toUtf8(byte[] body, Charset charset) throws CharacterCodingException {
-        CharBuffer text = charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body));
-        ByteBuffer utf8 = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT).encode(text);
-        return Arrays.copyOf(utf8.array(), utf8.limit());
     }
 
     /**
@@ -186,10 +207,6 @@ public class RequestSizeLimit extends OncePerRequestFilter {
     /** At most one byte more than the limit: enough to tell that a body passes it. */
     private byte[] upToLimit(InputStream in) throws IOException {
         return in.readNBytes((int) Math.min(maxBytes + 1, Integer.MAX_VALUE - 8));
-    }
-
-    private static void refuse(HttpServletResponse response, String message) throws IOException {
-        ApiErrors.write(response, HttpStatus.CONTENT_TOO_LARGE, "invalid_request_error", "request_too_large", message);
     }
 
     /** The request with its body already read (and decoded) into memory. */
