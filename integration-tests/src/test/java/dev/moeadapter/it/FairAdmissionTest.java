@@ -6,7 +6,9 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.context.TestPropertySource;
 import dev.moeadapter.samples.service.MoeAdapterService;
 
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
@@ -52,10 +54,10 @@ class FairAdmissionTest extends RunningService {
             assertThat(pausing.paused.await(60, TimeUnit.SECONDS)).as("the burst's first request holds the session").isTrue();
             for (String name : List.of("burst-1", "burst-2", "other")) {
                 String caller = name.startsWith("burst") ? "burst" : "other";
-                long before = waiting();
+                long before = admission("waiting");
                 String body = "{\"prompt\":\"" + name + "\",\"max_tokens\":4,\"arm\":\"recording\"}";
                 pool.submit(() -> statuses.add(post("/v1/moe/generate", body, "X-Caller-Id", caller).statusCode()));
-                while (waiting() == before) {
+                while (admission("waiting") == before) {
                     Thread.sleep(5); // polls a condition, measures no time
                 }
             }
@@ -70,7 +72,45 @@ class FairAdmissionTest extends RunningService {
         }
     }
 
-    private long waiting() throws Exception {
-        return json(get("/v1/moe/info").body()).at("/admission/waiting").asLong();
+    /**
+     * A client that closes its connection while its request waits for admission takes its request out
+     * of the queue: the request is counted as departed, and when the session comes free it is never
+     * started (the next request is).
+     */
+    @Test
+    void aClientThatLeavesWhileQueuedLeavesTheQueueAndIsNeverStarted() throws Exception {
+        pausing.reset();
+        recording.started.clear();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<HttpResponse<String>> holding = pool.submit(() -> post("/v1/moe/generate", generate("pausing", false)));
+            assertThat(pausing.paused.await(60, TimeUnit.SECONDS)).as("a request holds the only session").isTrue();
+            long departedBefore = admission("departed");
+            String body = "{\"prompt\":\"departing\",\"max_tokens\":4,\"arm\":\"recording\"}";
+            try (Socket socket = new Socket("localhost", port)) {
+                socket.getOutputStream().write(("POST /v1/moe/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                while (admission("waiting") == 0) {
+                    Thread.sleep(5); // polls a condition, measures no time
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (admission("waiting") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5); // the session is still held: only the departure can empty the queue
+            }
+            assertThat(admission("waiting")).as("the departed request left the queue").isZero();
+            assertThat(admission("departed")).isEqualTo(departedBefore + 1);
+            assertThat(admission("in_use")).as("the session is still held").isEqualTo(1);
+            pausing.release.countDown();
+            assertThat(holding.get().statusCode()).isEqualTo(200);
+            assertThat(post("/v1/moe/generate", "{\"prompt\":\"staying\",\"max_tokens\":4,\"arm\":\"recording\"}").statusCode())
+                    .isEqualTo(200);
+            assertThat(recording.started).as("the departed request never started").noneMatch(p -> p.contains("departing"))
+                    .anyMatch(p -> p.contains("staying"));
+        }
+    }
+
+    private long admission(String figure) throws Exception {
+        return json(get("/v1/moe/info").body()).at("/admission/" + figure).asLong();
     }
 }

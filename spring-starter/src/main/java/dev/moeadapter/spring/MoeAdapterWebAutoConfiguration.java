@@ -12,6 +12,7 @@ import dev.moeadapter.spring.web.openai.OpenAiController;
 import dev.moeadapter.spring.web.security.ApiKeyAuthentication;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import dev.moeadapter.spring.web.security.CallerRateLimit;
+import dev.moeadapter.spring.web.tomcat.DepartureProbeValve;
 import dev.moeadapter.spring.web.tomcat.JsonTomcatErrors;
 import jakarta.servlet.Filter;
 import org.slf4j.Logger;
@@ -71,15 +72,21 @@ public class MoeAdapterWebAutoConfiguration {
 
     /**
      * With Tomcat: the errors Tomcat answers itself, before any servlet (a malformed request line or
-     * header), in the documented JSON shape rather than its HTML page. Runs after Spring Boot's own
-     * customizer, which installs Tomcat's valve.
+     * header), in the documented JSON shape rather than its HTML page (after Spring Boot's own
+     * customizer, which installs Tomcat's valve); and the check that lets a request waiting for
+     * admission see that its client went away.
      */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(name = "org.apache.catalina.valves.ErrorReportValve")
-    static class TomcatErrors {
+    static class TomcatParts {
         @Bean
         WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> moeJsonTomcatErrors() {
             return new JsonTomcatErrors();
+        }
+
+        @Bean
+        WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory> moeDepartureProbes() {
+            return factory -> factory.addContextCustomizers(context -> context.getPipeline().addValve(new DepartureProbeValve()));
         }
     }
 

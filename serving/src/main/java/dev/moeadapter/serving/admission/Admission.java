@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,8 +24,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * queue is full, a newcomer takes the place of the latest waiting request of the caller with the most
  * waiting, if that caller has at least two more waiting than the newcomer's (that request is refused),
  * else the newcomer is refused. So a caller's burst cannot fill the queue against the others either.
+ *
+ * <p>A waiting request whose client has gone away leaves the queue when its wait next looks (every
+ * {@link #DEPARTURE_CHECK}), so that a permit never goes to a request nobody is waiting for.
  */
 public final class Admission {
+    /** How often a waiting request asks whether its client is still there. */
+    static final Duration DEPARTURE_CHECK = Duration.ofMillis(100);
     private final int permits, maxWaiting;
     private final long waitNanos;
     private final ReentrantLock lock = new ReentrantLock();
@@ -35,7 +41,7 @@ public final class Admission {
     private final Map<String, Long> lastServed = new HashMap<>();
     private long given;
     private int inUse, queued;
-    private long admitted, refused, waitedNanos;
+    private long admitted, refused, departed, waitedNanos;
     /** Running mean of how long a request holds its permit (an exponentially weighted one): what Retry-After is derived from. */
     private final AtomicLong meanHoldNanos = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
 
@@ -57,7 +63,7 @@ public final class Admission {
     }
 
     /** What admission did so far: for metrics and the info endpoint. */
-    public record Stats(int permits, int inUse, int waiting, int maxWaiting, long admitted, long refused, Duration waited) {
+    public record Stats(int permits, int inUse, int waiting, int maxWaiting, long admitted, long refused, long departed, Duration waited) {
     }
 
     /** A waiting request; {@link #grant} admits it by counting a permit as its own, a newcomer to a full queue may displace it. */
@@ -77,6 +83,15 @@ public final class Admission {
      * when a permit is expected to free up.
      */
     public Permit enter(String caller) {
+        return enter(caller, () -> false);
+    }
+
+    /**
+     * As {@link #enter(String)}, for a request whose client may go away while it waits: {@code
+     * departed} (asked under this admission's lock, so it must be quick) tells, and then the request
+     * leaves the queue with {@link ClientDepartedException}.
+     */
+    public Permit enter(String caller, BooleanSupplier departed) {
         String key = caller == null ? "" : caller;
         long start = System.nanoTime();
         lock.lock();
@@ -93,8 +108,15 @@ public final class Admission {
             queued++;
             long left = waitNanos;
             try {
+                long check = DEPARTURE_CHECK.toNanos();
                 while (!w.admitted && !w.displaced && left > 0) {
-                    left = w.granted.awaitNanos(left);
+                    long slept = Math.min(left, check);
+                    left -= slept - Math.max(0, w.granted.awaitNanos(slept));
+                    if (!w.admitted && !w.displaced && departed.getAsBoolean()) {
+                        remove(w);
+                        this.departed++;
+                        throw new ClientDepartedException("the client went away while its request waited for a free session");
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -224,7 +246,7 @@ public final class Admission {
     public Stats stats() {
         lock.lock();
         try {
-            return new Stats(permits, inUse, queued, maxWaiting, admitted, refused, Duration.ofNanos(waitedNanos));
+            return new Stats(permits, inUse, queued, maxWaiting, admitted, refused, departed, Duration.ofNanos(waitedNanos));
         } finally {
             lock.unlock();
         }

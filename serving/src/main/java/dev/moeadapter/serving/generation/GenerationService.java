@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 
 /**
  * Turns a client's command into a generation: assigns the policy's arm, validates the command
@@ -113,14 +114,16 @@ public final class GenerationService {
      * {@link Prepared#run} then generates.
      */
     public Prepared prepare(GenerationCommand c) {
-        return prepare(c, c.callerKey());
+        return prepare(c, c.callerKey(), () -> false);
     }
 
     /**
      * As {@link #prepare(GenerationCommand)}, waiting for capacity as {@code queueKey}: admission is
-     * fair across queue keys (the caller, or for an unnamed one its address), not across requests.
+     * fair across queue keys (the caller, or for an unnamed one its address), not across requests. A
+     * request whose client is gone ({@code departed}, asked while it waits) leaves the queue with
+     * {@link dev.moeadapter.serving.admission.ClientDepartedException}.
      */
-    public Prepared prepare(GenerationCommand c, String queueKey) {
+    public Prepared prepare(GenerationCommand c, String queueKey, BooleanSupplier departed) {
         Assignment assignment = policies.assign(c.policy(), c.callerKey(), c.arm(), settings(c));
         checkFits(assignment.strategy());
         Checked checked = check(c);
@@ -128,7 +131,7 @@ public final class GenerationService {
         RoutingRecorder recorder = recorder(c.routingTrace(), assignment, request);
         String operation = c.prompt() != null ? "text_completion" : "chat";
         long started = System.nanoTime();
-        Admission.Permit permit = admission.enter(queueKey);
+        Admission.Permit permit = admission.enter(queueKey, departed);
         try {
             SessionPool.Lease lease = pool.acquire(assignment.strategy().sequencesNeeded());
             lease.repeated(request.prompt(), checked.repeated());

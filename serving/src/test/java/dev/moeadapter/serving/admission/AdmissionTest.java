@@ -10,8 +10,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
@@ -171,6 +173,29 @@ class AdmissionTest {
     private static void awaitWaiting(Admission a, int waiting) throws InterruptedException {
         while (a.stats().waiting() < waiting) {
             Thread.sleep(1); // polls a condition, measures no time
+        }
+    }
+
+    /** A waiting request whose client went away leaves the queue, and the permit goes to the next. */
+    @Test
+    void aRequestWhoseClientWentAwayLeavesTheQueue() throws Exception {
+        Admission one = new Admission(1, Duration.ofMinutes(1), 8);
+        AtomicBoolean gone = new AtomicBoolean();
+        Admission.Permit held = one.enter("a");
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            var departing = pool.submit(() -> one.enter("b", gone::get));
+            var staying = pool.submit(() -> one.enter("c"));
+            while (one.stats().waiting() < 2) {
+                Thread.sleep(1); // polls a condition, measures no time
+            }
+            gone.set(true);
+            assertThat(catchThrowable(departing::get)).hasCauseInstanceOf(ClientDepartedException.class);
+            assertThat(one.stats().waiting()).isEqualTo(1);
+            assertThat(one.stats().departed()).isEqualTo(1);
+            held.close();
+            staying.get().close();
+            assertThat(one.stats().admitted()).as("a, then c; never b").isEqualTo(2);
+            assertThat(one.stats().inUse()).isZero();
         }
     }
 }

@@ -34,6 +34,8 @@ public final class SchedulingMetrics {
                 .description("Requests admitted").register(registry);
         FunctionCounter.builder("moe.adapter.admission.refused", admission, a -> a.stats().refused())
                 .description("Requests refused for want of capacity (503)").register(registry);
+        FunctionCounter.builder("moe.adapter.admission.departed", admission, a -> a.stats().departed())
+                .description("Requests that left the queue because their client went away").register(registry);
         FunctionTimer.builder("moe.adapter.admission.wait", admission, a -> a.stats().admitted(),
                         a -> a.stats().waited().toNanos(), TimeUnit.NANOSECONDS)
                 .description("Time admitted requests waited for a permit").register(registry);

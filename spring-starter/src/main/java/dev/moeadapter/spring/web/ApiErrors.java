@@ -5,6 +5,7 @@ import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.MoeAdapterException;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.ModelNotFoundException;
+import dev.moeadapter.serving.admission.ClientDepartedException;
 import dev.moeadapter.serving.admission.PoolExhaustedException;
 import dev.moeadapter.serving.policy.OverrideNotAllowedException;
 import dev.moeadapter.serving.feedback.UnknownRequestException;
@@ -102,6 +103,12 @@ public class ApiErrors {
     ResponseEntity<Map<String, Object>> engine(MoeAdapterException e) {
         LOG.error("generation failed", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "server_error", e.getMessage());
+    }
+
+    /** The client went away while its request waited for admission: nobody to answer. */
+    @ExceptionHandler(ClientDepartedException.class)
+    void departed(ClientDepartedException e) {
+        LOG.debug("{}", e.getMessage());
     }
 
     /** The client went away mid-answer: nobody to answer. */

@@ -46,7 +46,7 @@ public class GenerationController {
                                                          HttpServletResponse httpResponse) {
         GenerateRequest body = RequestBodies.read(bytes, GenerateRequest.class);
         GenerationCommand command = body.toCommand(callers.of(http));
-        GenerationService.Prepared prepared = service.prepare(command, callers.key(http));
+        GenerationService.Prepared prepared = service.prepare(command, callers.key(http), ClientDeparture.of(http));
         if (!body.streaming()) {
             return answers.whole(http, httpResponse, (listener, cancel) -> {
                 try (prepared) {
@@ -118,7 +118,7 @@ public class GenerationController {
         var a = service.admissionStats();
         body.put("admission", Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "max_waiting", a.maxWaiting(),
                 "admitted", a.admitted(),
-                "refused", a.refused(), "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted()));
+                "refused", a.refused(), "departed", a.departed(), "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted()));
         service.decodeLoop().ifPresent(loop -> {
             var b = loop.stats();
             body.put("batching", Map.ofEntries(Map.entry("steps", b.steps()), Map.entry("rows", b.rows()), Map.entry("lane_rows", loop.laneRows()),

@@ -7,6 +7,7 @@ import dev.moeadapter.serving.generation.ModelNotFoundException;
 import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.EventStream;
 import dev.moeadapter.spring.web.AsyncAnswers;
+import dev.moeadapter.spring.web.ClientDeparture;
 import dev.moeadapter.spring.web.RequestBodies;
 import dev.moeadapter.spring.web.RoutingTrace;
 import dev.moeadapter.spring.web.security.CallerIdentity;
@@ -85,7 +86,7 @@ public class OpenAiController {
                                                          HttpServletRequest request, HttpServletResponse response) {
         long created = Instant.now().getEpochSecond();
         // refusals (bad input, no free session) happen here, before the 200 is committed
-        GenerationService.Prepared prepared = service.prepare(command, callers.key(request));
+        GenerationService.Prepared prepared = service.prepare(command, callers.key(request), ClientDeparture.of(request));
         if (!body.streaming()) {
             return answers.whole(request, response, (listener, cancel) -> {
                 try (prepared) {
