@@ -58,8 +58,7 @@ public final class ReroutingLab {
     public static void main(String[] args) throws Exception {
         Path gguf = Path.of(args[0]);
         String splitName = args[1];
-        List<LabItem> all = LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(splitName)).findFirst().map(LabSuiteV2::split)
-                .orElseGet(() -> LabSuite.split(LabSuite.Split.valueOf(splitName.toUpperCase(Locale.ROOT).replace('-', '_'))));
+        List<LabItem> all = RouterOracle.items(LabTask.Family.STRINGS, splitName);
         List<LabItem> items = all.subList(0, Math.min(all.size(), args.length > 2 ? Integer.parseInt(args[2]) : 40));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf));

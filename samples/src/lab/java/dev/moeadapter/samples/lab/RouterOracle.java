@@ -20,6 +20,7 @@ import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.samples.eval.Proportion;
+import dev.moeadapter.samples.eval.stats.PairedComparison;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,8 +41,9 @@ import java.util.Locale;
  * <p>With {@code --context} the same machinery is exact-gradient rerouting: the deltas minimise the
  * prompt's own NLL (no gold answer), the reference our zeroth-order rerouting is compared with.
  *
- * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context]} — e.g.
- * {@code lab-olmoe.gguf test-shifted 60 0.3}, or {@code lab-olmoe.gguf dev-shifted 5 0.05 400 --context}.
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context] [--ciphers]} — e.g.
+ * {@code lab-olmoe.gguf test-shifted 60 0.3}, or {@code lab2-olmoe-seed3.gguf misleading-dev 5 0.05 400 --context}
+ * ({@code --ciphers}: a lab v2 split of the cipher family).
  */
 public final class RouterOracle {
 
@@ -131,13 +133,14 @@ public final class RouterOracle {
     }
 
     public static void main(String[] argv) throws Exception {
-        Objective objective = List.of(argv).contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
-        String[] args = Arrays.stream(argv).filter(x -> !x.equals("--context")).toArray(String[]::new);
+        List<String> flags = List.of(argv);
+        Objective objective = flags.contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
+        LabTask.Family family = flags.contains("--ciphers") ? LabTask.Family.CIPHERS : LabTask.Family.STRINGS;
+        String[] args = flags.stream().filter(x -> !x.startsWith("--")).toArray(String[]::new);
         Path gguf = Path.of(args[0]);
-        LabSuite.Split split = LabSuite.Split.valueOf(args[1].toUpperCase(Locale.ROOT).replace('-', '_'));
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 60;
         float lr = args.length > 3 ? Float.parseFloat(args[3]) : 0.3f;
-        List<LabItem> all = LabSuite.split(split);
+        List<LabItem> all = items(family, args[1]);
         List<LabItem> items = args.length > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(args[4]))) : all;
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf))) {
@@ -151,10 +154,16 @@ public final class RouterOracle {
                 nb += base[i] ? 1 : 0;
                 no += oracle[i] ? 1 : 0;
             }
-            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s%n", gguf.getFileName(), split.fileName(),
+            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), args[1],
                     items.size(), Proportion.of(nb, items.size()),
                     objective == Objective.ANSWER ? "router oracle" : "exact-gradient rerouting (" + steps + " steps, lr " + lr + ")",
-                    Proportion.of(no, items.size()));
+                    Proportion.of(no, items.size()), PairedComparison.of(base, oracle));
         }
+    }
+
+    /** The items of a split named as lab v2 names them (e.g. {@code misleading-dev}), else as lab version 1 does (e.g. {@code dev-shifted}). */
+    static List<LabItem> items(LabTask.Family family, String name) {
+        return LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(name)).findFirst().map(s -> LabSuiteV2.split(family, s))
+                .orElseGet(() -> LabSuite.split(LabSuite.Split.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'))));
     }
 }
