@@ -112,8 +112,7 @@ public final class Admission {
                 while (!w.admitted && !w.displaced && left > 0) {
                     long slept = Math.min(left, check);
                     left -= slept - Math.max(0, w.granted.awaitNanos(slept));
-                    if (!w.admitted && !w.displaced && departed.getAsBoolean()) {
-                        remove(w);
+                    if (!w.admitted && !w.displaced && gone(w, departed)) {
                         this.departed++;
                         throw new ClientDepartedException("the client went away while its request waited for a free session");
                     }
@@ -136,6 +135,19 @@ public final class Admission {
             throw refusal();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Asks whether {@code w}'s client went away; if so, or if asking fails, {@code w} leaves the queue. */
+    private boolean gone(Waiter w, BooleanSupplier departed) {
+        boolean gone = true;
+        try {
+            gone = departed.getAsBoolean();
+            return gone;
+        } finally {
+            if (gone) {
+                remove(w);
+            }
         }
     }
 

@@ -198,4 +198,17 @@ class AdmissionTest {
             assertThat(one.stats().inUse()).isZero();
         }
     }
+
+    /** A departure check that fails takes its request out of the queue too: the queue never keeps a request nobody waits on. */
+    @Test
+    void aDepartureCheckThatFailsTakesItsRequestOutOfTheQueue() {
+        Admission one = new Admission(1, Duration.ofMinutes(1), 8);
+        try (Admission.Permit held = one.enter("a")) {
+            assertThat(catchThrowable(() -> one.enter("b", () -> {
+                throw new IllegalStateException("the container failed");
+            }))).isInstanceOf(IllegalStateException.class);
+            assertThat(one.stats().waiting()).isZero();
+        }
+        assertThat(one.stats().inUse()).isZero();
+    }
 }
