@@ -1,6 +1,7 @@
 package dev.moeadapter.it;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.context.TestPropertySource;
@@ -78,6 +79,7 @@ class FairAdmissionTest extends RunningService {
      * started (the next request is).
      */
     @Test
+    @Timeout(120) // the waits below poll conditions: a regression fails here instead of hanging the build
     void aClientThatLeavesWhileQueuedLeavesTheQueueAndIsNeverStarted() throws Exception {
         pausing.reset();
         recording.started.clear();
@@ -94,11 +96,9 @@ class FairAdmissionTest extends RunningService {
                     Thread.sleep(5); // polls a condition, measures no time
                 }
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (admission("waiting") > 0 && System.nanoTime() < deadline) {
+            while (admission("waiting") > 0) {
                 Thread.sleep(5); // the session is still held: only the departure can empty the queue
             }
-            assertThat(admission("waiting")).as("the departed request left the queue").isZero();
             assertThat(admission("departed")).isEqualTo(departedBefore + 1);
             assertThat(admission("in_use")).as("the session is still held").isEqualTo(1);
             pausing.release.countDown();
