@@ -50,17 +50,16 @@ public record ChatCompletionRequest(
     /** Fields OpenAI defines, accepted only at a value that asks for nothing. */
     private static final List<NoOp<ChatCompletionRequest>> NO_OPS = List.of(
             new NoOp<>("response_format", ChatCompletionRequest::responseFormat,
-                    v -> v.isNull() || v.isObject() && v.size() == 1 && "text".equals(v.path("type").asString(""))),
-            new NoOp<>("tool_choice", ChatCompletionRequest::toolChoice, v -> v.isNull() || "none".equals(v.asString(""))),
-            new NoOp<>("parallel_tool_calls", ChatCompletionRequest::parallelToolCalls, JsonNode::isNull),
-            new NoOp<>("store", ChatCompletionRequest::store, v -> v.isNull() || v.isBoolean() && !v.booleanValue()),
+                    v -> v.isObject() && v.size() == 1 && "text".equals(v.path("type").asString(""))),
+            new NoOp<>("tool_choice", ChatCompletionRequest::toolChoice, NoOp.oneOf("none")),
+            new NoOp<>("parallel_tool_calls", ChatCompletionRequest::parallelToolCalls, NoOp.ONLY_NULL),
+            new NoOp<>("store", ChatCompletionRequest::store, NoOp.FALSE),
             new NoOp<>("metadata", ChatCompletionRequest::metadata, OpenAiRequest::empty),
             new NoOp<>("logit_bias", ChatCompletionRequest::logitBias, OpenAiRequest::empty),
-            new NoOp<>("top_logprobs", ChatCompletionRequest::topLogprobs, JsonNode::isNull),
+            new NoOp<>("top_logprobs", ChatCompletionRequest::topLogprobs, NoOp.ONLY_NULL),
             new NoOp<>("modalities", ChatCompletionRequest::modalities,
-                    v -> v.isNull() || v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString(""))),
-            new NoOp<>("service_tier", ChatCompletionRequest::serviceTier,
-                    v -> v.isNull() || "auto".equals(v.asString("")) || "default".equals(v.asString(""))));
+                    v -> v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString(""))),
+            new NoOp<>("service_tier", ChatCompletionRequest::serviceTier, NoOp.oneOf("auto", "default")));
 
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());

@@ -37,10 +37,10 @@ public record CompletionRequest(
 
     /** Fields OpenAI defines, accepted only at a value that asks for nothing. */
     private static final List<NoOp<CompletionRequest>> NO_OPS = List.of(
-            new NoOp<>("echo", CompletionRequest::echo, v -> v.isNull() || v.isBoolean() && !v.booleanValue()),
-            new NoOp<>("best_of", CompletionRequest::bestOf, v -> v.isNull() || v.isIntegralNumber() && v.canConvertToInt() && v.asInt() == 1),
-            new NoOp<>("logprobs", CompletionRequest::logprobs, JsonNode::isNull),
-            new NoOp<>("suffix", CompletionRequest::suffix, JsonNode::isNull),
+            new NoOp<>("echo", CompletionRequest::echo, NoOp.FALSE),
+            new NoOp<>("best_of", CompletionRequest::bestOf, v -> v.isIntegralNumber() && v.canConvertToInt() && v.asInt() == 1),
+            new NoOp<>("logprobs", CompletionRequest::logprobs, NoOp.ONLY_NULL),
+            new NoOp<>("suffix", CompletionRequest::suffix, NoOp.ONLY_NULL),
             new NoOp<>("logit_bias", CompletionRequest::logitBias, OpenAiRequest::empty));
 
     @Override

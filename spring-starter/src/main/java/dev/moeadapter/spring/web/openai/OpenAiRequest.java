@@ -68,17 +68,26 @@ interface OpenAiRequest {
     }
 
     /**
-     * A field OpenAI defines that clients often send at a value that asks for nothing (null, or a default
-     * that changes nothing here): accepted at such a value, refused at any other.
+     * A field OpenAI defines that clients often send at a value that asks for nothing: accepted as null
+     * or at a value {@code asksNothing} accepts (a default that changes nothing here), refused at any other.
      */
     record NoOp<R>(String name, Function<R, JsonNode> field, Predicate<JsonNode> asksNothing) {
+        /** Only null asks for nothing. */
+        static final Predicate<JsonNode> ONLY_NULL = v -> false;
+        /** {@code false} asks for nothing. */
+        static final Predicate<JsonNode> FALSE = v -> v.isBoolean() && !v.booleanValue();
+
+        /** One of these strings asks for nothing. */
+        static Predicate<JsonNode> oneOf(String... values) {
+            return v -> v.isString() && List.of(values).contains(v.asString());
+        }
     }
 
     /** Refuses the first of {@code fields} that {@code request} gives (absent: Java null) at a value that asks for something. */
     static <R> void refuseUnlessNoOp(R request, List<NoOp<R>> fields) {
         for (NoOp<R> f : fields) {
             JsonNode value = f.field().apply(request);
-            if (value != null && !f.asksNothing().test(value)) {
+            if (value != null && !value.isNull() && !f.asksNothing().test(value)) {
                 throw new BadParameterException(f.name(), BadParameterException.UNSUPPORTED_PARAMETER,
                         "unsupported parameter '" + f.name() + "': this service does not support it (only at a value that asks for nothing, e.g. null)");
             }
