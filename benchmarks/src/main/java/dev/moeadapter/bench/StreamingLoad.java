@@ -5,6 +5,7 @@ import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -32,8 +33,11 @@ import java.util.concurrent.Future;
  * longer gap), per arm when clients are split between arms.
  *
  * <p>{@code StreamingLoad --url http://127.0.0.1:PORT --model ID --clients 8 --requests 4 --max-tokens 64
- * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--prefix TEXT] [--label NAME] [--round N]} prints one JSON line.
- * {@code --prefix} goes before every prompt, as a system prompt all requests share.
+ * [--arms none:4,scmoe:4] [--extra '{"ignore_eos":true}'] [--prefix TEXT] [--label NAME] [--round N] [--pid P]} prints one JSON line.
+ * {@code --prefix} goes before every prompt, as a system prompt all requests share. With {@code --pid} (the server's
+ * process) the line holds the CPU seconds the server used meanwhile ({@link ServerCpu}); where the server is this
+ * service with continuous batching, its decode loop's figures meanwhile too (from {@code GET /v1/moe/info}: steps,
+ * rows, and the loop thread's time in steps and stalled waiting for a request's thread).
  */
 public final class StreamingLoad {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -74,6 +78,9 @@ public final class StreamingLoad {
         // one warm-up request, not counted
         run(http, url, body(model, prefix + PROMPTS[0], 4, null, extra));
         List<Timed> all = new ArrayList<>();
+        long pid = a.containsKey("pid") ? Long.parseLong(a.get("pid")) : -1;
+        ServerCpu cpuBefore = pid > 0 ? ServerCpu.of(pid) : null;
+        JsonNode loopBefore = loop(http, a.get("url"));
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
             List<Future<List<Timed>>> futures = new ArrayList<>();
@@ -94,6 +101,8 @@ public final class StreamingLoad {
             }
         }
         long wall = System.nanoTime() - t0;
+        ServerCpu cpuAfter = pid > 0 ? ServerCpu.of(pid) : null;
+        JsonNode loopAfter = loop(http, a.get("url"));
         ObjectNode out = JSON.createObjectNode();
         out.put("label", a.getOrDefault("label", ""));
         out.put("round", Flags.integer(a, "round", 1));
@@ -101,6 +110,17 @@ public final class StreamingLoad {
         out.put("requests", all.size());
         out.put("wall_s", wall / 1e9);
         summarise(out, all, wall);
+        if (cpuBefore != null && cpuAfter != null) {
+            ServerCpu used = cpuAfter.minus(cpuBefore);
+            out.put("server_cpu_s", used.all());
+            out.put("server_jit_cpu_s", used.jit());
+        }
+        if (loopBefore != null && loopAfter != null) {
+            ObjectNode o = out.putObject("loop");
+            for (String f : List.of("steps", "rows", "busy_ms", "stalled_ms", "picks_unclaimed")) {
+                o.put(f, loopAfter.path(f).asLong() - loopBefore.path(f).asLong());
+            }
+        }
         List<String> distinct = arms.stream().distinct().toList();
         if (distinct.size() > 1) {
             ObjectNode per = out.putObject("arms");
@@ -114,6 +134,21 @@ public final class StreamingLoad {
             }
         }
         System.out.println(JSON.writeValueAsString(out));
+    }
+
+    /** This service's decode-loop figures ({@code GET /v1/moe/info} → {@code batching}), or null for another server or none. */
+    private static JsonNode loop(HttpClient http, String base) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/moe/info")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonNode batching = r.statusCode() == 200 ? JSON.readTree(r.body()).path("batching") : null;
+            return batching != null && batching.has("busy_ms") ? batching : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     private static void summarise(ObjectNode out, List<Timed> timed, long wall) {

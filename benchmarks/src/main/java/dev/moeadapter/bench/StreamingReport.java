@@ -21,7 +21,9 @@ import java.util.function.ToDoubleFunction;
  * the rounds alternating which server goes first; a row gives the median over rounds of its figures and
  * of its per-round ratios to llama-server's run of the same round and client count (throughput; p99
  * inter-token latency), with the ratios' range. For each mixed run, each plain client's tokens/s against
- * a client's in the same round's run of the same server with 8 plain clients. {@code StreamingReport serving.jsonl}
+ * a client's in the same round's run of the same server with 8 plain clients. Then, where the runs carry them, the
+ * servers' CPU seconds per round (all, and the JVM's JIT compilers') and the decode loop's rows per step, its thread's
+ * busy share of the round and its stalls per step. {@code StreamingReport serving.jsonl}
  */
 public final class StreamingReport {
     /** A mixed run's label: its plain run's label and this. */
@@ -53,6 +55,21 @@ public final class StreamingReport {
                     first.get("label").asString(), clients, g.size(), median(g, "tokens_per_s"), range(tps),
                     median(g, "ttft_p50_ms"), median(g, "ttft_p99_ms"), median(g, "itl_p50_ms"), median(g, "itl_p99_ms"), range(itl),
                     g.stream().mapToInt(r -> r.get("errors").asInt()).sum()));
+        }
+        if (runs.stream().anyMatch(r -> r.has("server_cpu_s"))) {
+            System.out.println();
+            System.out.println("| run | clients | server CPU s per round | of it JIT compilers | loop rows per step | loop busy share of the round"
+                    + " | loop stalled ms per step |");
+            System.out.println("|---|---:|---:|---:|---:|---:|---:|");
+            for (List<JsonNode> g : groups.values()) {
+                JsonNode first = g.getFirst();
+                boolean loop = first.has("loop");
+                System.out.println(String.format(Locale.ROOT, "| %s | %d | %.2f | %.2f | %s | %s | %s |", first.get("label").asString(),
+                        first.get("clients").asInt(), median(g, "server_cpu_s"), median(g, "server_jit_cpu_s"),
+                        loop ? String.format(Locale.ROOT, "%.1f", median(g, r -> perStep(r, "rows"))) : "",
+                        loop ? String.format(Locale.ROOT, "%.2f", median(g, r -> r.path("loop").path("busy_ms").asDouble() / 1000 / r.get("wall_s").asDouble())) : "",
+                        loop ? String.format(Locale.ROOT, "%.2f", median(g, r -> perStep(r, "stalled_ms"))) : ""));
+            }
         }
         Map<String, List<Double>> shares = new LinkedHashMap<>(); // by the plain run's label
         for (JsonNode mixed : runs) {
@@ -86,7 +103,16 @@ public final class StreamingReport {
     }
 
     private static double median(List<JsonNode> group, String field) {
-        return median(group.stream().mapToDouble(r -> r.get(field).asDouble()).toArray());
+        return median(group, r -> r.path(field).asDouble(Double.NaN));
+    }
+
+    private static double median(List<JsonNode> group, ToDoubleFunction<JsonNode> figure) {
+        return median(group.stream().mapToDouble(figure).toArray());
+    }
+
+    /** A decode-loop figure of the run over its steps. */
+    private static double perStep(JsonNode run, String field) {
+        return run.path("loop").path(field).asDouble() / Math.max(1, run.path("loop").path("steps").asLong());
     }
 
     static double median(double[] v) {

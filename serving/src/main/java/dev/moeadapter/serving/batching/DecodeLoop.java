@@ -18,6 +18,7 @@ import dev.moeadapter.core.routing.TraceSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -87,6 +88,15 @@ public final class DecodeLoop implements AutoCloseable {
     private final LoopLane[] laneOf;
     private final Thread thread;
     private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong(), rowsAhead = new AtomicLong();
+    /** Nanoseconds the loop's thread spent in steps (decoding, picking). */
+    private final AtomicLong busyNanos = new AtomicLong();
+    /**
+     * Nanoseconds rows were ready while a lane still read the last step's outputs (the next step waited
+     * for a request's thread), and since when they are now (-1: they are not); guarded by the lock.
+     */
+    private long stalledNanos, stalledSince = -1;
+    /** Picks made ahead of a lane whose thread had not asked for them when their step ended: its next row skips a step. */
+    private final AtomicLong picksUnclaimed = new AtomicLong();
     private final int laneRows;
     /**
      * Whether a sequence can be cut back to any prefix, or share one: an attention cache only. A
@@ -270,10 +280,12 @@ public final class DecodeLoop implements AutoCloseable {
      * What the loop did so far: steps and rows; the most rows one step held and one lane added to a
      * step; the most steps a submission waited for (1: only the step in flight); lanes held, and
      * lanes whose rows wait for the next step; prompt tokens shared from kept prompts; rows the loop
-     * queued ahead of their lanes (see {@link #decodeAndPick}).
+     * queued ahead of their lanes (see {@link #decodeAndPick}), and picks whose lane had not asked for
+     * them by the end of their step; the loop thread's time in steps, and waiting for a lane's thread
+     * to read a step's outputs while other rows were ready.
      */
     public record Stats(long steps, long rows, int maxStepRows, int maxLaneRows, long maxStepsWaited, int lanesHeld, int lanesWaiting,
-                        long reusedTokens, long rowsAhead) {
+                        long reusedTokens, long rowsAhead, long picksUnclaimed, Duration busy, Duration stalled) {
     }
 
     public Stats stats() {
@@ -286,7 +298,7 @@ public final class DecodeLoop implements AutoCloseable {
                 }
             }
             return new Stats(steps.get(), rows.get(), maxStepRows, maxLaneRows, maxStepsWaited, held.size(), waiting.size(), reusedTokens,
-                    rowsAhead.get());
+                    rowsAhead.get(), picksUnclaimed.get(), Duration.ofNanos(busyNanos.get()), Duration.ofNanos(stalledNanos));
         } finally {
             lock.unlock();
         }
@@ -330,12 +342,14 @@ public final class DecodeLoop implements AutoCloseable {
         lock.lock();
         try {
             reading.remove(lane);
+            updateStall();
             if (lane.aborted()) {
                 throw new CancelledException("decode aborted");
             }
             // the step count read under the lock: read before it, a step could end meanwhile and count as waited
             Submission s = new Submission(lane, batch, embeddings, steps.get());
             waiting.add(s);
+            updateStall();
             work.signal();
             while (!s.done) {
                 s.ready.awaitUninterruptibly();
@@ -364,6 +378,7 @@ public final class DecodeLoop implements AutoCloseable {
             if (reading.remove(lane) && reading.isEmpty()) {
                 work.signal();
             }
+            updateStall();
             Submission s = lane.ahead;
             lane.ahead = null;
             if (s != null && (s.token != token || s.position != position)) {
@@ -378,6 +393,7 @@ public final class DecodeLoop implements AutoCloseable {
                 waiting.add(s);
                 work.signal();
             }
+            updateStall();
             s.adopted = true;
             s.last = last;
             while (!s.done) {
@@ -417,6 +433,7 @@ public final class DecodeLoop implements AutoCloseable {
             }
             lane.ahead = null;
             if (waiting.remove(ahead)) {
+                updateStall();
                 return;
             }
             while (!ahead.done && !closed) {
@@ -595,6 +612,17 @@ public final class DecodeLoop implements AutoCloseable {
         return i < 0 ? n : i;
     }
 
+    /** Starts or ends a stall (rows ready, a lane still reading) after the queue or the readers changed; under the lock. */
+    private void updateStall() {
+        boolean stalled = !waiting.isEmpty() && !reading.isEmpty();
+        if (stalled && stalledSince < 0) {
+            stalledSince = System.nanoTime();
+        } else if (!stalled && stalledSince >= 0) {
+            stalledNanos += System.nanoTime() - stalledSince;
+            stalledSince = -1;
+        }
+    }
+
     /** The lane will not read the last step's outputs again. */
     void release(LoopLane lane) {
         lock.lock();
@@ -602,6 +630,7 @@ public final class DecodeLoop implements AutoCloseable {
             if (reading.remove(lane) && reading.isEmpty()) {
                 work.signal();
             }
+            updateStall();
         } finally {
             lock.unlock();
         }
@@ -620,6 +649,7 @@ public final class DecodeLoop implements AutoCloseable {
                     break;
                 }
             }
+            updateStall();
         } finally {
             lock.unlock();
         }
@@ -632,6 +662,7 @@ public final class DecodeLoop implements AutoCloseable {
         try {
             reading.remove(lane);
             waiting.removeIf(s -> s.lane == lane);
+            updateStall();
             for (int s : lane.sequenceIds()) {
                 session.clearSequence(s);
                 session.clearPlan(s);
@@ -668,7 +699,9 @@ public final class DecodeLoop implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+            long start = System.nanoTime();
             decodeStep(step);
+            busyNanos.addAndGet(System.nanoTime() - start);
         }
     }
 
@@ -733,6 +766,9 @@ public final class DecodeLoop implements AutoCloseable {
                 s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : s.pickFailure;
                 s.done = true;
                 boolean asked = s.step == null || s.adopted; // rows queued ahead and not adopted yet: no one waits
+                if (!asked) {
+                    picksUnclaimed.incrementAndGet();
+                }
                 if (s.failure == null && asked && (s.step == null || !queueAhead(s))) {
                     // before any next step can start, not when the lane's thread wakes: it reads the outputs,
                     // or it has its pick and submits its next rows after (steps stay in lockstep)
@@ -740,6 +776,7 @@ public final class DecodeLoop implements AutoCloseable {
                 }
                 s.ready.signal();
             }
+            updateStall();
         } finally {
             lock.unlock();
         }

@@ -2,10 +2,12 @@ package dev.moeadapter.serving.batching;
 
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.DecodeOutputs;
 import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.core.engine.TokenStep;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.GenerationRequest;
@@ -608,6 +610,65 @@ class DecodeLoopTest {
             } else {
                 assertThat(stats.rowsAhead()).as("rows queued ahead").isZero();
             }
+        }
+    }
+
+    /**
+     * What tells an operator that the loop waits on its requests' threads: rows that are ready while
+     * another lane still reads the last step's outputs count as stalled time until it releases them,
+     * and a pick made ahead of a lane that has not asked for it by the end of its step counts as
+     * unclaimed (that lane's next row then misses a step).
+     */
+    @Test
+    void theLoopCountsTimeReadyRowsWaitForAReaderAndPicksNoLaneAskedFor() throws Exception {
+        Model m = TestModels.olmoe();
+        int[] prompt = Arrays.copyOf(m.tokenize("Once upon a time"), 8);
+        int last = prompt.length - 1;
+        TokenStep greedy = new TokenStep() {
+            @Override
+            public Batch rows(int token, int position) {
+                return Batch.of(0, position, new int[] {token});
+            }
+
+            @Override
+            public int pick(DecodeOutputs outputs) {
+                return outputs.argmax(0);
+            }
+
+            @Override
+            public boolean mayRunAhead() {
+                return true;
+            }
+        };
+        try (Session shared = m.newSession(new SessionParams(256 * 2, 32, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 1, 16, 0);
+             ExecutorService pool = Executors.newSingleThreadExecutor(); LoopLane reader = loop.open(1); LoopLane other = loop.open(1)) {
+            reader.decode(Batch.of(0, 0, Arrays.copyOf(prompt, last))); // it reads the step's outputs: no step starts until it releases
+            Future<?> waits = pool.submit(() -> {
+                other.decode(Batch.of(0, 0, prompt));
+                other.release();
+            });
+            while (loop.stats().lanesWaiting() == 0) {
+                Thread.onSpinWait();
+            }
+            assertThat(loop.stats().stalled()).as("no stall ends while the reader reads").isZero();
+            assertThat(loop.stats().steps()).as("the other lane's rows wait for the reader").isEqualTo(1);
+            reader.release();
+            waits.get();
+            assertThat(loop.stats().stalled()).as("time the ready rows waited for the reader").isPositive();
+            assertThat(loop.stats().steps()).isEqualTo(2);
+
+            int next = reader.decodeAndPick(greedy, prompt[last], last, false); // the loop queues the pick's row ahead
+            while (loop.stats().steps() < 4) { // that row's step ends before this thread asks for it
+                Thread.onSpinWait();
+            }
+            DecodeLoop.Stats stats = loop.stats();
+            assertThat(stats.rowsAhead()).isEqualTo(1);
+            assertThat(stats.picksUnclaimed()).as("the pick made ahead that no one had asked for yet").isEqualTo(1);
+            int then = reader.decodeAndPick(greedy, next, last + 1, false); // the row decoded ahead: its pick at once
+            reader.decodeAndPick(greedy, then, last + 2, true); // asked for before its step ends
+            assertThat(loop.stats().steps()).isEqualTo(5);
+            assertThat(loop.stats().picksUnclaimed()).as("picks asked for before their step ended").isEqualTo(1);
+            assertThat(loop.stats().busy()).isPositive();
         }
     }
 

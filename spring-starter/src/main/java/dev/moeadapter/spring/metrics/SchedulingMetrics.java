@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * {@code moe.adapter.admission.wait} (time in queue of admitted requests). With continuous batching:
  * {@code moe.adapter.batching.steps} and {@code .rows} (their ratio is rows per step),
  * {@code .step.rows.max}, {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
- * rows wait for the next step) and {@code .reused.tokens} (prompt tokens shared, not decoded).
+ * rows wait for the next step), {@code .reused.tokens} (prompt tokens shared, not decoded),
+ * {@code .rows.ahead}, {@code .picks.unclaimed}, and {@code .busy} / {@code .stalled} (seconds the loop
+ * spent in steps, and waiting for a request's thread while other rows were ready).
  */
 public final class SchedulingMetrics {
     private SchedulingMetrics() {
@@ -54,6 +56,12 @@ public final class SchedulingMetrics {
                     .description("Prompt tokens shared from a kept prompt instead of decoded").register(registry);
             FunctionCounter.builder("moe.adapter.batching.rows.ahead", l, d -> d.stats().rowsAhead())
                     .description("Rows of a picked token the loop queued before its request asked for them").register(registry);
+            FunctionCounter.builder("moe.adapter.batching.picks.unclaimed", l, d -> d.stats().picksUnclaimed())
+                    .description("Picks whose request had not asked for them when their step ended (its next row skips a step)").register(registry);
+            FunctionCounter.builder("moe.adapter.batching.busy", l, d -> d.stats().busy().toNanos() / 1e9)
+                    .baseUnit("seconds").description("Time the loop's thread spent in steps").register(registry);
+            FunctionCounter.builder("moe.adapter.batching.stalled", l, d -> d.stats().stalled().toNanos() / 1e9)
+                    .baseUnit("seconds").description("Time ready rows waited for a request's thread to read the previous step's outputs").register(registry);
         });
     }
 }

@@ -125,7 +125,9 @@ public class GenerationController {
                     Map.entry("max_step_rows", b.maxStepRows()), Map.entry("max_lane_rows", b.maxLaneRows()),
                     Map.entry("max_steps_waited", b.maxStepsWaited()), Map.entry("lanes_held", b.lanesHeld()),
                     Map.entry("lanes_waiting", b.lanesWaiting()), Map.entry("reused_prompt_tokens", b.reusedTokens()),
-                    Map.entry("rows_ahead", b.rowsAhead()), Map.entry("free_sequences", loop.freeSequences())));
+                    Map.entry("rows_ahead", b.rowsAhead()), Map.entry("picks_unclaimed", b.picksUnclaimed()),
+                    Map.entry("busy_ms", b.busy().toMillis()), Map.entry("stalled_ms", b.stalled().toMillis()),
+                    Map.entry("free_sequences", loop.freeSequences())));
         });
         return body;
     }
