@@ -17,7 +17,7 @@ record ServerCpu(double all, double jit) {
     static ServerCpu of(long pid) {
         Path proc = Path.of("/proc", Long.toString(pid));
         try (Stream<Path> tasks = Files.list(proc.resolve("task"))) {
-            double jit = tasks.filter(t -> comm(t).matches("C[12] CompilerThre.*")).mapToLong(ServerCpu::ticks).sum();
+            double jit = tasks.filter(t -> comm(t).matches("C[12] CompilerThre.*")).mapToLong(ServerCpu::threadTicks).sum();
             return new ServerCpu(ticks(proc) / TICKS_PER_SECOND, jit / TICKS_PER_SECOND);
         } catch (IOException | RuntimeException e) {
             return null;
@@ -37,11 +37,15 @@ record ServerCpu(double all, double jit) {
     }
 
     /** utime + stime of a process (its threads, the exited ones included) or of one thread. */
-    private static long ticks(Path dir) {
+    private static long ticks(Path dir) throws IOException {
+        String stat = Files.readString(dir.resolve("stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    private static long threadTicks(Path task) {
         try {
-            String stat = Files.readString(dir.resolve("stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            return ticks(task);
         } catch (IOException e) {
             return 0; // a thread that ended meanwhile
         }

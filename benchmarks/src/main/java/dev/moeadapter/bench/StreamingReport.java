@@ -63,12 +63,11 @@ public final class StreamingReport {
             System.out.println("|---|---:|---:|---:|---:|---:|---:|");
             for (List<JsonNode> g : groups.values()) {
                 JsonNode first = g.getFirst();
-                boolean loop = first.has("loop");
                 System.out.println(String.format(Locale.ROOT, "| %s | %d | %.2f | %.2f | %s | %s | %s |", first.get("label").asString(),
                         first.get("clients").asInt(), median(g, "server_cpu_s"), median(g, "server_jit_cpu_s"),
-                        loop ? String.format(Locale.ROOT, "%.1f", median(g, r -> perStep(r, "rows"))) : "",
-                        loop ? String.format(Locale.ROOT, "%.2f", median(g, r -> r.path("loop").path("busy_ms").asDouble() / 1000 / r.get("wall_s").asDouble())) : "",
-                        loop ? String.format(Locale.ROOT, "%.2f", median(g, r -> perStep(r, "stalled_ms"))) : ""));
+                        loopColumn(g, "%.1f", r -> perStep(r, "rows")),
+                        loopColumn(g, "%.2f", r -> r.path("loop").path("busy_ms").asDouble() / 1000 / r.get("wall_s").asDouble()),
+                        loopColumn(g, "%.2f", r -> perStep(r, "stalled_ms"))));
             }
         }
         Map<String, List<Double>> shares = new LinkedHashMap<>(); // by the plain run's label
@@ -108,6 +107,11 @@ public final class StreamingReport {
 
     private static double median(List<JsonNode> group, ToDoubleFunction<JsonNode> figure) {
         return median(group.stream().mapToDouble(figure).toArray());
+    }
+
+    /** The median of a decode-loop figure over the group's rounds, or blank for a server without the loop. */
+    private static String loopColumn(List<JsonNode> group, String format, ToDoubleFunction<JsonNode> figure) {
+        return group.getFirst().has("loop") ? String.format(Locale.ROOT, format, median(group, figure)) : "";
     }
 
     /** A decode-loop figure of the run over its steps. */

@@ -79,7 +79,8 @@ interface OpenAiRequest {
 
         /** One of these strings asks for nothing. */
         static Predicate<JsonNode> oneOf(String... values) {
-            return v -> v.isString() && List.of(values).contains(v.asString());
+            List<String> accepted = List.of(values);
+            return v -> v.isString() && accepted.contains(v.asString());
         }
     }
 
