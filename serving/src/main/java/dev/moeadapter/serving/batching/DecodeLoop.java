@@ -718,6 +718,7 @@ public final class DecodeLoop implements AutoCloseable {
             embeddings |= s.embeddings;
         }
         RuntimeException failure = null;
+        int decoded = 0;
         try {
             session.setEmbeddings(embeddings);
             session.decode(all.build());
@@ -731,8 +732,7 @@ public final class DecodeLoop implements AutoCloseable {
                 }
             }
             distribute(session.drainTrace());
-            steps.incrementAndGet();
-            rows.addAndGet(all.size());
+            decoded = all.size();
         } catch (InvalidRequestException e) {
             // the batch was refused before any native work: fail the lanes whose rows are wrong, decode the rest
             List<Submission> valid = new ArrayList<>();
@@ -741,7 +741,7 @@ public final class DecodeLoop implements AutoCloseable {
                     session.check(s.batch);
                     valid.add(s);
                 } catch (InvalidRequestException wrong) {
-                    finish(List.of(s), wrong);
+                    finish(List.of(s), wrong, 0);
                 }
             }
             if (valid.size() < step.size()) {
@@ -755,13 +755,21 @@ public final class DecodeLoop implements AutoCloseable {
             LOG.warn("a decode step of {} lanes failed: {}", step.size(), e.toString());
             failure = e;
         }
-        finish(step, failure);
+        finish(step, failure, decoded);
     }
 
-    /** Wakes the step's lanes: with {@code failure}, or as readers of the step's outputs. */
-    private void finish(List<Submission> step, RuntimeException failure) {
+    /**
+     * Counts a step that decoded {@code decoded} rows (0: none) and wakes its lanes: with {@code failure},
+     * or as readers of the step's outputs. Counted under the lock with the rest, so that {@link #stats}
+     * never shows a step whose lanes are not woken yet.
+     */
+    private void finish(List<Submission> step, RuntimeException failure, int decoded) {
         lock.lock();
         try {
+            if (decoded > 0) {
+                steps.incrementAndGet();
+                rows.addAndGet(decoded);
+            }
             for (Submission s : step) {
                 s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : s.pickFailure;
                 s.done = true;
