@@ -44,7 +44,7 @@ import java.util.Set;
  * download cache, outside the work tree); a run started with the same recipe resumes from it.
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
- * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--tasks strings|ciphers] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
+ * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--tasks strings|ciphers|tables] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
  * [--eval-every N] [--stop-at-dev ACC] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
  *
  * <p>With {@code stop-at-dev}, training ends at the first evaluation whose teacher-forced

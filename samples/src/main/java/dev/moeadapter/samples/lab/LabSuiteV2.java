@@ -174,7 +174,7 @@ public final class LabSuiteV2 {
         for (Split s : Split.all()) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(family, s));
     }
 
-    /** {@code LabSuiteV2 [DIR] [strings|ciphers]}: regenerates the committed suite (the first family's by default). */
+    /** {@code LabSuiteV2 [DIR] [strings|ciphers|tables]}: regenerates the committed suite (the first family's by default). */
     public static void main(String[] args) {
         writeAll(args.length > 1 ? LabTask.Family.named(args[1]) : LabTask.Family.STRINGS,
                 Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
