@@ -32,7 +32,7 @@ import java.util.Map;
  * whose base accuracy already rules it out (see {@link LabCheck#baseInBand}) is skipped unless
  * {@code --always true}.
  *
- * <p>{@code OracleCeiling --model F.gguf --split misleading-dev [--restarts 2] [--steps 60] [--lr 0.3] [--out DIR] [--always true]}
+ * <p>{@code OracleCeiling --model F.gguf --split misleading-dev [--restarts 2] [--steps 60] [--lr 0.3] [--out DIR] [--always true] [--tasks strings|ciphers|tables]}
  */
 public final class OracleCeiling {
 
@@ -55,7 +55,7 @@ public final class OracleCeiling {
         float lr = Float.parseFloat(a.getOrDefault("lr", "0.3"));
         Path out = Path.of(a.getOrDefault("out", "target/lab-check/" + gguf.getFileName().toString().replace(".gguf", "")));
         Path file = out.resolve("oracle-" + split.name() + ".json");
-        List<LabItem> items = LabSuiteV2.split(split);
+        List<LabItem> items = LabSuiteV2.split(LabTask.Family.named(a.getOrDefault("tasks", "strings")), split);
 
         OracleProgress p = Files.exists(file) ? JSON.readValue(file.toFile(), OracleProgress.class) : null;
         String sha = ModelFingerprint.sha256(gguf);

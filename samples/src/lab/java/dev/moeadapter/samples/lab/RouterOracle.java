@@ -41,9 +41,9 @@ import java.util.Locale;
  * <p>With {@code --context} the same machinery is exact-gradient rerouting: the deltas minimise the
  * prompt's own NLL (no gold answer), the reference our zeroth-order rerouting is compared with.
  *
- * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context] [--ciphers]} — e.g.
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context] [--tasks strings|ciphers|tables]} — e.g.
  * {@code lab-olmoe.gguf test-shifted 60 0.3}, or {@code lab2-olmoe-seed3.gguf misleading-dev 5 0.05 400 --context}
- * ({@code --ciphers}: a lab v2 split of the cipher family).
+ * ({@code --tasks}: a lab v2 split of that task family; the first by default).
  */
 public final class RouterOracle {
 
@@ -135,8 +135,11 @@ public final class RouterOracle {
     public static void main(String[] argv) throws Exception {
         List<String> flags = List.of(argv);
         Objective objective = flags.contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
-        LabTask.Family family = flags.contains("--ciphers") ? LabTask.Family.CIPHERS : LabTask.Family.STRINGS;
-        String[] args = flags.stream().filter(x -> !x.startsWith("--")).toArray(String[]::new);
+        int t = flags.indexOf("--tasks");
+        LabTask.Family family = t >= 0 && t + 1 < flags.size() ? LabTask.Family.named(flags.get(t + 1)) : LabTask.Family.STRINGS;
+        List<String> positional = new java.util.ArrayList<>(flags);
+        if (t >= 0) positional.subList(t, Math.min(t + 2, positional.size())).clear();
+        String[] args = positional.stream().filter(x -> !x.startsWith("--")).toArray(String[]::new);
         Path gguf = Path.of(args[0]);
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 60;
         float lr = args.length > 3 ? Float.parseFloat(args[3]) : 0.3f;

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +26,35 @@ class LabSuiteTest {
         assertThat(LabTask.MIRROR.apply("abh")).isEqualTo("hga");
         assertThat(LabTask.SWAP_PAIRS.apply("abcde")).isEqualTo("badce");
         assertThat(LabTask.SHIFT_3.apply("abh")).isEqualTo("dec");
+    }
+
+    @Test
+    void aTableTaskMapsEachLetterByAPermutationChosenByTheLetterBeforeAndNoTwoTablesAgreeMuch() {
+        List<LabTask> tables = LabTask.Family.TABLES.tasks();
+        int[][][] maps = new int[tables.size()][LabTask.LETTERS + 1][LabTask.LETTERS];
+        for (int k = 0; k < tables.size(); k++) {
+            for (int before = 0; before <= LabTask.LETTERS; before++) {
+                for (int c = 0; c < LabTask.LETTERS; c++) {
+                    // the first letter has no letter before it; after letter b, the second letter of "bc"
+                    String word = before == LabTask.LETTERS ? String.valueOf((char) ('a' + c)) : "" + (char) ('a' + before) + (char) ('a' + c);
+                    String out = tables.get(k).apply(word);
+                    maps[k][before][c] = out.charAt(out.length() - 1) - 'a';
+                }
+                assertThat(Arrays.stream(maps[k][before]).distinct().count()).as("task %d after %d", k, before).isEqualTo(LabTask.LETTERS);
+            }
+            // the output at i depends on the letters at i - 1 and i only
+            String w = "hcbadeg";
+            assertThat(tables.get(k).apply(w).substring(3)).isEqualTo(tables.get(k).apply(w.substring(2)).substring(1));
+        }
+        for (int k = 0; k < tables.size(); k++) {
+            for (int m = k + 1; m < tables.size(); m++) {
+                int same = 0;
+                for (int before = 0; before <= LabTask.LETTERS; before++) {
+                    for (int c = 0; c < LabTask.LETTERS; c++) same += maps[k][before][c] == maps[m][before][c] ? 1 : 0;
+                }
+                assertThat(same).as("entries tasks %d and %d share of 72", k, m).isLessThan(24);
+            }
+        }
     }
 
     @Test
