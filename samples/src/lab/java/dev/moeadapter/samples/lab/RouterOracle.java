@@ -41,7 +41,10 @@ import java.util.Locale;
  * <p>With {@code --context} the same machinery is exact-gradient rerouting: the deltas minimise the
  * prompt's own NLL (no gold answer), the reference our zeroth-order rerouting is compared with.
  *
- * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context] [--tasks strings|ciphers|tables]} — e.g.
+ * <p>With {@code --context-straight-through} the prompt's NLL is minimised through the oracle's gate: the
+ * objective searched where plain gradients cannot reach (an expert the router did not select).
+ *
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context | --context-straight-through] [--tasks strings|ciphers|tables]} — e.g.
  * {@code lab-olmoe.gguf test-shifted 60 0.3}, or {@code lab2-olmoe-seed3.gguf misleading-dev 5 0.05 400 --context}
  * ({@code --tasks}: a lab v2 split of that task family; the first by default).
  */
@@ -54,7 +57,16 @@ public final class RouterOracle {
         /** the gold answer's NLL, through a straight-through gate: the oracle */
         ANSWER,
         /** the prompt's own next-token NLL, plain exact gradients: exact-gradient rerouting */
-        CONTEXT
+        CONTEXT,
+        /**
+         * the prompt's own NLL through the oracle's straight-through gate: whether the objective, searched
+         * where plain gradients cannot (they never tell which unselected expert would help), moves answers
+         */
+        CONTEXT_STRAIGHT_THROUGH;
+
+        boolean straightThrough() { return this != CONTEXT; }
+
+        boolean onAnswer() { return this == ANSWER; }
     }
 
     /** Deltas {@code [items, layers, experts]} for {@code items}, from Adam on the objective, starting at zero. */
@@ -87,9 +99,8 @@ public final class RouterOracle {
                         m.tempAttach(perStep);
                         v.tempAttach(perStep);
                         gc.zeroGradients();
-                        boolean oracle = objective == Objective.ANSWER;
-                        NDArray logits = twin.forward(b.tokens(), delta, oracle).logits();
-                        NDArray mask = oracle ? b.answer() : b.context();
+                        NDArray logits = twin.forward(b.tokens(), delta, objective.straightThrough()).logits();
+                        NDArray mask = objective.onAnswer() ? b.answer() : b.context();
                         // sum over items of each item's mean NLL: items do not interact
                         NDArray logp = logits.logSoftmax(-1).gather(b.targets().expandDims(-1), -1).squeeze(-1);
                         NDArray nll = logp.mul(mask).sum(new int[] {1}).neg().div(mask.sum(new int[] {1}));
@@ -134,7 +145,8 @@ public final class RouterOracle {
 
     public static void main(String[] argv) throws Exception {
         List<String> flags = List.of(argv);
-        Objective objective = flags.contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
+        Objective objective = flags.contains("--context-straight-through") ? Objective.CONTEXT_STRAIGHT_THROUGH
+                : flags.contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
         int t = flags.indexOf("--tasks");
         LabTask.Family family = t >= 0 && t + 1 < flags.size() ? LabTask.Family.named(flags.get(t + 1)) : LabTask.Family.STRINGS;
         List<String> positional = new java.util.ArrayList<>(flags);
@@ -159,7 +171,11 @@ public final class RouterOracle {
             }
             System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), args[1],
                     items.size(), Proportion.of(nb, items.size()),
-                    objective == Objective.ANSWER ? "router oracle" : "exact-gradient rerouting (" + steps + " steps, lr " + lr + ")",
+                    switch (objective) {
+                        case ANSWER -> "router oracle";
+                        case CONTEXT -> "exact-gradient rerouting (" + steps + " steps, lr " + lr + ")";
+                        case CONTEXT_STRAIGHT_THROUGH -> "prompt NLL through a straight-through gate (" + steps + " steps, lr " + lr + ")";
+                    },
                     Proportion.of(no, items.size()), PairedComparison.of(base, oracle));
         }
     }
