@@ -253,13 +253,17 @@ public final class LabCheck {
         float candidateDelta = Float.isNaN(fixing) ? LADDER[LADDER.length - 1] : fixing;
 
         int reach = 0, failures = 0, picks = 0;
+        double baseNll = 0, trueTaskNll = 0;
         for (int i = 0; i < items.size(); i++) {
             BenchmarkItem it = items.get(i);
             if (!base[i]) {
                 failures++;
                 if (insideMask(it)) reach++;
             }
-            if (taskOfLowestNll(it, candidateDelta).equals(it.task())) picks++;
+            NllPick pick = nllPick(it, candidateDelta);
+            if (pick.task().equals(it.task())) picks++;
+            baseNll += pick.base();
+            trueTaskNll += pick.trueTask();
         }
 
         int c3poRight = 0, pure = 0, neighbours = 0;
@@ -287,6 +291,8 @@ public final class LabCheck {
         SplitCheck c = new SplitCheck(split.name(), baseP, fixed, fixing, ceiling, oracle, reachP, picksP, c3poP, Proportion.of(pure, neighbours), v);
         LOG.info("{}: base {}, fixed-delta ceiling {} (D = {}), SCMoE reach {}, NLL picks the task {}, C3PO neighbours {}, purity {}; {}",
                 split.name(), baseP, ceiling, fixing, reachP, picksP, c3poP, c.neighbourPurity(), v);
+        LOG.info(String.format(Locale.ROOT, "%s: the prompt's mean NLL per token, %.4f under the model's routing, %.4f under the true task's delta (D = %.0f)",
+                split.name(), baseNll / items.size(), trueTaskNll / items.size(), candidateDelta));
         return c;
     }
 
@@ -427,8 +433,13 @@ public final class LabCheck {
         return true;
     }
 
-    /** The task whose per-task delta gives the prompt the lowest mean next-token NLL. */
-    private String taskOfLowestNll(BenchmarkItem it, float d) {
+    /**
+     * Rerouting's signal on one item: the task whose per-task delta gives the prompt the lowest NLL, and the
+     * prompt's mean NLL per token under the model's own routing and under the true task's delta.
+     */
+    private record NllPick(String task, double base, double trueTask) {}
+
+    private NllPick nllPick(BenchmarkItem it, float d) {
         int[] prompt = model.tokenize(it.prompt());
         int[] idx = new int[prompt.length - 1], targets = new int[prompt.length - 1];
         for (int i = 0; i + 1 < prompt.length; i++) {
@@ -436,19 +447,26 @@ public final class LabCheck {
             targets[i] = prompt[i + 1];
         }
         String best = null;
-        double bestNll = Double.POSITIVE_INFINITY;
+        double bestNll = Double.POSITIVE_INFINITY, trueTask = Double.NaN;
         for (String task : taskExperts.keySet()) {
-            session.setPlan(0, taskDelta(task, d));
-            decodeAll(prompt);
-            double nll = 0;
-            for (float x : session.nll(idx, targets)) nll += x;
+            double nll = promptNll(prompt, idx, targets, taskDelta(task, d));
+            if (task.equals(it.task())) trueTask = nll;
             if (nll < bestNll) {
                 bestNll = nll;
                 best = task;
             }
         }
+        double base = promptNll(prompt, idx, targets, RoutingPlan.EMPTY);
         session.setPlan(0, RoutingPlan.EMPTY);
-        return best;
+        return new NllPick(best, base / idx.length, trueTask / idx.length);
+    }
+
+    private double promptNll(int[] prompt, int[] idx, int[] targets, RoutingPlan plan) {
+        session.setPlan(0, plan);
+        decodeAll(prompt);
+        double nll = 0;
+        for (float x : session.nll(idx, targets)) nll += x;
+        return nll;
     }
 
     /** Decodes {@code tokens} on sequence 0 from scratch, every position an output (they fit one batch). */
