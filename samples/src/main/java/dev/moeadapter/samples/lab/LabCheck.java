@@ -456,8 +456,7 @@ public final class LabCheck {
                 best = task;
             }
         }
-        double base = promptNll(prompt, idx, targets, RoutingPlan.EMPTY);
-        session.setPlan(0, RoutingPlan.EMPTY);
+        double base = promptNll(prompt, idx, targets, RoutingPlan.EMPTY); // last: leaves the session's plan empty
         return new NllPick(best, base / idx.length, trueTask / idx.length);
     }
 
