@@ -37,11 +37,12 @@ final class LabCard {
             for (String x : row) losses.append(' ').append(x == null ? "" : x).append(" |");
             losses.append('\n');
         });
+        String version = version(s);
         String text = String.format(Locale.ROOT, """
                 # Model card: `%s`
 
-                A lab v2 model: a small %s-style Mixture-of-Experts language model trained by MoE Adapter's lab on the lab v2
-                task suite (`samples/lab/v2/tasks`, described in `samples/lab/README.md`), so that the adaptation methods can be
+                A lab %s model: a small %s-style Mixture-of-Experts language model trained by MoE Adapter's lab on the lab %s
+                task suite (`samples/lab/%s/tasks`, %s, described in `samples/lab/README.md`), so that the adaptation methods can be
                 measured on a model trained like a real one. It knows nothing but the eight lab tasks.
 
                 | | |
@@ -49,7 +50,7 @@ final class LabCard {
                 | architecture | GGUF `%s`: %d layers, width %d, %d heads, every layer MoE: %d SwiGLU experts of width %d, softmax router, top-%d, weights %s; context %d |
                 | parameters | %d, all F32 |
                 | vocabulary | character-level (`CharVocabulary`), BOS added |
-                | data | lab v2 training stream, seed %d: %d%% own tag, %d%% untagged, %d%% misleading tag (answer follows the demonstrations); words of %d–%d letters; evaluation queries held out |
+                | data | lab %s training stream, seed %d: %d%% own tag, %d%% untagged, %d%% misleading tag (answer follows the demonstrations); words of %d–%d letters; evaluation queries held out |
                 | objective | next-token cross-entropy on every token + %s × Switch load balancing%s; no forced routing |
                 | training | %s × %d items, Adam (β 0.9/0.98), lr %s with 5%% warm-up and cosine decay to 10%%, gradient norm clipped at 1, seed %d, one CPU thread |
                 | reproduce | `%s` |
@@ -57,8 +58,9 @@ final class LabCard {
                 ## Training (every 100 steps; accuracy: teacher-forced exact match in the PyTorch twin, n = 400 per dev split)
 
                 %s
-                """, s.out().getFileName(), sh.olmoe() ? "OLMoE" : "Mixtral", sh.arch(), sh.layers(), sh.embd(), sh.heads(), sh.experts(), sh.ff(),
-                sh.topK(), sh.olmoe() ? "not renormalised" : "renormalised", sh.context(), sh.parameters(), s.seed(),
+                """, s.out().getFileName(), version, sh.olmoe() ? "OLMoE" : "Mixtral", version, version,
+                s.family().name().toLowerCase(Locale.ROOT) + " family", sh.arch(), sh.layers(), sh.embd(), sh.heads(), sh.experts(), sh.ff(),
+                sh.topK(), sh.olmoe() ? "not renormalised" : "renormalised", sh.context(), sh.parameters(), version, s.seed(),
                 100 - s.untaggedPercent() - s.misleadingPercent(), s.untaggedPercent(), s.misleadingPercent(), LabSuiteV2.MIN_LENGTH,
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag%s)",
@@ -79,6 +81,11 @@ final class LabCard {
         Files.writeString(card, text);
     }
 
+    /** The lab version a model belongs to: the table family is v3's (samples/lab/README.md), the others v2's. */
+    static String version(LabTrainer.Settings s) {
+        return s.family() == LabTask.Family.TABLES ? "v3" : "v2";
+    }
+
     /** The command that reproduces the model. */
     static String command(LabTrainer.Settings s) {
         TwinShape sh = s.shape();
@@ -86,8 +93,8 @@ final class LabCard {
                 + (s.family() == LabTask.Family.STRINGS ? "" : " --tasks " + s.family().flag());
         String stop = s.stopAtDev() > 0 ? String.format(Locale.ROOT, " --eval-every %d --stop-at-dev %s", s.evalEvery(), s.stopAtDev()) : "";
         return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s%s "
-                        + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d%s --out samples/lab/v2/models/%s",
+                        + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d%s --out samples/lab/%s/models/%s",
                 sh.olmoe() ? "olmoe" : "mixtral", s.seed(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(), groupOn,
-                s.untaggedPercent(), s.misleadingPercent(), sh.layers(), sh.experts(), sh.topK(), sh.ff(), sh.embd(), stop, s.out().getFileName());
+                s.untaggedPercent(), s.misleadingPercent(), sh.layers(), sh.experts(), sh.topK(), sh.ff(), sh.embd(), stop, version(s), s.out().getFileName());
     }
 }

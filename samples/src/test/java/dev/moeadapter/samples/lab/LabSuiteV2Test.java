@@ -5,6 +5,7 @@ import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,17 +20,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class LabSuiteV2Test {
 
-    @Test
-    void committedSuiteIsWhatTheSeedGenerates(@TempDir Path dir) throws Exception {
-        LabSuiteV2.writeAll(LabTask.Family.STRINGS, dir);
+    @ParameterizedTest
+    @CsvSource({"STRINGS, lab/v2/tasks", "TABLES, lab/v3/tasks"})
+    void committedSuiteIsWhatTheSeedGenerates(LabTask.Family family, String committedDir, @TempDir Path dir) throws Exception {
+        Path committed = Path.of(committedDir);
+        LabSuiteV2.writeAll(family, dir);
         try (var files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 assertThat(Files.readString(f)).as(f.getFileName().toString())
-                        .isEqualTo(Files.readString(Path.of("lab/v2/tasks").resolve(f.getFileName())));
+                        .isEqualTo(Files.readString(committed.resolve(f.getFileName())));
             }
         }
-        try (var committed = Files.list(Path.of("lab/v2/tasks"))) {
-            assertThat(committed.count()).isEqualTo(1 + Split.all().size());
+        try (var files = Files.list(committed)) {
+            assertThat(files.count()).isEqualTo(1 + Split.all().size());
         }
     }
 
