@@ -25,7 +25,7 @@ import java.util.Locale;
  *       run in batches of different shapes, and llama.cpp's default kernels would add their own noise to every loss
  *       difference.</li>
  * </ul>
- * {@code GradientLab MODEL.gguf SPLIT [h] [items]} (defaults h 0.001, 2 items of each kind); the lab v2 split names
+ * {@code GradientLab MODEL.gguf SPLIT [h] [items] [--tasks strings|tables]} (defaults h 0.001, 2 items of each kind); the lab v2 split names
  * for the v2 models. A mechanism check, not an accuracy figure.
  */
 public final class GradientLab {
@@ -36,11 +36,12 @@ public final class GradientLab {
     }
 
     public static void main(String[] args) {
-        Path gguf = Path.of(args[0]);
-        String splitName = args[1];
-        float h = args.length > 2 ? Float.parseFloat(args[2]) : 0.001f;
-        int perKind = args.length > 3 ? Integer.parseInt(args[3]) : 2;
-        List<LabItem> split = LabSuiteV2.split(LabSuiteV2.Split.named(splitName));
+        LabToolArgs a = LabToolArgs.parse(args);
+        Path gguf = Path.of(a.at(0, null));
+        String splitName = a.at(1, null);
+        float h = Float.parseFloat(a.at(2, "0.001"));
+        int perKind = Integer.parseInt(a.at(3, "2"));
+        List<LabItem> split = a.split(splitName);
         SessionParams params = new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1, FlashAttention.OFF,
                 KvCacheType.F32);
         try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(params)) {

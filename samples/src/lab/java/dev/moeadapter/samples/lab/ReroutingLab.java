@@ -42,7 +42,7 @@ import static dev.moeadapter.core.optim.Vectors.cosine;
  *       δ_l on every layer, 5 steps) on each prompt: cosine between the two final deltas, and
  *       whether their greedy answers agree.</li>
  * </ul>
- * {@code ReroutingLab MODEL.gguf SPLIT [limit]}: a lab v2 split for the v2 models (e.g. {@code lab2-olmoe-seed3.gguf
+ * {@code ReroutingLab MODEL.gguf SPLIT [limit] [--tasks strings|tables]}: a lab v2 split for the v2 models (e.g. {@code lab2-olmoe-seed3.gguf
  * misleading-dev 40}), a version-1 split for the version-1 models (e.g. {@code lab-olmoe.gguf dev-shifted 40}).
  * Mechanism checks, not accuracy figures.
  */
@@ -56,10 +56,10 @@ public final class ReroutingLab {
     }
 
     public static void main(String[] args) throws Exception {
-        Path gguf = Path.of(args[0]);
-        String splitName = args[1];
-        List<LabItem> all = RouterOracle.items(LabTask.Family.STRINGS, splitName);
-        List<LabItem> items = all.subList(0, Math.min(all.size(), args.length > 2 ? Integer.parseInt(args[2]) : 40));
+        LabToolArgs a = LabToolArgs.parse(args);
+        Path gguf = Path.of(a.at(0, null));
+        List<LabItem> all = a.split(a.at(1, null));
+        List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(2, "40"))));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf));
              Session session = model.newSession(new SessionParams(4096, 256, ReroutingSettings.DEFAULTS.sequencesNeeded(), 1, 1))) {
@@ -111,7 +111,7 @@ public final class ReroutingLab {
                       most helpful (oracle), per layer: %s
                     the paper's algorithm (twin: backprop, Adam lr %.2f, %d steps, full δ on every layer) vs ours (zeroth order, %d steps, full δ on every layer):
                       mean cosine of the final deltas %.3f; greedy answers agree on %d/%d
-                    """, gguf.getFileName(), splitName, n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
+                    """, gguf.getFileName(), a.at(1, null), n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
                     Arrays.toString(scoreFirst), Arrays.toString(gainFirst), PAPER_LR, PAPER_STEPS, PAPER_STEPS, cosSum / n, agree, n);
         }
     }

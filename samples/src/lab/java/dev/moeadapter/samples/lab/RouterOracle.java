@@ -144,19 +144,14 @@ public final class RouterOracle {
     }
 
     public static void main(String[] argv) throws Exception {
-        List<String> flags = List.of(argv);
-        Objective objective = flags.contains("--context-straight-through") ? Objective.CONTEXT_STRAIGHT_THROUGH
-                : flags.contains("--context") ? Objective.CONTEXT : Objective.ANSWER;
-        int t = flags.indexOf("--tasks");
-        LabTask.Family family = t >= 0 && t + 1 < flags.size() ? LabTask.Family.named(flags.get(t + 1)) : LabTask.Family.STRINGS;
-        List<String> positional = new java.util.ArrayList<>(flags);
-        if (t >= 0) positional.subList(t, Math.min(t + 2, positional.size())).clear();
-        String[] args = positional.stream().filter(x -> !x.startsWith("--")).toArray(String[]::new);
-        Path gguf = Path.of(args[0]);
-        int steps = args.length > 2 ? Integer.parseInt(args[2]) : 60;
-        float lr = args.length > 3 ? Float.parseFloat(args[3]) : 0.3f;
-        List<LabItem> all = items(family, args[1]);
-        List<LabItem> items = args.length > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(args[4]))) : all;
+        LabToolArgs a = LabToolArgs.parse(argv);
+        Objective objective = a.has("--context-straight-through") ? Objective.CONTEXT_STRAIGHT_THROUGH
+                : a.has("--context") ? Objective.CONTEXT : Objective.ANSWER;
+        Path gguf = Path.of(a.at(0, null));
+        int steps = Integer.parseInt(a.at(2, "60"));
+        float lr = Float.parseFloat(a.at(3, "0.3"));
+        List<LabItem> all = a.split(a.at(1, null));
+        List<LabItem> items = a.positional().size() > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(4, null)))) : all;
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf))) {
             long t0 = System.nanoTime();
@@ -169,7 +164,7 @@ public final class RouterOracle {
                 nb += base[i] ? 1 : 0;
                 no += oracle[i] ? 1 : 0;
             }
-            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), args[1],
+            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), a.at(1, null),
                     items.size(), Proportion.of(nb, items.size()),
                     switch (objective) {
                         case ANSWER -> "router oracle";
@@ -181,8 +176,4 @@ public final class RouterOracle {
     }
 
     /** The items of a split named as lab v2 names them (e.g. {@code misleading-dev}), else as lab version 1 does (e.g. {@code dev-shifted}). */
-    static List<LabItem> items(LabTask.Family family, String name) {
-        return LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(name)).findFirst().map(s -> LabSuiteV2.split(family, s))
-                .orElseGet(() -> LabSuite.split(LabSuite.Split.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'))));
-    }
 }

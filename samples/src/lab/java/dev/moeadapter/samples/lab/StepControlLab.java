@@ -20,17 +20,17 @@ import java.util.Locale;
  * adapts to the prompt). It should never end above the context loss it started from, and should still move: how many
  * rounds lowered the loss, by how much, and the routing shift (mean total variation of the prompt's router
  * distributions under the round's δ against none) over the prompts.
- * {@code StepControlLab MODEL.gguf SPLIT [limit]}. A mechanism check, not an accuracy figure.
+ * {@code StepControlLab MODEL.gguf SPLIT [limit] [--tasks strings|tables]}. A mechanism check, not an accuracy figure.
  */
 public final class StepControlLab {
     private StepControlLab() {
     }
 
     public static void main(String[] args) {
-        Path gguf = Path.of(args[0]);
-        String splitName = args[1];
-        List<LabItem> split = LabSuiteV2.split(LabSuiteV2.Split.named(splitName));
-        List<LabItem> items = split.subList(0, Math.min(split.size(), args.length > 2 ? Integer.parseInt(args[2]) : 40));
+        LabToolArgs a = LabToolArgs.parse(args);
+        Path gguf = Path.of(a.at(0, null));
+        List<LabItem> split = a.split(a.at(1, null));
+        List<LabItem> items = split.subList(0, Math.min(split.size(), Integer.parseInt(a.at(2, "40"))));
         int sequences = ReroutingSettings.DEFAULTS.sequencesNeeded();
         try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(new SessionParams(64 * sequences, 256, sequences, 1, 1))) {
             int n = items.size(), lowered = 0, above = 0;
@@ -51,7 +51,7 @@ public final class StepControlLab {
             Arrays.sort(sorted);
             double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
             System.out.printf(Locale.ROOT, "%s on %s, rerouting defaults, first round of %d prompts: %d lowered the context loss, %d ended above "
-                    + "it (mean drop %.4f nats); routing shift median %.4f, max %.4f%n", gguf.getFileName(), splitName, n, lowered, above, drop / n,
+                    + "it (mean drop %.4f nats); routing shift median %.4f, max %.4f%n", gguf.getFileName(), a.at(1, null), n, lowered, above, drop / n,
                     median, sorted[n - 1]);
         }
     }
