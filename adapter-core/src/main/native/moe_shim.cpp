@@ -86,8 +86,14 @@ struct TensorRole {
 // How one MoE layer routes, as seen in the probe decode.
 struct LayerRouting {
     int32_t gating = MAE_GATING_NONE;
-    bool renorm = false, bias = false, router = false, out_rows_only = false;
+    // groups: selection is limited to the best expert groups (DeepSeek-V2/V3 style), bias or not
+    bool renorm = false, bias = false, groups = false, router = false, out_rows_only = false;
     int32_t selectable = 0;
+    float w_scale = 1.0f;  // what the graph multiplies the final weights by (expert_weights_scale)
+
+    // selection reads scores other than the logits' own ranking (a bias, a group mask), so the
+    // selection edits act on those scores and on the raw weights rather than on the logits
+    bool selects_apart() const { return bias || groups; }
 };
 
 bool has_prefix(const char *s, const char *p) { return std::strncmp(s, p, std::strlen(p)) == 0; }
@@ -290,9 +296,11 @@ bool steer(const Edit &e, float *z, int n) {
     return true;
 }
 
-// Edits of the router logits. Without a selection bias the logits decide selection and weights
-// alike, so every selection edit acts here; with one, only deltas and replacements do, and the
-// selection edits act on the selection scores (edit_score, edit_select) and weights (edit_raw_weights).
+// Edits of the router logits. Without a selection bias or expert groups the logits decide selection
+// and weights alike, so every selection edit acts here; with either, rank-k and top-m act on the
+// scores top-k reads (edit_select) and on the weights (edit_raw_weights), as the model's own ranking
+// is that of those scores. A mask also acts there under a bias; under groups alone it acts here too,
+// so the group choice avoids denied experts (no separate score tensor precedes the group mask).
 bool edit_logits(const Edit &e, float *z, int n, const LayerRouting &lr, std::vector<int> &idx) {
     switch (e.kind) {
         case MAE_EDIT_DELTA:
@@ -302,11 +310,11 @@ bool edit_logits(const Edit &e, float *z, int n, const LayerRouting &lr, std::ve
             for (int i = 0; i < n; i++) z[i] = inverse_gating(e.vec[i], lr.gating);
             return true;
         case MAE_EDIT_RANK_K:
-            if (lr.bias) return false;
+            if (lr.selects_apart()) return false;
             keep_rank(z, n, e.param, idx);
             return true;
         case MAE_EDIT_TOP_M:
-            if (lr.bias) return false;
+            if (lr.selects_apart()) return false;
             keep_top(z, n, e.param, idx);
             return true;
         case MAE_EDIT_ALLOW:
@@ -361,25 +369,34 @@ bool edit_select(const Edit &e, float *z, int n, bool masked, std::vector<int> &
 }
 
 // Selected weights before renormalisation, slot j holding the j-th choice: the weights read the
-// unbiased score, so slots a selection edit does not keep are zeroed here.
-bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32_t *experts) {
+// unbiased score, so slots a selection edit does not keep are zeroed here. Where they are softmax
+// probabilities over all experts left as they are (DeepSeek-V2), rank-k and top-m then give the kept
+// experts all the mass, in their own ratio, as the same edit of the logits does in OLMoE.
+bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32_t *experts, bool unit_mass) {
+    auto at = [&](int j) -> float & { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); };
     bool changed = false;
+    double kept = 0.0;
     for (int j = 0; j < k; j++) {
         const bool drop = (e.kind == MAE_EDIT_RANK_K && j >= 1) || (e.kind == MAE_EDIT_TOP_M && j >= e.param) ||
                           (e.kind == MAE_EDIT_ALLOW && e.vec[experts[j]] == 0.0f);
         if (drop) {
-            *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) = 0.0f;
+            at(j) = 0.0f;
             changed = true;
+        } else {
+            kept += at(j);
         }
     }
+    if (changed && unit_mass && e.kind != MAE_EDIT_ALLOW && kept > 0.0)
+        for (int j = 0; j < k; j++) at(j) = (float)(at(j) / kept);
     return changed;
 }
 
 // Top-p over the selected experts: the fewest (largest first) whose probability mass reaches p keep
 // their weights, the rest get 0. Where the weights are softmax probabilities over all experts (no
-// renormalisation) the mass is theirs; elsewhere it is the share of the selected weight. Where the
-// layer renormalises, the kept weights are scaled back to the selected total (the model's scale).
-bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm, bool absolute) {
+// renormalisation) the mass is theirs, times the layer's weight scale; elsewhere it is the share of
+// the selected weight. Where the layer renormalises, the kept weights are scaled back to the selected
+// total (the model's scale).
+bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm, bool absolute, float scale) {
     auto at = [&](int j) -> float & { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); };
     int order[64];
     if (k > 64) return false;
@@ -392,7 +409,7 @@ bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm, bool absol
     std::sort(order, order + k, [&](int a, int b) { return at(a) > at(b) || (at(a) == at(b) && a < b); });
     double kept = 0.0;
     int n_keep = 0;
-    const double target = absolute ? p : p * total;
+    const double target = absolute ? (double)p * scale : p * total;
     while (n_keep < k && kept < target) kept += at(order[n_keep++]);
     if (n_keep == k) return false;
     for (int i = n_keep; i < k; i++) at(order[i]) = 0.0f;
@@ -402,7 +419,8 @@ bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm, bool absol
 }
 
 bool edit_final_weights(const Edit &e, float *w, size_t stride, int k, const LayerRouting &lr) {
-    if (e.kind == MAE_EDIT_TOP_P) return keep_top_p(e.vec[0], w, stride, k, lr.renorm, !lr.renorm && lr.gating == MAE_GATING_SOFTMAX);
+    if (e.kind == MAE_EDIT_TOP_P)
+        return keep_top_p(e.vec[0], w, stride, k, lr.renorm, !lr.renorm && lr.gating == MAE_GATING_SOFTMAX, lr.w_scale);
     if (e.kind != MAE_EDIT_SCALE_WEIGHTS) return false;
     for (int j = 0; j < k; j++) *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) *= e.vec[j];
     return true;
@@ -565,12 +583,14 @@ void do_raw_weights(mae_session *s, ggml_tensor *t, int layer) {
     if (!weights_layout(s, t, w)) return;
     const auto &topk = s->pending_topk[layer];
     const bool ids = (int64_t)topk.size() == w.rows * w.k;
+    const LayerRouting &lr = s->m->routing[layer];
+    const bool unit_mass = lr.gating == MAE_GATING_SOFTMAX && !lr.renorm;
     edit_rows(s, t, layer, w.rows, w.nb_r, [&](const Edit &e, float *row, int64_t r) {
         if (e.kind == MAE_EDIT_ALLOW && !ids) {
             s->cb_error = std::string("weights without matching top-k: ") + t->name;
             return false;
         }
-        return edit_raw_weights(e, row, w.nb_j, (int)w.k, ids ? &topk[r * w.k] : nullptr);
+        return edit_raw_weights(e, row, w.nb_j, (int)w.k, ids ? &topk[r * w.k] : nullptr, unit_mass);
     });
 }
 
@@ -641,15 +661,16 @@ void do_probs(mae_session *s, ggml_tensor *t, int layer) {
 
 uint8_t wanted_roles(const mae_session *s, const TensorRole &tr) {
     const uint32_t kinds = s->edit_kinds[tr.layer];
-    const bool bias = s->m->routing[tr.layer].bias;
+    const LayerRouting &lr = s->m->routing[tr.layer];
+    const bool bias = lr.bias, apart = lr.selects_apart();
     const uint32_t always = kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_REPLACE) | kind_bit(MAE_EDIT_STEER);
-    const uint32_t logit_kinds = bias ? always : always | SELECTION_KINDS;
+    const uint32_t logit_kinds = bias ? always : apart ? always | kind_bit(MAE_EDIT_ALLOW) : always | SELECTION_KINDS;
     uint8_t want = 0;
     if ((tr.roles & ROLE_EDIT) && (kinds & logit_kinds)) want |= ROLE_EDIT;
     if ((tr.roles & ROLE_SCORE) && (kinds & (kind_bit(MAE_EDIT_DELTA) | kind_bit(MAE_EDIT_ALLOW) | kind_bit(MAE_EDIT_STEER)))) want |= ROLE_SCORE;
     if ((tr.roles & ROLE_SELECT) && (kinds & (kind_bit(MAE_EDIT_REPLACE) | kind_bit(MAE_EDIT_STEER) | SELECTION_KINDS))) want |= ROLE_SELECT;
     if ((tr.roles & ROLE_WEIGHTS_RAW) && (kinds & SELECTION_KINDS)) want |= ROLE_WEIGHTS_RAW;
-    if ((tr.roles & ROLE_TOPK) && (s->routes_active || (bias && (kinds & kind_bit(MAE_EDIT_ALLOW))))) want |= ROLE_TOPK;
+    if ((tr.roles & ROLE_TOPK) && (s->routes_active || (apart && (kinds & kind_bit(MAE_EDIT_ALLOW))))) want |= ROLE_TOPK;
     if ((tr.roles & ROLE_WEIGHTS) && (s->routes_active || (kinds & WEIGHT_KINDS))) want |= ROLE_WEIGHTS;
     if ((tr.roles & ROLE_PROBS) && s->probs_active) want |= ROLE_PROBS;
     return want;
@@ -907,6 +928,17 @@ int32_t selectable_experts(const mae_model *mm, int64_t n_expert) {
     return (int32_t)(n_expert / groups * used);
 }
 
+// The factor the graph multiplies the final weights by (ffn_moe_weights_scaled), from the GGUF
+// metadata the graph itself reads; 1 where the file names none.
+float weight_scale(const mae_model *mm) {
+    if (mm->arch.empty()) return 1.0f;
+    char buf[32];
+    const std::string k = mm->arch + ".expert_weights_scale";
+    if (llama_model_meta_val_str(mm->model, k.c_str(), buf, sizeof buf) < 0) return 1.0f;
+    const float v = std::strtof(buf, nullptr);
+    return std::isfinite(v) && v > 0.0f ? v : 1.0f;
+}
+
 // Runs two tokens (only the last outputting) through a throwaway context with a naming-only eval
 // callback, to learn which layers are MoE layers, how each routes, which only sees output rows,
 // and the tensors to edit and trace.
@@ -955,6 +987,8 @@ bool probe_model(mae_model *mm) {
         lr.gating = L.gating;
         lr.renorm = L.w_norm || L.w_softmax;
         lr.bias = L.probs_biased && L.gating != MAE_GATING_SOFTMAX_WEIGHT;
+        lr.groups = L.probs_masked;
+        lr.w_scale = L.w_scaled ? weight_scale(mm) : 1.0f;
         lr.router = L.argsort;
         lr.out_rows_only = L.rows == 1;
         lr.selectable = selectable_experts(mm, L.n_expert);
@@ -973,8 +1007,10 @@ bool probe_model(mae_model *mm) {
         add_role(L.edit_target, ROLE_EDIT);
         add_role("ffn_moe_topk" + suffix, ROLE_TOPK);
         add_role("ffn_moe_probs" + suffix, ROLE_PROBS);
-        if (lr.bias) {
-            add_role("ffn_moe_probs_biased" + suffix, ROLE_SCORE);
+        if (lr.selects_apart()) {
+            // under groups alone the scores before the mask are the probabilities the weights read:
+            // no edit of its own, the logit edits reach the group choice through them
+            if (lr.bias) add_role("ffn_moe_probs_biased" + suffix, ROLE_SCORE);
             add_role((L.probs_masked ? "ffn_moe_probs_masked" : "ffn_moe_probs_biased") + suffix, ROLE_SELECT);
             add_role("ffn_moe_weights" + suffix, ROLE_WEIGHTS_RAW);
         }

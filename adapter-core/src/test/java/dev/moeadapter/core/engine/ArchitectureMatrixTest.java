@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The routing lever on one tiny random model per gating family: softmax (olmoe), softmax
  * renormalised (mixtral, qwen3moe), sigmoid with selection bias, expert groups and a weight scale
- * (glm4moe), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
+ * (glm4moe), softmax with expert groups but no bias, unrenormalised weights and a weight scale (deepseek2), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
  * convolution/attention memory (lfm2moe), top-k on raw logits with sigmoid weights (llama4),
  * sqrt-softplus with selection bias after a hash-routed layer (deepseek4), softmax on a hybrid
  * gated-delta-net/attention memory (qwen3next). Every edit must mean the same in each; edits on a
@@ -54,6 +54,7 @@ class ArchitectureMatrixTest {
         return switch (m.info().architecture()) {
             case "glm4moe" -> RandomModels.GLM_WEIGHT_SCALE;
             case "deepseek4" -> RandomModels.DS4_WEIGHT_SCALE;
+            case "deepseek2" -> RandomModels.DS2_WEIGHT_SCALE;
             default -> 1f;
         };
     }
@@ -82,7 +83,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void modelInfoReportsEachLayersRouting(String name) {
         ModelInfo i = TestModels.byName(name).info();
         record Want(Gating gating, boolean renormalized, boolean bias, List<Integer> layers, int selectable, boolean cutsLastLayer,
@@ -96,6 +97,7 @@ class ArchitectureMatrixTest {
             case "mixtral" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1, 2), 8, true);
             case "qwen3moe" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1), 8, true);
             case "glm4moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true); // 2 of 4 groups of 4
+            case "deepseek2" -> new Want(Gating.SOFTMAX, false, false, List.of(1, 2), 8, true); // groups without a bias
             case "gpt-oss" -> new Want(Gating.SOFTMAX_WEIGHT, true, false, List.of(0, 1), 8, false); // runs every row
             case "lfm2moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true);
             case "llama4" -> new Want(Gating.SIGMOID, false, false, List.of(0, 1, 2, 3), 8, true);
@@ -130,7 +132,7 @@ class ArchitectureMatrixTest {
      * llama.cpp, whatever the range) would carry the tokens after it.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void aCopiedSequenceContinuesAsItsSourceAndAPrefixIsSharedOnlyWhereTheMemoryRollsBack(String name) {
         Model m = TestModels.byName(name);
         int[] toks = m.tokenize(PROMPT);
@@ -152,7 +154,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void generationIsDeterministic(String name) {
         Model m = TestModels.byName(name);
         assertThat(greedy(m, 8)).isEqualTo(greedy(m, 8));
@@ -174,7 +176,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void tracesHoldProbabilitiesAndTheSelectedWeights(String name) {
         Model m = TestModels.byName(name);
         ModelInfo i = m.info();
@@ -205,7 +207,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void forcingAnExpertSelectsIt(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -221,15 +223,15 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void rankTwoKeepsTheModelsOwnSecondChoice(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
         RouterTrace base = trace(m, RoutingPlan.EMPTY);
         RouterTrace weak = trace(m, RoutingPlan.of(new RouterEdit.KeepRank(layer, 2, PositionRange.ALL)));
         LayerRouting r = m.info().routing(layer);
-        if (r.selectionBias()) {
-            // the bias and groups really change the order here, so ranking by score alone would fail
+        if (r.selectionBias() || r.selectableExperts() < m.info().experts()) {
+            // the bias or the groups really change the order here, so ranking by score alone would fail
             assertThat(routes(base, layer)).anySatisfy(b -> {
                 float[] p = base.probabilities(0, b.position(), layer).orElseThrow().probabilities();
                 assertThat(p[b.experts()[1]]).isNotEqualTo(secondLargest(p));
@@ -248,7 +250,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void topTwoKeepsTheModelsOwnFirstTwoChoices(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -270,7 +272,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void aDeniedExpertNeverGetsWeight(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -281,7 +283,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void steeringPromotesAnExpertFirstWithAWeightNextToTheTokensBest(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -290,7 +292,9 @@ class ArchitectureMatrixTest {
             int promoted = rarestFirstChoice(base, layer, e);
             float[] offsets = new float[e];
             offsets[promoted] = 0.01f;
-            final boolean biased = m.info().routing(layer).selectionBias();
+            LayerRouting lr = m.info().routing(layer);
+            // under a bias or expert groups the best score may lie outside the selection
+            final boolean selectsApart = lr.selectionBias() || lr.selectableExperts() < e;
             RouterTrace t = trace(m, RoutingPlan.of(new RouterEdit.Steer(layer, offsets, PositionRange.ALL)));
             assertThat(routes(t, layer)).as("%s layer %d", name, layer).isNotEmpty().allSatisfy(r -> {
                 assertThat(r.experts()[0]).isEqualTo(promoted);
@@ -302,16 +306,16 @@ class ArchitectureMatrixTest {
                     best = Math.max(best, r.weights()[j]);
                 }
                 assertThat(r.weights()[0]).isGreaterThanOrEqualTo(best);
-                if (!biased) { // SteerMoE's rule, not a forcing delta: the promoted weight stays next to the best other one
+                if (!selectsApart) { // SteerMoE's rule, not a forcing delta: the promoted weight stays next to the best other one
                     assertThat(r.weights()[0]).isLessThanOrEqualTo(best * 1.05f);
-                } // under a bias the best score may lie outside the selection, so the selected weights can sit lower
+                } // otherwise the selected weights can sit below the best score
 
             });
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void steeringSuppressesAnExpertAndAZeroSteerChangesNoBit(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -336,13 +340,15 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void topPKeepsTheFewestSelectedExpertsWhoseWeightReachesP(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
         boolean renorm = m.info().routing(layer).renormalized();
-        // softmax probabilities over all experts, not renormalised (OLMoE): their own mass; else the selected weight's share
+        // softmax probabilities over all experts, not renormalised (OLMoE, DeepSeek-V2): their own mass, which the
+        // weights hold times the model's weight scale; else the selected weight's share
         boolean absolute = !renorm && m.info().routing(layer).gating() == Gating.SOFTMAX;
+        double mass = absolute ? 0.5 * weightScale(m) : 0;
         RouterTrace base = trace(m, RoutingPlan.EMPTY);
         RouterTrace half = trace(m, RoutingPlan.of(new RouterEdit.TopP(layer, 0.5f, PositionRange.ALL)));
         int dropped = 0;
@@ -361,7 +367,7 @@ class ArchitectureMatrixTest {
             Arrays.sort(order, (x, y) -> Float.compare(w[y], w[x]));
             double kept = 0;
             int n = 0;
-            while (n < w.length && kept < (absolute ? 0.5 : 0.5 * total)) {
+            while (n < w.length && kept < (absolute ? mass : 0.5 * total)) {
                 kept += w[order[n++]];
             }
             for (int i = 0; i < w.length; i++) {
@@ -381,7 +387,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void replacingTheDistributionSelectsItsTopKAndMixesItsEntries(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts(), k = m.info().expertsUsed();
@@ -415,7 +421,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
         Model m = TestModels.byName(name);
         NeighbourIsolation.assertPlanStaysOnItsSequence(m, RoutingPlan.of(new RouterEdit.KeepRank(firstRoutedLayer(m), 2, PositionRange.ALL),

@@ -52,6 +52,11 @@ public final class RandomModels {
     /** Model family; {@link #ggufArch} is the value of {@code general.architecture}. */
     public static final int GLM_GROUPS = 4, GLM_GROUPS_USED = 2;
     public static final float GLM_WEIGHT_SCALE = 2.5f;
+    /** DeepSeek-V2 test model: softmax, 2 of 4 expert groups, no bias, no renormalisation, weights × 16. */
+    public static final int DS2_GROUPS = 4, DS2_GROUPS_USED = 2;
+    public static final float DS2_WEIGHT_SCALE = 16f;
+    // multi-head latent attention: low-rank query and KV, a RoPE part beside each head's plain part
+    private static final int DS2_Q_RANK = 16, DS2_KV_RANK = 16, DS2_ROPE = 8;
     /** DeepSeek-V4 test model: layers below this are hash-routed (experts from the token id). */
     public static final int DS4_HASH_LAYERS = 1;
     public static final float DS4_WEIGHT_SCALE = 1.5f;
@@ -73,6 +78,12 @@ public final class RandomModels {
          * scaled by {@link #GLM_WEIGHT_SCALE}; layer 0 is dense.
          */
         GLM4MOE("glm4moe"),
+        /**
+         * DeepSeek-V2 (V2, V2.5, Coder-V2): softmax router, top-k within the best {@link #DS2_GROUPS_USED} of
+         * {@link #DS2_GROUPS} expert groups without a selection bias, weights not renormalised but scaled by
+         * {@link #DS2_WEIGHT_SCALE}; multi-head latent attention, one shared expert; layer 0 is dense.
+         */
+        DEEPSEEK2("deepseek2"),
         /** gpt-oss: router with bias, top-k on the logits, softmax over the selected; attention sinks, SWA. */
         GPT_OSS("gpt-oss"),
         /**
@@ -132,6 +143,8 @@ public final class RandomModels {
             // olmoe's q/k norm weights are {n_embd}, so K must be n_embd wide: no GQA.
             require(arch != Arch.OLMOE || nHeadKv == nHead, "olmoe requires nHeadKv == nHead");
             require(arch != Arch.GLM4MOE || (nExpert % GLM_GROUPS == 0 && nLayer >= 2), "glm4moe needs experts in 4 groups and a MoE layer after the dense one");
+            require(arch != Arch.DEEPSEEK2 || (nExpert % DS2_GROUPS == 0 && nLayer >= 2 && nEmbd / nHead > DS2_ROPE),
+                    "deepseek2 needs experts in 4 groups, a MoE layer after the dense one and heads wider than their RoPE part");
             require(arch != Arch.DEEPSEEK4 || nLayer > DS4_HASH_LAYERS, "deepseek4 needs a routed layer after the hash-routed one");
         }
 
@@ -150,6 +163,10 @@ public final class RandomModels {
         /** 16 experts in 4 groups of 4, top-4 from the best 2 groups: 8 selectable experts. */
         public static Spec glm4moe() {
             return new Spec(Arch.GLM4MOE, 64, 4, 2, 3, 16, 4, 32, 512, TensorType.F32, 46, "random-glm4moe");
+        }
+
+        public static Spec deepseek2() {
+            return new Spec(Arch.DEEPSEEK2, 64, 4, 4, 3, 16, 4, 32, 512, TensorType.F32, 47, "random-deepseek2");
         }
 
         public static Spec gptOss() {
@@ -289,6 +306,18 @@ public final class RandomModels {
                     .putFloat32(a + ".expert_weights_scale", GLM_WEIGHT_SCALE)
                     .putUInt32(a + ".expert_group_count", GLM_GROUPS)
                     .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
+            case DEEPSEEK2 -> w.putUInt32(a + ".attention.q_lora_rank", DS2_Q_RANK)
+                    .putUInt32(a + ".attention.kv_lora_rank", DS2_KV_RANK)
+                    .putUInt32(a + ".attention.key_length", s.headDim())
+                    .putUInt32(a + ".attention.value_length", s.headDim())
+                    .remove(a + ".rope.dimension_count").putUInt32(a + ".rope.dimension_count", DS2_ROPE)
+                    .putUInt32(a + ".leading_dense_block_count", 1)
+                    .putUInt32(a + ".expert_shared_count", 1)
+                    .putUInt32(a + ".expert_gating_func", 1) // softmax
+                    .putBool(a + ".expert_weights_norm", false)
+                    .putFloat32(a + ".expert_weights_scale", DS2_WEIGHT_SCALE)
+                    .putUInt32(a + ".expert_group_count", DS2_GROUPS)
+                    .putUInt32(a + ".expert_group_used_count", DS2_GROUPS_USED);
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
             case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
             case QWEN3NEXT -> w.putUInt32(a + ".ssm.conv_kernel", Q3N_CONV_KERNEL)
@@ -357,6 +386,11 @@ public final class RandomModels {
                 addFfn(w, s, i);
                 continue;
             }
+            if (s.arch() == Arch.DEEPSEEK2) {
+                addLatentAttention(w, s, i);
+                addFfn(w, s, i);
+                continue;
+            }
             if (s.arch() == Arch.QWEN3NEXT && i % 2 == 0) {
                 addGatedDeltaNet(w, s, i);
                 addFfn(w, s, i);
@@ -397,7 +431,7 @@ public final class RandomModels {
         // glm4moe and gpt-oss norm the FFN input with the post-attention norm
         boolean postNorm = s.arch() == Arch.GLM4MOE || s.arch() == Arch.GPT_OSS || s.arch() == Arch.QWEN3NEXT;
         w.addTensor(p + (postNorm ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType.F32, ones(e), e);
-        boolean leadingDense = (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE) && i == 0;
+        boolean leadingDense = (s.arch() == Arch.GLM4MOE || s.arch() == Arch.LFM2MOE || s.arch() == Arch.DEEPSEEK2) && i == 0;
         if (s.arch().isMoe() && !leadingDense) {
             addRandom(w, s, p + "ffn_gate_inp.weight", TensorType.F32, 2 * inv, e, x);
             addRandom(w, s, p + "ffn_gate_exps.weight", mt, inv, e, ff, x);
@@ -413,7 +447,7 @@ public final class RandomModels {
             if (s.arch() == Arch.QWEN3NEXT) {
                 addRandom(w, s, p + "ffn_gate_inp_shexp.weight", TensorType.F32, inv, e);
             }
-            if (s.arch() == Arch.LLAMA4 || s.arch() == Arch.DEEPSEEK4 || s.arch() == Arch.QWEN3NEXT) {
+            if (s.arch() == Arch.LLAMA4 || s.arch() == Arch.DEEPSEEK4 || s.arch() == Arch.QWEN3NEXT || s.arch() == Arch.DEEPSEEK2) {
                 addRandom(w, s, p + "ffn_gate_shexp.weight", mt, inv, e, ff);
                 addRandom(w, s, p + "ffn_down_shexp.weight", mt, down, ff, e);
                 addRandom(w, s, p + "ffn_up_shexp.weight", mt, inv, e, ff);
@@ -446,6 +480,21 @@ public final class RandomModels {
             }
         }
         return TensorData.of(table);
+    }
+
+    /** DeepSeek-V2's multi-head latent attention: low-rank query and KV with their norms, a shared RoPE key. */
+    private static void addLatentAttention(GgufWriter w, Spec s, int i) {
+        String p = "blk." + i + ".";
+        long e = s.nEmbd(), h = s.nHead(), hd = s.headDim(), nope = hd - DS2_ROPE;
+        TensorType mt = s.type();
+        float inv = (float) (1 / Math.sqrt(e));
+        w.addTensor(p + "attn_q_a_norm.weight", TensorType.F32, ones(DS2_Q_RANK), DS2_Q_RANK);
+        w.addTensor(p + "attn_kv_a_norm.weight", TensorType.F32, ones(DS2_KV_RANK), DS2_KV_RANK);
+        addRandom(w, s, p + "attn_q_a.weight", mt, inv, e, DS2_Q_RANK);
+        addRandom(w, s, p + "attn_q_b.weight", mt, 0.25f, DS2_Q_RANK, h * hd);
+        addRandom(w, s, p + "attn_kv_a_mqa.weight", mt, inv, e, DS2_KV_RANK + DS2_ROPE);
+        addRandom(w, s, p + "attn_kv_b.weight", mt, 0.25f, DS2_KV_RANK, h * (nope + hd));
+        addRandom(w, s, p + "attn_output.weight", mt, (float) (1 / Math.sqrt(h * hd)), h * hd, e);
     }
 
     /** DeepSeek-V4's low-rank query, one shared KV head, grouped low-rank output and hyper-connection mixers. */
@@ -577,12 +626,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -591,6 +640,7 @@ public final class RandomModels {
             case "dense" -> Spec.dense();
             case "qwen3moe" -> Spec.qwen3moe();
             case "glm4moe" -> Spec.glm4moe();
+            case "deepseek2" -> Spec.deepseek2();
             case "gpt-oss" -> Spec.gptOss();
             case "lfm2moe" -> Spec.lfm2moe();
             case "llama4" -> Spec.llama4();

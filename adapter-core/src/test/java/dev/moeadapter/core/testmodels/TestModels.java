@@ -40,6 +40,7 @@ public final class TestModels {
             case "mixtral" -> mixtral();
             case "qwen3moe" -> load(RandomModels.Spec.qwen3moe());
             case "glm4moe" -> load(RandomModels.Spec.glm4moe());
+            case "deepseek2" -> load(RandomModels.Spec.deepseek2());
             case "gpt-oss" -> load(RandomModels.Spec.gptOss());
             case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
             case "llama4" -> load(RandomModels.Spec.llama4());
