@@ -123,6 +123,15 @@ struct Probe {
     std::vector<ProbeLayer> layers;
 };
 
+// The tensor an edit of the router logits must reach: where a graph cuts the logits it computed
+// earlier to the output rows (SmallThinker's last layer), the cut is an unnamed node the session's
+// callback never sees, so the edit goes to the named logits before it (the cut then keeps its rows).
+const char *edit_target_of(const ggml_tensor *x) {
+    if (x->op == GGML_OP_GET_ROWS && !has_prefix(x->name, "ffn_moe_") && x->src[0] != nullptr && has_prefix(x->src[0]->name, "ffn_moe_"))
+        return x->src[0]->name;
+    return x->name;
+}
+
 bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
     if (!ask) return true;
     auto *p = static_cast<Probe *>(ud);
@@ -137,13 +146,14 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
         L.rows = t->ne[1];
     } else if (base == "ffn_moe_probs") {
         L.probs = true;
+        L.rows = t->ne[1];  // the rows routed (logits passed in may still hold every row)
         const ggml_tensor *src = t->src[0];
         if (t->op == GGML_OP_SOFT_MAX && src != nullptr) {
             L.gating = MAE_GATING_SOFTMAX;
-            L.edit_target = src->name;
+            L.edit_target = edit_target_of(src);
         } else if (t->op == GGML_OP_UNARY && ggml_get_unary_op(t) == GGML_UNARY_OP_SIGMOID && src != nullptr) {
             L.gating = MAE_GATING_SIGMOID;
-            L.edit_target = src->name;
+            L.edit_target = edit_target_of(src);
         } else if (t->op == GGML_OP_MUL_MAT || t->op == GGML_OP_ADD) {
             // probs are the logits themselves; softmax comes after top-k (gpt-oss style)
             L.gating = MAE_GATING_SOFTMAX_WEIGHT;
@@ -153,7 +163,7 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
         } else if (t->op == GGML_OP_SQRT && src != nullptr && src->op == GGML_OP_UNARY &&
                    ggml_get_unary_op(src) == GGML_UNARY_OP_SOFTPLUS && src->src[0] != nullptr) {
             L.gating = MAE_GATING_SQRT_SOFTPLUS;
-            L.edit_target = src->src[0]->name;
+            L.edit_target = edit_target_of(src->src[0]);
         } else {
             L.gating = MAE_GATING_OTHER;
             if (src != nullptr && src->src[0] != nullptr) L.edit_target = src->src[0]->name;

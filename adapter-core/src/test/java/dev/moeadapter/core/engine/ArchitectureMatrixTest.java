@@ -23,7 +23,8 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The routing lever on one tiny random model per gating family: softmax (olmoe), softmax
  * renormalised (mixtral, qwen3moe), sigmoid with selection bias, expert groups and a weight scale
- * (glm4moe), softmax with expert groups but no bias, unrenormalised weights and a weight scale (deepseek2), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
+ * (glm4moe), softmax with expert groups but no bias, unrenormalised weights and a weight scale (deepseek2), softmax renormalised on logits computed
+ * before attention and cut to the output rows on the last layer by an unnamed node (smallthinker), softmax after top-k (gpt-oss), sigmoid with selection bias on a hybrid
  * convolution/attention memory (lfm2moe), top-k on raw logits with sigmoid weights (llama4),
  * sqrt-softplus with selection bias after a hash-routed layer (deepseek4), softmax on a hybrid
  * gated-delta-net/attention memory (qwen3next). Every edit must mean the same in each; edits on a
@@ -83,7 +84,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void modelInfoReportsEachLayersRouting(String name) {
         ModelInfo i = TestModels.byName(name).info();
         record Want(Gating gating, boolean renormalized, boolean bias, List<Integer> layers, int selectable, boolean cutsLastLayer,
@@ -98,6 +99,7 @@ class ArchitectureMatrixTest {
             case "qwen3moe" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1), 8, true);
             case "glm4moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true); // 2 of 4 groups of 4
             case "deepseek2" -> new Want(Gating.SOFTMAX, false, false, List.of(1, 2), 8, true); // groups without a bias
+            case "smallthinker" -> new Want(Gating.SOFTMAX, true, false, List.of(0, 1, 2), 16, true); // cut after its logits
             case "gpt-oss" -> new Want(Gating.SOFTMAX_WEIGHT, true, false, List.of(0, 1), 8, false); // runs every row
             case "lfm2moe" -> new Want(Gating.SIGMOID, true, true, List.of(1, 2), 8, true);
             case "llama4" -> new Want(Gating.SIGMOID, false, false, List.of(0, 1, 2, 3), 8, true);
@@ -132,7 +134,7 @@ class ArchitectureMatrixTest {
      * llama.cpp, whatever the range) would carry the tokens after it.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void aCopiedSequenceContinuesAsItsSourceAndAPrefixIsSharedOnlyWhereTheMemoryRollsBack(String name) {
         Model m = TestModels.byName(name);
         int[] toks = m.tokenize(PROMPT);
@@ -154,7 +156,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void generationIsDeterministic(String name) {
         Model m = TestModels.byName(name);
         assertThat(greedy(m, 8)).isEqualTo(greedy(m, 8));
@@ -176,7 +178,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void tracesHoldProbabilitiesAndTheSelectedWeights(String name) {
         Model m = TestModels.byName(name);
         ModelInfo i = m.info();
@@ -207,7 +209,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void forcingAnExpertSelectsIt(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -223,7 +225,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void rankTwoKeepsTheModelsOwnSecondChoice(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -250,7 +252,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void topTwoKeepsTheModelsOwnFirstTwoChoices(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -272,7 +274,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void aDeniedExpertNeverGetsWeight(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -283,7 +285,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void steeringPromotesAnExpertFirstWithAWeightNextToTheTokensBest(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts();
@@ -315,7 +317,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void steeringSuppressesAnExpertAndAZeroSteerChangesNoBit(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -340,7 +342,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void topPKeepsTheFewestSelectedExpertsWhoseWeightReachesP(String name) {
         Model m = TestModels.byName(name);
         int layer = firstRoutedLayer(m);
@@ -387,7 +389,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void replacingTheDistributionSelectsItsTopKAndMixesItsEntries(String name) {
         Model m = TestModels.byName(name);
         int e = m.info().experts(), k = m.info().expertsUsed();
@@ -421,7 +423,7 @@ class ArchitectureMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
+    @ValueSource(strings = {"olmoe", "mixtral", "qwen3moe", "glm4moe", "deepseek2", "smallthinker", "gpt-oss", "lfm2moe", "llama4", "deepseek4", "qwen3next"})
     void anEditedSequenceLeavesItsNeighbourBitIdentical(String name) {
         Model m = TestModels.byName(name);
         NeighbourIsolation.assertPlanStaysOnItsSequence(m, RoutingPlan.of(new RouterEdit.KeepRank(firstRoutedLayer(m), 2, PositionRange.ALL),

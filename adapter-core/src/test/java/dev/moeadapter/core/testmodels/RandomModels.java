@@ -84,6 +84,11 @@ public final class RandomModels {
          * {@link #DS2_WEIGHT_SCALE}; multi-head latent attention, one shared expert; layer 0 is dense.
          */
         DEEPSEEK2("deepseek2"),
+        /**
+         * SmallThinker: softmax router with renormalised top-k whose logits come from the layer's input, before
+         * attention; on the last layer the graph cuts them to the output rows in an unnamed node.
+         */
+        SMALLTHINKER("smallthinker"),
         /** gpt-oss: router with bias, top-k on the logits, softmax over the selected; attention sinks, SWA. */
         GPT_OSS("gpt-oss"),
         /**
@@ -167,6 +172,10 @@ public final class RandomModels {
 
         public static Spec deepseek2() {
             return new Spec(Arch.DEEPSEEK2, 64, 4, 4, 3, 16, 4, 32, 512, TensorType.F32, 47, "random-deepseek2");
+        }
+
+        public static Spec smallthinker() {
+            return new Spec(Arch.SMALLTHINKER, 64, 4, 2, 3, 16, 4, 32, 512, TensorType.F32, 48, "random-smallthinker");
         }
 
         public static Spec gptOss() {
@@ -318,6 +327,7 @@ public final class RandomModels {
                     .putFloat32(a + ".expert_weights_scale", DS2_WEIGHT_SCALE)
                     .putUInt32(a + ".expert_group_count", DS2_GROUPS)
                     .putUInt32(a + ".expert_group_used_count", DS2_GROUPS_USED);
+            case SMALLTHINKER -> w.putUInt32(a + ".expert_gating_func", 1); // softmax (renormalised by the graph)
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
             case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
             case QWEN3NEXT -> w.putUInt32(a + ".ssm.conv_kernel", Q3N_CONV_KERNEL)
@@ -626,12 +636,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|smallthinker|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|smallthinker|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -641,6 +651,7 @@ public final class RandomModels {
             case "qwen3moe" -> Spec.qwen3moe();
             case "glm4moe" -> Spec.glm4moe();
             case "deepseek2" -> Spec.deepseek2();
+            case "smallthinker" -> Spec.smallthinker();
             case "gpt-oss" -> Spec.gptOss();
             case "lfm2moe" -> Spec.lfm2moe();
             case "llama4" -> Spec.llama4();
