@@ -2,7 +2,10 @@ package dev.moeadapter.it;
 
 import dev.moeadapter.core.engine.Model;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
 
 import java.net.http.HttpResponse;
@@ -17,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * field, OpenAI's ranges and error fields, every refusal and unknown URL in the documented JSON shape;
  * and what is accepted means what it says (seeds, message text, feedback scores).
  */
+@ExtendWith(OutputCaptureExtension.class)
 class StrictRequestsTest extends RunningService {
     private static final String CHAT = "/v1/chat/completions";
     private static final String TEXT = "/v1/completions";
@@ -133,7 +137,8 @@ class StrictRequestsTest extends RunningService {
 
     @Test
     void unknownUrlsAndTheErrorPageAre404sInTheDocumentedShape() throws Exception {
-        for (String path : List.of("/error", "/actuator/health/../env", "/actuator/env", "/v1/nothing", "/nothing")) {
+        for (String path : List.of("/error", "/actuator/health/../env", "/actuator/env", "/actuator/health/nope", "/actuator/health/diskSpace",
+                "/v1/nothing", "/nothing")) {
             HttpResponse<String> r = get(path);
             assertThat(r.statusCode()).as(path).isEqualTo(404);
             assertThat(r.headers().firstValue("Content-Type")).as(path).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
@@ -152,12 +157,16 @@ class StrictRequestsTest extends RunningService {
      * error, not Tomcat's HTML page.
      */
     @Test
-    void malformedHttpIsAnsweredInTheDocumentedShape() throws Exception {
+    void malformedHttpIsAnsweredInTheDocumentedShape(CapturedOutput output) throws Exception {
         List<String> requests = List.of(
                 "GET /v1/moe/gen%zzerate HTTP/1.1\r\nHost: localhost\r\n\r\n",
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: \u0001json\r\nContent-Length: 2\r\n\r\n{}",
                 "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}",
-                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                // a multipart body Spring cannot parse, on an endpoint and on an unknown URL: 415, not a 500 with a stack trace
+                "POST /v1/moe/generate HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/form-data\r\nContent-Length: 1\r\n\r\nx",
+                "POST /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: MULTIPART/FORM-DATA; boundary=b\r\nContent-Length: 9\r\n\r\n--b\r\nxx\r\n",
+                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/mixed\r\n\r\n");
         for (String request : requests) {
             try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
                 socket.setSoTimeout(10_000);
@@ -170,8 +179,12 @@ class StrictRequestsTest extends RunningService {
                 assertThat(error.get("type").asString()).as(body).isIn("invalid_request_error", "server_error");
                 assertThat(error.get("code").asString()).as(body).isNotBlank();
                 assertThat(error.get("message").asString()).as(body).isNotBlank();
+                if (request.toLowerCase(java.util.Locale.ROOT).contains("multipart")) {
+                    assertThat(head).as(request).startsWith("HTTP/1.1 415");
+                }
             }
         }
+        assertThat(output.getAll()).as("no request above is logged as a failure").doesNotContain("request failed");
     }
 
     /** A query parameter that is not percent-encoded UTF-8 is the client's mistake, not a server error. */

@@ -3,6 +3,7 @@ package dev.moeadapter.spring;
 import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.ApiErrors;
 import dev.moeadapter.spring.web.AsyncAnswers;
+import dev.moeadapter.spring.web.BodilessNotFound;
 import dev.moeadapter.spring.web.DotSegmentRefusal;
 import dev.moeadapter.spring.web.GenerationController;
 import dev.moeadapter.spring.web.JsonErrorController;
@@ -128,6 +129,16 @@ public class MoeAdapterWebAutoConfiguration {
     public FilterRegistrationBean<DotSegmentRefusal> moeDotSegmentRefusal() {
         FilterRegistrationBean<DotSegmentRefusal> reg = new FilterRegistrationBean<>(new DotSegmentRefusal());
         reg.setOrder(Ordered.HIGHEST_PRECEDENCE);
+        return reg;
+    }
+
+    /** The actuator's bare 404s (an unknown health component) get the documented JSON error. */
+    @Bean
+    public FilterRegistrationBean<BodilessNotFound> moeBodilessNotFound(
+            @org.springframework.beans.factory.annotation.Value("${management.endpoints.web.base-path:/actuator}") String actuator) {
+        FilterRegistrationBean<BodilessNotFound> reg = new FilterRegistrationBean<>(new BodilessNotFound());
+        reg.addUrlPatterns(actuator + "/*");
+        reg.setOrder(Ordered.HIGHEST_PRECEDENCE + 1);
         return reg;
     }
 

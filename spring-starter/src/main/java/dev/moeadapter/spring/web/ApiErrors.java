@@ -23,6 +23,8 @@ import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
+import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -67,6 +69,16 @@ public class ApiErrors {
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
     ResponseEntity<Map<String, Object>> mediaType(HttpMediaTypeNotSupportedException e) {
+        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", null, "unsupported_media_type",
+                "send the body as application/json");
+    }
+
+    /** Every endpoint reads JSON: a multipart body, well-formed or not, is an unsupported type, never a failure. */
+    @ExceptionHandler(MultipartException.class)
+    ResponseEntity<Map<String, Object>> multipart(MultipartException e) {
+        if (e instanceof MaxUploadSizeExceededException) {
+            return error(HttpStatus.CONTENT_TOO_LARGE, "invalid_request_error", null, "request_too_large", "the request body is too large");
+        }
         return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", null, "unsupported_media_type",
                 "send the body as application/json");
     }
