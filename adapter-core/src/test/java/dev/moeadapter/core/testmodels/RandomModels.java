@@ -308,25 +308,13 @@ public final class RandomModels {
                     .putUInt32(a + ".expert_feed_forward_length", s.nFf());
         }
         switch (s.arch()) {
-            case GLM4MOE -> w.putUInt32(a + ".expert_shared_count", 0)
-                    .putUInt32(a + ".leading_dense_block_count", 1)
-                    .putUInt32(a + ".expert_gating_func", 2) // sigmoid
-                    .putBool(a + ".expert_weights_norm", true)
-                    .putFloat32(a + ".expert_weights_scale", GLM_WEIGHT_SCALE)
-                    .putUInt32(a + ".expert_group_count", GLM_GROUPS)
-                    .putUInt32(a + ".expert_group_used_count", GLM_GROUPS_USED);
-            case DEEPSEEK2 -> w.putUInt32(a + ".attention.q_lora_rank", DS2_Q_RANK)
+            case GLM4MOE -> putGroupedRouting(w, a, 0, 2 /* sigmoid */, true, GLM_WEIGHT_SCALE, GLM_GROUPS, GLM_GROUPS_USED);
+            case DEEPSEEK2 -> putGroupedRouting(w.putUInt32(a + ".attention.q_lora_rank", DS2_Q_RANK)
                     .putUInt32(a + ".attention.kv_lora_rank", DS2_KV_RANK)
                     .putUInt32(a + ".attention.key_length", s.headDim())
                     .putUInt32(a + ".attention.value_length", s.headDim())
-                    .remove(a + ".rope.dimension_count").putUInt32(a + ".rope.dimension_count", DS2_ROPE)
-                    .putUInt32(a + ".leading_dense_block_count", 1)
-                    .putUInt32(a + ".expert_shared_count", 1)
-                    .putUInt32(a + ".expert_gating_func", 1) // softmax
-                    .putBool(a + ".expert_weights_norm", false)
-                    .putFloat32(a + ".expert_weights_scale", DS2_WEIGHT_SCALE)
-                    .putUInt32(a + ".expert_group_count", DS2_GROUPS)
-                    .putUInt32(a + ".expert_group_used_count", DS2_GROUPS_USED);
+                    .remove(a + ".rope.dimension_count").putUInt32(a + ".rope.dimension_count", DS2_ROPE),
+                    a, 1, 1 /* softmax */, false, DS2_WEIGHT_SCALE, DS2_GROUPS, DS2_GROUPS_USED);
             case SMALLTHINKER -> w.putUInt32(a + ".expert_gating_func", 1); // softmax (renormalised by the graph)
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
             case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
@@ -430,6 +418,17 @@ public final class RandomModels {
             addFfn(w, s, i);
         }
         return w;
+    }
+
+    /** DeepSeek-style routing metadata: a dense layer 0, shared experts, gating, weight norm and scale, expert groups. */
+    private static void putGroupedRouting(GgufWriter w, String a, int shared, int gating, boolean norm, float scale, int groups, int used) {
+        w.putUInt32(a + ".leading_dense_block_count", 1)
+                .putUInt32(a + ".expert_shared_count", shared)
+                .putUInt32(a + ".expert_gating_func", gating)
+                .putBool(a + ".expert_weights_norm", norm)
+                .putFloat32(a + ".expert_weights_scale", scale)
+                .putUInt32(a + ".expert_group_count", groups)
+                .putUInt32(a + ".expert_group_used_count", used);
     }
 
     /** The FFN norm and the dense or expert FFN of layer i. */
