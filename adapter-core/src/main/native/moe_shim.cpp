@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #ifndef MAE_LLAMA_TAG
@@ -469,6 +470,9 @@ struct mae_session {
     int64_t llama_decodes = 0;        // llama_decode calls so far
     std::vector<int8_t> last_output;  // output flags of the last successful decode
     std::vector<uint32_t> edit_kinds; // per layer: bit (1 << kind) for every edit kind due this batch
+    // per layer, the (decode, part) whose routes and probabilities were traced last: a graph that routes
+    // twice in one layer from the same logits (GroveMoE's experts, then its chunk experts) traces once
+    std::vector<std::pair<int64_t, size_t>> traced_routes, traced_probs;
     bool routes_active = false, probs_active = false;
     std::string cb_error;
 
@@ -669,6 +673,14 @@ void do_probs(mae_session *s, ggml_tensor *t, int layer) {
     }
 }
 
+// Whether this is the layer's first visit in the running part of the decode (and marks it visited).
+bool first_visit(std::pair<int64_t, size_t> &last, const mae_session *s) {
+    const std::pair<int64_t, size_t> now{s->llama_decodes, s->ubatch};
+    if (last == now) return false;
+    last = now;
+    return true;
+}
+
 uint8_t wanted_roles(const mae_session *s, const TensorRole &tr) {
     const uint32_t kinds = s->edit_kinds[tr.layer];
     const LayerRouting &lr = s->m->routing[tr.layer];
@@ -710,14 +722,14 @@ bool session_cb(struct ggml_tensor *t, bool ask, void *ud) {
     try {
         const int layer = it->second.layer;
         if (want & ROLE_EDIT) do_edit(s, t, layer);
-        if (want & ROLE_PROBS) do_probs(s, t, layer);
+        if ((want & ROLE_PROBS) && first_visit(s->traced_probs[layer], s)) do_probs(s, t, layer);
         if (want & ROLE_SCORE) do_score(s, t, layer);
         if (want & ROLE_SELECT) do_select(s, t, layer, (it->second.roles & ROLE_SCORE) == 0);
         if (want & ROLE_TOPK) do_topk(s, t, layer);
         if (want & ROLE_WEIGHTS_RAW) do_raw_weights(s, t, layer);
         if (want & ROLE_WEIGHTS) {
             if (s->edit_kinds[layer] & WEIGHT_KINDS) do_final_weights(s, t, layer);
-            if (s->routes_active) trace_weights(s, t, layer);
+            if (s->routes_active && first_visit(s->traced_routes[layer], s)) trace_weights(s, t, layer);
         }
     } catch (const std::exception &ex) {
         s->cb_error = ex.what();
@@ -1252,6 +1264,8 @@ mae_session *mae_session_new(mae_model *m, int32_t n_ctx, int32_t n_batch, int32
     s->seqs.resize(s->n_seq);
     for (auto &st : s->seqs) st.layers.resize(n_layer);
     s->edit_kinds.assign(n_layer, 0);
+    s->traced_routes.assign(n_layer, {-1, 0});
+    s->traced_probs.assign(n_layer, {-1, 0});
     s->pending_topk.resize(n_layer);
     return s;
     MAE_GUARD_END(nullptr)

@@ -468,4 +468,42 @@ class ArchitectureMatrixTest {
             assertThat(r.experts()).as("position %d", r.position()).containsExactly(want);
         }
     }
+
+    /**
+     * GroveMoE routes twice in each layer from the same logits (its experts, then its chunk experts): a trace holds
+     * each token and layer once, with the experts' route, and rank-2 keeps the model's own second choice.
+     */
+    @org.junit.jupiter.api.Test
+    void aLayerThatRoutesTwiceIsTracedOnceAndEditedAsOne() {
+        Model m = TestModels.byName("grovemoe");
+        RouterTrace base = trace(m, RoutingPlan.EMPTY);
+        int[] tokens = m.tokenize(PROMPT);
+        for (int layer : m.info().moeLayers()) {
+            List<TokenRoute> rs = routes(base, layer);
+            assertThat(rs).extracting(TokenRoute::position).doesNotHaveDuplicates();
+            assertThat(rs).hasSize(tokens.length); // every token outputs
+            for (TokenRoute r : rs) {
+                float[] p = base.probabilities(0, r.position(), layer).orElseThrow().probabilities();
+                float sum = 0;
+                for (float x : r.weights()) {
+                    sum += x;
+                }
+                assertThat(sum).as("the experts' weights, renormalised").isCloseTo(1f, within(1e-4f));
+                assertThat(p[r.experts()[0]]).as("the first choice is the most probable expert").isEqualTo(max(p));
+            }
+        }
+        int layer = m.info().moeLayers().getFirst();
+        RouterTrace weak = trace(m, RoutingPlan.of(new RouterEdit.KeepRank(layer, 2, PositionRange.ALL)));
+        for (TokenRoute w : routes(weak, layer)) {
+            assertThat(w.experts()[0]).isEqualTo(base.route(0, w.position(), layer).orElseThrow().experts()[1]);
+        }
+    }
+
+    private static float max(float[] v) {
+        float m = v[0];
+        for (float x : v) {
+            m = Math.max(m, x);
+        }
+        return m;
+    }
 }

@@ -57,6 +57,7 @@ public final class RandomModels {
     public static final float DS2_WEIGHT_SCALE = 16f;
     // multi-head latent attention: low-rank query and KV, a RoPE part beside each head's plain part
     private static final int DS2_Q_RANK = 16, DS2_KV_RANK = 16, DS2_ROPE = 8;
+    public static final int GROVE_EXPERTS_PER_GROUP = 4;
     /** DeepSeek-V4 test model: layers below this are hash-routed (experts from the token id). */
     public static final int DS4_HASH_LAYERS = 1;
     public static final float DS4_WEIGHT_SCALE = 1.5f;
@@ -89,6 +90,12 @@ public final class RandomModels {
          * attention; on the last layer the graph cuts them to the output rows in an unnamed node.
          */
         SMALLTHINKER("smallthinker"),
+        /**
+         * GroveMoE: Qwen3-MoE attention; each layer routes twice from the same logits, once over its experts
+         * (selected by sigmoid, weighted by softmax) and once over its chunk experts, one per group of
+         * {@link #GROVE_EXPERTS_PER_GROUP} experts.
+         */
+        GROVEMOE("grovemoe"),
         /** gpt-oss: router with bias, top-k on the logits, softmax over the selected; attention sinks, SWA. */
         GPT_OSS("gpt-oss"),
         /**
@@ -176,6 +183,10 @@ public final class RandomModels {
 
         public static Spec smallthinker() {
             return new Spec(Arch.SMALLTHINKER, 64, 4, 2, 3, 16, 4, 32, 512, TensorType.F32, 48, "random-smallthinker");
+        }
+
+        public static Spec grovemoe() {
+            return new Spec(Arch.GROVEMOE, 64, 4, 2, 2, 16, 4, 32, 512, TensorType.F32, 49, "random-grovemoe");
         }
 
         public static Spec gptOss() {
@@ -316,6 +327,9 @@ public final class RandomModels {
                     .remove(a + ".rope.dimension_count").putUInt32(a + ".rope.dimension_count", DS2_ROPE),
                     a, 1, 1 /* softmax */, false, DS2_WEIGHT_SCALE, DS2_GROUPS, DS2_GROUPS_USED);
             case SMALLTHINKER -> w.putUInt32(a + ".expert_gating_func", 1); // softmax (renormalised by the graph)
+            case GROVEMOE -> w.putUInt32(a + ".expert_chunk_feed_forward_length", s.nFf())
+                    .putFloat32(a + ".expert_group_scale", 0.5f)
+                    .putUInt32(a + ".experts_per_group", GROVE_EXPERTS_PER_GROUP);
             case GPT_OSS -> w.putUInt32(a + ".attention.sliding_window", 64);
             case LLAMA4 -> w.putUInt32(a + ".interleave_moe_layer_step", 1); // every layer MoE; chunked attention as shipped
             case QWEN3NEXT -> w.putUInt32(a + ".ssm.conv_kernel", Q3N_CONV_KERNEL)
@@ -405,7 +419,7 @@ public final class RandomModels {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(e), e);
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(e), e);
                 }
-                case QWEN3MOE, LFM2MOE, QWEN3NEXT -> {
+                case QWEN3MOE, LFM2MOE, QWEN3NEXT, GROVEMOE -> {
                     w.addTensor(p + "attn_q_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                     w.addTensor(p + "attn_k_norm.weight", TensorType.F32, ones(s.headDim()), s.headDim());
                 }
@@ -460,6 +474,11 @@ public final class RandomModels {
                 addRandom(w, s, p + "ffn_gate_shexp.weight", mt, inv, e, ff);
                 addRandom(w, s, p + "ffn_down_shexp.weight", mt, down, ff, e);
                 addRandom(w, s, p + "ffn_up_shexp.weight", mt, inv, e, ff);
+            } else if (s.arch() == Arch.GROVEMOE) {
+                long chunks = x / GROVE_EXPERTS_PER_GROUP;
+                addRandom(w, s, p + "ffn_gate_chexps.weight", mt, inv, e, ff, chunks);
+                addRandom(w, s, p + "ffn_down_chexps.weight", mt, down, ff, e, chunks);
+                addRandom(w, s, p + "ffn_up_chexps.weight", mt, inv, e, ff, chunks);
             } else if (s.arch() == Arch.GPT_OSS) {
                 addRandom(w, s, p + "ffn_gate_inp.bias", TensorType.F32, 0.5f, x);
                 addRandom(w, s, p + "ffn_gate_exps.bias", TensorType.F32, 0.1f, ff, x);
@@ -635,12 +654,12 @@ public final class RandomModels {
     }
 
     /**
-     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|smallthinker|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
+     * {@code RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|smallthinker|grovemoe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]} — writes a model and prints
      * its size and the time taken (used to produce the benchmark model).
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|smallthinker|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
+            System.err.println("usage: RandomModels <olmoe|mixtral|qwen3moe|glm4moe|deepseek2|smallthinker|grovemoe|gpt-oss|lfm2moe|llama4|deepseek4|qwen3next|dense|large> <out.gguf> [f16]");
             System.exit(2);
         }
         Spec spec = switch (args[0]) {
@@ -651,6 +670,7 @@ public final class RandomModels {
             case "glm4moe" -> Spec.glm4moe();
             case "deepseek2" -> Spec.deepseek2();
             case "smallthinker" -> Spec.smallthinker();
+            case "grovemoe" -> Spec.grovemoe();
             case "gpt-oss" -> Spec.gptOss();
             case "lfm2moe" -> Spec.lfm2moe();
             case "llama4" -> Spec.llama4();

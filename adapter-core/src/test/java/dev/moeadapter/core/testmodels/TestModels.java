@@ -42,6 +42,7 @@ public final class TestModels {
             case "glm4moe" -> load(RandomModels.Spec.glm4moe());
             case "deepseek2" -> load(RandomModels.Spec.deepseek2());
             case "smallthinker" -> load(RandomModels.Spec.smallthinker());
+            case "grovemoe" -> load(RandomModels.Spec.grovemoe());
             case "gpt-oss" -> load(RandomModels.Spec.gptOss());
             case "lfm2moe" -> load(RandomModels.Spec.lfm2moe());
             case "llama4" -> load(RandomModels.Spec.llama4());
