@@ -75,6 +75,11 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}]"), 400, "tools are not supported"),
                 new Case(CHAT, chat(",\"user\":{\"id\":7}"), 400, "at 'user'"),
                 new Case(TEXT, text(",\"user\":42"), 400, "at 'user'"),
+                // a token-array prompt names the JSON kind expected, not a Java type
+                new Case(TEXT, text("").replace("\"hi\"", "[1,2,3]"), 400, "at 'prompt[0]': expected a string"),
+                // clients send tool_choice beside tools: the refusal names tools
+                new Case(CHAT, chat(",\"tools\":[{\"type\":\"function\"}],\"tool_choice\":\"auto\""), 400, "tools are not supported"),
+                new Case(CHAT, chat(",\"reasoning_effort\":\"high\""), 400, "unsupported parameter 'reasoning_effort'"),
                 new Case(CHAT, chat(",\"stream_options\":{\"include_usage\":true}"), 400, "only allowed when stream is true"),
                 new Case(TEXT, text(",\"stop\":\"\""), 400, "stop strings must not be empty"),
                 new Case(CHAT, chat(",\"stop\":[\"a\",null]"), 400, "stop strings must not be null"),

@@ -97,7 +97,9 @@ class StrictRequestsTest extends RunningService {
         assertThat(post(CHAT, chat(",\"user\":\"u-1\",\"max_tokens\":2")).statusCode()).isEqualTo(200);
         // fields at a value that asks for nothing, as clients send them, are accepted
         HttpResponse<String> noOps = post(CHAT, chat(",\"max_tokens\":2,\"response_format\":{\"type\":\"text\"},\"tool_choice\":\"none\","
-                + "\"parallel_tool_calls\":null,\"store\":false,\"metadata\":{},\"logit_bias\":null,\"top_logprobs\":null,\"modalities\":[\"text\"],\"service_tier\":\"auto\"")
+                + "\"parallel_tool_calls\":null,\"store\":false,\"metadata\":{},\"logit_bias\":null,\"top_logprobs\":null,\"modalities\":[\"text\"],\"service_tier\":\"auto\","
+                + "\"reasoning_effort\":null,\"prediction\":null,\"audio\":null,\"web_search_options\":null,\"verbosity\":null,"
+                + "\"prompt_cache_key\":\"k-1\",\"safety_identifier\":\"u-1\"")
                 .replace("\"content\":\"hi\"}", "\"content\":\"hi\",\"name\":null}"));
         assertThat(noOps.statusCode()).as(noOps.body()).isEqualTo(200);
         HttpResponse<String> textNoOps = post(TEXT, text(",\"max_tokens\":2,\"echo\":false,\"best_of\":1,\"logprobs\":null,\"suffix\":null,\"logit_bias\":{}"));

@@ -9,6 +9,7 @@ import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.cfg.CoercionAction;
 import tools.jackson.databind.cfg.CoercionInputShape;
+import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.type.LogicalType;
@@ -61,8 +62,22 @@ public final class RequestBodies {
 
     private static BadParameterException atField(JacksonException e) {
         String path = path(e);
+        // a value of the wrong JSON kind is named by the kind expected, not by the Java type it would have become
+        String what = e instanceof MismatchedInputException m && m.getTargetType() != null
+                ? "expected " + jsonKind(m.getTargetType()) : firstLine(e.getOriginalMessage());
         return new BadParameterException(path.isEmpty() ? null : path, "malformed request body" + (path.isEmpty() ? "" : " at '" + path + "'")
-                + ": " + firstLine(e.getOriginalMessage()));
+                + ": " + what);
+    }
+
+    /** What JSON writes a value of {@code type} as. */
+    static String jsonKind(Class<?> type) {
+        if (CharSequence.class.isAssignableFrom(type) || type == char.class || type == Character.class || type.isEnum()) return "a string";
+        if (type == boolean.class || type == Boolean.class) return "true or false";
+        if (type == int.class || type == long.class || type == short.class || type == Integer.class || type == Long.class
+                || type == Short.class || type == java.math.BigInteger.class) return "an integer";
+        if (type.isPrimitive() || Number.class.isAssignableFrom(type)) return "a number";
+        if (type.isArray() || java.util.Collection.class.isAssignableFrom(type)) return "an array";
+        return "an object";
     }
 
     /** The field a problem is at, e.g. "messages[0].content". */

@@ -45,7 +45,14 @@ public record ChatCompletionRequest(
         @JsonProperty("logit_bias") JsonNode logitBias,
         @JsonProperty("top_logprobs") JsonNode topLogprobs,
         JsonNode modalities,
-        @JsonProperty("service_tier") JsonNode serviceTier) implements OpenAiRequest {
+        @JsonProperty("service_tier") JsonNode serviceTier,
+        @JsonProperty("reasoning_effort") JsonNode reasoningEffort,
+        JsonNode prediction,
+        JsonNode audio,
+        @JsonProperty("web_search_options") JsonNode webSearchOptions,
+        JsonNode verbosity,
+        @JsonProperty("prompt_cache_key") JsonNode promptCacheKey,
+        @JsonProperty("safety_identifier") JsonNode safetyIdentifier) implements OpenAiRequest {
 
     /** Fields OpenAI defines, accepted only at a value that asks for nothing. */
     private static final List<NoOp<ChatCompletionRequest>> NO_OPS = List.of(
@@ -59,7 +66,15 @@ public record ChatCompletionRequest(
             new NoOp<>("top_logprobs", ChatCompletionRequest::topLogprobs, NoOp.ONLY_NULL),
             new NoOp<>("modalities", ChatCompletionRequest::modalities,
                     v -> v.isArray() && v.size() == 1 && "text".equals(v.get(0).asString(""))),
-            new NoOp<>("service_tier", ChatCompletionRequest::serviceTier, NoOp.oneOf("auto", "default")));
+            new NoOp<>("service_tier", ChatCompletionRequest::serviceTier, NoOp.oneOf("auto", "default")),
+            new NoOp<>("reasoning_effort", ChatCompletionRequest::reasoningEffort, NoOp.ONLY_NULL),
+            new NoOp<>("prediction", ChatCompletionRequest::prediction, NoOp.ONLY_NULL),
+            new NoOp<>("audio", ChatCompletionRequest::audio, NoOp.ONLY_NULL),
+            new NoOp<>("web_search_options", ChatCompletionRequest::webSearchOptions, NoOp.ONLY_NULL),
+            new NoOp<>("verbosity", ChatCompletionRequest::verbosity, NoOp.ONLY_NULL),
+            // a cache hint and an end-user id change no answer: any string
+            new NoOp<>("prompt_cache_key", ChatCompletionRequest::promptCacheKey, JsonNode::isString),
+            new NoOp<>("safety_identifier", ChatCompletionRequest::safetyIdentifier, JsonNode::isString));
 
     /** The engine's roles and OpenAI's "developer", which is read as "system". */
     private static final Set<String> ROLES = Stream.concat(ChatMessage.ROLES.stream(), Stream.of("developer")).collect(Collectors.toUnmodifiableSet());
@@ -76,11 +91,12 @@ public record ChatCompletionRequest(
 
     @Override
     public void check(String servedModel) {
-        OpenAiRequest.refuseUnlessNoOp(this, NO_OPS);
-        OpenAiRequest.super.check(servedModel);
+        // tools first: clients send tool_choice beside them, and tools are what is not supported
         if (tools != null && !tools.isEmpty()) {
             throw new BadParameterException("tools", BadParameterException.UNSUPPORTED_PARAMETER, "tools are not supported by this service");
         }
+        OpenAiRequest.refuseUnlessNoOp(this, NO_OPS);
+        OpenAiRequest.super.check(servedModel);
         // max_completion_tokens is OpenAI's newer name for max_tokens: one of them, or both alike, never one silently
         if (maxCompletionTokens != null && maxTokens != null && !maxCompletionTokens.equals(maxTokens)) {
             throw new BadParameterException("max_completion_tokens",
