@@ -37,8 +37,8 @@ public final class GradientLab {
 
     public static void main(String[] args) {
         LabToolArgs a = LabToolArgs.parse(args);
-        Path gguf = Path.of(a.at(0, null));
-        String splitName = a.at(1, null);
+        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
+        String splitName = a.required(1, "SPLIT");
         float h = Float.parseFloat(a.at(2, "0.001"));
         int perKind = Integer.parseInt(a.at(3, "2"));
         List<LabItem> split = a.split(splitName);

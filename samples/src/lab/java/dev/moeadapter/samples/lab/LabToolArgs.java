@@ -31,6 +31,12 @@ record LabToolArgs(List<String> positional, List<String> switches, LabTask.Famil
         return switches.contains(flag);
     }
 
+    /** Positional argument {@code i}, which the command needs: {@code what} names it where it is missing. */
+    String required(int i, String what) {
+        if (i >= positional.size()) throw new IllegalArgumentException("missing argument " + (i + 1) + ": " + what);
+        return positional.get(i);
+    }
+
     /** Positional argument {@code i}, or {@code fallback} where the command line stops before it. */
     String at(int i, String fallback) {
         return i < positional.size() ? positional.get(i) : fallback;

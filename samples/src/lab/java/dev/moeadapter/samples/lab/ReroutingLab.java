@@ -57,8 +57,8 @@ public final class ReroutingLab {
 
     public static void main(String[] args) throws Exception {
         LabToolArgs a = LabToolArgs.parse(args);
-        Path gguf = Path.of(a.at(0, null));
-        List<LabItem> all = a.split(a.at(1, null));
+        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
+        List<LabItem> all = a.split(a.required(1, "SPLIT"));
         List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(2, "40"))));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf));
@@ -111,7 +111,7 @@ public final class ReroutingLab {
                       most helpful (oracle), per layer: %s
                     the paper's algorithm (twin: backprop, Adam lr %.2f, %d steps, full δ on every layer) vs ours (zeroth order, %d steps, full δ on every layer):
                       mean cosine of the final deltas %.3f; greedy answers agree on %d/%d
-                    """, gguf.getFileName(), a.at(1, null), n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
+                    """, gguf.getFileName(), a.required(1, "SPLIT"), n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
                     Arrays.toString(scoreFirst), Arrays.toString(gainFirst), PAPER_LR, PAPER_STEPS, PAPER_STEPS, cosSum / n, agree, n);
         }
     }

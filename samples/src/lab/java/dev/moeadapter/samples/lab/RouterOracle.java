@@ -147,11 +147,11 @@ public final class RouterOracle {
         LabToolArgs a = LabToolArgs.parse(argv);
         Objective objective = a.has("--context-straight-through") ? Objective.CONTEXT_STRAIGHT_THROUGH
                 : a.has("--context") ? Objective.CONTEXT : Objective.ANSWER;
-        Path gguf = Path.of(a.at(0, null));
+        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
         int steps = Integer.parseInt(a.at(2, "60"));
         float lr = Float.parseFloat(a.at(3, "0.3"));
-        List<LabItem> all = a.split(a.at(1, null));
-        List<LabItem> items = a.positional().size() > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(4, null)))) : all;
+        List<LabItem> all = a.split(a.required(1, "SPLIT"));
+        List<LabItem> items = a.positional().size() > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(a.required(4, "LIMIT")))) : all;
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
              Model model = Model.load(ModelParams.of(gguf))) {
             long t0 = System.nanoTime();
@@ -164,7 +164,7 @@ public final class RouterOracle {
                 nb += base[i] ? 1 : 0;
                 no += oracle[i] ? 1 : 0;
             }
-            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), a.at(1, null),
+            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), a.required(1, "SPLIT"),
                     items.size(), Proportion.of(nb, items.size()),
                     switch (objective) {
                         case ANSWER -> "router oracle";
@@ -174,6 +174,4 @@ public final class RouterOracle {
                     Proportion.of(no, items.size()), PairedComparison.of(base, oracle));
         }
     }
-
-    /** The items of a split named as lab v2 names them (e.g. {@code misleading-dev}), else as lab version 1 does (e.g. {@code dev-shifted}). */
 }

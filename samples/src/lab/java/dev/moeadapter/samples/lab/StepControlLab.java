@@ -28,8 +28,8 @@ public final class StepControlLab {
 
     public static void main(String[] args) {
         LabToolArgs a = LabToolArgs.parse(args);
-        Path gguf = Path.of(a.at(0, null));
-        List<LabItem> split = a.split(a.at(1, null));
+        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
+        List<LabItem> split = a.split(a.required(1, "SPLIT"));
         List<LabItem> items = split.subList(0, Math.min(split.size(), Integer.parseInt(a.at(2, "40"))));
         int sequences = ReroutingSettings.DEFAULTS.sequencesNeeded();
         try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(new SessionParams(64 * sequences, 256, sequences, 1, 1))) {
@@ -51,7 +51,7 @@ public final class StepControlLab {
             Arrays.sort(sorted);
             double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
             System.out.printf(Locale.ROOT, "%s on %s, rerouting defaults, first round of %d prompts: %d lowered the context loss, %d ended above "
-                    + "it (mean drop %.4f nats); routing shift median %.4f, max %.4f%n", gguf.getFileName(), a.at(1, null), n, lowered, above, drop / n,
+                    + "it (mean drop %.4f nats); routing shift median %.4f, max %.4f%n", gguf.getFileName(), a.required(1, "SPLIT"), n, lowered, above, drop / n,
                     median, sorted[n - 1]);
         }
     }
