@@ -61,7 +61,7 @@ public class MoeAdapterWebAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     public AsyncAnswers moeAsyncAnswers(JsonMapper json, MoeAdapterProperties props) {
-        return new AsyncAnswers(json, props.streamKeepAlive());
+        return new AsyncAnswers(json, props.streamKeepAlive(), props.wholeAnswerProbe());
     }
 
     /** Errors the container answers itself (a filter's, a malformed URL, {@code /error} asked for) in the documented shape. */

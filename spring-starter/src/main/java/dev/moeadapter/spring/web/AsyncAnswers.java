@@ -40,6 +40,7 @@ import java.util.function.Consumer;
 public final class AsyncAnswers implements AutoCloseable {
     private final JsonMapper json;
     private final Duration keepAlive;
+    private final boolean probeWhole;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "moe-sse-keep-alive");
         t.setDaemon(true);
@@ -48,8 +49,14 @@ public final class AsyncAnswers implements AutoCloseable {
     private final ExecutorService generating = Executors.newCachedThreadPool(Thread.ofPlatform().name("moe-answer-", 1).daemon().factory());
 
     public AsyncAnswers(JsonMapper json, Duration keepAlive) {
+        this(json, keepAlive, true);
+    }
+
+    /** {@code probeWhole}: whether whole answers write spaces as they go (see {@link #whole}). */
+    public AsyncAnswers(JsonMapper json, Duration keepAlive, boolean probeWhole) {
         this.json = json;
         this.keepAlive = keepAlive;
+        this.probeWhole = probeWhole;
     }
 
     /**
@@ -61,10 +68,12 @@ public final class AsyncAnswers implements AutoCloseable {
      * and while no token comes (an adaptation at work) a pair per keep-alive interval, as a stream's
      * keep-alive comment does. A refusal found
      * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
+     * Without the probe ({@code moe.adapter.whole-answer-probe=false}) nothing is written before the
+     * answer is done, so every refusal and failure keeps its own status.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> onPlatformThread(() -> {
-            Probe probe = new Probe(out, response);
+            Probe probe = new Probe(out, response, probeWhole);
             CancellationToken cancel = probe.cancel;
             cancelWhenGone(request, cancel);
             ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(probe::idle, keepAlive.toMillis(), keepAlive.toMillis(),
@@ -133,12 +142,14 @@ public final class AsyncAnswers implements AutoCloseable {
         private static final byte[] SPACE = {' '};
         private final OutputStream out;
         private final HttpServletResponse response;
+        private final boolean enabled;
         final CancellationToken cancel = new CancellationToken(this::settle);
         private boolean finished, wrote, quiet, unsettled;
 
-        Probe(OutputStream out, HttpServletResponse response) {
+        Probe(OutputStream out, HttpServletResponse response, boolean enabled) {
             this.out = out;
             this.response = response;
+            this.enabled = enabled;
         }
 
         synchronized void token() {
@@ -164,7 +175,7 @@ public final class AsyncAnswers implements AutoCloseable {
 
         /** Whether the bytes went out (a client that is gone refuses them, which cancels the answer). */
         private boolean write(byte[] bytes) {
-            if (finished || cancel.isCancelled()) {
+            if (!enabled || finished || cancel.isCancelled()) {
                 return false;
             }
             try {
