@@ -155,6 +155,18 @@ class OpenAiBadInputTest extends RunningService {
         HttpResponse<String> notAscii = postText("application/json; charset=US-ASCII", body.getBytes(StandardCharsets.ISO_8859_1));
         assertThat(notAscii.statusCode()).isEqualTo(400);
         assertThat(json(notAscii.body()).at("/error/message").asString()).contains("not valid US-ASCII");
+        // UTF-8, declared or not, is held to UTF-8: an overlong form of '/' (C0 AF) is not read as '/'
+        byte[] overlong = text("").replace("\"hi\"", "\"REV:\u00ff\"").getBytes(StandardCharsets.ISO_8859_1);
+        int at = new String(overlong, StandardCharsets.ISO_8859_1).indexOf('\u00ff');
+        overlong = java.util.Arrays.copyOf(overlong, overlong.length + 1);
+        System.arraycopy(overlong, at + 1, overlong, at + 2, overlong.length - at - 2);
+        overlong[at] = (byte) 0xC0;
+        overlong[at + 1] = (byte) 0xAF;
+        for (String type : List.of("application/json", "application/json; charset=utf-8")) {
+            HttpResponse<String> bad = postText(type, overlong);
+            assertThat(bad.statusCode()).as(type).isEqualTo(400);
+            assertThat(json(bad.body()).at("/error/message").asString()).contains("not valid UTF-8");
+        }
         assertServing();
     }
 

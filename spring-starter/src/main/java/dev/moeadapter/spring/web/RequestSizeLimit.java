@@ -40,7 +40,8 @@ import java.util.zip.GZIPInputStream;
  * thousandfold); any other content coding is a 415 naming the ones accepted. A body in a charset
  * other than UTF-8, declared in its Content-Type, is transcoded to UTF-8 here (the JSON readers
  * read bytes as UTF-8); a charset Java does not know is a 415, bytes that are not valid in the
- * declared charset a 400.
+ * declared charset a 400, and so are bytes that are not valid UTF-8 where the body is UTF-8 (the JSON
+ * reader would take an overlong form for the character it spells).
  */
 public class RequestSizeLimit extends OncePerRequestFilter {
     private final long maxBytes;
@@ -76,9 +77,6 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         if (length > maxBytes) {
             throw tooLarge("request body of " + length + " bytes exceeds the limit of " + maxBytes + " bytes");
         }
-        if (length >= 0 && coding == null && utf8) {
-            return request; // the container stops reading at the declared length
-        }
         byte[] body = withinLimit(read(request), "request body exceeds the limit of " + maxBytes + " bytes");
         if (coding != null) {
             body = withinLimit(gunzip(body), "decoded request body exceeds the limit of " + maxBytes + " bytes");
@@ -86,6 +84,8 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         boolean transcode = !utf8 && body.length > 0; // a body-less request's charset means nothing
         if (transcode) {
             body = withinLimit(toUtf8(body, charsetName), "request body exceeds the limit of " + maxBytes + " bytes in UTF-8");
+        } else {
+            requireUtf8(body); // Jackson would read an overlong form (C0 AF) as the character it spells ('/')
         }
         return new BufferedBody(request, body, transcode);
     }
@@ -126,6 +126,15 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         } catch (CharacterCodingException e) {
             throw new Refusal(HttpStatus.BAD_REQUEST, RequestBodies.INVALID_JSON,
                     "request body is not valid " + charset.name() + ", the charset its Content-Type declares");
+        }
+    }
+
+    private static void requireUtf8(byte[] body) throws Refusal {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body));
+        } catch (CharacterCodingException e) {
+            throw new Refusal(HttpStatus.BAD_REQUEST, RequestBodies.INVALID_JSON, "request body is not valid UTF-8");
         }
     }
 
