@@ -144,7 +144,6 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
     if (base == "ffn_moe_logits") {
         L.logits = true;
         L.n_expert = t->ne[0];
-        L.rows = t->ne[1];
     } else if (base == "ffn_moe_probs") {
         L.probs = true;
         L.rows = t->ne[1];  // the rows routed (logits passed in may still hold every row)
@@ -160,7 +159,6 @@ bool probe_cb(struct ggml_tensor *t, bool ask, void *ud) {
             L.gating = MAE_GATING_SOFTMAX_WEIGHT;
             L.edit_target = t->name;
             L.n_expert = t->ne[0];
-            L.rows = t->ne[1];
         } else if (t->op == GGML_OP_SQRT && src != nullptr && src->op == GGML_OP_UNARY &&
                    ggml_get_unary_op(src) == GGML_UNARY_OP_SOFTPLUS && src->src[0] != nullptr) {
             L.gating = MAE_GATING_SQRT_SOFTPLUS;
@@ -379,12 +377,15 @@ bool edit_select(const Edit &e, float *z, int n, bool masked, std::vector<int> &
     }
 }
 
+// Slot j of a row of selected weights, slots stride bytes apart.
+float &weight_slot(float *w, size_t stride, int j) { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); }
+
 // Selected weights before renormalisation, slot j holding the j-th choice: the weights read the
 // unbiased score, so slots a selection edit does not keep are zeroed here. Where they are softmax
 // probabilities over all experts left as they are (DeepSeek-V2), rank-k and top-m then give the kept
 // experts all the mass, in their own ratio, as the same edit of the logits does in OLMoE.
 bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32_t *experts, bool unit_mass) {
-    auto at = [&](int j) -> float & { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); };
+    auto at = [&](int j) -> float & { return weight_slot(w, stride, j); };
     bool changed = false;
     double kept = 0.0;
     for (int j = 0; j < k; j++) {
@@ -408,7 +409,7 @@ bool edit_raw_weights(const Edit &e, float *w, size_t stride, int k, const int32
 // the selected weight. Where the layer renormalises, the kept weights are scaled back to the selected
 // total (the model's scale).
 bool keep_top_p(float p, float *w, size_t stride, int k, bool renorm, bool absolute, float scale) {
-    auto at = [&](int j) -> float & { return *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride); };
+    auto at = [&](int j) -> float & { return weight_slot(w, stride, j); };
     int order[64];
     if (k > 64) return false;
     double total = 0.0;
@@ -433,7 +434,7 @@ bool edit_final_weights(const Edit &e, float *w, size_t stride, int k, const Lay
     if (e.kind == MAE_EDIT_TOP_P)
         return keep_top_p(e.vec[0], w, stride, k, lr.renorm, !lr.renorm && lr.gating == MAE_GATING_SOFTMAX, lr.w_scale);
     if (e.kind != MAE_EDIT_SCALE_WEIGHTS) return false;
-    for (int j = 0; j < k; j++) *reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(w) + j * stride) *= e.vec[j];
+    for (int j = 0; j < k; j++) weight_slot(w, stride, j) *= e.vec[j];
     return true;
 }
 

@@ -10,6 +10,7 @@ import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.RandomModels;
 import dev.moeadapter.core.testmodels.TestModels;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -473,7 +474,7 @@ class ArchitectureMatrixTest {
      * GroveMoE routes twice in each layer from the same logits (its experts, then its chunk experts): a trace holds
      * each token and layer once, with the experts' route, and rank-2 keeps the model's own second choice.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void aLayerThatRoutesTwiceIsTracedOnceAndEditedAsOne() {
         Model m = TestModels.byName("grovemoe");
         RouterTrace base = trace(m, RoutingPlan.EMPTY);

@@ -76,8 +76,9 @@ public final class AsyncAnswers implements AutoCloseable {
             Probe probe = new Probe(out, response, probeWhole);
             CancellationToken cancel = probe.cancel;
             cancelWhenGone(request, cancel);
-            ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(probe::idle, keepAlive.toMillis(), keepAlive.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            // without the probe nothing is written before the answer: no idle writes to schedule
+            ScheduledFuture<?> probing = probeWhole
+                    ? timer.scheduleWithFixedDelay(probe::idle, keepAlive.toMillis(), keepAlive.toMillis(), TimeUnit.MILLISECONDS) : null;
             try {
                 Object answer;
                 try {
@@ -90,7 +91,7 @@ public final class AsyncAnswers implements AutoCloseable {
                 }
                 probe.finish(json.writeValueAsBytes(answer));
             } finally {
-                probing.cancel(false);
+                if (probing != null) probing.cancel(false);
             }
         }));
     }
