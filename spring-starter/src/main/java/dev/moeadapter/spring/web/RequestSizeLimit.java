@@ -30,7 +30,6 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.Locale;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Refuses request bodies over the configured size with 413. A declared Content-Length is checked
@@ -104,8 +103,8 @@ public class RequestSizeLimit extends OncePerRequestFilter {
 
     private byte[] gunzip(byte[] body) throws Refusal {
         try {
-            return upToLimit(new GZIPInputStream(new ByteArrayInputStream(body)));
-        } catch (IOException e) { // not gzip, or cut short
+            return GzipBody.decode(body, maxBytes);
+        } catch (IOException e) { // not gzip, cut short, or followed by other bytes
             throw new Refusal(HttpStatus.BAD_REQUEST, "invalid_request", "request body is not valid gzip: " + e.getMessage());
         }
     }
