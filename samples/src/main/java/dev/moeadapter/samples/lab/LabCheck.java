@@ -74,6 +74,9 @@ import java.util.Map;
  *       injected where C3PO injects (kernel regression, α = 0); with neighbour purity, the share of
  *       neighbours of the item's own task, for the model's hidden-state embedder.</li>
  * </ul>
+ * Logged beside the verdicts, not part of them: where the routing that answers has to act (the true
+ * task's delta at the fixing size from the last prompt token on, where C3PO injects, and on the prompt's
+ * other tokens only), and the neighbours' pathways injected at every position.
  * Verdicts per split follow LAB.md: usable when 25% ≤ base ≤ 75% (in distribution: base < 92%)
  * and the ceiling ≥ base + 20 points (capped at 99%, without which no in-distribution split with a
  * base above 80% could qualify); SCMoE testable when its reach is ≥ 30%; rerouting when the
@@ -266,7 +269,12 @@ public final class LabCheck {
             trueTaskNll += pick.trueTask();
         }
 
-        int c3poRight = 0, pure = 0, neighbours = 0;
+        // where the task's routing has to act: C3PO injects from the last prompt token on, rerouting everywhere
+        int answerSpan = count(answers(items, it -> taskDelta(it.task(), candidateDelta,
+                PositionRange.from(model.tokenize(it.prompt()).length - 1))));
+        int promptSpan = count(answers(items, it -> taskDelta(it.task(), candidateDelta,
+                PositionRange.of(0, model.tokenize(it.prompt()).length - 1))));
+        int c3poRight = 0, c3poEverywhere = 0, pure = 0, neighbours = 0;
         try (ReferenceSet refs = ReferenceSet.load(reference, model)) {
             Map<String, String> refTask = new HashMap<>();
             read(new Split(split.shift(), Part.REF)).forEach(it -> refTask.put(it.id(), it.task()));
@@ -280,6 +288,14 @@ public final class LabCheck {
                 }
                 var r = strategy.generate(session, request(prompt, it), TokenListener.NONE, new CancellationToken());
                 if (Scorer.correct(it.scoring(), r.text())) c3poRight++;
+                if (a.adapted()) { // the same pathway over the whole prompt too, where the task's routing acts here
+                    session.setPlan(0, dev.moeadapter.c3po.CriticalRegion.plan(a.layers(), a.pathway(), PositionRange.ALL));
+                    var w = new Generator(session, 0).generate(request(prompt, it), TokenListener.NONE, new CancellationToken());
+                    session.setPlan(0, RoutingPlan.EMPTY);
+                    if (Scorer.correct(it.scoring(), w.text())) c3poEverywhere++;
+                } else if (Scorer.correct(it.scoring(), r.text())) {
+                    c3poEverywhere++;
+                }
             }
         }
         Proportion baseP = Proportion.of(baseRight, items.size());
@@ -291,6 +307,10 @@ public final class LabCheck {
         SplitCheck c = new SplitCheck(split.name(), baseP, fixed, fixing, ceiling, oracle, reachP, picksP, c3poP, Proportion.of(pure, neighbours), v);
         LOG.info("{}: base {}, fixed-delta ceiling {} (D = {}), SCMoE reach {}, NLL picks the task {}, C3PO neighbours {}, purity {}; {}",
                 split.name(), baseP, ceiling, fixing, reachP, picksP, c3poP, c.neighbourPurity(), v);
+        LOG.info("{}: C3PO's neighbours' pathways injected at every position answer {}", split.name(), Proportion.of(c3poEverywhere, items.size()));
+        LOG.info("{}: the true task's delta (D = {}) at every position answers {}, from the last prompt token on (where C3PO injects) {}, "
+                        + "on the prompt's other tokens only {}", split.name(), candidateDelta, Proportion.of(rightAt(candidateDelta, rightAt), items.size()),
+                Proportion.of(answerSpan, items.size()), Proportion.of(promptSpan, items.size()));
         LOG.info(String.format(Locale.ROOT, "%s: the prompt's mean NLL per token, %.4f under the model's routing, %.4f under the true task's delta (D = %.0f)",
                 split.name(), baseNll / items.size(), trueTaskNll / items.size(), candidateDelta));
         return c;
@@ -403,15 +423,27 @@ public final class LabCheck {
         return Proportion.of((int) items.stream().filter(it -> progress.reached(it.id())).count(), items.size());
     }
 
+    private static int rightAt(float d, int[] rightAt) {
+        for (int i = 0; i < LADDER.length; i++) {
+            if (LADDER[i] == d) return rightAt[i];
+        }
+        throw new IllegalArgumentException("not on the ladder: " + d);
+    }
+
     /** +d on the router logits of the task's experts in every MoE layer, at every position. */
     RoutingPlan taskDelta(String task, float d) {
+        return taskDelta(task, d, PositionRange.ALL);
+    }
+
+    /** +d on the router logits of the task's experts in every MoE layer, at {@code positions}. */
+    RoutingPlan taskDelta(String task, float d, PositionRange positions) {
         int[][] experts = taskExperts.get(task);
         if (experts == null) throw new IllegalStateException("no expert usage recorded for task " + task);
         List<RouterEdit> edits = new ArrayList<>();
         for (int layer : model.info().moeLayers()) {
             float[] delta = new float[model.info().experts()];
             for (int e : experts[layer]) delta[e] = d;
-            edits.add(new RouterEdit.AddDelta(layer, delta, PositionRange.ALL));
+            edits.add(new RouterEdit.AddDelta(layer, delta, positions));
         }
         return new RoutingPlan(edits);
     }
