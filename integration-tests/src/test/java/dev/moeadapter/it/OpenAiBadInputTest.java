@@ -154,6 +154,33 @@ class OpenAiBadInputTest extends RunningService {
         assertServing();
     }
 
+    /** What OpenAI accepts as asking for nothing here is accepted; the same fields asking for something are refused, named. */
+    @Test
+    void defaultsAndTagsAreAcceptedAndTheAnswerCarriesItsIdAsTheRequestIdHeader() throws Exception {
+        StringBuilder tags = new StringBuilder("{");
+        for (int i = 0; i < 16; i++) {
+            tags.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"").append("v".repeat(512)).append('"');
+        }
+        tags.append('}');
+        HttpResponse<String> ok = post(CHAT, chat(",\"max_tokens\":2,\"verbosity\":\"medium\",\"metadata\":" + tags));
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(ok.headers().firstValue("x-request-id")).hasValue(json(ok.body()).get("id").asString());
+        HttpResponse<String> streamed = post(CHAT, chat(",\"max_tokens\":2,\"stream\":true,\"stream_options\":{\"include_obfuscation\":false}"));
+        assertThat(streamed.statusCode()).as(streamed.body()).isEqualTo(200);
+        record Refused(String extra, String param) {
+        }
+        for (Refused r : List.of(
+                new Refused(",\"metadata\":" + tags.toString().replace("{", "{\"k16\":\"v\","), "metadata"),
+                new Refused(",\"metadata\":{\"k\":1}", "metadata"),
+                new Refused(",\"metadata\":{\"" + "k".repeat(65) + "\":\"v\"}", "metadata"),
+                new Refused(",\"verbosity\":\"high\"", "verbosity"),
+                new Refused(",\"stream\":true,\"stream_options\":{\"include_obfuscation\":true}", "stream_options.include_obfuscation"))) {
+            HttpResponse<String> bad = post(CHAT, chat(r.extra()));
+            assertThat(bad.statusCode()).as(r.extra()).isEqualTo(400);
+            assertThat(json(bad.body()).at("/error/param").asString()).isEqualTo(r.param());
+        }
+    }
+
     /** A body in the charset its Content-Type declares is read in it: the same prompt as in UTF-8, token for token. */
     @Test
     void aDeclaredCharsetIsHonouredAnUnknownOneIs415() throws Exception {

@@ -170,6 +170,13 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(whole.statusCode()).isEqualTo(200);
         assertThat(whole.body()).startsWith(" ");
         assertThat(json(whole.body()).at("/error/type").asString()).isEqualTo("server_error");
+        // the OpenAI-compatible endpoints write a whole answer when it is done, as OpenAI does: the failure has its own status
+        HttpResponse<String> openAi = post("/v1/chat/completions", chat.replace(",\"stream\":true", ""));
+        assertThat(openAi.statusCode()).isEqualTo(500);
+        assertThat(json(openAi.body()).at("/error/type").asString()).isEqualTo("server_error");
+        HttpResponse<String> plain = post("/v1/chat/completions", chat.replace(",\"stream\":true", "").replace("\"late\"", "\"plain\""));
+        assertThat(plain.statusCode()).isEqualTo(200);
+        assertThat(plain.body()).as("no spaces before an OpenAI answer").startsWith("{");
     }
 
     @Test

@@ -78,7 +78,7 @@ class StrictRequestsTest extends RunningService {
                         "messages[0].tool_calls", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"store\":true"), "store", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"parallel_tool_calls\":true"), "parallel_tool_calls", "unsupported_parameter"),
-                new Case(CHAT, chat(",\"metadata\":{\"k\":\"v\"}"), "metadata", "unsupported_parameter"),
+                new Case(CHAT, chat(",\"metadata\":{\"k\":[\"v\"]}"), "metadata", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"modalities\":[\"text\",\"audio\"]"), "modalities", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"response_format\":{\"type\":\"text\",\"x\":1}"), "response_format", "unsupported_parameter"),
                 new Case(CHAT, chat(",\"max_token\":2"), "max_token", "unsupported_parameter"),
@@ -216,6 +216,17 @@ class StrictRequestsTest extends RunningService {
         String minusOne = json(post(NATIVE, body.formatted(-1L)).body()).get("text").asString();
         assertThat(json(post(NATIVE, body.formatted(-1L)).body()).get("text").asString()).as("-1 is a seed, not 'random'")
                 .isEqualTo(minusOne);
+    }
+
+    @Test
+    void requestsWithoutASeedSampleDifferently() throws Exception {
+        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":24,\"temperature\":1.5}";
+        java.util.Set<String> answers = new java.util.HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            answers.add(json(post(NATIVE, body).body()).get("text").asString());
+            answers.add(chatText(",\"max_tokens\":24"));
+        }
+        assertThat(answers).as("8 unseeded answers at a temperature, 4 native and 4 chat").hasSizeGreaterThan(2);
     }
 
     @Test

@@ -10,12 +10,13 @@ import java.net.http.HttpResponse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code moe.adapter.whole-answer-probe=false}: a whole answer is written when it is done, as OpenAI's
- * are, so a failure after its first token has its own status instead of being the body of a 200.
+ * {@code moe.adapter.whole-answer-probe=none}: a whole answer is written when it is done, as OpenAI's
+ * are, so a failure after its first token has its own status instead of being the body of a 200; the
+ * OpenAI-compatible endpoints answer so by default ({@code StreamsAndBudgetsTest}).
  */
 @SpringBootTest(classes = {MoeAdapterService.class, TestStrategies.class}, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {
-        "moe.adapter.whole-answer-probe=false",
+        "moe.adapter.whole-answer-probe=none",
         "moe.adapter.default-policy=open",
         "moe.adapter.policies.open.allow-override=true",
         "moe.adapter.policies.open.arms.plain.adaptation=none",

@@ -5,6 +5,7 @@ import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.serving.routing.TraceLevel;
+import dev.moeadapter.spring.web.WholeAnswerProbe;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
@@ -71,12 +72,12 @@ import java.util.List;
  *                      its generation is cancelled
  * @param streamKeepAlive how long a streamed answer stays silent before a comment line is sent, which
  *                        also finds a client that left (its generation is then cancelled)
- * @param wholeAnswerProbe whether a whole (not streamed) answer sends its 200 with its first token and a
+ * @param wholeAnswerProbe which whole (not streamed) answers send their 200 with the first token and a
  *                         space per token after it, so that a client that left stops its generation within a
- *                         token (true); or sends status and body when the answer is done, as OpenAI does, so
- *                         that a client's timeout covers the whole request and a failure after the first
- *                         token has its own status, while a client that left is noticed only by the time
- *                         budget or at the end (false)
+ *                         token: {@code native} (the default: the native endpoint; the OpenAI-compatible ones
+ *                         send status and body when the answer is done, as OpenAI does, so that a client's
+ *                         timeout covers the whole request and a late failure has its own status), {@code all}
+ *                         or {@code none} (a client that left is noticed only by the time budget or at the end)
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  * @param c3po C3PO (with the c3po module on the classpath and a reference set named)
@@ -117,7 +118,7 @@ public record MoeAdapterProperties(
         @DefaultValue("64") @Min(0) @Max(100_000) int maxWaiting,
         @DefaultValue("10m") @NotNull Duration streamTimeout,
         @DefaultValue("1s") @NotNull Duration streamKeepAlive,
-        @DefaultValue("true") boolean wholeAnswerProbe,
+        @DefaultValue("native") WholeAnswerProbe wholeAnswerProbe,
         @DefaultValue @Valid Sampling sampling,
         @DefaultValue @Valid Limits limits,
         @DefaultValue @Valid C3po c3po,

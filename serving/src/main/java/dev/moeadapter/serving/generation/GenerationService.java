@@ -303,7 +303,7 @@ public final class GenerationService {
         }
         SamplingParams sampling = sampling(c.temperature() == null ? d.temperature() : c.temperature(),
                 c.topK() == null ? d.topK() : c.topK(), c.topP() == null ? d.topP() : c.topP(),
-                c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? 0 : c.seed());
+                c.minP() == null ? d.minP() : c.minP(), c.seed() == null ? unseeded() : c.seed());
         // the context holds the prompt and the answer: an answer that would outgrow it ends there, as a full context
         int room = limits.contextSize() - tokens.length;
         try {
@@ -312,6 +312,11 @@ public final class GenerationService {
         } catch (InvalidRequestException e) {
             throw new BadParameterException("stop", e.getMessage()); // the only field left unchecked here
         }
+    }
+
+    /** A request that names no seed samples differently each time, as OpenAI's do (a fixed default made every one alike). */
+    private static long unseeded() {
+        return java.util.concurrent.ThreadLocalRandom.current().nextLong();
     }
 
     /** More candidates than any vocabulary has is a mistake, not a setting. */

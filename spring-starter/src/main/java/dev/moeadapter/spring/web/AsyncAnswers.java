@@ -40,7 +40,7 @@ import java.util.function.Consumer;
 public final class AsyncAnswers implements AutoCloseable {
     private final JsonMapper json;
     private final Duration keepAlive;
-    private final boolean probeWhole;
+    private final WholeAnswerProbe probe;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "moe-sse-keep-alive");
         t.setDaemon(true);
@@ -49,14 +49,14 @@ public final class AsyncAnswers implements AutoCloseable {
     private final ExecutorService generating = Executors.newCachedThreadPool(Thread.ofPlatform().name("moe-answer-", 1).daemon().factory());
 
     public AsyncAnswers(JsonMapper json, Duration keepAlive) {
-        this(json, keepAlive, true);
+        this(json, keepAlive, WholeAnswerProbe.NATIVE);
     }
 
-    /** {@code probeWhole}: whether whole answers write spaces as they go (see {@link #whole}). */
-    public AsyncAnswers(JsonMapper json, Duration keepAlive, boolean probeWhole) {
+    /** {@code probe}: which endpoints' whole answers write spaces as they go (see {@link #whole}). */
+    public AsyncAnswers(JsonMapper json, Duration keepAlive, WholeAnswerProbe probe) {
         this.json = json;
         this.keepAlive = keepAlive;
-        this.probeWhole = probeWhole;
+        this.probe = probe;
     }
 
     /**
@@ -68,10 +68,23 @@ public final class AsyncAnswers implements AutoCloseable {
      * and while no token comes (an adaptation at work) a pair per keep-alive interval, as a stream's
      * keep-alive comment does. A refusal found
      * before the first space keeps its own status; a failure after it is the body {@code {"error": …}}.
-     * Without the probe ({@code moe.adapter.whole-answer-probe=false}) nothing is written before the
-     * answer is done, so every refusal and failure keeps its own status.
+     * Without the probe (the OpenAI-compatible endpoints by default, see {@link WholeAnswerProbe}) nothing
+     * is written before the answer is done, so every refusal and failure keeps its own status.
      */
     public ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
+        return whole(request, response, probe.probes(false), body);
+    }
+
+    /**
+     * As {@link #whole}, for an OpenAI-compatible endpoint: without the probe unless
+     * {@code moe.adapter.whole-answer-probe=all}, so that status and body go out when the answer is done.
+     */
+    public ResponseEntity<StreamingResponseBody> wholeAsOpenAi(HttpServletRequest request, HttpServletResponse response, WholeAnswer body) {
+        return whole(request, response, probe.probes(true), body);
+    }
+
+    private ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, boolean probeWhole,
+                                                        WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> onPlatformThread(() -> {
             Probe probe = new Probe(out, response, probeWhole);
             CancellationToken cancel = probe.cancel;

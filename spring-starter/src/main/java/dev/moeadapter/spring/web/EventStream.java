@@ -47,6 +47,11 @@ public final class EventStream {
         write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Sends {@code event} as one {@code data:} line of JSON named {@code name} (an {@code event:} line), unless the client is gone. */
+    public void send(String name, Object event) {
+        write(("event: " + name + "\ndata: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
+    }
+
     /** Ends the stream the way OpenAI's clients expect. */
     public void done() {
         write(DONE);

@@ -61,7 +61,7 @@ public record ChatCompletionRequest(
             new NoOp<>("tool_choice", ChatCompletionRequest::toolChoice, NoOp.oneOf("none")),
             new NoOp<>("parallel_tool_calls", ChatCompletionRequest::parallelToolCalls, NoOp.ONLY_NULL),
             new NoOp<>("store", ChatCompletionRequest::store, NoOp.FALSE),
-            new NoOp<>("metadata", ChatCompletionRequest::metadata, OpenAiRequest::empty),
+            new NoOp<>("metadata", ChatCompletionRequest::metadata, OpenAiRequest::metadataWithinBounds),
             new NoOp<>("logit_bias", ChatCompletionRequest::logitBias, OpenAiRequest::empty),
             new NoOp<>("top_logprobs", ChatCompletionRequest::topLogprobs, NoOp.ONLY_NULL),
             new NoOp<>("modalities", ChatCompletionRequest::modalities,
@@ -71,7 +71,7 @@ public record ChatCompletionRequest(
             new NoOp<>("prediction", ChatCompletionRequest::prediction, NoOp.ONLY_NULL),
             new NoOp<>("audio", ChatCompletionRequest::audio, NoOp.ONLY_NULL),
             new NoOp<>("web_search_options", ChatCompletionRequest::webSearchOptions, NoOp.ONLY_NULL),
-            new NoOp<>("verbosity", ChatCompletionRequest::verbosity, NoOp.ONLY_NULL),
+            new NoOp<>("verbosity", ChatCompletionRequest::verbosity, NoOp.oneOf("medium")), // the default
             // a cache hint and an end-user id change no answer: any string
             new NoOp<>("prompt_cache_key", ChatCompletionRequest::promptCacheKey, JsonNode::isString),
             new NoOp<>("safety_identifier", ChatCompletionRequest::safetyIdentifier, JsonNode::isString));

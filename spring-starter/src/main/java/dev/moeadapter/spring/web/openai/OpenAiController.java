@@ -25,18 +25,22 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 import java.time.Instant;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * OpenAI-compatible endpoints, so that OpenAI's clients work unchanged: {@code /v1/chat/completions},
  * {@code /v1/completions} (both with {@code "stream": true} as server-sent events ending in
- * {@code [DONE]}) and {@code /v1/models}. Requests name the model by its id from {@code /v1/models};
+ * {@code [DONE]}), {@code /v1/responses} (its stream as named events) and {@code /v1/models}. Requests name the model by its id from {@code /v1/models};
  * nothing in a request names a file. Every request goes through the {@link GenerationService} like
  * the native endpoint's: its policy assigns the arm, sticky per caller ({@link CallerIdentity}).
  */
 @RestController
 public class OpenAiController {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiController.class);
+    /** The header OpenAI's clients read an answer's id from (their {@code _request_id}). */
+    static final String REQUEST_ID = "x-request-id";
 
     private final GenerationService service;
     private final CallerIdentity callers;
@@ -78,6 +82,39 @@ public class OpenAiController {
         return answer(body, body.toCommand(callers.of(http)), CompletionFormat.TEXT, http, response);
     }
 
+    /** OpenAI's Responses API, text in and text out (see {@link ResponseRequest}). */
+    @PostMapping(path = "/v1/responses", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ResponseEntity<StreamingResponseBody> responses(@RequestBody byte[] bytes, HttpServletRequest http,
+                                                           HttpServletResponse response) {
+        ResponseRequest body = RequestBodies.read(bytes, ResponseRequest.class);
+        body.check(service.modelId());
+        GenerationCommand command = body.toCommand(callers.of(http));
+        long created = Instant.now().getEpochSecond();
+        GenerationService.Prepared prepared = service.prepare(command, callers.key(http), ClientDeparture.of(http));
+        response.setHeader(REQUEST_ID, prepared.id());
+        ResponseObject.Draft draft = new ResponseObject.Draft(prepared.id(), created, service.modelId(), body);
+        if (!body.streaming()) {
+            return answers.wholeAsOpenAi(http, response, (listener, cancel) -> {
+                try (prepared) {
+                    GenerationOutcome o = prepared.run(listener, cancel);
+                    return draft.done(o, RoutingTrace.of(o.routedExperts()));
+                }
+            });
+        }
+        AtomicReference<ResponseEvents> sent = new AtomicReference<>(); // a late failure's event goes on with its numbering
+        return answers.stream(http, response, events -> {
+            try (prepared) {
+                ResponseEvents out = new ResponseEvents(events, draft);
+                sent.set(out);
+                GenerationOutcome o = prepared.run((token, text) -> out.delta(text, RoutingTrace.of(prepared.takeRouting())), events.cancel());
+                out.finish(o, RoutingTrace.of(prepared.takeRouting()));
+            }
+        }, (events, e) -> {
+            LOG.warn("{}: streamed response failed: {}", draft.id(), e.toString());
+            Objects.requireNonNullElseGet(sent.get(), () -> new ResponseEvents(events, draft)).error(String.valueOf(e.getMessage()));
+        });
+    }
+
     private ModelList.Card card() {
         return new ModelList.Card(service.modelId(), loaded);
     }
@@ -87,8 +124,9 @@ public class OpenAiController {
         long created = Instant.now().getEpochSecond();
         // refusals (bad input, no free session) happen here, before the 200 is committed
         GenerationService.Prepared prepared = service.prepare(command, callers.key(request), ClientDeparture.of(request));
+        response.setHeader(REQUEST_ID, prepared.id());
         if (!body.streaming()) {
-            return answers.whole(request, response, (listener, cancel) -> {
+            return answers.wholeAsOpenAi(request, response, (listener, cancel) -> {
                 try (prepared) {
                     GenerationOutcome o = prepared.run(listener, cancel);
                     return format.whole(new Stamp(o.id(), created, service.modelId()), o);

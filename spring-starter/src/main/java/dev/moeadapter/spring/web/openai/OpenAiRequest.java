@@ -58,8 +58,31 @@ interface OpenAiRequest {
 
     RoutingTraceOption routingTrace();
 
-    /** {@code stream_options}: with {@code include_usage} a last chunk carries the token counts. */
-    record StreamOptions(@JsonProperty("include_usage") Boolean includeUsage) {
+    /**
+     * {@code stream_options}: with {@code include_usage} a last chunk carries the token counts;
+     * {@code include_obfuscation} may only be false (chunks carry no padding here).
+     */
+    record StreamOptions(@JsonProperty("include_usage") Boolean includeUsage,
+                         @JsonProperty("include_obfuscation") Boolean includeObfuscation) {
+    }
+
+    /** OpenAI's bounds on {@code metadata}: at most 16 pairs, keys up to 64 characters, string values up to 512. */
+    int MAX_METADATA = 16, MAX_METADATA_KEY = 64, MAX_METADATA_VALUE = 512;
+
+    /**
+     * {@code metadata}, tags OpenAI keeps with a stored answer and this service, which stores none, only
+     * checks: null or an object within OpenAI's bounds.
+     */
+    static boolean metadataWithinBounds(JsonNode v) {
+        if (!v.isObject() || v.size() > MAX_METADATA) {
+            return false;
+        }
+        for (var e : v.properties()) {
+            if (e.getKey().length() > MAX_METADATA_KEY || !e.getValue().isString() || e.getValue().stringValue().length() > MAX_METADATA_VALUE) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether a field is absent or empty: null, [] or {}. */
@@ -113,6 +136,10 @@ interface OpenAiRequest {
         }
         if (streamOptions() != null && !streaming()) {
             throw new BadParameterException("stream_options", "stream_options is only allowed when stream is true");
+        }
+        if (streamOptions() != null && Boolean.TRUE.equals(streamOptions().includeObfuscation())) {
+            throw new BadParameterException("stream_options.include_obfuscation", BadParameterException.UNSUPPORTED_PARAMETER,
+                    "stream_options.include_obfuscation is not supported (leave it out or false)");
         }
         if (n() != null && n() != 1) {
             throw new BadParameterException("n", BadParameterException.UNSUPPORTED_PARAMETER,

@@ -1,0 +1,20 @@
+package dev.moeadapter.spring.web;
+
+/**
+ * Which whole (not streamed) answers send their 200 with the first token and a space per token after
+ * it, so that a client that left stops its generation within a token ({@link AsyncAnswers#whole}).
+ * The OpenAI-compatible endpoints do not by default: OpenAI's clients time out on the headers and
+ * take a 200 for an answer, so there a whole answer is written when it is done, as OpenAI's are.
+ */
+public enum WholeAnswerProbe {
+    /** The native endpoint probes; the OpenAI-compatible ones answer as OpenAI does. */
+    NATIVE,
+    /** Every endpoint probes. */
+    ALL,
+    /** No endpoint probes: a client that left is noticed by the time budget or when the answer is written. */
+    NONE;
+
+    boolean probes(boolean openAi) {
+        return this == ALL || (this == NATIVE && !openAi);
+    }
+}
