@@ -218,6 +218,25 @@ class StrictRequestsTest extends RunningService {
                 .isEqualTo(minusOne);
     }
 
+    /** A JSON escape of half a character is not text: refused, not read as '?'. */
+    @Test
+    void anUnpairedSurrogateIsRefusedNamingTheField() throws Exception {
+        record Case(String path, String body, String param) {
+        }
+        for (Case c : List.of(
+                new Case(NATIVE, "{\"prompt\":\"REV:\\ud800\",\"max_tokens\":2}", "prompt"),
+                new Case(NATIVE, "{\"prompt\":\"REV:\\udfff\\ud800\",\"max_tokens\":2}", "prompt"),
+                new Case(NATIVE, "{\"prompt\":\"REV:abc\",\"stop\":[\"\\udfff\"],\"max_tokens\":2}", "stop"),
+                new Case(CHAT, chat(",\"max_tokens\":2").replace("\"hi\"", "\"hi \\ud83d\""), "messages[0].content"))) {
+            HttpResponse<String> r = post(c.path(), c.body());
+            assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
+            assertThat(json(r.body()).at("/error/param").asString()).as(r.body()).isEqualTo(c.param());
+            assertThat(json(r.body()).at("/error/message").asString()).contains("unpaired UTF-16 surrogate");
+        }
+        HttpResponse<String> pair = post(NATIVE, "{\"prompt\":\"REV:\\ud83d\\ude00\",\"max_tokens\":2}");
+        assertThat(pair.statusCode()).as("a pair is a character").isEqualTo(200);
+    }
+
     @Test
     void requestsWithoutASeedSampleDifferently() throws Exception {
         String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":24,\"temperature\":1.5}";

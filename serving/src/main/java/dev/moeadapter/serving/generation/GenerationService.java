@@ -286,11 +286,24 @@ public final class GenerationService {
             throw new BadParameterException(c.messages() != null ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages', not both");
         }
         String param = hasPrompt ? "prompt" : "messages";
+        // a JSON escape may spell half a character (a lone surrogate), which UTF-8 cannot hold: the tokenizer would read '?'
+        if (hasPrompt) {
+            requireWellFormed(c.prompt(), "prompt");
+        } else {
+            for (int i = 0; i < c.messages().size(); i++) {
+                requireWellFormed(c.messages().get(i).content(), "messages[" + i + "].content");
+            }
+        }
+        if (c.stop() != null) {
+            for (String stop : c.stop()) {
+                requireWellFormed(stop, "stop");
+            }
+        }
         if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
             throw new BadParameterException(param, "the prompt is empty");
         }
-        ChatPrompt.Tokens prompt = hasPrompt ? new ChatPrompt.Tokens(model.tokenize(c.prompt(), true, false), 0)
-                : ChatPrompt.tokenize(model, c.messages());
+        ChatPrompt.Tokens prompt = PlatformCall.run(() -> hasPrompt ? new ChatPrompt.Tokens(model.tokenize(c.prompt(), true, false), 0)
+                : ChatPrompt.tokenize(model, c.messages()));
         int[] tokens = prompt.tokens();
         if (tokens.length >= limits.contextSize()) {
             throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
@@ -317,6 +330,22 @@ public final class GenerationService {
     /** A request that names no seed samples differently each time, as OpenAI's do (a fixed default made every one alike). */
     private static long unseeded() {
         return java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    }
+
+    /** Refuses text holding a UTF-16 surrogate without its pair (not a character: not valid Unicode). */
+    static void requireWellFormed(String text, String param) {
+        if (text == null) {
+            return;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (Character.isHighSurrogate(ch) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(ch)) {
+                throw new BadParameterException(param, String.format("%s holds an unpaired UTF-16 surrogate (\\u%04x) at index %d: not valid Unicode text",
+                        param, (int) ch, i));
+            }
+        }
     }
 
     /** More candidates than any vocabulary has is a mistake, not a setting. */

@@ -20,9 +20,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -91,7 +93,7 @@ public final class AsyncAnswers implements AutoCloseable {
             cancelWhenGone(request, cancel);
             // without the probe nothing is written before the answer: no idle writes to schedule
             ScheduledFuture<?> probing = probeWhole
-                    ? timer.scheduleWithFixedDelay(probe::idle, keepAlive.toMillis(), keepAlive.toMillis(), TimeUnit.MILLISECONDS) : null;
+                    ? timer.scheduleWithFixedDelay(offTimer(probe::idle), keepAlive.toMillis(), keepAlive.toMillis(), TimeUnit.MILLISECONDS) : null;
             try {
                 Object answer;
                 try {
@@ -105,8 +107,35 @@ public final class AsyncAnswers implements AutoCloseable {
                 probe.finish(json.writeValueAsBytes(answer));
             } finally {
                 if (probing != null) probing.cancel(false);
+                probe.close(); // a periodic write still queued on the pool must not reach a response that is done
             }
         }));
+    }
+
+    /**
+     * {@code write}, one answer's periodic write, as the timer's task: run on a thread of the answers'
+     * pool, never on the timer's own, and skipped while its last run still runs. A write to a client
+     * that stopped reading blocks until the connection's timeout; on the one timer thread it would hold
+     * up every other answer's keep-alive and departure check.
+     */
+    Runnable offTimer(Runnable write) {
+        AtomicBoolean running = new AtomicBoolean();
+        return () -> {
+            if (!running.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                generating.execute(() -> {
+                    try {
+                        write.run();
+                    } finally {
+                        running.set(false);
+                    }
+                });
+            } catch (RejectedExecutionException e) { // closing down
+                running.set(false);
+            }
+        };
     }
 
     /** An answer's work, which writes to the response. */
@@ -216,6 +245,11 @@ public final class AsyncAnswers implements AutoCloseable {
             finished = true;
             out.write(answer);
         }
+
+        /** No write after this: the answer is written, or refused with its own status. */
+        synchronized void close() {
+            finished = true;
+        }
     }
 
     /**
@@ -228,7 +262,7 @@ public final class AsyncAnswers implements AutoCloseable {
         return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(out -> onPlatformThread(() -> {
             EventStream events = new EventStream(json, out, response);
             cancelWhenGone(request, events.cancel());
-            ScheduledFuture<?> alive = timer.scheduleWithFixedDelay(events::keepAlive, keepAlive.toMillis(), keepAlive.toMillis(),
+            ScheduledFuture<?> alive = timer.scheduleWithFixedDelay(offTimer(events::keepAlive), keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
             try {
                 body.accept(events);
@@ -239,6 +273,7 @@ public final class AsyncAnswers implements AutoCloseable {
                 onLateFailure.send(events, e);
             } finally {
                 alive.cancel(false);
+                events.close(); // a keep-alive still queued on the pool must not reach a response that is done
             }
         }));
     }

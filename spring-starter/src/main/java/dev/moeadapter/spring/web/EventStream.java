@@ -30,6 +30,7 @@ public final class EventStream {
     private boolean started;
     private boolean idle;
     private boolean unsettled;
+    private boolean closed;
 
     EventStream(JsonMapper json, OutputStream out, HttpServletResponse response) {
         this.json = json;
@@ -91,9 +92,14 @@ public final class EventStream {
         }
     }
 
+    /** No write after this: the answer is over (a keep-alive may still be on its way). */
+    synchronized void close() {
+        closed = true;
+    }
+
     /** Whether the bytes went out; a client that is gone refuses them, which cancels the answer. */
     private boolean writeLocked(byte[] bytes) {
-        if (cancel.isCancelled()) {
+        if (closed || cancel.isCancelled()) {
             return false;
         }
         try {

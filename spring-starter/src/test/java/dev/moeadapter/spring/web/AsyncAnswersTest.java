@@ -13,6 +13,36 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class AsyncAnswersTest {
 
+    /** One answer's write that blocks (a client that stopped reading) holds up neither the timer nor the other answers' writes. */
+    @Test
+    void aBlockedPeriodicWriteHoldsUpNoOtherAnswersAndIsNotStackedUp() throws Exception {
+        try (AsyncAnswers answers = new AsyncAnswers(JsonMapper.shared(), Duration.ofSeconds(15))) {
+            CountDownLatch release = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicInteger blockedRuns = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger otherRuns = new java.util.concurrent.atomic.AtomicInteger();
+            Runnable blocked = answers.offTimer(() -> {
+                blockedRuns.incrementAndGet();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Runnable other = answers.offTimer(otherRuns::incrementAndGet);
+            for (int tick = 0; tick < 5; tick++) { // as the one timer thread runs them, one tick after the other
+                blocked.run();
+                other.run();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (otherRuns.get() < tick + 1 && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+            }
+            assertThat(otherRuns).as("the other answer's write ran at every tick").hasValue(5);
+            assertThat(blockedRuns).as("the blocked write was not started again while it ran").hasValue(1);
+            release.countDown();
+        }
+    }
+
     /**
      * Spring cancels an abandoned asynchronous request's task, which interrupts the thread waiting for
      * the answer: that is a departed client, not a failure to log as a 500, and the work is stopped.
