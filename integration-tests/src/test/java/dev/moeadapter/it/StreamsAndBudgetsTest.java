@@ -273,7 +273,8 @@ class StreamsAndBudgetsTest extends RunningService {
         }
         for (Case c : List.of(new Case("{\"q\":2147483647}", "'q' must be in 1..64"),
                 new Case("{\"q\":20}", "needs 42 sequences per session; this service's sessions have 34"),
-                new Case("{\"steps\":1e300}", "must be an integer"))) {
+                new Case("{\"steps\":1e300}", "must be an integer"),
+                new Case("{\"param\":\"top:17\"}", "at most the model's 16 experts, got top:17"))) {
             HttpResponse<String> bad = post("/v1/moe/generate", "{\"prompt\":\"a\",\"arm\":\"reroute\",\"settings\":" + c.settings() + "}");
             assertThat(bad.statusCode()).as(c.settings()).isEqualTo(400);
             assertThat(json(bad.body()).at("/error/param").asString()).isEqualTo("settings");

@@ -42,7 +42,8 @@ public sealed interface Parameterisation {
 
     /**
      * δ_l free on the {@code experts} experts the context selects most often in layer l (ties by
-     * mean router probability), zero elsewhere: d = layers·min(experts, E).
+     * mean router probability), zero elsewhere: d = layers·experts (at most the model's E, which
+     * {@link ReroutingStrategy#validate} checks).
      */
     record TopExperts(int experts) implements Parameterisation {
         public TopExperts {

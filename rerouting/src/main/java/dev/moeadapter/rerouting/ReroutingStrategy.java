@@ -1,10 +1,12 @@
 package dev.moeadapter.rerouting;
 
+import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationStrategy;
 import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.ResultCache;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.DecodeLane;
+import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
@@ -54,6 +56,16 @@ public final class ReroutingStrategy implements AdaptationStrategy {
     @Override
     public int sequencesNeeded() {
         return settings.sequencesNeeded();
+    }
+
+    /** {@code param: top:M} names at most the model's experts: more would free nothing more, and is a mistake. */
+    @Override
+    public void validate(ModelInfo model) {
+        AdaptationStrategy.super.validate(model);
+        if (settings.parameterisation() instanceof Parameterisation.TopExperts(int experts) && experts > model.experts()) {
+            throw new InvalidRequestException("rerouting setting 'param' top:M must name at most the model's " + model.experts()
+                    + " experts, got top:" + experts);
+        }
     }
 
     @Override

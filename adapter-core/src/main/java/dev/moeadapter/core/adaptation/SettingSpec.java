@@ -159,7 +159,9 @@ public record SettingSpec(String name, Type type, Range range, List<String> choi
                 double v = numberOf(method, raw, text);
                 if (v != 0 && ((float) v == 0 || Float.isInfinite((float) v))) {
                     // the methods compute in float: 1e-300 would become 0 and 1e300 infinity past this check
-                    throw refuse(method, "must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38, or 0)", raw);
+                    // name the setting's own range too: 0 passes the float check but not every range (c > 0)
+                    throw refuse(method, "must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38) and "
+                            + must(range.text(false)).replaceFirst("^must ", ""), raw);
                 }
                 if (!range.contains(v)) {
                     throw refuse(method, must(range.text(false)), raw);

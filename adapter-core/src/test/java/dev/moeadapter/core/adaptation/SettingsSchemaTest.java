@@ -79,7 +79,7 @@ class SettingsSchemaTest {
                 new Case(Map.of("h", "0x1p3"), "'h' must be a finite number"),
                 new Case(Map.of("h", "1".repeat(20_000) + "x"), "'h' must be a finite number"),
                 new Case(Map.of("h", Double.POSITIVE_INFINITY), "'h' must be a finite number > 0"),
-                new Case(Map.of("alpha", 1e-300), "'alpha' must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38, or 0), got '1.0E-300'"),
+                new Case(Map.of("alpha", 1e-300), "'alpha' must lie within a float's range (a magnitude from 1.4e-45 to 3.4e38) and be in (0, 1], got '1.0E-300'"),
                 new Case(Map.of("h", 1e300), "'h' must lie within a float's range"),
                 new Case(Map.of("eos", "yes"), "'eos' must be true or false"),
                 new Case(Map.of("eos", 1), "'eos' must be true or false"),
