@@ -95,7 +95,7 @@ public record ReroutingSettings(int steps, int interval, SpsaGains gains, LayerS
             SettingSpec.text("layers", LayerSelection.FORM, "top:R | soft", DEFAULTS.layers().label(),
                     "The top fraction R in (0, 1] of MoE layers by routing uncertainty C_l, or every layer weighted by its normalised C_l."),
             SettingSpec.text("param", Parameterisation.FORM, "full | scalar | top:M", DEFAULTS.parameterisation().label(),
-                    "Router deltas free per expert, one scalar per layer along the context's own routing, or free on the context's M most used experts."),
+                    "Router deltas free per expert, one scalar per layer along the context's own routing, or free on the context's M most used experts (M at most the model's experts)."),
             SettingSpec.integer("window", Range.closed(0, MAX_WINDOW), DEFAULTS.window(),
                     "Newest next-token losses a round measures (0 = the whole context); older tokens are shared by the copies."),
             SettingSpec.integer("seed", Range.closed(Integer.MIN_VALUE, Integer.MAX_VALUE), DEFAULTS.seed(),
