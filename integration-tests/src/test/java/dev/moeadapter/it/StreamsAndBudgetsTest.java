@@ -98,6 +98,36 @@ class StreamsAndBudgetsTest extends RunningService {
     }
 
     /**
+     * The OpenAI endpoints write nothing before a whole answer is done, as OpenAI does; the container's
+     * departure check (a read of the connection, not a write) still stops the answer of a client that
+     * left, e.g. at its SDK's timeout, idle or while tokens flow.
+     */
+    @Test
+    void anOpenAiClientThatLeavesBeforeItsWholeAnswerStopsItWithinOneToken() throws Exception {
+        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":64,\"arm\":\"%s\"}";
+        try (java.net.Socket ignored = SseClient.send(port, "/v1/chat/completions", chat.formatted("pausing"))) {
+            assertThat(pausing.paused.await(60, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(pausing.finished.await(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(pausing.sawCancel).as("the departure was noticed while the answer was idle").isTrue();
+        assertThat(pausing.tokensAfterPause.get()).as("tokens generated after the client left").isLessThanOrEqualTo(1);
+
+        dripping.reset();
+        String responses = "{\"model\":\"" + MODEL_ID + "\",\"input\":\"hi\",\"max_output_tokens\":64,\"arm\":\"dripping\"}";
+        java.net.Socket client = SseClient.send(port, "/v1/responses", responses);
+        try {
+            assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            client.close(); // leaves while tokens keep coming, 20 ms apart
+        }
+        int atDeparture = dripping.tokens.get();
+        assertThat(dripping.finished.await(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(dripping.result.finishReason()).as("cut by the departure, not by its length").isEqualTo(FinishReason.CANCELLED);
+        assertThat(dripping.tokens.get() - atDeparture).as("tokens decoded after the client left").isLessThanOrEqualTo(1);
+        assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    /**
      * The service's request threads are virtual; a decode is a native call that would hold a virtual
      * thread's carrier throughout, so that two decodes on a two-processor machine left the container
      * no thread to answer even a health probe.

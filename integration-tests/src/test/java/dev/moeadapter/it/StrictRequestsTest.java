@@ -218,6 +218,17 @@ class StrictRequestsTest extends RunningService {
                 .isEqualTo(minusOne);
     }
 
+    /** A prompt whose bytes rule out fitting the context (a token stands for a bounded number of them) is refused untokenised. */
+    @Test
+    void aPromptManyContextsLongIsRefusedWithoutTokenisingIt() throws Exception {
+        HttpResponse<String> r = post(NATIVE, "{\"prompt\":\"" + "ab".repeat(7_000) + "\",\"max_tokens\":2}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).at("/error/code").asString()).isEqualTo("context_length_exceeded");
+        assertThat(json(r.body()).at("/error/message").asString()).startsWith("the prompt has at least ");
+        HttpResponse<String> chat = post(CHAT, chat(",\"max_tokens\":2").replace("\"hi\"", "\"" + "ab".repeat(7_000) + "\""));
+        assertThat(json(chat.body()).at("/error/message").asString()).startsWith("the prompt has at least ");
+    }
+
     /** A JSON escape of half a character is not text: refused, not read as '?'. */
     @Test
     void anUnpairedSurrogateIsRefusedNamingTheField() throws Exception {

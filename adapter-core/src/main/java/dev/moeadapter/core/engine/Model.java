@@ -47,6 +47,8 @@ public final class Model implements AutoCloseable {
     /** The vocabulary's end-of-generation tokens, read once: asked after every token, on the decode path. */
     private final BitSet endOfGeneration;
     private volatile boolean closed;
+    /** {@link #longestTokenBytes()}, once measured (0 until then). */
+    private volatile int longestTokenBytes;
     /** Native calls on the model hold it shared; close() frees the model holding it alone, never under a call in flight. */
     private final ReentrantReadWriteLock lifetime = new ReentrantReadWriteLock();
 
@@ -251,6 +253,22 @@ public final class Model implements AutoCloseable {
                 }
             }
         });
+    }
+
+    /**
+     * The most bytes of text one token stands for, over the whole vocabulary (control tokens not
+     * rendered): a text of B bytes has at least B / this many tokens, which refuses a text too long
+     * for a context without tokenising it. Measured on first use.
+     */
+    public int longestTokenBytes() {
+        int longest = longestTokenBytes;
+        if (longest == 0) {
+            for (int t = 0; t < info.vocabSize(); t++) {
+                longest = Math.max(longest, tokenBytes(t, false).length);
+            }
+            longestTokenBytes = longest = Math.max(1, longest);
+        }
+        return longest;
     }
 
     /** Text of a token sequence; control tokens are not rendered. */

@@ -35,6 +35,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Turns a client's command into a generation: assigns the policy's arm, validates the command
@@ -56,6 +57,8 @@ public final class GenerationService {
     private final ServingMetrics metrics;
     private final FeedbackLedger ledger;
     private final GenerationLimits limits;
+    /** Long prompts are tokenised on platform threads, a few at once (see {@link PlatformCall}). */
+    private final PlatformCall tokenizing;
 
     private GenerationService(Builder b) {
         this.model = Objects.requireNonNull(b.model, "model");
@@ -67,6 +70,7 @@ public final class GenerationService {
         this.metrics = b.metrics;
         this.ledger = Objects.requireNonNull(b.ledger, "ledger");
         this.limits = Objects.requireNonNull(b.limits, "limits");
+        this.tokenizing = new PlatformCall(Runtime.getRuntime().availableProcessors());
     }
 
     public static Builder builder() {
@@ -302,8 +306,15 @@ public final class GenerationService {
         if (hasPrompt ? c.prompt().isBlank() : c.messages().stream().allMatch(m -> m.content().isBlank())) {
             throw new BadParameterException(param, "the prompt is empty");
         }
-        ChatPrompt.Tokens prompt = PlatformCall.run(() -> hasPrompt ? new ChatPrompt.Tokens(model.tokenize(c.prompt(), true, false), 0)
-                : ChatPrompt.tokenize(model, c.messages()));
+        long bytes = hasPrompt ? utf8Length(c.prompt()) : c.messages().stream().mapToLong(m -> utf8Length(m.content())).sum();
+        // a token stands for at most longestTokenBytes() bytes: a text that many contexts long is refused untokenised
+        if (bytes >= limits.contextSize() && bytes / model.longestTokenBytes() >= limits.contextSize()) {
+            throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
+                    "the prompt has at least " + bytes / model.longestTokenBytes() + " tokens; the context holds " + limits.contextSize());
+        }
+        Supplier<ChatPrompt.Tokens> tokenize = () -> hasPrompt ? new ChatPrompt.Tokens(model.tokenize(c.prompt(), true, false), 0)
+                : ChatPrompt.tokenize(model, c.messages());
+        ChatPrompt.Tokens prompt = bytes < LONG_TEXT_BYTES ? tokenize.get() : tokenizing.run(tokenize);
         int[] tokens = prompt.tokens();
         if (tokens.length >= limits.contextSize()) {
             throw new BadParameterException(param, BadParameterException.CONTEXT_LENGTH_EXCEEDED,
@@ -330,6 +341,19 @@ public final class GenerationService {
     /** A request that names no seed samples differently each time, as OpenAI's do (a fixed default made every one alike). */
     private static long unseeded() {
         return java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    }
+
+    /** Texts from this size on are tokenised off the caller's thread (milliseconds of native work; below it, microseconds). */
+    static final int LONG_TEXT_BYTES = 16 * 1024;
+
+    /** Bytes of {@code text} in UTF-8 (well-formed: checked before). */
+    static long utf8Length(String text) {
+        long n = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            n += ch < 0x80 ? 1 : ch < 0x800 ? 2 : Character.isSurrogate(ch) ? 2 : 3; // a surrogate pair: 4 in all
+        }
+        return n;
     }
 
     /** Refuses text holding a UTF-16 surrogate without its pair (not a character: not valid Unicode). */

@@ -1,23 +1,37 @@
 package dev.moeadapter.serving.generation;
 
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * Runs a long native call (tokenising a large prompt) on a platform thread of its own when the caller
- * is a virtual thread: a native call pins its virtual thread's carrier for its whole length, and a few
- * requests tokenising megabyte prompts at once would hold every carrier of a small machine, leaving
- * none to the other requests' threads. The virtual caller waits unmounted; a platform caller runs it
- * itself.
+ * Runs long native calls (tokenising a large prompt) on platform threads of their own, at most
+ * {@code concurrency} at once, when the caller is a virtual thread: a native call pins its virtual
+ * thread's carrier for its whole length, and a few requests tokenising megabyte prompts at once would
+ * hold every carrier of a small machine, leaving none to the other requests' threads; unbounded, a
+ * flood of them would outrun the carriers with platform threads instead. A virtual caller waits
+ * unmounted, for a permit and then for the call; a platform caller runs the call itself.
  */
 final class PlatformCall {
-    private PlatformCall() {
+    private final Semaphore permits;
+
+    PlatformCall(int concurrency) {
+        this.permits = new Semaphore(Math.max(1, concurrency), true);
     }
 
-    static <T> T run(Supplier<T> call) {
+    <T> T run(Supplier<T> call) {
         if (!Thread.currentThread().isVirtual()) {
             return call.get();
         }
+        permits.acquireUninterruptibly();
+        try {
+            return onPlatformThread(call);
+        } finally {
+            permits.release();
+        }
+    }
+
+    private static <T> T onPlatformThread(Supplier<T> call) {
         AtomicReference<T> result = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = Thread.ofPlatform().name("moe-tokenize").daemon().start(() -> {

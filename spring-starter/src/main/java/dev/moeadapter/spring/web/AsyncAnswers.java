@@ -25,6 +25,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -88,12 +89,11 @@ public final class AsyncAnswers implements AutoCloseable {
     private ResponseEntity<StreamingResponseBody> whole(HttpServletRequest request, HttpServletResponse response, boolean probeWhole,
                                                         WholeAnswer body) {
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(out -> onPlatformThread(() -> {
-            Probe probe = new Probe(out, response, probeWhole);
+            Probe probe = new Probe(out, response, probeWhole, ClientDeparture.of(request));
             CancellationToken cancel = probe.cancel;
             cancelWhenGone(request, cancel);
-            // without the probe nothing is written before the answer: no idle writes to schedule
-            ScheduledFuture<?> probing = probeWhole
-                    ? timer.scheduleWithFixedDelay(offTimer(probe::idle), keepAlive.toMillis(), keepAlive.toMillis(), TimeUnit.MILLISECONDS) : null;
+            ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(offTimer(probe::idle), keepAlive.toMillis(), keepAlive.toMillis(),
+                    TimeUnit.MILLISECONDS);
             try {
                 Object answer;
                 try {
@@ -106,7 +106,7 @@ public final class AsyncAnswers implements AutoCloseable {
                 }
                 probe.finish(json.writeValueAsBytes(answer));
             } finally {
-                if (probing != null) probing.cancel(false);
+                probing.cancel(false);
                 probe.close(); // a periodic write still queued on the pool must not reach a response that is done
             }
         }));
@@ -177,8 +177,12 @@ public final class AsyncAnswers implements AutoCloseable {
     }
 
     /**
-     * The whole answer's connection check: a space per token and one when the generator next asks
-     * its cancellation token, and two per idle keep-alive interval.
+     * The whole answer's connection check. With the probe: a space per token and one when the
+     * generator next asks its cancellation token, and two per idle keep-alive interval. Without it,
+     * nothing is written: after each token and per idle interval the container's departure check
+     * ({@link ClientDeparture}, a non-blocking read of the connection, which after a POST's body
+     * finds only its end) is asked instead, so that a client that left (an SDK's timeout) stops its
+     * answer within a token there too.
      */
     private static final class Probe {
         private static final byte[] SPACES = {' ', ' '};
@@ -186,18 +190,24 @@ public final class AsyncAnswers implements AutoCloseable {
         private final OutputStream out;
         private final HttpServletResponse response;
         private final boolean enabled;
+        private final BooleanSupplier departed;
         final CancellationToken cancel = new CancellationToken(this::settle);
-        private boolean finished, wrote, quiet, unsettled;
+        private boolean finished, wrote, quiet, unsettled, gone;
 
-        Probe(OutputStream out, HttpServletResponse response, boolean enabled) {
+        Probe(OutputStream out, HttpServletResponse response, boolean enabled, BooleanSupplier departed) {
             this.out = out;
             this.response = response;
             this.enabled = enabled;
+            this.departed = departed;
         }
 
         synchronized void token() {
             quiet = false;
-            unsettled = write(SPACE);
+            if (enabled) {
+                unsettled = write(SPACE);
+            } else {
+                checkDeparture();
+            }
         }
 
         /** The second write of a token's probe, when the generator asks whether to go on. */
@@ -208,12 +218,23 @@ public final class AsyncAnswers implements AutoCloseable {
             }
         }
 
-        /** Per keep-alive interval: writes only when no token came since the last call. */
+        /** Per keep-alive interval: writes (or asks the container) only when no token came since the last call. */
         synchronized void idle() {
             if (quiet) {
-                write(SPACES);
+                if (enabled) {
+                    write(SPACES);
+                } else {
+                    checkDeparture();
+                }
             }
             quiet = true;
+        }
+
+        private void checkDeparture() {
+            if (!finished && !cancel.isCancelled() && departed.getAsBoolean()) {
+                gone = true; // the container closed the connection: nothing to write the answer to
+                cancel.cancel();
+            }
         }
 
         /** Whether the bytes went out (a client that is gone refuses them, which cancels the answer). */
@@ -243,7 +264,9 @@ public final class AsyncAnswers implements AutoCloseable {
 
         synchronized void finish(byte[] answer) throws IOException {
             finished = true;
-            out.write(answer);
+            if (!gone) {
+                out.write(answer);
+            }
         }
 
         /** No write after this: the answer is written, or refused with its own status. */
