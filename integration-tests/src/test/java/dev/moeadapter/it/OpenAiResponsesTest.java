@@ -145,15 +145,34 @@ class OpenAiResponsesTest extends RunningService {
                 new Case(base + "\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]}", "input[0].type"),
                 new Case(base + "\"input\":[{\"role\":\"robot\",\"content\":\"x\"}]}", "input[0].role"),
                 new Case(base + "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_image\",\"image_url\":\"x\"}]}]}", "input[0].content[0]"),
-                new Case(base + "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}", "input[0].content[0]"))) {
+                new Case(base + "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}", "input[0].content[0]"),
+                // the service's own checks, named in this request's words
+                new Case(base + "\"input\":\"hi\",\"max_output_tokens\":100000}", "max_output_tokens"),
+                new Case(base + "\"input\":\"   \"}", "input"),
+                new Case(base + "\"instructions\":\"\\ud800\",\"input\":\"hi\"}", "instructions"),
+                new Case(base + "\"instructions\":\"be terse\",\"input\":[{\"role\":\"user\",\"content\":\"a\"},"
+                        + "{\"role\":\"user\",\"content\":\"\\udfff\"}]}", "input[1].content"),
+                new Case(base + "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"\\ud83d\"},"
+                        + "{\"type\":\"input_text\",\"text\":\"\\ude00\"}]}]}", "input[0].content[0].text"),
+                // nonsense is not read as a default
+                new Case(base + "\"input\":[{\"type\":{},\"role\":\"user\",\"content\":\"x\"}]}", "input[0].type"),
+                new Case(base + "\"input\":[{\"role\":\"user\",\"content\":\"x\",\"status\":42}]}", "input[0].status"),
+                new Case(base + "\"input\":\"hi\",\"tools\":{}}", "tools"),
+                new Case(base + "\"input\":\"hi\",\"top_logprobs\":4294967296}", "top_logprobs"),
+                new Case(base + "\"input\":\"hi\",\"user\":\"" + "u".repeat(513) + "\"}", "user"),
+                new Case(base + "\"input\":\"hi\",\"prompt_cache_retention\":\"forever\"}", "prompt_cache_retention"))) {
             HttpResponse<String> r = post("/v1/responses", c.body());
             assertThat(r.statusCode()).as(c.body()).isEqualTo(400);
             assertThat(json(r.body()).at("/error/param").asString()).as(r.body()).isEqualTo(c.param());
             assertThat(json(r.body()).at("/error/type").asString()).isEqualTo("invalid_request_error");
         }
         HttpResponse<String> ok = post("/v1/responses", base + "\"input\":\"hi\",\"max_output_tokens\":2,\"store\":false,"
-                + "\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":\"auto\",\"tools\":[],\"metadata\":{},\"truncation\":\"disabled\"}");
+                + "\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":null,\"tools\":[],\"metadata\":{\"team\":\"\\ud83d\\ude00\"},"
+                + "\"truncation\":\"disabled\",\"stream_options\":{\"include_obfuscation\":false},\"prompt_cache_retention\":\"24h\"}");
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
-        assertThat(json(ok.body()).get("object").asString()).isEqualTo("response");
+        JsonNode r = json(ok.body());
+        assertThat(r.get("object").asString()).isEqualTo("response");
+        assertThat(r.get("tool_choice").asString()).isEqualTo("auto");
+        assertThat(r.at("/metadata/team").asString()).as("metadata comes back as sent").isEqualTo("\ud83d\ude00");
     }
 }

@@ -77,7 +77,8 @@ import java.util.List;
  *                         token: {@code native} (the default: the native endpoint; the OpenAI-compatible ones
  *                         send status and body when the answer is done, as OpenAI does, so that a client's
  *                         timeout covers the whole request and a late failure has its own status), {@code all}
- *                         or {@code none} (a client that left is noticed only by the time budget or at the end)
+ *                         or {@code none}; an answer that does not probe finds a client that left by reading its
+ *                         connection (HTTP/1.1) instead
  * @param sampling defaults for requests that do not say
  * @param limits what a request may ask for
  * @param c3po C3PO (with the c3po module on the classpath and a reference set named)

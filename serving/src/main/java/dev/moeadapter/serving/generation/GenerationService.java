@@ -357,7 +357,7 @@ public final class GenerationService {
     }
 
     /** Refuses text holding a UTF-16 surrogate without its pair (not a character: not valid Unicode). */
-    static void requireWellFormed(String text, String param) {
+    public static void requireWellFormed(String text, String param) {
         if (text == null) {
             return;
         }

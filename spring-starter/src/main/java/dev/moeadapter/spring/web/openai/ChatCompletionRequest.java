@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.RoutingTraceOption;
 import tools.jackson.databind.JsonNode;
 
@@ -149,6 +150,7 @@ public record ChatCompletionRequest(
                 if (!"text".equals(part.path("type").asString("")) || !part.path("text").isString() || part.size() != 2) {
                     throw new BadParameterException(param, "only text content parts ({\"type\":\"text\",\"text\":…}, nothing else) are supported");
                 }
+                GenerationService.requireWellFormed(part.get("text").stringValue(), param); // halves of a character in two parts are two mistakes
                 text.append(part.get("text").stringValue());
             }
             return text.toString();

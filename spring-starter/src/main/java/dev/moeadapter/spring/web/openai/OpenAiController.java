@@ -1,5 +1,6 @@
 package dev.moeadapter.spring.web.openai;
 
+import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.GenerationOutcome;
 import dev.moeadapter.serving.generation.GenerationService;
@@ -90,7 +91,12 @@ public class OpenAiController {
         body.check(service.modelId());
         GenerationCommand command = body.toCommand(callers.of(http));
         long created = Instant.now().getEpochSecond();
-        GenerationService.Prepared prepared = service.prepare(command, callers.key(http), ClientDeparture.of(http));
+        GenerationService.Prepared prepared;
+        try {
+            prepared = service.prepare(command, callers.key(http), ClientDeparture.of(http));
+        } catch (BadParameterException e) {
+            throw body.inOwnWords(e);
+        }
         response.setHeader(REQUEST_ID, prepared.id());
         ResponseObject.Draft draft = new ResponseObject.Draft(prepared.id(), created, service.modelId(), body);
         if (!body.streaming()) {

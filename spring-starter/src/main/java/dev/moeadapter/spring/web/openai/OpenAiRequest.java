@@ -78,7 +78,9 @@ interface OpenAiRequest {
             return false;
         }
         for (var e : v.properties()) {
-            if (e.getKey().length() > MAX_METADATA_KEY || !e.getValue().isString() || e.getValue().stringValue().length() > MAX_METADATA_VALUE) {
+            String key = e.getKey();
+            if (key.codePointCount(0, key.length()) > MAX_METADATA_KEY || !e.getValue().isString()
+                    || e.getValue().stringValue().codePointCount(0, e.getValue().stringValue().length()) > MAX_METADATA_VALUE) {
                 return false;
             }
         }

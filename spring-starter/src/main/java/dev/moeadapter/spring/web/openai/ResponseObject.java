@@ -25,7 +25,7 @@ record ResponseObject(String id, String object, @JsonProperty("created_at") long
                       @JsonProperty("previous_response_id") String previousResponseId, Object reasoning, boolean store,
                       double temperature, @JsonProperty("top_p") double topP, Map<String, Object> text,
                       @JsonProperty("tool_choice") String toolChoice, List<Object> tools, String truncation,
-                      Usage usage, String user, Map<String, String> metadata, boolean background,
+                      Usage usage, String user, Object metadata, boolean background,
                       @JsonProperty("access_programs") Object accessPrograms,
                       @JsonProperty("routing_trace") @JsonInclude(JsonInclude.Include.NON_NULL) RoutingTrace routingTrace) {
 
@@ -83,8 +83,9 @@ record ResponseObject(String id, String object, @JsonProperty("created_at") long
                     null, model, output, !Boolean.FALSE.equals(parallelToolCalls()), null, null, false,
                     request.temperature() == null ? OpenAiRequest.DEFAULT_TEMPERATURE : request.temperature(),
                     request.topP() == null ? 1 : request.topP(), PLAIN_TEXT,
-                    request.toolChoice() == null ? "auto" : request.toolChoice().asString(), List.of(), "disabled", usage,
-                    request.user(), Map.of(), false, null, routing);
+                    request.toolChoice() == null || request.toolChoice().isNull() ? "auto" : request.toolChoice().asString(), List.of(),
+                    "disabled", usage, request.user(), request.metadata() == null || request.metadata().isNull() ? Map.of() : request.metadata(),
+                    false, null, routing);
         }
 
         private Boolean parallelToolCalls() {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.moeadapter.core.engine.ChatMessage;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.generation.GenerationCommand;
+import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.RoutingTraceOption;
 import tools.jackson.databind.JsonNode;
 
@@ -68,15 +69,19 @@ public record ResponseRequest(
             new NoOp<>("truncation", ResponseRequest::truncation, NoOp.oneOf("disabled")),
             new NoOp<>("background", ResponseRequest::background, NoOp.FALSE),
             new NoOp<>("prompt", ResponseRequest::prompt, NoOp.ONLY_NULL),
-            new NoOp<>("top_logprobs", ResponseRequest::topLogprobs, v -> v.isIntegralNumber() && v.asInt() == 0),
+            new NoOp<>("top_logprobs", ResponseRequest::topLogprobs, v -> v.isIntegralNumber() && v.canConvertToInt() && v.asInt() == 0),
             new NoOp<>("service_tier", ResponseRequest::serviceTier, NoOp.oneOf("auto", "default")),
-            new NoOp<>("stream_options", ResponseRequest::responseStreamOptions, OpenAiRequest::empty),
+            new NoOp<>("stream_options", ResponseRequest::responseStreamOptions,
+                    v -> OpenAiRequest.empty(v) || v.isObject() && v.size() == 1 && v.path("include_obfuscation").isBoolean()
+                            && !v.get("include_obfuscation").booleanValue()),
             // a cache hint and an end-user id change no answer: any string
             new NoOp<>("prompt_cache_key", ResponseRequest::promptCacheKey, JsonNode::isString),
             new NoOp<>("safety_identifier", ResponseRequest::safetyIdentifier, JsonNode::isString),
-            new NoOp<>("prompt_cache_retention", ResponseRequest::promptCacheRetention, JsonNode::isString));
+            new NoOp<>("prompt_cache_retention", ResponseRequest::promptCacheRetention, NoOp.oneOf("in-memory", "24h")));
 
     private static final Set<String> ROLES = Set.of("user", "assistant", "system", "developer");
+    /** The longest end-user label accepted (it is echoed in every snapshot of the response). */
+    static final int MAX_USER = 512;
 
     /** {@code text} as clients send it by default: plain text output, nothing else asked. */
     private static boolean plainText(JsonNode v) {
@@ -100,8 +105,14 @@ public record ResponseRequest(
     @Override
     public void check(String servedModel) {
         // tools first: clients send tool_choice beside them, and tools are what is not supported
+        if (tools != null && !tools.isNull() && !tools.isArray()) {
+            throw new BadParameterException("tools", "tools must be an array");
+        }
         if (!OpenAiRequest.empty(tools)) {
             throw new BadParameterException("tools", BadParameterException.UNSUPPORTED_PARAMETER, "tools are not supported by this service");
+        }
+        if (user != null && user.length() > MAX_USER) {
+            throw new BadParameterException("user", "user must be at most " + MAX_USER + " characters, got " + user.length());
         }
         OpenAiRequest.refuseUnlessNoOp(this, NO_OPS);
         OpenAiRequest.super.check(servedModel);
@@ -139,7 +150,11 @@ public record ResponseRequest(
         if (item == null || !item.isObject()) {
             throw new BadParameterException(param, "an input item must be a message object");
         }
-        String type = item.path("type").asString("message");
+        JsonNode typeNode = item.get("type");
+        if (typeNode != null && !typeNode.isString()) {
+            throw new BadParameterException(param + ".type", "an input item's type must be a string");
+        }
+        String type = typeNode == null ? "message" : typeNode.stringValue();
         if (!type.equals("message")) {
             throw new BadParameterException(param + ".type", BadParameterException.UNSUPPORTED_PARAMETER,
                     "input items of type '" + type + "' are not supported by this service (only messages)");
@@ -150,9 +165,16 @@ public record ResponseRequest(
                         "an input message's '" + field.getKey() + "' is not supported by this service");
             }
         }
-        String role = item.path("role").asString(null);
+        JsonNode roleNode = item.get("role");
+        String role = roleNode != null && roleNode.isString() ? roleNode.stringValue() : null;
         if (role == null || !ROLES.contains(role)) {
-            throw new BadParameterException(param + ".role", "message role must be one of " + ROLES + ", got " + role);
+            throw new BadParameterException(param + ".role", "message role must be one of " + ROLES + ", got " + roleNode);
+        }
+        for (String echo : new String[] {"id", "status"}) { // as an earlier output item carries them: strings
+            JsonNode v = item.get(echo);
+            if (v != null && !v.isNull() && !v.isString()) {
+                throw new BadParameterException(param + "." + echo, "an input message's " + echo + " must be a string");
+            }
         }
         JsonNode content = item.get("content");
         String text;
@@ -190,7 +212,32 @@ public record ResponseRequest(
                         "a content part's '" + field.getKey() + "' is not supported by this service");
             }
         }
-        return part.get("text").stringValue();
+        String text = part.get("text").stringValue();
+        GenerationService.requireWellFormed(text, param + ".text"); // two halves of a character in two parts are two mistakes
+        return text;
+    }
+
+    /**
+     * A refusal of the service, which speaks of a chat's fields, in this request's: {@code max_tokens}
+     * is {@code max_output_tokens}, {@code messages} is {@code input}, and a message's index counts the
+     * instructions' system message first.
+     */
+    BadParameterException inOwnWords(BadParameterException e) {
+        String param = e.param();
+        String own;
+        if ("max_tokens".equals(param)) {
+            own = "max_output_tokens";
+        } else if ("messages".equals(param)) {
+            own = "input";
+        } else if (param != null && param.startsWith("messages[")) {
+            int close = param.indexOf(']');
+            int index = Integer.parseInt(param.substring("messages[".length(), close)) - (instructions != null ? 1 : 0);
+            own = index < 0 ? "instructions" : input.isString() ? "input" : "input[" + index + "]" + param.substring(close + 1);
+        } else {
+            return e;
+        }
+        String message = e.getMessage() == null ? null : e.getMessage().replace(param, own).replace("max_tokens", "max_output_tokens");
+        return new BadParameterException(own, e.code(), message);
     }
 
     // what the Responses API has no field for: one choice, no seed, no stop sequences, no penalties
