@@ -149,11 +149,21 @@ public final class RoutingRecorder {
                 Arrays.copyOfRange(weights, from * width, to * width), coverage, probs);
     }
 
+    /** Whether {@code slot}'s layer routed {@code row}: any of its k entries holds an expert (an edit may empty the first). */
+    private boolean routed(int row, int slot) {
+        for (int j = 0; j < k; j++) {
+            if (experts[row * width + slot * k + j] >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private List<RoutedExperts.RowSpan> spans(int slot, int from, int to) {
         List<RoutedExperts.RowSpan> spans = new ArrayList<>();
         int start = -1;
         for (int row = from; row <= to; row++) {
-            boolean routed = row < to && experts[row * width + slot * k] >= 0;
+            boolean routed = row < to && routed(row, slot);
             if (routed && start < 0) {
                 start = row;
             } else if (!routed && start >= 0) {

@@ -46,6 +46,17 @@ class RoutingRecorderTest {
         assertThat(all.probabilities().getFirst().values()).containsExactly(-1, -1, -1, -1, 0.1f, 0.2f, 0.3f, 0.4f);
     }
 
+    /** An edit that keeps only the second-ranked expert (steering's top-p) leaves the first slot empty: the row is still routed. */
+    @Test
+    void aRowWhoseFirstSlotAnEditEmptiedIsCovered() {
+        RoutingRecorder r = RoutingRecorder.of(INFO, new RoutingTraceRequest(List.of()), 8);
+        r.record(new RouterTrace(List.of(route(0, 1, 0, 1), route(1, 1, -1, 2), route(2, 1, 3, 2)), List.of()), 0);
+        r.freeze();
+        RoutedExperts all = r.all();
+        assertThat(all.experts()).containsExactly(0, 1, -1, -1, -1, 2, -1, -1, 3, 2, -1, -1);
+        assertThat(all.coverage().get(0).spans()).containsExactly(new RoutedExperts.RowSpan(0, 3));
+    }
+
     @Test
     void theLatestDecodeOfARowCountsUntilItsTokenIsSent() {
         RoutingRecorder r = RoutingRecorder.of(INFO, new RoutingTraceRequest(List.of()), 8);
