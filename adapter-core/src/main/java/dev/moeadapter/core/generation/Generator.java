@@ -84,7 +84,7 @@ public final class Generator {
                 }
                 int safe = request.stop().isEmpty() ? text.length() : stops.safeLength(text);
                 if (safe > emitted) {
-                    listener.onToken(token, text.substring(emitted, safe));
+                    listener.onToken(token, text.substring(emitted, safe), n);
                     emitted = safe;
                 }
                 if (n == request.maxTokens()) {
@@ -104,7 +104,7 @@ public final class Generator {
             text.append(utf8.flush());
         }
         if (text.length() > emitted) {
-            listener.onToken(n > 0 ? out[n - 1] : -1, text.substring(emitted));
+            listener.onToken(n > 0 ? out[n - 1] : -1, text.substring(emitted), n);
         }
         long t2 = System.nanoTime();
         LOG.debug("generated {} tokens ({}) after a {}-token prompt", n, reason, prompt.length);

@@ -89,7 +89,7 @@ public final class EvalRunner {
         RoutingProbe.Measurement measured;
         try {
             g = strategy.generate(session, request, TokenListener.NONE, new CancellationToken());
-            measured = probe.measure(prompt, g.tokens());
+            measured = probe.measure(prompt, g.tokens(), g.finishReason());
         } finally {
             probe.stop();
         }

@@ -231,7 +231,7 @@ public final class ArmGuards implements AutoCloseable {
     private static Answer answer(AdaptationStrategy strategy, GenerationResult r, Attempt attempt, RoutingProbe probe,
                                  GenerationRequest request) {
         try {
-            RoutingSummary routing = r.finishReason() == FinishReason.CANCELLED ? null : probe.finish(request.prompt(), r.tokens());
+            RoutingSummary routing = r.finishReason() == FinishReason.CANCELLED ? null : probe.finish(request.prompt(), r.tokens(), r.finishReason());
             return new Answer(r, strategy.name(), null, false, attempt.firstTokenAt(), attempt.adaptationNanos(), routing);
         } finally {
             probe.stop();

@@ -50,7 +50,12 @@ final class Attempt implements TokenListener {
     }
 
     @Override
-    public synchronized void onToken(int tokenId, String text) {
+    public void onToken(int tokenId, String text) {
+        onToken(tokenId, text, -1);
+    }
+
+    @Override
+    public synchronized void onToken(int tokenId, String text, int tokens) {
         if (state.compareAndSet(RUNNING, ANSWERING)) {
             firstTokenAt = System.nanoTime();
         }
@@ -62,7 +67,11 @@ final class Attempt implements TokenListener {
                 }
                 sentTokens[sentCount++] = tokenId;
             }
-            client.onToken(tokenId, text);
+            if (tokens < 0) {
+                client.onToken(tokenId, text);
+            } else {
+                client.onToken(tokenId, text, tokens);
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import dev.moeadapter.core.adaptation.RoutingViews;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.DecodeLane;
+import dev.moeadapter.core.generation.FinishReason;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
@@ -102,10 +103,22 @@ public final class RoutingProbe {
         if (!recorder.active()) {
             return listener;
         }
-        return (token, text) -> {
-            drain();
-            recorder.freeze();
-            listener.onToken(token, text);
+        return new TokenListener() {
+            @Override
+            public void onToken(int token, String text) { // not told the count: every row decoded so far
+                drain();
+                recorder.freeze(Integer.MAX_VALUE);
+                listener.onToken(token, text);
+            }
+
+            @Override
+            public void onToken(int token, String text, int tokens) {
+                // the rows that produced the answer's tokens so far; a row decoded ahead (the loop's pick
+                // for the next token, a round's re-decode) stays open until its token is sent
+                drain();
+                recorder.freeze(from + tokens); // from: the prompt's last row
+                listener.onToken(token, text, tokens);
+            }
         };
     }
 
@@ -139,18 +152,23 @@ public final class RoutingProbe {
     }
 
     /** The summary for an answer of {@code generated} tokens after {@code prompt}; see {@link #measure}. */
-    public RoutingSummary finish(int[] prompt, int[] generated) {
-        return measure(prompt, generated).summary();
+    public RoutingSummary finish(int[] prompt, int[] generated, FinishReason reason) {
+        return measure(prompt, generated, reason).summary();
     }
 
-    /** Measures the shift of an answer of {@code generated} tokens after {@code prompt}; call once, after generation. */
-    public Measurement measure(int[] prompt, int[] generated) {
+    /**
+     * Measures the shift of an answer of {@code generated} tokens after {@code prompt} that ended for
+     * {@code reason}; call once, after generation.
+     */
+    public Measurement measure(int[] prompt, int[] generated, FinishReason reason) {
         int n = generated.length;
         if (!info.isMoe()) {
             return new Measurement(RoutingSummary.unchanged(info.moeLayers(), n), new RouterTrace(List.of(), List.of()));
         }
         drain();
-        recorder.freeze(); // the last rows produced the end of the answer
+        // the rows that produced the answer: the prompt's and all but the last token's, and that one's too where it
+        // produced the end of generation; a row decoded beyond them (a cut round, a pick ahead) produced nothing sent
+        recorder.freeze(prompt.length + n - 1 + (reason == FinishReason.END_OF_GENERATION ? 1 : 0));
         RouterTrace answered = new RouterTrace(drainedRoutes, drainedProbabilities);
         if (views instanceof RoutingViews.Unchanged) {
             return new Measurement(RoutingSummary.unchanged(info.moeLayers(), n), answered);

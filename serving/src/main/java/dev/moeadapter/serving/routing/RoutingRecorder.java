@@ -114,9 +114,9 @@ public final class RoutingRecorder {
         }
     }
 
-    /** A token was sent: the rows decoded so far produced it, and are final. */
-    public void freeze() {
-        frozen = seen;
+    /** A token was sent: the rows decoded so far, up to {@code rows} of them, produced it and are final. */
+    public void freeze(int rows) {
+        frozen = Math.max(frozen, Math.min(seen, rows));
     }
 
     /** The final rows not handed out yet, or null if there are none. */

@@ -33,7 +33,7 @@ class RoutingRecorderTest {
         r.record(new RouterTrace(List.of(route(0, 1, 0, 1), route(1, 1, 2, 3), route(1, 3, 3, -1),
                         new TokenRoute(5, 1, 1, new int[] {9, 9}, new float[] {1, 1})), // another sequence
                 List.of(new TokenProbabilities(0, 1, 3, new float[] {0.1f, 0.2f, 0.3f, 0.4f}))), 0);
-        r.freeze();
+        r.freeze(Integer.MAX_VALUE);
         RoutedExperts all = r.all();
         assertThat(all.rows()).isEqualTo(2);
         // [row, layer, slot]: row 0 has no layer-3 entry (output rows only); row 1 layer 3 used one expert
@@ -51,7 +51,7 @@ class RoutingRecorderTest {
     void aRowWhoseFirstSlotAnEditEmptiedIsCovered() {
         RoutingRecorder r = RoutingRecorder.of(INFO, new RoutingTraceRequest(List.of()), 8);
         r.record(new RouterTrace(List.of(route(0, 1, 0, 1), route(1, 1, -1, 2), route(2, 1, 3, 2)), List.of()), 0);
-        r.freeze();
+        r.freeze(Integer.MAX_VALUE);
         RoutedExperts all = r.all();
         assertThat(all.experts()).containsExactly(0, 1, -1, -1, -1, 2, -1, -1, 3, 2, -1, -1);
         assertThat(all.coverage().get(0).spans()).containsExactly(new RoutedExperts.RowSpan(0, 3));
@@ -62,10 +62,10 @@ class RoutingRecorderTest {
         RoutingRecorder r = RoutingRecorder.of(INFO, new RoutingTraceRequest(List.of()), 8);
         r.record(new RouterTrace(List.of(route(0, 1, 0, 1)), List.of()), 0);
         r.record(new RouterTrace(List.of(route(0, 1, 2, 3)), List.of()), 0); // re-decoded before its token was sent
-        r.freeze();
+        r.freeze(Integer.MAX_VALUE);
         RoutedExperts first = r.take();
         r.record(new RouterTrace(List.of(route(0, 1, 1, 0), route(1, 1, 3, 2)), List.of()), 0); // row 0 is final by now
-        r.freeze();
+        r.freeze(Integer.MAX_VALUE);
         RoutedExperts second = r.take();
         assertThat(first.firstRow()).isZero();
         assertThat(first.experts()).containsExactly(2, 3, -1, -1);
