@@ -54,6 +54,7 @@ public final class Generator {
         int n = 0;
         StringBuilder text = new StringBuilder();
         int emitted = 0;
+        int notified = 0; // tokens the listener has been told of
         Utf8Accumulator utf8 = new Utf8Accumulator();
         StopMatcher stops = new StopMatcher(request.stop());
         FinishReason reason = null;
@@ -84,7 +85,8 @@ public final class Generator {
                 }
                 int safe = request.stop().isEmpty() ? text.length() : stops.safeLength(text);
                 if (safe > emitted) {
-                    listener.onToken(token, text.substring(emitted, safe), n);
+                    listener.onTokens(Arrays.copyOfRange(out, notified, n), text.substring(emitted, safe));
+                    notified = n;
                     emitted = safe;
                 }
                 if (n == request.maxTokens()) {
@@ -104,7 +106,7 @@ public final class Generator {
             text.append(utf8.flush());
         }
         if (text.length() > emitted) {
-            listener.onToken(n > 0 ? out[n - 1] : -1, text.substring(emitted), n);
+            listener.onTokens(Arrays.copyOfRange(out, notified, n), text.substring(emitted));
         }
         long t2 = System.nanoTime();
         LOG.debug("generated {} tokens ({}) after a {}-token prompt", n, reason, prompt.length);

@@ -8,12 +8,12 @@ public interface TokenListener {
     void onToken(int token, String textDelta);
 
     /**
-     * As {@link #onToken(int, String)}, told besides how many tokens the answer holds when this text
-     * is sent (text can lag behind its tokens: the rest of a character, a possible stop string), which a
-     * listener that accounts per token needs. {@link Generator} calls this one; a listener that passes
-     * text on should pass this on too.
+     * As {@link #onToken(int, String)}, told besides every token this text completes: the answer's
+     * tokens since the last call, most often one, more where text waited for the rest of a character
+     * or for a possible stop string. {@link Generator} calls this one; a listener that accounts per
+     * token overrides it, and one that passes text on passes this on.
      */
-    default void onToken(int token, String textDelta, int tokens) {
-        onToken(token, textDelta);
+    default void onTokens(int[] tokens, String textDelta) {
+        onToken(tokens.length > 0 ? tokens[tokens.length - 1] : -1, textDelta);
     }
 }

@@ -51,27 +51,22 @@ final class Attempt implements TokenListener {
 
     @Override
     public void onToken(int tokenId, String text) {
-        onToken(tokenId, text, -1);
+        onTokens(tokenId >= 0 ? new int[] {tokenId} : new int[0], text);
     }
 
     @Override
-    public synchronized void onToken(int tokenId, String text, int tokens) {
+    public synchronized void onTokens(int[] tokens, String text) {
         if (state.compareAndSet(RUNNING, ANSWERING)) {
             firstTokenAt = System.nanoTime();
         }
         if (state.get() == ANSWERING) {
             sent.append(text);
-            if (tokenId >= 0) {
-                if (sentCount == sentTokens.length) {
-                    sentTokens = Arrays.copyOf(sentTokens, sentCount * 2);
-                }
-                sentTokens[sentCount++] = tokenId;
+            if (sentCount + tokens.length > sentTokens.length) {
+                sentTokens = Arrays.copyOf(sentTokens, Math.max(sentCount + tokens.length, sentCount * 2));
             }
-            if (tokens < 0) {
-                client.onToken(tokenId, text);
-            } else {
-                client.onToken(tokenId, text, tokens);
-            }
+            System.arraycopy(tokens, 0, sentTokens, sentCount, tokens.length);
+            sentCount += tokens.length;
+            client.onTokens(tokens, text);
         }
     }
 

@@ -104,20 +104,21 @@ public final class RoutingProbe {
             return listener;
         }
         return new TokenListener() {
+            private int tokens;
+
             @Override
-            public void onToken(int token, String text) { // not told the count: every row decoded so far
-                drain();
-                recorder.freeze(Integer.MAX_VALUE);
-                listener.onToken(token, text);
+            public void onToken(int token, String text) {
+                onTokens(token >= 0 ? new int[] {token} : new int[0], text);
             }
 
             @Override
-            public void onToken(int token, String text, int tokens) {
+            public void onTokens(int[] completed, String text) {
                 // the rows that produced the answer's tokens so far; a row decoded ahead (the loop's pick
                 // for the next token, a round's re-decode) stays open until its token is sent
+                tokens += completed.length;
                 drain();
                 recorder.freeze(from + tokens); // from: the prompt's last row
-                listener.onToken(token, text, tokens);
+                listener.onTokens(completed, text);
             }
         };
     }
