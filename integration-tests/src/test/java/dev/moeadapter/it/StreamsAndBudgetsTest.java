@@ -233,6 +233,12 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(1);
         assertThat(r.get("text").asString()).isEqualTo(pausing.result.text());
 
+        pausing.reset(); // the cut answer's routing trace: the rows that produced what was sent, no row decoded after it
+        JsonNode traced = json(post("/v1/moe/generate", generate("cut", false).replace("}", ",\"routing_trace\":{}}")).body());
+        assertThat(traced.get("finish_reason").asString()).isEqualTo("time_budget");
+        assertThat(traced.at("/routing_trace/tokens").asInt()).as("%s", traced.get("usage"))
+                .isEqualTo(traced.at("/usage/prompt_tokens").asInt() + traced.at("/usage/completion_tokens").asInt() - 1);
+
         pausing.reset();
         HttpResponse<String> chat = post("/v1/chat/completions", "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\","
                 + "\"content\":\"hi\"}],\"max_tokens\":8,\"arm\":\"cut\"}");

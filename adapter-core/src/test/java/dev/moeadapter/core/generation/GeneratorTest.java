@@ -119,6 +119,32 @@ class GeneratorTest {
         assertThat(String.join("", streamed)).isEqualTo(r.text());
     }
 
+    /** A held-back stop string's prefix sends several tokens with one piece of text; the listener is told each of them. */
+    @Test
+    void theListenerIsToldEveryTokenThatItsTextCompletes() {
+        String text = generator.generate(GenerationRequest.greedy(prompt, 40).withIgnoreEos(true)).text();
+        String stop = text.substring(2, 8) + "\u0000"; // its first six characters are held back, then sent together
+        List<Integer> told = new ArrayList<>();
+        List<Integer> pieces = new ArrayList<>();
+        GenerationResult r = generator.generate(GenerationRequest.greedy(prompt, 40).withIgnoreEos(true).withStop(List.of(stop)),
+                new TokenListener() {
+                    @Override
+                    public void onToken(int token, String delta) {
+                        throw new AssertionError("the generator tells tokens with onTokens");
+                    }
+
+                    @Override
+                    public void onTokens(int[] tokens, String delta) {
+                        pieces.add(tokens.length);
+                        for (int t : tokens) {
+                            told.add(t);
+                        }
+                    }
+                }, CancellationToken.none());
+        assertThat(told).containsExactly(java.util.Arrays.stream(r.tokens()).boxed().toArray(Integer[]::new));
+        assertThat(pieces).as("some piece of text completed more than one token").anyMatch(n -> n > 1);
+    }
+
     @Test
     void streamedDeltasAddUpToTheText() {
         StringBuilder sb = new StringBuilder();
