@@ -1,7 +1,5 @@
 package dev.moeadapter.it;
 
-import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -13,13 +11,10 @@ import com.openai.models.responses.ResponseInputItem;
 import com.openai.models.responses.ResponseOutputMessage;
 import com.openai.models.responses.ResponseStatus;
 import com.openai.models.responses.ResponseStreamEvent;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,19 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * {@code /v1/responses} through OpenAI's official Java client, unchanged, which checks every response
  * and event against OpenAI's schema, and the same answers as the chat endpoint gives them.
  */
-class OpenAiResponsesTest extends RunningService {
-    private OpenAIClient client;
-
-    @BeforeEach
-    void client() {
-        client = OpenAIOkHttpClient.builder().baseUrl(url("/v1")).apiKey("unused-without-keys").maxRetries(0)
-                .timeout(Duration.ofSeconds(60)).responseValidation(true).build();
-    }
-
-    @AfterEach
-    void close() {
-        client.close();
-    }
+class OpenAiResponsesTest extends OfficialOpenAiClient {
 
     private ResponseCreateParams.Builder params() {
         return ResponseCreateParams.builder().model(MODEL_ID).instructions("You are terse.").input("Name a colour.")

@@ -1,7 +1,5 @@
 package dev.moeadapter.it;
 
-import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.RequestOptions;
 import com.openai.core.http.StreamResponse;
@@ -15,11 +13,8 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
 import com.openai.models.models.Model;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,19 +24,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * OpenAI's official Java client, unchanged, against the OpenAI-compatible endpoints. The client
  * validates every response against OpenAI's schema, so a missing or mistyped field fails the test.
  */
-class OpenAiSdkTest extends RunningService {
-    private OpenAIClient client;
-
-    @BeforeEach
-    void client() {
-        client = OpenAIOkHttpClient.builder().baseUrl(url("/v1")).apiKey("unused-without-keys").maxRetries(0)
-                .timeout(Duration.ofSeconds(60)).responseValidation(true).build();
-    }
-
-    @AfterEach
-    void close() {
-        client.close();
-    }
+class OpenAiSdkTest extends OfficialOpenAiClient {
 
     private ChatCompletionCreateParams.Builder chat() {
         return ChatCompletionCreateParams.builder().model(MODEL_ID).addSystemMessage("You are terse.")
