@@ -33,8 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * OpenAI-compatible endpoints, so that OpenAI's clients work unchanged: {@code /v1/chat/completions},
  * {@code /v1/completions} (both with {@code "stream": true} as server-sent events ending in
- * {@code [DONE]}), {@code /v1/responses} (its stream as named events) and {@code /v1/models}. Requests name the model by its id from {@code /v1/models};
- * nothing in a request names a file. Every request goes through the {@link GenerationService} like
+ * {@code [DONE]}), {@code /v1/responses} (its stream as named events) and {@code /v1/models}.
+ * Requests name the model by its id from {@code /v1/models}; nothing in a request names a file. Every request goes through the {@link GenerationService} like
  * the native endpoint's: its policy assigns the arm, sticky per caller ({@link CallerIdentity}).
  */
 @RestController
