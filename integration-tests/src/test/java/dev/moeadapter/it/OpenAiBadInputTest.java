@@ -102,6 +102,7 @@ class OpenAiBadInputTest extends RunningService {
         HttpResponse<String> big = postChunked(text("").replace("\"hi\"", "\"" + "x".repeat(40_000) + "\""));
         assertThat(big.statusCode()).isEqualTo(413);
         assertThat(json(big.body()).at("/error/code").asString()).isEqualTo("request_too_large");
+        assertThat(big.headers().firstValue("x-request-id")).as("refused by a filter, named all the same").isPresent();
         HttpResponse<String> small = postChunked(text(",\"max_tokens\":4"));
         assertThat(small.statusCode()).as(small.body()).isEqualTo(200);
         assertThat(json(small.body()).get("object").asString()).isEqualTo("text_completion");
@@ -128,6 +129,7 @@ class OpenAiBadInputTest extends RunningService {
         HttpResponse<String> big = postCoded("gzip", bomb);
         assertThat(big.statusCode()).isEqualTo(413);
         assertThat(json(big.body()).at("/error/code").asString()).isEqualTo("request_too_large");
+        assertThat(big.headers().firstValue("x-request-id")).as("refused by a filter, named all the same").isPresent();
         HttpResponse<String> notGzip = postCoded("gzip", chat("").getBytes(StandardCharsets.UTF_8));
         assertThat(notGzip.statusCode()).isEqualTo(400);
         assertThat(json(notGzip.body()).at("/error/message").asString()).contains("not valid gzip");
@@ -178,6 +180,7 @@ class OpenAiBadInputTest extends RunningService {
             HttpResponse<String> bad = post(CHAT, chat(r.extra()));
             assertThat(bad.statusCode()).as(r.extra()).isEqualTo(400);
             assertThat(json(bad.body()).at("/error/param").asString()).isEqualTo(r.param());
+            assertThat(bad.headers().firstValue("x-request-id")).as("a refusal is named too").hasValueSatisfying(id -> assertThat(id).startsWith("req-"));
         }
     }
 

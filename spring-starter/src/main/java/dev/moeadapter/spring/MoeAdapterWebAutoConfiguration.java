@@ -8,6 +8,7 @@ import dev.moeadapter.spring.web.DotSegmentRefusal;
 import dev.moeadapter.spring.web.GenerationController;
 import dev.moeadapter.spring.web.JsonErrorController;
 import dev.moeadapter.spring.web.PolicyController;
+import dev.moeadapter.spring.web.RequestIdHeader;
 import dev.moeadapter.spring.web.RequestSizeLimit;
 import dev.moeadapter.spring.web.openai.OpenAiController;
 import dev.moeadapter.spring.web.security.ApiKeyAuthentication;
@@ -109,6 +110,12 @@ public class MoeAdapterWebAutoConfiguration {
         MoeAdapterProperties.RateLimit limit = props.security().rateLimit();
         LOG.info("rate limit for /v1/*: {} requests per {} per caller", limit.requests(), limit.period());
         return guard(new CallerRateLimit(limit, callers), 2, true);
+    }
+
+    /** First on /v1/*: every response, a refusal by a later filter too, carries an {@code x-request-id}. */
+    @Bean
+    public FilterRegistrationBean<RequestIdHeader> moeRequestIdHeader() {
+        return guard(new RequestIdHeader(), 0, true);
     }
 
     @Bean

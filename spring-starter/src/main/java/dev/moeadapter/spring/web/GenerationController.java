@@ -47,6 +47,7 @@ public class GenerationController {
         GenerateRequest body = RequestBodies.read(bytes, GenerateRequest.class);
         GenerationCommand command = body.toCommand(callers.of(http));
         GenerationService.Prepared prepared = service.prepare(command, callers.key(http), ClientDeparture.of(http));
+        RequestIdHeader.answer(httpResponse, prepared.id());
         if (!body.streaming()) {
             return answers.whole(http, httpResponse, (listener, cancel) -> {
                 try (prepared) {

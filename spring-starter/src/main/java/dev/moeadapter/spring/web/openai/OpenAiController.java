@@ -10,6 +10,7 @@ import dev.moeadapter.spring.web.EventStream;
 import dev.moeadapter.spring.web.AsyncAnswers;
 import dev.moeadapter.spring.web.ClientDeparture;
 import dev.moeadapter.spring.web.RequestBodies;
+import dev.moeadapter.spring.web.RequestIdHeader;
 import dev.moeadapter.spring.web.RoutingTrace;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import jakarta.servlet.http.HttpServletRequest;
@@ -40,8 +41,6 @@ import java.util.concurrent.atomic.AtomicReference;
 @RestController
 public class OpenAiController {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiController.class);
-    /** The header OpenAI's clients read an answer's id from (their {@code _request_id}). */
-    static final String REQUEST_ID = "x-request-id";
 
     private final GenerationService service;
     private final CallerIdentity callers;
@@ -97,7 +96,7 @@ public class OpenAiController {
         } catch (BadParameterException e) {
             throw body.inOwnWords(e);
         }
-        response.setHeader(REQUEST_ID, prepared.id());
+        RequestIdHeader.answer(response, prepared.id());
         ResponseObject.Draft draft = new ResponseObject.Draft(prepared.id(), created, service.modelId(), body);
         if (!body.streaming()) {
             return answers.wholeAsOpenAi(http, response, (listener, cancel) -> {
@@ -130,7 +129,7 @@ public class OpenAiController {
         long created = Instant.now().getEpochSecond();
         // refusals (bad input, no free session) happen here, before the 200 is committed
         GenerationService.Prepared prepared = service.prepare(command, callers.key(request), ClientDeparture.of(request));
-        response.setHeader(REQUEST_ID, prepared.id());
+        RequestIdHeader.answer(response, prepared.id());
         if (!body.streaming()) {
             return answers.wholeAsOpenAi(request, response, (listener, cancel) -> {
                 try (prepared) {
