@@ -16,4 +16,15 @@ public interface TokenListener {
     default void onTokens(int[] tokens, String textDelta) {
         onToken(tokens.length > 0 ? tokens[tokens.length - 1] : -1, textDelta);
     }
+
+    /** A listener that accounts per token: told by {@link #onTokens} only, to which a lone token (−1: none) is passed on. */
+    interface PerToken extends TokenListener {
+        @Override
+        default void onToken(int token, String textDelta) {
+            onTokens(token >= 0 ? new int[] {token} : new int[0], textDelta);
+        }
+
+        @Override
+        void onTokens(int[] tokens, String textDelta);
+    }
 }

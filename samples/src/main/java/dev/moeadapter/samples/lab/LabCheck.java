@@ -246,14 +246,16 @@ public final class LabCheck {
             fixed.put(String.format(Locale.ROOT, "+%.0f", d), Proportion.of(rightAt[i], items.size()));
             best = Math.max(best, rightAt[i]);
         }
+        int candidate = LADDER.length - 1; // the fixing size's rung, else the largest
         float fixing = Float.NaN;
         for (int i = 0; i < LADDER.length && best > baseRight; i++) {
             if (rightAt[i] - baseRight >= 0.9 * (best - baseRight)) {
+                candidate = i;
                 fixing = LADDER[i];
                 break;
             }
         }
-        float candidateDelta = Float.isNaN(fixing) ? LADDER[LADDER.length - 1] : fixing;
+        float candidateDelta = LADDER[candidate];
 
         int reach = 0, failures = 0, picks = 0;
         double baseNll = 0, trueTaskNll = 0;
@@ -270,10 +272,10 @@ public final class LabCheck {
         }
 
         // where the task's routing has to act: C3PO injects from the last prompt token on, rerouting everywhere
-        int answerSpan = count(answers(items, it -> taskDelta(it.task(), candidateDelta,
-                PositionRange.from(model.tokenize(it.prompt()).length - 1))));
-        int promptSpan = count(answers(items, it -> taskDelta(it.task(), candidateDelta,
-                PositionRange.of(0, model.tokenize(it.prompt()).length - 1))));
+        Map<BenchmarkItem, Integer> lastPromptToken = new HashMap<>();
+        items.forEach(it -> lastPromptToken.put(it, model.tokenize(it.prompt()).length - 1));
+        int answerSpan = count(answers(items, it -> taskDelta(it.task(), candidateDelta, PositionRange.from(lastPromptToken.get(it)))));
+        int promptSpan = count(answers(items, it -> taskDelta(it.task(), candidateDelta, PositionRange.of(0, lastPromptToken.get(it)))));
         int c3poRight = 0, c3poEverywhere = 0, pure = 0, neighbours = 0;
         try (ReferenceSet refs = ReferenceSet.load(reference, model)) {
             Map<String, String> refTask = new HashMap<>();
@@ -309,7 +311,7 @@ public final class LabCheck {
                 split.name(), baseP, ceiling, fixing, reachP, picksP, c3poP, c.neighbourPurity(), v);
         LOG.info("{}: C3PO's neighbours' pathways injected at every position answer {}", split.name(), Proportion.of(c3poEverywhere, items.size()));
         LOG.info("{}: the true task's delta (D = {}) at every position answers {}, from the last prompt token on (where C3PO injects) {}, "
-                        + "on the prompt's other tokens only {}", split.name(), candidateDelta, Proportion.of(rightAt(candidateDelta, rightAt), items.size()),
+                        + "on the prompt's other tokens only {}", split.name(), candidateDelta, Proportion.of(rightAt[candidate], items.size()),
                 Proportion.of(answerSpan, items.size()), Proportion.of(promptSpan, items.size()));
         LOG.info(String.format(Locale.ROOT, "%s: the prompt's mean NLL per token, %.4f under the model's routing, %.4f under the true task's delta (D = %.0f)",
                 split.name(), baseNll / items.size(), trueTaskNll / items.size(), candidateDelta));
@@ -421,13 +423,6 @@ public final class LabCheck {
             throw new IllegalStateException(file + " was measured on another " + progress.model() + " (the file has changed since): rerun ./moe lab ceiling");
         }
         return Proportion.of((int) items.stream().filter(it -> progress.reached(it.id())).count(), items.size());
-    }
-
-    private static int rightAt(float d, int[] rightAt) {
-        for (int i = 0; i < LADDER.length; i++) {
-            if (LADDER[i] == d) return rightAt[i];
-        }
-        throw new IllegalArgumentException("not on the ladder: " + d);
     }
 
     /** +d on the router logits of the task's experts in every MoE layer, at every position. */

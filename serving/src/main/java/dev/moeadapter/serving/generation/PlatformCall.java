@@ -1,7 +1,8 @@
 package dev.moeadapter.serving.generation;
 
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -32,34 +33,27 @@ final class PlatformCall {
     }
 
     private static <T> T onPlatformThread(Supplier<T> call) {
-        AtomicReference<T> result = new AtomicReference<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("moe-tokenize").daemon().start(() -> {
-            try {
-                result.set(call.get());
-            } catch (Throwable e) {
-                failure.set(e);
-            }
-        });
+        FutureTask<T> task = new FutureTask<>(call::get);
+        Thread.ofPlatform().name("moe-tokenize").daemon().start(task);
         boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the call cannot be stopped halfway: wait for it, then pass the interrupt on
+        try {
+            while (true) {
+                try {
+                    return task.get();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the call cannot be stopped halfway: wait for it, then pass the interrupt on
+                }
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        switch (failure.get()) {
-            case null -> {
-                return result.get();
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(e.getCause());
             }
-            case RuntimeException e -> throw e;
-            case Error e -> throw e;
-            case Throwable e -> throw new IllegalStateException(e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

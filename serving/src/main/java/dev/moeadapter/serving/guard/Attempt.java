@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * it cuts the answer where it is (the client already has part of it). Whichever comes first, a
  * token or expiry, wins atomically; once expired, nothing more reaches the client.
  */
-final class Attempt implements TokenListener {
+final class Attempt implements TokenListener.PerToken {
     /** Where an attempt ended. */
     enum End {
         /** it finished (or failed) on its own */
@@ -47,11 +47,6 @@ final class Attempt implements TokenListener {
     /** Cancelled when the client goes away or the budget expires. */
     CancellationToken token() {
         return token;
-    }
-
-    @Override
-    public void onToken(int tokenId, String text) {
-        onTokens(tokenId >= 0 ? new int[] {tokenId} : new int[0], text);
     }
 
     @Override

@@ -103,13 +103,8 @@ public final class RoutingProbe {
         if (!recorder.active()) {
             return listener;
         }
-        return new TokenListener() {
+        return new TokenListener.PerToken() {
             private int tokens;
-
-            @Override
-            public void onToken(int token, String text) {
-                onTokens(token >= 0 ? new int[] {token} : new int[0], text);
-            }
 
             @Override
             public void onTokens(int[] completed, String text) {

@@ -80,16 +80,12 @@ record ResponseObject(String id, String object, @JsonProperty("created_at") long
 
         private ResponseObject of(String status, IncompleteDetails incomplete, List<OutputMessage> output, Usage usage, RoutingTrace routing) {
             return new ResponseObject(id, "response", createdAt, status, null, incomplete, request.instructions(), request.maxOutputTokens(),
-                    null, model, output, !Boolean.FALSE.equals(parallelToolCalls()), null, null, false,
+                    null, model, output, request.parallelToolCalls() == null || !request.parallelToolCalls().isBoolean() || request.parallelToolCalls().booleanValue(), null, null, false,
                     request.temperature() == null ? OpenAiRequest.DEFAULT_TEMPERATURE : request.temperature(),
                     request.topP() == null ? 1 : request.topP(), PLAIN_TEXT,
                     request.toolChoice() == null || request.toolChoice().isNull() ? "auto" : request.toolChoice().asString(), List.of(),
                     "disabled", usage, request.user(), request.metadata() == null || request.metadata().isNull() ? Map.of() : request.metadata(),
                     false, null, routing);
-        }
-
-        private Boolean parallelToolCalls() {
-            return request.parallelToolCalls() == null || request.parallelToolCalls().isNull() ? null : request.parallelToolCalls().booleanValue();
         }
     }
 }

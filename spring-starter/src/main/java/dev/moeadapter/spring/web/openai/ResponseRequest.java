@@ -80,6 +80,8 @@ public record ResponseRequest(
             new NoOp<>("prompt_cache_retention", ResponseRequest::promptCacheRetention, NoOp.oneOf("in-memory", "24h")));
 
     private static final Set<String> ROLES = Set.of("user", "assistant", "system", "developer");
+    /** An input message's fields: an earlier output item comes back with its id and status. */
+    private static final Set<String> MESSAGE_FIELDS = Set.of("type", "role", "content", "id", "status");
     /** The longest end-user label accepted (it is echoed in every snapshot of the response). */
     static final int MAX_USER = 512;
 
@@ -160,7 +162,7 @@ public record ResponseRequest(
                     "input items of type '" + type + "' are not supported by this service (only messages)");
         }
         for (var field : item.properties()) {
-            if (!Set.of("type", "role", "content", "id", "status").contains(field.getKey())) {
+            if (!MESSAGE_FIELDS.contains(field.getKey())) {
                 throw new BadParameterException(param + "." + field.getKey(), BadParameterException.UNSUPPORTED_PARAMETER,
                         "an input message's '" + field.getKey() + "' is not supported by this service");
             }
