@@ -50,7 +50,7 @@ final class LabCard {
                 | architecture | GGUF `%s`: %d layers, width %d, %d heads, every layer MoE: %d SwiGLU experts of width %d, softmax router, top-%d, weights %s; context %d |
                 | parameters | %d, all F32 |
                 | vocabulary | character-level (`CharVocabulary`), BOS added |
-                | data | lab %s training stream, seed %d: %d%% own tag, %d%% untagged, %d%% misleading tag (answer follows the demonstrations); words of %d–%d letters; evaluation queries held out |
+                | data | lab %s training stream, seed %d: %d%% own tag, %d%% untagged, %d%% misleading tag (answer follows the demonstrations)%s; words of %d–%d letters; evaluation queries held out |
                 | objective | next-token cross-entropy on every token + %s × Switch load balancing%s; no forced routing |
                 | training | %s × %d items, Adam (β 0.9/0.98), lr %s with 5%% warm-up and cosine decay to 10%%, gradient norm clipped at 1, seed %d, one CPU thread |
                 | reproduce | `%s` |
@@ -61,7 +61,10 @@ final class LabCard {
                 """, s.out().getFileName(), version, sh.olmoe() ? "OLMoE" : "Mixtral", version, version,
                 s.family().name().toLowerCase(Locale.ROOT) + " family", sh.arch(), sh.layers(), sh.embd(), sh.heads(), sh.experts(), sh.ff(),
                 sh.topK(), sh.olmoe() ? "not renormalised" : "renormalised", sh.context(), sh.parameters(), version, s.seed(),
-                100 - s.untaggedPercent() - s.misleadingPercent(), s.untaggedPercent(), s.misleadingPercent(), LabSuiteV2.MIN_LENGTH,
+                s.taggedPercent(), s.untaggedPercent(), s.misleadingPercent(),
+                s.aliasPercent() == 0 ? "" : String.format(Locale.ROOT, ", %d%% one of the task's %d aliases instead of its tag (alias i %d× as often as alias i+1)",
+                        s.aliasPercent(), LabTask.ALIASES, LabTask.ALIAS_RATIO),
+                LabSuiteV2.MIN_LENGTH,
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag%s)",
                         s.group(), 100 * s.groupUntil(), sh.experts() / s.family().tasks().size(),
@@ -81,16 +84,21 @@ final class LabCard {
         Files.writeString(card, text);
     }
 
-    /** The lab version a model belongs to: the table family is v3's (samples/lab/README.md), the others v2's. */
+    /** The lab version a model belongs to (samples/lab/README.md): the table family is v3's, the chain family v4's, the others v2's. */
     static String version(LabTrainer.Settings s) {
-        return s.family() == LabTask.Family.TABLES ? "v3" : "v2";
+        return switch (s.family()) {
+            case TABLES -> "v3";
+            case CHAINS -> "v4";
+            default -> "v2";
+        };
     }
 
     /** The command that reproduces the model. */
     static String command(LabTrainer.Settings s) {
         TwinShape sh = s.shape();
         String groupOn = (s.groupOn() == LabBatch.GroupOn.TAGGED ? "" : " --group-on " + s.groupOn().flag())
-                + (s.family() == LabTask.Family.STRINGS ? "" : " --tasks " + s.family().flag());
+                + (s.family() == LabTask.Family.STRINGS ? "" : " --tasks " + s.family().flag())
+                + (s.aliasPercent() == 0 ? "" : " --alias " + s.aliasPercent());
         String stop = s.stopAtDev() > 0 ? String.format(Locale.ROOT, " --eval-every %d --stop-at-dev %s", s.evalEvery(), s.stopAtDev()) : "";
         return String.format(Locale.ROOT, "./moe lab train --arch %s --seed %d --steps %d --batch %d --lr %s --balance %s --group %s --group-until %s%s "
                         + "--untagged %d --misleading %d --layers %d --experts %d --topk %d --ff %d --embd %d%s --out samples/lab/%s/models/%s",

@@ -16,7 +16,7 @@ record LabToolArgs(List<String> positional, List<String> switches, LabTask.Famil
         LabTask.Family family = LabTask.Family.STRINGS;
         for (int i = 0; i < argv.length; i++) {
             if (argv[i].equals("--tasks")) {
-                if (i + 1 >= argv.length) throw new IllegalArgumentException("--tasks needs a family: strings, ciphers or tables");
+                if (i + 1 >= argv.length) throw new IllegalArgumentException("--tasks needs a family: strings, ciphers, tables or chains");
                 family = LabTask.Family.named(argv[++i]);
             } else if (argv[i].startsWith("--")) {
                 switches.add(argv[i]);
@@ -44,7 +44,7 @@ record LabToolArgs(List<String> positional, List<String> switches, LabTask.Famil
 
     /** The split {@code name} of this family: a lab v2 split name, or a version-1 one (strings only). */
     List<LabItem> split(String name) {
-        return LabSuiteV2.Split.all().stream().filter(s -> s.name().equals(name)).findFirst().map(s -> LabSuiteV2.split(family, s))
+        return LabSuiteV2.Split.all(family).stream().filter(s -> s.name().equals(name)).findFirst().map(s -> LabSuiteV2.split(family, s))
                 .orElseGet(() -> LabSuite.split(LabSuite.Split.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'))));
     }
 }

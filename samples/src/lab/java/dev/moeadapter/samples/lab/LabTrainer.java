@@ -44,7 +44,7 @@ import java.util.Set;
  * download cache, outside the work tree); a run started with the same recipe resumes from it.
  *
  * <p>{@code LabTrainer --arch olmoe|mixtral --steps N --batch B --lr LR --seed S --out F.gguf
- * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--tasks strings|ciphers|tables] [--untagged PCT --misleading PCT] [--layers L --experts E --topk K --ff F --embd D]
+ * [--balance 0.01] [--group 0] [--group-until 0.3] [--group-on tagged|answers] [--tasks strings|ciphers|tables|chains] [--untagged PCT --misleading PCT] [--alias PCT] [--layers L --experts E --topk K --ff F --embd D]
  * [--eval-every N] [--stop-at-dev ACC] [--checkpoint DIR] [--checkpoint-minutes 10] [--card-only true]}
  *
  * <p>With {@code stop-at-dev}, training ends at the first evaluation whose teacher-forced
@@ -56,12 +56,16 @@ public final class LabTrainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(LabTrainer.class);
 
-    /** The splits evaluated during training (teacher-forced exact match in the twin). */
-    static final List<Split> WATCHED = List.of(new Split(Shift.NONE, Part.DEV), new Split(Shift.UNTAGGED, Part.DEV),
-            new Split(Shift.MISLEADING, Part.DEV), new Split(Shift.LONG, Part.DEV));
+    /** The splits evaluated during training (teacher-forced exact match in the twin); the first decides a stop. */
+    static List<Split> watched(LabTask.Family family) {
+        List<Split> out = new java.util.ArrayList<>(List.of(new Split(Shift.NONE, Part.DEV), new Split(Shift.UNTAGGED, Part.DEV),
+                new Split(Shift.MISLEADING, Part.DEV), new Split(Shift.LONG, Part.DEV)));
+        if (family.hasAliases()) out.add(new Split(Shift.ALIAS, Part.DEV));
+        return out;
+    }
 
     record Settings(TwinShape shape, int steps, int batch, float lr, float balance, float group, float groupUntil,
-                    LabBatch.GroupOn groupOn, LabTask.Family family, int untaggedPercent, int misleadingPercent, long seed, Path out, int evalEvery,
+                    LabBatch.GroupOn groupOn, LabTask.Family family, int untaggedPercent, int misleadingPercent, int aliasPercent, long seed, Path out, int evalEvery,
                     Path checkpointDir, double checkpointMinutes, double stopAtDev) {
 
         /**
@@ -72,8 +76,12 @@ public final class LabTrainer {
             return String.format(Locale.ROOT, "%s steps=%d batch=%d lr=%s balance=%s group=%s group-until=%s untagged=%d misleading=%d seed=%d suite=%d",
                     shape, steps, batch, lr, balance, group, groupUntil, untaggedPercent, misleadingPercent, seed, LabSuiteV2.SEED)
                     + (groupOn == LabBatch.GroupOn.TAGGED ? "" : " group-on=" + groupOn.flag()) // v2's recipes stay as they were
-                    + (family == LabTask.Family.STRINGS ? "" : " tasks=" + family.flag());
+                    + (family == LabTask.Family.STRINGS ? "" : " tasks=" + family.flag())
+                    + (aliasPercent == 0 ? "" : " alias=" + aliasPercent);
         }
+
+        /** The share of items with their own tag, in percent. */
+        int taggedPercent() { return 100 - untaggedPercent - misleadingPercent - aliasPercent; }
     }
 
     public static void main(String[] args) throws IOException {
@@ -93,7 +101,8 @@ public final class LabTrainer {
                 Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
                 Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")),
                 LabBatch.GroupOn.named(a.getOrDefault("group-on", "tagged")), LabTask.Family.named(a.getOrDefault("tasks", "strings")),
-                integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT), seed,
+                integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT),
+                integer(a, "alias", 0), seed,
                 Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
                 Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
                 Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")), Double.parseDouble(a.getOrDefault("stop-at-dev", "0")));
@@ -144,7 +153,8 @@ public final class LabTrainer {
                 sh, sh.parameters(), s.steps(), s.batch(), s.lr(), s.balance(), s.group(), s.groupUntil(), s.seed(), s.checkpointDir());
         Set<String> heldOut = LabSuiteV2.heldOut(s.family());
         Map<Split, List<LabItem>> watched = new LinkedHashMap<>();
-        WATCHED.forEach(sp -> watched.put(sp, LabSuiteV2.split(s.family(), sp)));
+        List<Split> watchedSplits = watched(s.family());
+        watchedSplits.forEach(sp -> watched.put(sp, LabSuiteV2.split(s.family(), sp)));
         try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.initialise(sh, root, s.seed())) {
             Map<String, NDArray> params = twin.parameters();
             Map<String, NDArray[]> adam = new HashMap<>();
@@ -171,7 +181,7 @@ public final class LabTrainer {
                 }
             } else {
                 Files.createDirectories(s.checkpointDir());
-                Files.writeString(logFile, "step\tloss\tbalance\tgroup\t" + String.join("\t", WATCHED.stream().map(Split::name).toList()) + "\n");
+                Files.writeString(logFile, "step\tloss\tbalance\tgroup\t" + String.join("\t", watchedSplits.stream().map(Split::name).toList()) + "\n");
             }
             params.values().forEach(p -> p.setRequiresGradient(true));
             NDArray groups = expertGroups(root, sh.experts());
@@ -181,7 +191,8 @@ public final class LabTrainer {
             double devMatch = 0;
             boolean stop = false;
             for (int step = first; step <= s.steps(); step++) {
-                List<LabItem> items = LabSuiteV2.trainingBatch(s.family(), s.seed(), step, s.batch(), heldOut, s.untaggedPercent(), s.misleadingPercent());
+                List<LabItem> items = LabSuiteV2.trainingBatch(s.family(), s.seed(), step, s.batch(), heldOut, s.untaggedPercent(), s.misleadingPercent(),
+                        s.aliasPercent());
                 float lr = learningRate(s.lr(), s.steps(), step);
                 float groupWeight = (float) (s.group() * Math.max(0, 1 - step / (s.groupUntil() * s.steps())));
                 try (NDManager sub = root.newSubManager()) {
@@ -228,7 +239,7 @@ public final class LabTrainer {
                     StringBuilder msg = new StringBuilder("step " + step + ": teacher-forced exact match");
                     for (var e : watched.entrySet()) {
                         double em = exactMatch(twin, root, e.getValue());
-                        if (e.getKey().equals(WATCHED.getFirst())) devMatch = em;
+                        if (e.getKey().equals(watchedSplits.getFirst())) devMatch = em;
                         line.append('\t').append(String.format(Locale.ROOT, "%.4f", em));
                         msg.append(String.format(Locale.ROOT, "  %s %.3f", e.getKey().name(), em));
                     }

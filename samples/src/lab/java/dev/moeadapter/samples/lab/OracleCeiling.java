@@ -32,7 +32,7 @@ import java.util.Map;
  * whose base accuracy already rules it out (see {@link LabCheck#baseInBand}) is skipped unless
  * {@code --always true}.
  *
- * <p>{@code OracleCeiling --model F.gguf --split misleading-dev [--restarts 2] [--steps 60] [--lr 0.3] [--out DIR] [--always true] [--tasks strings|ciphers|tables]}
+ * <p>{@code OracleCeiling --model F.gguf --split misleading-dev [--restarts 2] [--steps 60] [--lr 0.3] [--out DIR] [--always true] [--tasks strings|ciphers|tables|chains]}
  */
 public final class OracleCeiling {
 

@@ -44,7 +44,7 @@ import java.util.Locale;
  * <p>With {@code --context-straight-through} the prompt's NLL is minimised through the oracle's gate: the
  * objective searched where plain gradients cannot reach (an expert the router did not select).
  *
- * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context | --context-straight-through] [--tasks strings|ciphers|tables]} — e.g.
+ * <p>{@code RouterOracle MODEL.gguf SPLIT [steps] [lr] [limit] [--context | --context-straight-through] [--tasks strings|ciphers|tables|chains]} — e.g.
  * {@code lab-olmoe.gguf test-shifted 60 0.3}, or {@code lab2-olmoe-seed3.gguf misleading-dev 5 0.05 400 --context}
  * ({@code --tasks}: a lab v2 split of that task family; the first by default).
  */

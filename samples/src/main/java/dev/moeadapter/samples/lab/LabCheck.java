@@ -4,6 +4,7 @@ import dev.moeadapter.c3po.Adaptation;
 import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
 import dev.moeadapter.c3po.C3poStrategy;
+import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ModelFingerprint;
 import dev.moeadapter.c3po.Neighbour;
@@ -72,7 +73,7 @@ import java.util.Map;
  *   <li><b>C3PO's neighbours</b>: a reference set built from the same shift's {@code ref} split (the
  *       base's correct items and their pathways, the paper's recipe), and the neighbours' pathways
  *       injected where C3PO injects (kernel regression, α = 0); with neighbour purity, the share of
- *       neighbours of the item's own task, for the model's hidden-state embedder.</li>
+ *       neighbours of the item's own task, for the model's hidden-state embedder or the one {@code --embedder} names.</li>
  * </ul>
  * Logged beside the verdicts, not part of them: where the routing that answers has to act (the true
  * task's delta at the fixing size from the last prompt token on, where C3PO injects, and on the prompt's
@@ -85,7 +86,7 @@ import java.util.Map;
  * its verdict cannot depend on it: the base rules it out, or the fixed deltas alone reach the headroom.
  *
  * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
- * [--out DIR] [--threads 1] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
+ * [--out DIR] [--threads 1] [--embedder model-mean-hidden-state|char-3gram-hash-1024] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
  * {@code --freeze true} also records the verdicts in the suite's {@code acceptance.json}, which the
  * harness consults before any run on a test split ({@link dev.moeadapter.samples.eval.RunLedger}).
  */
@@ -123,8 +124,15 @@ public final class LabCheck {
     private final String modelSha256;
     /** task id → per layer, the task's k most used experts on the in-distribution ref split. */
     private Map<String, int[][]> taskExperts;
+    /** C3PO's embedder for the neighbours' check: the model's mean hidden state (C3PO's default) unless --embedder says otherwise. */
+    private final Embedder embedder;
 
     LabCheck(Model model, Session session, Path tasks, Path work, String modelSha256) {
+        this(model, session, tasks, work, modelSha256, new HiddenStateEmbedder());
+    }
+
+    LabCheck(Model model, Session session, Path tasks, Path work, String modelSha256, Embedder embedder) {
+        this.embedder = embedder;
         this.model = model;
         this.modelSha256 = modelSha256;
         this.session = session;
@@ -143,7 +151,7 @@ public final class LabCheck {
         try (Model model = Model.load(ModelParams.of(modelPath));
              Session session = model.newSession(new SessionParams(256 * c3po.sequencesNeeded(), 256, c3po.sequencesNeeded(), threads, threads))) {
             LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out,
-                    ModelFingerprint.sha256(modelPath));
+                    ModelFingerprint.sha256(modelPath), Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID)));
             Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
             Files.createDirectories(out);
             JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(out.resolve("check.json").toFile(), r);
@@ -226,7 +234,7 @@ public final class LabCheck {
                 .map(it -> new ReferenceSetBuilder.Example(it.id(), it.prompt(), MAX_TOKENS, EvalRunner.stopStrings(it.scoring()),
                         text -> Scorer.correct(it.scoring(), text)))
                 .toList();
-        ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, new HiddenStateEmbedder(), MAX_TOKENS, 100).build(examples, file);
+        ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, embedder, MAX_TOKENS, 100).build(examples, file);
         LOG.info("reference set for {}: {} of {} items answered correctly", ref.name(), o.kept(), o.examined());
         return file;
     }
@@ -280,7 +288,7 @@ public final class LabCheck {
         try (ReferenceSet refs = ReferenceSet.load(reference, model)) {
             Map<String, String> refTask = new HashMap<>();
             read(new Split(split.shift(), Part.REF)).forEach(it -> refTask.put(it.id(), it.task()));
-            C3poStrategy strategy = new C3poStrategy(refs, new HiddenStateEmbedder(), c3po);
+            C3poStrategy strategy = new C3poStrategy(refs, embedder, c3po);
             for (BenchmarkItem it : items) {
                 int[] prompt = model.tokenize(it.prompt());
                 Adaptation a = strategy.adapt(session, prompt, new CancellationToken());

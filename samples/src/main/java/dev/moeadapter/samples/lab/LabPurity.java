@@ -158,7 +158,7 @@ public final class LabPurity {
         int taskCount = (int) BenchmarkFile.read(tasks.resolve(new Split(Shift.NONE, Part.REF).fileName())).stream()
                 .map(BenchmarkItem::task).distinct().count();
         for (Embedder e : modelFree) {
-            for (Shift shift : Shift.values()) {
+            for (Shift shift : shifts(tasks)) {
                 modelFree(e, tasks, shift, k).forEach((s, p) -> rows.add(new Row(e.id(), null, s.name(), p)));
             }
             System.err.println("purity: " + e.id() + " done");
@@ -171,7 +171,7 @@ public final class LabPurity {
                     Function<String, float[]> embed = p -> cache.computeIfAbsent(p, x -> new HiddenStateEmbedder().embed(x,
                             PromptProbe.run(session, 0, model.tokenize(x), true, CancellationToken.none()).meanHiddenState()));
                     String name = Path.of(modelFile).getFileName().toString();
-                    for (Shift shift : Shift.values()) {
+                    for (Shift shift : shifts(tasks)) {
                         family(tasks, shift, embed, k).forEach((s, p) -> rows.add(new Row(HiddenStateEmbedder.ID, name, s.name(), p)));
                         System.err.println("purity: " + name + " " + shift + " done");
                     }
@@ -183,6 +183,12 @@ public final class LabPurity {
         System.out.print(table);
         writeSection(doc, table);
         System.out.println("wrote " + doc);
+    }
+
+    /** The shifts whose splits the suite in {@code tasks} holds (the {@code alias-} ones only in the chain family's). */
+    static List<Shift> shifts(Path tasks) {
+        return java.util.Arrays.stream(Shift.values())
+                .filter(s -> java.nio.file.Files.exists(tasks.resolve(new Split(s, Part.REF).fileName()))).toList();
     }
 
     static String markdown(List<Row> rows, int k, int tasks, String command) {

@@ -49,7 +49,9 @@ public final class LabSuiteV2 {
 
     /** How an evaluation split differs from the training distribution. */
     public enum Shift {
-        NONE(""), UNTAGGED("untagged-"), MISLEADING("misleading-"), LONG("long-");
+        NONE(""), UNTAGGED("untagged-"), MISLEADING("misleading-"), LONG("long-"),
+        /** One of the task's aliases instead of its tag, every alias equally often (the chain family only). */
+        ALIAS("alias-");
 
         private final String prefix;
 
@@ -68,18 +70,26 @@ public final class LabSuiteV2 {
 
         public String fileName() { return name() + ".jsonl"; }
 
-        /** Every evaluation split, in a fixed order. */
+        /** Every evaluation split of a family without aliases, in a fixed order. */
         public static List<Split> all() {
+            return all(LabTask.Family.STRINGS);
+        }
+
+        /** Every evaluation split of a family's suite, in a fixed order: the {@code alias-} ones where its tasks have aliases. */
+        public static List<Split> all(LabTask.Family family) {
             List<Split> out = new ArrayList<>();
-            for (Shift s : Shift.values()) for (Part p : Part.values()) out.add(new Split(s, p));
+            for (Shift s : Shift.values()) {
+                if (s == Shift.ALIAS && !family.hasAliases()) continue;
+                for (Part p : Part.values()) out.add(new Split(s, p));
+            }
             return out;
         }
 
         /** The split named like {@code misleading-dev}. */
         public static Split named(String name) {
-            return all().stream().filter(s -> s.name().equals(name)).findFirst()
+            return all(LabTask.Family.CHAINS).stream().filter(s -> s.name().equals(name)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no lab v2 split '" + name + "'; splits: "
-                            + all().stream().map(Split::name).toList()));
+                            + all(LabTask.Family.CHAINS).stream().map(Split::name).toList()));
         }
 
         private int stream() { return 1 + shift.ordinal() * Part.values().length + part.ordinal(); }
@@ -107,6 +117,7 @@ public final class LabSuiteV2 {
                 case LONG -> task.tag();
                 case UNTAGGED -> LabSuite.UNTAGGED;
                 case MISLEADING -> LabSuite.otherTag(family, task, rnd);
+                case ALIAS -> task.alias(i / tasks.size() % LabTask.ALIASES);
             };
             boolean long_ = split.shift() == Shift.LONG;
             out.add(LabSuite.item(split.name() + "-" + i, family, task, tag, rnd,
@@ -130,7 +141,7 @@ public final class LabSuiteV2 {
     /** (task, query) pairs of every evaluation split of a family's suite. */
     public static Set<String> heldOut(LabTask.Family family) {
         Set<String> keys = new HashSet<>();
-        for (Split s : Split.all()) split(family, s).forEach(it -> keys.add(LabSuite.key(it)));
+        for (Split s : Split.all(family)) split(family, s).forEach(it -> keys.add(LabSuite.key(it)));
         return keys;
     }
 
@@ -142,17 +153,29 @@ public final class LabSuiteV2 {
     /** As {@link #trainingBatch(long, long, int, Set)} for a family, with another share (percent) of untagged and misleading items. */
     public static List<LabItem> trainingBatch(LabTask.Family family, long seed, long step, int size, Set<String> heldOut,
                                               int untaggedPercent, int misleadingPercent) {
-        if (untaggedPercent < 0 || misleadingPercent < 0 || untaggedPercent + misleadingPercent > 100) {
-            throw new IllegalArgumentException("untagged and misleading shares must be percentages summing to at most 100");
+        return trainingBatch(family, seed, step, size, heldOut, untaggedPercent, misleadingPercent, 0);
+    }
+
+    /**
+     * As {@link #trainingBatch(long, long, int, Set)} for a family, with other shares (percent) of untagged, misleading
+     * and aliased items (an alias instead of the tag: alias i {@value LabTask#ALIAS_RATIO}× as often as alias i+1).
+     */
+    public static List<LabItem> trainingBatch(LabTask.Family family, long seed, long step, int size, Set<String> heldOut,
+                                              int untaggedPercent, int misleadingPercent, int aliasPercent) {
+        if (untaggedPercent < 0 || misleadingPercent < 0 || aliasPercent < 0 || untaggedPercent + misleadingPercent + aliasPercent > 100) {
+            throw new IllegalArgumentException("untagged, misleading and alias shares must be percentages summing to at most 100");
         }
-        int tagged = 100 - untaggedPercent - misleadingPercent;
+        if (aliasPercent > 0 && !family.hasAliases()) throw new IllegalArgumentException("the " + family.flag() + " family has no aliases");
+        int tagged = 100 - untaggedPercent - misleadingPercent - aliasPercent;
         SplittableRandom rnd = new SplittableRandom(SEED * 31 + seed * 1_000_003L + step * 7_919L);
         List<LabItem> out = new ArrayList<>(size);
         while (out.size() < size) {
             LabTask task = family.tasks().get(rnd.nextInt(family.tasks().size()));
             int kind = rnd.nextInt(100);
             String tag = kind < tagged ? task.tag()
-                    : kind < tagged + untaggedPercent ? LabSuite.UNTAGGED : LabSuite.otherTag(family, task, rnd);
+                    : kind < tagged + untaggedPercent ? LabSuite.UNTAGGED
+                    : kind < tagged + untaggedPercent + misleadingPercent ? LabSuite.otherTag(family, task, rnd)
+                    : task.alias(LabTask.aliasIndex(rnd.nextDouble()));
             LabItem it = LabSuite.item("train-" + step + "-" + out.size(), family, task, tag, rnd, MIN_LENGTH, MAX_LENGTH);
             if (!heldOut.contains(LabSuite.key(it))) out.add(it);
         }
@@ -171,10 +194,10 @@ public final class LabSuiteV2 {
     /** Writes {@code train.jsonl} and every evaluation split of a family's suite into {@code dir}. */
     public static void writeAll(LabTask.Family family, Path dir) {
         LabSuite.writeJsonl(dir.resolve("train.jsonl"), trainFile(family, heldOut(family)));
-        for (Split s : Split.all()) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(family, s));
+        for (Split s : Split.all(family)) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(family, s));
     }
 
-    /** {@code LabSuiteV2 [DIR] [strings|ciphers|tables]}: regenerates the committed suite (the first family's by default). */
+    /** {@code LabSuiteV2 [DIR] [strings|ciphers|tables|chains]}: regenerates the committed suite (the first family's by default). */
     public static void main(String[] args) {
         writeAll(args.length > 1 ? LabTask.Family.named(args[1]) : LabTask.Family.STRINGS,
                 Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
