@@ -133,6 +133,7 @@ class OpenAiBadInputTest extends RunningService {
         HttpResponse<String> notGzip = postCoded("gzip", chat("").getBytes(StandardCharsets.UTF_8));
         assertThat(notGzip.statusCode()).isEqualTo(400);
         assertThat(json(notGzip.body()).at("/error/message").asString()).contains("not valid gzip");
+        assertThat(json(notGzip.body()).at("/error/code").asString()).as("as every body that cannot be read as JSON").isEqualTo("invalid_json");
         byte[] whole = gzip(chat(",\"max_tokens\":4"));
         byte[] junk = java.util.Arrays.copyOf(whole, whole.length + 3);
         HttpResponse<String> trailing = postCoded("gzip", junk);

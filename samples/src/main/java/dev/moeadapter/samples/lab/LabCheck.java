@@ -9,6 +9,7 @@ import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ModelFingerprint;
 import dev.moeadapter.c3po.Neighbour;
 import dev.moeadapter.c3po.ReferenceSet;
+import dev.moeadapter.c3po.ReferencePathwayOptimiser;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.adaptation.PlainGeneration;
 import dev.moeadapter.core.engine.Batch;
@@ -86,7 +87,7 @@ import java.util.Map;
  * its verdict cannot depend on it: the base rules it out, or the fixed deltas alone reach the headroom.
  *
  * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
- * [--out DIR] [--threads 1] [--embedder model-mean-hidden-state|char-3gram-hash-1024] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
+ * [--out DIR] [--threads 1] [--embedder model-mean-hidden-state|char-3gram-hash-1024] [--optimise-failures true] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
  * {@code --freeze true} also records the verdicts in the suite's {@code acceptance.json}, which the
  * harness consults before any run on a test split ({@link dev.moeadapter.samples.eval.RunLedger}).
  */
@@ -126,13 +127,17 @@ public final class LabCheck {
     private Map<String, int[][]> taskExperts;
     /** C3PO's embedder for the neighbours' check: the model's mean hidden state (C3PO's default) unless --embedder says otherwise. */
     private final Embedder embedder;
+    /** Null: the paper's reference sets (the ref items the base answers); else also its failures, under pathways fitted to their gold answers. */
+    private final ReferencePathwayOptimiser.Settings optimiseFailures;
 
     LabCheck(Model model, Session session, Path tasks, Path work, String modelSha256) {
-        this(model, session, tasks, work, modelSha256, new HiddenStateEmbedder());
+        this(model, session, tasks, work, modelSha256, new HiddenStateEmbedder(), null);
     }
 
-    LabCheck(Model model, Session session, Path tasks, Path work, String modelSha256, Embedder embedder) {
+    LabCheck(Model model, Session session, Path tasks, Path work, String modelSha256, Embedder embedder,
+             ReferencePathwayOptimiser.Settings optimiseFailures) {
         this.embedder = embedder;
+        this.optimiseFailures = optimiseFailures;
         this.model = model;
         this.modelSha256 = modelSha256;
         this.session = session;
@@ -148,10 +153,18 @@ public final class LabCheck {
                 : Split.all().stream().filter(s -> s.part() != Part.REF).toList();
         int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
         C3poSettings c3po = C3poSettings.DEFAULTS.withAlgorithm(new Algorithm.KernelRegression(List.of(0.0)));
+        Embedder embedder = Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID));
+        ReferencePathwayOptimiser.Settings optimise = Boolean.parseBoolean(a.getOrDefault("optimise-failures", "false"))
+                ? ReferencePathwayOptimiser.Settings.DEFAULTS : null;
+        if (Boolean.parseBoolean(a.getOrDefault("freeze", "false")) && (optimise != null || !embedder.id().equals(HiddenStateEmbedder.ID))) {
+            // a frozen verdict is C3PO's as the paper builds it: another embedder or reference recipe is a diagnostic
+            throw new IllegalArgumentException("--freeze true records the paper's recipe only: leave out --embedder and --optimise-failures");
+        }
+        int sequences = Math.max(c3po.sequencesNeeded(), optimise == null ? 1 : optimise.sequencesNeeded());
         try (Model model = Model.load(ModelParams.of(modelPath));
-             Session session = model.newSession(new SessionParams(256 * c3po.sequencesNeeded(), 256, c3po.sequencesNeeded(), threads, threads))) {
+             Session session = model.newSession(new SessionParams(256 * sequences, 256, sequences, threads, threads))) {
             LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out,
-                    ModelFingerprint.sha256(modelPath), Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID)));
+                    ModelFingerprint.sha256(modelPath), embedder, optimise);
             Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
             Files.createDirectories(out);
             JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(out.resolve("check.json").toFile(), r);
@@ -232,10 +245,12 @@ public final class LabCheck {
         Path file = work.resolve(ref.name() + ".c3po");
         List<ReferenceSetBuilder.Example> examples = read(ref).stream()
                 .map(it -> new ReferenceSetBuilder.Example(it.id(), it.prompt(), MAX_TOKENS, EvalRunner.stopStrings(it.scoring()),
-                        text -> Scorer.correct(it.scoring(), text)))
+                        text -> Scorer.correct(it.scoring(), text), it.scoring().gold()))
                 .toList();
-        ReferenceSetBuilder.Outcome o = new ReferenceSetBuilder(model, session, embedder, MAX_TOKENS, 100).build(examples, file);
-        LOG.info("reference set for {}: {} of {} items answered correctly", ref.name(), o.kept(), o.examined());
+        ReferenceSetBuilder builder = new ReferenceSetBuilder(model, session, embedder, MAX_TOKENS, 100);
+        ReferenceSetBuilder.Outcome o = (optimiseFailures == null ? builder : builder.optimisingFailures(optimiseFailures)).build(examples, file);
+        LOG.info("reference set for {} ({}): {} of {} items answered correctly, {} more under a pathway fitted to their gold answer",
+                ref.name(), embedder.id(), o.keptPlain(), o.examined(), o.keptOptimised());
         return file;
     }
 

@@ -58,6 +58,52 @@ class LabSuiteTest {
     }
 
     @Test
+    void aChainTaskMapsEachLetterByAPermutationChosenByTheOutputLetterBeforeIt() {
+        for (LabTask task : LabTask.Family.CHAINS.tasks()) {
+            // two prefixes that end on different letters but on the same output letter continue alike
+            String letters = "abcdefgh";
+            for (char c : letters.toCharArray()) {
+                java.util.Map<Character, String> byLastOutput = new java.util.HashMap<>();
+                for (char x : letters.toCharArray()) {
+                    for (char y : letters.toCharArray()) {
+                        String prefix = "" + x + y, out = task.apply(prefix);
+                        String other = byLastOutput.putIfAbsent(out.charAt(1), prefix);
+                        if (other != null) {
+                            assertThat(task.apply(prefix + c).charAt(2)).as("%s after %s and %s", c, prefix, other)
+                                    .isEqualTo(task.apply(other + c).charAt(2));
+                        }
+                    }
+                }
+            }
+            // and after one output letter, the eight inputs map to eight outputs
+            assertThat(letters.chars().mapToObj(c -> task.apply("a" + (char) c).charAt(1)).distinct().count()).isEqualTo(LabTask.LETTERS);
+            // the output depends on what was written, not on the input letter before it
+            assertThat(java.util.stream.IntStream.range(0, 8).mapToObj(i -> task.apply("" + letters.charAt(i) + "a").charAt(1))
+                    .distinct().count()).isGreaterThan(1);
+        }
+        assertThat(LabTask.CHAIN_1.apply("abcabc")).isNotEqualTo(LabTask.TABLE_1.apply("abcabc"));
+    }
+
+    @Test
+    void chainTasksHaveDistinctAliasesOfCapitalsOutsideTheirTagsAndNoOtherFamilyHasAny() {
+        Set<String> aliases = new java.util.HashSet<>();
+        for (LabTask task : LabTask.Family.CHAINS.tasks()) {
+            for (int i = 0; i < LabTask.ALIASES; i++) {
+                assertThat(task.alias(i)).matches("[A-Z]{3}").doesNotContain("C").doesNotContain("H");
+                aliases.add(task.alias(i));
+            }
+        }
+        assertThat(aliases).hasSize(8 * LabTask.ALIASES);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LabTask.TABLE_1.alias(0)).isInstanceOf(IllegalStateException.class);
+        assertThat(LabTask.aliasIndex(0.0)).isZero();
+        assertThat(LabTask.aliasIndex(0.9999)).isEqualTo(LabTask.ALIASES - 1);
+        // alias i is ALIAS_RATIO times as likely as alias i + 1
+        int[] counts = new int[LabTask.ALIASES];
+        for (int k = 0; k < 85_000; k++) counts[LabTask.aliasIndex((k + 0.5) / 85_000)]++;
+        assertThat(counts).containsExactly(64_000, 16_000, 4_000, 1_000);
+    }
+
+    @Test
     void committedSuiteIsWhatTheSeedGenerates(@TempDir Path dir) throws Exception {
         LabSuite.writeAll(dir);
         for (LabSuite.Split s : LabSuite.Split.values()) {

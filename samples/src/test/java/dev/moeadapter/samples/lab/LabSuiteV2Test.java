@@ -39,7 +39,8 @@ class LabSuiteV2Test {
     @ParameterizedTest
     @EnumSource(LabTask.Family.class)
     void everySplitIsBalancedCorrectAndShiftedAsRegistered(LabTask.Family family) {
-        for (Split s : Split.all()) {
+        assertThat(Split.all(family).stream().anyMatch(s -> s.shift() == Shift.ALIAS)).isEqualTo(family.hasAliases());
+        for (Split s : Split.all(family)) {
             List<LabItem> items = LabSuiteV2.split(family, s);
             Map<LabTask, Long> perTask = items.stream().collect(Collectors.groupingBy(LabItem::task, Collectors.counting()));
             assertThat(perTask.values()).as(s.name()).containsOnly(50L);
@@ -58,7 +59,12 @@ class LabSuiteV2Test {
                     case LONG -> assertThat(it.tag()).isEqualTo(it.task().tag());
                     case UNTAGGED -> assertThat(it.tag()).isEqualTo(LabSuite.UNTAGGED);
                     case MISLEADING -> assertThat(it.shifted()).isTrue();
+                    case ALIAS -> assertThat(java.util.stream.IntStream.range(0, LabTask.ALIASES).mapToObj(it.task()::alias)).contains(it.tag());
                 }
+            }
+            if (s.shift() == Shift.ALIAS) { // every alias equally often: 50 items a task, 12 or 13 an alias
+                assertThat(items.stream().collect(Collectors.groupingBy(LabItem::tag, Collectors.counting())).values())
+                        .hasSize(8 * LabTask.ALIASES).allMatch(c -> c == 12 || c == 13);
             }
         }
     }
@@ -95,5 +101,35 @@ class LabSuiteV2Test {
         assertThat(100.0 * tagged / n).isBetween(47.0, 53.0);
         assertThat(100.0 * untagged / n).isBetween(37.0, 43.0);
         assertThat(100.0 * misleading / n).isBetween(8.5, 11.5);
+    }
+
+    @Test
+    void aliasedTrainingItemsComeInTheirShareWithEachAliasRarerThanTheOneBefore() {
+        Set<String> held = LabSuiteV2.heldOut(LabTask.Family.CHAINS);
+        int[] byAlias = new int[LabTask.ALIASES];
+        int n = 0, aliased = 0, tagged = 0;
+        for (int step = 1; step <= 200; step++) {
+            for (LabItem it : LabSuiteV2.trainingBatch(LabTask.Family.CHAINS, 1, step, 128, held, 40, 10, 6)) {
+                assertThat(held).doesNotContain(LabSuite.key(it));
+                n++;
+                if (it.tag().equals(it.task().tag())) tagged++;
+                for (int i = 0; i < LabTask.ALIASES; i++) {
+                    if (it.tag().equals(it.task().alias(i))) {
+                        aliased++;
+                        byAlias[i]++;
+                    }
+                }
+            }
+        }
+        assertThat(100.0 * aliased / n).isBetween(5.0, 7.0);
+        assertThat(100.0 * tagged / n).isBetween(41.0, 47.0);
+        for (int i = 0; i + 1 < LabTask.ALIASES; i++) {
+            assertThat((double) byAlias[i] / Math.max(1, byAlias[i + 1])).as("alias %d against %d", i, i + 1).isBetween(2.5, 6.5);
+        }
+        // the families without aliases refuse a share of them, and a share of zero leaves their batches as they were
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LabSuiteV2.trainingBatch(LabTask.Family.TABLES, 1, 1, 8, Set.of(), 40, 10, 2))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(LabSuiteV2.trainingBatch(LabTask.Family.TABLES, 1, 1, 64, Set.of(), 40, 10, 0))
+                .isEqualTo(LabSuiteV2.trainingBatch(LabTask.Family.TABLES, 1, 1, 64, Set.of(), 40, 10));
     }
 }

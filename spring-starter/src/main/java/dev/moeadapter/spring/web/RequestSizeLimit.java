@@ -105,7 +105,7 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         try {
             return GzipBody.decode(body, maxBytes);
         } catch (IOException e) { // not gzip, cut short, or followed by other bytes
-            throw new Refusal(HttpStatus.BAD_REQUEST, "invalid_request", "request body is not valid gzip: " + e.getMessage());
+            throw new Refusal(HttpStatus.BAD_REQUEST, RequestBodies.INVALID_JSON, "request body is not valid gzip: " + e.getMessage());
         }
     }
 
