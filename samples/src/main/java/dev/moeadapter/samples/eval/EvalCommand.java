@@ -67,6 +67,7 @@ public final class EvalCommand {
         int ctx = Integer.parseInt(a.getOrDefault("ctx", "2048"));
         Path out = Path.of(a.getOrDefault("out", "eval-out"));
 
+        RunLedger.method(policy, a); // a reference recipe that is not one, or on a policy without references, is refused on every split
         RunLedger guard = RunLedger.forBenchmark(bench);
         if (guard != null) {
             Map<String, String> settings = new HashMap<>(a);
@@ -101,7 +102,8 @@ public final class EvalCommand {
     }
 
     /** Flags of the harness itself; every other flag is a setting of the policy's method. */
-    static final Set<String> HARNESS_FLAGS = Set.of("model", "bench", "policy", "max-tokens", "limit", "threads", "ctx", "out", "reference");
+    static final Set<String> HARNESS_FLAGS = Set.of("model", "bench", "policy", "max-tokens", "limit", "threads", "ctx", "out", "reference",
+            RunLedger.REFERENCE_RECIPE);
     private static final String POLICIES = "none, scmoe, rerouting, c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd";
 
     /**

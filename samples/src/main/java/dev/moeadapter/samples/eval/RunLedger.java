@@ -50,14 +50,30 @@ public final class RunLedger {
         return Files.exists(acceptance) ? new RunLedger(acceptance, tasks.resolveSibling("ledger.jsonl")) : null;
     }
 
-    /** The method an arm of the harness tests: "base", "scmoe", "rerouting" or "c3po". */
-    static String method(String policy) {
+    /**
+     * The method an arm of the harness tests: "base", "scmoe", "rerouting", "c3po", or "c3po-optimised-refs" for
+     * C3PO on a reference set whose failures were kept under fitted pathways (LAB.md principle 5's optional recipe,
+     * which has an acceptance verdict of its own).
+     */
+    static String method(String policy, Map<String, String> settings) {
+        String recipe = settings.getOrDefault(REFERENCE_RECIPE, PAPER);
+        if (!recipe.equals(PAPER) && !recipe.equals(OPTIMISED_FAILURES)) {
+            throw new InvalidRequestException("--" + REFERENCE_RECIPE + " must be " + PAPER + " or " + OPTIMISED_FAILURES + ", not " + recipe);
+        }
+        boolean c3po = policy.startsWith("c3po");
+        if (!c3po && settings.containsKey(REFERENCE_RECIPE)) {
+            throw new InvalidRequestException("--" + REFERENCE_RECIPE + " applies to the c3po policies only");
+        }
         return switch (policy) {
             case "none" -> "base";
             case "scmoe", "rerouting" -> policy;
-            default -> policy.startsWith("c3po") ? "c3po" : policy;
+            default -> !c3po ? policy : recipe.equals(PAPER) ? "c3po" : "c3po-optimised-refs";
         };
     }
+
+    /** The eval flag that says how the C3PO arm's reference set was built: {@value #PAPER} or {@value #OPTIMISED_FAILURES}. */
+    public static final String REFERENCE_RECIPE = "reference-recipe";
+    public static final String PAPER = "paper", OPTIMISED_FAILURES = "optimised-failures";
 
     /**
      * Refuses the run unless the frozen acceptance entry allows it, then records it. {@code settings}
@@ -71,7 +87,7 @@ public final class RunLedger {
             throw new InvalidRequestException("no frozen acceptance entry for " + model.getFileName() + " (" + sha.substring(0, 12)
                     + "…) on " + split + " in " + acceptance + ": run and freeze the acceptance checks first (./moe lab check --freeze true)");
         }
-        String method = method(policy);
+        String method = method(policy, settings);
         if (!method.equals("base") && !entry.path("canTest").path(method).asBoolean(false)) {
             throw new InvalidRequestException("the frozen acceptance checks say " + split + " cannot test " + method + " on "
                     + model.getFileName() + " (" + entry.path("why").asString("") + "); a run there would be no evidence either way");

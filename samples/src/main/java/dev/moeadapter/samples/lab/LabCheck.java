@@ -39,6 +39,7 @@ import dev.moeadapter.samples.lab.LabSuiteV2.Shift;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -88,6 +89,8 @@ import java.util.Map;
  *
  * <p>{@code LabCheck --model F.gguf [--splits dev,misleading-dev,…] [--tasks samples/lab/v2/tasks]
  * [--out DIR] [--threads 1] [--embedder model-mean-hidden-state|char-3gram-hash-1024] [--optimise-failures true] [--freeze true]}: writes {@code DIR/check.json} and {@code DIR/check.md}; with
+ * {@code --optimise-failures true --freeze true} it adds the optional reference recipe's C3PO verdict
+ * ({@value #OPTIMISED_REFS}) to splits frozen before; with
  * {@code --freeze true} also records the verdicts in the suite's {@code acceptance.json}, which the
  * harness consults before any run on a test split ({@link dev.moeadapter.samples.eval.RunLedger}).
  */
@@ -156,9 +159,9 @@ public final class LabCheck {
         Embedder embedder = Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID));
         ReferencePathwayOptimiser.Settings optimise = Boolean.parseBoolean(a.getOrDefault("optimise-failures", "false"))
                 ? ReferencePathwayOptimiser.Settings.DEFAULTS : null;
-        if (Boolean.parseBoolean(a.getOrDefault("freeze", "false")) && (optimise != null || !embedder.id().equals(HiddenStateEmbedder.ID))) {
-            // a frozen verdict is C3PO's as the paper builds it: another embedder or reference recipe is a diagnostic
-            throw new IllegalArgumentException("--freeze true records the paper's recipe only: leave out --embedder and --optimise-failures");
+        if (Boolean.parseBoolean(a.getOrDefault("freeze", "false")) && !embedder.id().equals(HiddenStateEmbedder.ID)) {
+            // a frozen verdict is for C3PO's default embedder: another one is a diagnostic
+            throw new IllegalArgumentException("--freeze true records verdicts for C3PO's default embedder only: leave out --embedder");
         }
         int sequences = Math.max(c3po.sequencesNeeded(), optimise == null ? 1 : optimise.sequencesNeeded());
         try (Model model = Model.load(ModelParams.of(modelPath));
@@ -173,7 +176,11 @@ public final class LabCheck {
             System.out.println("wrote " + out.resolve("check.json") + " and check.md");
             if (Boolean.parseBoolean(a.getOrDefault("freeze", "false"))) {
                 Path file = check.tasks.toAbsolutePath().resolveSibling("acceptance.json");
-                freeze(file, modelPath, r);
+                if (optimise == null) {
+                    freeze(file, modelPath, r);
+                } else {
+                    freezeOptimisedReferences(file, modelPath, r);
+                }
                 System.out.println("froze the verdicts in " + file);
             }
         }
@@ -350,6 +357,40 @@ public final class LabCheck {
         try (var lock = java.nio.channels.FileChannel.open(file.resolveSibling(file.getFileName() + ".lock"),
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE); var held = lock.lock()) {
             freezeLocked(file, model, r);
+        }
+    }
+
+    /** The acceptance verdict key of C3PO on reference sets built with LAB.md's optional recipe (failures under fitted pathways). */
+    static final String OPTIMISED_REFS = "c3po-optimised-refs";
+
+    /**
+     * Adds to splits frozen before (by the paper's recipe) whether they can test C3PO on reference sets whose
+     * failures were kept under fitted pathways: the split's frozen usability, and neighbours' pathways from such
+     * a set reaching base + 10 points. A verdict recorded before stays as it was.
+     */
+    static void freezeOptimisedReferences(Path file, Path model, Report r) throws IOException {
+        try (var lock = java.nio.channels.FileChannel.open(file.resolveSibling(file.getFileName() + ".lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE); var held = lock.lock()) {
+            JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+            if (!Files.exists(file)) throw new IllegalStateException(file + " does not exist: freeze the paper's recipe first");
+            ObjectNode root = (ObjectNode) json.readTree(file.toFile());
+            JsonNode splits = root.path(ModelFingerprint.sha256(model)).path("splits");
+            for (SplitCheck c : r.splits()) {
+                if (!(splits.path(c.split()) instanceof ObjectNode entry)) {
+                    LOG.warn("{} on {} is not frozen yet: freeze the paper's recipe first", c.split(), model.getFileName());
+                    continue;
+                }
+                ObjectNode canTest = (ObjectNode) entry.get("canTest");
+                if (canTest.has(OPTIMISED_REFS)) {
+                    LOG.warn("{} on {}: {} was frozen before; it stays as it was", c.split(), model.getFileName(), OPTIMISED_REFS);
+                    continue;
+                }
+                boolean reaches = c.c3poNeighbours().value() >= c.base().value() + 0.10;
+                canTest.put(OPTIMISED_REFS, entry.path("usable").asBoolean(false) && reaches);
+                entry.put("whyOptimisedRefs", String.format(Locale.ROOT, "neighbours' pathways from a reference set with fitted failures: %s against base %s",
+                        c.c3poNeighbours(), c.base()));
+            }
+            json.writeValue(file.toFile(), root);
         }
     }
 

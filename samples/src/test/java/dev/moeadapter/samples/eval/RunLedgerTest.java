@@ -52,4 +52,30 @@ class RunLedgerTest {
         assertThat(lines.get(1)).contains("\"split\":\"misleading-test\"", "\"arm\":\"rerouting\"", sha);
         assertThat(RunLedger.hash(Map.of("a", "1", "b", "2"))).isEqualTo(RunLedger.hash(Map.of("b", "2", "a", "1")));
     }
+
+    @Test
+    void c3poOnReferencesWithFittedFailuresNeedsAVerdictOfItsOwn() throws Exception {
+        Path model = suite.resolve("m.gguf");
+        Files.writeString(model, "another model");
+        String sha = ModelFingerprint.sha256(model);
+        Files.createDirectories(suite.resolve("tasks"));
+        Files.writeString(suite.resolve("acceptance.json"), """
+                {"%s": {"model": "m.gguf", "splits": {"alias-test": {"why": "C3PO: neighbours' pathways reach less than base + 10 points",
+                  "canTest": {"scmoe": true, "rerouting": true, "c3po": false, "c3po-optimised-refs": true}}}}}
+                """.formatted(sha));
+        Path bench = suite.resolve("tasks/alias-test.jsonl");
+        RunLedger guard = RunLedger.forBenchmark(bench);
+
+        assertThatThrownBy(() -> guard.admit(model, bench, "c3po-ngd", Map.of()))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("cannot test c3po");
+        assertThatThrownBy(() -> guard.admit(model, bench, "c3po-ngd", Map.of(RunLedger.REFERENCE_RECIPE, RunLedger.PAPER)))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("cannot test c3po");
+        guard.admit(model, bench, "c3po-ngd", Map.of(RunLedger.REFERENCE_RECIPE, RunLedger.OPTIMISED_FAILURES));
+        assertThat(Files.readAllLines(suite.resolve("ledger.jsonl"))).singleElement().asString().contains("\"arm\":\"c3po-ngd\"");
+        assertThatThrownBy(() -> RunLedger.method("c3po-ngd", Map.of(RunLedger.REFERENCE_RECIPE, "tuned-on-test")))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("must be paper or optimised-failures");
+        assertThatThrownBy(() -> RunLedger.method("scmoe", Map.of(RunLedger.REFERENCE_RECIPE, RunLedger.PAPER)))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("c3po policies only");
+        assertThat(RunLedger.method("c3po-ngd", Map.of(RunLedger.REFERENCE_RECIPE, RunLedger.OPTIMISED_FAILURES))).isEqualTo("c3po-optimised-refs");
+    }
 }

@@ -68,4 +68,29 @@ class LabCheckVerdictTest {
         assertThat(frozen).contains("\"misleading-dev\"").contains("base 10.0% outside").doesNotContain("untagged-dev")
                 .contains("\"untagged-test\"").contains("\"usable\" : true");
     }
+
+    @Test
+    void theOptionalReferenceRecipesVerdictIsAddedToSplitsFrozenBeforeAndNeverReplaced(@TempDir Path dir) throws Exception {
+        Path model = Files.writeString(dir.resolve("m.gguf"), "a model");
+        var none = Proportion.of(0, 0);
+        // alias-test: base 40%, ceiling 80%: usable; the paper's neighbours reach 45%, fitted ones c3po of 400
+        java.util.function.BiFunction<String, Proportion, LabCheck.SplitCheck> check = (name, c3po) ->
+                new LabCheck.SplitCheck(name, p(160), Map.of(), Float.NaN, p(320), none, p(100), p(100), c3po, p(100),
+                        LabCheck.verdict(Split.named(name), p(160), p(320), false, p(200), p(390), 8f, c3po));
+        Path file = dir.resolve("acceptance.json");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LabCheck.freezeOptimisedReferences(file, model,
+                new LabCheck.Report("m.gguf", List.of(), Map.of(), List.of(), List.of(check.apply("alias-test", p(210))))))
+                .as("nothing frozen yet").isInstanceOf(IllegalStateException.class);
+        LabCheck.freeze(file, model, new LabCheck.Report("m.gguf", List.of(), Map.of(), List.of(), List.of(check.apply("alias-test", p(180)))));
+        assertThat(Files.readString(file)).contains("\"c3po\" : false").doesNotContain(LabCheck.OPTIMISED_REFS);
+
+        LabCheck.freezeOptimisedReferences(file, model, new LabCheck.Report("m.gguf", List.of(), Map.of(), List.of(),
+                List.of(check.apply("alias-test", p(200)), check.apply("alias-dev", p(300)))));
+        String frozen = Files.readString(file);
+        assertThat(frozen).contains("\"" + LabCheck.OPTIMISED_REFS + "\" : true").contains("\"c3po\" : false")
+                .doesNotContain("alias-dev").contains("whyOptimisedRefs");
+        LabCheck.freezeOptimisedReferences(file, model, new LabCheck.Report("m.gguf", List.of(), Map.of(), List.of(),
+                List.of(check.apply("alias-test", p(100)))));
+        assertThat(Files.readString(file)).as("a verdict frozen before stays").isEqualTo(frozen);
+    }
 }
