@@ -28,6 +28,12 @@ import java.util.regex.Pattern;
  * entry says the arm's method can be tested there (the base arm needs the entry only); every run
  * that goes ahead is appended to {@code ledger.jsonl} (time, model, split, arm, settings hash,
  * commit), so how often a test split was looked at is on record.
+ *
+ * <p>A frozen "cannot test" protects against reading a null result as evidence: a method without
+ * headroom on a split cannot fail there. It says nothing against a gain. So an arm registered, after
+ * the dev runs and before any test run, to run on such a split anyway goes ahead with
+ * {@code --outside-check REGISTRATION} (where the registration is written); the ledger line carries
+ * it, and its result counts only as a gain, never as a null.
  */
 public final class RunLedger {
 
@@ -75,6 +81,9 @@ public final class RunLedger {
     public static final String REFERENCE_RECIPE = "reference-recipe";
     public static final String PAPER = "paper", OPTIMISED_FAILURES = "optimised-failures";
 
+    /** The eval flag of a run registered to go ahead where the frozen check says the split cannot test its method. */
+    public static final String OUTSIDE_CHECK = "outside-check";
+
     /**
      * Refuses the run unless the frozen acceptance entry allows it, then records it. {@code settings}
      * are the run's arguments that shape the answer (paths and thread counts excluded by the caller).
@@ -88,7 +97,11 @@ public final class RunLedger {
                     + "…) on " + split + " in " + acceptance + ": run and freeze the acceptance checks first (./moe lab check --freeze true)");
         }
         String method = method(policy, settings);
-        if (!method.equals("base") && !entry.path("canTest").path(method).asBoolean(false)) {
+        String outside = settings.get(OUTSIDE_CHECK);
+        if (outside != null && outside.isBlank()) {
+            throw new InvalidRequestException("--" + OUTSIDE_CHECK + " names where the run was registered");
+        }
+        if (!method.equals("base") && outside == null && !entry.path("canTest").path(method).asBoolean(false)) {
             throw new InvalidRequestException("the frozen acceptance checks say " + split + " cannot test " + method + " on "
                     + model.getFileName() + " (" + entry.path("why").asString("") + "); a run there would be no evidence either way");
         }
@@ -96,6 +109,9 @@ public final class RunLedger {
                 .put("time", Instant.now().toString())
                 .put("model", model.getFileName().toString()).put("modelSha256", sha)
                 .put("split", split).put("arm", policy).put("settings", hash(settings)).put("commit", Git.head());
+        if (outside != null) {
+            line.put("outsideCheck", outside).put("frozenVerdict", entry.path("why").asString(""));
+        }
         try {
             Files.writeString(ledger, JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);

@@ -77,5 +77,12 @@ class RunLedgerTest {
         assertThatThrownBy(() -> RunLedger.method("scmoe", Map.of(RunLedger.REFERENCE_RECIPE, RunLedger.PAPER)))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("c3po policies only");
         assertThat(RunLedger.method("c3po-ngd", Map.of(RunLedger.REFERENCE_RECIPE, RunLedger.OPTIMISED_FAILURES))).isEqualTo("c3po-optimised-refs");
+
+        // registered to run where the check says the split cannot test it: admitted, and the ledger says so
+        assertThatThrownBy(() -> guard.admit(model, bench, "c3po-ngd", Map.of(RunLedger.OUTSIDE_CHECK, " ")))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("where the run was registered");
+        guard.admit(model, bench, "c3po-ngd", Map.of(RunLedger.OUTSIDE_CHECK, "samples/lab/README.md, 2026-12-02"));
+        assertThat(Files.readAllLines(suite.resolve("ledger.jsonl")).getLast())
+                .contains("\"outsideCheck\":\"samples/lab/README.md, 2026-12-02\"", "\"frozenVerdict\":\"C3PO: neighbours'");
     }
 }
