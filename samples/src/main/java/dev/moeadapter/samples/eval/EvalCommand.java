@@ -28,7 +28,9 @@ import java.util.Set;
  * {@code --ctx} is per sequence: the session holds one such context for each sequence the policy needs.
  * Prints the table and writes DIR/result.json and DIR/report.html. A test split of a guarded suite
  * (an {@code acceptance.json} beside its tasks folder) runs only as {@link RunLedger} allows, and is
- * recorded in its ledger.
+ * recorded in its ledger: {@code --reference-recipe optimised-failures} names a C3PO set built with
+ * {@code --optimise-failures true} (its own verdict), {@code --outside-check REGISTRATION} a run registered to go ahead
+ * where the frozen check refuses its method.
  */
 public final class EvalCommand {
     static final String USAGE = """
@@ -37,6 +39,8 @@ public final class EvalCommand {
                               [--NAME VALUE ...]   settings of the policy's method, e.g. --beta 0.5 --weak rank:2 (scmoe),
                                                    --steps 5 --q 4 (rerouting), --k 3 --loss-tokens 8 (c3po); see docs/settings.md
             --ctx is per sequence. Prints the table and writes DIR/result.json and DIR/report.html (see docs/evaluation.md).
+            On a guarded test split (an acceptance.json beside the tasks folder) the run ledger admits and records the run:
+                              [--reference-recipe paper|optimised-failures (c3po-*)] [--outside-check REGISTRATION]
             """;
 
     private EvalCommand() {}
