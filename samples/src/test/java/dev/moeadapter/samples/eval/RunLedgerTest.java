@@ -28,14 +28,9 @@ class RunLedgerTest {
 
     @Test
     void aTestSplitRunsOnlyWhereTheFrozenChecksAllowItAndEveryRunIsRecorded() throws Exception {
-        Path model = suite.resolve("m.gguf");
-        Files.writeString(model, "not really a model, but it has a hash");
+        Path model = model();
         String sha = ModelFingerprint.sha256(model);
-        Files.createDirectories(suite.resolve("tasks"));
-        Files.writeString(suite.resolve("acceptance.json"), """
-                {"%s": {"model": "m.gguf", "splits": {"misleading-test": {"why": "SCMoE: mask reach below 30%%",
-                  "canTest": {"scmoe": false, "rerouting": true, "c3po": false}}}}}
-                """.formatted(sha));
+        freeze(model, "misleading-test", "SCMoE: mask reach below 30%", "\"scmoe\": false, \"rerouting\": true, \"c3po\": false");
         Path bench = suite.resolve("tasks/misleading-test.jsonl");
         RunLedger guard = RunLedger.forBenchmark(bench);
 
@@ -55,14 +50,9 @@ class RunLedgerTest {
 
     @Test
     void c3poOnReferencesWithFittedFailuresNeedsAVerdictOfItsOwn() throws Exception {
-        Path model = suite.resolve("m.gguf");
-        Files.writeString(model, "another model");
-        String sha = ModelFingerprint.sha256(model);
-        Files.createDirectories(suite.resolve("tasks"));
-        Files.writeString(suite.resolve("acceptance.json"), """
-                {"%s": {"model": "m.gguf", "splits": {"alias-test": {"why": "C3PO: neighbours' pathways reach less than base + 10 points",
-                  "canTest": {"scmoe": true, "rerouting": true, "c3po": false, "c3po-optimised-refs": true}}}}}
-                """.formatted(sha));
+        Path model = model();
+        freeze(model, "alias-test", "C3PO: neighbours' pathways reach less than base + 10 points",
+                "\"scmoe\": true, \"rerouting\": true, \"c3po\": false, \"c3po-optimised-refs\": true");
         Path bench = suite.resolve("tasks/alias-test.jsonl");
         RunLedger guard = RunLedger.forBenchmark(bench);
 
@@ -84,5 +74,17 @@ class RunLedgerTest {
         guard.admit(model, bench, "c3po-ngd", Map.of(RunLedger.OUTSIDE_CHECK, "samples/lab/README.md, 2026-12-02"));
         assertThat(Files.readAllLines(suite.resolve("ledger.jsonl")).getLast())
                 .contains("\"outsideCheck\":\"samples/lab/README.md, 2026-12-02\"", "\"frozenVerdict\":\"C3PO: neighbours'");
+    }
+
+    private Path model() throws Exception {
+        return Files.writeString(suite.resolve("m.gguf"), "not really a model, but it has a hash");
+    }
+
+    /** An acceptance.json that froze one split of {@code model}: why, and the canTest object's members. */
+    private void freeze(Path model, String split, String why, String canTest) throws Exception {
+        Files.createDirectories(suite.resolve("tasks"));
+        Files.writeString(suite.resolve("acceptance.json"), """
+                {"%s": {"model": "m.gguf", "splits": {"%s": {"why": "%s", "canTest": {%s}}}}}
+                """.formatted(ModelFingerprint.sha256(model), split, why, canTest));
     }
 }
