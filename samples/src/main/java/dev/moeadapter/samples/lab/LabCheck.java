@@ -353,10 +353,19 @@ public final class LabCheck {
      * frozen before stays as it was: the table is fixed before any method runs on a test split.
      */
     static void freeze(Path file, Path model, Report r) throws IOException {
-        // checks of several models may finish at once: one writer at a time, each reading the other's entries
+        locked(file, () -> freezeLocked(file, model, r));
+    }
+
+    /** What runs while the acceptance table's lock is held. */
+    private interface Locked {
+        void run() throws IOException;
+    }
+
+    /** Checks of several models may finish at once: one writer at a time, each reading the other's entries. */
+    private static void locked(Path file, Locked action) throws IOException {
         try (var lock = java.nio.channels.FileChannel.open(file.resolveSibling(file.getFileName() + ".lock"),
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE); var held = lock.lock()) {
-            freezeLocked(file, model, r);
+            action.run();
         }
     }
 
@@ -369,29 +378,30 @@ public final class LabCheck {
      * a set reaching base + 10 points. A verdict recorded before stays as it was.
      */
     static void freezeOptimisedReferences(Path file, Path model, Report r) throws IOException {
-        try (var lock = java.nio.channels.FileChannel.open(file.resolveSibling(file.getFileName() + ".lock"),
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE); var held = lock.lock()) {
-            JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
-            if (!Files.exists(file)) throw new IllegalStateException(file + " does not exist: freeze the paper's recipe first");
-            ObjectNode root = (ObjectNode) json.readTree(file.toFile());
-            JsonNode splits = root.path(ModelFingerprint.sha256(model)).path("splits");
-            for (SplitCheck c : r.splits()) {
-                if (!(splits.path(c.split()) instanceof ObjectNode entry)) {
-                    LOG.warn("{} on {} is not frozen yet: freeze the paper's recipe first", c.split(), model.getFileName());
-                    continue;
-                }
-                ObjectNode canTest = (ObjectNode) entry.get("canTest");
-                if (canTest.has(OPTIMISED_REFS)) {
-                    LOG.warn("{} on {}: {} was frozen before; it stays as it was", c.split(), model.getFileName(), OPTIMISED_REFS);
-                    continue;
-                }
-                boolean reaches = c.c3poNeighbours().value() >= c.base().value() + 0.10;
-                canTest.put(OPTIMISED_REFS, entry.path("usable").asBoolean(false) && reaches);
-                entry.put("whyOptimisedRefs", String.format(Locale.ROOT, "neighbours' pathways from a reference set with fitted failures: %s against base %s",
-                        c.c3poNeighbours(), c.base()));
+        if (!Files.exists(file)) throw new IllegalStateException(file + " does not exist: freeze the paper's recipe first");
+        locked(file, () -> addOptimisedReferences(file, model, r));
+    }
+
+    private static void addOptimisedReferences(Path file, Path model, Report r) throws IOException {
+        JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+        ObjectNode root = (ObjectNode) json.readTree(file.toFile());
+        JsonNode splits = root.path(ModelFingerprint.sha256(model)).path("splits");
+        for (SplitCheck c : r.splits()) {
+            if (!(splits.path(c.split()) instanceof ObjectNode entry)) {
+                LOG.warn("{} on {} is not frozen yet: freeze the paper's recipe first", c.split(), model.getFileName());
+                continue;
             }
-            json.writeValue(file.toFile(), root);
+            ObjectNode canTest = (ObjectNode) entry.get("canTest");
+            if (canTest.has(OPTIMISED_REFS)) {
+                LOG.warn("{} on {}: {} was frozen before; it stays as it was", c.split(), model.getFileName(), OPTIMISED_REFS);
+                continue;
+            }
+            boolean reaches = c.c3poNeighbours().value() >= c.base().value() + 0.10;
+            canTest.put(OPTIMISED_REFS, entry.path("usable").asBoolean(false) && reaches);
+            entry.put("whyOptimisedRefs", String.format(Locale.ROOT, "neighbours' pathways from a reference set with fitted failures: %s against base %s",
+                    c.c3poNeighbours(), c.base()));
         }
+        json.writeValue(file.toFile(), root);
     }
 
     private static void freezeLocked(Path file, Path model, Report r) throws IOException {
