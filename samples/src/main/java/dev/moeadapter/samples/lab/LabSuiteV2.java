@@ -77,19 +77,21 @@ public final class LabSuiteV2 {
 
         /** Every evaluation split of a family's suite, in a fixed order: the {@code alias-} ones where its tasks have aliases. */
         public static List<Split> all(LabTask.Family family) {
-            List<Split> out = new ArrayList<>();
-            for (Shift s : Shift.values()) {
-                if (s == Shift.ALIAS && !family.hasAliases()) continue;
-                for (Part p : Part.values()) out.add(new Split(s, p));
-            }
-            return out;
+            return every().stream().filter(s -> s.shift() != Shift.ALIAS || family.hasAliases()).toList();
         }
 
-        /** The split named like {@code misleading-dev}. */
+        /** The split named like {@code misleading-dev}, of any family. */
         public static Split named(String name) {
-            return all(LabTask.Family.CHAINS).stream().filter(s -> s.name().equals(name)).findFirst()
+            return every().stream().filter(s -> s.name().equals(name)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no lab v2 split '" + name + "'; splits: "
-                            + all(LabTask.Family.CHAINS).stream().map(Split::name).toList()));
+                            + every().stream().map(Split::name).toList()));
+        }
+
+        /** Every shift's splits, in a fixed order. */
+        private static List<Split> every() {
+            List<Split> out = new ArrayList<>();
+            for (Shift s : Shift.values()) for (Part p : Part.values()) out.add(new Split(s, p));
+            return out;
         }
 
         private int stream() { return 1 + shift.ordinal() * Part.values().length + part.ordinal(); }
