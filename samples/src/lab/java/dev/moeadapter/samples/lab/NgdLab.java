@@ -42,7 +42,7 @@ import static dev.moeadapter.core.optim.Vectors.cosine;
  * <p>Moves are compared as log ω − log ω0 over the core experts, centred per layer: θ is defined
  * up to a constant per layer (ω = core mass · softmax(θ_l)), which the exact gradient never moves.
  *
- * <p>{@code NgdLab --model F.gguf --reference R.c3po --split dev [--limit 40] [--inject from-last|last] [--lr 1]}
+ * <p>{@code NgdLab --model F.gguf --reference R.c3po --split dev [--limit 40] [--inject from-last|last] [--lr 1] [--tasks strings|ciphers|tables|chains]}
  */
 public final class NgdLab {
     private static final int ANSWER = 0, PROBE = 1;
@@ -107,7 +107,7 @@ public final class NgdLab {
         Map<String, String> a = EvalCommand.parse(args);
         Path gguf = Path.of(EvalCommand.require(a, "model"));
         Split split = Split.named(EvalCommand.require(a, "split"));
-        List<LabItem> all = LabSuiteV2.split(split);
+        List<LabItem> all = LabSuiteV2.split(LabTask.Family.named(a.getOrDefault("tasks", "strings")), split);
         List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.getOrDefault("limit", "40"))));
         C3poSettings settings = a.containsKey("inject")
                 ? C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(Map.of("inject", a.get("inject")))) : C3poSettings.DEFAULTS;
