@@ -68,8 +68,8 @@ public sealed interface WeakRouting {
             // groups leave fewer experts to rank (GLM-4.5: 8 of 16)
             int deepest = info.routing().stream().mapToInt(LayerRouting::selectableExperts).min().orElseThrow();
             if (k < 1 || k > deepest) {
-                throw new InvalidRequestException("scmoe rank-k: k must be in 1.." + deepest + " for this model (routed-tok:I counts from 0, I in 0.."
-                        + (deepest - 1) + "), got rank " + k);
+                throw new InvalidRequestException("scmoe setting 'weak': k must be in 1.." + deepest + " for this model (rank:K counts from 1, "
+                        + "routed-tok:I from 0, I in 0.." + (deepest - 1) + "); got rank:" + k + ", which is routed-tok:" + (k - 1));
             }
         }
 

@@ -200,6 +200,9 @@ class ScmoeTest {
         // expert groups leave 8 of glm4moe's 16 experts to rank
         assertThatThrownBy(() -> new ScmoeStrategy(ScmoeSettings.DEFAULTS.withWeak(new WeakRouting.RankK(9))).validate(
                 TestModels.byName("glm4moe").info())).isInstanceOf(InvalidRequestException.class).hasMessageContaining("k must be in 1..8");
+        // the message names the value as either form writes it, not only as a rank
+        assertThatThrownBy(() -> WeakRouting.parse("routed-tok:32").validate(TestModels.byName("glm4moe").info()))
+                .hasMessageContaining("got rank:33, which is routed-tok:32");
     }
 
     @Test

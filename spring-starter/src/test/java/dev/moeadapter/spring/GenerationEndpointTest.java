@@ -207,8 +207,10 @@ class GenerationEndpointTest {
         List<Case> cases = List.of(
                 new Case("{not json", 400, "malformed request body"),
                 new Case("{\"prompt\": 5, \"max_tokens\": \"many\"}", 400, "malformed request body"),
-                new Case("{}", 400, "either 'prompt' or a non-empty 'messages'"),
-                new Case("{\"messages\":[]}", 400, "either 'prompt' or a non-empty 'messages'"),
+                new Case("{}", 400, "either 'prompt' or a non-empty 'messages': neither was given"),
+                new Case("{\"messages\":[]}", 400, "either 'prompt' or a non-empty 'messages': 'messages' is empty"),
+                new Case("{\"prompt\":\"a\",\"max_tokens\":1} {}", 400, "malformed request body: content after the JSON object"),
+                new Case("{\"prompt\":\"a\",\"stop\":[[\"x\"]]}", 400, "malformed request body at 'stop[0]': an array where a single value belongs"),
                 new Case("{\"messages\":[null]}", 400, "must not contain null"),
                 new Case("{\"prompt\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"}]}", 400, "not both"),
                 new Case("{\"prompt\":\"a\",\"messages\":[]}", 400, "not both"),

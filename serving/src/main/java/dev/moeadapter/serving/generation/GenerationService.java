@@ -286,8 +286,12 @@ public final class GenerationService {
     private Checked check(GenerationCommand c) {
         boolean hasPrompt = c.prompt() != null;
         boolean hasMessages = c.messages() != null && !c.messages().isEmpty();
-        if (hasPrompt && c.messages() != null || !hasPrompt && !hasMessages) { // messages beside a prompt, even empty: which was meant?
-            throw new BadParameterException(c.messages() != null ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages', not both");
+        if (hasPrompt && c.messages() != null) { // messages beside a prompt, even empty: which was meant?
+            throw new BadParameterException("messages", "give either 'prompt' or a non-empty 'messages', not both");
+        }
+        if (!hasPrompt && !hasMessages) {
+            throw new BadParameterException(c.messages() != null ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages'"
+                    + (c.messages() != null ? ": 'messages' is empty" : ": neither was given"));
         }
         String param = hasPrompt ? "prompt" : "messages";
         // a JSON escape may spell half a character (a lone surrogate), which UTF-8 cannot hold: the tokenizer would read '?'

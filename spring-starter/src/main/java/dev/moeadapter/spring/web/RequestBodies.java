@@ -5,6 +5,7 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.exc.InputCoercionException;
 import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.cfg.CoercionAction;
@@ -33,7 +34,9 @@ public final class RequestBodies {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION) // {"prompt": "a", "prompt": "b"} means nothing certain
             // a number or boolean where text belongs ("prompt": 5) is refused too, not read as its digits
             .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail)
+                    // nor is text read out of an array (["a"] where "a" belongs), which would also leave the parser out of step
+                    .setCoercion(CoercionInputShape.Array, CoercionAction.Fail))
             .build();
 
     private RequestBodies() {
@@ -55,9 +58,48 @@ public final class RequestBodies {
         } catch (UnrecognizedPropertyException e) {
             throw new BadParameterException(path(e), BadParameterException.UNSUPPORTED_PARAMETER,
                     "unsupported parameter '" + path(e) + "': this service does not support it");
+        } catch (MismatchedInputException e) {
+            if (e.getPath().isEmpty() && e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Trailing token")) {
+                throw trailing(body);
+            }
+            throw atField(e);
         } catch (JacksonException e) {
             throw atField(e);
         }
+    }
+
+    /**
+     * A body the binder stopped reading before its end: content after the object, or (Jackson reads text out of a
+     * nested array, ["a"] where "a" belongs, and then leaves the parser out of step) an array inside an array.
+     */
+    private static BadParameterException trailing(byte[] body) {
+        JsonNode tree;
+        try {
+            tree = STRICT.readTree(body);
+        } catch (JacksonException e) {
+            return new BadParameterException(null, INVALID_JSON, "malformed request body: content after the JSON object");
+        }
+        String nested = nestedArray(tree, "");
+        return nested == null ? new BadParameterException(null, "malformed request body")
+                : new BadParameterException(nested, "malformed request body at '" + nested + "': an array where a single value belongs");
+    }
+
+    /** The path of the first array element that is itself an array, or null. */
+    private static String nestedArray(JsonNode node, String path) {
+        if (node.isObject()) {
+            for (var e : node.properties()) {
+                String found = nestedArray(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey());
+                if (found != null) return found;
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                String at = path + "[" + i + "]";
+                if (node.get(i).isArray()) return at;
+                String found = nestedArray(node.get(i), at);
+                if (found != null) return found;
+            }
+        }
+        return null;
     }
 
     private static BadParameterException atField(JacksonException e) {

@@ -50,7 +50,10 @@ public record CompletionRequest(
     }
 
     GenerationCommand toCommand(String callerKey) {
-        if (prompt == null || prompt.size() != 1 || prompt.getFirst() == null) {
+        if (prompt == null || prompt.size() == 1 && prompt.getFirst() == null) {
+            throw new BadParameterException("prompt", "prompt is required: one string");
+        }
+        if (prompt.size() != 1) {
             throw new BadParameterException("prompt", "prompt must be one string (batches of prompts are not supported)");
         }
         return command(prompt.getFirst(), null, maxTokens, callerKey);
