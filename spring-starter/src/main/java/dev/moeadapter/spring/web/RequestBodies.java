@@ -5,8 +5,8 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.exc.InputCoercionException;
 import tools.jackson.core.exc.StreamReadException;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.cfg.CoercionAction;
 import tools.jackson.databind.cfg.CoercionInputShape;
@@ -34,9 +34,7 @@ public final class RequestBodies {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION) // {"prompt": "a", "prompt": "b"} means nothing certain
             // a number or boolean where text belongs ("prompt": 5) is refused too, not read as its digits
             .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail)
-                    // nor is text read out of an array (["a"] where "a" belongs), which would also leave the parser out of step
-                    .setCoercion(CoercionInputShape.Array, CoercionAction.Fail))
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
             .build();
 
     private RequestBodies() {
