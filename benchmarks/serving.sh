@@ -7,7 +7,7 @@
 #   ./moe bench-serving [--model F.gguf | --bench-model glm4moe|olmoe|qwen3next] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
 #                       [--ctx 512] [--lane-rows 64] [--prefixes 8] [--rounds 3] [--warmup 4] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
 # For each client count N: llama-server --parallel N; this service with one context per request
-# (sessions: batching-lanes=0, the default for a model under 256 MiB); this service with continuous batching (batching-lanes N), with one KV cache
+# (sessions, the default); this service with continuous batching (batching-lanes N), with one KV cache
 # and with a KV stream per sequence (kv-layout=per-sequence); at N = 8 also with batch-invariant
 # kernels (flash attention off, an f32 KV cache) on both layouts, and 4 plain and 4 SCMoE clients beside each
 # other on each layout and on a stream per sequence with batch-invariant kernels (each plain client's tokens/s
@@ -130,7 +130,7 @@ start_ours() { # PORT extra properties... (each its own in-memory outcome store:
 # with --warmup unrecorded loads, then measured once per round; the rounds alternate which server goes first.
 for n in $CLIENTS; do
   start_llama "$PORT" "$n"
-  start_ours $((PORT + 1)) --moe.adapter.threads=1 --moe.adapter.batching-lanes=0
+  start_ours $((PORT + 1)) --moe.adapter.threads=1
   start_ours $((PORT + 2)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \
     --moe.adapter.kv-layout=unified
   start_ours $((PORT + 4)) --moe.adapter.batching-lanes="$n" --moe.adapter.batching-lane-rows="$LANE_ROWS" --moe.adapter.batching-prefixes="$PREFIXES" --moe.adapter.threads="$THREADS" \

@@ -134,17 +134,8 @@ public class MoeAdapterAutoConfiguration {
     @ConditionalOnMissingBean
     public SessionPool moeSessionPool(Model model, MoeAdapterProperties props, PolicyRouter policies) {
         int processors = Runtime.getRuntime().availableProcessors();
-        int sequences = policies.maxSequences();
-        AutoBatching auto = new AutoBatching(fileSize(props.model()), AutoBatching.kvBytesPerCell(model.info(), props.kvCacheType()), memoryBytes());
-        int lanes = props.effectiveBatchingLanes(auto, sequences);
-        if (props.batchingLanes().equals(MoeAdapterProperties.AUTO)) {
-            LOG.info("moe.adapter.batching-lanes=auto: {} ({} MiB model{}; KV cells of {} sequences x {} per lane, at most {} MiB each)",
-                    lanes > 0 ? "continuous batching in " + lanes + " lanes" : "one context per request", auto.modelBytes() >> 20,
-                    auto.modelBytes() < AutoBatching.MIN_MODEL_BYTES ? ", below " + (AutoBatching.MIN_MODEL_BYTES >> 20) + " MiB" : "",
-                    sequences, props.contextSize(), (auto.kvBytesPerCell() * sequences * props.contextSize()) >> 20);
-        }
-        if (lanes > 0) {
-            int threads = props.threads() > 0 ? props.threads() : processors;
+        if (props.batchingLanes() > 0) {
+            int sequences = policies.maxSequences(), threads = props.threads() > 0 ? props.threads() : processors;
             // A step of one row (one request decoding alone) leaves a processor to the JVM, which streams the
             // previous token meanwhile: with every processor in ggml's pool that work preempts a worker and the
             // step waits for it at ggml's barrier (docs/benchmarks.md). Steps of more rows use every processor.
@@ -152,8 +143,8 @@ public class MoeAdapterAutoConfiguration {
             try {
                 return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences,
                         singleRowThreads, threads,
-                        props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout(lanes)),
-                        lanes, props.batchingPrefixes());
+                        props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout()),
+                        props.batchingLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
             }
@@ -163,8 +154,9 @@ public class MoeAdapterAutoConfiguration {
             LOG.warn("moe.adapter.sessions ({}) x moe.adapter.threads ({}) = {} threads decoding at once on {} processors: "
                     + "concurrent requests will slow each other down; lower one of them", sessions, threads, sessions * threads, processors);
         }
+        int sequences = policies.maxSequences();
         return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads,
-                props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout(0)),
+                props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout()),
                 sessions);
     }
 
@@ -319,18 +311,5 @@ public class MoeAdapterAutoConfiguration {
             return new ConfiguredAdaptation("c3po", "moe.adapter.c3po", "moe.adapter.c3po.reference-set",
                     StrategySettings.of(props.c3po().settings()));
         }
-    }
-
-    private static long fileSize(java.nio.file.Path model) {
-        try {
-            return java.nio.file.Files.size(model);
-        } catch (java.io.IOException e) {
-            return 0; // the model loaded from it: a size it cannot tell only keeps the default of one context per request
-        }
-    }
-
-    /** The memory of this machine, or of its container where one limits it. */
-    private static long memoryBytes() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
     }
 }

@@ -14,7 +14,6 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -56,9 +55,7 @@ import java.util.List;
  *                      requests per step, each in its own lane of sequences, with {@code threads} (by
  *                      default every processor's) for a step of many rows and one processor fewer, at
  *                      least one, for a step of a single row, which leaves the JVM a processor to stream
- *                      on; 0: one context per concurrent request; {@code auto} (the default): the loop for a
- *                      model file of 256 MiB or more, in up to 8 lanes, as many as keep the KV cells within a
- *                      quarter of the memory, else one context per request ({@link AutoBatching})
+ *                      on (0, the default: one context per concurrent request)
  * @param batchingLaneRows with continuous batching, most rows one request adds to a decode step (at least
  *                         one per sequence of a lane): prompts, perturbed copies and neighbour
  *                         evaluations are decoded in chunks of this many, so an adapting request
@@ -115,8 +112,7 @@ public record MoeAdapterProperties(
         @DefaultValue("f16") @NotNull KvCacheType kvCacheType,
         KvLayout kvLayout,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
-        @DefaultValue("auto") @NotNull @Pattern(regexp = "auto|[0-9]|[1-5][0-9]|6[0-4]", message = "must be auto or a number of lanes, 0 to 64")
-        String batchingLanes,
+        @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,
         @DefaultValue("2") @Min(0) @Max(64) int batchingPrefixes,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
@@ -379,20 +375,12 @@ public record MoeAdapterProperties(
         }
     }
 
-    /** {@code batching-lanes}' value that lets {@link AutoBatching} choose. */
-    public static final String AUTO = "auto";
-
-    /** The lanes of continuous batching: as configured, or under {@code auto} as {@code auto} chooses them (0: sessions). */
-    public int effectiveBatchingLanes(AutoBatching auto, int sequences) {
-        return batchingLanes.equals(AUTO) ? auto.lanes(sequences, contextSize, batchingPrefixes) : Integer.parseInt(batchingLanes);
-    }
-
+    /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */
     /** The KV layout: as configured, else a stream per sequence with continuous batching and one cache per session without. */
-    public KvLayout effectiveKvLayout(int batchingLanes) {
+    public KvLayout effectiveKvLayout() {
         return kvLayout != null ? kvLayout : batchingLanes > 0 ? KvLayout.PER_SEQUENCE : KvLayout.UNIFIED;
     }
 
-    /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */
     public int effectiveSessions(int processors) {
         return sessions > 0 ? sessions : Math.clamp(processors / Math.max(1, threads), 1, 2);
     }

@@ -98,29 +98,6 @@ class StartupValidationTest {
     }
 
     @Test
-    void batchingLanesIsAutoOrACountUpTo64AndAutoKeepsSessionsForASmallModel() {
-        for (String bad : new String[]{"65", "many", "-1", ""}) {
-            runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.batching-lanes=" + bad).run(ctx -> {
-                assertThat(ctx).as(bad).hasFailed();
-                assertThat(ctx.getStartupFailure()).as(bad).hasStackTraceContaining("batchingLanes");
-            });
-        }
-        // the default, auto, on a model far below 256 MiB: one context per request, as before
-        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
-                "moe.adapter.batch-size=32").run(ctx -> {
-            assertThat(ctx).hasNotFailed();
-            assertThat(ctx.getBean(MoeAdapterProperties.class).batchingLanes()).isEqualTo(MoeAdapterProperties.AUTO);
-            assertThat(ctx.getBean(SessionPool.class).loop()).isEmpty();
-        });
-        runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
-                "moe.adapter.batch-size=32", "moe.adapter.batching-lanes=2").run(ctx -> {
-            assertThat(ctx).hasNotFailed();
-            assertThat(ctx.getBean(SessionPool.class).loop()).isPresent();
-            assertThat(ctx.getBean(SessionPool.class).size()).isEqualTo(2);
-        });
-    }
-
-    @Test
     void sessionsHoldTheSequencesTheConfiguredArmsNeed() {
         runner.withPropertyValues("moe.adapter.model=" + model(), "moe.adapter.threads=1", "moe.adapter.context-size=128",
                 "moe.adapter.batch-size=32", "moe.adapter.sessions=1", "moe.adapter.policies.ab.arms.x.adaptation=rerouting",
