@@ -68,7 +68,7 @@ final class LabCard {
                 LabSuiteV2.MAX_LENGTH, s.balance(),
                 s.group() > 0 ? String.format(Locale.ROOT, " + an expert-grouping loss (weight %s, linearly annealed to 0 at %.0f%% of training: −log of the router mass on the task's own %d experts, items with their own tag%s)",
                         s.group(), 100 * s.groupUntil(), sh.experts() / s.family().tasks().size(),
-                        s.groupOn() == LabBatch.GroupOn.ANSWERS ? (s.aliasPercent() > 0 ? ", and the answer tokens of untagged, misleading and aliased items" : ", and the answer tokens of untagged and misleading items") : "") : "",
+                        s.groupOn() == LabBatch.GroupOn.ANSWERS ? ", and the answer tokens of untagged" + (s.aliasPercent() > 0 ? ", misleading and aliased" : " and misleading") + " items" : "") : "",
                 s.stopAtDev() <= 0 ? s.steps() + " steps"
                         : stop.isPresent()
                         ? String.format(Locale.ROOT, "%d steps (stopped at the first evaluation, every %d steps, whose teacher-forced dev accuracy reached %s; the schedule is that of %d steps)",

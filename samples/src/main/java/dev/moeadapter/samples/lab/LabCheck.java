@@ -103,6 +103,7 @@ public final class LabCheck {
     /** The largest router-logit change rerouting is expected to reach per expert: 20 steps × 0.5. */
     static final float REROUTING_BUDGET = 10f;
     private static final int MAX_TOKENS = 16;
+    private static final JsonMapper PRETTY = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     /** What one split can and cannot test. */
     public record Verdict(boolean usable, boolean scmoe, boolean rerouting, boolean c3po, String why) {}
@@ -170,7 +171,7 @@ public final class LabCheck {
                     ModelFingerprint.sha256(modelPath), embedder, optimise);
             Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
             Files.createDirectories(out);
-            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(out.resolve("check.json").toFile(), r);
+            PRETTY.writeValue(out.resolve("check.json").toFile(), r);
             Files.writeString(out.resolve("check.md"), markdown(r));
             System.out.print(markdown(r));
             System.out.println("wrote " + out.resolve("check.json") + " and check.md");
@@ -383,8 +384,7 @@ public final class LabCheck {
     }
 
     private static void addOptimisedReferences(Path file, Path model, Report r) throws IOException {
-        JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
-        ObjectNode root = (ObjectNode) json.readTree(file.toFile());
+        ObjectNode root = (ObjectNode) PRETTY.readTree(file.toFile());
         JsonNode splits = root.path(ModelFingerprint.sha256(model)).path("splits");
         for (SplitCheck c : r.splits()) {
             if (!(splits.path(c.split()) instanceof ObjectNode entry)) {
@@ -396,18 +396,16 @@ public final class LabCheck {
                 LOG.warn("{} on {}: {} was frozen before; it stays as it was", c.split(), model.getFileName(), OPTIMISED_REFS);
                 continue;
             }
-            boolean reaches = c.c3poNeighbours().value() >= c.base().value() + 0.10;
-            canTest.put(OPTIMISED_REFS, entry.path("usable").asBoolean(false) && reaches);
+            canTest.put(OPTIMISED_REFS, entry.path("usable").asBoolean(false) && neighboursReach(c.base(), c.c3poNeighbours()));
             entry.put("whyOptimisedRefs", String.format(Locale.ROOT, "neighbours' pathways from a reference set with fitted failures: %s against base %s",
                     c.c3poNeighbours(), c.base()));
         }
-        json.writeValue(file.toFile(), root);
+        PRETTY.writeValue(file.toFile(), root);
     }
 
     private static void freezeLocked(Path file, Path model, Report r) throws IOException {
-        JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
         ObjectNode root = Files.exists(file)
-                ? (ObjectNode) json.readTree(file.toFile()) : json.createObjectNode();
+                ? (ObjectNode) PRETTY.readTree(file.toFile()) : PRETTY.createObjectNode();
         String sha = ModelFingerprint.sha256(model);
         ObjectNode entry = root.has(sha) ? (ObjectNode) root.get(sha)
                 : root.putObject(sha).put("model", model.getFileName().toString());
@@ -431,7 +429,7 @@ public final class LabCheck {
                     .put("usable", c.verdict().usable()).put("why", c.verdict().why());
             s.putObject("canTest").put("scmoe", c.verdict().scmoe()).put("rerouting", c.verdict().rerouting()).put("c3po", c.verdict().c3po());
         }
-        json.writeValue(file.toFile(), root);
+        PRETTY.writeValue(file.toFile(), root);
     }
 
     /** The routing ceiling a split with a high base must reach instead of base + 20 points. */
@@ -462,9 +460,14 @@ public final class LabCheck {
         if (usable && !scmoe) why.add("SCMoE: mask reach below 30% of base failures");
         boolean rerouting = usable && picks.value() >= 0.80 && !Float.isNaN(fixing) && fixing <= REROUTING_BUDGET;
         if (usable && !rerouting) why.add("rerouting: prompt NLL picks the true task on fewer than 80% of items, or no fixing delta within budget");
-        boolean c3poOk = usable && c3po.value() >= base.value() + 0.10;
+        boolean c3poOk = usable && neighboursReach(base, c3po);
         if (usable && !c3poOk) why.add("C3PO: neighbours' pathways reach less than base + 10 points");
         return new Verdict(usable, scmoe, rerouting, c3poOk, why.isEmpty() ? "all checks pass" : String.join("; ", why));
+    }
+
+    /** C3PO's premise on a split: the neighbours' pathways, injected where C3PO injects, answer at least base + 10 points. */
+    static boolean neighboursReach(Proportion base, Proportion neighbours) {
+        return neighbours.value() >= base.value() + 0.10;
     }
 
     /** Greedy answers of every item under the plan {@code plans} gives it; true where right. */

@@ -77,10 +77,11 @@ public final class WeakViewLab {
         int strongRight = 0, weakRight = 0, scmoeRight = 0, sameAnswer = 0, sameFirst = 0;
         int broken = 0, fixed = 0, brokenWeakKnows = 0, fixedWeakKnows = 0, partAtEnd = 0;
         for (BenchmarkItem it : items) {
-            int[] prompt = model.tokenize(it.prompt());
-            String strong = greedy(session, prompt, RoutingPlan.EMPTY, it);
-            String alone = greedy(session, prompt, weak, it);
-            String contrast = scmoe.generate(session, request(prompt, it, MAX_TOKENS), TokenListener.NONE, new CancellationToken()).text();
+            GenerationRequest asked = new GenerationRequest(model.tokenize(it.prompt()), MAX_TOKENS, SamplingParams.GREEDY,
+                    EvalRunner.stopStrings(it.scoring()), false);
+            String strong = greedy(session, RoutingPlan.EMPTY, asked);
+            String alone = greedy(session, weak, asked);
+            String contrast = scmoe.generate(session, asked, TokenListener.NONE, new CancellationToken()).text();
             boolean s = Scorer.correct(it.scoring(), strong), w = Scorer.correct(it.scoring(), alone), c = Scorer.correct(it.scoring(), contrast);
             strongRight += s ? 1 : 0;
             weakRight += w ? 1 : 0;
@@ -98,7 +99,8 @@ public final class WeakViewLab {
                 partAtEnd++; // the right answer ends where the wrong one goes on: no right token to compare
                 continue;
             }
-            String next = greedyTokens(session, model.tokenize(it.prompt() + right.substring(0, p)), weak, 1);
+            String next = greedy(session, weak, new GenerationRequest(model.tokenize(it.prompt() + right.substring(0, p)), 1, SamplingParams.GREEDY,
+                    List.of(), false));
             if (!next.isEmpty() && next.charAt(0) == right.charAt(p)) {
                 if (s) brokenWeakKnows++;
                 else fixedWeakKnows++;
@@ -108,26 +110,13 @@ public final class WeakViewLab {
                 fixedWeakKnows, partAtEnd);
     }
 
-    private static String greedy(Session session, int[] prompt, RoutingPlan plan, BenchmarkItem it) {
+    /** The greedy answer on sequence 0 under {@code plan}. */
+    private static String greedy(Session session, RoutingPlan plan, GenerationRequest request) {
         session.setPlan(0, plan);
         try {
-            return new Generator(session, 0).generate(request(prompt, it, MAX_TOKENS), TokenListener.NONE, new CancellationToken()).text();
-        } finally {
-            session.setPlan(0, RoutingPlan.EMPTY);
-        }
-    }
-
-    private static String greedyTokens(Session session, int[] prompt, RoutingPlan plan, int tokens) {
-        session.setPlan(0, plan);
-        try {
-            var request = new GenerationRequest(prompt, tokens, SamplingParams.GREEDY, List.of(), false);
             return new Generator(session, 0).generate(request, TokenListener.NONE, new CancellationToken()).text();
         } finally {
             session.setPlan(0, RoutingPlan.EMPTY);
         }
-    }
-
-    private static GenerationRequest request(int[] prompt, BenchmarkItem it, int tokens) {
-        return new GenerationRequest(prompt, tokens, SamplingParams.GREEDY, EvalRunner.stopStrings(it.scoring()), false);
     }
 }
