@@ -118,7 +118,7 @@ class StreamsAndBudgetsTest extends RunningService {
         try {
             assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
         } finally {
-            client.close(); // leaves while tokens keep coming, 20 ms apart
+            client.close(); // leaves while tokens keep coming, 100 ms apart
         }
         int atDeparture = dripping.tokens.get();
         assertThat(dripping.finished.await(60, TimeUnit.SECONDS)).isTrue();
@@ -154,7 +154,7 @@ class StreamsAndBudgetsTest extends RunningService {
                 assertThat(client.status).as("stream %s: %s", stream, client.status == 200 ? "" : client.remaining()).isEqualTo(200);
                 assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
             } finally {
-                client.close(); // leaves while tokens keep coming, 20 ms apart
+                client.close(); // leaves while tokens keep coming, 100 ms apart
             }
             // counted once the departure happened: counted before it, a token made while this thread waited for a
             // processor between the count and the close would be charged to the service

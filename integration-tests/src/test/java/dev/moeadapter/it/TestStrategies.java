@@ -92,7 +92,7 @@ class TestStrategies {
     }
 
     /**
-     * Plain generation that never stops decoding for long: a few milliseconds between tokens, so that
+     * Plain generation that never stops decoding for long: 100 ms between tokens, so that
      * a client can leave while tokens flow. Counts the tokens it made.
      */
     static final class Dripping implements AdaptationStrategy {
@@ -126,7 +126,7 @@ class TestStrategies {
                     tokens.incrementAndGet();
                     listener.onToken(token, text);
                     third.countDown();
-                    LockSupport.parkNanos(20_000_000L);
+                    LockSupport.parkNanos(100_000_000L); // a token per 100 ms: time enough for a departure to reach the connection on a busy machine
                 }, cancel);
                 return result;
             } finally {
