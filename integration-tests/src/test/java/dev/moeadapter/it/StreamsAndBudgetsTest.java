@@ -9,6 +9,7 @@ import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import dev.moeadapter.core.generation.FinishReason;
@@ -125,6 +126,47 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(dripping.result.finishReason()).as("cut by the departure, not by its length").isEqualTo(FinishReason.CANCELLED);
         assertThat(dripping.tokens.get() - atDeparture).as("tokens decoded after the client left").isLessThanOrEqualTo(1);
         assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
+    /**
+     * A client may pipeline a request after a POST (RFC 9112 §9.3.2: it should not, but may): the
+     * departure check must take the next request's bytes for a client that is there, not one that
+     * left, whether they came with the first body or while its whole answer was being made.
+     */
+    @Test
+    void aRequestPipelinedAfterAPostIsAnsweredAfterIt() throws Exception {
+        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":6,\"arm\":\"dripping\"}";
+        String second = post("/v1/moe/generate", "{\"prompt\":\"REV:abc=cba,bfa=\",\"max_tokens\":4,\"arm\":\"plain\"}", true);
+        for (String when : List.of("with a sized body", "with a chunked body", "while the answer is made")) {
+            dripping.reset();
+            try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
+                socket.setSoTimeout(60_000);
+                java.io.OutputStream out = socket.getOutputStream();
+                String first = when.contains("chunked")
+                        ? "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                + Integer.toHexString(chat.length()) + "\r\n" + chat + "\r\n0\r\n\r\n"
+                        : post("/v1/chat/completions", chat, false);
+                out.write((first + (when.startsWith("with") ? second : "")).getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                if (!when.startsWith("with")) {
+                    assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
+                    out.write(second.getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+                String answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answers.split("HTTP/1.1 ", -1)).as("%s: %s", when, answers).hasSize(3);
+                assertThat(answers).as(answers).startsWith("HTTP/1.1 200 ").contains("\"object\":\"chat.completion\"");
+                assertThat(answers.substring(answers.lastIndexOf("HTTP/1.1 "))).as(answers).startsWith("HTTP/1.1 200 ").contains("\"text\":");
+            }
+            assertThat(dripping.finished.await(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(dripping.result.finishReason()).as(when).isEqualTo(FinishReason.MAX_TOKENS);
+        }
+    }
+
+    /** An ASCII request; the last on its connection asks to close it. */
+    private static String post(String path, String body, boolean last) {
+        return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + (last ? "Connection: close\r\n" : "")
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
     }
 
     /**

@@ -168,7 +168,8 @@ class StrictRequestsTest extends RunningService {
                 // a multipart body Spring cannot parse, on an endpoint and on an unknown URL: 415, not a 500 with a stack trace
                 "POST /v1/moe/generate HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/form-data\r\nContent-Length: 1\r\n\r\nx",
                 "POST /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: MULTIPART/FORM-DATA; boundary=b\r\nContent-Length: 9\r\n\r\n--b\r\nxx\r\n",
-                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/mixed\r\n\r\n");
+                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/mixed\r\n\r\n",
+                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n");
         for (String request : requests) {
             try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
                 socket.setSoTimeout(10_000);
@@ -183,6 +184,9 @@ class StrictRequestsTest extends RunningService {
                 assertThat(error.get("message").asString()).as(body).isNotBlank();
                 if (request.toLowerCase(java.util.Locale.ROOT).contains("multipart")) {
                     assertThat(head).as(request).startsWith("HTTP/1.1 415");
+                }
+                if (request.contains("X-Big")) {
+                    assertThat(error.get("message").asString()).as(body).containsIgnoringCase("header is too large");
                 }
             }
         }

@@ -14,7 +14,7 @@ import java.io.Writer;
  * Tomcat's report of the errors it answers before any servlet sees the request (a malformed request
  * line, header or URL encoding, an unsupported transfer encoding, an oversized header), in the
  * documented JSON shape instead of Tomcat's HTML page: {@code type} and {@code code} from the status,
- * {@code message} Tomcat's reason (shortened).
+ * {@code message} Tomcat's reason, or what its parser refused (shortened).
  */
 public class JsonErrorReportValve extends ErrorReportValve {
     private static final int MAX_MESSAGE = 200;
@@ -28,6 +28,9 @@ public class JsonErrorReportValve extends ErrorReportValve {
         HttpStatus known = HttpStatus.resolve(status);
         String reason = known == null ? "HTTP " + status : known.getReasonPhrase();
         String detail = response.getMessage();
+        if ((detail == null || detail.isBlank()) && throwable instanceof IllegalArgumentException parse) {
+            detail = parse.getMessage(); // what Tomcat's parser refused, e.g. "Request header is too large"
+        }
         String message = detail == null || detail.isBlank() ? reason
                 : reason + ": " + (detail.length() > MAX_MESSAGE ? detail.substring(0, MAX_MESSAGE) + "…" : detail);
         String body = JsonMapper.shared().writeValueAsString(ApiErrors.body(status < 500 ? "invalid_request_error" : "server_error",
