@@ -169,7 +169,11 @@ class StrictRequestsTest extends RunningService {
                 "POST /v1/moe/generate HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/form-data\r\nContent-Length: 1\r\n\r\nx",
                 "POST /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: MULTIPART/FORM-DATA; boundary=b\r\nContent-Length: 9\r\n\r\n--b\r\nxx\r\n",
                 "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/mixed\r\n\r\n",
-                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n");
+                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n",
+                "GET /v1/moe/info HTTP/1.1\r\nConnection: close\r\n\r\n",
+                "GET /v1/moe/info HTTP/1.1\r\nHost: localhost\r\nHost: example.com\r\n\r\n",
+                "POST /v1/moe/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+                "POST /v1/moe/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: -2\r\n\r\n{}");
         for (String request : requests) {
             try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
                 socket.setSoTimeout(10_000);
@@ -187,6 +191,9 @@ class StrictRequestsTest extends RunningService {
                 }
                 if (request.contains("X-Big")) {
                     assertThat(error.get("message").asString()).as(body).containsIgnoringCase("header is too large");
+                }
+                if (head.startsWith("HTTP/1.1 400")) {
+                    assertThat(error.get("message").asString()).as("%s says which rule it broke", request).startsWith("Bad Request: ");
                 }
             }
         }

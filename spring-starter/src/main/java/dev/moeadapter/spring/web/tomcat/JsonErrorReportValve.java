@@ -4,6 +4,7 @@ import dev.moeadapter.spring.web.ApiErrors;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ErrorReportValve;
+import org.apache.tomcat.util.http.MimeHeaders;
 import org.springframework.http.HttpStatus;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -30,6 +31,8 @@ public class JsonErrorReportValve extends ErrorReportValve {
         String detail = response.getMessage();
         if ((detail == null || detail.isBlank()) && throwable instanceof IllegalArgumentException parse) {
             detail = parse.getMessage(); // what Tomcat's parser refused, e.g. "Request header is too large"
+        } else if ((detail == null || detail.isBlank()) && status == 400) {
+            detail = framingFault(request.getCoyoteRequest());
         }
         String message = detail == null || detail.isBlank() ? reason
                 : reason + ": " + (detail.length() > MAX_MESSAGE ? detail.substring(0, MAX_MESSAGE) + "…" : detail);
@@ -46,5 +49,35 @@ public class JsonErrorReportValve extends ErrorReportValve {
         } catch (IOException | IllegalStateException e) {
             // the client is gone or the response went out already: nothing to report to
         }
+    }
+
+    /**
+     * Which of the head's framing rules a bare 400 broke: Tomcat checks them and logs the reason at
+     * debug level only, so the client would read just "Bad Request".
+     */
+    static String framingFault(org.apache.coyote.Request coyote) {
+        MimeHeaders headers = coyote.getMimeHeaders();
+        int hosts = count(headers, "host"), lengths = count(headers, "content-length");
+        if (hosts > 1) {
+            return "several Host headers";
+        }
+        if (hosts == 0 && "HTTP/1.1".equals(coyote.protocol().toString())) {
+            return "an HTTP/1.1 request needs a Host header";
+        }
+        if (lengths > 1) {
+            return "several Content-Length headers";
+        }
+        if (lengths == 1 && !headers.getHeader("content-length").strip().matches("\\d{1,18}")) {
+            return "Content-Length is not a number of bytes";
+        }
+        return null;
+    }
+
+    private static int count(MimeHeaders headers, String name) {
+        int n = 0;
+        for (int i = 0; i < headers.size(); i++) {
+            n += headers.getName(i).equalsIgnoreCase(name) ? 1 : 0;
+        }
+        return n;
     }
 }
