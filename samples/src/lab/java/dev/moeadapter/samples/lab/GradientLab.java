@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.engine.FlashAttention;
 import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.core.engine.Model;
@@ -35,40 +36,42 @@ public final class GradientLab {
     private GradientLab() {
     }
 
-    public static void main(String[] args) {
-        LabToolArgs a = LabToolArgs.parse(args);
-        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
-        String splitName = a.required(1, "SPLIT");
-        float h = Float.parseFloat(a.at(2, "0.001"));
-        int perKind = Integer.parseInt(a.at(3, "2"));
-        List<LabItem> split = a.split(splitName);
-        SessionParams params = new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1, FlashAttention.OFF,
-                KvCacheType.F32);
-        try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(params)) {
-            int d = model.info().moeLayers().size() * model.info().experts();
-            int rounds = GradientCheck.rounds(model.info());
-            double[] margins = new double[Math.min(SCANNED, split.size())];
-            List<Integer> chosen = new ArrayList<>();
-            int smooth = 0;
-            for (int i = 0; i < margins.length; i++) {
-                margins[i] = GradientCheck.routerMargin(session, model.info(), model.tokenize(split.get(i).prompt()));
-                if (i < perKind) {
-                    chosen.add(i);
-                } else if (margins[i] > 2 * h && smooth < perKind) {
-                    chosen.add(i);
+    public static void main(String[] args) throws Exception {
+        Cli.run("lab gradient", null, () -> {
+            LabToolArgs a = LabToolArgs.parse(args);
+            Path gguf = Path.of(a.required(0, "MODEL.gguf"));
+            String splitName = a.required(1, "SPLIT");
+            float h = Float.parseFloat(a.at(2, "0.001"));
+            int perKind = Integer.parseInt(a.at(3, "2"));
+            List<LabItem> split = a.split(splitName);
+            SessionParams params = new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1, FlashAttention.OFF,
+                    KvCacheType.F32);
+            try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(params)) {
+                int d = model.info().moeLayers().size() * model.info().experts();
+                int rounds = GradientCheck.rounds(model.info());
+                double[] margins = new double[Math.min(SCANNED, split.size())];
+                List<Integer> chosen = new ArrayList<>();
+                int smooth = 0;
+                for (int i = 0; i < margins.length; i++) {
+                    margins[i] = GradientCheck.routerMargin(session, model.info(), model.tokenize(split.get(i).prompt()));
+                    if (i < perKind) {
+                        chosen.add(i);
+                    } else if (margins[i] > 2 * h && smooth < perKind) {
+                        chosen.add(i);
+                    }
+                    if (margins[i] > 2 * h) {
+                        smooth++;
+                    }
                 }
-                if (margins[i] > 2 * h) {
-                    smooth++;
+                System.out.printf(Locale.ROOT, "%s on %s: h %s, d %d, %d SPSA directions; %d of the first %d prompts have a router margin above 2h%n",
+                        gguf.getFileName(), splitName, h, d, rounds * SpsaGains.MAX_DIRECTIONS, smooth, margins.length);
+                System.out.println("item\tmargin\tsmooth\tcosine\tspsa_norm\tfd_norm");
+                for (int i : chosen) {
+                    GradientCheck.Result r = GradientCheck.spsaAgainstFiniteDifferences(session, model.info(), model.tokenize(split.get(i).prompt()), h, rounds);
+                    System.out.printf(Locale.ROOT, "%d\t%.5f\t%s\t%.3f\t%.4f\t%.4f%n", i, margins[i], margins[i] > 2 * h ? "yes" : "no", r.cosine(),
+                            r.spsaNorm(), r.finiteDifferenceNorm());
                 }
             }
-            System.out.printf(Locale.ROOT, "%s on %s: h %s, d %d, %d SPSA directions; %d of the first %d prompts have a router margin above 2h%n",
-                    gguf.getFileName(), splitName, h, d, rounds * SpsaGains.MAX_DIRECTIONS, smooth, margins.length);
-            System.out.println("item\tmargin\tsmooth\tcosine\tspsa_norm\tfd_norm");
-            for (int i : chosen) {
-                GradientCheck.Result r = GradientCheck.spsaAgainstFiniteDifferences(session, model.info(), model.tokenize(split.get(i).prompt()), h, rounds);
-                System.out.printf(Locale.ROOT, "%d\t%.5f\t%s\t%.3f\t%.4f\t%.4f%n", i, margins[i], margins[i] > 2 * h ? "yes" : "no", r.cosine(),
-                        r.spsaNorm(), r.finiteDifferenceNorm());
-            }
-        }
+        });
     }
 }

@@ -45,6 +45,16 @@ record LabToolArgs(List<String> positional, List<String> switches, LabTask.Famil
     /** The split {@code name} of this family: a lab v2 split name, or a version-1 one (strings only). */
     List<LabItem> split(String name) {
         return LabSuiteV2.Split.all(family).stream().filter(s -> s.name().equals(name)).findFirst().map(s -> LabSuiteV2.split(family, s))
-                .orElseGet(() -> LabSuite.split(LabSuite.Split.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'))));
+                .orElseGet(() -> LabSuite.split(v1Split(name)));
+    }
+
+    /** A version-1 split, or a refusal naming the splits there are. */
+    private LabSuite.Split v1Split(String name) {
+        try {
+            return LabSuite.Split.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("no split '" + name + "' in the " + family.name().toLowerCase(Locale.ROOT) + " family: "
+                    + LabSuiteV2.Split.all(family).stream().map(LabSuiteV2.Split::name).toList() + " (--tasks F chooses the family)");
+        }
     }
 }

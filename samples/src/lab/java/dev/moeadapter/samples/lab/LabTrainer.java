@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -84,33 +85,35 @@ public final class LabTrainer {
         int taggedPercent() { return 100 - untaggedPercent - misleadingPercent - aliasPercent; }
     }
 
-    public static void main(String[] args) throws IOException {
-        Map<String, String> a = EvalCommand.parse(args);
-        String arch = a.getOrDefault("arch", "olmoe");
-        TwinShape base = switch (arch) {
-            case "olmoe" -> TwinShape.olmoeStyle();
-            case "mixtral" -> TwinShape.mixtralStyle();
-            default -> throw new IllegalArgumentException("--arch must be olmoe or mixtral");
-        };
-        TwinShape shape = base.resized(integer(a, "embd", base.embd()), integer(a, "layers", base.layers()),
-                integer(a, "experts", base.experts()), integer(a, "topk", base.topK()), integer(a, "ff", base.ff()));
-        long seed = Long.parseLong(a.getOrDefault("seed", "1"));
-        String name = "lab2-" + arch + "-seed" + seed;
-        Path cache = Path.of(System.getenv().getOrDefault("MOE_ADAPTER_CACHE", System.getProperty("user.home") + "/.cache/moe-adapter"));
-        Settings s = new Settings(shape, integer(a, "steps", 2000), integer(a, "batch", 64),
-                Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
-                Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")),
-                LabBatch.GroupOn.named(a.getOrDefault("group-on", "tagged")), LabTask.Family.named(a.getOrDefault("tasks", "strings")),
-                integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT),
-                integer(a, "alias", 0), seed,
-                Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
-                Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
-                Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")), Double.parseDouble(a.getOrDefault("stop-at-dev", "0")));
-        if (Boolean.parseBoolean(a.getOrDefault("card-only", "false"))) {
-            LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s), StopMarker.read(s)); // a finished run's card, rewritten
-            return;
-        }
-        train(s);
+    public static void main(String[] args) throws Exception {
+        Cli.run("lab train", null, () -> {
+            Map<String, String> a = EvalCommand.parse(args);
+            String arch = a.getOrDefault("arch", "olmoe");
+            TwinShape base = switch (arch) {
+                case "olmoe" -> TwinShape.olmoeStyle();
+                case "mixtral" -> TwinShape.mixtralStyle();
+                default -> throw new IllegalArgumentException("--arch must be olmoe or mixtral");
+            };
+            TwinShape shape = base.resized(integer(a, "embd", base.embd()), integer(a, "layers", base.layers()),
+                    integer(a, "experts", base.experts()), integer(a, "topk", base.topK()), integer(a, "ff", base.ff()));
+            long seed = Long.parseLong(a.getOrDefault("seed", "1"));
+            String name = "lab2-" + arch + "-seed" + seed;
+            Path cache = Path.of(System.getenv().getOrDefault("MOE_ADAPTER_CACHE", System.getProperty("user.home") + "/.cache/moe-adapter"));
+            Settings s = new Settings(shape, integer(a, "steps", 2000), integer(a, "batch", 64),
+                    Float.parseFloat(a.getOrDefault("lr", "0.003")), Float.parseFloat(a.getOrDefault("balance", "0.01")),
+                    Float.parseFloat(a.getOrDefault("group", "0")), Float.parseFloat(a.getOrDefault("group-until", "0.3")),
+                    LabBatch.GroupOn.named(a.getOrDefault("group-on", "tagged")), LabTask.Family.named(a.getOrDefault("tasks", "strings")),
+                    integer(a, "untagged", LabSuiteV2.UNTAGGED_PERCENT), integer(a, "misleading", 100 - LabSuiteV2.TAGGED_PERCENT - LabSuiteV2.UNTAGGED_PERCENT),
+                    integer(a, "alias", 0), seed,
+                    Path.of(a.getOrDefault("out", name + ".gguf")), integer(a, "eval-every", 250),
+                    Path.of(a.getOrDefault("checkpoint", cache.resolve("lab-checkpoints").resolve(name).toString())),
+                    Double.parseDouble(a.getOrDefault("checkpoint-minutes", "10")), Double.parseDouble(a.getOrDefault("stop-at-dev", "0")));
+            if (Boolean.parseBoolean(a.getOrDefault("card-only", "false"))) {
+                LabCard.write(s, s.checkpointDir().resolve("training-log.tsv"), card(s), StopMarker.read(s)); // a finished run's card, rewritten
+                return;
+            }
+            train(s);
+        });
     }
 
     private static int integer(Map<String, String> a, String key, int fallback) {

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.c3po.Adaptation;
 import dev.moeadapter.c3po.Algorithm;
@@ -104,58 +105,60 @@ public final class NgdLab {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = EvalCommand.parse(args);
-        Path gguf = Path.of(EvalCommand.require(a, "model"));
-        Split split = Split.named(EvalCommand.require(a, "split"));
-        List<LabItem> all = LabSuiteV2.split(LabTask.Family.named(a.getOrDefault("tasks", "strings")), split);
-        List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.getOrDefault("limit", "40"))));
-        C3poSettings settings = a.containsKey("inject")
-                ? C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(Map.of("inject", a.get("inject")))) : C3poSettings.DEFAULTS;
-        float lr = Float.parseFloat(a.getOrDefault("lr", "1"));
-        try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
-             Model model = Model.load(ModelParams.of(gguf));
-             ReferenceSet refs = ReferenceSet.load(Path.of(EvalCommand.require(a, "reference")), model);
-             Session session = session(model, settings)) {
-            NgdLab lab = new NgdLab(model, session, twin, refs, settings, lr);
-            System.out.printf(Locale.ROOT, "%-14s %9s %9s %9s %9s %9s %7s  %s%n", "item", "L0 twin", "L0 llama", "ours", "ours twin",
-                    "exact", "cosine", "answers: base / ours / exact (gold)");
-            double parity = 0, maxParity = 0, base = 0, oursLoss = 0, oursTwin = 0, exact = 0, cos = 0;
-            int n = 0, moved = 0, agree = 0, rightBase = 0, rightOurs = 0, rightExact = 0, degraded = 0;
-            for (LabItem it : items) {
-                Comparison c = lab.compare(it, root);
-                if (c == null) {
-                    degraded++;
-                    continue;
+        Cli.run("lab ngd", null, () -> {
+            Map<String, String> a = EvalCommand.parse(args);
+            Path gguf = Path.of(EvalCommand.require(a, "model"));
+            Split split = Split.named(EvalCommand.require(a, "split"));
+            List<LabItem> all = LabSuiteV2.split(LabTask.Family.named(a.getOrDefault("tasks", "strings")), split);
+            List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.getOrDefault("limit", "40"))));
+            C3poSettings settings = a.containsKey("inject")
+                    ? C3poSettings.DEFAULTS.withOverrides(StrategySettings.of(Map.of("inject", a.get("inject")))) : C3poSettings.DEFAULTS;
+            float lr = Float.parseFloat(a.getOrDefault("lr", "1"));
+            try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
+                 Model model = Model.load(ModelParams.of(gguf));
+                 ReferenceSet refs = ReferenceSet.load(Path.of(EvalCommand.require(a, "reference")), model);
+                 Session session = session(model, settings)) {
+                NgdLab lab = new NgdLab(model, session, twin, refs, settings, lr);
+                System.out.printf(Locale.ROOT, "%-14s %9s %9s %9s %9s %9s %7s  %s%n", "item", "L0 twin", "L0 llama", "ours", "ours twin",
+                        "exact", "cosine", "answers: base / ours / exact (gold)");
+                double parity = 0, maxParity = 0, base = 0, oursLoss = 0, oursTwin = 0, exact = 0, cos = 0;
+                int n = 0, moved = 0, agree = 0, rightBase = 0, rightOurs = 0, rightExact = 0, degraded = 0;
+                for (LabItem it : items) {
+                    Comparison c = lab.compare(it, root);
+                    if (c == null) {
+                        degraded++;
+                        continue;
+                    }
+                    System.out.printf(Locale.ROOT, "%-14s %9.4f %9.4f %9.4f %9.4f %9.4f %7.3f  %s / %s / %s (%s)%n", c.id(), c.twinBase(),
+                            c.engineBase(), c.oursEngine(), c.oursTwin(), c.exactTwin(), c.cosine(), c.base(), c.ours(), c.exact(), it.answer());
+                    n++;
+                    double gap = Math.abs(c.twinBase() - c.engineBase());
+                    parity += gap;
+                    maxParity = Math.max(maxParity, gap);
+                    base += c.engineBase();
+                    oursLoss += c.oursEngine();
+                    oursTwin += c.oursTwin();
+                    exact += c.exactTwin();
+                    if (c.oursEngine() < c.engineBase()) { // ours returns ω0 itself unless some point beat it: no move to compare
+                        moved++;
+                        cos += c.cosine();
+                    }
+                    agree += c.ours().equals(c.exact()) ? 1 : 0;
+                    rightBase += c.base().equals(it.answer()) ? 1 : 0;
+                    rightOurs += c.ours().equals(it.answer()) ? 1 : 0;
+                    rightExact += c.exact().equals(it.answer()) ? 1 : 0;
                 }
-                System.out.printf(Locale.ROOT, "%-14s %9.4f %9.4f %9.4f %9.4f %9.4f %7.3f  %s / %s / %s (%s)%n", c.id(), c.twinBase(),
-                        c.engineBase(), c.oursEngine(), c.oursTwin(), c.exactTwin(), c.cosine(), c.base(), c.ours(), c.exact(), it.answer());
-                n++;
-                double gap = Math.abs(c.twinBase() - c.engineBase());
-                parity += gap;
-                maxParity = Math.max(maxParity, gap);
-                base += c.engineBase();
-                oursLoss += c.oursEngine();
-                oursTwin += c.oursTwin();
-                exact += c.exactTwin();
-                if (c.oursEngine() < c.engineBase()) { // ours returns ω0 itself unless some point beat it: no move to compare
-                    moved++;
-                    cos += c.cosine();
-                }
-                agree += c.ours().equals(c.exact()) ? 1 : 0;
-                rightBase += c.base().equals(it.answer()) ? 1 : 0;
-                rightOurs += c.ours().equals(it.answer()) ? 1 : 0;
-                rightExact += c.exact().equals(it.answer()) ? 1 : 0;
+                int m = Math.max(1, n);
+                System.out.printf(Locale.ROOT, """
+                        %s on %s, %d items (%d kept the base routing), injection %s, %d steps; exact: plain gradient descent, lr %.2f
+                          surrogate at ω0: llama.cpp %.4f, twin − llama.cpp mean |Δ| %.2e, max %.2e
+                          final surrogate: ours %.4f through llama.cpp (%.4f in the twin), exact %.4f in the twin
+                          ours moved from ω0 on %d/%d; mean cosine of the moves there (centred log ω − log ω0 over the core experts) %.3f
+                          greedy answers: ours and exact agree on %d/%d; right: base %d, ours %d, exact %d
+                        """, gguf.getFileName(), split.name(), n, degraded, settings.injection().label(), ((Algorithm.GradientDescent) settings.algorithm()).steps(),
+                        lr, base / m, parity / m, maxParity, oursLoss / m, oursTwin / m, exact / m, moved, n, cos / Math.max(1, moved), agree, n, rightBase, rightOurs, rightExact);
             }
-            int m = Math.max(1, n);
-            System.out.printf(Locale.ROOT, """
-                    %s on %s, %d items (%d kept the base routing), injection %s, %d steps; exact: plain gradient descent, lr %.2f
-                      surrogate at ω0: llama.cpp %.4f, twin − llama.cpp mean |Δ| %.2e, max %.2e
-                      final surrogate: ours %.4f through llama.cpp (%.4f in the twin), exact %.4f in the twin
-                      ours moved from ω0 on %d/%d; mean cosine of the moves there (centred log ω − log ω0 over the core experts) %.3f
-                      greedy answers: ours and exact agree on %d/%d; right: base %d, ours %d, exact %d
-                    """, gguf.getFileName(), split.name(), n, degraded, settings.injection().label(), ((Algorithm.GradientDescent) settings.algorithm()).steps(),
-                    lr, base / m, parity / m, maxParity, oursLoss / m, oursTwin / m, exact / m, moved, n, cos / Math.max(1, moved), agree, n, rightBase, rightOurs, rightExact);
-        }
+        });
     }
 
     /** ω outside the core experts is ω0's: a mismatch means the probe saw another pathway than the strategy did. */

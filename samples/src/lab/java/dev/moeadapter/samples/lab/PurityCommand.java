@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.CharNgramEmbedder;
 import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.spring.ai.SpringAiEmbedder;
@@ -30,6 +31,8 @@ public final class PurityCommand {
     }
 
     public static void main(String[] args) throws Exception {
-        LabPurity.run(args, List.of(new CharNgramEmbedder(), miniLm()));
+        Cli.run("lab purity", null, () -> {
+            LabPurity.run(args, List.of(new CharNgramEmbedder(), miniLm()));
+        });
     }
 }

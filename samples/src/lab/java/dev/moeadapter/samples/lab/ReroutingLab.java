@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
@@ -56,64 +57,66 @@ public final class ReroutingLab {
     }
 
     public static void main(String[] args) throws Exception {
-        LabToolArgs a = LabToolArgs.parse(args);
-        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
-        List<LabItem> all = a.split(a.required(1, "SPLIT"));
-        List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(2, "40"))));
-        try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
-             Model model = Model.load(ModelParams.of(gguf));
-             Session session = model.newSession(new SessionParams(4096, 256, ReroutingSettings.DEFAULTS.sequencesNeeded(), 1, 1))) {
-            float[] oracle = RouterOracle.optimise(twin, root, items, ORACLE_STEPS, ORACLE_LR, RouterOracle.Objective.ANSWER);
-            float[] paper = RouterOracle.optimise(twin, root, items, PAPER_STEPS, PAPER_LR, RouterOracle.Objective.CONTEXT);
-            int layers = model.info().layers(), experts = model.info().experts();
-            ReroutingSettings ours = ReroutingSettings.DEFAULTS.withSteps(PAPER_STEPS).withLayers(new LayerSelection.Top(1.0))
-                    .withParameterisation(new Parameterisation.Full());
-            double rhoSum = 0, cosSum = 0;
-            int rhoItems = 0, agree = 0, topMatches = 0;
-            int[] scoreFirst = new int[layers], gainFirst = new int[layers];
-            for (int i = 0; i < items.size(); i++) {
-                LabItem it = items.get(i);
-                int[] prompt = model.tokenize(it.prompt());
-                double[] c = layerScores(session, model, prompt);
-                double[] gain = new double[layers];
-                double base = answerNll(session, model, it, RoutingPlan.EMPTY);
-                for (int l = 0; l < layers; l++) {
-                    int at = (i * layers + l) * experts;
-                    RoutingPlan one = new RoutingPlan(List.of(new RouterEdit.AddDelta(l, Arrays.copyOfRange(oracle, at, at + experts), PositionRange.ALL)));
-                    gain[l] = base - answerNll(session, model, it, one);
-                }
-                double rho = spearman(c, gain);
-                if (Double.isFinite(rho)) {
-                    rhoSum += rho;
-                    rhoItems++;
-                }
-                int sf = argmax(c), gf = argmax(gain);
-                scoreFirst[sf]++;
-                gainFirst[gf]++;
-                topMatches += sf == gf ? 1 : 0;
+        Cli.run("lab rerouting", null, () -> {
+            LabToolArgs a = LabToolArgs.parse(args);
+            Path gguf = Path.of(a.required(0, "MODEL.gguf"));
+            List<LabItem> all = a.split(a.required(1, "SPLIT"));
+            List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(2, "40"))));
+            try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
+                 Model model = Model.load(ModelParams.of(gguf));
+                 Session session = model.newSession(new SessionParams(4096, 256, ReroutingSettings.DEFAULTS.sequencesNeeded(), 1, 1))) {
+                float[] oracle = RouterOracle.optimise(twin, root, items, ORACLE_STEPS, ORACLE_LR, RouterOracle.Objective.ANSWER);
+                float[] paper = RouterOracle.optimise(twin, root, items, PAPER_STEPS, PAPER_LR, RouterOracle.Objective.CONTEXT);
+                int layers = model.info().layers(), experts = model.info().experts();
+                ReroutingSettings ours = ReroutingSettings.DEFAULTS.withSteps(PAPER_STEPS).withLayers(new LayerSelection.Top(1.0))
+                        .withParameterisation(new Parameterisation.Full());
+                double rhoSum = 0, cosSum = 0;
+                int rhoItems = 0, agree = 0, topMatches = 0;
+                int[] scoreFirst = new int[layers], gainFirst = new int[layers];
+                for (int i = 0; i < items.size(); i++) {
+                    LabItem it = items.get(i);
+                    int[] prompt = model.tokenize(it.prompt());
+                    double[] c = layerScores(session, model, prompt);
+                    double[] gain = new double[layers];
+                    double base = answerNll(session, model, it, RoutingPlan.EMPTY);
+                    for (int l = 0; l < layers; l++) {
+                        int at = (i * layers + l) * experts;
+                        RoutingPlan one = new RoutingPlan(List.of(new RouterEdit.AddDelta(l, Arrays.copyOfRange(oracle, at, at + experts), PositionRange.ALL)));
+                        gain[l] = base - answerNll(session, model, it, one);
+                    }
+                    double rho = spearman(c, gain);
+                    if (Double.isFinite(rho)) {
+                        rhoSum += rho;
+                        rhoItems++;
+                    }
+                    int sf = argmax(c), gf = argmax(gain);
+                    scoreFirst[sf]++;
+                    gainFirst[gf]++;
+                    topMatches += sf == gf ? 1 : 0;
 
-                ReroutingDecoding scheme = new ReroutingDecoding(session, ours, new CancellationToken());
-                scheme.prefill(prompt, new CancellationToken());
-                scheme.release();
-                float[] mine = new float[layers * experts];
-                for (RouterEdit e : scheme.plan().edits()) {
-                    System.arraycopy(((RouterEdit.AddDelta) e).delta(), 0, mine, e.layer() * experts, experts);
+                    ReroutingDecoding scheme = new ReroutingDecoding(session, ours, new CancellationToken());
+                    scheme.prefill(prompt, new CancellationToken());
+                    scheme.release();
+                    float[] mine = new float[layers * experts];
+                    for (RouterEdit e : scheme.plan().edits()) {
+                        System.arraycopy(((RouterEdit.AddDelta) e).delta(), 0, mine, e.layer() * experts, experts);
+                    }
+                    float[] theirs = Arrays.copyOfRange(paper, i * layers * experts, (i + 1) * layers * experts);
+                    cosSum += cosine(mine, theirs);
+                    agree += greedy(session, model, prompt, plan(mine, layers, experts)).equals(greedy(session, model, prompt, plan(theirs, layers, experts))) ? 1 : 0;
                 }
-                float[] theirs = Arrays.copyOfRange(paper, i * layers * experts, (i + 1) * layers * experts);
-                cosSum += cosine(mine, theirs);
-                agree += greedy(session, model, prompt, plan(mine, layers, experts)).equals(greedy(session, model, prompt, plan(theirs, layers, experts))) ? 1 : 0;
+                int n = items.size();
+                System.out.printf(Locale.ROOT, """
+                        %s on %s (%d items)
+                        layer selection: mean Spearman(C_l, oracle gain of layer l) %.3f over %d items; C_l's first layer is the most helpful layer on %d/%d
+                          first by C_l, per layer:          %s
+                          most helpful (oracle), per layer: %s
+                        the paper's algorithm (twin: backprop, Adam lr %.2f, %d steps, full δ on every layer) vs ours (zeroth order, %d steps, full δ on every layer):
+                          mean cosine of the final deltas %.3f; greedy answers agree on %d/%d
+                        """, gguf.getFileName(), a.required(1, "SPLIT"), n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
+                        Arrays.toString(scoreFirst), Arrays.toString(gainFirst), PAPER_LR, PAPER_STEPS, PAPER_STEPS, cosSum / n, agree, n);
             }
-            int n = items.size();
-            System.out.printf(Locale.ROOT, """
-                    %s on %s (%d items)
-                    layer selection: mean Spearman(C_l, oracle gain of layer l) %.3f over %d items; C_l's first layer is the most helpful layer on %d/%d
-                      first by C_l, per layer:          %s
-                      most helpful (oracle), per layer: %s
-                    the paper's algorithm (twin: backprop, Adam lr %.2f, %d steps, full δ on every layer) vs ours (zeroth order, %d steps, full δ on every layer):
-                      mean cosine of the final deltas %.3f; greedy answers agree on %d/%d
-                    """, gguf.getFileName(), a.required(1, "SPLIT"), n, rhoSum / Math.max(1, rhoItems), rhoItems, topMatches, n,
-                    Arrays.toString(scoreFirst), Arrays.toString(gainFirst), PAPER_LR, PAPER_STEPS, PAPER_STEPS, cosSum / n, agree, n);
-        }
+        });
     }
 
     /** C_l of every layer for the prompt, as rerouting scores them. */

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -144,34 +145,36 @@ public final class RouterOracle {
     }
 
     public static void main(String[] argv) throws Exception {
-        LabToolArgs a = LabToolArgs.parse(argv);
-        Objective objective = a.has("--context-straight-through") ? Objective.CONTEXT_STRAIGHT_THROUGH
-                : a.has("--context") ? Objective.CONTEXT : Objective.ANSWER;
-        Path gguf = Path.of(a.required(0, "MODEL.gguf"));
-        int steps = Integer.parseInt(a.at(2, "60"));
-        float lr = Float.parseFloat(a.at(3, "0.3"));
-        List<LabItem> all = a.split(a.required(1, "SPLIT"));
-        List<LabItem> items = a.positional().size() > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(a.required(4, "LIMIT")))) : all;
-        try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
-             Model model = Model.load(ModelParams.of(gguf))) {
-            long t0 = System.nanoTime();
-            float[] deltas = optimise(twin, root, items, steps, lr, objective);
-            LOG.info("optimised {} deltas ({} Adam steps, lr {}) in {} s", items.size(), steps, lr,
-                    String.format(Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9));
-            boolean[] base = answer(model, items, null), oracle = answer(model, items, deltas);
-            int nb = 0, no = 0;
-            for (int i = 0; i < items.size(); i++) {
-                nb += base[i] ? 1 : 0;
-                no += oracle[i] ? 1 : 0;
+        Cli.run("lab oracle", null, () -> {
+            LabToolArgs a = LabToolArgs.parse(argv);
+            Objective objective = a.has("--context-straight-through") ? Objective.CONTEXT_STRAIGHT_THROUGH
+                    : a.has("--context") ? Objective.CONTEXT : Objective.ANSWER;
+            Path gguf = Path.of(a.required(0, "MODEL.gguf"));
+            int steps = Integer.parseInt(a.at(2, "60"));
+            float lr = Float.parseFloat(a.at(3, "0.3"));
+            List<LabItem> all = a.split(a.required(1, "SPLIT"));
+            List<LabItem> items = a.positional().size() > 4 ? all.subList(0, Math.min(all.size(), Integer.parseInt(a.required(4, "LIMIT")))) : all;
+            try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
+                 Model model = Model.load(ModelParams.of(gguf))) {
+                long t0 = System.nanoTime();
+                float[] deltas = optimise(twin, root, items, steps, lr, objective);
+                LOG.info("optimised {} deltas ({} Adam steps, lr {}) in {} s", items.size(), steps, lr,
+                        String.format(Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9));
+                boolean[] base = answer(model, items, null), oracle = answer(model, items, deltas);
+                int nb = 0, no = 0;
+                for (int i = 0; i < items.size(); i++) {
+                    nb += base[i] ? 1 : 0;
+                    no += oracle[i] ? 1 : 0;
+                }
+                System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), a.required(1, "SPLIT"),
+                        items.size(), Proportion.of(nb, items.size()),
+                        switch (objective) {
+                            case ANSWER -> "router oracle";
+                            case CONTEXT -> "exact-gradient rerouting (" + steps + " steps, lr " + lr + ")";
+                            case CONTEXT_STRAIGHT_THROUGH -> "prompt NLL through a straight-through gate (" + steps + " steps, lr " + lr + ")";
+                        },
+                        Proportion.of(no, items.size()), PairedComparison.of(base, oracle));
             }
-            System.out.printf(Locale.ROOT, "%s on %s (n=%d): base %s, %s %s; %s%n", gguf.getFileName(), a.required(1, "SPLIT"),
-                    items.size(), Proportion.of(nb, items.size()),
-                    switch (objective) {
-                        case ANSWER -> "router oracle";
-                        case CONTEXT -> "exact-gradient rerouting (" + steps + " steps, lr " + lr + ")";
-                        case CONTEXT_STRAIGHT_THROUGH -> "prompt NLL through a straight-through gate (" + steps + " steps, lr " + lr + ")";
-                    },
-                    Proportion.of(no, items.size()), PairedComparison.of(base, oracle));
-        }
+        });
     }
 }

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.docs;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.SettingSpec;
 
@@ -17,10 +18,12 @@ import java.util.List;
 public final class SettingsDocs {
     private SettingsDocs() {}
 
-    public static void main(String[] args) throws IOException {
-        Path out = Path.of(args.length > 0 ? args[0] : "docs/settings.md");
-        Files.writeString(out, markdown(AdaptationProvider.all()), StandardCharsets.UTF_8);
-        System.out.println("wrote " + out);
+    public static void main(String[] args) throws Exception {
+        Cli.run("settings-docs", null, () -> {
+            Path out = Path.of(args.length > 0 ? args[0] : "docs/settings.md");
+            Files.writeString(out, markdown(AdaptationProvider.all()), StandardCharsets.UTF_8);
+            System.out.println("wrote " + out);
+        });
     }
 
     /** The page for {@code providers}, in their order. */

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.doctor;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.StrategySettings;
@@ -39,11 +40,13 @@ public final class DoctorCommand {
 
     private DoctorCommand() {}
 
-    public static void main(String[] args) {
-        if (args.length != 1) {
-            System.err.println("usage: ./moe doctor --model F.gguf");
-            System.exit(2);
-        }
-        System.exit(Doctor.print(Doctor.examine(Path.of(args[0]), METHODS)) ? 0 : 1);
+    public static void main(String[] args) throws Exception {
+        Cli.run("doctor", null, () -> {
+            if (args.length != 1) {
+                System.err.println("usage: ./moe doctor --model F.gguf");
+                System.exit(2);
+            }
+            System.exit(Doctor.print(Doctor.examine(Path.of(args[0]), METHODS)) ? 0 : 1);
+        });
     }
 }

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.eval;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.Embedder;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferencePathwayOptimiser;
@@ -60,19 +61,14 @@ public final class C3poBuildCommand {
 
     private C3poBuildCommand() {}
 
-    public static void main(String[] args) {
-        if (args.length == 0 || List.of(args).contains("--help") || List.of(args).contains("-h")) {
-            System.out.print(USAGE);
-            return;
-        }
-        try {
+    public static void main(String[] args) throws Exception {
+        Cli.run("c3po-build", USAGE, () -> {
+            if (args.length == 0 || List.of(args).contains("--help") || List.of(args).contains("-h")) {
+                System.out.print(USAGE);
+                return;
+            }
             run(args);
-        } catch (InvalidRequestException e) {
-            // a mistake in the arguments: say what it is and how to call, not a stack trace
-            System.err.println("c3po-build: " + e.getMessage());
-            System.err.print(USAGE);
-            System.exit(2);
-        }
+        });
     }
 
     /** Builds one reference set; bad arguments are an {@link InvalidRequestException}. */

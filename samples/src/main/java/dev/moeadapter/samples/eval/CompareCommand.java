@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.eval;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.samples.eval.stats.Holm;
 import dev.moeadapter.samples.eval.stats.PairedComparison;
@@ -42,22 +43,26 @@ public final class CompareCommand {
 
     private CompareCommand() {}
 
-    public static void main(String[] args) throws IOException {
-        if (args.length == 0 || Arrays.asList(args).contains("--help")) {
-            System.out.println("usage: compare BASE.json ARM.json | compare --base B1.json[,B2.json…] --arm NAME=A1.json[,A2.json…] [--arm …] [--out DIR]");
-            return;
-        }
-        List<String> base = new ArrayList<>();
-        Map<String, List<String>> arms = new LinkedHashMap<>();
-        Path out = Path.of("compare-out");
-        if (args.length == 2 && !args[0].startsWith("--")) {
-            base.add(args[0]);
-            arms.put(Path.of(args[1]).toAbsolutePath().getParent().getFileName().toString(), List.of(args[1]));
-        } else {
-            for (int i = 0; i < args.length; i += 2) {
+    private static final String USAGE = "usage: ./moe compare BASE.json ARM.json [--out DIR]"
+            + " | ./moe compare --base B1.json[,B2.json…] --arm NAME=A1.json[,A2.json…] [--arm …] [--out DIR]\n";
+
+    public static void main(String[] args) throws Exception {
+        Cli.run("compare", USAGE, () -> {
+            if (args.length == 0 || Arrays.asList(args).contains("--help")) {
+                System.out.print(USAGE);
+                return;
+            }
+            List<String> base = new ArrayList<>(), files = new ArrayList<>();
+            Map<String, List<String>> arms = new LinkedHashMap<>();
+            Path out = Path.of("compare-out");
+            for (int i = 0; i < args.length; i++) {
+                if (!args[i].startsWith("--")) {
+                    files.add(args[i]);
+                    continue;
+                }
                 if (i + 1 >= args.length) throw new InvalidRequestException("missing a value after " + args[i]);
-                String v = args[i + 1];
-                switch (args[i]) {
+                String v = args[++i];
+                switch (args[i - 1]) {
                     case "--base" -> base.addAll(List.of(v.split(",")));
                     case "--arm" -> {
                         int eq = v.indexOf('=');
@@ -65,17 +70,25 @@ public final class CompareCommand {
                         arms.put(v.substring(0, eq), List.of(v.substring(eq + 1).split(",")));
                     }
                     case "--out" -> out = Path.of(v);
-                    default -> throw new InvalidRequestException("unknown option " + args[i]);
+                    default -> throw new InvalidRequestException("unknown option " + args[i - 1]);
                 }
             }
-        }
-        Comparison c = compare(base, arms);
-        System.out.print(table(c));
-        Files.createDirectories(out);
-        JSON.writeValue(out.resolve("compare.json").toFile(), c);
-        Files.writeString(out.resolve("compare.md"), markdown(c), StandardCharsets.UTF_8);
-        Files.writeString(out.resolve("compare.html"), html(c), StandardCharsets.UTF_8);
-        System.out.println("wrote " + out.resolve("compare.json") + ", compare.md and compare.html");
+            if (!files.isEmpty()) {
+                if (files.size() != 2 || !base.isEmpty() || !arms.isEmpty()) {
+                    throw new InvalidRequestException("give two files, BASE.json ARM.json, or --base and --arm; got " + files);
+                }
+                base.add(files.get(0));
+                Path arm = Path.of(files.get(1)).toAbsolutePath().getParent();
+                arms.put(arm == null || arm.getFileName() == null ? "arm" : arm.getFileName().toString(), List.of(files.get(1)));
+            }
+            Comparison c = compare(base, arms);
+            System.out.print(table(c));
+            Files.createDirectories(out);
+            JSON.writeValue(out.resolve("compare.json").toFile(), c);
+            Files.writeString(out.resolve("compare.md"), markdown(c), StandardCharsets.UTF_8);
+            Files.writeString(out.resolve("compare.html"), html(c), StandardCharsets.UTF_8);
+            System.out.println("wrote " + out.resolve("compare.json") + ", compare.md and compare.html");
+        });
     }
 
     /** Pairs every arm's files with the base's, seed by seed, by item id. */
@@ -112,6 +125,7 @@ public final class CompareCommand {
     /** Item outcomes of one result file, by id. */
     private record Outcomes(Path file, String model, String benchmark, Map<String, Boolean> byId) {
         static Outcomes read(Path file) throws IOException {
+            if (!Files.isReadable(file)) throw new InvalidRequestException("cannot read " + file);
             JsonNode root = JSON.readTree(file.toFile());
             Map<String, Boolean> byId = new LinkedHashMap<>();
             for (JsonNode it : root.path("items")) byId.put(it.path("id").asString(), it.path("correct").asBoolean());

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.eval;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
@@ -46,18 +47,13 @@ public final class EvalCommand {
     private EvalCommand() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 0 || List.of(args).contains("--help") || List.of(args).contains("-h")) {
-            System.out.print(USAGE);
-            return;
-        }
-        try {
+        Cli.run("eval", USAGE, () -> {
+            if (args.length == 0 || List.of(args).contains("--help") || List.of(args).contains("-h")) {
+                System.out.print(USAGE);
+                return;
+            }
             run(args);
-        } catch (InvalidRequestException | NumberFormatException e) {
-            // a mistake in the arguments: say what it is and how to call, not a stack trace
-            System.err.println("eval: " + e.getMessage());
-            System.err.print(USAGE);
-            System.exit(2);
-        }
+        });
     }
 
     /** Runs one evaluation; bad arguments are an {@link InvalidRequestException}. */

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.experts;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.steering.SteeringFile;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Model;
@@ -37,14 +38,16 @@ public final class ExpertsCommand {
     private ExpertsCommand() {
     }
 
-    public static void main(String[] args) {
-        if (args.length == 0 || !args[0].equals("profile")) {
-            System.err.println(USAGE);
-            System.exit(2);
-        }
-        Outcome o = profile(EvalCommand.parse(Arrays.copyOfRange(args, 1, args.length)));
-        System.out.print(o.summary());
-        System.out.printf("wrote %s, %s and %s%n", o.dir().resolve("profile.tsv"), o.dir().resolve("steering.tsv"), o.dir().resolve("heatmap.html"));
+    public static void main(String[] args) throws Exception {
+        Cli.run("experts", USAGE, () -> {
+            if (args.length == 0 || !args[0].equals("profile")) {
+                System.err.println(USAGE);
+                System.exit(2);
+            }
+            Outcome o = profile(EvalCommand.parse(Arrays.copyOfRange(args, 1, args.length)));
+            System.out.print(o.summary());
+            System.out.printf("wrote %s, %s and %s%n", o.dir().resolve("profile.tsv"), o.dir().resolve("steering.tsv"), o.dir().resolve("heatmap.html"));
+        });
     }
 
     /** What a run produced. */

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.Adaptation;
 import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
@@ -149,42 +150,44 @@ public final class LabCheck {
         this.work = work;
     }
 
-    public static void main(String[] args) throws IOException {
-        Map<String, String> a = EvalCommand.parse(args);
-        Path modelPath = Path.of(EvalCommand.require(a, "model"));
-        Path out = Path.of(a.getOrDefault("out", "target/lab-check/" + modelPath.getFileName().toString().replace(".gguf", "")));
-        List<Split> splits = a.containsKey("splits") ? Arrays.stream(a.get("splits").split(",")).map(Split::named).toList()
-                : Split.all().stream().filter(s -> s.part() != Part.REF).toList();
-        int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
-        C3poSettings c3po = C3poSettings.DEFAULTS.withAlgorithm(new Algorithm.KernelRegression(List.of(0.0)));
-        Embedder embedder = Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID));
-        ReferencePathwayOptimiser.Settings optimise = Boolean.parseBoolean(a.getOrDefault("optimise-failures", "false"))
-                ? ReferencePathwayOptimiser.Settings.DEFAULTS : null;
-        if (Boolean.parseBoolean(a.getOrDefault("freeze", "false")) && !embedder.id().equals(HiddenStateEmbedder.ID)) {
-            // a frozen verdict is for C3PO's default embedder: another one is a diagnostic
-            throw new IllegalArgumentException("--freeze true records verdicts for C3PO's default embedder only: leave out --embedder");
-        }
-        int sequences = Math.max(c3po.sequencesNeeded(), optimise == null ? 1 : optimise.sequencesNeeded());
-        try (Model model = Model.load(ModelParams.of(modelPath));
-             Session session = model.newSession(new SessionParams(256 * sequences, 256, sequences, threads, threads))) {
-            LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out,
-                    ModelFingerprint.sha256(modelPath), embedder, optimise);
-            Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
-            Files.createDirectories(out);
-            PRETTY.writeValue(out.resolve("check.json").toFile(), r);
-            Files.writeString(out.resolve("check.md"), markdown(r));
-            System.out.print(markdown(r));
-            System.out.println("wrote " + out.resolve("check.json") + " and check.md");
-            if (Boolean.parseBoolean(a.getOrDefault("freeze", "false"))) {
-                Path file = check.tasks.toAbsolutePath().resolveSibling("acceptance.json");
-                if (optimise == null) {
-                    freeze(file, modelPath, r);
-                } else {
-                    freezeOptimisedReferences(file, modelPath, r);
-                }
-                System.out.println("froze the verdicts in " + file);
+    public static void main(String[] args) throws Exception {
+        Cli.run("lab check", null, () -> {
+            Map<String, String> a = EvalCommand.parse(args);
+            Path modelPath = Path.of(EvalCommand.require(a, "model"));
+            Path out = Path.of(a.getOrDefault("out", "target/lab-check/" + modelPath.getFileName().toString().replace(".gguf", "")));
+            List<Split> splits = a.containsKey("splits") ? Arrays.stream(a.get("splits").split(",")).map(Split::named).toList()
+                    : Split.all().stream().filter(s -> s.part() != Part.REF).toList();
+            int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
+            C3poSettings c3po = C3poSettings.DEFAULTS.withAlgorithm(new Algorithm.KernelRegression(List.of(0.0)));
+            Embedder embedder = Embedder.builtIn(a.getOrDefault("embedder", HiddenStateEmbedder.ID));
+            ReferencePathwayOptimiser.Settings optimise = Boolean.parseBoolean(a.getOrDefault("optimise-failures", "false"))
+                    ? ReferencePathwayOptimiser.Settings.DEFAULTS : null;
+            if (Boolean.parseBoolean(a.getOrDefault("freeze", "false")) && !embedder.id().equals(HiddenStateEmbedder.ID)) {
+                // a frozen verdict is for C3PO's default embedder: another one is a diagnostic
+                throw new IllegalArgumentException("--freeze true records verdicts for C3PO's default embedder only: leave out --embedder");
             }
-        }
+            int sequences = Math.max(c3po.sequencesNeeded(), optimise == null ? 1 : optimise.sequencesNeeded());
+            try (Model model = Model.load(ModelParams.of(modelPath));
+                 Session session = model.newSession(new SessionParams(256 * sequences, 256, sequences, threads, threads))) {
+                LabCheck check = new LabCheck(model, session, Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks")), out,
+                        ModelFingerprint.sha256(modelPath), embedder, optimise);
+                Report r = check.run(modelPath.getFileName().toString(), splits, c3po);
+                Files.createDirectories(out);
+                PRETTY.writeValue(out.resolve("check.json").toFile(), r);
+                Files.writeString(out.resolve("check.md"), markdown(r));
+                System.out.print(markdown(r));
+                System.out.println("wrote " + out.resolve("check.json") + " and check.md");
+                if (Boolean.parseBoolean(a.getOrDefault("freeze", "false"))) {
+                    Path file = check.tasks.toAbsolutePath().resolveSibling("acceptance.json");
+                    if (optimise == null) {
+                        freeze(file, modelPath, r);
+                    } else {
+                        freezeOptimisedReferences(file, modelPath, r);
+                    }
+                    System.out.println("froze the verdicts in " + file);
+                }
+            }
+        });
     }
 
     Report run(String modelName, List<Split> splits, C3poSettings c3po) throws IOException {

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelInfo;
 import dev.moeadapter.core.engine.ModelParams;
@@ -116,51 +117,53 @@ public final class LabExperts {
         this.info = model.info();
     }
 
-    public static void main(String[] args) throws IOException {
-        Map<String, List<String>> arches = new LinkedHashMap<>();
-        Map<String, String> a = new TreeMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!args[i].startsWith("--")) throw new IllegalArgumentException("arguments are --name value pairs; bad: " + args[i]);
-            if (args[i].equals("--arch")) {
-                String[] kv = args[i + 1].split("=", 2);
-                arches.put(kv[0], List.of(kv[1].split(",")));
-            } else {
-                a.put(args[i].substring(2), args[i + 1]);
+    public static void main(String[] args) throws Exception {
+        Cli.run("lab experts", null, () -> {
+            Map<String, List<String>> arches = new LinkedHashMap<>();
+            Map<String, String> a = new TreeMap<>();
+            for (int i = 0; i + 1 < args.length; i += 2) {
+                if (!args[i].startsWith("--")) throw new IllegalArgumentException("arguments are --name value pairs; bad: " + args[i]);
+                if (args[i].equals("--arch")) {
+                    String[] kv = args[i + 1].split("=", 2);
+                    arches.put(kv[0], List.of(kv[1].split(",")));
+                } else {
+                    a.put(args[i].substring(2), args[i + 1]);
+                }
             }
-        }
-        if (arches.isEmpty() || args.length % 2 != 0) {
-            System.err.println("usage: ./moe lab experts --arch NAME=S1.gguf[,S2.gguf…] [--arch …] [--tasks DIR] [--out DIR] [--doc docs/experts.md|none] [--limit N] [--threads N] [--reuse true]");
-            System.exit(2);
-        }
-        Path tasks = Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks"));
-        Path out = Path.of(a.getOrDefault("out", "target/lab-experts"));
-        int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
-        int limit = Integer.parseInt(a.getOrDefault("limit", "0"));
-        boolean reuse = Boolean.parseBoolean(a.getOrDefault("reuse", "false"));
-        Map<String, List<ModelRun>> runs = new LinkedHashMap<>();
-        for (var arch : arches.entrySet()) {
-            List<ModelRun> seeds = new ArrayList<>();
-            for (String m : arch.getValue()) {
-                Path saved = out.resolve(Path.of(m).getFileName().toString().replace(".gguf", "")).resolve("run.json");
-                seeds.add(reuse && Files.exists(saved) ? JSON.readValue(saved.toFile(), ModelRun.class) : runModel(Path.of(m), tasks, out, threads, limit));
+            if (arches.isEmpty() || args.length % 2 != 0) {
+                System.err.println("usage: ./moe lab experts --arch NAME=S1.gguf[,S2.gguf…] [--arch …] [--tasks DIR] [--out DIR] [--doc docs/experts.md|none] [--limit N] [--threads N] [--reuse true]");
+                System.exit(2);
             }
-            runs.put(arch.getKey(), seeds);
-        }
-        // the command that measures: --reuse only re-renders its saved answers, --doc only says where the page goes
-        List<String> shown = new ArrayList<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!args[i].equals("--reuse") && !args[i].equals("--doc")) shown.addAll(List.of(args[i], args[i + 1]));
-        }
-        String md = markdown("./moe lab experts " + String.join(" ", shown), runs);
-        Files.createDirectories(out);
-        Files.writeString(out.resolve("causal-check.md"), md, StandardCharsets.UTF_8);
-        System.out.print(md);
-        String doc = a.getOrDefault("doc", "docs/experts.md");
-        if (!doc.equals("none")) {
-            Path d = Path.of(doc);
-            Files.writeString(d, replaceSection(Files.readString(d, StandardCharsets.UTF_8), md), StandardCharsets.UTF_8);
-            System.out.println("wrote " + d + " (section \"" + SECTION.substring(3) + "\") and " + out.resolve("causal-check.md"));
-        }
+            Path tasks = Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks"));
+            Path out = Path.of(a.getOrDefault("out", "target/lab-experts"));
+            int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
+            int limit = Integer.parseInt(a.getOrDefault("limit", "0"));
+            boolean reuse = Boolean.parseBoolean(a.getOrDefault("reuse", "false"));
+            Map<String, List<ModelRun>> runs = new LinkedHashMap<>();
+            for (var arch : arches.entrySet()) {
+                List<ModelRun> seeds = new ArrayList<>();
+                for (String m : arch.getValue()) {
+                    Path saved = out.resolve(Path.of(m).getFileName().toString().replace(".gguf", "")).resolve("run.json");
+                    seeds.add(reuse && Files.exists(saved) ? JSON.readValue(saved.toFile(), ModelRun.class) : runModel(Path.of(m), tasks, out, threads, limit));
+                }
+                runs.put(arch.getKey(), seeds);
+            }
+            // the command that measures: --reuse only re-renders its saved answers, --doc only says where the page goes
+            List<String> shown = new ArrayList<>();
+            for (int i = 0; i + 1 < args.length; i += 2) {
+                if (!args[i].equals("--reuse") && !args[i].equals("--doc")) shown.addAll(List.of(args[i], args[i + 1]));
+            }
+            String md = markdown("./moe lab experts " + String.join(" ", shown), runs);
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("causal-check.md"), md, StandardCharsets.UTF_8);
+            System.out.print(md);
+            String doc = a.getOrDefault("doc", "docs/experts.md");
+            if (!doc.equals("none")) {
+                Path d = Path.of(doc);
+                Files.writeString(d, replaceSection(Files.readString(d, StandardCharsets.UTF_8), md), StandardCharsets.UTF_8);
+                System.out.println("wrote " + d + " (section \"" + SECTION.substring(3) + "\") and " + out.resolve("causal-check.md"));
+            }
+        });
     }
 
     static ModelRun runModel(Path modelPath, Path tasks, Path out, int threads, int limit) throws IOException {

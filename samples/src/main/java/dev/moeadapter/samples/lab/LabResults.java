@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.C3poBuildCommand;
 import dev.moeadapter.samples.eval.CompareCommand;
 import dev.moeadapter.samples.eval.EvalCommand;
@@ -56,72 +57,74 @@ public final class LabResults {
     private LabResults() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, List<String>> arches = new LinkedHashMap<>();
-        Path out = Path.of("target/lab-v2"), doc = Path.of("docs/lab-results.md");
-        boolean reuse = false;
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            switch (args[i]) {
-                case "--arch" -> {
-                    String[] kv = args[i + 1].split("=", 2);
-                    arches.put(kv[0], List.of(kv[1].split(",")));
-                }
-                case "--out" -> out = Path.of(args[i + 1]);
-                case "--doc" -> doc = Path.of(args[i + 1]);
-                case "--reuse" -> reuse = Boolean.parseBoolean(args[i + 1]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
-        if (arches.isEmpty()) throw new IllegalArgumentException("name at least one --arch NAME=MODEL.gguf[,MODEL.gguf…] (one file per training seed)");
-        List<Split> evaluated = Split.all().stream().filter(s -> s.part() != Part.REF).toList();
-        List<Split> dev = evaluated.stream().filter(s -> s.part() == Part.DEV).toList();
-        for (var arch : arches.entrySet()) {
-            StringBuilder md = new StringBuilder();
-            int seeds = arch.getValue().size();
-            md.append("\n## ").append(arch.getKey()).append(" (").append(seeds).append(seeds == 1 ? " training seed" : " training seeds")
-                    .append(")\n\n### Acceptance checks\n\n");
-            List<Path> checkDirs = new ArrayList<>();
-            for (String model : arch.getValue()) {
-                Path dir = out.resolve(name(model)).resolve("check");
-                if (reuse && upToDate(dir.resolve("check.json"), Path.of(model), dir)) {
-                    System.out.println("reusing " + dir.resolve("check.json") + " (newer than the model and its oracle files)");
-                } else {
-                    LabCheck.main(new String[] {"--model", model, "--splits", String.join(",", evaluated.stream().map(Split::name).toList()),
-                            "--out", dir.toString(), "--freeze", "true"});
-                }
-                checkDirs.add(dir);
-                String check = Files.readString(dir.resolve("check.md"));
-                md.append(check).append('\n');
-                appendToCard(Path.of(model.replaceFirst("\\.gguf$", "") + ".md"), check);
-            }
-            md.append("### First results on the dev splits (every method at its defaults, paired against the base)\n\n");
-            for (Split split : dev) {
-                md.append("#### ").append(split.name()).append("\n\n");
-                List<String> base = new ArrayList<>();
-                Map<String, List<String>> arms = new LinkedHashMap<>();
-                List<String> cannot = new ArrayList<>();
-                for (int s = 0; s < arch.getValue().size(); s++) {
-                    String model = arch.getValue().get(s);
-                    base.add(eval(model, split, "none", out, checkDirs.get(s), reuse));
-                }
-                for (String arm : ARMS) {
-                    String why = cannotTest(checkDirs, split, arm);
-                    if (why != null) {
-                        cannot.add("| " + arm + " | cannot test: " + why + " |");
-                        continue;
+        Cli.run("lab results", null, () -> {
+            Map<String, List<String>> arches = new LinkedHashMap<>();
+            Path out = Path.of("target/lab-v2"), doc = Path.of("docs/lab-results.md");
+            boolean reuse = false;
+            for (int i = 0; i + 1 < args.length; i += 2) {
+                switch (args[i]) {
+                    case "--arch" -> {
+                        String[] kv = args[i + 1].split("=", 2);
+                        arches.put(kv[0], List.of(kv[1].split(",")));
                     }
-                    List<String> files = new ArrayList<>();
-                    for (int s = 0; s < arch.getValue().size(); s++) files.add(eval(arch.getValue().get(s), split, arm, out, checkDirs.get(s), reuse));
-                    arms.put(arm, files);
+                    case "--out" -> out = Path.of(args[i + 1]);
+                    case "--doc" -> doc = Path.of(args[i + 1]);
+                    case "--reuse" -> reuse = Boolean.parseBoolean(args[i + 1]);
+                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
-                if (!arms.isEmpty()) md.append(CompareCommand.markdown(CompareCommand.compare(base, arms))).append('\n');
-                if (!cannot.isEmpty()) md.append("| arm | |\n|---|---|\n").append(String.join("\n", cannot)).append("\n\n");
             }
-            Path section = out.resolve("sections").resolve(arch.getKey() + ".md");
-            Files.createDirectories(section.getParent());
-            Files.writeString(section, md, StandardCharsets.UTF_8);
-        }
-        writeDoc(doc, out.resolve("sections"));
-        System.out.println("wrote " + doc);
+            if (arches.isEmpty()) throw new IllegalArgumentException("name at least one --arch NAME=MODEL.gguf[,MODEL.gguf…] (one file per training seed)");
+            List<Split> evaluated = Split.all().stream().filter(s -> s.part() != Part.REF).toList();
+            List<Split> dev = evaluated.stream().filter(s -> s.part() == Part.DEV).toList();
+            for (var arch : arches.entrySet()) {
+                StringBuilder md = new StringBuilder();
+                int seeds = arch.getValue().size();
+                md.append("\n## ").append(arch.getKey()).append(" (").append(seeds).append(seeds == 1 ? " training seed" : " training seeds")
+                        .append(")\n\n### Acceptance checks\n\n");
+                List<Path> checkDirs = new ArrayList<>();
+                for (String model : arch.getValue()) {
+                    Path dir = out.resolve(name(model)).resolve("check");
+                    if (reuse && upToDate(dir.resolve("check.json"), Path.of(model), dir)) {
+                        System.out.println("reusing " + dir.resolve("check.json") + " (newer than the model and its oracle files)");
+                    } else {
+                        LabCheck.main(new String[] {"--model", model, "--splits", String.join(",", evaluated.stream().map(Split::name).toList()),
+                                "--out", dir.toString(), "--freeze", "true"});
+                    }
+                    checkDirs.add(dir);
+                    String check = Files.readString(dir.resolve("check.md"));
+                    md.append(check).append('\n');
+                    appendToCard(Path.of(model.replaceFirst("\\.gguf$", "") + ".md"), check);
+                }
+                md.append("### First results on the dev splits (every method at its defaults, paired against the base)\n\n");
+                for (Split split : dev) {
+                    md.append("#### ").append(split.name()).append("\n\n");
+                    List<String> base = new ArrayList<>();
+                    Map<String, List<String>> arms = new LinkedHashMap<>();
+                    List<String> cannot = new ArrayList<>();
+                    for (int s = 0; s < arch.getValue().size(); s++) {
+                        String model = arch.getValue().get(s);
+                        base.add(eval(model, split, "none", out, checkDirs.get(s), reuse));
+                    }
+                    for (String arm : ARMS) {
+                        String why = cannotTest(checkDirs, split, arm);
+                        if (why != null) {
+                            cannot.add("| " + arm + " | cannot test: " + why + " |");
+                            continue;
+                        }
+                        List<String> files = new ArrayList<>();
+                        for (int s = 0; s < arch.getValue().size(); s++) files.add(eval(arch.getValue().get(s), split, arm, out, checkDirs.get(s), reuse));
+                        arms.put(arm, files);
+                    }
+                    if (!arms.isEmpty()) md.append(CompareCommand.markdown(CompareCommand.compare(base, arms))).append('\n');
+                    if (!cannot.isEmpty()) md.append("| arm | |\n|---|---|\n").append(String.join("\n", cannot)).append("\n\n");
+                }
+                Path section = out.resolve("sections").resolve(arch.getKey() + ".md");
+                Files.createDirectories(section.getParent());
+                Files.writeString(section, md, StandardCharsets.UTF_8);
+            }
+            writeDoc(doc, out.resolve("sections"));
+            System.out.println("wrote " + doc);
+        });
     }
 
     /**

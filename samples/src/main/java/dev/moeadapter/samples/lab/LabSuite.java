@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -195,7 +196,9 @@ public final class LabSuite {
     }
 
     /** {@code LabSuite DIR}: regenerates the committed suite. */
-    public static void main(String[] args) {
-        writeAll(Path.of(args.length > 0 ? args[0] : "samples/lab/tasks"));
+    public static void main(String[] args) throws Exception {
+        Cli.run("lab suite-v1", null, () -> {
+            writeAll(Path.of(args.length > 0 ? args[0] : "samples/lab/tasks"));
+        });
     }
 }

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -200,8 +201,10 @@ public final class LabSuiteV2 {
     }
 
     /** {@code LabSuiteV2 [DIR] [strings|ciphers|tables|chains]}: regenerates the committed suite (the first family's by default). */
-    public static void main(String[] args) {
-        writeAll(args.length > 1 ? LabTask.Family.named(args[1]) : LabTask.Family.STRINGS,
-                Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
+    public static void main(String[] args) throws Exception {
+        Cli.run("lab suite", null, () -> {
+            writeAll(args.length > 1 ? LabTask.Family.named(args[1]) : LabTask.Family.STRINGS,
+                    Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
+        });
     }
 }

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.lab;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
@@ -41,28 +42,30 @@ public final class WeakViewLab {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = EvalCommand.parse(args);
-        Path gguf = Path.of(EvalCommand.require(a, "model"));
-        Path bench = Path.of(EvalCommand.require(a, "bench"));
-        List<BenchmarkItem> all = BenchmarkFile.read(bench);
-        List<BenchmarkItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.getOrDefault("limit", "400"))));
-        ScmoeSettings settings = a.containsKey("weak")
-                ? ScmoeSettings.DEFAULTS.withOverrides(StrategySettings.of(Map.of("weak", a.get("weak"))))
-                : ScmoeSettings.DEFAULTS;
-        try (Model model = Model.load(ModelParams.of(gguf));
-             Session session = model.newSession(new SessionParams(256, 256, 2, 1, 1))) {
-            Counts c = measure(model, session, items, settings);
-            System.out.printf(Locale.ROOT, """
-                    %s on %s, %d items, weak view %s (SCMoE alpha %.2f, beta %.2f):
-                      right: model's routing %d, weak view alone %d, SCMoE %d
-                      the weak view alone gives the model's answer on %d, its first answer token on %d
-                      SCMoE right->wrong %d: where the answers part, the weak view alone picks the right token on %d
-                      SCMoE wrong->right %d: where the answers part, the weak view alone picks the right token on %d
-                      (of the changed answers, %d part where the right one ends and the wrong one goes on: no token compared)
-                    """, gguf.getFileName(), bench.getFileName(), c.items(), settings.weak().label(), settings.alpha(), settings.beta(),
-                    c.strongRight(), c.weakRight(), c.scmoeRight(), c.sameAnswer(), c.sameFirstToken(), c.broken(), c.brokenWeakKnows(),
-                    c.fixed(), c.fixedWeakKnows(), c.partAtEnd());
-        }
+        Cli.run("lab weak", null, () -> {
+            Map<String, String> a = EvalCommand.parse(args);
+            Path gguf = Path.of(EvalCommand.require(a, "model"));
+            Path bench = Path.of(EvalCommand.require(a, "bench"));
+            List<BenchmarkItem> all = BenchmarkFile.read(bench);
+            List<BenchmarkItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.getOrDefault("limit", "400"))));
+            ScmoeSettings settings = a.containsKey("weak")
+                    ? ScmoeSettings.DEFAULTS.withOverrides(StrategySettings.of(Map.of("weak", a.get("weak"))))
+                    : ScmoeSettings.DEFAULTS;
+            try (Model model = Model.load(ModelParams.of(gguf));
+                 Session session = model.newSession(new SessionParams(256, 256, 2, 1, 1))) {
+                Counts c = measure(model, session, items, settings);
+                System.out.printf(Locale.ROOT, """
+                        %s on %s, %d items, weak view %s (SCMoE alpha %.2f, beta %.2f):
+                          right: model's routing %d, weak view alone %d, SCMoE %d
+                          the weak view alone gives the model's answer on %d, its first answer token on %d
+                          SCMoE right->wrong %d: where the answers part, the weak view alone picks the right token on %d
+                          SCMoE wrong->right %d: where the answers part, the weak view alone picks the right token on %d
+                          (of the changed answers, %d part where the right one ends and the wrong one goes on: no token compared)
+                        """, gguf.getFileName(), bench.getFileName(), c.items(), settings.weak().label(), settings.alpha(), settings.beta(),
+                        c.strongRight(), c.weakRight(), c.scmoeRight(), c.sameAnswer(), c.sameFirstToken(), c.broken(), c.brokenWeakKnows(),
+                        c.fixed(), c.fixedWeakKnows(), c.partAtEnd());
+            }
+        });
     }
 
     /** What {@link #measure} counts over a split's items. */

@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.load;
 
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
@@ -45,27 +46,29 @@ public final class LoadCommand {
     private LoadCommand() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = EvalCommand.parse(args);
-        int clients = Integer.parseInt(a.getOrDefault("clients", "8"));
-        int requests = Integer.parseInt(a.getOrDefault("requests", "3000"));
-        int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "8"));
-        int rssFrom = Integer.parseInt(a.getOrDefault("rss-from", String.valueOf(Math.min(500, requests / 2))));
-        List<BenchmarkItem> tasks = BenchmarkFile.read(Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks/ref.jsonl")));
-        List<String> prompts = tasks.stream().map(BenchmarkItem::prompt).toList();
-        LoadReport report;
-        if (a.containsKey("url")) {
-            long pid = Long.parseLong(a.getOrDefault("pid", "-1"));
-            List<String> arms = a.containsKey("arms") ? List.of(a.get("arms").split(",")) : EVERY_ARM;
-            report = new LoadRun(URI.create(a.get("url")), EvalCommand.require(a, "model-id"), arms, prompts, clients, requests, maxTokens,
-                    rssFrom, () -> pid > 0 ? residentKib(Path.of("/proc", String.valueOf(pid), "status")) : -1).run();
-        } else {
-            int references = Integer.parseInt(a.getOrDefault("references", "200"));
-            report = inProcess(tasks.subList(0, Math.min(tasks.size(), references)), a.getOrDefault("acquire-timeout", "30s"), prompts,
-                    clients, requests, maxTokens, rssFrom);
-        }
-        System.out.println(report.summary());
-        report.failures().forEach(f -> System.out.println("FAILED: " + f));
-        System.exit(report.failures().isEmpty() ? 0 : 1);
+        Cli.run("load", null, () -> {
+            Map<String, String> a = EvalCommand.parse(args);
+            int clients = Integer.parseInt(a.getOrDefault("clients", "8"));
+            int requests = Integer.parseInt(a.getOrDefault("requests", "3000"));
+            int maxTokens = Integer.parseInt(a.getOrDefault("max-tokens", "8"));
+            int rssFrom = Integer.parseInt(a.getOrDefault("rss-from", String.valueOf(Math.min(500, requests / 2))));
+            List<BenchmarkItem> tasks = BenchmarkFile.read(Path.of(a.getOrDefault("tasks", "samples/lab/v2/tasks/ref.jsonl")));
+            List<String> prompts = tasks.stream().map(BenchmarkItem::prompt).toList();
+            LoadReport report;
+            if (a.containsKey("url")) {
+                long pid = Long.parseLong(a.getOrDefault("pid", "-1"));
+                List<String> arms = a.containsKey("arms") ? List.of(a.get("arms").split(",")) : EVERY_ARM;
+                report = new LoadRun(URI.create(a.get("url")), EvalCommand.require(a, "model-id"), arms, prompts, clients, requests, maxTokens,
+                        rssFrom, () -> pid > 0 ? residentKib(Path.of("/proc", String.valueOf(pid), "status")) : -1).run();
+            } else {
+                int references = Integer.parseInt(a.getOrDefault("references", "200"));
+                report = inProcess(tasks.subList(0, Math.min(tasks.size(), references)), a.getOrDefault("acquire-timeout", "30s"), prompts,
+                        clients, requests, maxTokens, rssFrom);
+            }
+            System.out.println(report.summary());
+            report.failures().forEach(f -> System.out.println("FAILED: " + f));
+            System.exit(report.failures().isEmpty() ? 0 : 1);
+        });
     }
 
     private static LoadReport inProcess(List<BenchmarkItem> references, String acquireTimeout, List<String> prompts, int clients,

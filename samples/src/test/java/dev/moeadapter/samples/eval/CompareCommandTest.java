@@ -52,4 +52,11 @@ class CompareCommandTest {
                 Map.of("arm", List.of(result("a", true, false, true)))))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("same items");
     }
+
+    @Test
+    void twoFilesTakeAnOutputFolderToo() throws Exception {
+        Path out = dir.resolve("out");
+        CompareCommand.main(new String[] {result("base", true, false), result("arm", true, true), "--out", out.toString()});
+        assertThat(Files.readString(out.resolve("compare.md"))).contains("+50.0");
+    }
 }
