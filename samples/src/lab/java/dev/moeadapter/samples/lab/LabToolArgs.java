@@ -48,6 +48,12 @@ record LabToolArgs(List<String> positional, List<String> switches, LabTask.Famil
                 .orElseGet(() -> LabSuite.split(v1Split(name)));
     }
 
+    /** The first items of the split named by positional argument 1, as many as argument 2 says ({@code limit} without it). */
+    List<LabItem> items(String limit) {
+        List<LabItem> all = split(required(1, "SPLIT"));
+        return all.subList(0, Math.min(all.size(), Integer.parseInt(at(2, limit))));
+    }
+
     /** A version-1 split, or a refusal naming the splits there are. */
     private LabSuite.Split v1Split(String name) {
         try {

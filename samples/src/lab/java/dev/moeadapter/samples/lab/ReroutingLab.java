@@ -60,8 +60,7 @@ public final class ReroutingLab {
         Cli.run("lab rerouting", null, () -> {
             LabToolArgs a = LabToolArgs.parse(args);
             Path gguf = Path.of(a.required(0, "MODEL.gguf"));
-            List<LabItem> all = a.split(a.required(1, "SPLIT"));
-            List<LabItem> items = all.subList(0, Math.min(all.size(), Integer.parseInt(a.at(2, "40"))));
+            List<LabItem> items = a.items("40");
             try (NDManager root = NDManager.newBaseManager(); MoeTwin twin = MoeTwin.load(gguf, root);
                  Model model = Model.load(ModelParams.of(gguf));
                  Session session = model.newSession(new SessionParams(4096, 256, ReroutingSettings.DEFAULTS.sequencesNeeded(), 1, 1))) {

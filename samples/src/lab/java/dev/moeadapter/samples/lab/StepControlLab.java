@@ -31,8 +31,7 @@ public final class StepControlLab {
         Cli.run("lab steps", null, () -> {
             LabToolArgs a = LabToolArgs.parse(args);
             Path gguf = Path.of(a.required(0, "MODEL.gguf"));
-            List<LabItem> split = a.split(a.required(1, "SPLIT"));
-            List<LabItem> items = split.subList(0, Math.min(split.size(), Integer.parseInt(a.at(2, "40"))));
+            List<LabItem> items = a.items("40");
             int sequences = ReroutingSettings.DEFAULTS.sequencesNeeded();
             try (Model model = Model.load(ModelParams.of(gguf)); Session session = model.newSession(new SessionParams(64 * sequences, 256, sequences, 1, 1))) {
                 int n = items.size(), lowered = 0, above = 0;
