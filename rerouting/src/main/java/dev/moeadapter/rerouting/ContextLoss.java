@@ -2,6 +2,7 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.SequenceRuns;
 import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -37,26 +38,26 @@ final class ContextLoss {
             session.setPlan(firstSequence + j, plans.get(j));
         }
         double[] sums = new double[n];
-        int chunk = session.batchSize() / n;
-        for (int start = from; start < to; start += chunk) {
+        // copy after copy in long runs (see SequenceRuns), every row scored
+        for (List<SequenceRuns.Run> runs : SequenceRuns.of(n, from, to, session.batchSize())) {
             if (cancel.isCancelled()) {
                 throw new CancelledException("cancelled while rerouting");
             }
-            int end = Math.min(to, start + chunk), width = end - start;
             Batch.Builder b = Batch.builder();
-            int[] idx = new int[width * n];
-            int[] tgt = new int[width * n];
-            for (int j = 0; j < n; j++) {
-                for (int i = 0; i < width; i++) {
-                    b.add(context[start + i], start + i, firstSequence + j, true);
-                    idx[j * width + i] = j * width + i;
-                    tgt[j * width + i] = context[start + i + 1];
+            int rows = runs.stream().mapToInt(SequenceRuns.Run::size).sum();
+            int[] idx = new int[rows], tgt = new int[rows], copy = new int[rows];
+            for (SequenceRuns.Run r : runs) {
+                for (int i = r.from(); i < r.to(); i++) {
+                    idx[b.size()] = b.size();
+                    tgt[b.size()] = context[i + 1];
+                    copy[b.size()] = r.index();
+                    b.add(context[i], i, firstSequence + r.index(), true);
                 }
             }
             session.decode(b.build());
             float[] nll = session.nll(idx, tgt);
             for (int r = 0; r < nll.length; r++) {
-                sums[r / width] += nll[r];
+                sums[copy[r]] += nll[r];
             }
         }
         float[] means = new float[n];

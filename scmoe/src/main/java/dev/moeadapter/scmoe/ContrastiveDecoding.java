@@ -6,15 +6,19 @@ import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.DecodeOutputs;
 import dev.moeadapter.core.engine.Sampler;
 import dev.moeadapter.core.engine.DecodeLane;
+import dev.moeadapter.core.engine.SequenceRuns;
 import dev.moeadapter.core.engine.TokenStep;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.generation.DecodingScheme;
 import dev.moeadapter.core.routing.RoutingPlan;
 
+import java.util.List;
+
 /**
- * The strong view (the model's own routing) and the weak view decode as two sequences of one
- * batch, each with its own KV cache: the weak view prefills the prompt under weak routing too.
- * Every step is one decode of two tokens; the choice is made natively from both output rows.
+ * The strong view (the model's own routing) and the weak view decode as two sequences, each with
+ * its own KV cache: the weak view prefills the prompt under weak routing too, view after view in
+ * long runs, and the last prompt token of both in one batch. Every step is then one decode of two
+ * tokens; the choice is made natively from both output rows.
  */
 public final class ContrastiveDecoding implements DecodingScheme {
     private final DecodeLane session;
@@ -46,22 +50,25 @@ public final class ContrastiveDecoding implements DecodingScheme {
     public void prefill(int[] prompt, CancellationToken cancel) {
         session.clearSequence(strong);
         session.clearSequence(weak);
-        int chunk = session.batchSize() / 2;
-        for (int start = 0; start < prompt.length; start += chunk) {
-            if (cancel.isCancelled()) {
-                throw new CancelledException("cancelled during prefill");
+        if (prompt.length > 0) {
+            int[] views = {strong, weak};
+            int last = prompt.length - 1;
+            // view after view in long runs (see SequenceRuns); the last token of both in one batch, whose outputs the contrast reads
+            for (List<SequenceRuns.Run> runs : SequenceRuns.of(2, 0, last, session.batchSize())) {
+                if (cancel.isCancelled()) {
+                    throw new CancelledException("cancelled during prefill");
+                }
+                Batch.Builder b = Batch.builder();
+                for (SequenceRuns.Run r : runs) {
+                    for (int i = r.from(); i < r.to(); i++) {
+                        b.add(prompt[i], i, views[r.index()], false);
+                    }
+                }
+                session.decode(b.build());
             }
-            int end = Math.min(prompt.length, start + chunk);
-            Batch.Builder b = Batch.builder();
-            for (int i = start; i < end; i++) {
-                b.add(prompt[i], i, strong, i == end - 1);
-            }
-            for (int i = start; i < end; i++) {
-                b.add(prompt[i], i, weak, i == end - 1);
-            }
-            session.decode(b.build());
-            strongIndex = end - start - 1;
-            weakIndex = 2 * (end - start) - 1;
+            session.decode(Batch.builder().add(prompt[last], last, strong, true).add(prompt[last], last, weak, true).build());
+            strongIndex = 0;
+            weakIndex = 1;
         }
         picked = -1;
     }
