@@ -2,8 +2,8 @@ package dev.moeadapter.rerouting;
 
 import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.engine.Batch;
-import dev.moeadapter.core.engine.SequenceRuns;
 import dev.moeadapter.core.engine.DecodeLane;
+import dev.moeadapter.core.engine.SequenceRuns;
 import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.routing.RoutingPlan;
 
