@@ -866,20 +866,25 @@ std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_u
     }
 }
 
-// Whether a sequence has several rows in the batch. Left to llama.cpp, a cache of streams would put
-// one of them in a ubatch with the single rows of the sequences whose ids follow its own, and the
-// rest in the next one: the CPU attention takes its tiled kernel only for 64 or more rows of one
-// sequence, and a prompt's chunk of 64 decoded as 63 took about ten times as long on a long context.
-bool has_run(int n, const int32_t *seq) {
-    std::vector<int32_t> sorted(seq, seq + n);
-    std::sort(sorted.begin(), sorted.end());
-    return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+// Whether a sequence has a run of rows long enough for the CPU attention's tiled kernel, which it takes
+// only for 64 or more query rows of one sequence (GGML_FA_TILE_Q) and otherwise decodes row by row over
+// every cell the sequence holds. Left to llama.cpp, a cache of streams would put one of those rows in a
+// ubatch with the single rows of the sequences whose ids follow its own, and the rest in the next one:
+// a prompt's chunk of 64 decoded as 63 took about ten times as long on a long context. Shorter runs are
+// left to llama.cpp, which may put several in one ubatch.
+constexpr size_t TILED_ROWS = 64;
+
+bool has_long_run(int n, const int32_t *seq) {
+    std::map<int32_t, size_t> rows;
+    for (int i = 0; i < n; i++)
+        if (++rows[seq[i]] >= TILED_ROWS) return true;
+    return false;
 }
 
 // The parts a batch is decoded in, as batch indices, all in one llama_decode: the eval callback maps
 // a ubatch's rows to the rows of a part, so each part must reach it as one ubatch in its own order.
-// - Consecutive ids: the single-row runs, the highest sequences first (where a sequence has several rows,
-//   or the callback reads a row). split_equal starts each
+// - Consecutive ids: the single-row runs, the highest sequences first (where the callback reads a row,
+//   or a sequence has a long run). split_equal starts each
 //   ubatch at the first row not yet decoded and adds the rows of the next sequence id after it
 //   wherever they lie, so it finds each part whole: every later part's sequences are lower.
 // - All sequences: the parts of equal_split.
@@ -889,7 +894,7 @@ bool has_run(int n, const int32_t *seq) {
 // A memory that regroups tokens by sequence is laid out so whether or not the callback reads a row:
 // a sequence's outputs must not depend on whether another sequence is edited or traced, and other
 // ubatches would round otherwise. A cache of streams is split as llama.cpp likes (it returns outputs
-// in batch order) where the callback reads no row and every sequence has one row.
+// in batch order) where the callback reads no row and no sequence has a long run.
 std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const int32_t *pos, const int32_t *seq) {
     std::vector<std::vector<int32_t>> parts;
     if (s->regroups && s->embeddings) {
@@ -897,7 +902,7 @@ std::vector<std::vector<int32_t>> batch_parts(const mae_session *s, int n, const
         return parts;
     }
     if (s->ubatching == Ubatching::ALL_SEQUENCES) return equal_split(n, seq, s->n_batch);
-    if (s->ubatching == Ubatching::CONSECUTIVE_IDS && (s->regroups || callback_reads(s, n, pos, seq) || has_run(n, seq))) {
+    if (s->ubatching == Ubatching::CONSECUTIVE_IDS && (s->regroups || callback_reads(s, n, pos, seq) || has_long_run(n, seq))) {
         parts = single_row_runs(n, seq);
         std::reverse(parts.begin(), parts.end());
         return parts;
