@@ -64,6 +64,7 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(CHAT, chat(",\"max_completion_tokens\":100000"), 400, "max_tokens must be in 1..64"),
                 new Case(CHAT, chat(",\"max_completion_tokens\":0"), 400, "max_completion_tokens must be at least 1"),
                 new Case(CHAT, chat(",\"max_tokens\":5000,\"max_completion_tokens\":3"), 400, "disagree"),
+                new Case(CHAT, chat(",\"max_tokens\":8,\"max_completion_tokens\":-5"), 400, "max_completion_tokens must be at least 1"),
                 new Case(CHAT, chat(",\"max_tokens\":2147483647,\"stream\":true"), 400, "max_tokens must be in 1..64"),
                 new Case(CHAT, chat(",\"arm\":\"magic\""), 400, "policy 'default' has no arm 'magic'"),
                 new Case(TEXT, text(",\"arm\":\"magic\",\"stream\":true"), 400, "policy 'default' has no arm 'magic'"),

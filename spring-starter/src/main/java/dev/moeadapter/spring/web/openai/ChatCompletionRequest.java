@@ -98,13 +98,13 @@ public record ChatCompletionRequest(
         }
         OpenAiRequest.refuseUnlessNoOp(this, NO_OPS);
         OpenAiRequest.super.check(servedModel);
+        if (maxCompletionTokens != null && maxCompletionTokens < 1) {
+            throw new BadParameterException("max_completion_tokens", "max_completion_tokens must be at least 1, got " + maxCompletionTokens);
+        }
         // max_completion_tokens is OpenAI's newer name for max_tokens: one of them, or both alike, never one silently
         if (maxCompletionTokens != null && maxTokens != null && !maxCompletionTokens.equals(maxTokens)) {
             throw new BadParameterException("max_completion_tokens",
                     "max_tokens (" + maxTokens + ") and max_completion_tokens (" + maxCompletionTokens + ") disagree; send one of them");
-        }
-        if (maxCompletionTokens != null && maxCompletionTokens < 1) {
-            throw new BadParameterException("max_completion_tokens", "max_completion_tokens must be at least 1, got " + maxCompletionTokens);
         }
         if (Boolean.TRUE.equals(logprobs)) {
             throw new BadParameterException("logprobs", BadParameterException.UNSUPPORTED_PARAMETER,
