@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.engine.FlashAttention;
 import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.core.engine.Model;
@@ -9,6 +8,7 @@ import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
 import dev.moeadapter.core.optim.SpsaGains;
 import dev.moeadapter.rerouting.GradientCheck;
+import dev.moeadapter.samples.cli.Cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,12 +1,12 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;
 import dev.moeadapter.samples.lab.LabSuiteV2.Shift;

@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.c3po.Adaptation;
 import dev.moeadapter.c3po.Algorithm;
@@ -21,6 +20,7 @@ import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.lab.LabSuiteV2.Split;
 

@@ -1,10 +1,10 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.c3po.ModelFingerprint;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.EvalCommand;
 import dev.moeadapter.samples.eval.Proportion;
 import dev.moeadapter.samples.lab.LabSuiteV2.Part;

@@ -1,8 +1,8 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.CharNgramEmbedder;
 import dev.moeadapter.c3po.Embedder;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.spring.ai.SpringAiEmbedder;
 import org.springframework.ai.transformers.TransformersEmbeddingModel;
 

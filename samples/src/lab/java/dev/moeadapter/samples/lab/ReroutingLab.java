@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import ai.djl.ndarray.NDManager;
 import dev.moeadapter.core.engine.Batch;
 import dev.moeadapter.core.engine.Model;
@@ -21,6 +20,7 @@ import dev.moeadapter.rerouting.LayerSelection;
 import dev.moeadapter.rerouting.Parameterisation;
 import dev.moeadapter.rerouting.ReroutingDecoding;
 import dev.moeadapter.rerouting.ReroutingSettings;
+import dev.moeadapter.samples.cli.Cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -20,6 +19,7 @@ import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.Proportion;
 import dev.moeadapter.samples.eval.stats.PairedComparison;
 import org.slf4j.Logger;

@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
@@ -10,6 +9,7 @@ import dev.moeadapter.rerouting.ReroutingDecoding;
 import dev.moeadapter.rerouting.ReroutingSettings;
 import dev.moeadapter.rerouting.RoundReport;
 import dev.moeadapter.rerouting.RoutingShift;
+import dev.moeadapter.samples.cli.Cli;
 
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,8 +1,8 @@
 package dev.moeadapter.samples.docs;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.SettingSpec;
+import dev.moeadapter.samples.cli.Cli;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

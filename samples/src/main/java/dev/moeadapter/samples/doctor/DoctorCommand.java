@@ -1,10 +1,10 @@
 package dev.moeadapter.samples.doctor;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.ModelRequirements;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.doctor.Doctor;
+import dev.moeadapter.samples.cli.Cli;
 
 import java.nio.file.Path;
 import java.util.List;

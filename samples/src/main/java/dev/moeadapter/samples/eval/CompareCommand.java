@@ -1,7 +1,7 @@
 package dev.moeadapter.samples.eval;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.InvalidRequestException;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.stats.Holm;
 import dev.moeadapter.samples.eval.stats.PairedComparison;
 import dev.moeadapter.samples.eval.stats.PooledComparison;

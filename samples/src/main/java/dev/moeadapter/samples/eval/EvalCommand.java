@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.eval;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.C3poStrategy;
 import dev.moeadapter.c3po.ReferenceSet;
 import dev.moeadapter.core.InvalidRequestException;
@@ -13,6 +12,7 @@ import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.samples.cli.Cli;
 
 import java.nio.file.Path;
 import java.util.HashMap;

@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.Adaptation;
 import dev.moeadapter.c3po.Algorithm;
 import dev.moeadapter.c3po.C3poSettings;
@@ -28,6 +27,7 @@ import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.BenchmarkFile;
 import dev.moeadapter.samples.eval.BenchmarkItem;
 import dev.moeadapter.samples.eval.EvalCommand;

@@ -1,6 +1,5 @@
 package dev.moeadapter.samples.lab;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.core.adaptation.StrategySettings;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
@@ -12,6 +11,7 @@ import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.core.routing.RoutingPlan;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.BenchmarkFile;
 import dev.moeadapter.samples.eval.BenchmarkItem;
 import dev.moeadapter.samples.eval.EvalCommand;

@@ -1,12 +1,12 @@
 package dev.moeadapter.samples.load;
 
-import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.c3po.HiddenStateEmbedder;
 import dev.moeadapter.c3po.ReferenceSetBuilder;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.ModelParams;
 import dev.moeadapter.core.engine.Session;
 import dev.moeadapter.core.engine.SessionParams;
+import dev.moeadapter.samples.cli.Cli;
 import dev.moeadapter.samples.eval.BenchmarkFile;
 import dev.moeadapter.samples.eval.BenchmarkItem;
 import dev.moeadapter.samples.eval.C3poBuildCommand;
