@@ -1,5 +1,6 @@
 package dev.moeadapter.samples.docs;
 
+import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.adaptation.AdaptationProvider;
 import dev.moeadapter.core.adaptation.SettingSpec;
 import dev.moeadapter.samples.cli.Cli;
@@ -20,6 +21,10 @@ public final class SettingsDocs {
 
     public static void main(String[] args) throws Exception {
         Cli.run("settings-docs", null, () -> {
+            if (args.length > 1 || args.length == 1 && args[0].startsWith("-")) {
+                throw new InvalidRequestException("one argument: the file to write (docs/settings.md without it); got "
+                        + String.join(" ", args));
+            }
             Path out = Path.of(args.length > 0 ? args[0] : "docs/settings.md");
             Files.writeString(out, markdown(AdaptationProvider.all()), StandardCharsets.UTF_8);
             System.out.println("wrote " + out);
