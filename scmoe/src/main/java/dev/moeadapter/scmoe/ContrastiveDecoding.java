@@ -17,7 +17,7 @@ import java.util.List;
 /**
  * The strong view (the model's own routing) and the weak view decode as two sequences, each with
  * its own KV cache: the weak view prefills the prompt under weak routing too, view after view in
- * long runs, and the last prompt token of both in one batch. Every step is then one decode of two
+ * long runs, the last prompt token of both in one batch. Every step is then one decode of two
  * tokens; the choice is made natively from both output rows.
  */
 public final class ContrastiveDecoding implements DecodingScheme {
@@ -52,23 +52,31 @@ public final class ContrastiveDecoding implements DecodingScheme {
         session.clearSequence(weak);
         if (prompt.length > 0) {
             int[] views = {strong, weak};
-            int last = prompt.length - 1;
-            // view after view in long runs (see SequenceRuns); the last token of both in one batch, whose outputs the contrast reads
-            for (List<SequenceRuns.Run> runs : SequenceRuns.of(2, 0, last, session.batchSize())) {
+            int n = prompt.length;
+            // view after view in long runs (see SequenceRuns). A prompt whose two views fit one batch is that one
+            // batch; a longer one ends with its last token of both views in a batch of their own. The contrast
+            // reads the outputs of that last token, which must come from one decode.
+            boolean oneBatch = 2 * n <= session.batchSize();
+            for (List<SequenceRuns.Run> runs : SequenceRuns.of(2, 0, oneBatch ? n : n - 1, session.batchSize())) {
                 if (cancel.isCancelled()) {
                     throw new CancelledException("cancelled during prefill");
                 }
                 Batch.Builder b = Batch.builder();
                 for (SequenceRuns.Run r : runs) {
                     for (int i = r.from(); i < r.to(); i++) {
-                        b.add(prompt[i], i, views[r.index()], false);
+                        b.add(prompt[i], i, views[r.index()], i == n - 1);
                     }
                 }
                 session.decode(b.build());
             }
-            session.decode(Batch.builder().add(prompt[last], last, strong, true).add(prompt[last], last, weak, true).build());
-            strongIndex = 0;
-            weakIndex = 1;
+            if (oneBatch) {
+                strongIndex = n - 1;
+                weakIndex = 2 * n - 1;
+            } else {
+                session.decode(Batch.builder().add(prompt[n - 1], n - 1, strong, true).add(prompt[n - 1], n - 1, weak, true).build());
+                strongIndex = 0;
+                weakIndex = 1;
+            }
         }
         picked = -1;
     }

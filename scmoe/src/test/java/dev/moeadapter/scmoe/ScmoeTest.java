@@ -59,11 +59,6 @@ class ScmoeTest {
         ScmoeSettings settings = ScmoeSettings.DEFAULTS;
         int[] prompt = m.tokenize(PROMPT);
         int steps = 20;
-        GenerationResult batched;
-        try (Session s = open(m)) {
-            batched = new ScmoeStrategy(settings).generate(s, GenerationRequest.greedy(prompt, steps).withIgnoreEos(true),
-                    (t, d) -> { }, new CancellationToken());
-        }
         int[] reference = new int[steps];
         try (Session strong = m.newSession(new SessionParams(512, 64, 1, 1, 1));
              Session weak = m.newSession(new SessionParams(512, 64, 1, 1, 1))) {
@@ -78,7 +73,14 @@ class ScmoeTest {
                 last = 0;
             }
         }
-        assertThat(batched.tokens()).isEqualTo(reference);
+        // a batch of 32 holds both views of the prompt; one of 8 takes them view after view, then the last token of both
+        for (int batch : new int[] {32, 8}) {
+            try (Session s = m.newSession(new SessionParams(512, batch, 2, 1, 1))) {
+                GenerationResult batched = new ScmoeStrategy(settings).generate(s, GenerationRequest.greedy(prompt, steps).withIgnoreEos(true),
+                        (t, d) -> { }, new CancellationToken());
+                assertThat(batched.tokens()).as("batch %d", batch).isEqualTo(reference);
+            }
+        }
     }
 
     private static int javaContrastArgmax(float[] zs, float[] zw, float alpha, float beta) {
