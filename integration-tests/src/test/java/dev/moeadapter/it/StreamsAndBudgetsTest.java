@@ -119,7 +119,7 @@ class StreamsAndBudgetsTest extends RunningService {
         try {
             assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
         } finally {
-            client.close(); // leaves while tokens keep coming, 100 ms apart
+            client.close(); // leaves while tokens keep coming, 200 ms apart
         }
         int atDeparture = dripping.tokens.get();
         assertThat(dripping.finished.await(60, TimeUnit.SECONDS)).isTrue();
@@ -196,7 +196,7 @@ class StreamsAndBudgetsTest extends RunningService {
                 assertThat(client.status).as("stream %s: %s", stream, client.status == 200 ? "" : client.remaining()).isEqualTo(200);
                 assertThat(dripping.third.await(60, TimeUnit.SECONDS)).isTrue();
             } finally {
-                client.close(); // leaves while tokens keep coming, 100 ms apart
+                client.close(); // leaves while tokens keep coming, 200 ms apart
             }
             // counted once the departure happened: counted before it, a token made while this thread waited for a
             // processor between the count and the close would be charged to the service

@@ -126,7 +126,7 @@ class TestStrategies {
                     tokens.incrementAndGet();
                     listener.onToken(token, text);
                     third.countDown();
-                    LockSupport.parkNanos(100_000_000L); // a token per 100 ms: time enough for a departure to reach the connection on a busy machine
+                    LockSupport.parkNanos(200_000_000L); // a token per 200 ms: time enough for a departure to reach the connection on a busy machine
                 }, cancel);
                 return result;
             } finally {
