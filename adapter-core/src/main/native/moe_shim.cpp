@@ -875,6 +875,7 @@ std::vector<std::vector<int32_t>> equal_split(int n, const int32_t *seq, int n_u
 constexpr size_t TILED_ROWS = 64;
 
 bool has_long_run(int n, const int32_t *seq) {
+    if ((size_t)n < TILED_ROWS) return false;  // a decode step of single rows: nothing to count
     std::map<int32_t, size_t> rows;
     for (int i = 0; i < n; i++)
         if (++rows[seq[i]] >= TILED_ROWS) return true;

@@ -8,6 +8,7 @@ import dev.moeadapter.core.generation.CancellationToken;
 import dev.moeadapter.core.routing.RoutingPlan;
 
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Mean next-token NLL of a context under several routing plans at once. Plan j runs on sequence
@@ -45,10 +46,9 @@ final class ContextLoss {
             }
             Batch.Builder b = Batch.builder();
             int rows = runs.stream().mapToInt(SequenceRuns.Run::size).sum();
-            int[] idx = new int[rows], tgt = new int[rows], copy = new int[rows];
+            int[] idx = IntStream.range(0, rows).toArray(), tgt = new int[rows], copy = new int[rows];
             for (SequenceRuns.Run r : runs) {
                 for (int i = r.from(); i < r.to(); i++) {
-                    idx[b.size()] = b.size();
                     tgt[b.size()] = context[i + 1];
                     copy[b.size()] = r.index();
                     b.add(context[i], i, firstSequence + r.index(), true);

@@ -290,8 +290,9 @@ public final class GenerationService {
             throw new BadParameterException("messages", "give either 'prompt' or a non-empty 'messages', not both");
         }
         if (!hasPrompt && !hasMessages) {
-            throw new BadParameterException(c.messages() != null ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages'"
-                    + (c.messages() != null ? ": 'messages' is empty" : ": neither was given"));
+            boolean emptyMessages = c.messages() != null;
+            throw new BadParameterException(emptyMessages ? "messages" : "prompt", "give either 'prompt' or a non-empty 'messages'"
+                    + (emptyMessages ? ": 'messages' is empty" : ": neither was given"));
         }
         String param = hasPrompt ? "prompt" : "messages";
         // a JSON escape may spell half a character (a lone surrogate), which UTF-8 cannot hold: the tokenizer would read '?'

@@ -10,6 +10,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.io.Writer;
+import java.util.Collections;
 
 /**
  * Tomcat's report of the errors it answers before any servlet sees the request (a malformed request
@@ -29,10 +30,9 @@ public class JsonErrorReportValve extends ErrorReportValve {
         HttpStatus known = HttpStatus.resolve(status);
         String reason = known == null ? "HTTP " + status : known.getReasonPhrase();
         String detail = response.getMessage();
-        if ((detail == null || detail.isBlank()) && throwable instanceof IllegalArgumentException parse) {
-            detail = parse.getMessage(); // what Tomcat's parser refused, e.g. "Request header is too large"
-        } else if ((detail == null || detail.isBlank()) && status == 400) {
-            detail = framingFault(request.getCoyoteRequest());
+        if (detail == null || detail.isBlank()) {
+            detail = throwable instanceof IllegalArgumentException parse ? parse.getMessage() // what Tomcat's parser refused
+                    : status == 400 ? framingFault(request.getCoyoteRequest()) : null;
         }
         String message = detail == null || detail.isBlank() ? reason
                 : reason + ": " + (detail.length() > MAX_MESSAGE ? detail.substring(0, MAX_MESSAGE) + "…" : detail);
@@ -57,7 +57,7 @@ public class JsonErrorReportValve extends ErrorReportValve {
      */
     static String framingFault(org.apache.coyote.Request coyote) {
         MimeHeaders headers = coyote.getMimeHeaders();
-        int hosts = count(headers, "host"), lengths = count(headers, "content-length");
+        int hosts = Collections.list(headers.values("host")).size(), lengths = Collections.list(headers.values("content-length")).size();
         if (hosts > 1) {
             return "several Host headers";
         }
@@ -71,13 +71,5 @@ public class JsonErrorReportValve extends ErrorReportValve {
             return "Content-Length is not a number of bytes";
         }
         return null;
-    }
-
-    private static int count(MimeHeaders headers, String name) {
-        int n = 0;
-        for (int i = 0; i < headers.size(); i++) {
-            n += headers.getName(i).equalsIgnoreCase(name) ? 1 : 0;
-        }
-        return n;
     }
 }
