@@ -194,17 +194,73 @@ public final class LabSuiteV2 {
         return out;
     }
 
-    /** Writes {@code train.jsonl} and every evaluation split of a family's suite into {@code dir}. */
-    public static void writeAll(LabTask.Family family, Path dir) {
-        LabSuite.writeJsonl(dir.resolve("train.jsonl"), trainFile(family, heldOut(family)));
-        for (Split s : Split.all(family)) LabSuite.writeJsonl(dir.resolve(s.fileName()), split(family, s));
+    /**
+     * A {@code ref} split of {@code size} items: the committed split's {@value #SPLIT_SIZE}, then more drawn as it draws
+     * them from a stream of their own, skipping every (task, query) of the family's dev and test splits. For measuring
+     * how C3PO's neighbours change with the reference set's size; the models were trained without the committed
+     * splits' queries only, so the items past the first {@value #SPLIT_SIZE} may repeat training queries.
+     */
+    public static List<LabItem> largerReference(LabTask.Family family, Split split, int size) {
+        if (split.part() != Part.REF) throw new IllegalArgumentException(split.name() + " is not a ref split");
+        if (size < SPLIT_SIZE || size > 100_000) {
+            throw new IllegalArgumentException("--ref-size must be " + SPLIT_SIZE + " to 100000, got " + size);
+        }
+        Set<String> evaluated = new HashSet<>();
+        for (Split s : Split.all(family)) {
+            if (s.part() != Part.REF) split(family, s).forEach(it -> evaluated.add(LabSuite.key(it)));
+        }
+        List<LabItem> out = new ArrayList<>(split(family, split));
+        List<LabTask> tasks = family.tasks();
+        SplittableRandom rnd = new SplittableRandom(SEED * 41 + split.stream());
+        SplittableRandom mix = new SplittableRandom(SEED * 43 + split.stream());
+        for (int i = SPLIT_SIZE; out.size() < size; i++) {
+            LabTask task = tasks.get(i % tasks.size());
+            String tag = switch (split.shift()) {
+                case NONE -> inDistributionTag(family, task, i / tasks.size(), mix);
+                case LONG -> task.tag();
+                case UNTAGGED -> LabSuite.UNTAGGED;
+                case MISLEADING -> LabSuite.otherTag(family, task, rnd);
+                case ALIAS -> task.alias(i / tasks.size() % LabTask.ALIASES);
+            };
+            boolean long_ = split.shift() == Shift.LONG;
+            LabItem it = LabSuite.item(split.name() + "-" + i, family, task, tag, rnd,
+                    long_ ? LONG_MIN : MIN_LENGTH, long_ ? LONG_MAX : MAX_LENGTH);
+            if (!evaluated.contains(LabSuite.key(it))) out.add(it);
+        }
+        return out;
     }
 
-    /** {@code LabSuiteV2 [DIR] [strings|ciphers|tables|chains]}: regenerates the committed suite (the first family's by default). */
+    /** Writes {@code train.jsonl} and every evaluation split of a family's suite into {@code dir}, each {@code ref} split of {@code refSize} items. */
+    public static void writeAll(LabTask.Family family, Path dir, int refSize) {
+        LabSuite.writeJsonl(dir.resolve("train.jsonl"), trainFile(family, heldOut(family)));
+        for (Split s : Split.all(family)) {
+            LabSuite.writeJsonl(dir.resolve(s.fileName()),
+                    s.part() == Part.REF && refSize != SPLIT_SIZE ? largerReference(family, s, refSize) : split(family, s));
+        }
+    }
+
+    /** Writes {@code train.jsonl} and every evaluation split of a family's suite into {@code dir}. */
+    public static void writeAll(LabTask.Family family, Path dir) {
+        writeAll(family, dir, SPLIT_SIZE);
+    }
+
+    /**
+     * {@code LabSuiteV2 [DIR] [strings|ciphers|tables|chains] [--ref-size N]}: regenerates the committed suite (the first
+     * family's by default); with {@code --ref-size}, its {@code ref} splits hold N items (see {@link #largerReference}).
+     */
     public static void main(String[] args) throws Exception {
         Cli.run("lab suite", null, () -> {
-            writeAll(args.length > 1 ? LabTask.Family.named(args[1]) : LabTask.Family.STRINGS,
-                    Path.of(args.length > 0 ? args[0] : "samples/lab/v2/tasks"));
+            List<String> positional = new ArrayList<>(List.of(args));
+            int refSize = SPLIT_SIZE;
+            int flag = positional.indexOf("--ref-size");
+            if (flag >= 0) {
+                if (flag + 1 >= positional.size()) throw new IllegalArgumentException("--ref-size needs a number");
+                refSize = Integer.parseInt(positional.get(flag + 1));
+                positional.subList(flag, flag + 2).clear();
+            }
+            if (positional.size() > 2) throw new IllegalArgumentException("unexpected arguments " + positional.subList(2, positional.size()));
+            writeAll(positional.size() > 1 ? LabTask.Family.named(positional.get(1)) : LabTask.Family.STRINGS,
+                    Path.of(positional.isEmpty() ? "samples/lab/v2/tasks" : positional.get(0)), refSize);
         });
     }
 }

@@ -132,4 +132,26 @@ class LabSuiteV2Test {
         assertThat(LabSuiteV2.trainingBatch(LabTask.Family.TABLES, 1, 1, 64, Set.of(), 40, 10, 0))
                 .isEqualTo(LabSuiteV2.trainingBatch(LabTask.Family.TABLES, 1, 1, 64, Set.of(), 40, 10));
     }
+
+    @Test
+    void aLargerReferenceSplitStartsWithTheCommittedOneAndHoldsNoEvaluatedQuery() {
+        Split aliasRef = Split.named("alias-ref");
+        List<LabItem> larger = LabSuiteV2.largerReference(LabTask.Family.CHAINS, aliasRef, 2000);
+        assertThat(larger).hasSize(2000);
+        assertThat(larger.subList(0, LabSuiteV2.SPLIT_SIZE)).isEqualTo(LabSuiteV2.split(LabTask.Family.CHAINS, aliasRef));
+        Set<String> evaluated = Split.all(LabTask.Family.CHAINS).stream().filter(s -> s.part() != Part.REF)
+                .flatMap(s -> LabSuiteV2.split(LabTask.Family.CHAINS, s).stream()).map(LabSuite::key).collect(Collectors.toSet());
+        List<LabItem> added = larger.subList(LabSuiteV2.SPLIT_SIZE, larger.size());
+        assertThat(added).noneMatch(it -> evaluated.contains(LabSuite.key(it)));
+        assertThat(added).allMatch(it -> it.answer().equals(it.task().apply(it.prompt().substring(it.prompt().lastIndexOf(',') + 1, it.prompt().length() - 1))));
+        assertThat(added.stream().map(LabItem::id).distinct().count()).isEqualTo(added.size());
+        // every alias of every task is drawn about equally often
+        Map<String, Long> perTag = added.stream().collect(Collectors.groupingBy(LabItem::tag, Collectors.counting()));
+        assertThat(perTag).hasSize(LabTask.Family.CHAINS.tasks().size() * LabTask.ALIASES);
+        assertThat(perTag.values()).allMatch(n -> n >= 45 && n <= 55);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LabSuiteV2.largerReference(LabTask.Family.CHAINS, Split.named("alias-dev"), 800))
+                .isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LabSuiteV2.largerReference(LabTask.Family.CHAINS, aliasRef, 100))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

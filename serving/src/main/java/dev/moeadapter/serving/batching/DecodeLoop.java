@@ -117,12 +117,14 @@ public final class DecodeLoop implements AutoCloseable {
 
     /**
      * A kept prompt: its tokens, held by sequence {@code sequence} of the session, decoded under
-     * {@code plan} (empty: plain rows); {@code parting}: kept where two prompts part (see
-     * {@link #partingPoint}), so that prompts extending it do not take its place.
+     * {@code plan} (empty: plain rows), of which the first {@code prompt} were its request's prompt (the
+     * rest its answer); {@code parting}: kept where two prompts part (see {@link #partingPoint}), so
+     * that prompts extending it do not take its place.
      */
     private static final class Prefix {
         final int sequence;
         int[] tokens = new int[0];
+        int prompt;
         RoutingPlan plan = RoutingPlan.EMPTY;
         boolean parting;
 
@@ -545,16 +547,20 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * Keeps session sequence {@code sequence}'s prompt {@code tokens}, decoded under {@code plan} (the
-     * loop's from now on), for reuse: in a free slot if there is one, else in place of the kept prompt
-     * under the same plan it repeats at least half of (a longer or newer prompt after the same system
-     * prompt; the one sharing most), else of the least recently used one (for a prompt under a plan,
-     * the least recently used one under a plan: plain prompts serve every request). Sharing less, such
-     * as only the beginning-of-text token, every prompt would replace the same one. A state kept where
-     * two prompts part ({@code parting}) is not replaced by tokens that extend it: it serves requests
-     * that they, shared only whole, cannot; where it is the only candidate, these tokens are not kept.
+     * Keeps session sequence {@code sequence}'s prompt {@code tokens} (its first {@code prompt} a request's
+     * prompt, the rest its answer), decoded under {@code plan} (the loop's from now on), for reuse: in a
+     * free slot if there is one, else in place of the kept prompt under the same plan it repeats at
+     * least half of (a longer or newer prompt after the same system prompt) or whose whole prompt it
+     * repeats and that repeats its own (the same prompt, another answer: a sampled one, or a greedy one
+     * that a near-tie turned; the one sharing most), else of the least recently used one (for a prompt
+     * under a plan, the least recently used one under a plan: plain prompts serve every request).
+     * Sharing less, such as only the beginning-of-text token, every prompt would replace the same one;
+     * and were a prompt's answers each kept apart, they would push the other prompts out. A state kept
+     * where two prompts part ({@code parting}) is not replaced by tokens that extend it: it serves
+     * requests that they, shared only whole, cannot; where it is the only candidate, these tokens are
+     * not kept.
      */
-    void keepPrefix(int sequence, int[] tokens, RoutingPlan plan, boolean parting) {
+    void keepPrefix(int sequence, int[] tokens, int prompt, RoutingPlan plan, boolean parting) {
         lock.lock();
         try {
             if (prefixes.isEmpty() || !rollsBack && session.maxPosition(sequence) != tokens.length - 1) {
@@ -571,7 +577,8 @@ public final class DecodeLoop implements AutoCloseable {
                 if (common == tokens.length && (rollsBack || common == p.tokens.length)) {
                     return; // already kept, whole (a recurrent state only as long as these)
                 }
-                if (!free && common > most && 2 * common >= p.tokens.length && !extendsParting(p, tokens)) {
+                boolean samePrompt = common >= Math.max(p.prompt, prompt);
+                if (!free && common > most && (2 * common >= p.tokens.length || samePrompt) && !extendsParting(p, tokens)) {
                     most = common;
                     target = p;
                 }
@@ -592,6 +599,7 @@ public final class DecodeLoop implements AutoCloseable {
             session.clearSequence(target.sequence);
             session.copySequence(sequence, target.sequence, 0, tokens.length);
             target.tokens = tokens;
+            target.prompt = Math.min(prompt, tokens.length);
             target.plan = plan;
             target.parting = parting;
             prefixes.remove(target);

@@ -81,10 +81,14 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** The row the loop queued ahead for this lane (its last pick), or null; guarded by the loop's lock. */
     DecodeLoop.Submission ahead;
 
-    /** A sequence's plain tokens, appended to in place (a decode adds a token at a time). */
+    /**
+     * A sequence's plain tokens, appended to in place (a decode adds a token at a time), and how many of
+     * them were its prompt: up to its first row with outputs (-1 until that row).
+     */
     private static final class PlainTokens {
         int[] tokens = new int[64];
         int length;
+        int prompt = -1;
 
         void append(Batch batch, int from, int to) {
             if (length + to - from > tokens.length) {
@@ -233,6 +237,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                 int before = held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch, i) - i, rows);
                 int holds = i == 0 && waited >= 0 ? waited : before;
                 held.append(batch, i, i + rows);
+                if (held.prompt < 0 && !embeddings && outputs < rows) {
+                    held.prompt = before + outputs + 1;
+                }
                 Arrays.fill(tracked, i, i + rows, true);
                 if (outputs == batch.size() && loop.keptExtends(held.tokens, held.length, keptUnder[seq])) {
                     deferredSeq = seq; // a longer kept state may still be reached: decode nothing yet
@@ -314,7 +321,7 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             loop.decode(this, Batch.noOutputs(ids[seq], start, Arrays.copyOfRange(tokens, start, stop)), false);
             release();
             if (stop == parting) {
-                loop.keepPrefix(ids[seq], Arrays.copyOf(tokens, parting), keptUnder[seq], true);
+                loop.keepPrefix(ids[seq], Arrays.copyOf(tokens, parting), parting, keptUnder[seq], true);
             }
             start = stop;
         }
@@ -346,6 +353,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private void dropDeferred(int sequence) {
         if (deferredSeq == sequence) {
             plain[sequence].length = deferredFrom;
+            if (plain[sequence].prompt > deferredFrom) {
+                plain[sequence].prompt = -1;
+            }
             deferredSeq = -1;
         }
     }
@@ -398,7 +408,8 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     /** Sequence {@code s} will no longer hold only plain tokens: what it holds is offered for keeping. */
     private void endPlain(int s) {
         if (plain[s] != null && plain[s].length > 1) {
-            loop.keepPrefix(ids[s], Arrays.copyOf(plain[s].tokens, plain[s].length), keptUnder[s], false);
+            PlainTokens held = plain[s];
+            loop.keepPrefix(ids[s], Arrays.copyOf(held.tokens, held.length), held.prompt < 0 ? held.length : held.prompt, keptUnder[s], false);
         }
         plain[s] = null;
     }
@@ -499,6 +510,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
             endPlain(sequence);
             if (to >= held.length) { // cut back to a shorter plain prefix
                 held.length = Math.max(0, from);
+                if (held.prompt > held.length) {
+                    held.prompt = -1; // cut inside its prompt
+                }
                 plain[sequence] = held;
             }
         }

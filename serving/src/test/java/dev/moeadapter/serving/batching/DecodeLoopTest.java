@@ -218,6 +218,43 @@ class DecodeLoopTest {
         }
     }
 
+    /**
+     * A prompt answered again with another answer (sampled) takes the place of its own kept answer,
+     * however long the answers: kept apart, a prompt's answers pushed the other prompts out of the
+     * slots, and with sampled answers longer than their prompts almost no prompt stayed kept.
+     */
+    @ParameterizedTest
+    @EnumSource(KvLayout.class)
+    void aPromptAnsweredAgainDifferentlyTakesThePlaceOfItsOwnKeptAnswer(KvLayout layout) {
+        Model m = TestModels.olmoe();
+        int[] a = m.tokenize("Question: the quick brown fox jumps over the lazy dog"), b = m.tokenize("Question: once upon a time there was");
+        int answer = 3 * a.length; // the kept tokens: a prompt and an answer longer than it
+        try (Session session = m.newSession(new SessionParams(256 * 3, 32, 3, 1, 1).withKvLayout(layout));
+             DecodeLoop loop = new DecodeLoop(session, 1, 32, 2)) {
+            List<int[]> answers = new ArrayList<>();
+            long[] shared = new long[5];
+            for (int i = 0; i < 5; i++) {
+                int[] prompt = i == 1 || i == 4 ? b : a;
+                GenerationRequest request = GenerationRequest.greedy(prompt, answer).withIgnoreEos(true);
+                if (prompt == a && i > 0) {
+                    request = request.withSampling(SamplingParams.temperature(1.5, i));
+                }
+                long before = loop.stats().reusedTokens();
+                try (LoopLane lane = loop.open(1)) {
+                    int[] tokens = new Generator(lane, 0).generate(request).tokens();
+                    if (prompt == a) {
+                        answers.add(tokens);
+                    }
+                }
+                shared[i] = loop.stats().reusedTokens() - before;
+            }
+            assertThat(answers).as("a's three answers differ (else a kept one holds them whole)")
+                    .extracting(Arrays::toString).doesNotHaveDuplicates();
+            assertThat(shared).as("tokens shared by a, b, a, a (each replacing a's kept answer), b (still kept)")
+                    .containsExactly(0L, 0L + Arrays.mismatch(a, b), a.length - 1L, a.length - 1L, b.length - 1L);
+        }
+    }
+
     /** What the loop kept before the two views' prefill: nothing, a plain request's prompt, or the same two views'. */
     enum KeptBefore { NOTHING, PLAIN, TWO_VIEWS }
 
