@@ -23,11 +23,13 @@ import java.util.function.ToDoubleFunction;
  * inter-token latency), with the ratios' range. For each mixed run, each plain client's tokens/s against
  * a client's in the same round's run of the same server with 8 plain clients. Then, where the runs carry them, the
  * servers' CPU seconds per round (all, and the JVM's JIT compilers') and the decode loop's rows per step, its thread's
- * busy share of the round and its stalls per step. {@code StreamingReport serving.jsonl}
+ * busy share of the round and its stalls per step. {@code StreamingReport serving.jsonl [REFERENCE]}: the ratios are to
+ * the runs whose label starts with REFERENCE ({@value #LLAMA_SERVER} by default; {@code builds_ab.sh}: the build before).
  */
 public final class StreamingReport {
     /** A mixed run's label: its plain run's label and this. */
     static final String MIXED = ", 4 plain + 4 scmoe";
+    static final String LLAMA_SERVER = "llama-server";
 
     private StreamingReport() {}
 
@@ -43,14 +45,15 @@ public final class StreamingReport {
         for (JsonNode r : runs) {
             groups.computeIfAbsent(r.get("label").asString() + "\u0000" + r.get("clients").asInt(), k -> new ArrayList<>()).add(r);
         }
-        System.out.println("| run | clients | rounds | tokens/s | vs llama-server [range] | TTFT p50 / p99 ms | ITL p50 / p99 ms |"
-                + " p99 ITL vs llama-server [range] | errors |");
+        String reference = args.length > 1 ? args[1] : LLAMA_SERVER;
+        System.out.println("| run | clients | rounds | tokens/s | vs " + reference + " [range] | TTFT p50 / p99 ms | ITL p50 / p99 ms |"
+                + " p99 ITL vs " + reference + " [range] | errors |");
         System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (List<JsonNode> g : groups.values()) {
             JsonNode first = g.getFirst();
             int clients = first.get("clients").asInt();
-            double[] tps = ratios(g, runs, r -> r.get("tokens_per_s").asDouble());
-            double[] itl = ratios(g, runs, r -> r.get("itl_p99_ms").asDouble());
+            double[] tps = ratios(g, runs, reference, r -> r.get("tokens_per_s").asDouble());
+            double[] itl = ratios(g, runs, reference, r -> r.get("itl_p99_ms").asDouble());
             System.out.println(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %s | %.1f / %.1f | %.1f / %.1f | %s | %d |",
                     first.get("label").asString(), clients, g.size(), median(g, "tokens_per_s"), range(tps),
                     median(g, "ttft_p50_ms"), median(g, "ttft_p99_ms"), median(g, "itl_p50_ms"), median(g, "itl_p99_ms"), range(itl),
@@ -89,9 +92,9 @@ public final class StreamingReport {
         });
     }
 
-    /** Per round, the run's figure over llama-server's at the same client count; rounds without one are left out. */
-    private static double[] ratios(List<JsonNode> group, List<JsonNode> runs, ToDoubleFunction<JsonNode> figure) {
-        return group.stream().flatMap(r -> inRound(runs, r, label -> label.startsWith("llama-server")).stream()
+    /** Per round, the run's figure over the reference's at the same client count; rounds without one are left out. */
+    private static double[] ratios(List<JsonNode> group, List<JsonNode> runs, String reference, ToDoubleFunction<JsonNode> figure) {
+        return group.stream().flatMap(r -> inRound(runs, r, label -> label.startsWith(reference)).stream()
                 .map(ref -> figure.applyAsDouble(r) / figure.applyAsDouble(ref))).mapToDouble(Double::doubleValue).toArray();
     }
 
