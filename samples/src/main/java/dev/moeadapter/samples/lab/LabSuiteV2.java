@@ -107,26 +107,30 @@ public final class LabSuiteV2 {
 
     /** The items of an evaluation split: balanced over the family's tasks, drawn from the split's own stream. */
     public static List<LabItem> split(LabTask.Family family, Split split) {
-        List<LabTask> tasks = family.tasks();
         SplittableRandom rnd = new SplittableRandom(SEED * 31 + split.stream());
         // the in-distribution kind and misleading tag come from a stream of their own, so the words (and the
         // held-out queries that training skips) are those of the tagged-only suite that preceded this mix
         SplittableRandom mix = new SplittableRandom(SEED * 37 + split.stream());
         List<LabItem> out = new ArrayList<>(SPLIT_SIZE);
         for (int i = 0; i < SPLIT_SIZE; i++) {
-            LabTask task = tasks.get(i % tasks.size());
-            String tag = switch (split.shift()) {
-                case NONE -> inDistributionTag(family, task, i / tasks.size(), mix);
-                case LONG -> task.tag();
-                case UNTAGGED -> LabSuite.UNTAGGED;
-                case MISLEADING -> LabSuite.otherTag(family, task, rnd);
-                case ALIAS -> task.alias(i / tasks.size() % LabTask.ALIASES);
-            };
-            boolean long_ = split.shift() == Shift.LONG;
-            out.add(LabSuite.item(split.name() + "-" + i, family, task, tag, rnd,
-                    long_ ? LONG_MIN : MIN_LENGTH, long_ ? LONG_MAX : MAX_LENGTH));
+            out.add(draw(family, split, i, rnd, mix));
         }
         return out;
+    }
+
+    /** Item {@code i} of a split: its task in turn, its tag by the split's shift, its words from {@code rnd}. */
+    private static LabItem draw(LabTask.Family family, Split split, int i, SplittableRandom rnd, SplittableRandom mix) {
+        List<LabTask> tasks = family.tasks();
+        LabTask task = tasks.get(i % tasks.size());
+        String tag = switch (split.shift()) {
+            case NONE -> inDistributionTag(family, task, i / tasks.size(), mix);
+            case LONG -> task.tag();
+            case UNTAGGED -> LabSuite.UNTAGGED;
+            case MISLEADING -> LabSuite.otherTag(family, task, rnd);
+            case ALIAS -> task.alias(i / tasks.size() % LabTask.ALIASES);
+        };
+        boolean long_ = split.shift() == Shift.LONG;
+        return LabSuite.item(split.name() + "-" + i, family, task, tag, rnd, long_ ? LONG_MIN : MIN_LENGTH, long_ ? LONG_MAX : MAX_LENGTH);
     }
 
     /** The tag of a task's {@code k}-th in-distribution item: the training mix, exactly, in every block of 10 items. */
@@ -210,21 +214,10 @@ public final class LabSuiteV2 {
             if (s.part() != Part.REF) split(family, s).forEach(it -> evaluated.add(LabSuite.key(it)));
         }
         List<LabItem> out = new ArrayList<>(split(family, split));
-        List<LabTask> tasks = family.tasks();
         SplittableRandom rnd = new SplittableRandom(SEED * 41 + split.stream());
         SplittableRandom mix = new SplittableRandom(SEED * 43 + split.stream());
         for (int i = SPLIT_SIZE; out.size() < size; i++) {
-            LabTask task = tasks.get(i % tasks.size());
-            String tag = switch (split.shift()) {
-                case NONE -> inDistributionTag(family, task, i / tasks.size(), mix);
-                case LONG -> task.tag();
-                case UNTAGGED -> LabSuite.UNTAGGED;
-                case MISLEADING -> LabSuite.otherTag(family, task, rnd);
-                case ALIAS -> task.alias(i / tasks.size() % LabTask.ALIASES);
-            };
-            boolean long_ = split.shift() == Shift.LONG;
-            LabItem it = LabSuite.item(split.name() + "-" + i, family, task, tag, rnd,
-                    long_ ? LONG_MIN : MIN_LENGTH, long_ ? LONG_MAX : MAX_LENGTH);
+            LabItem it = draw(family, split, i, rnd, mix);
             if (!evaluated.contains(LabSuite.key(it))) out.add(it);
         }
         return out;
