@@ -83,7 +83,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
 
     /**
      * A sequence's plain tokens, appended to in place (a decode adds a token at a time), and how many of
-     * them were its prompt: up to its first row with outputs (-1 until that row).
+     * them were its prompt: what it held when its first token was picked (-1 until then, and for a
+     * sequence that never picks: a probe or a copy that decodes outputs only to read them). A prefill's
+     * rows with outputs do not tell it: chunked prefills ask for outputs at every chunk's end.
      */
     private static final class PlainTokens {
         int[] tokens = new int[64];
@@ -237,9 +239,6 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
                 int before = held.length, outputs = embeddings ? 0 : Math.min(firstOutput(batch, i) - i, rows);
                 int holds = i == 0 && waited >= 0 ? waited : before;
                 held.append(batch, i, i + rows);
-                if (held.prompt < 0 && !embeddings && outputs < rows) {
-                    held.prompt = before + outputs + 1;
-                }
                 Arrays.fill(tracked, i, i + rows, true);
                 if (outputs == batch.size() && loop.keptExtends(held.tokens, held.length, keptUnder[seq])) {
                     deferredSeq = seq; // a longer kept state may still be reached: decode nothing yet
@@ -353,9 +352,6 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
     private void dropDeferred(int sequence) {
         if (deferredSeq == sequence) {
             plain[sequence].length = deferredFrom;
-            if (plain[sequence].prompt > deferredFrom) {
-                plain[sequence].prompt = -1;
-            }
             deferredSeq = -1;
         }
     }
@@ -382,6 +378,9 @@ public final class LoopLane implements DecodeLane, AutoCloseable {
         // the routes a client asked for are final once a row is decoded: none ahead of them
         int picked = loop.decodeAndPick(this, step, token, position, last || routes, mapped);
         if (held != null) {
+            if (held.prompt < 0) {
+                held.prompt = held.length; // the first token picked: what the sequence held was its prompt
+            }
             held.append(batch, 0, batch.size());
         } else {
             endPlain(batch, 0);

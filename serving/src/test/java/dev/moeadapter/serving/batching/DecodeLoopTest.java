@@ -14,6 +14,7 @@ import dev.moeadapter.core.generation.GenerationRequest;
 import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.Generator;
 import dev.moeadapter.core.generation.SamplingParams;
+import dev.moeadapter.core.generation.SequenceStep;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
 import dev.moeadapter.core.routing.RoutingPlan;
@@ -252,6 +253,42 @@ class DecodeLoopTest {
                     .extracting(Arrays::toString).doesNotHaveDuplicates();
             assertThat(shared).as("tokens shared by a, b, a, a (each replacing a's kept answer), b (still kept)")
                     .containsExactly(0L, 0L + Arrays.mismatch(a, b), a.length - 1L, a.length - 1L, b.length - 1L);
+        }
+    }
+
+    /**
+     * A prompt prefilled in chunks that each end with outputs (as C3PO's probes do) is a prompt up to its
+     * first pick, not up to its first chunk's end: a prompt sharing a first chunk's worth of tokens with a
+     * kept one, but not half of it, takes the least recently used slot, not the kept one's.
+     */
+    @Test
+    void aPromptPrefilledInChunksWithOutputsIsAPromptUpToItsFirstPick() {
+        Model m = TestModels.olmoe();
+        String shared = "Question: the quick brown fox jumps over the lazy dog";
+        int[] a = m.tokenize(shared + " to the north"), b = m.tokenize(shared + " into the forest of oaks"),
+                c = m.tokenize("Once upon a time there was a king");
+        int common = Arrays.mismatch(a, b), chunk = 8;
+        assertThat(common).as("a and b share more than a chunk").isGreaterThan(chunk);
+        try (Session session = m.newSession(new SessionParams(256 * 3, 64, 3, 1, 1));
+             DecodeLoop loop = new DecodeLoop(session, 1, chunk, 2)) {
+            int[][] prompts = {a, c, a, b, a};
+            long last = 0;
+            for (int[] prompt : prompts) {
+                long before = loop.stats().reusedTokens();
+                try (LoopLane lane = loop.open(1)) {
+                    for (int from = 0; from < prompt.length; from += chunk) {
+                        lane.decode(Batch.of(0, from, Arrays.copyOfRange(prompt, from, Math.min(prompt.length, from + chunk))));
+                    }
+                    int token = 1;
+                    for (int k = 0; k < prompt.length; k++) { // an answer as long as the prompt: a and b share under half
+                        token = lane.decodeAndPick(new SequenceStep(0, null), token, prompt.length + k, false);
+                    }
+                }
+                last = loop.stats().reusedTokens() - before;
+            }
+            // kept after a, c, a: [a, c]; b gives c (the least recently used) way, not a
+            assertThat(last).as("a's last request shares more than it has in common with b: its own kept prompt")
+                    .isGreaterThan(common);
         }
     }
 
