@@ -63,7 +63,7 @@ OUT="$RESULTS/builds-ab.jsonl"
 PID=""
 trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null || true' EXIT
 measure() { # NAME DIR PASS
-  local name=$1 dir=$2 pass=$3 label model_id
+  local name=$1 dir=$2 pass=$3 model_id line
   (cd "$dir" && exec "$JAVA" --enable-native-access=ALL-UNNAMED -cp "samples/target/classes:$(cat samples/target/classpath.txt)" \
     dev.moeadapter.samples.service.MoeAdapterService --moe.adapter.model="$MODEL" --server.port="$PORT" --server.address=127.0.0.1 \
     --moe.adapter.acquire-timeout=10m --spring.datasource.url="jdbc:h2:mem:builds-ab-$name" "${SETTINGS[@]}") \
@@ -76,10 +76,9 @@ measure() { # NAME DIR PASS
   done
   model_id=$(curl -sf "http://127.0.0.1:$PORT/v1/models" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
   for round in $(seq $((1 - WARMUP)) "$ROUNDS"); do
-    label="$name"
     say "$name, pass $pass: $CLIENTS clients x $REQUESTS requests of $MAX_TOKENS tokens, $( ((round > 0)) && echo "round $round" || echo "warm-up")"
     line=$("$JAVA" -cp "$CP" dev.moeadapter.bench.StreamingLoad --url "http://127.0.0.1:$PORT" --model "$model_id" --clients "$CLIENTS" \
-      --requests "$REQUESTS" --max-tokens "$MAX_TOKENS" --label "$label" --round "$((round > 0 ? round + (pass - 1) * ROUNDS : 0))" \
+      --requests "$REQUESTS" --max-tokens "$MAX_TOKENS" --label "$name" --round "$((round > 0 ? round + (pass - 1) * ROUNDS : 0))" \
       --pid "$PID" --extra "$EXTRA")
     echo "$line" >&2
     ((round > 0)) && echo "$line" >>"$OUT"
