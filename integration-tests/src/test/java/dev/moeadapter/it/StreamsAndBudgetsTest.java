@@ -4,6 +4,7 @@ import dev.moeadapter.samples.service.MoeAdapterService;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -44,6 +45,9 @@ import static org.assertj.core.api.Assertions.assertThat;
         "moe.adapter.policies.open.arms.dripping.adaptation=dripping",
         "moe.adapter.policies.open.arms.dripping.weight=0",
         "moe.adapter.policies.open.arms.dripping.time-budget=5m",
+        "moe.adapter.policies.open.arms.textless.adaptation=textless",
+        "moe.adapter.policies.open.arms.textless.weight=0",
+        "moe.adapter.policies.open.arms.textless.time-budget=5m",
         "moe.adapter.policies.open.arms.late.adaptation=late-failing",
         "moe.adapter.policies.open.arms.late.weight=0",
         "moe.adapter.policies.open.arms.late.time-budget=5m",
@@ -67,7 +71,12 @@ class StreamsAndBudgetsTest extends RunningService {
     TestStrategies.Slow slow;
 
     @Autowired
+    @Qualifier("drippingStrategy")
     TestStrategies.Dripping dripping;
+
+    @Autowired
+    @Qualifier("textlessStrategy")
+    TestStrategies.Dripping textless;
 
     @BeforeEach
     void armThePausingAdaptation() {
@@ -209,6 +218,33 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
     }
 
+    /**
+     * A token that completes no character (the first part of a split one) is told to no listener and
+     * writes nothing; the departure check when the generator next asks whether to go on still finds a
+     * client that left, on every kind of answer.
+     */
+    @Test
+    void aClientThatLeavesWhileTokensCompleteNoTextStopsTheAnswerWithinOneToken() throws Exception {
+        String chat = "{\"model\":\"" + MODEL_ID + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":64,\"arm\":\"textless\"}";
+        String generate = "{\"prompt\":\"Once upon a time\",\"max_tokens\":64,\"arm\":\"textless\",\"stream\":%s}";
+        List<List<String>> requests = List.of(List.of("/v1/moe/generate", generate.formatted(true)),
+                List.of("/v1/moe/generate", generate.formatted(false)), List.of("/v1/chat/completions", chat));
+        for (List<String> request : requests) {
+            textless.reset();
+            java.net.Socket client = SseClient.send(port, request.get(0), request.get(1));
+            try {
+                assertThat(textless.third.await(60, TimeUnit.SECONDS)).isTrue();
+            } finally {
+                client.close(); // leaves while tokens that reach no listener keep coming, 200 ms apart
+            }
+            int atDeparture = textless.tokens.get();
+            assertThat(textless.finished.await(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(textless.result.finishReason()).as("%s: cut by the departure", request).isEqualTo(FinishReason.CANCELLED);
+            assertThat(textless.tokens.get() - atDeparture).as("%s: tokens decoded after the client left", request).isLessThanOrEqualTo(1);
+        }
+        assertThat(post("/v1/moe/generate", generate("plain", false)).statusCode()).as("the session is free again").isEqualTo(200);
+    }
+
     @Test
     void realReroutingStopsAtItsTimeBudgetWhateverItsRoundsAsk() throws Exception {
         // 100 steps of 32 context copies per round, a round per token: minutes of work, cut at 1 s
@@ -272,7 +308,7 @@ class StreamsAndBudgetsTest extends RunningService {
         assertThat(r.get("fallback").isNull()).as("the answer had started: it ends, it is not replaced").isTrue();
         assertThat(pausing.sawCancel).isTrue();
         assertThat(pausing.tokensAfterPause.get()).isZero();
-        assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(1);
+        assertThat(r.get("usage").get("completion_tokens").asInt()).as("the tokens that made the text sent").isEqualTo(pausing.tokensBeforePause);
         assertThat(r.get("text").asString()).isEqualTo(pausing.result.text());
 
         pausing.reset(); // the cut answer's routing trace: the rows that produced what was sent, no row decoded after it

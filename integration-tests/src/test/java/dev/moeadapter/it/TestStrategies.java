@@ -52,7 +52,12 @@ class TestStrategies {
 
     @Bean
     Dripping drippingStrategy() {
-        return new Dripping();
+        return new Dripping("dripping", false);
+    }
+
+    @Bean
+    Dripping textlessStrategy() {
+        return new Dripping("textless", true);
     }
 
     @Bean
@@ -92,15 +97,27 @@ class TestStrategies {
     }
 
     /**
-     * Plain generation that never stops decoding for long: 100 ms between tokens, so that
+     * Plain generation that never stops decoding for long: 200 ms between tokens, so that
      * a client can leave while tokens flow. Counts the tokens it made.
      */
     static final class Dripping implements AdaptationStrategy {
         private final PlainGeneration plain = new PlainGeneration();
+        private final String name;
+        private final boolean textlessAfterThird;
         final AtomicInteger tokens = new AtomicInteger();
         volatile CountDownLatch third = new CountDownLatch(3);
         volatile CountDownLatch finished = new CountDownLatch(1);
         volatile GenerationResult result;
+
+        /**
+         * {@code textlessAfterThird}: after its third token no token reaches the service's listener, as
+         * for tokens that complete no character, so that only the generator's questions can find a
+         * client that left.
+         */
+        Dripping(String name, boolean textlessAfterThird) {
+            this.name = name;
+            this.textlessAfterThird = textlessAfterThird;
+        }
 
         void reset() {
             result = null;
@@ -111,7 +128,7 @@ class TestStrategies {
 
         @Override
         public String name() {
-            return "dripping";
+            return name;
         }
 
         @Override
@@ -122,9 +139,12 @@ class TestStrategies {
         @Override
         public GenerationResult generate(DecodeLane lane, GenerationRequest request, TokenListener listener, CancellationToken cancel) {
             try {
-                result = plain.generate(lane, request.withIgnoreEos(true), (token, text) -> {
-                    tokens.incrementAndGet();
-                    listener.onToken(token, text);
+                // counts tokens, not calls: the text a cancelled answer still held back (the start of a
+                // character) comes in one more call, with no new token
+                result = plain.generate(lane, request.withIgnoreEos(true), (TokenListener.PerToken) (made, text) -> {
+                    if (tokens.getAndAdd(made.length) < 3 || !textlessAfterThird) {
+                        listener.onTokens(made, text);
+                    }
                     third.countDown();
                     LockSupport.parkNanos(200_000_000L); // a token per 200 ms: time enough for a departure to reach the connection on a busy machine
                 }, cancel);
@@ -208,6 +228,7 @@ class TestStrategies {
         volatile CountDownLatch paused = new CountDownLatch(1);
         volatile CountDownLatch finished = new CountDownLatch(1);
         final AtomicInteger tokensAfterPause = new AtomicInteger();
+        volatile int tokensBeforePause;
         volatile boolean sawCancel;
         volatile GenerationResult result;
         volatile Thread thread;
@@ -237,11 +258,13 @@ class TestStrategies {
             thread = Thread.currentThread();
             AtomicInteger seen = new AtomicInteger();
             try {
-                result = plain.generate(session, request, (token, text) -> {
+                result = plain.generate(session, request, (TokenListener.PerToken) (made, text) -> {
                     if (seen.incrementAndGet() > 1) {
-                        tokensAfterPause.incrementAndGet();
+                        tokensAfterPause.addAndGet(made.length); // tokens, not calls (see Dripping)
+                    } else {
+                        tokensBeforePause = made.length; // more than one where the first completed no text
                     }
-                    listener.onToken(token, text);
+                    listener.onTokens(made, text);
                     if (seen.get() == 1) {
                         paused.countDown();
                         long t0 = System.nanoTime();

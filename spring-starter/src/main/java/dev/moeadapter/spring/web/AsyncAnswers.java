@@ -182,7 +182,8 @@ public final class AsyncAnswers implements AutoCloseable {
      * nothing is written: after each token and per idle interval the container's departure check
      * ({@link ClientDeparture}, a non-blocking read of the connection, which after a POST's body
      * finds only its end) is asked instead, so that a client that left (an SDK's timeout) stops its
-     * answer within a token there too.
+     * answer within a token there too. Either way the check is also asked whenever the generator asks
+     * whether to go on, which covers tokens that complete no text.
      */
     private static final class Probe {
         private static final byte[] SPACES = {' ', ' '};
@@ -192,7 +193,7 @@ public final class AsyncAnswers implements AutoCloseable {
         private final boolean enabled;
         private final BooleanSupplier departed;
         final CancellationToken cancel = new CancellationToken(this::settle);
-        private boolean finished, wrote, quiet, unsettled, gone;
+        private boolean finished, wrote, quiet, unsettled, gone, settling;
 
         Probe(OutputStream out, HttpServletResponse response, boolean enabled, BooleanSupplier departed) {
             this.out = out;
@@ -210,11 +211,24 @@ public final class AsyncAnswers implements AutoCloseable {
             }
         }
 
-        /** The second write of a token's probe, when the generator asks whether to go on. */
+        /**
+         * When the generator asks whether to go on: the second write of a token's probe, and the
+         * container's departure check, which also covers tokens that complete no text (the first part
+         * of a split character), for which no listener is told, and work between tokens.
+         */
         private synchronized void settle() {
-            if (unsettled) {
-                unsettled = false;
-                write(SPACE);
+            if (settling) {
+                return; // asked again by the write's or the check's own look at the token
+            }
+            settling = true;
+            try {
+                if (unsettled) {
+                    unsettled = false;
+                    write(SPACE);
+                }
+                checkDeparture();
+            } finally {
+                settling = false;
             }
         }
 
@@ -283,7 +297,7 @@ public final class AsyncAnswers implements AutoCloseable {
     public ResponseEntity<StreamingResponseBody> stream(HttpServletRequest request, HttpServletResponse response,
                                                         Consumer<EventStream> body, LateFailure onLateFailure) {
         return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(out -> onPlatformThread(() -> {
-            EventStream events = new EventStream(json, out, response);
+            EventStream events = new EventStream(json, out, response, ClientDeparture.of(request));
             cancelWhenGone(request, events.cancel());
             ScheduledFuture<?> alive = timer.scheduleWithFixedDelay(offTimer(events::keepAlive), keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);

@@ -7,6 +7,7 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.function.BooleanSupplier;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -26,16 +27,20 @@ public final class EventStream {
     private final JsonMapper json;
     private final OutputStream out;
     private final HttpServletResponse response;
+    private final BooleanSupplier departed;
     private final CancellationToken cancel = new CancellationToken(this::settle);
     private boolean started;
     private boolean idle;
     private boolean unsettled;
     private boolean closed;
+    private boolean settling;
 
-    EventStream(JsonMapper json, OutputStream out, HttpServletResponse response) {
+    /** {@code departed}: the container's departure check ({@link ClientDeparture}). */
+    EventStream(JsonMapper json, OutputStream out, HttpServletResponse response, BooleanSupplier departed) {
         this.json = json;
         this.out = out;
         this.response = response;
+        this.departed = departed;
     }
 
     /** Cancelled when the client has gone away. */
@@ -83,12 +88,25 @@ public final class EventStream {
      * When the generator next asks whether to go on: a comment line (clients skip it) after the last
      * event. The reset a departed client answered that event with has arrived by then, so this write
      * fails and no further token is made, even where the reset came too late for the event's own
-     * second write.
+     * second write. Then the container's departure check (a read of the connection), which finds a
+     * client that left after a token that completed no text (nothing was written for it).
      */
     private synchronized void settle() {
-        if (unsettled) {
-            unsettled = false;
-            writeLocked(CHECK);
+        if (settling) {
+            return; // asked again by the write's own look at the token
+        }
+        settling = true;
+        try {
+            if (unsettled) {
+                unsettled = false;
+                writeLocked(CHECK);
+            }
+            if (!closed && departed.getAsBoolean()) {
+                closed = true; // the container closed the connection: nothing more to write to it
+                cancel.cancel();
+            }
+        } finally {
+            settling = false;
         }
     }
 

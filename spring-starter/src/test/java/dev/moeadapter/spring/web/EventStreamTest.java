@@ -8,6 +8,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -60,9 +62,25 @@ class EventStreamTest {
         assertThat(events.cancel().isCancelled()).as("the write when the generator asks meets the reset").isTrue();
     }
 
+    @Test
+    void aClientThatLeftIsFoundByTheContainersCheckAfterATokenThatWroteNothing() {
+        Peer peer = new Peer();
+        AtomicBoolean departed = new AtomicBoolean();
+        EventStream events = streamTo(peer, departed::get);
+        departed.set(true); // the client left; the next token completes no character, so nothing is written
+        assertThat(events.cancel().isCancelled()).as("the generator's next question asks the container").isTrue();
+        int written = peer.size();
+        events.send(Map.of("type", "token"));
+        assertThat(peer.size()).as("nothing more is written to a connection the container closed").isEqualTo(written);
+    }
+
     /** A stream to {@code peer} that sent one event, and whose generator then asked once whether to go on. */
     private static EventStream streamTo(Peer peer) {
-        EventStream events = new EventStream(JsonMapper.shared(), peer, new FlushingResponse(peer));
+        return streamTo(peer, () -> false);
+    }
+
+    private static EventStream streamTo(Peer peer, BooleanSupplier departed) {
+        EventStream events = new EventStream(JsonMapper.shared(), peer, new FlushingResponse(peer), departed);
         events.send(Map.of("type", "token"));
         assertThat(events.cancel().isCancelled()).isFalse();
         return events;
