@@ -56,8 +56,8 @@ for round in $(seq 1 "$ROUNDS"); do
     ./moe serve "${args[@]}" > "$LOG" 2>&1 &
     SERVICE_PID=$! # moe serve execs the JVM
     for _ in $(seq 1 180); do curl -sf "localhost:$PORT/v1/models" > /dev/null 2>&1 && break; sleep 1; done
-    id=$(curl -sf "localhost:$PORT/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])') \
-      || die "the $name service did not start (its log: $LOG)"
+    id=$(curl -sf "localhost:$PORT/v1/models" | sed -nE 's/.*"id":"([^"]+)".*/\1/p') || true
+    [[ -n "$id" ]] || die "the $name service did not start (its log: $LOG)"
     load=(./moe load --url "http://127.0.0.1:$PORT" --model-id "$id" --arms none --clients "$CLIENTS" --max-tokens "$MAX_TOKENS")
     "${load[@]}" --requests 16 > /dev/null 2>&1 || die "the $name warm-up load failed"
     line=$("${load[@]}" --requests "$REQUESTS" --pid "$SERVICE_PID" 2>&1 | grep ' requests from ') \
@@ -75,7 +75,7 @@ for round in $(seq 1 "$ROUNDS"); do
   printf '| %s |' "$round"
   first=${RATE[$round,${NAMES[0]}]}
   for name in "${NAMES[@]}"; do
-    printf ' %s (%s×) |' "${RATE[$round,$name]}" "$(python3 -c "print(f'{$first and ${RATE[$round,$name]}/$first:.2f}')")"
+    printf ' %s (%s×) |' "${RATE[$round,$name]}" "$(awk -v a="${RATE[$round,$name]}" -v b="$first" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
   done
   printf '\n'
 done
