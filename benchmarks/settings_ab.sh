@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Whole (unstreamed) answers, the service against itself under other settings (docs/benchmarks.md): each
+# The service against itself under other settings, under the load run's mix (docs/benchmarks.md): each
 # configuration's service is started as a user starts it (`./moe serve`), warmed up with one load, measured with
-# `./moe load` (the lab prompts over the native and both OpenAI endpoints, greedy, plain), and stopped; the
-# configurations alternate, round after round, so that the machine's drift falls on all of them alike.
+# `./moe load --arms none` (the lab prompts, every other request streamed, in turn over the native endpoint, greedy,
+# and both OpenAI endpoints, sampled at their default temperature), and stopped; the configurations alternate, round
+# after round, so that the machine's drift falls on all of them alike.
 # Run from the repository root as
-#   ./moe bench-whole [--model F.gguf] [--rounds 3] [--clients 8] [--requests 64] [--max-tokens 32]
-#                     [--config NAME='--moe.adapter.X=V ...'] ...
+#   ./moe bench-settings [--model F.gguf] [--rounds 3] [--clients 8] [--requests 64] [--max-tokens 32]
+#                        [--config NAME='--moe.adapter.X=V ...'] ...
 # Default configurations: sessions (the service's default) and loop8 (--moe.adapter.batching-lanes=8). Results: the
-# load line of every measured load into benchmarks/target/results/whole-answers.txt, and requests/s per round with
+# load line of every measured load into benchmarks/target/results/settings-ab.txt, and requests/s per round with
 # each configuration's ratio to the first one's in the same round.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-TAG=bench-whole
+TAG=bench-settings
 source benchmarks/common.sh
 
 MODEL="" ROUNDS=3 CLIENTS=8 REQUESTS=64 MAX_TOKENS=32 PORT=18532
@@ -35,7 +36,7 @@ fi
 
 ./moe mvn -q -B -ntp -DskipTests package -pl samples -am >&2
 mkdir -p "$RESULTS"
-OUT="$RESULTS/whole-answers.txt" LOG="$RESULTS/whole-answers-service.log"
+OUT="$RESULTS/settings-ab.txt" LOG="$RESULTS/settings-ab-service.log"
 : > "$OUT"
 declare -A RATE
 
@@ -52,7 +53,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for i in "${!NAMES[@]}"; do
     name=${NAMES[$i]}
     # shellcheck disable=SC2206 # the settings are words on purpose
-    args=(${MODEL:+--model "$MODEL"} --port "$PORT" --spring.datasource.url=jdbc:h2:mem:whole ${SETTINGS[$i]})
+    args=(${MODEL:+--model "$MODEL"} --port "$PORT" --spring.datasource.url=jdbc:h2:mem:settings ${SETTINGS[$i]})
     ./moe serve "${args[@]}" > "$LOG" 2>&1 &
     SERVICE_PID=$! # moe serve execs the JVM
     for _ in $(seq 1 180); do curl -sf "localhost:$PORT/v1/models" > /dev/null 2>&1 && break; sleep 1; done
