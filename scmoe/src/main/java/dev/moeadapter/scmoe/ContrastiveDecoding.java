@@ -126,11 +126,6 @@ public final class ContrastiveDecoding implements DecodingScheme {
             public int pick(DecodeOutputs outputs) {
                 return ContrastiveDecoding.this.pick(outputs, 0, 1, s);
             }
-
-            @Override
-            public boolean mayRunAhead() {
-                return s == null;
-            }
         }, token, position, last);
         strongIndex = 0;
         weakIndex = 1;

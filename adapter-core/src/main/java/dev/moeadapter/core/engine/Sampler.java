@@ -1,14 +1,21 @@
 package dev.moeadapter.core.engine;
 
+import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.nativeaccess.Shim;
 
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantLock;
 
-/** A native llama.cpp sampler chain; stateful (its random stream advances), so one per generation. */
+/**
+ * A native llama.cpp sampler chain; stateful (its random stream advances), so one per generation. A
+ * decode loop may sample with it in its own thread, one token ahead of the generation that owns it:
+ * closing waits for such a draw, and a draw after the close is refused, never made on freed memory.
+ */
 public final class Sampler implements AutoCloseable {
     private final Shim shim;
     private final MemorySegment handle;
+    private final ReentrantLock lock = new ReentrantLock();
     private boolean closed;
 
     private Sampler(Shim shim, MemorySegment handle) {
@@ -42,23 +49,40 @@ public final class Sampler implements AutoCloseable {
         return mixed == -1 ? -2 : mixed;
     }
 
-    MemorySegment handle() {
-        if (closed) {
-            throw new IllegalStateException("sampler is closed");
+    /** A native call on the chain. */
+    @FunctionalInterface
+    interface ChainCall {
+        int call(MemorySegment chain) throws Throwable;
+    }
+
+    /** Runs {@code call} on the open chain; refused (its generation has ended) once closed. */
+    int draw(ChainCall call) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new CancelledException("the sampler's generation has ended");
+            }
+            return call.call(handle);
+        } catch (Throwable t) {
+            throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
         }
-        return handle;
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
+        lock.lock();
         try {
+            if (closed) {
+                return;
+            }
+            closed = true;
             shim.samplerFree.invokeExact(handle);
         } catch (Throwable t) {
             throw Shim.rethrow(t);
+        } finally {
+            lock.unlock();
         }
     }
 }

@@ -265,7 +265,7 @@ public final class Session implements DecodeLane, AutoCloseable {
         lock.lock();
         try {
             checkOutput(batchIndex);
-            return shim.check((int) shim.samplerSample.invokeExact(sampler.handle(), handle, batchIndex), "sample");
+            return shim.check(sampler.draw(chain -> (int) shim.samplerSample.invokeExact(chain, handle, batchIndex)), "sample");
         } catch (Throwable t) {
             throw Shim.rethrow(t);
         } finally {
@@ -302,9 +302,9 @@ public final class Session implements DecodeLane, AutoCloseable {
             checkOutput(strongIndex);
             checkOutput(weakIndex);
             MemorySegment dst = out == null ? MemorySegment.NULL : logitsBuf;
-            MemorySegment chain = sampler == null ? MemorySegment.NULL : sampler.handle();
-            int token = shim.check((int) shim.contrast.invokeExact(handle, chain,
-                    strongIndex, weakIndex, alpha, beta, dst, out == null ? 0 : info.vocabSize()), "contrast");
+            Sampler.ChainCall contrast = chain -> (int) shim.contrast.invokeExact(handle, chain,
+                    strongIndex, weakIndex, alpha, beta, dst, out == null ? 0 : info.vocabSize());
+            int token = shim.check(sampler == null ? contrast.call(MemorySegment.NULL) : sampler.draw(contrast), "contrast");
             if (out != null) {
                 MemorySegment.copy(logitsBuf, JAVA_FLOAT, 0, out, 0, out.length);
             }

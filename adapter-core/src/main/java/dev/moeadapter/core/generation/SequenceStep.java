@@ -21,9 +21,4 @@ public record SequenceStep(int sequence, Sampler sampler) implements TokenStep {
     public static int pick(DecodeOutputs outputs, int row, Sampler sampler) {
         return sampler == null ? outputs.argmax(row) : outputs.sample(sampler, row);
     }
-
-    @Override
-    public boolean mayRunAhead() {
-        return sampler == null;
-    }
 }

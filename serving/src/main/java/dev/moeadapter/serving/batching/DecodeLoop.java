@@ -56,13 +56,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * which the next request with the same weak routing and prompt shares.
  *
  * <p>Next tokens are picked in the loop's thread: a lane that decodes a scheme's {@link TokenStep}
- * (plain decoding, SCMoE's two views) has its pick made right after the step, and for a greedy pick
+ * (plain decoding, SCMoE's two views) has its pick made right after the step, greedy or sampled, and
  * the loop queues the pick's rows for the next step itself, so that step need not wait for the
- * lane's thread to wake, pick and submit. That thread meanwhile streams the token and then adopts
+ * lane's thread to wake and submit. That thread meanwhile streams the token and then adopts
  * the queued rows; the loop runs at most one token ahead of it (it continues only rows the lane asked
  * for), and rows the lane does not adopt (it stopped: a stop string, a departed client) are taken
  * out of its sequences before the lane does anything else (a recurrent state cannot drop them: the
- * sequence is then only to be emptied). No row is queued for an end of generation.
+ * sequence is then only to be emptied). No row is queued for an end of generation. A sampled pick
+ * made ahead after its generation ended, and so closed its sampler, is refused by the sampler.
  *
  * <p>Lanes hold slots: the session's lane sequences form groups of {@code slots}, and a lane's
  * sequence j is the lowest free one of group j (its first is its slot). A step's rows go in order of
@@ -444,7 +445,7 @@ public final class DecodeLoop implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        if (ahead.failure == null) {
+        if (ahead.failure == null || ahead.failure == ahead.pickFailure) { // decoded, if not picked from
             if (rollsBack) {
                 for (int i = 0; i < ahead.batch.size(); i++) {
                     session.removeTokens(ahead.batch.sequence(i), ahead.position, Integer.MAX_VALUE);
@@ -805,7 +806,7 @@ public final class DecodeLoop implements AutoCloseable {
     private boolean queueAhead(Submission s) {
         LoopLane lane = s.lane;
         int position = s.position + 1;
-        if (!s.step.mayRunAhead() || s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
+        if (s.last || lane.ahead != null || laneOf[s.batch.sequence(0)] != lane
                 || position >= lane.sequenceContextSize() || session.model().isEndOfGeneration(s.picked)) {
             return false; // an end of generation is never decoded: the answer ends there
         }
