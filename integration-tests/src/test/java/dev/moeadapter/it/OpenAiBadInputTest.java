@@ -61,14 +61,15 @@ class OpenAiBadInputTest extends RunningService {
                 new Case(TEXT, text("").replace("\"hi\"", "\"" + longPrompt + "\""), 400, "the context holds"),
                 new Case(TEXT, text(",\"max_tokens\":-1"), 400, "max_tokens must be in 1..64"),
                 new Case(TEXT, text(",\"max_tokens\":0"), 400, "max_tokens must be in 1..64"),
-                new Case(CHAT, chat(",\"max_completion_tokens\":100000"), 400, "max_tokens must be in 1..64"),
+                new Case(CHAT, chat(",\"max_completion_tokens\":100000"), 400, "max_completion_tokens must be in 1..64"),
                 new Case(CHAT, chat(",\"max_completion_tokens\":0"), 400, "max_completion_tokens must be at least 1"),
                 new Case(CHAT, chat(",\"max_tokens\":5000,\"max_completion_tokens\":3"), 400, "disagree"),
                 new Case(CHAT, chat(",\"max_tokens\":8,\"max_completion_tokens\":-5"), 400, "max_completion_tokens must be at least 1"),
+                new Case(CHAT, chat(",\"max_completion_tokens\":5000"), 400, "max_completion_tokens must be in 1..64"),
                 new Case(CHAT, chat(",\"max_tokens\":2147483647,\"stream\":true"), 400, "max_tokens must be in 1..64"),
                 new Case(CHAT, chat(",\"arm\":\"magic\""), 400, "policy 'default' has no arm 'magic'"),
                 new Case(TEXT, text(",\"arm\":\"magic\",\"stream\":true"), 400, "policy 'default' has no arm 'magic'"),
-                new Case(CHAT, chat(",\"policy\":\"magic\""), 400, "unknown policy 'magic'"),
+                new Case(CHAT, chat(",\"policy\":\"magic\""), 403, "policy 'magic' cannot be named by a request"),
                 new Case(CHAT, chat(",\"settings\":{\"beta\":\"x\"}"), 400, "adaptation 'none' takes no settings"),
                 new Case(TEXT, text(",\"arm\":\"scmoe\",\"settings\":{\"beta\":null}"), 400, "beta"),
                 new Case(CHAT, chat(",\"temperature\":-1"), 400, "temperature must be in [0, 2]"),
@@ -180,6 +181,7 @@ class OpenAiBadInputTest extends RunningService {
                 new Refused(",\"metadata\":{\"k\":1}", "metadata"),
                 new Refused(",\"metadata\":{\"" + "k".repeat(65) + "\":\"v\"}", "metadata"),
                 new Refused(",\"verbosity\":\"high\"", "verbosity"),
+                new Refused(",\"max_completion_tokens\":5000", "max_completion_tokens"),
                 new Refused(",\"stream\":true,\"stream_options\":{\"include_obfuscation\":true}", "stream_options.include_obfuscation"))) {
             HttpResponse<String> bad = post(CHAT, chat(r.extra()));
             assertThat(bad.statusCode()).as(r.extra()).isEqualTo(400);

@@ -69,7 +69,8 @@ import java.util.List;
  *                   in a full queue a newcomer takes the place of the latest request of a caller with at
  *                   least two more waiting than its own, or is refused
  * @param streamTimeout longest an answer may take, streamed (server-sent events) or not: at that point
- *                      its generation is cancelled
+ *                      its generation stops and the answer ends where it is, as one whose time budget ran
+ *                      out ({@code finish_reason: "time_budget"}, on the OpenAI endpoints {@code "length"})
  * @param streamKeepAlive how long a streamed answer stays silent before a comment line is sent, which
  *                        also finds a client that left (its generation is then cancelled)
  * @param wholeAnswerProbe which whole (not streamed) answers send their 200 with the first token and a

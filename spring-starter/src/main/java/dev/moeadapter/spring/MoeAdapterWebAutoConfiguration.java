@@ -62,7 +62,7 @@ public class MoeAdapterWebAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     public AsyncAnswers moeAsyncAnswers(JsonMapper json, MoeAdapterProperties props) {
-        return new AsyncAnswers(json, props.streamKeepAlive(), props.wholeAnswerProbe());
+        return new AsyncAnswers(json, props.streamKeepAlive(), props.wholeAnswerProbe(), props.streamTimeout());
     }
 
     /** Errors the container answers itself (a filter's, a malformed URL, {@code /error} asked for) in the documented shape. */
@@ -164,7 +164,8 @@ public class MoeAdapterWebAutoConfiguration {
         return new WebMvcConfigurer() {
             @Override
             public void configureAsyncSupport(AsyncSupportConfigurer configurer) {
-                configurer.setDefaultTimeout(props.streamTimeout().toMillis());
+                // the answer ends itself at stream-timeout (AsyncAnswers); the container's timeout is the backstop
+                configurer.setDefaultTimeout(props.streamTimeout().plus(AsyncAnswers.CONTAINER_GRACE).toMillis());
             }
         };
     }

@@ -220,7 +220,7 @@ class GenerationEndpointTest {
                 new Case("{\"prompt\":\"a\",\"temperature\":-2}", 400, "temperature"),
                 new Case("{\"prompt\":\"a\",\"top_p\":0}", 400, "top_p"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"magic\"}", 400, "policy 'default' has no arm 'magic'"),
-                new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 400, "unknown policy 'magic'"),
+                new Case("{\"prompt\":\"a\",\"policy\":\"magic\"}", 403, "policy 'magic' cannot be named by a request"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":\"x\"}}", 400, "'beta' must be a finite number"),
                 new Case("{\"prompt\":\"a\",\"arm\":\"scmoe\",\"settings\":{\"beta\":3e38}}", 400, "'beta' must be"),
                 new Case("{\"prompt\":\"a\",\"prompt\":\"b\"}", 400, "Duplicate"),

@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Lets another thread stop a generation between tokens. */
 public final class CancellationToken {
-    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final AtomicBoolean cancelled = new AtomicBoolean(), expired = new AtomicBoolean();
     private final CancellationToken parent;
     private final Runnable check;
 
@@ -31,6 +31,20 @@ public final class CancellationToken {
 
     public void cancel() {
         cancelled.set(true);
+    }
+
+    /**
+     * Cancels because the answer's time ran out, not because its client left: the answer then ends
+     * where it is and still goes out.
+     */
+    public void expire() {
+        expired.set(true);
+        cancelled.set(true);
+    }
+
+    /** Whether this token, or one it descends from, was cancelled by {@link #expire}. */
+    public boolean isExpired() {
+        return expired.get() || (parent != null && parent.isExpired());
     }
 
     public boolean isCancelled() {

@@ -263,7 +263,9 @@ public final class GenerationService {
             LOG.debug("{}: {} + {} tokens on {} ({} by {}{}) in {} ms ({})", id, r.promptTokens(), r.generatedTokens(), arm.key(),
                     answer.adaptation(), assignment.basis(), fallback == null ? "" : ", fallback " + fallback.label(),
                     elapsed / 1_000_000, finish);
-            return new GenerationOutcome(id, r.text(), finish, answer.cut(), r.promptTokens(), r.generatedTokens(),
+            // an answer whose time ran out (moe.adapter.stream-timeout) ends where it is, as one whose time budget did
+            boolean cut = answer.cut() || r.finishReason() == FinishReason.CANCELLED && cancel.isExpired();
+            return new GenerationOutcome(id, r.text(), finish, cut, r.promptTokens(), r.generatedTokens(),
                     r.prefillNanos() / 1e6, r.decodeNanos() / 1e6, elapsed / 1e6, firstToken < 0 ? null : firstToken / 1e6,
                     assignment.policy().name(), arm.name(), answer.adaptation(), fallback, answer.routing(), recorder.all());
         }

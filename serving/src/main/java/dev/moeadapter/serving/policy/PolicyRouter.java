@@ -175,18 +175,15 @@ public class PolicyRouter {
     /**
      * The policy a request names, or the default one for null.
      *
-     * @throws InvalidRequestException     no such policy (only the policies a request may name are listed)
-     * @throws OverrideNotAllowedException a policy requests may not name
+     * @throws OverrideNotAllowedException a policy requests may not name, or no such policy: the same answer, so
+     *                                     that a request cannot tell which names exist (the policy list is not public)
      */
     public Policy policy(String name) {
         if (name == null || name.equals(defaultPolicy.name())) {
             return defaultPolicy;
         }
         Policy p = policies.get(name);
-        if (p == null) {
-            throw new BadParameterException("policy", "unknown policy '" + name + "'; a request may name: " + selectable());
-        }
-        if (!selectable.contains(name)) {
+        if (p == null || !selectable.contains(name)) {
             throw new OverrideNotAllowedException("policy", "policy '" + name + "' cannot be named by a request; a request may name: "
                     + selectable());
         }
@@ -207,8 +204,9 @@ public class PolicyRouter {
      * @param callerKey  the caller key, or null/blank when the request carried none
      * @param armName    the arm the request names, or null
      * @param settings   the request's own settings for the arm (empty for none)
-     * @throws InvalidRequestException      unknown policy or arm, or settings the strategy refuses
-     * @throws OverrideNotAllowedException  an arm or settings were named where the policy does not allow it
+     * @throws InvalidRequestException      unknown arm, or settings the strategy refuses
+     * @throws OverrideNotAllowedException  a policy a request may not name (or none of that name), or an arm or settings
+     *                                      named where the policy does not allow it
      */
     public Assignment assign(String policyName, String callerKey, String armName, StrategySettings settings) {
         Policy policy = policy(policyName);

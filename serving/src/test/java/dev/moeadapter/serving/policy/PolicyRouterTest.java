@@ -130,7 +130,7 @@ class PolicyRouterTest {
         assertThatThrownBy(() -> open.assign("open", "c", "nope", StrategySettings.NONE))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("no arm 'nope'");
         assertThatThrownBy(() -> open.assign("closed", "c", null, StrategySettings.NONE))
-                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("unknown policy 'closed'");
+                .isInstanceOf(OverrideNotAllowedException.class).hasMessageContaining("policy 'closed' cannot be named by a request");
     }
 
     @Test
@@ -213,7 +213,9 @@ class PolicyRouterTest {
         PolicyRouter closed = router(two);
         assertThat(closed.assign("ab", "c", null, StrategySettings.NONE).policy().name()).isEqualTo("ab");
         assertThatThrownBy(() -> closed.assign("lab", "c", "y", StrategySettings.NONE))
-                .isInstanceOf(OverrideNotAllowedException.class).hasMessageContaining("policy 'lab' cannot be named by a request");
+                .isInstanceOf(OverrideNotAllowedException.class).hasMessage("policy 'lab' cannot be named by a request; a request may name: [ab]");
+        assertThatThrownBy(() -> closed.assign("nope", "c", "y", StrategySettings.NONE)).as("a name no policy has: the same answer")
+                .isInstanceOf(OverrideNotAllowedException.class).hasMessage("policy 'nope' cannot be named by a request; a request may name: [ab]");
         String[] open = java.util.Arrays.copyOf(two, two.length + 1);
         open[two.length] = "selectable-policies=lab";
         assertThat(router(open).assign("lab", "c", "y", StrategySettings.NONE).arm().adaptation()).isEqualTo("scmoe");

@@ -41,8 +41,10 @@ import java.util.function.Consumer;
  * how many answers generate at once.
  */
 public final class AsyncAnswers implements AutoCloseable {
+    /** How much longer than an answer may take the container waits before it gives the request up. */
+    public static final Duration CONTAINER_GRACE = Duration.ofMinutes(1);
     private final JsonMapper json;
-    private final Duration keepAlive;
+    private final Duration keepAlive, answerTimeout;
     private final WholeAnswerProbe probe;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "moe-sse-keep-alive");
@@ -52,14 +54,20 @@ public final class AsyncAnswers implements AutoCloseable {
     private final ExecutorService generating = Executors.newCachedThreadPool(Thread.ofPlatform().name("moe-answer-", 1).daemon().factory());
 
     public AsyncAnswers(JsonMapper json, Duration keepAlive) {
-        this(json, keepAlive, WholeAnswerProbe.NATIVE);
+        this(json, keepAlive, WholeAnswerProbe.NATIVE, Duration.ofMinutes(10));
     }
 
-    /** {@code probe}: which endpoints' whole answers write spaces as they go (see {@link #whole}). */
-    public AsyncAnswers(JsonMapper json, Duration keepAlive, WholeAnswerProbe probe) {
+    /**
+     * {@code probe}: which endpoints' whole answers write spaces as they go (see {@link #whole});
+     * {@code answerTimeout}: the longest an answer may take, after which its generation stops and the
+     * answer ends where it is, as one whose time budget ran out (the container gives the request up
+     * only {@link #CONTAINER_GRACE} later, so that this end still reaches the client).
+     */
+    public AsyncAnswers(JsonMapper json, Duration keepAlive, WholeAnswerProbe probe, Duration answerTimeout) {
         this.json = json;
         this.keepAlive = keepAlive;
         this.probe = probe;
+        this.answerTimeout = answerTimeout;
     }
 
     /**
@@ -94,6 +102,7 @@ public final class AsyncAnswers implements AutoCloseable {
             cancelWhenGone(request, cancel);
             ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(offTimer(probe::idle), keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> expiry = timer.schedule(cancel::expire, answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
             try {
                 Object answer;
                 try {
@@ -106,6 +115,7 @@ public final class AsyncAnswers implements AutoCloseable {
                 }
                 probe.finish(json.writeValueAsBytes(answer));
             } finally {
+                expiry.cancel(false);
                 probing.cancel(false);
                 probe.close(); // a periodic write still queued on the pool must not reach a response that is done
             }
@@ -301,6 +311,7 @@ public final class AsyncAnswers implements AutoCloseable {
             cancelWhenGone(request, events.cancel());
             ScheduledFuture<?> alive = timer.scheduleWithFixedDelay(offTimer(events::keepAlive), keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> expiry = timer.schedule(events.cancel()::expire, answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
             try {
                 body.accept(events);
             } catch (RuntimeException e) {
@@ -309,6 +320,7 @@ public final class AsyncAnswers implements AutoCloseable {
                 }
                 onLateFailure.send(events, e);
             } finally {
+                expiry.cancel(false);
                 alive.cancel(false);
                 events.close(); // a keep-alive still queued on the pool must not reach a response that is done
             }

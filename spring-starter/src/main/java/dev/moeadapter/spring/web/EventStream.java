@@ -117,7 +117,7 @@ public final class EventStream {
 
     /** Whether the bytes went out; a client that is gone refuses them, which cancels the answer. */
     private boolean writeLocked(byte[] bytes) {
-        if (closed || cancel.isCancelled()) {
+        if (closed || cancel.isCancelled() && !cancel.isExpired()) { // an expired answer still ends the stream
             return false;
         }
         try {

@@ -112,6 +112,16 @@ public record ChatCompletionRequest(
         }
     }
 
+    /** The token limit as the client named it: {@code max_completion_tokens}, OpenAI's newer name, when it sent that. */
+    @Override
+    public BadParameterException inOwnWords(BadParameterException e) {
+        if (!"max_tokens".equals(e.param()) || maxCompletionTokens == null || maxTokens != null) {
+            return e;
+        }
+        String message = e.getMessage() == null ? null : e.getMessage().replace("max_tokens", "max_completion_tokens");
+        return new BadParameterException("max_completion_tokens", e.code(), message);
+    }
+
     GenerationCommand toCommand(String callerKey) {
         if (messages == null || messages.isEmpty()) {
             throw new BadParameterException("messages", "messages must be a non-empty array");

@@ -128,7 +128,12 @@ public class OpenAiController {
                                                          HttpServletRequest request, HttpServletResponse response) {
         long created = Instant.now().getEpochSecond();
         // refusals (bad input, no free session) happen here, before the 200 is committed
-        GenerationService.Prepared prepared = service.prepare(command, callers.key(request), ClientDeparture.of(request));
+        GenerationService.Prepared prepared;
+        try {
+            prepared = service.prepare(command, callers.key(request), ClientDeparture.of(request));
+        } catch (BadParameterException e) {
+            throw body.inOwnWords(e);
+        }
         RequestIdHeader.answer(response, prepared.id());
         if (!body.streaming()) {
             return answers.wholeAsOpenAi(request, response, (listener, cancel) -> {

@@ -128,6 +128,11 @@ interface OpenAiRequest {
         return streaming() && streamOptions() != null && Boolean.TRUE.equals(streamOptions().includeUsage());
     }
 
+    /** A refusal of the service, which names the fields of its own command, in this request's words. */
+    default BadParameterException inOwnWords(BadParameterException e) {
+        return e;
+    }
+
     /** Refuses what the engine would not see or OpenAI would refuse: an unknown model, several choices, penalties, ranges. */
     default void check(String servedModel) {
         if (model() == null || model().isBlank()) {

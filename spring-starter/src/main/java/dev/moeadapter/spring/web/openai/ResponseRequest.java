@@ -224,7 +224,8 @@ public record ResponseRequest(
      * is {@code max_output_tokens}, {@code messages} is {@code input}, and a message's index counts the
      * instructions' system message first.
      */
-    BadParameterException inOwnWords(BadParameterException e) {
+    @Override
+    public BadParameterException inOwnWords(BadParameterException e) {
         String param = e.param();
         String own;
         if ("max_tokens".equals(param)) {
