@@ -151,6 +151,7 @@ class StrictRequestsTest extends RunningService {
         assertThat(method.statusCode()).isEqualTo(405);
         assertThat(json(method.body()).at("/error/type").asString()).isEqualTo("invalid_request_error");
         assertThat(json(method.body()).at("/error/code").asString()).isEqualTo("method_not_allowed");
+        assertThat(method.headers().firstValue("Allow")).as("a 405 names the methods allowed (RFC 9110 §15.5.6)").hasValueSatisfying(allow -> assertThat(allow).contains("GET").doesNotContain("DELETE"));
     }
 
     /**

@@ -128,14 +128,21 @@ public class ApiErrors {
     void clientGone() {
     }
 
-    /** Spring MVC's own refusals (wrong method, not acceptable, an answer over its time, …) with their status; anything else is a 500. */
+    /**
+     * Spring MVC's own refusals (wrong method, not acceptable, an answer over its time, …) with their status and
+     * headers (a 405's {@code Allow}, a 415's {@code Accept}); anything else is a 500.
+     */
     @ExceptionHandler(Exception.class)
     ResponseEntity<Map<String, Object>> unexpected(Exception e) {
         if (e instanceof ErrorResponse refusal) {
             HttpStatusCode status = refusal.getStatusCode();
             String detail = refusal.getBody().getDetail();
-            return error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error", null, code(status.value()),
-                    detail == null ? e.getMessage() : detail);
+            ResponseEntity<Map<String, Object>> answer = error(status, status.is4xxClientError() ? "invalid_request_error" : "server_error",
+                    null, code(status.value()), detail == null ? e.getMessage() : detail);
+            HttpHeaders headers = new HttpHeaders();
+            headers.addAll(refusal.getHeaders());
+            headers.setContentType(MediaType.APPLICATION_JSON);
+            return new ResponseEntity<>(answer.getBody(), headers, status);
         }
         if (e.getClass().getName().equals(TOMCAT_BAD_PARAMETER)) { // by name: the starter runs on other containers too
             return error(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_request",
