@@ -102,7 +102,7 @@ public final class AsyncAnswers implements AutoCloseable {
             cancelWhenGone(request, cancel);
             ScheduledFuture<?> probing = timer.scheduleWithFixedDelay(offTimer(probe::idle), keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
-            ScheduledFuture<?> expiry = timer.schedule(cancel::expire, answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> expiry = expireInTime(cancel);
             try {
                 Object answer;
                 try {
@@ -120,6 +120,11 @@ public final class AsyncAnswers implements AutoCloseable {
                 probe.close(); // a periodic write still queued on the pool must not reach a response that is done
             }
         }));
+    }
+
+    /** Expires {@code cancel} once the answer has taken {@code answerTimeout}; cancel the returned future when it is done. */
+    private ScheduledFuture<?> expireInTime(CancellationToken cancel) {
+        return timer.schedule(cancel::expire, answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -311,7 +316,7 @@ public final class AsyncAnswers implements AutoCloseable {
             cancelWhenGone(request, events.cancel());
             ScheduledFuture<?> alive = timer.scheduleWithFixedDelay(offTimer(events::keepAlive), keepAlive.toMillis(), keepAlive.toMillis(),
                     TimeUnit.MILLISECONDS);
-            ScheduledFuture<?> expiry = timer.schedule(events.cancel()::expire, answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> expiry = expireInTime(events.cancel());
             try {
                 body.accept(events);
             } catch (RuntimeException e) {

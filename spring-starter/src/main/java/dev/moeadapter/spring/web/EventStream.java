@@ -115,9 +115,17 @@ public final class EventStream {
         closed = true;
     }
 
+    /**
+     * Whether the client still takes the answer's events: it was not cancelled, or only because its time ran
+     * out (an expired answer still ends its stream the documented way).
+     */
+    public boolean takesEvents() {
+        return !cancel.isCancelled() || cancel.isExpired();
+    }
+
     /** Whether the bytes went out; a client that is gone refuses them, which cancels the answer. */
     private boolean writeLocked(byte[] bytes) {
-        if (closed || cancel.isCancelled() && !cancel.isExpired()) { // an expired answer still ends the stream
+        if (closed || !takesEvents()) {
             return false;
         }
         try {

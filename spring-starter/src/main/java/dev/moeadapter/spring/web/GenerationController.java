@@ -59,7 +59,7 @@ public class GenerationController {
             try (prepared) {
                 var outcome = prepared.run((token, text) -> events.send(withRouting(prepared, Map.of("type", "token", "text", text))),
                         events.cancel());
-                if (!events.cancel().isCancelled() || events.cancel().isExpired()) { // its time ran out: it still ends
+                if (events.takesEvents()) {
                     events.send(withRouting(prepared, Map.of("type", "done", "response", GenerateResponse.streamed(outcome))));
                     events.done();
                 }
