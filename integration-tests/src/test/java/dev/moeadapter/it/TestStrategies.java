@@ -13,6 +13,7 @@ import dev.moeadapter.core.generation.GenerationResult;
 import dev.moeadapter.core.generation.TokenListener;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,8 +37,15 @@ class TestStrategies {
     }
 
     @Bean
+    @Primary
     Pausing pausingStrategy() {
-        return new Pausing();
+        return new Pausing("pausing", 1);
+    }
+
+    /** A pausing arm that needs a wide lane of the decode loop, as rerouting does. */
+    @Bean
+    Pausing widePausingStrategy() {
+        return new Pausing("wide-pausing", 3);
     }
 
     @Bean
@@ -224,6 +232,8 @@ class TestStrategies {
      */
     static final class Pausing implements AdaptationStrategy {
         private final PlainGeneration plain = new PlainGeneration();
+        private final String name;
+        private final int sequences;
         volatile CountDownLatch release = new CountDownLatch(1);
         volatile CountDownLatch paused = new CountDownLatch(1);
         volatile CountDownLatch finished = new CountDownLatch(1);
@@ -232,6 +242,11 @@ class TestStrategies {
         volatile boolean sawCancel;
         volatile GenerationResult result;
         volatile Thread thread;
+
+        Pausing(String name, int sequences) {
+            this.name = name;
+            this.sequences = sequences;
+        }
 
         /** Arms it for the next request. */
         void reset() {
@@ -245,12 +260,12 @@ class TestStrategies {
 
         @Override
         public String name() {
-            return "pausing";
+            return name;
         }
 
         @Override
         public int sequencesNeeded() {
-            return 1;
+            return sequences;
         }
 
         @Override

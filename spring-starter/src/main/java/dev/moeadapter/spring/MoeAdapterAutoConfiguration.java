@@ -144,7 +144,7 @@ public class MoeAdapterAutoConfiguration {
                 return SessionPool.batched(model, new SessionParams(props.contextSize() * sequences, props.batchingLaneRows(), sequences,
                         singleRowThreads, threads,
                         props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout()),
-                        props.batchingLanes(), props.batchingPrefixes());
+                        props.batchingLanes(), props.effectiveBatchingWideLanes(), props.batchingPrefixes());
             } catch (InvalidRequestException e) {
                 throw new IllegalStateException("moe.adapter.batching-lanes: " + e.getMessage(), e);
             }

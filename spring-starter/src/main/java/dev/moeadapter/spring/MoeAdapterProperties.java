@@ -56,6 +56,12 @@ import java.util.List;
  *                      default every processor's) for a step of many rows and one processor fewer, at
  *                      least one, for a step of a single row, which leaves the JVM a processor to stream
  *                      on (0, the default: one context per concurrent request)
+ * @param batchingWideLanes with continuous batching, lanes that may hold more than two sequences at once
+ *                          (rerouting's perturbed copies, C3PO's neighbour evaluations; a plain answer holds
+ *                          one, SCMoE two); every sequence is a KV stream of {@code context-size} cells
+ *                          allocated at start, so this bounds the loop's memory. A request whose arm needs
+ *                          more waits for a wide lane in a queue of its own, as for a lane; unset: a quarter
+ *                          of the lanes, at least one (at most {@code batching-lanes})
  * @param batchingLaneRows with continuous batching, most rows one request adds to a decode step (at least
  *                         one per sequence of a lane): prompts, perturbed copies and neighbour
  *                         evaluations are decoded in chunks of this many, so an adapting request
@@ -114,6 +120,7 @@ public record MoeAdapterProperties(
         KvLayout kvLayout,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
         @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
+        @Min(1) @Max(64) Integer batchingWideLanes,
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,
         @DefaultValue("2") @Min(0) @Max(64) int batchingPrefixes,
         @DefaultValue("30s") @NotNull Duration acquireTimeout,
@@ -376,12 +383,17 @@ public record MoeAdapterProperties(
         }
     }
 
-    /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */
     /** The KV layout: as configured, else a stream per sequence with continuous batching and one cache per session without. */
     public KvLayout effectiveKvLayout() {
         return kvLayout != null ? kvLayout : batchingLanes > 0 ? KvLayout.PER_SEQUENCE : KvLayout.UNIFIED;
     }
 
+    /** Wide lanes when not configured: a quarter of the lanes, at least one; never more than the lanes. */
+    public int effectiveBatchingWideLanes() {
+        return Math.min(batchingLanes, batchingWideLanes != null ? batchingWideLanes : Math.max(1, (batchingLanes + 3) / 4));
+    }
+
+    /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */
     public int effectiveSessions(int processors) {
         return sessions > 0 ? sessions : Math.clamp(processors / Math.max(1, threads), 1, 2);
     }

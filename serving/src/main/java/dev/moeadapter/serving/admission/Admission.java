@@ -62,6 +62,11 @@ public final class Admission {
         this.waitNanos = Math.max(0, wait.toNanos());
     }
 
+    /** A second queue of {@code permits} that waits as long and holds as many as this one. */
+    public Admission withPermits(int permits) {
+        return new Admission(permits, Duration.ofNanos(waitNanos), maxWaiting);
+    }
+
     /** What admission did so far: for metrics and the info endpoint. */
     public record Stats(int permits, int inUse, int waiting, int maxWaiting, long admitted, long refused, long departed, Duration waited) {
     }

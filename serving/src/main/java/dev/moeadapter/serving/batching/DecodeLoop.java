@@ -65,14 +65,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * sequence is then only to be emptied). No row is queued for an end of generation. A sampled pick
  * made ahead after its generation ended, and so closed its sampler, is refused by the sampler.
  *
- * <p>Lanes hold slots: the session's lane sequences form groups of {@code slots}, and a lane's
- * sequence j is the lowest free one of group j (its first is its slot). A step's rows go in order of
- * sequence, so the requests' first sequences follow each other, and the second ones (SCMoE's weak
- * views) follow those without gaps: a KV stream per sequence needs that, since llama.cpp puts only
- * sequences with consecutive ids into one ubatch there.
+ * <p>Lanes hold slots: the session's lane sequences form groups, and a lane's sequence j is the lowest
+ * free one of group j (its first is its slot). The first {@link #NARROW_SEQUENCES} groups have a
+ * sequence for every slot; the others, which only rerouting's probe copies and C3PO's neighbour
+ * evaluations use, one for each of {@code wideSlots} wide lanes, since every sequence costs a KV
+ * stream of its own. A step's rows go in order of sequence, so the requests' first sequences follow
+ * each other, and the second ones (SCMoE's weak views) follow those without gaps: a KV stream per
+ * sequence needs that, since llama.cpp puts only sequences with consecutive ids into one ubatch there.
  */
 public final class DecodeLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DecodeLoop.class);
+    /** Sequences every lane may hold: a plain answer's, and SCMoE's two views; a lane holding more is a wide one. */
+    public static final int NARROW_SEQUENCES = 2;
 
     private final Session session;
     private final ReentrantLock lock = new ReentrantLock();
@@ -82,10 +86,10 @@ public final class DecodeLoop implements AutoCloseable {
     private final Set<LoopLane> reading = new HashSet<>();
     /**
      * Free lane sequences. A lane holds one of each group it uses, so while group 0 (the slots) has
-     * a free one, every group has.
+     * a free one, every narrow group has, and while a wide group has one, every wide group has.
      */
     private final BitSet free = new BitSet();
-    private final int slots, laneSequences;
+    private final int slots, wideSlots, laneSequences;
     private final LoopLane[] laneOf;
     private final Thread thread;
     private final AtomicLong steps = new AtomicLong(), rows = new AtomicLong(), rowsAhead = new AtomicLong();
@@ -135,13 +139,23 @@ public final class DecodeLoop implements AutoCloseable {
     }
 
     /**
-     * @param laneSequences most sequences one lane holds: the session's sequences but the prefix slots
-     *                      make lane slots of this many
+     * A loop whose every lane may be a wide one: the session's sequences but the prefix slots make lane
+     * slots of {@code laneSequences} each.
+     *
+     * @param laneSequences most sequences one lane holds
      * @param laneRows      most rows one lane submits at a time; the session's batch must hold that many
      *                      for each of its lanes
      * @param prefixSlots   sequences, the session's last ones, that keep recent prompts for reuse (0: none)
      */
     public DecodeLoop(Session session, int laneSequences, int laneRows, int prefixSlots) {
+        this(session, laneSequences, (session.sequences() - prefixSlots) / Math.max(1, laneSequences), laneRows, prefixSlots);
+    }
+
+    /**
+     * A loop of which at most {@code wideSlots} lanes hold more than {@link #NARROW_SEQUENCES}
+     * sequences: the session's sequences but the prefix slots are {@link #laneSequencesFor} its lanes.
+     */
+    public DecodeLoop(Session session, int laneSequences, int wideSlots, int laneRows, int prefixSlots) {
         if (laneRows < 1 || laneRows > session.batchSize()) {
             throw new IllegalArgumentException("rows per lane must lie in 1.." + session.batchSize() + ": " + laneRows);
         }
@@ -156,9 +170,14 @@ public final class DecodeLoop implements AutoCloseable {
         this.rollsBack = session.model().info().memory().rollsBackToAnyPrefix();
         this.laneRows = laneRows;
         this.laneSequences = laneSequences;
-        this.slots = sequences / laneSequences;
+        int narrow = Math.min(laneSequences, NARROW_SEQUENCES), wideExtra = laneSequences - narrow;
+        this.slots = (sequences - Math.max(0, wideSlots) * wideExtra) / narrow;
+        if (wideSlots < (wideExtra > 0 ? 1 : 0) || slots < 1 || wideSlots > slots) {
+            throw new IllegalArgumentException("wide lanes must lie in " + (wideExtra > 0 ? 1 : 0) + ".." + Math.max(0, slots) + ": " + wideSlots);
+        }
+        this.wideSlots = wideExtra > 0 ? wideSlots : 0;
         this.laneOf = new LoopLane[sequences];
-        free.set(0, slots * laneSequences);
+        free.set(0, groupStart(laneSequences));
         // a third sequence for a second fresh decode: a lane's second, or a second prefix slot
         int third = sequences > 1 ? 1 : prefixSlots > 1 ? sequences + 1 : -1;
         if (prefixSlots > 0 && !rollsBack && !wholeCopiesContinue(session, 0, sequences, third)) {
@@ -247,9 +266,13 @@ public final class DecodeLoop implements AutoCloseable {
             if (slot < 0 || slot >= slots) {
                 throw new InvalidRequestException("a lane does not fit: all " + slots + " lane slots are taken");
             }
+            if (sequences > NARROW_SEQUENCES && free.nextSetBit(groupStart(NARROW_SEQUENCES)) < 0) {
+                throw new InvalidRequestException("a lane of " + sequences + " sequences does not fit: all " + wideSlots
+                        + " wide lanes are taken");
+            }
             int[] ids = new int[sequences];
             for (int j = 0; j < sequences; j++) {
-                ids[j] = free.nextSetBit(j * slots);
+                ids[j] = free.nextSetBit(groupStart(j));
                 free.clear(ids[j]);
             }
             LoopLane lane = new LoopLane(this, ids);
@@ -264,11 +287,41 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** Sequences of the lane slots no lane holds. */
+    /** The first sequence of group {@code j} (of {@code laneSequences}: the end of the lane sequences). */
+    private int groupStart(int j) {
+        int narrow = Math.min(j, NARROW_SEQUENCES);
+        return narrow * slots + (j - narrow) * wideSlots;
+    }
+
+    /**
+     * Lane sequences a loop of {@code lanes} lanes of at most {@code laneSequences} sequences needs,
+     * at most {@code wideLanes} of them holding more than {@link #NARROW_SEQUENCES}.
+     */
+    public static int laneSequencesFor(int lanes, int laneSequences, int wideLanes) {
+        int narrow = Math.min(laneSequences, NARROW_SEQUENCES);
+        return Math.addExact(Math.multiplyExact(lanes, narrow), Math.multiplyExact(wideLanes, laneSequences - narrow));
+    }
+
+    /** Lanes that may hold more than {@link #NARROW_SEQUENCES} sequences at once (0 where no lane may). */
+    public int wideSlots() {
+        return wideSlots;
+    }
+
+    /** Lane sequences no lane holds. */
     public int freeSequences() {
         lock.lock();
         try {
-            return free.get(0, slots).cardinality() * laneSequences;
+            return free.cardinality();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Lane slots no lane holds: lanes that can open now (a wide one only while a wide lane is free too). */
+    public int freeSlots() {
+        lock.lock();
+        try {
+            return free.get(0, slots).cardinality();
         } finally {
             lock.unlock();
         }

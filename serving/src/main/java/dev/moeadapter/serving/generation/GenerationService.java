@@ -53,6 +53,11 @@ public final class GenerationService {
     private final AdaptationRegistry strategies;
     private final PolicyRouter policies;
     private final Admission admission;
+    /**
+     * With continuous batching where an arm needs a wide lane, the queue for the loop's wide lanes, which such a
+     * request enters before the lanes' own (else null).
+     */
+    private final Admission wideAdmission;
     private final ArmGuards guards;
     private final ServingMetrics metrics;
     private final FeedbackLedger ledger;
@@ -66,6 +71,7 @@ public final class GenerationService {
         this.strategies = Objects.requireNonNull(b.strategies, "strategies");
         this.policies = Objects.requireNonNull(b.policies, "policies");
         this.admission = Objects.requireNonNull(b.admission, "admission");
+        this.wideAdmission = pool.batching() && pool.wideLanes() > 0 ? admission.withPermits(pool.wideLanes()) : null;
         this.guards = Objects.requireNonNull(b.guards, "guards");
         this.metrics = b.metrics;
         this.ledger = Objects.requireNonNull(b.ledger, "ledger");
@@ -91,9 +97,19 @@ public final class GenerationService {
         return admission.stats();
     }
 
+    /** With continuous batching, what the queue for the loop's wide lanes did so far. */
+    public Optional<Admission.Stats> wideAdmissionStats() {
+        return Optional.ofNullable(wideAdmission).map(Admission::stats);
+    }
+
     /** The sessions' capacity: requests at once, sequences, KV cells and threads. */
     public SessionPool.Capacity capacity() {
         return pool.capacity();
+    }
+
+    /** KV cells allocated for the sessions (or the decode loop), of all sequences and kept prompts. */
+    public long kvCells() {
+        return pool.kvCells();
     }
 
     public AdaptationRegistry strategies() {
@@ -135,13 +151,22 @@ public final class GenerationService {
         RoutingRecorder recorder = recorder(c.routingTrace(), assignment, request);
         String operation = c.prompt() != null ? "text_completion" : "chat";
         long started = System.nanoTime();
-        Admission.Permit permit = admission.enter(queueKey, departed);
+        int needed = assignment.strategy().sequencesNeeded();
+        // a wide lane first, so that a request waiting for one holds no lane meanwhile
+        Admission.Permit wide = pool.needsWideLane(needed) ? wideAdmission.enter(queueKey, departed) : null;
+        Admission.Permit permit = null;
         try {
-            SessionPool.Lease lease = pool.acquire(assignment.strategy().sequencesNeeded());
+            permit = admission.enter(queueKey, departed);
+            SessionPool.Lease lease = pool.acquire(needed);
             lease.repeated(request.prompt(), checked.repeated());
-            return new Prepared(assignment, request, checked.contextBound(), operation, permit, lease, started, recorder);
+            return new Prepared(assignment, request, checked.contextBound(), operation, wide, permit, lease, started, recorder);
         } catch (RuntimeException e) {
-            permit.close();
+            if (permit != null) {
+                permit.close();
+            }
+            if (wide != null) {
+                wide.close();
+            }
             throw e;
         }
     }
@@ -214,18 +239,19 @@ public final class GenerationService {
         private final GenerationRequest request;
         private final boolean contextBound;
         private final String operation;
-        private final Admission.Permit permit;
+        private final Admission.Permit widePermit, permit;
         private final SessionPool.Lease lease;
         private final long started;
         private final RoutingRecorder recorder;
         private final String id = "gen-" + UUID.randomUUID();
 
-        private Prepared(Assignment assignment, GenerationRequest request, boolean contextBound, String operation, Admission.Permit permit,
-                         SessionPool.Lease lease, long started, RoutingRecorder recorder) {
+        private Prepared(Assignment assignment, GenerationRequest request, boolean contextBound, String operation, Admission.Permit widePermit,
+                         Admission.Permit permit, SessionPool.Lease lease, long started, RoutingRecorder recorder) {
             this.assignment = assignment;
             this.request = request;
             this.contextBound = contextBound;
             this.operation = operation;
+            this.widePermit = widePermit;
             this.permit = permit;
             this.lease = lease;
             this.started = started;
@@ -274,6 +300,9 @@ public final class GenerationService {
         public void close() {
             lease.close();
             permit.close();
+            if (widePermit != null) {
+                widePermit.close();
+            }
         }
     }
 

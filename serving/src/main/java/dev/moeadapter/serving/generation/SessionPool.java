@@ -61,18 +61,19 @@ public final class SessionPool implements AutoCloseable {
     }
 
     /**
-     * Continuous batching: one session of {@code lanes} × {@code perLane.sequences()} sequences, its
-     * decodes run by one {@link DecodeLoop} that batches the rows of every request in flight; a
-     * request holds a lane of {@code perLane.sequences()} sequences.
+     * Continuous batching: one session whose decodes run by one {@link DecodeLoop} that batches the
+     * rows of every request in flight; a request holds a lane of the sequences its arm needs.
      */
-    private SessionPool(Session shared, SessionParams perLane, int lanes, int laneRows, int prefixSlots) {
+    private SessionPool(Session shared, SessionParams perLane, int lanes, int wideLanes, int laneRows, int prefixSlots) {
         this.sequences = perLane.sequences();
         all.add(shared);
-        this.loop = new DecodeLoop(shared, perLane.sequences(), laneRows, prefixSlots);
+        this.loop = new DecodeLoop(shared, perLane.sequences(), wideLanes, laneRows, prefixSlots);
         this.capacity = Capacity.of(lanes, perLane);
-        LOG.info("decode loop ready: {} lanes of {} sequences ({} KV cells each) batched into one session; a lane adds at most {} rows "
-                        + "to a step (batch {}); {} recent prompts kept for prefix reuse; {} threads ({} for a step of one row); flash attention {}, {} KV cache, {}",
-                lanes, perLane.sequences(), perLane.contextSize(), laneRows, shared.batchSize(), prefixSlots, perLane.batchThreads(), perLane.threads(),
+        LOG.info("decode loop ready: {} lanes of up to {} sequences ({} of them wide: more than {}), {} KV cells each, {} in all, "
+                        + "batched into one session; a lane adds at most {} rows to a step (batch {}); {} recent prompts kept for prefix reuse; "
+                        + "{} threads ({} for a step of one row); flash attention {}, {} KV cache, {}",
+                lanes, perLane.sequences(), loop.wideSlots(), DecodeLoop.NARROW_SEQUENCES, capacity.kvCellsPerSequence(), shared.contextSize(),
+                laneRows, shared.batchSize(), prefixSlots, perLane.batchThreads(), perLane.threads(),
                 perLane.flashAttention(), perLane.kvCache(), perLane.kvLayout());
     }
 
@@ -80,16 +81,39 @@ public final class SessionPool implements AutoCloseable {
      * Continuous batching over {@code lanes} concurrent requests, each shaped as {@code perLane} and
      * adding at most {@code perLane.batchSize()} rows to a step (at least one per sequence, so that a
      * method can always give each of its sequences a row): the shared session's batch holds that
-     * many for every lane, so every step takes every waiting lane's rows. {@code prefixSlots}
-     * sequences of a sequence's cells each keep recent prompts for prefix reuse (a recurrent state is
+     * many for every lane, so every step takes every waiting lane's rows. Every lane may hold
+     * {@link DecodeLoop#NARROW_SEQUENCES} sequences, at most {@code wideLanes} of them up to
+     * {@code perLane.sequences()} (each sequence is a KV stream of a sequence's cells, allocated here);
+     * {@code prefixSlots} sequences more keep recent prompts for prefix reuse (a recurrent state is
      * shared only whole: see {@link DecodeLoop}).
      */
-    public static SessionPool batched(Model model, SessionParams perLane, int lanes, int prefixSlots) {
-        int total = perLane.sequences() * lanes + prefixSlots, laneRows = Math.max(perLane.batchSize(), perLane.sequences());
-        int cells = perLane.contextSize() * lanes + perLane.contextSize() / perLane.sequences() * prefixSlots;
+    public static SessionPool batched(Model model, SessionParams perLane, int lanes, int wideLanes, int prefixSlots) {
+        int laneRows = Math.max(perLane.batchSize(), perLane.sequences());
+        int total = Math.addExact(DecodeLoop.laneSequencesFor(lanes, perLane.sequences(), wideLanes), prefixSlots);
+        int cells = Math.multiplyExact(perLane.contextSize() / perLane.sequences(), total);
         Session shared = model.newSession(new SessionParams(cells, Math.multiplyExact(laneRows, lanes), total,
                 perLane.threads(), perLane.batchThreads(), perLane.flashAttention(), perLane.kvCache(), perLane.kvLayout()));
-        return new SessionPool(shared, perLane, lanes, laneRows, prefixSlots);
+        try {
+            return new SessionPool(shared, perLane, lanes, wideLanes, laneRows, prefixSlots);
+        } catch (RuntimeException e) {
+            shared.close();
+            throw e;
+        }
+    }
+
+    /** Lanes that may hold more than {@link DecodeLoop#NARROW_SEQUENCES} sequences at once; without batching, every session. */
+    public int wideLanes() {
+        return loop != null ? loop.wideSlots() : all.size();
+    }
+
+    /** Whether a request whose arm needs {@code needed} sequences holds a wide lane (with batching only). */
+    public boolean needsWideLane(int needed) {
+        return loop != null && needed > DecodeLoop.NARROW_SEQUENCES;
+    }
+
+    /** KV cells allocated, of all sessions (the KV cache's memory is this times a cell's bytes). */
+    public long kvCells() {
+        return all.stream().mapToLong(Session::contextSize).sum();
     }
 
     /** Whether requests share one decode loop (continuous batching). */
@@ -133,7 +157,7 @@ public final class SessionPool implements AutoCloseable {
     }
 
     public int available() {
-        return loop != null ? loop.freeSequences() / sequences : free.size();
+        return loop != null ? loop.freeSlots() : free.size();
     }
 
     @Override

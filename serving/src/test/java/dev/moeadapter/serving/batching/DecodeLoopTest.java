@@ -758,7 +758,8 @@ class DecodeLoopTest {
             assertThat(plain2.sequenceIds()).containsExactly(2);
             assertThat(weak3.sequenceIds()).containsExactly(3, 5);
             weak1.close();
-            assertThat(loop.freeSequences()).isEqualTo(2);
+            assertThat(loop.freeSlots()).isEqualTo(1);
+            assertThat(loop.freeSequences()).as("slot 1, and 4, 6, 7 of the second sequences").isEqualTo(4);
             try (LoopLane again = loop.open(2)) {
                 assertThat(again.sequenceIds()).containsExactly(1, 4);
             }
@@ -768,6 +769,43 @@ class DecodeLoopTest {
                 assertThat(b.sequenceIds()).containsExactly(3, 5);
                 assertThatThrownBy(() -> loop.open(1)).isInstanceOf(InvalidRequestException.class).hasMessageContaining("all 4 lane slots are taken");
             }
+        }
+    }
+
+    /** Sequences beyond a lane's second cost a KV stream each: only the wide lanes have them. */
+    @Test
+    void onlyTheWideLanesHoldMoreThanTwoSequencesAndEachDecodesOnAllOfItsOwn() {
+        Model m = TestModels.olmoe();
+        // 3 lanes of up to 4 sequences, 1 of them wide: 3 + 3 + 1 + 1 sequences, not 12
+        int sequences = DecodeLoop.laneSequencesFor(3, 4, 1);
+        assertThat(sequences).isEqualTo(8);
+        try (Session shared = m.newSession(new SessionParams(64 * sequences, 96, sequences, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 4, 1, 32, 0);
+             LoopLane plain = loop.open(1); LoopLane wide = loop.open(4)) {
+            assertThat(loop.wideSlots()).isEqualTo(1);
+            assertThat(plain.sequenceIds()).containsExactly(0);
+            assertThat(wide.sequenceIds()).containsExactly(1, 3, 6, 7);
+            assertThatThrownBy(() -> loop.open(3)).isInstanceOf(InvalidRequestException.class)
+                    .hasMessageContaining("a lane of 3 sequences does not fit: all 1 wide lanes are taken");
+            try (LoopLane weak = loop.open(2)) {
+                assertThat(weak.sequenceIds()).as("a narrow lane still fits beside the wide one").containsExactly(2, 4);
+            }
+            int[] prompt = m.tokenize("Once upon a time");
+            for (int j = 0; j < 4; j++) {
+                wide.decode(Batch.of(j, 0, prompt));
+                assertThat(wide.logits(prompt.length - 1)).hasSize(m.info().vocabSize());
+                wide.release();
+                assertThat(wide.maxPosition(j)).isEqualTo(prompt.length - 1);
+            }
+            wide.close();
+            try (LoopLane again = loop.open(3)) {
+                assertThat(again.sequenceIds()).as("the wide lane freed").containsExactly(1, 3, 6);
+            }
+        }
+        try (Session shared = m.newSession(new SessionParams(64 * 8, 32, 8, 1, 1))) {
+            assertThatThrownBy(() -> new DecodeLoop(shared, 4, 0, 8, 0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("wide lanes must lie in 1..");
+            assertThatThrownBy(() -> new DecodeLoop(shared, 4, 4, 8, 0)).as("4 wide lanes of 4 sequences need 16")
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("wide lanes must lie in 1..");
         }
     }
 

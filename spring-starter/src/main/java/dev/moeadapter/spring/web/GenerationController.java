@@ -2,6 +2,7 @@ package dev.moeadapter.spring.web;
 
 import dev.moeadapter.core.adaptation.SettingSpec;
 import dev.moeadapter.serving.AdaptationRegistry;
+import dev.moeadapter.serving.admission.Admission;
 import dev.moeadapter.serving.generation.GenerationCommand;
 import dev.moeadapter.serving.generation.GenerationService;
 import dev.moeadapter.spring.web.security.CallerIdentity;
@@ -116,10 +117,8 @@ public class GenerationController {
                 "threads_per_decode", c.threadsPerDecode(), "threads_per_single_row_decode", c.threadsPerSingleRowDecode(),
                 "flash_attention", c.flashAttention().name().toLowerCase(),
                 "kv_cache_type", c.kvCache().name().toLowerCase(), "kv_layout", c.kvLayout().name().toLowerCase().replace('_', '-')));
-        var a = service.admissionStats();
-        body.put("admission", Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "max_waiting", a.maxWaiting(),
-                "admitted", a.admitted(),
-                "refused", a.refused(), "departed", a.departed(), "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted()));
+        body.put("admission", admission(service.admissionStats()));
+        service.wideAdmissionStats().ifPresent(w -> body.put("wide_admission", admission(w)));
         service.decodeLoop().ifPresent(loop -> {
             var b = loop.stats();
             body.put("batching", Map.ofEntries(Map.entry("steps", b.steps()), Map.entry("rows", b.rows()), Map.entry("lane_rows", loop.laneRows()),
@@ -128,9 +127,16 @@ public class GenerationController {
                     Map.entry("lanes_waiting", b.lanesWaiting()), Map.entry("reused_prompt_tokens", b.reusedTokens()),
                     Map.entry("rows_ahead", b.rowsAhead()), Map.entry("picks_unclaimed", b.picksUnclaimed()),
                     Map.entry("busy_ms", b.busy().toMillis()), Map.entry("stalled_ms", b.stalled().toMillis()),
-                    Map.entry("free_sequences", loop.freeSequences())));
+                    Map.entry("free_sequences", loop.freeSequences()), Map.entry("wide_lanes", loop.wideSlots()),
+                    Map.entry("kv_cells", service.kvCells())));
         });
         return body;
+    }
+
+    private static Map<String, Object> admission(Admission.Stats a) {
+        return Map.of("permits", a.permits(), "in_use", a.inUse(), "waiting", a.waiting(), "max_waiting", a.maxWaiting(),
+                "admitted", a.admitted(), "refused", a.refused(), "departed", a.departed(),
+                "mean_wait_ms", a.admitted() == 0 ? 0.0 : a.waited().toNanos() / 1e6 / a.admitted());
     }
 
 }
