@@ -30,7 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
         "moe.adapter.policies.open.arms.plain.adaptation=none",
         "moe.adapter.policies.open.arms.wide.adaptation=wide-pausing",
         "moe.adapter.policies.open.arms.wide.weight=0",
-        "moe.adapter.policies.open.arms.wide.time-budget=5m"})
+        "moe.adapter.policies.open.arms.wide.time-budget=5m",
+        "management.endpoints.web.exposure.include=health,prometheus"})
 class BatchedWideLanesTest extends RunningService {
     @Autowired
     @Qualifier("widePausingStrategy")
@@ -52,6 +53,7 @@ class BatchedWideLanesTest extends RunningService {
         assertThat(waiting.at("/wide_admission/waiting").asInt()).as("the second wide request in the wide lanes' queue").isEqualTo(1);
         assertThat(waiting.at("/wide_admission/in_use").asInt()).isEqualTo(1);
         assertThat(waiting.at("/admission/in_use").asInt()).as("the waiting one holds no lane").isEqualTo(1);
+        assertThat(get("/actuator/prometheus").body()).contains("moe_adapter_admission_wide_queue 1.0", "moe_adapter_admission_wide_in_use 1.0");
 
         HttpResponse<String> plain = post("/v1/moe/generate", "{\"prompt\":\"REV:abc=cba,bfa=\",\"max_tokens\":4,\"arm\":\"plain\"}");
         assertThat(plain.statusCode()).as("a plain request takes a free lane meanwhile: %s", plain.body()).isEqualTo(200);

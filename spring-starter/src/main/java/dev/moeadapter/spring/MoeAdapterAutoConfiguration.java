@@ -235,14 +235,16 @@ public class MoeAdapterAutoConfiguration {
     @ConditionalOnMissingBean
     public GenerationService moeGenerationService(Model model, SessionPool pool, AdaptationRegistry strategies, PolicyRouter policies,
                                                   Admission admission, ArmGuards guards, MoeMetrics metrics, FeedbackLedger ledger,
-                                                  MoeAdapterProperties props) {
+                                                  MoeAdapterProperties props, ObjectProvider<MeterRegistry> meters) {
         var d = props.sampling();
-        return GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies).admission(admission)
+        GenerationService service = GenerationService.builder().model(model).pool(pool).strategies(strategies).policies(policies).admission(admission)
                 .guards(guards).metrics(metrics).ledger(ledger)
                 .limits(new GenerationLimits(props.contextSize(), props.limits().maxTokens(),
                         new GenerationLimits.SamplingDefaults(d.maxTokens(), d.temperature(), d.topK(), d.topP(), d.minP()),
                         props.limits().maxRoutingTrace().toBytes()))
                 .build();
+        SchedulingMetrics.bindWideLanes(meters(meters), service);
+        return service;
     }
 
     /** Health component "moeAdapter": the model served and the sessions free. */

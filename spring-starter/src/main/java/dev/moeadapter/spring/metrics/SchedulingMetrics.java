@@ -2,6 +2,7 @@ package dev.moeadapter.spring.metrics;
 
 import dev.moeadapter.serving.admission.Admission;
 import dev.moeadapter.serving.batching.DecodeLoop;
+import dev.moeadapter.serving.generation.GenerationService;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
@@ -19,7 +20,9 @@ import java.util.concurrent.TimeUnit;
  * {@code .step.rows.max}, {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
  * rows wait for the next step), {@code .reused.tokens} (prompt tokens shared, not decoded),
  * {@code .rows.ahead}, {@code .picks.unclaimed}, and {@code .busy} / {@code .stalled} (seconds the loop
- * spent in steps, and waiting for a request's thread while other rows were ready).
+ * spent in steps, and waiting for a request's thread while other rows were ready). Where some arm needs
+ * a wide lane of the loop: {@code moe.adapter.admission.wide.in.use} / {@code .wide.queue} /
+ * {@code .wide.refused}.
  */
 public final class SchedulingMetrics {
     private SchedulingMetrics() {
@@ -63,5 +66,18 @@ public final class SchedulingMetrics {
             FunctionCounter.builder("moe.adapter.batching.stalled", l, d -> d.stats().stalled().toNanos() / 1e9)
                     .baseUnit("seconds").description("Time ready rows waited for a request's thread to read the previous step's outputs").register(registry);
         });
+    }
+
+    /** The queue for the decode loop's wide lanes, where the service has one. */
+    public static void bindWideLanes(MeterRegistry registry, GenerationService service) {
+        if (service.wideAdmissionStats().isEmpty()) {
+            return;
+        }
+        Gauge.builder("moe.adapter.admission.wide.in.use", service, s -> s.wideAdmissionStats().orElseThrow().inUse())
+                .description("Wide decode-loop lanes held (a request whose arm needs more than two sequences)").register(registry);
+        Gauge.builder("moe.adapter.admission.wide.queue", service, s -> s.wideAdmissionStats().orElseThrow().waiting())
+                .description("Requests waiting for a wide decode-loop lane").register(registry);
+        FunctionCounter.builder("moe.adapter.admission.wide.refused", service, s -> s.wideAdmissionStats().orElseThrow().refused())
+                .description("Requests refused for want of a wide decode-loop lane (503)").register(registry);
     }
 }
