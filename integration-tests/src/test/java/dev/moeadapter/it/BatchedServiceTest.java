@@ -79,9 +79,9 @@ class BatchedServiceTest extends RunningService {
         assertThat(after.at("/admission/in_use").asInt()).isZero();
         assertThat(after.at("/admission/max_waiting").asInt()).as("moe.adapter.max-waiting's default").isEqualTo(64);
         // 4 lanes of up to 6 sequences (rerouting with q = 2), one of them wide (a quarter of the lanes): 4 x 2 + 1 x 4
-        assertThat(after.at("/batching/wide_lanes").asInt()).as("moe.adapter.batching-wide-lanes' default").isEqualTo(1);
+        assertThat(after.at("/capacity/wide_sessions").asInt()).as("moe.adapter.batching-wide-lanes' default").isEqualTo(1);
         assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(4 * 2 + 4);
-        assertThat(after.at("/batching/kv_cells").asLong()).as("a KV stream of context-size cells per sequence, kept prompts too")
+        assertThat(after.at("/capacity/kv_cells").asLong()).as("a KV stream of context-size cells per sequence, kept prompts too")
                 .isEqualTo((4 * 2 + 4 + 2) * 256L);
         assertThat(after.at("/wide_admission/admitted").asLong() - before.at("/wide_admission/admitted").asLong())
                 .as("the rerouting requests, one wide lane at a time").isEqualTo(2);

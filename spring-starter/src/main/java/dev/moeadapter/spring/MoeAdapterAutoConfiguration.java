@@ -157,7 +157,7 @@ public class MoeAdapterAutoConfiguration {
         int sequences = policies.maxSequences();
         return new SessionPool(model, new SessionParams(props.contextSize() * sequences, props.batchSize(), sequences, threads, threads,
                 props.flashAttention(), props.kvCacheType(), props.effectiveKvLayout()),
-                sessions);
+                sessions, props.effectiveWideSessions(sessions));
     }
 
     @Bean

@@ -50,6 +50,11 @@ import java.util.List;
  *                 else {@code unified} (a session's cache holds one request's sequences)
  * @param sessions concurrent requests (one llama.cpp context each; 0 = as many as fit the available
  *                 processors at {@code threads} each, at most 2)
+ * @param wideSessions sessions that hold as many sequences as the most demanding configured arm needs
+ *                     (rerouting's 2 + 2q, C3PO's neighbour evaluations); the others hold two (a plain answer
+ *                     uses one, SCMoE two), and every sequence's {@code context-size} KV cells are allocated
+ *                     at start, so this bounds the sessions' memory. A request whose arm needs more waits for
+ *                     a wide session in a queue of its own; unset: a quarter of the sessions, at least one
  * @param batchingLanes continuous batching: when above 0, instead of {@code sessions} contexts, one
  *                      context whose decode loop batches the rows of up to this many concurrent
  *                      requests per step, each in its own lane of sequences, with {@code threads} (by
@@ -119,6 +124,7 @@ public record MoeAdapterProperties(
         @DefaultValue("f16") @NotNull KvCacheType kvCacheType,
         KvLayout kvLayout,
         @DefaultValue("0") @Min(0) @Max(64) int sessions,
+        @Min(1) @Max(64) Integer wideSessions,
         @DefaultValue("0") @Min(0) @Max(64) int batchingLanes,
         @Min(1) @Max(64) Integer batchingWideLanes,
         @DefaultValue("64") @Min(1) @Max(4096) int batchingLaneRows,
@@ -391,6 +397,11 @@ public record MoeAdapterProperties(
     /** Wide lanes when not configured: a quarter of the lanes, at least one; never more than the lanes. */
     public int effectiveBatchingWideLanes() {
         return Math.min(batchingLanes, batchingWideLanes != null ? batchingWideLanes : Math.max(1, (batchingLanes + 3) / 4));
+    }
+
+    /** Wide sessions when not configured: a quarter of the {@code sessions}, at least one; never more than they. */
+    public int effectiveWideSessions(int sessions) {
+        return Math.min(sessions, wideSessions != null ? wideSessions : Math.max(1, (sessions + 3) / 4));
     }
 
     /** Sessions when not configured: as many as fit the processors at the configured threads each, at most two. */

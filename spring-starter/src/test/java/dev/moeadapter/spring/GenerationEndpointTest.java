@@ -288,6 +288,11 @@ class GenerationEndpointTest {
         assertThat(c.get("kv_cells_per_session").asInt())
                 .isEqualTo(c.get("sequences_per_session").asInt() * c.get("kv_cells_per_sequence").asInt());
         assertThat(c.get("kv_cells_per_sequence").asInt()).as("moe.adapter.context-size").isEqualTo(256);
+        // only the wide sessions hold every sequence; the others two (moe.adapter.wide-sessions: a quarter, at least one)
+        int sessions = c.get("sessions").asInt(), wide = c.get("wide_sessions").asInt(), narrow = Math.min(2, c.get("sequences_per_session").asInt());
+        assertThat(wide).isEqualTo(narrow < c.get("sequences_per_session").asInt() ? Math.max(1, (sessions + 3) / 4) : sessions);
+        assertThat(c.get("kv_cells").asLong()).isEqualTo((long) wide * c.get("kv_cells_per_session").asInt()
+                + (long) (sessions - wide) * narrow * c.get("kv_cells_per_sequence").asInt());
         assertThat(c.get("threads_per_decode").asInt()).isPositive();
         assertThat(c.get("threads_per_single_row_decode").asInt()).isBetween(1, c.get("threads_per_decode").asInt());
     }

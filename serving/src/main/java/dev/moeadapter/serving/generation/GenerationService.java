@@ -54,8 +54,8 @@ public final class GenerationService {
     private final PolicyRouter policies;
     private final Admission admission;
     /**
-     * With continuous batching where an arm needs a wide lane, the queue for the loop's wide lanes, which such a
-     * request enters before the lanes' own (else null).
+     * Where some lanes or sessions are wide, the queue for them, which a request that needs one enters before the
+     * lanes' own (else null).
      */
     private final Admission wideAdmission;
     private final ArmGuards guards;
@@ -71,7 +71,7 @@ public final class GenerationService {
         this.strategies = Objects.requireNonNull(b.strategies, "strategies");
         this.policies = Objects.requireNonNull(b.policies, "policies");
         this.admission = Objects.requireNonNull(b.admission, "admission");
-        this.wideAdmission = pool.batching() && pool.wideLanes() > 0 ? admission.withPermits(pool.wideLanes()) : null;
+        this.wideAdmission = pool.needsWideLane(Integer.MAX_VALUE) && pool.wideLanes() > 0 ? admission.withPermits(pool.wideLanes()) : null;
         this.guards = Objects.requireNonNull(b.guards, "guards");
         this.metrics = b.metrics;
         this.ledger = Objects.requireNonNull(b.ledger, "ledger");
@@ -97,7 +97,7 @@ public final class GenerationService {
         return admission.stats();
     }
 
-    /** With continuous batching, what the queue for the loop's wide lanes did so far. */
+    /** Where some lanes or sessions are wide, what the queue for them did so far. */
     public Optional<Admission.Stats> wideAdmissionStats() {
         return Optional.ofNullable(wideAdmission).map(Admission::stats);
     }
@@ -105,6 +105,11 @@ public final class GenerationService {
     /** The sessions' capacity: requests at once, sequences, KV cells and threads. */
     public SessionPool.Capacity capacity() {
         return pool.capacity();
+    }
+
+    /** Sessions (or decode-loop lanes) that hold the sequences of the most demanding arm; the others hold two. */
+    public int wideSessions() {
+        return pool.wideLanes();
     }
 
     /** KV cells allocated for the sessions (or the decode loop), of all sequences and kept prompts. */
@@ -157,7 +162,7 @@ public final class GenerationService {
         Admission.Permit permit = null;
         try {
             permit = admission.enter(queueKey, departed);
-            SessionPool.Lease lease = pool.acquire(needed);
+            SessionPool.Lease lease = pool.acquire(needed, departed);
             lease.repeated(request.prompt(), checked.repeated());
             return new Prepared(assignment, request, checked.contextBound(), operation, wide, permit, lease, started, recorder);
         } catch (RuntimeException e) {

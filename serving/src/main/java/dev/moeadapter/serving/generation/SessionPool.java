@@ -12,22 +12,33 @@ import dev.moeadapter.core.engine.SessionParams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.moeadapter.serving.admission.ClientDepartedException;
+
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.BooleanSupplier;
 
 /**
  * A fixed set of sessions on one model; a request holds one for its whole generation. It does not
  * queue: admission (a permit per session, {@code dev.moeadapter.serving.admission.Admission}) happens before a session is taken.
+ * Only the wide sessions hold the sequences of the most demanding arm (each sequence's KV cells are allocated at start); the
+ * others hold {@link DecodeLoop#NARROW_SEQUENCES}, which a plain answer and SCMoE need. A narrow request takes a narrow
+ * session while one is free, else a wide one; a wide request (admitted by a queue of the wide sessions' own) waits
+ * for a wide session that a narrow request holds.
  */
 public final class SessionPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SessionPool.class);
 
+    /** How often a wide request waiting for a wide session asks whether its client is still there. */
+    private static final long DEPARTURE_CHECK_MS = 100;
     private final List<Session> all = new ArrayList<>();
-    private final Queue<Session> free = new ConcurrentLinkedQueue<>();
-    private final int sequences;
+    /** Free sessions, narrow and wide; guarded by {@code this}. */
+    private final Queue<Session> free = new ArrayDeque<>(), freeWide = new ArrayDeque<>();
+    /** Sequences of the widest session or lane, and the wide sessions (with batching, the one shared session). */
+    private final int sequences, wideSessions;
     private final Capacity capacity;
     /** With continuous batching: the one decode loop whose lanes requests hold (else null). */
     private final DecodeLoop loop;
@@ -46,17 +57,38 @@ public final class SessionPool implements AutoCloseable {
         }
     }
 
+    /** {@code size} sessions shaped as {@code params}, every one wide. */
     public SessionPool(Model model, SessionParams params, int size) {
+        this(model, params, size, size);
+    }
+
+    /**
+     * {@code size} sessions, {@code wide} of them shaped as {@code params} and the others with
+     * {@link DecodeLoop#NARROW_SEQUENCES} sequences of the same cells each (where {@code params} has more).
+     */
+    public SessionPool(Model model, SessionParams params, int size, int wide) {
+        if (wide < 1 || wide > size) {
+            throw new IllegalArgumentException("wide sessions must lie in 1.." + size + ": " + wide);
+        }
         this.loop = null;
         this.sequences = params.sequences();
+        int narrowSequences = Math.min(sequences, DecodeLoop.NARROW_SEQUENCES);
+        this.wideSessions = narrowSequences < sequences ? wide : size;
         this.capacity = Capacity.of(size, params);
-        for (int i = 0; i < size; i++) {
-            Session s = model.newSession(params);
-            all.add(s);
-            free.add(s);
+        SessionParams narrow = params.withSequences(narrowSequences).withContextSize(params.contextSize() / sequences * narrowSequences);
+        try {
+            for (int i = 0; i < size; i++) {
+                Session s = model.newSession(i < wideSessions ? params : narrow);
+                all.add(s);
+                (i < wideSessions ? freeWide : free).add(s);
+            }
+        } catch (RuntimeException e) {
+            all.forEach(Session::close);
+            throw e;
         }
-        LOG.info("session pool ready: {} sessions of {} KV cells ({} sequences of {} cells: prompt + answer), batch {}, {} threads each; "
-                        + "flash attention {}, {} KV cache, {}", size, params.contextSize(), params.sequences(), capacity.kvCellsPerSequence(),
+        LOG.info("session pool ready: {} sessions, {} of them of {} KV cells ({} sequences of {} cells: prompt + answer) and {} of {} "
+                        + "({} sequences), batch {}, {} threads each; flash attention {}, {} KV cache, {}", size, wideSessions, params.contextSize(),
+                sequences, capacity.kvCellsPerSequence(), size - wideSessions, narrow.contextSize(), narrowSequences,
                 params.batchSize(), params.threads(), params.flashAttention(), params.kvCache(), params.kvLayout());
     }
 
@@ -66,6 +98,7 @@ public final class SessionPool implements AutoCloseable {
      */
     private SessionPool(Session shared, SessionParams perLane, int lanes, int wideLanes, int laneRows, int prefixSlots) {
         this.sequences = perLane.sequences();
+        this.wideSessions = 1;
         all.add(shared);
         this.loop = new DecodeLoop(shared, perLane.sequences(), wideLanes, laneRows, prefixSlots);
         this.capacity = Capacity.of(lanes, perLane);
@@ -101,14 +134,14 @@ public final class SessionPool implements AutoCloseable {
         }
     }
 
-    /** Lanes that may hold more than {@link DecodeLoop#NARROW_SEQUENCES} sequences at once; without batching, every session. */
+    /** Lanes or sessions that may hold more than {@link DecodeLoop#NARROW_SEQUENCES} sequences at once. */
     public int wideLanes() {
-        return loop != null ? loop.wideSlots() : all.size();
+        return loop != null ? loop.wideSlots() : wideSessions;
     }
 
-    /** Whether a request whose arm needs {@code needed} sequences holds a wide lane (with batching only). */
+    /** Whether a request whose arm needs {@code needed} sequences must hold a wide lane or session, of which there are fewer than lanes. */
     public boolean needsWideLane(int needed) {
-        return loop != null && needed > DecodeLoop.NARROW_SEQUENCES;
+        return needed > DecodeLoop.NARROW_SEQUENCES && (loop != null || wideSessions < all.size());
     }
 
     /** KV cells allocated, of all sessions (the KV cache's memory is this times a cell's bytes). */
@@ -127,19 +160,44 @@ public final class SessionPool implements AutoCloseable {
     }
 
     /**
-     * A free session, or a lane of the decode loop holding the {@code needed} sequences the request's
-     * arm uses (a session has them all); the caller holds an admission permit, so there is one.
+     * A free session with the {@code needed} sequences the request's arm uses, or a lane of the decode
+     * loop holding them; the caller holds an admission permit, so there is one, and for a wide request a
+     * wide permit too: it waits here only while a narrow request holds the wide session it is due, and
+     * leaves with {@link ClientDepartedException} when {@code departed} says its client went away.
      */
-    public Lease acquire(int needed) {
+    public Lease acquire(int needed, BooleanSupplier departed) {
         if (loop != null) {
             LoopLane lane = loop.open(Math.clamp(needed, 1, sequences));
             return new Lease(lane, lane::close);
         }
-        Session s = free.poll();
-        if (s == null) {
-            throw new IllegalStateException("no free session although admitted: more permits than sessions");
+        Session s;
+        synchronized (this) {
+            if (!needsWideLane(needed)) {
+                s = free.isEmpty() ? freeWide.poll() : free.poll();
+                if (s == null) {
+                    throw new IllegalStateException("no free session although admitted: more permits than sessions");
+                }
+            } else {
+                while ((s = freeWide.poll()) == null) {
+                    if (departed.getAsBoolean()) {
+                        throw new ClientDepartedException("the client went away while its request waited for a wide session");
+                    }
+                    try {
+                        wait(DEPARTURE_CHECK_MS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new ClientDepartedException("interrupted while waiting for a wide session");
+                    }
+                }
+            }
         }
-        return new Lease(s, () -> free.add(s));
+        Session taken = s;
+        return new Lease(taken, () -> giveBack(taken));
+    }
+
+    private synchronized void giveBack(Session s) {
+        (all.indexOf(s) < wideSessions ? freeWide : free).add(s);
+        notifyAll();
     }
 
     /** Sequences each session has: as many as the most demanding configured arm needs. */
@@ -156,8 +214,8 @@ public final class SessionPool implements AutoCloseable {
         return loop != null ? capacity.sessions() : all.size();
     }
 
-    public int available() {
-        return loop != null ? loop.freeSlots() : free.size();
+    public synchronized int available() {
+        return loop != null ? loop.freeSlots() : free.size() + freeWide.size();
     }
 
     @Override

@@ -112,11 +112,12 @@ public class GenerationController {
         }
         body.put("refused_by_model", refused);
         var c = service.capacity();
-        body.put("capacity", Map.of("sessions", c.sessions(), "sequences_per_session", c.sequencesPerSession(),
-                "kv_cells_per_session", c.kvCellsPerSession(), "kv_cells_per_sequence", c.kvCellsPerSequence(),
-                "threads_per_decode", c.threadsPerDecode(), "threads_per_single_row_decode", c.threadsPerSingleRowDecode(),
-                "flash_attention", c.flashAttention().name().toLowerCase(),
-                "kv_cache_type", c.kvCache().name().toLowerCase(), "kv_layout", c.kvLayout().name().toLowerCase().replace('_', '-')));
+        body.put("capacity", Map.ofEntries(Map.entry("sessions", c.sessions()), Map.entry("wide_sessions", service.wideSessions()),
+                Map.entry("sequences_per_session", c.sequencesPerSession()), Map.entry("kv_cells_per_session", c.kvCellsPerSession()),
+                Map.entry("kv_cells_per_sequence", c.kvCellsPerSequence()), Map.entry("kv_cells", service.kvCells()),
+                Map.entry("threads_per_decode", c.threadsPerDecode()), Map.entry("threads_per_single_row_decode", c.threadsPerSingleRowDecode()),
+                Map.entry("flash_attention", c.flashAttention().name().toLowerCase()), Map.entry("kv_cache_type", c.kvCache().name().toLowerCase()),
+                Map.entry("kv_layout", c.kvLayout().name().toLowerCase().replace('_', '-'))));
         body.put("admission", admission(service.admissionStats()));
         service.wideAdmissionStats().ifPresent(w -> body.put("wide_admission", admission(w)));
         service.decodeLoop().ifPresent(loop -> {
@@ -127,8 +128,7 @@ public class GenerationController {
                     Map.entry("lanes_waiting", b.lanesWaiting()), Map.entry("reused_prompt_tokens", b.reusedTokens()),
                     Map.entry("rows_ahead", b.rowsAhead()), Map.entry("picks_unclaimed", b.picksUnclaimed()),
                     Map.entry("busy_ms", b.busy().toMillis()), Map.entry("stalled_ms", b.stalled().toMillis()),
-                    Map.entry("free_sequences", loop.freeSequences()), Map.entry("wide_lanes", loop.wideSlots()),
-                    Map.entry("kv_cells", service.kvCells())));
+                    Map.entry("free_sequences", loop.freeSequences())));
         });
         return body;
     }
