@@ -62,6 +62,11 @@ public final class Admission {
         this.waitNanos = Math.max(0, wait.toNanos());
     }
 
+    /** How long a request may wait for a permit before it is refused. */
+    public Duration maxWait() {
+        return Duration.ofNanos(waitNanos);
+    }
+
     /** A second queue of {@code permits} that waits as long and holds as many as this one. */
     public Admission withPermits(int permits) {
         return new Admission(permits, Duration.ofNanos(waitNanos), maxWaiting);
@@ -270,7 +275,7 @@ public final class Admission {
     }
 
     /** The mean hold of a permit shared by the permits: the expected wait until one of them is returned. */
-    private Duration retryAfter() {
+    public Duration retryAfter() {
         return Duration.ofNanos(meanHoldNanos.get() / permits);
     }
 

@@ -14,12 +14,15 @@ import org.slf4j.LoggerFactory;
 
 import dev.moeadapter.serving.admission.ClientDepartedException;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * A fixed set of sessions on one model; a request holds one for its whole generation. It does not
@@ -162,10 +165,11 @@ public final class SessionPool implements AutoCloseable {
     /**
      * A free session with the {@code needed} sequences the request's arm uses, or a lane of the decode
      * loop holding them; the caller holds an admission permit, so there is one, and for a wide request a
-     * wide permit too: it waits here only while a narrow request holds the wide session it is due, and
-     * leaves with {@link ClientDepartedException} when {@code departed} says its client went away.
+     * wide permit too: it waits here only while a narrow request holds the wide session it is due, at
+     * most {@code maxWait} (then {@code refusal} is thrown), and leaves with {@link ClientDepartedException}
+     * when {@code departed} says its client went away.
      */
-    public Lease acquire(int needed, BooleanSupplier departed) {
+    public Lease acquire(int needed, BooleanSupplier departed, Duration maxWait, Supplier<RuntimeException> refusal) {
         if (loop != null) {
             LoopLane lane = loop.open(Math.clamp(needed, 1, sequences));
             return new Lease(lane, lane::close);
@@ -178,12 +182,17 @@ public final class SessionPool implements AutoCloseable {
                     throw new IllegalStateException("no free session although admitted: more permits than sessions");
                 }
             } else {
+                long deadline = System.nanoTime() + Math.max(0, maxWait.toNanos());
                 while ((s = freeWide.poll()) == null) {
                     if (departed.getAsBoolean()) {
                         throw new ClientDepartedException("the client went away while its request waited for a wide session");
                     }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw refusal.get();
+                    }
                     try {
-                        wait(DEPARTURE_CHECK_MS);
+                        wait(Math.max(1, Math.min(DEPARTURE_CHECK_MS, TimeUnit.NANOSECONDS.toMillis(left))));
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new ClientDepartedException("interrupted while waiting for a wide session");
