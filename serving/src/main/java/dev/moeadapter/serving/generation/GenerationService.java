@@ -72,7 +72,7 @@ public final class GenerationService {
         this.strategies = Objects.requireNonNull(b.strategies, "strategies");
         this.policies = Objects.requireNonNull(b.policies, "policies");
         this.admission = Objects.requireNonNull(b.admission, "admission");
-        this.wideAdmission = pool.needsWideLane(Integer.MAX_VALUE) && pool.wideLanes() > 0 ? admission.withPermits(pool.wideLanes()) : null;
+        this.wideAdmission = pool.limitsWideLanes() ? admission.withPermits(pool.wideLanes()) : null;
         this.guards = Objects.requireNonNull(b.guards, "guards");
         this.metrics = b.metrics;
         this.ledger = Objects.requireNonNull(b.ledger, "ledger");

@@ -142,9 +142,14 @@ public final class SessionPool implements AutoCloseable {
         return loop != null ? loop.wideSlots() : wideSessions;
     }
 
-    /** Whether a request whose arm needs {@code needed} sequences must hold a wide lane or session, of which there are fewer than lanes. */
+    /** Whether some lanes or sessions are narrow, so that the wide ones need a queue of their own. */
+    public boolean limitsWideLanes() {
+        return loop != null ? loop.wideSlots() > 0 : wideSessions < all.size();
+    }
+
+    /** Whether a request whose arm needs {@code needed} sequences must hold one of the wide lanes or sessions. */
     public boolean needsWideLane(int needed) {
-        return needed > DecodeLoop.NARROW_SEQUENCES && (loop != null || wideSessions < all.size());
+        return needed > DecodeLoop.NARROW_SEQUENCES && limitsWideLanes();
     }
 
     /** KV cells allocated, of all sessions (the KV cache's memory is this times a cell's bytes). */
