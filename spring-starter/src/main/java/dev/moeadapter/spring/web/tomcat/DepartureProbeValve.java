@@ -1,6 +1,8 @@
 package dev.moeadapter.spring.web.tomcat;
 
 import dev.moeadapter.spring.web.ClientDeparture;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ServletException;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
@@ -33,11 +35,65 @@ public class DepartureProbeValve extends ValveBase {
     @Override
     public void invoke(Request request, Response response) throws IOException, ServletException {
         String protocol = request.getProtocol();
-        if ("POST".equals(request.getMethod()) && protocol != null && protocol.startsWith("HTTP/1.")) {
-            org.apache.coyote.Request coyote = request.getCoyoteRequest();
-            request.setAttribute(ClientDeparture.ATTRIBUTE, (BooleanSupplier) () -> departed(coyote));
+        if (request.getAttribute(ClientDeparture.ATTRIBUTE) != null // an asynchronous request's dispatch back keeps its check
+                || !"POST".equals(request.getMethod()) || protocol == null || !protocol.startsWith("HTTP/1.")) {
+            getNext().invoke(request, response);
+            return;
         }
-        getNext().invoke(request, response);
+        Check check = new Check(request.getCoyoteRequest());
+        request.setAttribute(ClientDeparture.ATTRIBUTE, check);
+        try {
+            getNext().invoke(request, response);
+        } finally {
+            if (request.isAsyncStarted()) {
+                request.getAsyncContext().addListener(check);
+            } else {
+                check.end();
+            }
+        }
+    }
+
+    /**
+     * One request's check, valid while the request lasts. Tomcat recycles a request's objects for the
+     * next connection once it is done, so a check asked later (an answer's thread that ends after the
+     * container gave its request up) would read, and close, another client's connection: after the
+     * request ends it answers "gone" without touching the socket. The end waits for a check under way.
+     */
+    private static final class Check implements BooleanSupplier, AsyncListener {
+        private final org.apache.coyote.Request coyote;
+        private boolean ended;
+
+        Check(org.apache.coyote.Request coyote) {
+            this.coyote = coyote;
+        }
+
+        @Override
+        public synchronized boolean getAsBoolean() {
+            return ended || departed(coyote);
+        }
+
+        synchronized void end() {
+            ended = true;
+        }
+
+        @Override
+        public void onComplete(AsyncEvent event) {
+            end();
+        }
+
+        @Override
+        public void onError(AsyncEvent event) {
+            end();
+        }
+
+        @Override
+        public void onTimeout(AsyncEvent event) {
+            end();
+        }
+
+        @Override
+        public void onStartAsync(AsyncEvent event) {
+        }
     }
 
     private static boolean departed(org.apache.coyote.Request coyote) {
