@@ -185,6 +185,20 @@ public final class Admission {
         return true;
     }
 
+    /**
+     * A refusal of a request this admission let in, whose next step stayed busy past its wait (a wide
+     * request's wide session): counted with the refusals, so that they tell every 503 of this queue.
+     */
+    public PoolExhaustedException refuseAdmitted(String message) {
+        lock.lock();
+        try {
+            refused++;
+        } finally {
+            lock.unlock();
+        }
+        return new PoolExhaustedException(message, retryAfter());
+    }
+
     private PoolExhaustedException refusal() {
         refused++;
         return new PoolExhaustedException("all " + permits + " sessions are busy; try again shortly", retryAfter());

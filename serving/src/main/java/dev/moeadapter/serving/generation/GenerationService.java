@@ -14,7 +14,6 @@ import dev.moeadapter.core.generation.TokenListener;
 import dev.moeadapter.serving.AdaptationRegistry;
 import dev.moeadapter.serving.BadParameterException;
 import dev.moeadapter.serving.admission.Admission;
-import dev.moeadapter.serving.admission.PoolExhaustedException;
 import dev.moeadapter.serving.batching.DecodeLoop;
 import dev.moeadapter.serving.feedback.FeedbackLedger;
 import dev.moeadapter.serving.guard.ArmGuards;
@@ -163,8 +162,8 @@ public final class GenerationService {
         Admission.Permit permit = null;
         try {
             permit = admission.enter(queueKey, departed);
-            SessionPool.Lease lease = pool.acquire(needed, departed, admission.maxWait(), () -> new PoolExhaustedException(
-                    "the wide session is busy; try again shortly", wideAdmission.retryAfter()));
+            SessionPool.Lease lease = pool.acquire(needed, departed, admission.maxWait(), () -> wideAdmission.refuseAdmitted(
+                    "the wide session is busy; try again shortly"));
             lease.repeated(request.prompt(), checked.repeated());
             return new Prepared(assignment, request, checked.contextBound(), operation, wide, permit, lease, started, recorder);
         } catch (RuntimeException e) {

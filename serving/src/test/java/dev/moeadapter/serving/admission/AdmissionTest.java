@@ -41,6 +41,17 @@ class AdmissionTest {
     }
 
     @Test
+    void aRequestRefusedAfterItWasLetInCountsAsRefused() {
+        try (Admission.Permit in = admission.enter("a")) {
+            PoolExhaustedException refusal = admission.refuseAdmitted("the wide session is busy");
+            assertThat(refusal).hasMessage("the wide session is busy");
+            assertThat(refusal.retryAfter()).isPositive();
+        }
+        assertThat(admission.stats().refused()).isEqualTo(1);
+        assertThat(admission.stats().admitted()).isEqualTo(1);
+    }
+
+    @Test
     void aPermitIsReturnedOnceHoweverOftenItIsClosed() {
         Admission.Permit p = admission.enter(null);
         p.close();
