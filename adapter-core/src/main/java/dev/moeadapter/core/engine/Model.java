@@ -43,6 +43,7 @@ public final class Model implements AutoCloseable {
     private final Path path;
     private final ModelInfo info;
     private final Optional<String> embeddingsRefusal;
+    private final boolean offloaded;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     /** The vocabulary's end-of-generation tokens, read once: asked after every token, on the decode path. */
     private final BitSet endOfGeneration;
@@ -52,8 +53,9 @@ public final class Model implements AutoCloseable {
     /** Native calls on the model hold it shared; close() frees the model holding it alone, never under a call in flight. */
     private final ReentrantReadWriteLock lifetime = new ReentrantReadWriteLock();
 
-    private Model(Shim shim, MemorySegment handle, Path path, Optional<String> embeddingsRefusal) {
+    private Model(Shim shim, MemorySegment handle, Path path, Optional<String> embeddingsRefusal, boolean offloaded) {
         this.shim = shim;
+        this.offloaded = offloaded;
         this.handle = handle;
         this.path = path;
         this.embeddingsRefusal = embeddingsRefusal;
@@ -98,7 +100,7 @@ public final class Model implements AutoCloseable {
         if (handle.equals(MemorySegment.NULL)) {
             throw new ModelLoadException("llama.cpp could not load " + path + ": " + shim.lastError());
         }
-        Model model = new Model(shim, handle, path, check.embeddingsError());
+        Model model = new Model(shim, handle, path, check.embeddingsError(), params.gpuLayers() != 0);
         ModelInfo i = model.info;
         LOG.info("loaded {} in {} ms: arch {}, {} layers, {} MoE layers, {} experts (top-{}), gating {}, renormalised {}, {} memory, vocab {}",
                 path.getFileName(), (System.nanoTime() - started) / 1_000_000, i.architecture(), i.layers(),
@@ -324,8 +326,12 @@ public final class Model implements AutoCloseable {
         });
     }
 
-    /** Opens a session (a llama.cpp context) on this model. */
+    /**
+     * Opens a session (a llama.cpp context) on this model; refuses one whose KV cache would not fit in
+     * the memory left (see {@link KvMemory}) with an {@link dev.moeadapter.core.EngineException}.
+     */
     public Session newSession(SessionParams params) {
+        KvMemory.of(info, this::metadata, params.kvCache(), offloaded).check(params.contextSize());
         return whileOpen(() -> {
             Session s = new Session(this, shim, params);
             sessions.add(s);
