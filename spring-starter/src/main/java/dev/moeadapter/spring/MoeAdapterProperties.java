@@ -335,13 +335,16 @@ public record MoeAdapterProperties(
      *                       believed; from any other address the header is ignored
      * @param publicPolicies whether {@code GET /v1/moe/policies} answers without API keys configured
      *                       (with keys it answers any authenticated caller)
+     * @param corsOrigins    web origins (e.g. https://app.example.com, or * for any) whose pages may call
+     *                       {@code /v1} from a browser (CORS); empty = none but the service's own
      */
     public record Security(
             @DefaultValue List<@NotBlank String> apiKeys,
             @DefaultValue @Valid RateLimit rateLimit,
             @DefaultValue @Valid AuthFailures authFailures,
             @DefaultValue List<@NotBlank String> trustedProxies,
-            @DefaultValue("false") boolean publicPolicies) {
+            @DefaultValue("false") boolean publicPolicies,
+            @DefaultValue List<@NotBlank String> corsOrigins) {
 
         public Security {
             for (String proxy : trustedProxies == null ? List.<String>of() : trustedProxies) {
@@ -357,7 +360,7 @@ public record MoeAdapterProperties(
         @Override
         public String toString() {
             return "Security[apiKeys=" + apiKeys.size() + " configured, rateLimit=" + rateLimit + ", authFailures=" + authFailures
-                    + ", trustedProxies=" + trustedProxies + ", publicPolicies=" + publicPolicies + "]";
+                    + ", trustedProxies=" + trustedProxies + ", publicPolicies=" + publicPolicies + ", corsOrigins=" + corsOrigins + "]";
         }
     }
 

@@ -12,6 +12,7 @@ import dev.moeadapter.spring.web.RequestIdHeader;
 import dev.moeadapter.spring.web.RequestSizeLimit;
 import dev.moeadapter.spring.web.openai.OpenAiController;
 import dev.moeadapter.spring.web.security.ApiKeyAuthentication;
+import dev.moeadapter.spring.web.security.BrowserOrigins;
 import dev.moeadapter.spring.web.security.CallerIdentity;
 import dev.moeadapter.spring.web.security.CallerRateLimit;
 import dev.moeadapter.spring.web.tomcat.DepartureProbeValve;
@@ -37,6 +38,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.Ordered;
 import org.springframework.core.type.AnnotatedTypeMetadata;
+import org.springframework.web.filter.CorsFilter;
 import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 import tools.jackson.databind.json.JsonMapper;
@@ -112,10 +114,23 @@ public class MoeAdapterWebAutoConfiguration {
         return guard(new CallerRateLimit(limit, callers), 2, true);
     }
 
+    /**
+     * Before authentication, when origins are configured: a browser's preflight (which carries no API key)
+     * is answered, and a cross-origin request from an origin not listed is refused.
+     */
+    @Bean
+    public FilterRegistrationBean<CorsFilter> moeBrowserOrigins(MoeAdapterProperties props) {
+        List<String> origins = props.security().corsOrigins();
+        if (!origins.isEmpty()) {
+            LOG.info("browsers may call /v1/* from the origins {}", origins);
+        }
+        return guard(BrowserOrigins.filter(origins), 0, !origins.isEmpty());
+    }
+
     /** First on /v1/*: every response, a refusal by a later filter too, carries an {@code x-request-id}. */
     @Bean
     public FilterRegistrationBean<RequestIdHeader> moeRequestIdHeader() {
-        return guard(new RequestIdHeader(), 0, true);
+        return guard(new RequestIdHeader(), -1, true);
     }
 
     @Bean
