@@ -1,8 +1,12 @@
 package dev.moeadapter.serving.batching;
 
+import dev.moeadapter.core.CancelledException;
 import dev.moeadapter.core.InvalidRequestException;
 import dev.moeadapter.core.engine.Batch;
+import dev.moeadapter.core.engine.DecodeLane;
 import dev.moeadapter.core.engine.DecodeOutputs;
+import dev.moeadapter.core.engine.FlashAttention;
+import dev.moeadapter.core.engine.KvCacheType;
 import dev.moeadapter.core.engine.KvLayout;
 import dev.moeadapter.core.engine.Model;
 import dev.moeadapter.core.engine.Session;
@@ -17,8 +21,10 @@ import dev.moeadapter.core.generation.SamplingParams;
 import dev.moeadapter.core.generation.SequenceStep;
 import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterEdit;
+import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenProbabilities;
+import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
@@ -829,6 +835,172 @@ class DecodeLoopTest {
             assertThat(a.drainTrace().routes()).isEmpty();
             assertThat(a.maxPosition(0)).isEqualTo(-1);
             assertThat(b.maxPosition(1)).isEqualTo(prompt.length - 1);
+        }
+    }
+
+    /**
+     * Eight requests through the loop at once, seven of them under edits on every MoE layer (a mask, a
+     * kept rank, a kept top weight, a replaced distribution, a delta), each traced: every request's
+     * answer, logits and selected experts are its own alone, so no edit reached another request's rows,
+     * although the masked request's experts would have shown in the plain one's. Batch-invariant kernels
+     * (flash attention off, an f32 cache, a stream per sequence), under which batching moves logits by
+     * at most 1e-4 of their scale and flips no expert whose top-k margin exceeds 1e-4 (BatchedRequestsTest).
+     */
+    @Test
+    void eightLanesEachUnderItsOwnEditAnswerAndRouteAsAloneAndNoEditReachesAnotherLane() throws Exception {
+        Model m = TestModels.olmoe();
+        List<Integer> layers = m.info().moeLayers();
+        int experts = m.info().experts(), used = m.info().expertsUsed();
+        float[] skewed = new float[experts];
+        for (int e = 0; e < experts; e++) {
+            skewed[e] = (1f + e % 3) / (experts * 2f);
+        }
+        float[] ramp = new float[experts];
+        for (int e = 0; e < experts; e++) {
+            ramp[e] = 0.5f * (e % 4);
+        }
+        List<java.util.function.IntFunction<RouterEdit>> kinds = List.of(
+                l -> RouterEdit.ExpertMask.deny(l, experts, PositionRange.ALL, 0, 1),
+                l -> new RouterEdit.KeepRank(l, 2, PositionRange.ALL),
+                l -> RouterEdit.ScaleWeights.keepTop(l, used, 1, PositionRange.ALL),
+                l -> new RouterEdit.ReplaceDistribution(l, skewed, PositionRange.ALL),
+                l -> new RouterEdit.AddDelta(l, ramp, PositionRange.ALL),
+                l -> RouterEdit.ExpertMask.deny(l, experts, PositionRange.ALL, experts - 1),
+                l -> new RouterEdit.KeepRank(l, 1, PositionRange.ALL));
+        List<RoutingPlan> plans = new ArrayList<>(List.of(RoutingPlan.EMPTY));
+        for (var kind : kinds) {
+            plans.add(RoutingPlan.of(layers.stream().map(kind::apply).toArray(RouterEdit[]::new)));
+        }
+        SessionParams invariant = new SessionParams(256 * 8, 256, 8, 1, 1, FlashAttention.OFF, KvCacheType.F32, KvLayout.PER_SEQUENCE);
+        List<Traced> alone = new ArrayList<>();
+        for (int q = 0; q < PROMPTS.length; q++) {
+            try (Session s = m.newSession(invariant.withContextSize(256).withSequences(1))) {
+                alone.add(traced(s, m.tokenize(PROMPTS[q]), plans.get(q)));
+            }
+        }
+        try (Session shared = m.newSession(invariant); DecodeLoop loop = new DecodeLoop(shared, 1, 32, 0);
+             ExecutorService pool = Executors.newFixedThreadPool(PROMPTS.length)) {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Traced>> together = new ArrayList<>();
+            for (int q = 0; q < PROMPTS.length; q++) {
+                final int request = q;
+                together.add(pool.submit(() -> {
+                    try (LoopLane lane = loop.open(1)) {
+                        start.await();
+                        return traced(lane, m.tokenize(PROMPTS[request]), plans.get(request));
+                    }
+                }));
+            }
+            start.countDown();
+            int compared = 0;
+            for (int q = 0; q < PROMPTS.length; q++) {
+                Traced solo = alone.get(q), batched = together.get(q).get();
+                assertThat(batched.tokens()).as("request %d: greedy answer", q).containsExactly(solo.tokens());
+                for (int t = 0; t < TOKENS; t++) {
+                    float[] a = solo.logits().get(t), b = batched.logits().get(t);
+                    float scale = 0, diff = 0;
+                    for (int v = 0; v < a.length; v++) {
+                        scale = Math.max(scale, Math.abs(a[v]));
+                        diff = Math.max(diff, Math.abs(a[v] - b[v]));
+                    }
+                    assertThat(diff / scale).as("request %d token %d: logits apart, relative", q, t).isLessThanOrEqualTo(1e-4f);
+                }
+                assertThat(batched.trace().routes()).as("request %d traced its own rows only", q).hasSameSizeAs(solo.trace().routes())
+                        .allSatisfy(r -> assertThat(r.sequence()).isZero());
+                for (TokenRoute r : solo.trace().routes()) {
+                    float[] p = solo.trace().probabilities(0, r.position(), r.layer()).orElseThrow().probabilities();
+                    if (topKMargin(p, used) > 1e-4f) {
+                        compared++;
+                        assertThat(sorted(batched.trace().route(0, r.position(), r.layer()).orElseThrow().experts()))
+                                .as("request %d position %d layer %d", q, r.position(), r.layer()).containsExactly(sorted(r.experts()));
+                    }
+                }
+            }
+            assertThat(compared).as("experts compared").isGreaterThan(PROMPTS.length * TOKENS * layers.size() / 2);
+            assertThat(together.get(0).get().trace().routes()).as("the plain request selects the experts request 1 masks")
+                    .anyMatch(r -> Arrays.stream(r.experts()).anyMatch(e -> e < 2));
+            assertThat(together.get(1).get().trace().routes()).as("request 1's mask held in the loop")
+                    .noneMatch(r -> Arrays.stream(r.experts()).anyMatch(e -> e < 2));
+            DecodeLoop.Stats stats = loop.stats();
+            assertThat((double) stats.rows() / stats.steps()).as("rows per step: the requests shared steps").isGreaterThan(2.0);
+        }
+    }
+
+    /** A greedy answer's tokens, each token's logits and the routes of every row, decoded on sequence 0 of {@code lane}. */
+    private record Traced(int[] tokens, List<float[]> logits, RouterTrace trace) {
+    }
+
+    private static Traced traced(DecodeLane lane, int[] prompt, RoutingPlan plan) {
+        lane.setPlan(0, plan);
+        lane.setTrace(0, TraceSpec.routesAndProbabilities(PositionRange.ALL));
+        lane.decode(Batch.of(0, 0, prompt));
+        int[] out = new int[TOKENS];
+        List<float[]> logits = new ArrayList<>();
+        for (int t = 0; t < TOKENS; t++) {
+            int row = t == 0 ? prompt.length - 1 : 0;
+            logits.add(lane.logits(row));
+            out[t] = lane.argmax(row);
+            lane.release();
+            if (t + 1 < TOKENS) {
+                lane.decode(Batch.of(0, prompt.length + t, out[t]));
+            }
+        }
+        return new Traced(out, logits, lane.drainTrace());
+    }
+
+    /** The gap between the k-th and the (k+1)-th largest router probability. */
+    private static float topKMargin(float[] p, int k) {
+        float[] s = p.clone();
+        Arrays.sort(s);
+        return k >= s.length ? Float.POSITIVE_INFINITY : s[s.length - k] - s[s.length - k - 1];
+    }
+
+    private static int[] sorted(int[] v) {
+        int[] c = v.clone();
+        Arrays.sort(c);
+        return c;
+    }
+
+    /**
+     * An abort that comes while a lane's rows are in a step (here from the step's own pick, which the
+     * loop runs right after llama_decode and before the step ends) fails that lane's decode with
+     * {@link CancelledException}; closing the lane gives its slot back at once (a new lane opens beside
+     * a held one in a loop of two slots, on an empty sequence), and the held lane then answers as alone.
+     */
+    @Test
+    void aLaneAbortedWhileItsRowsAreInAStepFailsAndItsSlotIsFreeOnClose() {
+        Model m = TestModels.olmoe();
+        int[] prompt = m.tokenize(PROMPTS[0]), other = m.tokenize(PROMPTS[1]);
+        try (Session shared = m.newSession(new SessionParams(256 * 2, 64, 2, 1, 1)); DecodeLoop loop = new DecodeLoop(shared, 1, 32, 0);
+             LoopLane held = loop.open(1)) {
+            LoopLane doomed = loop.open(1);
+            doomed.decode(Batch.of(0, 0, prompt));
+            int first = doomed.argmax(prompt.length - 1);
+            TokenStep abortingPick = new TokenStep() {
+                @Override
+                public Batch rows(int token, int position) {
+                    return Batch.of(0, position, token);
+                }
+
+                @Override
+                public int pick(DecodeOutputs outputs) {
+                    doomed.abortDecode(); // in the loop's thread, inside the step
+                    return outputs.argmax(0);
+                }
+            };
+            assertThatThrownBy(() -> doomed.decodeAndPick(abortingPick, first, prompt.length, false))
+                    .isInstanceOf(CancelledException.class);
+            assertThatThrownBy(() -> doomed.decode(Batch.of(0, prompt.length + 1, first))).as("an aborted lane stays aborted")
+                    .isInstanceOf(CancelledException.class);
+            assertThat(loop.stats().lanesHeld()).isEqualTo(2);
+            doomed.close();
+            assertThat(loop.stats().lanesHeld()).isEqualTo(1);
+            assertThat(loop.freeSequences()).as("the aborted lane's sequence is free").isEqualTo(1);
+            try (LoopLane next = loop.open(1)) {
+                assertThat(next.maxPosition(0)).as("and empty").isEqualTo(-1);
+            }
+            assertThat(new Generator(held, 0).generate(GenerationRequest.greedy(other, TOKENS).withIgnoreEos(true)).tokens())
+                    .containsExactly(greedyAlone(m, other, RoutingPlan.EMPTY));
         }
     }
 
