@@ -1,6 +1,9 @@
 package dev.moeadapter.it;
 
 import dev.moeadapter.core.engine.Model;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
@@ -46,6 +49,9 @@ class BatchedServiceTest extends RunningService {
     @Autowired
     Model model;
 
+    @Autowired
+    MeterRegistry meters;
+
     private static final int TOKENS = 12;
     private static final String[] PROMPTS = {"Once upon a time", "The quick brown fox", "abc def ghi", "My favourite colour is"};
 
@@ -58,10 +64,20 @@ class BatchedServiceTest extends RunningService {
         List<String> alone = answersAlone();
         JsonNode before = info();
         long rowsBefore = before.at("/batching/rows").asLong(), stepsBefore = before.at("/batching/steps").asLong();
+        DistributionSummary stepRows = meters.get("moe.adapter.batching.step.rows").summary();
+        Timer stepTime = meters.get("moe.adapter.batching.step.time").timer(), wait = meters.get("moe.adapter.admission.wait").timer();
+        long stepRowsCount = stepRows.count(), stepTimeCount = stepTime.count(), waits = wait.count();
+        double stepRowsTotal = stepRows.totalAmount();
         serveEveryArmAtOnce(alone);
         JsonNode after = info();
         long rows = after.at("/batching/rows").asLong() - rowsBefore, steps = after.at("/batching/steps").asLong() - stepsBefore;
         assertThat((double) rows / steps).as("rows per step over %d steps", steps).isGreaterThan(1.5);
+        assertThat(stepRows.count() - stepRowsCount).as("steps in the rows-per-step distribution").isEqualTo(steps);
+        assertThat(stepRows.totalAmount() - stepRowsTotal).as("rows in it").isEqualTo((double) rows);
+        assertThat(stepRows.max()).as("its largest step").isLessThanOrEqualTo(4 * 16);
+        assertThat(stepTime.count() - stepTimeCount).as("steps in the step-time distribution").isEqualTo(steps);
+        assertThat(wait.count() - waits).as("admitted requests in the time-in-queue distribution")
+                .isEqualTo(after.at("/admission/admitted").asLong() - before.at("/admission/admitted").asLong());
         assertThat(after.at("/batching/lane_rows").asInt()).isEqualTo(16);
         assertThat(after.at("/capacity/flash_attention").asString()).isEqualTo("off");
         assertThat(after.at("/capacity/kv_cache_type").asString()).isEqualTo("f32");

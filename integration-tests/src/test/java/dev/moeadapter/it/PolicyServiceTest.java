@@ -353,7 +353,7 @@ class PolicyServiceTest {
         assertThat(r.body()).contains("gen_ai_server_request_duration_seconds_bucket{", "gen_ai_server_time_to_first_token_seconds_bucket{",
                 "gen_ai_client_token_usage_tokens_bucket{", "moe_adapter_adaptation_duration_seconds_count{",
                 "moe_adapter_routing_shift_count{", "moe_adapter_fallbacks_total{", "moe_adapter_admission_queue ",
-                "moe_adapter_admission_wait_seconds_count ", "moe_adapter_admission_admitted_total ");
+                "moe_adapter_admission_wait_seconds_count ", "moe_adapter_admission_wait_seconds_bucket{le=", "moe_adapter_admission_admitted_total ");
         assertThat(r.body()).containsPattern("gen_ai_server_request_duration_seconds_count\\{[^}]*arm=\"scmoe\"[^}]*policy=\"lab\"");
     }
 

@@ -6,11 +6,13 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
 
 /**
  * Admission, the only queue: one permit per session (or decode-loop lane), so a permit holder always
@@ -44,6 +46,9 @@ public final class Admission {
     private long admitted, refused, departed, waitedNanos;
     /** Running mean of how long a request holds its permit (an exponentially weighted one): what Retry-After is derived from. */
     private final AtomicLong meanHoldNanos = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
+    /** Told each admitted request's time in queue, in nanoseconds, under the lock: it must not block. */
+    private volatile LongConsumer waits = nanos -> {
+    };
 
     /**
      * @param permits    the sessions (or lanes) there are
@@ -60,6 +65,11 @@ public final class Admission {
         this.permits = permits;
         this.maxWaiting = maxWaiting;
         this.waitNanos = Math.max(0, wait.toNanos());
+    }
+
+    /** Tells {@code observer} each admitted request's time in queue in nanoseconds (a metric's distribution); it must not block. */
+    public void observeWaits(LongConsumer observer) {
+        waits = Objects.requireNonNull(observer);
     }
 
     /** How long a request may wait for a permit before it is refused. */
@@ -231,6 +241,7 @@ public final class Admission {
     private Permit admit(String caller, long waited) {
         admitted++;
         waitedNanos += waited;
+        waits.accept(waited);
         return new Permit(caller);
     }
 

@@ -27,6 +27,7 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -119,6 +120,17 @@ public final class DecodeLoop implements AutoCloseable {
     private int maxStepRows, maxLaneRows;
     private long maxStepsWaited;
     private boolean closed;
+    /** Told each decoded step's rows and time; called in the loop's thread, so it must not block. */
+    private volatile StepObserver stepObserver = (stepRows, nanos) -> {
+    };
+    /** When the step in flight started: the loop's thread's own. */
+    private long stepStart;
+
+    /** What a step decoded, for a metric's distributions: its rows and its time in nanoseconds. */
+    @FunctionalInterface
+    public interface StepObserver {
+        void stepDecoded(int rows, long nanos);
+    }
 
     /**
      * A kept prompt: its tokens, held by sequence {@code sequence} of the session, decoded under
@@ -305,6 +317,11 @@ public final class DecodeLoop implements AutoCloseable {
     /** Lanes that may hold more than {@link #NARROW_SEQUENCES} sequences at once (0 where no lane may). */
     public int wideSlots() {
         return wideSlots;
+    }
+
+    /** Tells {@code observer} the rows and the time of every step decoded from now on. */
+    public void observeSteps(StepObserver observer) {
+        stepObserver = Objects.requireNonNull(observer);
     }
 
     /** Lane sequences no lane holds. */
@@ -761,9 +778,9 @@ public final class DecodeLoop implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            long start = System.nanoTime();
+            stepStart = System.nanoTime();
             decodeStep(step);
-            busyNanos.addAndGet(System.nanoTime() - start);
+            busyNanos.addAndGet(System.nanoTime() - stepStart);
         }
     }
 
@@ -831,6 +848,7 @@ public final class DecodeLoop implements AutoCloseable {
             if (decoded > 0) {
                 steps.incrementAndGet();
                 rows.addAndGet(decoded);
+                stepObserver.stepDecoded(decoded, System.nanoTime() - stepStart);
             }
             for (Submission s : step) {
                 s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : s.pickFailure;

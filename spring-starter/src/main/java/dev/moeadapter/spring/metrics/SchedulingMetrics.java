@@ -4,9 +4,10 @@ import dev.moeadapter.serving.admission.Admission;
 import dev.moeadapter.serving.batching.DecodeLoop;
 import dev.moeadapter.serving.generation.GenerationService;
 import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -15,9 +16,9 @@ import java.util.concurrent.TimeUnit;
  * How requests are scheduled, read from admission and the decode loop when scraped:
  * {@code moe.adapter.admission.permits} / {@code .in.use} / {@code .queue} (requests waiting for a
  * permit), {@code moe.adapter.admission.admitted} / {@code .refused}, and
- * {@code moe.adapter.admission.wait} (time in queue of admitted requests). With continuous batching:
- * {@code moe.adapter.batching.steps} and {@code .rows} (their ratio is rows per step),
- * {@code .step.rows.max}, {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
+ * {@code moe.adapter.admission.wait} (time in queue of admitted requests, a distribution). With continuous
+ * batching: {@code moe.adapter.batching.steps} and {@code .rows} (their ratio is rows per step),
+ * {@code .step.rows} and {@code .step.time} (distributions per step), {@code .step.rows.max}, {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
  * rows wait for the next step), {@code .reused.tokens} (prompt tokens shared, not decoded),
  * {@code .rows.ahead}, {@code .picks.unclaimed}, and {@code .busy} / {@code .stalled} (seconds the loop
  * spent in steps, and waiting for a request's thread while other rows were ready). Where some arm needs
@@ -41,9 +42,9 @@ public final class SchedulingMetrics {
                 .description("Requests refused for want of capacity (503)").register(registry);
         FunctionCounter.builder("moe.adapter.admission.departed", admission, a -> a.stats().departed())
                 .description("Requests that left the queue because their client went away").register(registry);
-        FunctionTimer.builder("moe.adapter.admission.wait", admission, a -> a.stats().admitted(),
-                        a -> a.stats().waited().toNanos(), TimeUnit.NANOSECONDS)
-                .description("Time admitted requests waited for a permit").register(registry);
+        Timer wait = Timer.builder("moe.adapter.admission.wait").description("Time admitted requests waited for a permit")
+                .publishPercentiles(0.5, 0.99).publishPercentileHistogram().register(registry);
+        admission.observeWaits(nanos -> wait.record(nanos, TimeUnit.NANOSECONDS));
         loop.ifPresent(l -> {
             FunctionCounter.builder("moe.adapter.batching.steps", l, d -> d.stats().steps())
                     .description("Decode steps of the continuous-batching loop").register(registry);
@@ -51,6 +52,16 @@ public final class SchedulingMetrics {
                     .description("Rows decoded by the loop's steps (rows per step: rows / steps)").register(registry);
             Gauge.builder("moe.adapter.batching.step.rows.max", l, d -> d.stats().maxStepRows())
                     .description("Most rows one step held").register(registry);
+            DistributionSummary stepRows = DistributionSummary.builder("moe.adapter.batching.step.rows").baseUnit("rows")
+                    .description("Rows per decode step").publishPercentiles(0.5, 0.99).publishPercentileHistogram()
+                    .minimumExpectedValue(1.0).maximumExpectedValue(4096.0).register(registry);
+            Timer stepTime = Timer.builder("moe.adapter.batching.step.time")
+                    .description("Time of a decode step (llama_decode and the picks): every active request's time between tokens")
+                    .publishPercentiles(0.5, 0.99).publishPercentileHistogram().register(registry);
+            l.observeSteps((rows, nanos) -> {
+                stepRows.record(rows);
+                stepTime.record(nanos, TimeUnit.NANOSECONDS);
+            });
             Gauge.builder("moe.adapter.batching.lanes.held", l, d -> d.stats().lanesHeld())
                     .description("Lanes held by requests (slot occupancy)").register(registry);
             Gauge.builder("moe.adapter.batching.lanes.waiting", l, d -> d.stats().lanesWaiting())
