@@ -32,6 +32,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * with flash attention off and an f32 KV cache (batch-invariant kernels, as the service reports them).
  */
 @TestPropertySource(properties = {
+        "management.endpoints.web.exposure.include=health,prometheus",
         "moe.adapter.batching-lanes=4", "moe.adapter.batching-lane-rows=16", "moe.adapter.acquire-timeout=60s",
         "moe.adapter.flash-attention=off", "moe.adapter.kv-cache-type=f32", "moe.adapter.kv-layout=unified",
         "moe.adapter.default-policy=open",
@@ -102,6 +103,16 @@ class BatchedServiceTest extends RunningService {
         assertThat(after.at("/wide_admission/admitted").asLong() - before.at("/wide_admission/admitted").asLong())
                 .as("the rerouting requests, one wide lane at a time").isEqualTo(2);
         assertThat(after.at("/wide_admission/in_use").asInt()).isZero();
+    }
+
+    /** Prometheus scrapes the loop's meters: each name once (a summary's max is a meter of its own name there). */
+    @Test
+    void prometheusScrapesTheLoopsDistributions() throws Exception {
+        assertThat(post("/v1/moe/generate", body(PROMPTS[0], "none")).statusCode()).isEqualTo(200);
+        HttpResponse<String> r = get("/actuator/prometheus");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("moe_adapter_batching_step_time_seconds_bucket{le=", "moe_adapter_batching_step_rows_bucket{le=",
+                "moe_adapter_batching_step_rows_max ", "moe_adapter_admission_wait_seconds_bucket{le=", "moe_adapter_batching_lanes_held ");
     }
 
     /**

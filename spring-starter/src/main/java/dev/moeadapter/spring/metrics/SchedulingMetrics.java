@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * permit), {@code moe.adapter.admission.admitted} / {@code .refused}, and
  * {@code moe.adapter.admission.wait} (time in queue of admitted requests, a distribution). With continuous
  * batching: {@code moe.adapter.batching.steps} and {@code .rows} (their ratio is rows per step),
- * {@code .step.rows} and {@code .step.time} (distributions per step), {@code .step.rows.max}, {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
+ * {@code .step.rows} and {@code .step.time} (distributions per step), {@code .lanes.held} (slot occupancy), {@code .lanes.waiting} (lanes whose
  * rows wait for the next step), {@code .reused.tokens} (prompt tokens shared, not decoded),
  * {@code .rows.ahead}, {@code .picks.unclaimed}, and {@code .busy} / {@code .stalled} (seconds the loop
  * spent in steps, and waiting for a request's thread while other rows were ready). Where some arm needs
@@ -50,8 +50,7 @@ public final class SchedulingMetrics {
                     .description("Decode steps of the continuous-batching loop").register(registry);
             FunctionCounter.builder("moe.adapter.batching.rows", l, d -> d.stats().rows())
                     .description("Rows decoded by the loop's steps (rows per step: rows / steps)").register(registry);
-            Gauge.builder("moe.adapter.batching.step.rows.max", l, d -> d.stats().maxStepRows())
-                    .description("Most rows one step held").register(registry);
+            // its max (moe.adapter.batching.step.rows.max, recent steps) takes the name of the gauge of the most rows of any step
             DistributionSummary stepRows = DistributionSummary.builder("moe.adapter.batching.step.rows").baseUnit("rows")
                     .description("Rows per decode step").publishPercentiles(0.5, 0.99).publishPercentileHistogram()
                     .minimumExpectedValue(1.0).maximumExpectedValue(4096.0).register(registry);
