@@ -103,7 +103,7 @@ public final class EvalCommand {
 
     /** Flags of the harness itself; every other flag is a setting of the policy's method. */
     static final Set<String> HARNESS_FLAGS = Set.of("model", "bench", "policy", "max-tokens", "limit", "threads", "ctx", "out", "reference",
-            RunLedger.REFERENCE_RECIPE, RunLedger.OUTSIDE_CHECK);
+            RunLedger.REFERENCE_RECIPE, RunLedger.OUTSIDE_CHECK, RunLedger.RERUN);
     private static final String POLICIES = "none, scmoe, rerouting, c3po-kr, c3po-kr-paper, c3po-mode, c3po-ngd";
 
     /**

@@ -34,6 +34,10 @@ import java.util.regex.Pattern;
  * the dev runs and before any test run, to run on such a split anyway goes ahead with
  * {@code --outside-check REGISTRATION} (where the registration is written); the ledger line carries
  * it, and its result counts only as a gain, never as a null.
+ *
+ * <p>Each arm runs once on a test split: a run whose model, split, arm and settings are already on
+ * record is refused, unless {@code --rerun REASON} says why it runs again (a crash cut the first
+ * run short, say); the ledger line carries the reason.
  */
 public final class RunLedger {
 
@@ -84,11 +88,19 @@ public final class RunLedger {
     /** The eval flag of a run registered to go ahead where the frozen check says the split cannot test its method. */
     public static final String OUTSIDE_CHECK = "outside-check";
 
+    /** The eval flag that says why a run already on record runs again; it is not one of the run's settings. */
+    public static final String RERUN = "rerun";
+
     /**
      * Refuses the run unless the frozen acceptance entry allows it, then records it. {@code settings}
      * are the run's arguments that shape the answer (paths and thread counts excluded by the caller).
      */
-    public void admit(Path model, Path bench, String policy, Map<String, String> settings) {
+    public void admit(Path model, Path bench, String policy, Map<String, String> settingsAndRerun) {
+        Map<String, String> settings = new TreeMap<>(settingsAndRerun);
+        String rerun = settings.remove(RERUN);
+        if (rerun != null && rerun.isBlank()) {
+            throw new InvalidRequestException("--" + RERUN + " says why the run goes again");
+        }
         String sha = ModelFingerprint.sha256(model);
         String split = bench.getFileName().toString().replace(".jsonl", "");
         JsonNode entry = read().path(sha).path("splits").path(split);
@@ -105,10 +117,20 @@ public final class RunLedger {
             throw new InvalidRequestException("the frozen acceptance checks say " + split + " cannot test " + method + " on "
                     + model.getFileName() + " (" + entry.path("why").asString("") + "); a run there would be no evidence either way");
         }
+        String settingsHash = hash(settings);
+        JsonNode earlier = earlierRun(sha, split, policy, settingsHash);
+        if (earlier != null && rerun == null) {
+            throw new InvalidRequestException(policy + " already ran on " + split + " of " + model.getFileName() + " with these settings ("
+                    + earlier.path("time").asString("") + ", commit " + earlier.path("commit").asString("") + "): a test split runs once per arm; "
+                    + "--" + RERUN + " REASON runs it again on record");
+        }
         ObjectNode line = JSON.createObjectNode()
                 .put("time", Instant.now().toString())
                 .put("model", model.getFileName().toString()).put("modelSha256", sha)
-                .put("split", split).put("arm", policy).put("settings", hash(settings)).put("commit", Git.head());
+                .put("split", split).put("arm", policy).put("settings", settingsHash).put("commit", Git.head());
+        if (rerun != null) {
+            line.put("rerun", rerun);
+        }
         if (outside != null) {
             line.put("outsideCheck", outside).put("frozenVerdict", entry.path("why").asString(""));
         }
@@ -117,6 +139,30 @@ public final class RunLedger {
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to the run ledger " + ledger, e);
+        }
+    }
+
+    /** The first run on record with this model, split, arm and settings, or null. */
+    private JsonNode earlierRun(String sha, String split, String arm, String settingsHash) {
+        if (!Files.exists(ledger)) {
+            return null;
+        }
+        try {
+            for (String l : Files.readAllLines(ledger, StandardCharsets.UTF_8)) {
+                if (l.isBlank()) {
+                    continue;
+                }
+                JsonNode run = JSON.readTree(l);
+                if (sha.equals(run.path("modelSha256").asString("")) && split.equals(run.path("split").asString(""))
+                        && arm.equals(run.path("arm").asString("")) && settingsHash.equals(run.path("settings").asString(""))) {
+                    return run;
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the run ledger " + ledger, e);
+        } catch (RuntimeException e) {
+            throw new InvalidRequestException("cannot read the run ledger " + ledger + ": " + e.getMessage());
         }
     }
 

@@ -42,9 +42,18 @@ class RunLedgerTest {
         assertThatThrownBy(() -> RunLedger.forBenchmark(other).admit(model, other, "none", Map.of()))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("no frozen acceptance entry");
 
+        assertThatThrownBy(() -> guard.admit(model, bench, "rerouting", Map.of("steps", "5")))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("already ran on misleading-test").hasMessageContaining("--rerun");
+        assertThatThrownBy(() -> guard.admit(model, bench, "rerouting", Map.of("steps", "5", "rerun", " ")))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("says why");
+        guard.admit(model, bench, "rerouting", Map.of("steps", "10")); // another pre-registered arm: other settings
+        guard.admit(model, bench, "rerouting", Map.of("steps", "5", "rerun", "the first run was killed at item 120"));
+
         var lines = Files.readAllLines(suite.resolve("ledger.jsonl"));
-        assertThat(lines).hasSize(2);
+        assertThat(lines).hasSize(4);
         assertThat(lines.get(1)).contains("\"split\":\"misleading-test\"", "\"arm\":\"rerouting\"", sha);
+        assertThat(lines.get(3)).as("a rerun has the first run's settings hash, and its reason")
+                .contains(lines.get(1).replaceAll(".*(\"settings\":\"[0-9a-f]+\").*", "$1"), "\"rerun\":\"the first run was killed at item 120\"");
         assertThat(RunLedger.hash(Map.of("a", "1", "b", "2"))).isEqualTo(RunLedger.hash(Map.of("b", "2", "a", "1")));
     }
 
