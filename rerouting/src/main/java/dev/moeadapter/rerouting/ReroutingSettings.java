@@ -38,9 +38,9 @@ public record ReroutingSettings(int steps, int interval, SpsaGains gains, LayerS
 
     /**
      * Full δ_l, so that probability can move to experts the context does not use, on every MoE
-     * layer: on both lab models C_l does not rank the layers where a delta helps (mean Spearman
-     * with the router oracle's per-layer gain −0.26 and −0.02, {@code ./moe lab rerouting}), so
-     * choosing by it has no support yet. Provisional until the lab v2 models are measured.
+     * layer: C_l does not rank the layers where a delta helps (mean Spearman with the router
+     * oracle's per-layer gain between −0.20 and +0.14 on the lab v2 models, 0.137 on a v3 pilot;
+     * {@code ./moe lab rerouting}, README "Which layers"), so choosing layers by it has no support.
      */
     public static final ReroutingSettings DEFAULTS = new ReroutingSettings(5, 128,
             SpsaGains.DEFAULTS, new LayerSelection.Top(1.0), new Parameterisation.Full(), 0, 0);
