@@ -123,8 +123,6 @@ public final class DecodeLoop implements AutoCloseable {
     /** Told each decoded step's rows and time; called in the loop's thread, so it must not block. */
     private volatile StepObserver stepObserver = (stepRows, nanos) -> {
     };
-    /** When the step in flight started: the loop's thread's own. */
-    private long stepStart;
 
     /** What a step decoded, for a metric's distributions: its rows and its time in nanoseconds. */
     @FunctionalInterface
@@ -778,13 +776,14 @@ public final class DecodeLoop implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            stepStart = System.nanoTime();
-            decodeStep(step);
-            busyNanos.addAndGet(System.nanoTime() - stepStart);
+            long start = System.nanoTime();
+            decodeStep(step, start);
+            busyNanos.addAndGet(System.nanoTime() - start);
         }
     }
 
-    private void decodeStep(List<Submission> step) {
+    /** Decodes {@code step}, which started at {@code start} (System.nanoTime), and wakes its lanes. */
+    private void decodeStep(List<Submission> step, long start) {
         step.sort(Comparator.comparingInt(s -> s.batch.sequence(0))); // lanes by slot: see the class comment
         Batch.Builder all = Batch.builder();
         boolean embeddings = false;
@@ -820,12 +819,12 @@ public final class DecodeLoop implements AutoCloseable {
                     session.check(s.batch);
                     valid.add(s);
                 } catch (InvalidRequestException wrong) {
-                    finish(List.of(s), wrong, 0);
+                    finish(List.of(s), wrong, 0, start);
                 }
             }
             if (valid.size() < step.size()) {
                 if (!valid.isEmpty()) {
-                    decodeStep(valid);
+                    decodeStep(valid, start);
                 }
                 return;
             }
@@ -834,21 +833,22 @@ public final class DecodeLoop implements AutoCloseable {
             LOG.warn("a decode step of {} lanes failed: {}", step.size(), e.toString());
             failure = e;
         }
-        finish(step, failure, decoded);
+        finish(step, failure, decoded, start);
     }
 
     /**
-     * Counts a step that decoded {@code decoded} rows (0: none) and wakes its lanes: with {@code failure},
+     * Counts a step that started at {@code start} and decoded {@code decoded} rows (0: none), tells the
+     * step observer, and wakes its lanes: with {@code failure},
      * or as readers of the step's outputs. Counted under the lock with the rest, so that {@link #stats}
      * never shows a step whose lanes are not woken yet.
      */
-    private void finish(List<Submission> step, RuntimeException failure, int decoded) {
+    private void finish(List<Submission> step, RuntimeException failure, int decoded, long start) {
         lock.lock();
         try {
             if (decoded > 0) {
                 steps.incrementAndGet();
                 rows.addAndGet(decoded);
-                stepObserver.stepDecoded(decoded, System.nanoTime() - stepStart);
+                stepObserver.stepDecoded(decoded, System.nanoTime() - start);
             }
             for (Submission s : step) {
                 s.failure = failure != null ? failure : s.lane.aborted() ? new CancelledException("decode aborted") : s.pickFailure;

@@ -40,6 +40,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
@@ -859,7 +860,7 @@ class DecodeLoopTest {
         for (int e = 0; e < experts; e++) {
             ramp[e] = 0.5f * (e % 4);
         }
-        List<java.util.function.IntFunction<RouterEdit>> kinds = List.of(
+        List<IntFunction<RouterEdit>> kinds = List.of(
                 l -> RouterEdit.ExpertMask.deny(l, experts, PositionRange.ALL, 0, 1),
                 l -> new RouterEdit.KeepRank(l, 2, PositionRange.ALL),
                 l -> RouterEdit.ScaleWeights.keepTop(l, used, 1, PositionRange.ALL),
