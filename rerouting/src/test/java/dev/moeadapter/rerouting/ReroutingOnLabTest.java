@@ -13,6 +13,7 @@ import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.core.testmodels.LabSuite;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -39,8 +40,8 @@ class ReroutingOnLabTest {
 
     @Test
     void theDefaultMovesRoutingAndMostRoundsLowerTheContextLoss() {
-        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, ReroutingSettings.DEFAULTS.sequencesNeeded())) {
-            List<String> prompts = LabPrompts.of("dev-shifted", ITEMS);
+        try (Model m = Model.load(ModelParams.of(LabSuite.v1Model("lab-olmoe"))); Session s = open(m, ReroutingSettings.DEFAULTS.sequencesNeeded())) {
+            List<String> prompts = LabSuite.v1Prompts("dev-shifted", ITEMS);
             double[] shifts = new double[prompts.size()];
             int lowered = 0;
             double drop = 0;
@@ -76,8 +77,8 @@ class ReroutingOnLabTest {
         float h = 0.001f;
         SessionParams params = new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1, FlashAttention.OFF,
                 KvCacheType.F32);
-        try (Model m = Model.load(ModelParams.of(LabPrompts.V2_MIXTRAL)); Session s = m.newSession(params)) {
-            int[] prompt = LabPrompts.ofV2("dev", 20).stream().map(m::tokenize).filter(p -> GradientCheck.routerMargin(s, m.info(), p) > 2 * h)
+        try (Model m = Model.load(ModelParams.of(LabSuite.model("lab2-mixtral-seed1"))); Session s = m.newSession(params)) {
+            int[] prompt = LabSuite.prompts("dev", 20).stream().map(m::tokenize).filter(p -> GradientCheck.routerMargin(s, m.info(), p) > 2 * h)
                     .findFirst().orElseThrow();
             GradientCheck.Result r = GradientCheck.spsaAgainstFiniteDifferences(s, m.info(), prompt, h, GradientCheck.rounds(m.info()));
             System.out.printf(Locale.ROOT, "lab2-mixtral-seed1, SPSA mean vs central differences (h %s): cosine %.3f, norms %.4f and %.4f%n", h,
@@ -92,8 +93,8 @@ class ReroutingOnLabTest {
      */
     @Test
     void theRouterMarginIsTheLogitGapBetweenTheSelectedExpertsAndTheRest() {
-        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, 1)) {
-            for (String text : LabPrompts.of("dev-shifted", 5)) {
+        try (Model m = Model.load(ModelParams.of(LabSuite.v1Model("lab-olmoe"))); Session s = open(m, 1)) {
+            for (String text : LabSuite.v1Prompts("dev-shifted", 5)) {
                 int[] prompt = m.tokenize(text);
                 double margin = GradientCheck.routerMargin(s, m.info(), prompt);
                 s.clearSequence(0);
@@ -131,8 +132,8 @@ class ReroutingOnLabTest {
     void theSpsaEstimateAgreesWithCentralFiniteDifferences() {
         float h = 0.01f;
         int rounds = 16;
-        try (Model m = Model.load(ModelParams.of(LabPrompts.OLMOE)); Session s = open(m, GradientCheck.SEQUENCES)) {
-            for (String text : LabPrompts.of("dev-shifted", 2)) {
+        try (Model m = Model.load(ModelParams.of(LabSuite.v1Model("lab-olmoe"))); Session s = open(m, GradientCheck.SEQUENCES)) {
+            for (String text : LabSuite.v1Prompts("dev-shifted", 2)) {
                 double cos = GradientCheck.spsaAgainstFiniteDifferences(s, m.info(), m.tokenize(text), h, rounds).cosine();
                 System.out.printf(Locale.ROOT, "SPSA mean of %d directions vs central differences (h %.2f, d %d) on '%s': cosine %.3f%n",
                         rounds * SpsaGains.MAX_DIRECTIONS, h, m.info().moeLayers().size() * m.info().experts(), text, cos);

@@ -8,19 +8,17 @@ import dev.moeadapter.core.routing.RoutingPlan;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
+import dev.moeadapter.core.testmodels.GreedyTrace;
+import dev.moeadapter.core.testmodels.LabSuite;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -40,8 +38,6 @@ class BatchedRequestsTest {
     private static final String[] PROMPTS = {"The quick brown fox", "Once upon a time", "abc def ghi", "Q: 2 plus 3 is? A:",
             "My favourite colour is", "xyz uvw rst opq", "The capital of France is", "Lorem ipsum dolor sit"};
     private static final int TOKENS = 12;
-    private static final Path LAB_V2 = Path.of("..", "samples", "lab", "v2");
-    private static final Pattern LAB_PROMPT = Pattern.compile("\"prompt\":\"([^\"]*)\"");
 
     /**
      * Flash attention and the KV cache's type, and what batching may change under them: a near-tie of the router
@@ -125,34 +121,17 @@ class BatchedRequestsTest {
         return v;
     }
 
-    /** One request's greedy answer: its tokens, each step's logits and routes. */
-    private record Answer(int[] tokens, List<float[]> logits, RouterTrace trace) {
-    }
-
     private static Session open(Model m, int sequences, Kernels kernels) {
         return m.newSession(new SessionParams(128 * sequences, 512, sequences, 1, 1, kernels.attention(), kernels.cache(), kernels.layout()));
     }
 
-    private static Answer alone(Model m, int[] prompt, RoutingPlan plan, Kernels kernels) {
+    private static GreedyTrace alone(Model m, int[] prompt, RoutingPlan plan, Kernels kernels) {
         try (Session s = open(m, 1, kernels)) {
-            s.setPlan(0, plan);
-            s.setTrace(0, TraceSpec.routesAndProbabilities(PositionRange.ALL));
-            s.decode(Batch.of(0, 0, prompt));
-            int[] out = new int[TOKENS];
-            List<float[]> logits = new ArrayList<>();
-            for (int t = 0; t < TOKENS; t++) {
-                int row = t == 0 ? prompt.length - 1 : 0;
-                logits.add(s.logits(row));
-                out[t] = s.argmax(row);
-                if (t + 1 < TOKENS) {
-                    s.decode(Batch.of(0, prompt.length + t, out[t]));
-                }
-            }
-            return new Answer(out, logits, s.drainTrace());
+            return GreedyTrace.of(s, prompt, plan, TOKENS);
         }
     }
 
-    private static List<Answer> together(Model m, int[][] prompts, List<RoutingPlan> plans, Kernels kernels) {
+    private static List<GreedyTrace> together(Model m, int[][] prompts, List<RoutingPlan> plans, Kernels kernels) {
         int n = prompts.length;
         try (Session s = open(m, n, kernels)) {
             Batch.Builder prefill = Batch.builder();
@@ -188,10 +167,10 @@ class BatchedRequestsTest {
                 }
             }
             RouterTrace trace = s.drainTrace();
-            List<Answer> answers = new ArrayList<>();
+            List<GreedyTrace> answers = new ArrayList<>();
             for (int q = 0; q < n; q++) {
                 final int seq = q;
-                answers.add(new Answer(out[q], logits.get(q), new RouterTrace(
+                answers.add(new GreedyTrace(out[q], logits.get(q), new RouterTrace(
                         trace.routes().stream().filter(r -> r.sequence() == seq).toList(),
                         trace.probabilities().stream().filter(p -> p.sequence() == seq).toList())));
             }
@@ -209,8 +188,8 @@ class BatchedRequestsTest {
     void eightRequestsBatchedAnswerAsEachDoesAlone(String name, FlashAttention attention, KvCacheType cache, KvLayout layout) throws IOException {
         Kernels kernels = new Kernels(attention, cache, layout);
         if (name.startsWith("lab2")) {
-            try (Model lab = Model.load(ModelParams.of(LAB_V2.resolve("models").resolve(name + ".gguf")))) {
-                check(name, lab, kernels, labPrompts(PROMPTS.length));
+            try (Model lab = Model.load(ModelParams.of(LabSuite.model(name)))) {
+                check(name, lab, kernels, LabSuite.prompts("dev", PROMPTS.length));
             }
         } else {
             check(name, TestModels.byName(name), kernels, List.of(PROMPTS));
@@ -232,23 +211,12 @@ class BatchedRequestsTest {
         Kernels kernels = new Kernels(attention, cache, layout);
         assumeTrue(attention == FlashAttention.OFF || kernels.bounds().logits() == 0,
                 "llama.cpp's default kernels with llamafile's matrix kernels: not batch-invariant on the whole split");
-        List<String> items = labPrompts(Integer.MAX_VALUE);
+        List<String> items = LabSuite.prompts("dev", Integer.MAX_VALUE);
         assertThat(items).hasSize(400);
-        try (Model lab = Model.load(ModelParams.of(LAB_V2.resolve("models").resolve(name + ".gguf")))) {
+        try (Model lab = Model.load(ModelParams.of(LabSuite.model(name)))) {
             for (int start = 0; start < items.size(); start += PROMPTS.length) {
                 check(name + " dev items " + start + ".." + (start + PROMPTS.length - 1), lab, kernels, items.subList(start, start + PROMPTS.length));
             }
-        }
-    }
-
-    /** The prompts of the first {@code limit} items of the lab v2 suite's dev split. */
-    private static List<String> labPrompts(int limit) throws IOException {
-        try (var lines = Files.lines(LAB_V2.resolve("tasks").resolve("dev.jsonl"))) {
-            return lines.limit(limit).map(l -> {
-                Matcher m = LAB_PROMPT.matcher(l);
-                assertThat(m.find()).as("a prompt in %s", l).isTrue();
-                return m.group(1);
-            }).toList();
         }
     }
 
@@ -257,21 +225,13 @@ class BatchedRequestsTest {
         int[][] prompts = texts.stream().map(m::tokenize).toArray(int[][]::new);
         List<RoutingPlan> plans = plans().stream().map(f -> f.apply(m.info())).toList();
         Bounds bounds = kernels.bounds();
-        List<Answer> batched = together(m, prompts, plans, kernels);
+        List<GreedyTrace> batched = together(m, prompts, plans, kernels);
         int compared = 0, skipped = 0;
         float worst = 0;
         for (int q = 0; q < prompts.length; q++) {
-            Answer solo = alone(m, prompts[q], plans.get(q), kernels), both = batched.get(q);
+            GreedyTrace solo = alone(m, prompts[q], plans.get(q), kernels), both = batched.get(q);
             assertThat(both.tokens()).as("%s request %d: greedy answer", name, q).containsExactly(solo.tokens());
-            for (int t = 0; t < TOKENS; t++) {
-                float[] a = solo.logits().get(t), b = both.logits().get(t);
-                float scale = 0, diff = 0;
-                for (int v = 0; v < a.length; v++) {
-                    scale = Math.max(scale, Math.abs(a[v]));
-                    diff = Math.max(diff, Math.abs(a[v] - b[v]));
-                }
-                worst = Math.max(worst, diff / Math.max(scale, 1e-6f));
-            }
+            worst = Math.max(worst, solo.largestRelativeLogitDifference(both));
             for (TokenRoute r : solo.trace().routes()) {
                 TokenRoute other = both.trace().route(q, r.position(), r.layer()).orElseThrow();
                 TokenProbabilities p = solo.trace().probabilities(0, r.position(), r.layer()).orElse(null);

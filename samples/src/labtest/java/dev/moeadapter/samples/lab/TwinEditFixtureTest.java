@@ -62,7 +62,9 @@ class TwinEditFixtureTest {
             }
             assertThat(out.get("rank-2").argmax()).as("the edits change the twin's answer, so the fixtures can catch a wrong edit")
                     .isNotEqualTo(out.get("none").argmax());
-            assertThat(out.get("top-p").argmax()).as("top-p drops experts the twin would mix").isNotEqualTo(out.get("none").argmax());
+            if (out.containsKey("top-p")) {
+                assertThat(out.get("top-p").argmax()).as("top-p drops experts the twin would mix").isNotEqualTo(out.get("none").argmax());
+            }
             TwinEditCases.write(TwinEditCases.fixture(name), out);
         }
     }

@@ -30,9 +30,9 @@ final class TwinEditCases {
     static final int TOP = 32;
     static final float PUSH_DOWN = 50f;
     static final float TOP_P = 0.5f;
-    /** The models, as paths under {@code samples/lab} without {@code .gguf}: both gating styles of each lab version. */
+    /** The models, as paths under {@code samples/lab} without {@code .gguf}: both gating styles of lab versions 1, 2 and 4. */
     static final List<String> MODELS = List.of("models/lab-olmoe", "models/lab-mixtral", "v2/models/lab2-olmoe-seed3",
-            "v2/models/lab2-mixtral-seed2");
+            "v2/models/lab2-mixtral-seed2", "v4/models/lab4-olmoe-seed1", "v4/models/lab4-mixtral-seed1");
 
     /** One case: its name and the plan for a model of {@code layers} MoE layers × {@code experts}, {@code experts used}, on {@code length} tokens. */
     record Case(String name, RoutingPlan plan) {
@@ -82,13 +82,19 @@ final class TwinEditCases {
         }
         out.add(new Case("delta", new RoutingPlan(delta)));
         out.add(new Case("rank-2", new RoutingPlan(rank)));
-        out.add(new Case("top-" + (used - 1), new RoutingPlan(top)));
+        if (used > 1) { // on a top-1 model top-(k-1) is no plan, and keeping the top choice's weight or top-p's mass changes nothing
+            out.add(new Case("top-" + (used - 1), new RoutingPlan(top)));
+        }
         out.add(new Case("mask", new RoutingPlan(mask)));
         out.add(new Case("replace-last", new RoutingPlan(replace)));
         out.add(new Case("weights-ramp", new RoutingPlan(ramp)));
-        out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
+        if (used > 1) {
+            out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
+        }
         out.add(new Case("steer", new RoutingPlan(steer)));
-        out.add(new Case("top-p", new RoutingPlan(topP)));
+        if (used > 1) {
+            out.add(new Case("top-p", new RoutingPlan(topP)));
+        }
         return out;
     }
 

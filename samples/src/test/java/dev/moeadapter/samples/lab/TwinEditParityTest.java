@@ -15,7 +15,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Every router edit, run by llama.cpp through the engine on both gating styles of both lab versions,
+ * Every router edit, run by llama.cpp through the engine on both gating styles of lab versions 1, 2 and 4,
  * against the PyTorch twin's outputs kept as fixtures ({@link TwinEditCases}; {@code mvn -Plab}
  * rewrites them): the same argmax at every position and the twin's largest logits at the last
  * position within 1e-4 · max(1, max |logit|). Weights and the KV cache are f32 on both sides (the
