@@ -46,7 +46,7 @@ final class TwinEditCases {
         out.add(new Case("none", RoutingPlan.EMPTY));
         Random r = new Random(7);
         List<RouterEdit> delta = new ArrayList<>(), rank = new ArrayList<>(), top = new ArrayList<>(), mask = new ArrayList<>(),
-                replace = new ArrayList<>(), ramp = new ArrayList<>(), weightsTop1 = new ArrayList<>(), steer = new ArrayList<>(),
+                replace = new ArrayList<>(), replaceOn = new ArrayList<>(), ramp = new ArrayList<>(), weightsTop1 = new ArrayList<>(), steer = new ArrayList<>(),
                 topP = new ArrayList<>();
         float[] falling = new float[used];
         for (int j = 0; j < used; j++) {
@@ -78,6 +78,7 @@ final class TwinEditCases {
             topP.add(new RouterEdit.TopP(l, TOP_P, PositionRange.ALL));
             if (l >= layers - 2) {
                 replace.add(new RouterEdit.ReplaceDistribution(l, omega, PositionRange.of(length - 1, length)));
+                replaceOn.add(new RouterEdit.ReplaceDistribution(l, omega, PositionRange.of(length / 2, length)));
             }
         }
         out.add(new Case("delta", new RoutingPlan(delta)));
@@ -87,6 +88,7 @@ final class TwinEditCases {
         }
         out.add(new Case("mask", new RoutingPlan(mask)));
         out.add(new Case("replace-last", new RoutingPlan(replace)));
+        out.add(new Case("replace-from-middle", new RoutingPlan(replaceOn))); // C3PO's injection from a prompt position on
         out.add(new Case("weights-ramp", new RoutingPlan(ramp)));
         if (used > 1) {
             out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
