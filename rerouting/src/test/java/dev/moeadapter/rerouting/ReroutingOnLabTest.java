@@ -13,7 +13,7 @@ import dev.moeadapter.core.routing.PositionRange;
 import dev.moeadapter.core.routing.RouterTrace;
 import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TraceSpec;
-import dev.moeadapter.core.testmodels.LabSuite;
+import dev.moeadapter.core.testmodels.LabFiles;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -24,11 +24,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Rerouting's mechanism on the shipped OLMoE-style lab model and the shifted dev split (the
- * misleading tag sends the router to the wrong experts): the default moves routing and most rounds
- * lower the context loss, and the SPSA estimate is an unbiased view of the gradient that llama.cpp's
- * central finite differences measure (there, and on a lab v2 model where the loss is smooth). These
- * check mechanisms, not accuracy.
+ * Rerouting's mechanism on the shipped lab models: on lab v4's {@code alias-dev} (a split whose frozen acceptance
+ * check says it can test rerouting: the prompt's loss picks the task's routing on 97% of its items) the default
+ * moves routing and most rounds lower the context loss; and, on the version-1 OLMoE-style model's shifted dev split
+ * and on a lab v2 model where the loss is smooth, the SPSA estimate is an unbiased view of the gradient that
+ * llama.cpp's central finite differences measure. These check mechanisms, not accuracy.
  */
 class ReroutingOnLabTest {
     private static final int ITEMS = 40;
@@ -40,8 +40,8 @@ class ReroutingOnLabTest {
 
     @Test
     void theDefaultMovesRoutingAndMostRoundsLowerTheContextLoss() {
-        try (Model m = Model.load(ModelParams.of(LabSuite.v1Model("lab-olmoe"))); Session s = open(m, ReroutingSettings.DEFAULTS.sequencesNeeded())) {
-            List<String> prompts = LabSuite.v1Prompts("dev-shifted", ITEMS);
+        try (Model m = Model.load(ModelParams.of(LabFiles.V4.model("lab4-olmoe-seed1"))); Session s = open(m, ReroutingSettings.DEFAULTS.sequencesNeeded())) {
+            List<String> prompts = LabFiles.V4.prompts("alias-dev", ITEMS);
             double[] shifts = new double[prompts.size()];
             int lowered = 0;
             double drop = 0;
@@ -59,11 +59,12 @@ class ReroutingOnLabTest {
             double[] sorted = shifts.clone();
             Arrays.sort(sorted);
             double median = (sorted[ITEMS / 2 - 1] + sorted[ITEMS / 2]) / 2;
-            System.out.printf(Locale.ROOT, "rerouting defaults on lab-olmoe dev-shifted (first %d items): %d/%d rounds lowered the "
+            System.out.printf(Locale.ROOT, "rerouting defaults on lab4-olmoe-seed1 alias-dev (first %d items): %d/%d rounds lowered the "
                     + "context loss (mean drop %.4f nats), routing shift median %.4f, max %.4f%n",
                     ITEMS, lowered, ITEMS, drop / ITEMS, median, sorted[ITEMS - 1]);
             assertThat(lowered).isGreaterThan(ITEMS / 2);
-            assertThat(median).isPositive();
+            assertThat(median).as("median routing shift (measured 0.064; a scalar along the context's own routing moved 0.005)")
+                    .isGreaterThan(0.02);
         }
     }
 
@@ -77,8 +78,8 @@ class ReroutingOnLabTest {
         float h = 0.001f;
         SessionParams params = new SessionParams(64 * GradientCheck.SEQUENCES, 256, GradientCheck.SEQUENCES, 1, 1, FlashAttention.OFF,
                 KvCacheType.F32);
-        try (Model m = Model.load(ModelParams.of(LabSuite.model("lab2-mixtral-seed1"))); Session s = m.newSession(params)) {
-            int[] prompt = LabSuite.prompts("dev", 20).stream().map(m::tokenize).filter(p -> GradientCheck.routerMargin(s, m.info(), p) > 2 * h)
+        try (Model m = Model.load(ModelParams.of(LabFiles.V2.model("lab2-mixtral-seed1"))); Session s = m.newSession(params)) {
+            int[] prompt = LabFiles.V2.prompts("dev", 20).stream().map(m::tokenize).filter(p -> GradientCheck.routerMargin(s, m.info(), p) > 2 * h)
                     .findFirst().orElseThrow();
             GradientCheck.Result r = GradientCheck.spsaAgainstFiniteDifferences(s, m.info(), prompt, h, GradientCheck.rounds(m.info()));
             System.out.printf(Locale.ROOT, "lab2-mixtral-seed1, SPSA mean vs central differences (h %s): cosine %.3f, norms %.4f and %.4f%n", h,
@@ -93,8 +94,8 @@ class ReroutingOnLabTest {
      */
     @Test
     void theRouterMarginIsTheLogitGapBetweenTheSelectedExpertsAndTheRest() {
-        try (Model m = Model.load(ModelParams.of(LabSuite.v1Model("lab-olmoe"))); Session s = open(m, 1)) {
-            for (String text : LabSuite.v1Prompts("dev-shifted", 5)) {
+        try (Model m = Model.load(ModelParams.of(LabFiles.V1.model("lab-olmoe"))); Session s = open(m, 1)) {
+            for (String text : LabFiles.V1.prompts("dev-shifted", 5)) {
                 int[] prompt = m.tokenize(text);
                 double margin = GradientCheck.routerMargin(s, m.info(), prompt);
                 s.clearSequence(0);
@@ -132,8 +133,8 @@ class ReroutingOnLabTest {
     void theSpsaEstimateAgreesWithCentralFiniteDifferences() {
         float h = 0.01f;
         int rounds = 16;
-        try (Model m = Model.load(ModelParams.of(LabSuite.v1Model("lab-olmoe"))); Session s = open(m, GradientCheck.SEQUENCES)) {
-            for (String text : LabSuite.v1Prompts("dev-shifted", 2)) {
+        try (Model m = Model.load(ModelParams.of(LabFiles.V1.model("lab-olmoe"))); Session s = open(m, GradientCheck.SEQUENCES)) {
+            for (String text : LabFiles.V1.prompts("dev-shifted", 2)) {
                 double cos = GradientCheck.spsaAgainstFiniteDifferences(s, m.info(), m.tokenize(text), h, rounds).cosine();
                 System.out.printf(Locale.ROOT, "SPSA mean of %d directions vs central differences (h %.2f, d %d) on '%s': cosine %.3f%n",
                         rounds * SpsaGains.MAX_DIRECTIONS, h, m.info().moeLayers().size() * m.info().experts(), text, cos);

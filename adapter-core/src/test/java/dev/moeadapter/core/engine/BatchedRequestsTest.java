@@ -9,7 +9,7 @@ import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.GreedyTrace;
-import dev.moeadapter.core.testmodels.LabSuite;
+import dev.moeadapter.core.testmodels.LabFiles;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -188,8 +188,8 @@ class BatchedRequestsTest {
     void eightRequestsBatchedAnswerAsEachDoesAlone(String name, FlashAttention attention, KvCacheType cache, KvLayout layout) throws IOException {
         Kernels kernels = new Kernels(attention, cache, layout);
         if (name.startsWith("lab2")) {
-            try (Model lab = Model.load(ModelParams.of(LabSuite.model(name)))) {
-                check(name, lab, kernels, LabSuite.prompts("dev", PROMPTS.length));
+            try (Model lab = Model.load(ModelParams.of(LabFiles.V2.model(name)))) {
+                check(name, lab, kernels, LabFiles.V2.prompts("dev", PROMPTS.length));
             }
         } else {
             check(name, TestModels.byName(name), kernels, List.of(PROMPTS));
@@ -211,9 +211,9 @@ class BatchedRequestsTest {
         Kernels kernels = new Kernels(attention, cache, layout);
         assumeTrue(attention == FlashAttention.OFF || kernels.bounds().logits() == 0,
                 "llama.cpp's default kernels with llamafile's matrix kernels: not batch-invariant on the whole split");
-        List<String> items = LabSuite.prompts("dev", Integer.MAX_VALUE);
+        List<String> items = LabFiles.V2.prompts("dev", Integer.MAX_VALUE);
         assertThat(items).hasSize(400);
-        try (Model lab = Model.load(ModelParams.of(LabSuite.model(name)))) {
+        try (Model lab = Model.load(ModelParams.of(LabFiles.V2.model(name)))) {
             for (int start = 0; start < items.size(); start += PROMPTS.length) {
                 check(name + " dev items " + start + ".." + (start + PROMPTS.length - 1), lab, kernels, items.subList(start, start + PROMPTS.length));
             }

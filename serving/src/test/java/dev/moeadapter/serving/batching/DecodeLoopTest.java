@@ -27,7 +27,7 @@ import dev.moeadapter.core.routing.TokenProbabilities;
 import dev.moeadapter.core.routing.TokenRoute;
 import dev.moeadapter.core.routing.TraceSpec;
 import dev.moeadapter.core.testmodels.GreedyTrace;
-import dev.moeadapter.core.testmodels.LabSuite;
+import dev.moeadapter.core.testmodels.LabFiles;
 import dev.moeadapter.core.testmodels.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -902,9 +902,9 @@ class DecodeLoopTest {
     @ParameterizedTest
     @ValueSource(strings = {"lab2-olmoe-seed3", "lab2-mixtral-seed1"})
     void everyLabDevItemAnsweredInTheLoopBesideSevenOthersAnswersAsAlone(String name) throws Exception {
-        List<String> items = LabSuite.prompts("dev", Integer.MAX_VALUE);
+        List<String> items = LabFiles.V2.prompts("dev", Integer.MAX_VALUE);
         assertThat(items).hasSize(400);
-        try (Model m = Model.load(ModelParams.of(LabSuite.model(name)))) {
+        try (Model m = Model.load(ModelParams.of(LabFiles.V2.model(name)))) {
             List<RoutingPlan> plans = editsOnEveryLayer(m);
             List<GreedyTrace> alone = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
