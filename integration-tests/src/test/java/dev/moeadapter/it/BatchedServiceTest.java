@@ -268,8 +268,4 @@ class BatchedServiceTest extends RunningService {
             }
         }
     }
-
-    private JsonNode info() throws Exception {
-        return json(get("/v1/moe/info").body());
-    }
 }

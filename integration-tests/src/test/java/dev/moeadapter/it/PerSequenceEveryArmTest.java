@@ -35,7 +35,7 @@ class PerSequenceEveryArmTest extends EveryArmTest {
 
         long rowsBefore = info().at("/batching/rows").asLong();
         String another = "{\"prompt\":\"My favourite colour is\",\"max_tokens\":4,\"arm\":\"c3po-ngd\"}"; // not one it has answered
-        CompletableFuture<HttpResponse<String>> adapting = CompletableFuture.supplyAsync(() -> call(another));
+        CompletableFuture<HttpResponse<String>> adapting = CompletableFuture.supplyAsync(() -> generateNow(another));
         HttpResponse<String> plain = post("/v1/moe/generate", "{\"prompt\":\"The capital of France is\",\"max_tokens\":24,\"arm\":\"none\"}");
         assertThat(plain.statusCode()).as(plain.body()).isEqualTo(200);
         assertThat(adapting.get().statusCode()).as(adapting.get().body()).isEqualTo(200);
@@ -53,17 +53,5 @@ class PerSequenceEveryArmTest extends EveryArmTest {
         HttpResponse<String> r = post("/v1/moe/generate", body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return info().at("/batching/rows").asLong() - before;
-    }
-
-    private HttpResponse<String> call(String body) {
-        try {
-            return post("/v1/moe/generate", body);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private JsonNode info() throws Exception {
-        return json(get("/v1/moe/info").body());
     }
 }

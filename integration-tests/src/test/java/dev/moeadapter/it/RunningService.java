@@ -11,6 +11,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -63,6 +64,23 @@ abstract class RunningService {
             b.headers(headers);
         }
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The service's {@code GET /v1/moe/info}. */
+    JsonNode info() throws IOException, InterruptedException {
+        return json(get("/v1/moe/info").body());
+    }
+
+    /** A native request ({@code POST /v1/moe/generate}) for a task of its own: a failure to send is unchecked. */
+    HttpResponse<String> generateNow(String body) {
+        try {
+            return post("/v1/moe/generate", body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A native request of 8 tokens on {@code arm}, streamed or not. */

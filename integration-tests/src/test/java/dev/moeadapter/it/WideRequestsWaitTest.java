@@ -48,9 +48,9 @@ abstract class WideRequestsWaitTest extends RunningService {
         assertThat(start.at("/capacity/wide_sessions").asInt()).isEqualTo(1);
         assertThat(start.at("/capacity/sequences_per_session").asInt()).as("the wide arm's").isEqualTo(3);
         wide.reset();
-        CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> send(WIDE));
+        CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> generateNow(WIDE));
         assertThat(wide.paused.await(60, TimeUnit.SECONDS)).as("the first wide request holds the wide lane").isTrue();
-        CompletableFuture<HttpResponse<String>> second = CompletableFuture.supplyAsync(() -> send(WIDE));
+        CompletableFuture<HttpResponse<String>> second = CompletableFuture.supplyAsync(() -> generateNow(WIDE));
         JsonNode waiting = awaitInfo(i -> i.at("/wide_admission/waiting").asInt() == 1);
         assertThat(waiting.at("/wide_admission/waiting").asInt()).as("the second wide request in the wide lanes' queue").isEqualTo(1);
         assertThat(waiting.at("/wide_admission/in_use").asInt()).isEqualTo(1);
@@ -73,18 +73,6 @@ abstract class WideRequestsWaitTest extends RunningService {
         if (laneSequences() >= 0) {
             assertThat(end.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(laneSequences());
         }
-    }
-
-    private HttpResponse<String> send(String body) {
-        try {
-            return post("/v1/moe/generate", body);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private JsonNode info() throws Exception {
-        return json(get("/v1/moe/info").body());
     }
 
     private JsonNode awaitInfo(Predicate<JsonNode> condition) throws Exception {
