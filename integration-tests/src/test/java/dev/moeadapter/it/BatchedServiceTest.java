@@ -223,11 +223,7 @@ class BatchedServiceTest extends RunningService {
                 answers.assertSame(PROMPTS[i], alone.get(i), json(r.body()).get("text").asString(), TOKENS, "plain request " + i + " beside a stream");
             }
         }
-        JsonNode after = info();
-        for (int i = 0; i < 100 && after.at("/batching/lanes_held").asInt() > 0; i++) {
-            Thread.sleep(50); // a departure is noticed at the leaving request's next token
-            after = info();
-        }
+        JsonNode after = awaitInfo(i -> i.at("/batching/lanes_held").asInt() == 0); // a departure is noticed at its next token
         assertThat(after.at("/batching/lanes_held").asInt()).as("lanes held once every request ended").isZero();
         assertThat(after.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(4 * 2 + 4);
         return after.at("/batching/rows").asLong() - rowsBefore;

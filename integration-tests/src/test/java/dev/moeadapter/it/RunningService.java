@@ -17,6 +17,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The runnable service on a random port over the random-weight OLMoE fixture, small enough to be
@@ -69,6 +71,18 @@ abstract class RunningService {
     /** The service's {@code GET /v1/moe/info}. */
     JsonNode info() throws IOException, InterruptedException {
         return json(get("/v1/moe/info").body());
+    }
+
+    /** {@link #info} once {@code condition} holds for it, or as it is after 60 s (the caller's assertion then fails). */
+    JsonNode awaitInfo(Predicate<JsonNode> condition) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            JsonNode i = info();
+            if (condition.test(i) || System.nanoTime() > deadline) {
+                return i;
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** A native request ({@code POST /v1/moe/generate}) for a task of its own: a failure to send is unchecked. */

@@ -12,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -72,17 +71,6 @@ abstract class WideRequestsWaitTest extends RunningService {
         assertThat(end.at("/wide_admission/in_use").asInt()).isZero();
         if (laneSequences() >= 0) {
             assertThat(end.at("/batching/free_sequences").asInt()).as("every lane given back").isEqualTo(laneSequences());
-        }
-    }
-
-    private JsonNode awaitInfo(Predicate<JsonNode> condition) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            JsonNode i = info();
-            if (condition.test(i) || System.nanoTime() > deadline) {
-                return i;
-            }
-            Thread.sleep(20);
         }
     }
 }

@@ -83,19 +83,16 @@ final class TwinEditCases {
         }
         out.add(new Case("delta", new RoutingPlan(delta)));
         out.add(new Case("rank-2", new RoutingPlan(rank)));
-        if (used > 1) { // on a top-1 model top-(k-1) is no plan, and keeping the top choice's weight or top-p's mass changes nothing
-            out.add(new Case("top-" + (used - 1), new RoutingPlan(top)));
-        }
+        out.add(new Case("top-" + (used - 1), new RoutingPlan(top)));
         out.add(new Case("mask", new RoutingPlan(mask)));
         out.add(new Case("replace-last", new RoutingPlan(replace)));
         out.add(new Case("replace-from-middle", new RoutingPlan(replaceOn))); // C3PO's injection from a prompt position on
         out.add(new Case("weights-ramp", new RoutingPlan(ramp)));
-        if (used > 1) {
-            out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
-        }
+        out.add(new Case("weights-top-1", new RoutingPlan(weightsTop1)));
         out.add(new Case("steer", new RoutingPlan(steer)));
-        if (used > 1) {
-            out.add(new Case("top-p", new RoutingPlan(topP)));
+        out.add(new Case("top-p", new RoutingPlan(topP)));
+        if (used == 1) { // on a top-1 model top-(k-1) is no plan, and keeping the top choice's weight or top-p's mass changes nothing
+            out.removeIf(c -> List.of("top-0", "weights-top-1", "top-p").contains(c.name()));
         }
         return out;
     }
