@@ -5,7 +5,7 @@
 # /v1/completions, greedy).
 # Run from the repository root as
 #   ./moe bench-serving [--model F.gguf | --bench-model glm4moe|olmoe|qwen3next] [--clients "1 4 8 16"] [--requests 4] [--max-tokens 64] [--threads 2]
-#                       [--ctx 512] [--lane-rows 64] [--prefixes 8] [--rounds 3] [--warmup 4] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
+#                       [--ctx 512] [--lane-rows 64] [--prefixes 16] [--rounds 3] [--warmup 4] [--cmake-args "-DGGML_LLAMAFILE=OFF"]
 # For each client count N: llama-server --parallel N; this service with one context per request
 # (sessions, the default); this service with continuous batching (batching-lanes N), with one KV cache
 # and with a KV stream per sequence (kv-layout=per-sequence); at N = 8 also with batch-invariant
@@ -16,7 +16,8 @@
 # round, the order alternating by round. The default model is the 398 MB random GLM-4.5-style benchmark model (written once by
 # ./moe bench, or here); --bench-model names another random benchmark model (qwen3next: a hybrid memory).
 # --cmake-args adds llama.cpp build flags to both servers' libraries (built apart from the default ones). --prefixes: prompts the decode loop keeps for reuse (batching-prefixes), as many as the
-# load's distinct prompts, since llama-server keeps its prompts too (an 8 GiB host cache by default).
+# load's distinct prompt states, since llama-server keeps its prompts too (an 8 GiB host cache by default): its 8
+# prompts, plainly and under SCMoE's weak routing (a weak view reads its prompt under its own routing).
 # Results: benchmarks/target/results/serving.jsonl and a table (medians over rounds).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 TAG=serving
 source benchmarks/common.sh
 
-MODEL="" BENCH_MODEL=glm4moe CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PREFIXES=8 ROUNDS=3 WARMUP=4 PORT=18431
+MODEL="" BENCH_MODEL=glm4moe CLIENTS="1 4 8 16" REQUESTS=4 MAX_TOKENS=64 THREADS=2 CTX=512 LANE_ROWS=64 PREFIXES=16 ROUNDS=3 WARMUP=4 PORT=18431
 while (($#)); do
   case "$1" in
     --model) MODEL=${2:?}; shift 2 ;;

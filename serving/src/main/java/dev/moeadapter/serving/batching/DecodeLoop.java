@@ -617,14 +617,16 @@ public final class DecodeLoop implements AutoCloseable {
 
     /**
      * Keeps session sequence {@code sequence}'s prompt {@code tokens} (its first {@code prompt} a request's
-     * prompt, the rest its answer), decoded under {@code plan} (the loop's from now on), for reuse: in a
-     * free slot if there is one, else in place of the kept prompt under the same plan it repeats at
-     * least half of (a longer or newer prompt after the same system prompt) or whose whole prompt it
-     * repeats and that repeats its own (the same prompt, another answer: a sampled one, or a greedy one
-     * that a near-tie turned; the one sharing most), else of the least recently used one (for a prompt
-     * under a plan, the least recently used one under a plan: plain prompts serve every request).
-     * Sharing less, such as only the beginning-of-text token, every prompt would replace the same one;
-     * and were a prompt's answers each kept apart, they would push the other prompts out. A state kept
+     * prompt, the rest its answer), decoded under {@code plan} (the loop's from now on), for reuse: in
+     * place of the kept prompt under the same plan whose whole prompt it repeats and that repeats its own
+     * (the same prompt, another answer: a sampled one, or a greedy one that a near-tie or another batch
+     * turned; the one sharing most), else in a free slot if there is one, else in place of the kept
+     * prompt under the same plan it repeats at least half of (a longer or newer prompt after the same
+     * system prompt), else of the least recently used one (for a prompt under a plan, the least recently
+     * used one under a plan: plain prompts serve every request). Sharing less, such as only the
+     * beginning-of-text token, every prompt would replace the same one; and were a prompt's answers each
+     * kept apart, even in free slots, they would push the other prompts out (a prompt under a plan
+     * never displaces a plain one, so plain duplicates would leave SCMoE's weak views too few). A state kept
      * where two prompts part ({@code parting}) is not replaced by tokens that extend it: it serves
      * requests that they, shared only whole, cannot; where it is the only candidate, these tokens are
      * not kept.
@@ -635,8 +637,8 @@ public final class DecodeLoop implements AutoCloseable {
             if (prefixes.isEmpty() || !rollsBack && session.maxPosition(sequence) != tokens.length - 1) {
                 return; // a recurrent state is kept only holding exactly these tokens, none decoded after them
             }
-            Prefix target = prefixes.getLast(); // free slots stay last: none was used yet
-            boolean free = target.tokens.length == 0;
+            Prefix target = null;
+            boolean free = prefixes.getLast().tokens.length == 0; // free slots stay last: none was used yet
             int most = 0;
             for (Prefix p : prefixes) {
                 if (!p.plan.equals(plan)) {
@@ -647,15 +649,16 @@ public final class DecodeLoop implements AutoCloseable {
                     return; // already kept, whole (a recurrent state only as long as these)
                 }
                 boolean samePrompt = common >= Math.max(p.prompt, prompt);
-                if (!free && common > most && (2 * common >= p.tokens.length || samePrompt) && !extendsParting(p, tokens)) {
+                if (common > most && (samePrompt || !free && 2 * common >= p.tokens.length) && !extendsParting(p, tokens)) {
                     most = common;
                     target = p;
                 }
             }
-            if (!free && most == 0) {
+            if (target == null && free) {
+                target = prefixes.getLast();
+            } else if (target == null) {
                 // the least recently used one that these tokens do not extend from a parting point; a prompt
                 // under a plan serves only requests under the same plan: it never displaces a plain one
-                target = null;
                 for (Prefix p : prefixes) {
                     if ((plan.edits().isEmpty() || !p.plan.edits().isEmpty()) && !extendsParting(p, tokens)) {
                         target = p;

@@ -410,6 +410,36 @@ class DecodeLoopTest {
         }
     }
 
+    /**
+     * A prompt answered again differently takes the place of its own kept answer even while a slot is
+     * free: kept apart, a plain prompt's answers took slots that SCMoE's weak views, which never
+     * displace a plain prompt, then lacked (the serving benchmark's 4 plain and 4 SCMoE clients, whose
+     * greedy answers other batches turn, decoded a third of the weak prompts again in every round).
+     */
+    @Test
+    void aPromptAnsweredAgainDifferentlyLeavesTheFreeSlotsToOtherPrompts() {
+        Model m = TestModels.olmoe();
+        int[] a = m.tokenize("Question: the quick brown fox jumps over the lazy dog"), p = m.tokenize("The quick brown fox"),
+                q = m.tokenize("Once upon a time");
+        try (Session session = m.newSession(new SessionParams(256 * 7, 64, 7, 1, 1)); DecodeLoop loop = new DecodeLoop(session, 2, 64, 5)) {
+            int[] greedy = answerPlainly(loop, a), sampled;
+            try (LoopLane lane = loop.open(1)) {
+                sampled = new Generator(lane, 0).generate(GenerationRequest.greedy(a, TOKENS).withIgnoreEos(true)
+                        .withSampling(SamplingParams.temperature(1.5, 1))).tokens();
+            }
+            assertThat(sampled).as("another answer (else a kept one holds it whole)").isNotEqualTo(greedy);
+            twoViewsPrefill(m, loop, p); // both views kept: the strong one's prompt plainly, the weak one's under its plan
+            twoViewsPrefill(m, loop, q); // the fifth slot, else the least recently used prompt under a plan: p's weak view
+            long before = loop.stats().reusedTokens();
+            twoViewsPrefill(m, loop, p);
+            assertThat(loop.stats().reusedTokens() - before).as("both views' rows but the last: p's weak view is still kept")
+                    .isEqualTo(2L * (p.length - 1));
+            before = loop.stats().reusedTokens();
+            answerPlainly(loop, a);
+            assertThat(loop.stats().reusedTokens() - before).as("a's prompt is still kept").isEqualTo(a.length - 1L);
+        }
+    }
+
     private static TwoViews twoViews(Model m, KvLayout layout, int[] prompt, KeptBefore kept) {
         try (Session session = m.newSession(new SessionParams(256 * 4, 64, 4, 1, 1).withKvLayout(layout));
              DecodeLoop loop = new DecodeLoop(session, 2, 64, 2)) {
