@@ -73,7 +73,10 @@ import java.util.List;
  *                         delays the others' next token by at most this many rows
  * @param batchingPrefixes with continuous batching, recent prompts kept (a sequence of
  *                         {@code context-size} cells each) whose KV cells a request whose prompt starts
- *                         the same way shares instead of decoding them again (0: no prefix reuse)
+ *                         the same way shares instead of decoding them again (0: no prefix reuse); SCMoE's
+ *                         weak view reads its prompt under its own routing and keeps it in a slot of its
+ *                         own, which never displaces a plain prompt: with SCMoE traffic, count each
+ *                         prompt twice
  * @param acquireTimeout how long a request waits for a free session before it is refused
  * @param maxWaiting most requests waiting for a free session at once (each holds a connection and a request
  *                   thread: without virtual threads keep it well below {@code server.tomcat.threads.max});
