@@ -33,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @TestPropertySource(properties = {
         "management.endpoints.web.exposure.include=health,prometheus",
-        "moe.adapter.batching-lanes=4", "moe.adapter.batching-lane-rows=16", "moe.adapter.acquire-timeout=60s",
+        "moe.adapter.batching-lanes=4", "moe.adapter.batching-lane-rows=16", "moe.adapter.acquire-timeout=60s", "it.max-tokens=160",
         "moe.adapter.flash-attention=off", "moe.adapter.kv-cache-type=f32", "moe.adapter.kv-layout=unified",
         "moe.adapter.default-policy=open",
         "moe.adapter.policies.open.allow-override=true",
@@ -181,28 +181,30 @@ class BatchedServiceTest extends RunningService {
     }
 
     /**
-     * A streaming client that leaves after two tokens of a 64-token answer, while four plain requests decode beside
-     * it in the loop: its answer stops (the loop decodes at least 30 rows fewer than when the same client reads its
-     * whole answer beside the same requests; measured 99–118 rows against 165–186 in four runs: the answer ran on for the tokens already
-     * written to the socket when the client closed it, a few milliseconds here), its lane is given back with its
-     * sequences, and the others' answers are their answers alone.
+     * A streaming client that leaves after two tokens of a 160-token answer, while four plain requests decode beside
+     * it in the loop: its answer stops (the loop decodes at least 60 rows fewer than when the same client reads its
+     * whole answer beside the same requests), its lane is given back with its sequences, and the others' answers
+     * are their answers alone. The answer runs on for the tokens the service wrote to the socket before the client
+     * closed it, on these small models up to about 35 when the machine is busy: a 64-token answer left too few
+     * rows to tell a stop from that (measured on the four models: 100–140 rows against 253–276, in two runs, one
+     * beside two busy processes).
      */
     @Test
     void aClientLeavingMidStreamFreesItsLaneWhileTheOthersAnswerAsAlone() throws Exception {
         List<String> alone = answersAlone();
         long whole = rowsBesideOthers(alone, Integer.MAX_VALUE), left = rowsBesideOthers(alone, 2);
-        assertThat(left).as("rows decoded when the client leaves after two tokens (%d when it reads all)", whole).isLessThan(whole - 30);
+        assertThat(left).as("rows decoded when the client leaves after two tokens (%d when it reads all)", whole).isLessThan(whole - 60);
     }
 
-    /** The loop's rows for one streamed 64-token answer, read up to {@code reads} tokens, beside the four prompts' plain answers. */
+    /** The loop's rows for one streamed 160-token answer, read up to {@code reads} tokens, beside the four prompts' plain answers. */
     private long rowsBesideOthers(List<String> alone, int reads) throws Exception {
         long rowsBefore = info().at("/batching/rows").asLong();
         try (ExecutorService pool = Executors.newFixedThreadPool(PROMPTS.length)) {
             List<Future<HttpResponse<String>>> others = new ArrayList<>();
             int read = 0;
             try (SseClient streaming = new SseClient(port, "/v1/moe/generate",
-                    "{\"prompt\":\"xyz uvw rst\",\"max_tokens\":64,\"arm\":\"none\",\"stream\":true}")) {
-                assertThat(streaming.status).isEqualTo(200);
+                    "{\"prompt\":\"zzz\",\"max_tokens\":160,\"arm\":\"none\",\"stream\":true}")) {
+                assertThat(streaming.status).as("%s", streaming.status == 200 ? "" : streaming.remaining()).isEqualTo(200);
                 for (String data = streaming.nextData(); data != null && !data.equals("[DONE]") && read < reads; data = streaming.nextData()) {
                     if (json(data).get("type").asString().equals("token")) {
                         if (read++ == 0) {
@@ -214,7 +216,7 @@ class BatchedServiceTest extends RunningService {
                 }
             } // a client that read fewer than all its tokens leaves here, while the others decode
             if (reads == Integer.MAX_VALUE) {
-                assertThat(read).as("tokens of the whole answer").isGreaterThan(40);
+                assertThat(read).as("tokens of the whole answer").isGreaterThan(100);
             }
             GreedyAnswers answers = new GreedyAnswers(model);
             for (int i = 0; i < PROMPTS.length; i++) {

@@ -38,7 +38,7 @@ abstract class RunningService {
         r.add("moe.adapter.threads", () -> "1");
         r.add("moe.adapter.context-size", () -> "256");
         r.add("moe.adapter.batch-size", () -> "64");
-        r.add("moe.adapter.limits.max-tokens", () -> "64");
+        r.add("moe.adapter.limits.max-tokens", () -> "${it.max-tokens:64}"); // a subclass may allow longer answers
         r.add("moe.adapter.limits.max-request-size", () -> "16KB");
     }
 
