@@ -56,6 +56,8 @@ class DecodeLoopTest {
     private static final String[] PROMPTS = {"The quick brown fox", "Once upon a time", "abc def ghi", "Q: 2 plus 3 is? A:",
             "My favourite colour is", "xyz uvw rst opq", "The capital of France is", "Lorem ipsum dolor sit"};
     private static final int TOKENS = 16;
+    /** Flash attention off, an f32 cache and a KV stream per sequence: batching then moves logits by at most 1e-4 relative. */
+    private static final SessionParams INVARIANT = new SessionParams(256 * 8, 256, 8, 1, 1, FlashAttention.OFF, KvCacheType.F32, KvLayout.PER_SEQUENCE);
 
     /** Request q's plan: none for even q, a mask of expert q on the first MoE layer for odd q. */
     private static RoutingPlan plan(Model m, int q) {
@@ -971,9 +973,6 @@ class DecodeLoopTest {
             assertThat(compared).as("experts compared").isGreaterThan(items.size() * TOKENS * m.info().moeLayers().size() / 2);
         }
     }
-
-    /** Flash attention off, an f32 cache and a KV stream per sequence: batching then moves logits by at most 1e-4 relative. */
-    private static final SessionParams INVARIANT = new SessionParams(256 * 8, 256, 8, 1, 1, FlashAttention.OFF, KvCacheType.F32, KvLayout.PER_SEQUENCE);
 
     /** Eight plans: none, then seven kinds of edit on every MoE layer (two masks, rank 1 and 2, the weight lever, a replaced distribution, a delta). */
     private static List<RoutingPlan> editsOnEveryLayer(Model m) {
